@@ -1,0 +1,293 @@
+// Package agent runs a Roam agent: it reads Nomad-format agent configuration,
+// wires a server and a client together, and serves the HTTP API and UI.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/client"
+	"github.com/roam-project/roam/client/fsapi"
+	"github.com/roam-project/roam/drivers"
+	"github.com/roam-project/roam/internal/version"
+	"github.com/roam-project/roam/server"
+	"github.com/roam-project/roam/ui"
+)
+
+// Agent is a running Roam agent: a server, a client, or both, behind one
+// HTTP API.
+type Agent struct {
+	config   *Config
+	logger   *slog.Logger
+	server   *server.Server
+	client   *client.Client
+	drivers  map[string]drivers.Driver
+	http     *http.Server
+	listener net.Listener
+	cancel   context.CancelFunc
+	done     chan struct{}
+	tempDir  string
+}
+
+// New starts an agent from a validated configuration.
+func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
+	a := &Agent{config: cfg, logger: logger, done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cancel = cancel
+	var err error
+	if a.drivers, err = loadDrivers(cfg.Plugins, logger); err != nil {
+		return nil, err
+	}
+	if cfg.Server.Enabled {
+		if err := a.startServer(); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Client.Enabled {
+		if err := a.startClient(ctx); err != nil {
+			a.Shutdown()
+			return nil, err
+		}
+	}
+	if err := a.startHTTP(); err != nil {
+		a.Shutdown()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *Agent) startServer() error {
+	cfg := a.config
+	srv, err := server.New(server.Config{
+		NodeName:           cfg.Name + "." + cfg.Region,
+		Region:             cfg.Region,
+		Datacenter:         cfg.Datacenter,
+		DataDir:            cfg.DataDir,
+		RaftAddr:           net.JoinHostPort(cfg.Addresses.RPC, strconv.Itoa(cfg.Ports.RPC)),
+		BootstrapExpect:    cfg.Server.BootstrapExpect,
+		NumSchedulers:      cfg.Server.NumSchedulers,
+		HeartbeatGrace:     cfg.Server.HeartbeatGrace,
+		MinHeartbeatTTL:    cfg.Server.MinHeartbeatTTL,
+		ValidateTaskConfig: a.validateTaskConfig,
+		Logger:             a.logger,
+	})
+	if err != nil {
+		return fmt.Errorf("start server: %w", err)
+	}
+	a.server = srv
+	return nil
+}
+
+// validateTaskConfig checks a task's driver name and config at submit time.
+func (a *Agent) validateTaskConfig(driver string, config map[string]any) error {
+	d, ok := a.drivers[driver]
+	if !ok {
+		return fmt.Errorf("unknown driver %q", driver)
+	}
+	return d.ValidateConfig(config)
+}
+
+func (a *Agent) startClient(ctx context.Context) error {
+	cfg := a.config
+	if a.server == nil {
+		return errors.New("client without a local server: joining remote servers over RPC is not available yet; run the client in the server's agent")
+	}
+	dataDir := cfg.DataDir
+	if dataDir == "" {
+		dir, err := os.MkdirTemp("", "roam-dev-")
+		if err != nil {
+			return fmt.Errorf("create dev data dir: %w", err)
+		}
+		a.tempDir, dataDir = dir, dir
+	}
+	allocDir := cfg.Client.AllocDir
+	if allocDir == "" {
+		allocDir = filepath.Join(dataDir, "alloc")
+	}
+	stateDir := cfg.Client.StateDir
+	if stateDir == "" {
+		stateDir = filepath.Join(dataDir, "client")
+	}
+	iface := cfg.Client.NetworkInterface
+	if iface == "" && cfg.DevMode {
+		iface = loopbackInterface()
+	}
+	c, err := client.New(&client.Config{
+		NodeName:         cfg.Name,
+		Datacenter:       cfg.Datacenter,
+		Region:           cfg.Region,
+		NodeClass:        cfg.Client.NodeClass,
+		NodePool:         cfg.Client.NodePool,
+		Meta:             cfg.Client.Meta,
+		Options:          cfg.Client.Options,
+		StateDir:         stateDir,
+		AllocDir:         allocDir,
+		NetworkInterface: iface,
+		MinDynamicPort:   cfg.Client.MinDynamicPort,
+		MaxDynamicPort:   cfg.Client.MaxDynamicPort,
+		Drivers:          a.drivers,
+		HTTPAddr:         net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
+		Logger:           a.logger,
+	}, a.server)
+	if err != nil {
+		return fmt.Errorf("start client: %w", err)
+	}
+	a.client = c
+	go func() {
+		defer close(a.done)
+		if err := c.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			a.logger.Error("client stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// loopbackInterface names the machine's loopback interface, which the dev
+// agent fingerprints as its network, as Nomad's -dev does.
+func loopbackInterface() string {
+	ifaces, _ := net.Interfaces()
+	for _, i := range ifaces {
+		if i.Flags&net.FlagLoopback != 0 {
+			return i.Name
+		}
+	}
+	return "lo"
+}
+
+func (a *Agent) startHTTP() error {
+	addr := net.JoinHostPort(a.config.Addresses.HTTP, strconv.Itoa(a.config.Ports.HTTP))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("start HTTP API on %s: %w", addr, err)
+	}
+	a.listener = ln
+	a.http = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.logger.Error("HTTP server stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// HTTPAddr is the address the HTTP API listens on.
+func (a *Agent) HTTPAddr() string { return a.listener.Addr().String() }
+
+// routes maps Nomad's /v1 paths to handlers.
+func (a *Agent) routes() http.Handler {
+	h := &httpAPI{srv: a.server, agent: a, logger: a.logger}
+	mux := http.NewServeMux()
+	handle := func(pattern string, fn handlerFunc) { mux.HandleFunc(pattern, h.wrap(fn)) }
+	if a.server != nil {
+		handle("/v1/jobs", h.jobsRequest)
+		handle("/v1/jobs/parse", h.jobsParse)
+		handle("/v1/job/", h.jobRequest)
+		handle("/v1/validate/job", h.validateJob)
+		handle("/v1/allocations", h.allocsList)
+		handle("/v1/allocation/", h.allocRequest)
+		handle("/v1/evaluations", h.evalsList)
+		handle("/v1/evaluation/", h.evalRequest)
+		handle("/v1/nodes", h.nodesList)
+		handle("/v1/node/", h.nodeRequest)
+		handle("/v1/agent/members", h.agentMembers)
+		handle("/v1/status/leader", h.statusLeader)
+		handle("/v1/status/peers", h.statusPeers)
+		handle("/v1/system/gc", h.systemGC)
+		handle("/v1/operator/raft/configuration", h.raftConfiguration)
+	}
+	handle("/v1/agent/self", h.agentSelf)
+	handle("/v1/agent/servers", h.agentServers)
+	handle("/v1/agent/health", h.agentHealth)
+	if a.client != nil {
+		mux.Handle("/v1/client/", fsapi.Handler(a.client))
+	}
+	mux.Handle("/ui/", ui.Handler())
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			http.Redirect(w, r, "/ui/", http.StatusTemporaryRedirect)
+			return
+		}
+		http.NotFound(w, r)
+	})
+	return mux
+}
+
+// member describes this agent as a cluster member.
+func (a *Agent) member() api.AgentMember {
+	cfg := a.config
+	tags := map[string]string{
+		"role": "nomad", "region": cfg.Region, "dc": cfg.Datacenter,
+		"build": version.NomadCompatible, "roam_version": version.Number,
+		"port": strconv.Itoa(cfg.Ports.RPC), "raft_vsn": "3", "vsn": "1",
+		"expect": strconv.Itoa(max(cfg.Server.BootstrapExpect, 1)),
+		"rpc_addr": cfg.Advertise.RPC,
+	}
+	if a.server != nil && a.server.IsLeader() {
+		tags["leader"] = "1"
+	}
+	return api.AgentMember{
+		Name: cfg.Name + "." + cfg.Region, Addr: cfg.Advertise.Serf, Port: uint16(cfg.Ports.Serf),
+		Tags: tags, Status: "alive", ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2,
+		DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
+	}
+}
+
+// advertiseRPC is the RPC address other agents reach this one on.
+func (a *Agent) advertiseRPC() string {
+	return net.JoinHostPort(a.config.Advertise.RPC, strconv.Itoa(a.config.Ports.RPC))
+}
+
+// clientAllocCount is the number of allocations placed on this client.
+func (a *Agent) clientAllocCount() int {
+	if a.server == nil || a.client == nil {
+		return 0
+	}
+	allocs, _ := a.server.State().Snapshot().AllocsByNode(a.client.Node().ID)
+	return len(allocs)
+}
+
+// configMap is the agent configuration as /v1/agent/self reports it.
+func (a *Agent) configMap() map[string]any {
+	cfg := a.config
+	return map[string]any{
+		"Region": cfg.Region, "Datacenter": cfg.Datacenter, "NodeName": cfg.Name,
+		"DataDir": cfg.DataDir, "BindAddr": cfg.BindAddr, "LogLevel": cfg.LogLevel,
+		"Version": map[string]string{"Version": version.NomadCompatible, "VersionMetadata": "roam." + version.Number, "Revision": version.Revision},
+		"Ports":   map[string]int{"HTTP": cfg.Ports.HTTP, "RPC": cfg.Ports.RPC, "Serf": cfg.Ports.Serf},
+		"Server":  map[string]any{"Enabled": cfg.Server.Enabled, "BootstrapExpect": cfg.Server.BootstrapExpect},
+		"Client":  map[string]any{"Enabled": cfg.Client.Enabled, "Servers": cfg.Client.Servers, "NodeClass": cfg.Client.NodeClass},
+		"DevMode": cfg.DevMode,
+	}
+}
+
+// Shutdown stops the HTTP API, the client (leaving its tasks running) and
+// the server.
+func (a *Agent) Shutdown() {
+	if a.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = a.http.Shutdown(ctx)
+		cancel()
+	}
+	if a.client != nil {
+		if err := a.client.Shutdown(); err != nil {
+			a.logger.Warn("client shutdown", "error", err)
+		}
+	}
+	a.cancel()
+	if a.client != nil {
+		<-a.done
+	}
+	if a.server != nil {
+		a.server.Shutdown()
+	}
+}

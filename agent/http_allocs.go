@@ -1,0 +1,123 @@
+package agent
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/state"
+	"github.com/roam-project/roam/structs"
+)
+
+// allocsList serves /v1/allocations.
+func (h *httpAPI) allocsList(w http.ResponseWriter, r *http.Request) (any, error) {
+	opts, err := parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	out := []*api.AllocationListStub{}
+	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+		allocs, err := snap.Allocs(opts.prefix)
+		out = out[:0]
+		for _, a := range allocs {
+			out = append(out, structs.AllocStub(a))
+		}
+		return snap.Index("allocs"), err
+	})
+	sortAllocs(out)
+	return out, err
+}
+
+// allocRequest serves /v1/allocation/<id> and /v1/allocation/<id>/stop.
+func (h *httpAPI) allocRequest(w http.ResponseWriter, r *http.Request) (any, error) {
+	path := strings.TrimPrefix(r.URL.Path, "/v1/allocation/")
+	if id, ok := strings.CutSuffix(path, "/stop"); ok {
+		if r.Method != http.MethodPut && r.Method != http.MethodPost {
+			return nil, methodNotAllowed()
+		}
+		evalID, index, err := h.srv.StopAlloc(id)
+		if err != nil {
+			return nil, err
+		}
+		setIndex(w, index)
+		return &api.AllocStopResponse{EvalID: evalID}, nil
+	}
+	if r.Method != http.MethodGet {
+		return nil, methodNotAllowed()
+	}
+	var alloc *api.Allocation
+	err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+		var err error
+		alloc, err = snap.AllocByID(path)
+		if err != nil || alloc == nil {
+			return snap.Index("allocs"), err
+		}
+		return alloc.ModifyIndex, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if alloc == nil {
+		return nil, codedError(http.StatusNotFound, "alloc not found")
+	}
+	return alloc, nil
+}
+
+// evalsList serves /v1/evaluations.
+func (h *httpAPI) evalsList(w http.ResponseWriter, r *http.Request) (any, error) {
+	opts, err := parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	jobFilter := r.URL.Query().Get("job")
+	statusFilter := r.URL.Query().Get("status")
+	out := []*api.Evaluation{}
+	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+		evals, err := snap.Evals(opts.prefix)
+		out = out[:0]
+		for _, e := range evals {
+			if (jobFilter == "" || e.JobID == jobFilter) && (statusFilter == "" || e.Status == statusFilter) {
+				out = append(out, e)
+			}
+		}
+		return snap.Index("evals"), err
+	})
+	return out, err
+}
+
+// evalRequest serves /v1/evaluation/<id> and its /allocations.
+func (h *httpAPI) evalRequest(w http.ResponseWriter, r *http.Request) (any, error) {
+	if r.Method != http.MethodGet {
+		return nil, methodNotAllowed()
+	}
+	path := strings.TrimPrefix(r.URL.Path, "/v1/evaluation/")
+	if id, ok := strings.CutSuffix(path, "/allocations"); ok {
+		out := []*api.AllocationListStub{}
+		err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+			allocs, err := snap.AllocsByEval(id)
+			out = out[:0]
+			for _, a := range allocs {
+				out = append(out, structs.AllocStub(a))
+			}
+			return snap.Index("allocs"), err
+		})
+		return out, err
+	}
+	var eval *api.Evaluation
+	err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+		var err error
+		eval, err = snap.EvalByID(path)
+		if err != nil || eval == nil {
+			return snap.Index("evals"), err
+		}
+		return eval.ModifyIndex, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if eval == nil {
+		return nil, codedError(http.StatusNotFound, "eval not found")
+	}
+	return eval, nil
+}

@@ -1,0 +1,339 @@
+package agent
+
+import (
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/jobspec"
+	"github.com/roam-project/roam/server"
+	"github.com/roam-project/roam/state"
+	"github.com/roam-project/roam/structs"
+)
+
+// jobsRequest serves /v1/jobs: list (GET) and register (PUT/POST).
+func (h *httpAPI) jobsRequest(w http.ResponseWriter, r *http.Request) (any, error) {
+	switch r.Method {
+	case http.MethodGet:
+		return h.jobList(w, r)
+	case http.MethodPut, http.MethodPost:
+		var req api.JobRegisterRequest
+		if err := decodeBody(r, &req); err != nil {
+			return nil, err
+		}
+		return h.registerJob(w, r, req.Job, req.EnforceIndex, req.JobModifyIndex)
+	}
+	return nil, methodNotAllowed()
+}
+
+func (h *httpAPI) jobList(w http.ResponseWriter, r *http.Request) (any, error) {
+	opts, err := parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	out := []*api.JobListStub{}
+	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+		jobs, err := snap.Jobs(opts.namespace, opts.prefix)
+		if err != nil {
+			return 0, err
+		}
+		out = out[:0]
+		for _, j := range jobs {
+			sum, err := snap.JobSummary(*j.Namespace, *j.ID)
+			if err != nil {
+				return 0, err
+			}
+			out = append(out, structs.JobStub(j, sum))
+		}
+		return snap.Index("jobs", "job_summary"), nil
+	})
+	return out, err
+}
+
+// registerJob canonicalizes a submitted job and registers it.
+func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, job *api.Job, enforce bool, modifyIndex uint64) (any, error) {
+	if job == nil {
+		return nil, codedError(http.StatusBadRequest, "Job must be specified")
+	}
+	canonicalizeJob(job, r)
+	res, err := h.srv.RegisterJob(job, enforce, modifyIndex)
+	if err != nil {
+		return nil, err
+	}
+	setIndex(w, res.Index)
+	return &api.JobRegisterResponse{
+		EvalID: res.EvalID, EvalCreateIndex: res.EvalCreateIndex,
+		JobModifyIndex: res.JobModifyIndex, Warnings: res.Warnings,
+	}, nil
+}
+
+// canonicalizeJob applies Nomad's defaults and the request's namespace.
+func canonicalizeJob(job *api.Job, r *http.Request) {
+	if job.Namespace == nil || *job.Namespace == "" {
+		ns := r.URL.Query().Get("namespace")
+		if ns == "" {
+			ns = structs.DefaultNamespace
+		}
+		job.Namespace = &ns
+	}
+	if job.Name == nil && job.ID != nil {
+		job.Name = job.ID
+	}
+	job.Canonicalize()
+}
+
+// jobsParse serves /v1/jobs/parse: HCL in, API job JSON out.
+func (h *httpAPI) jobsParse(w http.ResponseWriter, r *http.Request) (any, error) {
+	if r.Method != http.MethodPut && r.Method != http.MethodPost {
+		return nil, methodNotAllowed()
+	}
+	var req api.JobsParseRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if req.JobHCL == "" {
+		return nil, codedError(http.StatusBadRequest, "Job spec is empty")
+	}
+	job, err := jobspec.Parse("input.hcl", []byte(req.JobHCL), &jobspec.Options{VarContent: req.Variables})
+	if err != nil {
+		return nil, codedError(http.StatusBadRequest, "%v", err)
+	}
+	if req.Canonicalize {
+		job.Canonicalize()
+	}
+	return job, nil
+}
+
+// validateJob serves /v1/validate/job.
+func (h *httpAPI) validateJob(w http.ResponseWriter, r *http.Request) (any, error) {
+	if r.Method != http.MethodPut && r.Method != http.MethodPost {
+		return nil, methodNotAllowed()
+	}
+	var req api.JobValidateRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Job == nil {
+		return nil, codedError(http.StatusBadRequest, "Job must be specified")
+	}
+	canonicalizeJob(req.Job, r)
+	resp := &api.JobValidateResponse{DriverConfigValidated: true}
+	if err := jobspec.Validate(req.Job); err != nil {
+		resp.Error = err.Error()
+		resp.ValidationErrors = strings.Split(err.Error(), "\n")
+	}
+	return resp, nil
+}
+
+// jobRequest serves /v1/job/<id> and its sub-resources.
+func (h *httpAPI) jobRequest(w http.ResponseWriter, r *http.Request) (any, error) {
+	path := strings.TrimPrefix(r.URL.Path, "/v1/job/")
+	ns := namespaceOf(r)
+	for _, sub := range []string{"allocations", "evaluations", "summary", "versions", "plan", "evaluate", "scale", "revert", "submission", "deployments", "deployment"} {
+		if id, ok := strings.CutSuffix(path, "/"+sub); ok {
+			return h.jobSubRequest(w, r, ns, id, sub)
+		}
+	}
+	id := path
+	switch r.Method {
+	case http.MethodGet:
+		var job *api.Job
+		err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+			var err error
+			job, err = snap.JobByID(ns, id)
+			if err != nil || job == nil {
+				return snap.Index("jobs"), err
+			}
+			return *job.ModifyIndex, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if job == nil {
+			return nil, codedError(http.StatusNotFound, "job not found")
+		}
+		return job, nil
+	case http.MethodPut, http.MethodPost:
+		var req api.JobRegisterRequest
+		if err := decodeBody(r, &req); err != nil {
+			return nil, err
+		}
+		if req.Job == nil || req.Job.ID == nil || *req.Job.ID != id {
+			return nil, codedError(http.StatusBadRequest, "Job ID does not match name")
+		}
+		return h.registerJob(w, r, req.Job, req.EnforceIndex, req.JobModifyIndex)
+	case http.MethodDelete:
+		purge, _ := strconv.ParseBool(r.URL.Query().Get("purge"))
+		evalID, index, err := h.srv.DeregisterJob(ns, id, purge)
+		if err != nil {
+			return nil, err
+		}
+		setIndex(w, index)
+		return &api.JobDeregisterResponse{EvalID: evalID, EvalCreateIndex: index, JobModifyIndex: index}, nil
+	}
+	return nil, methodNotAllowed()
+}
+
+func (h *httpAPI) jobSubRequest(w http.ResponseWriter, r *http.Request, ns, id, sub string) (any, error) {
+	switch sub {
+	case "allocations":
+		out := []*api.AllocationListStub{}
+		err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+			allocs, err := snap.AllocsByJob(ns, id)
+			out = out[:0]
+			for _, a := range allocs {
+				out = append(out, structs.AllocStub(a))
+			}
+			return snap.Index("allocs"), err
+		})
+		return out, err
+	case "evaluations":
+		out := []*api.Evaluation{}
+		err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+			evals, err := snap.EvalsByJob(ns, id)
+			out = append(out[:0], evals...)
+			return snap.Index("evals"), err
+		})
+		return out, err
+	case "summary":
+		var sum *api.JobSummary
+		err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+			var err error
+			sum, err = snap.JobSummary(ns, id)
+			return snap.Index("job_summary"), err
+		})
+		if err == nil && sum == nil {
+			return nil, codedError(http.StatusNotFound, "job not found")
+		}
+		return sum, err
+	case "versions":
+		return h.jobVersions(w, r, ns, id)
+	case "plan":
+		return h.jobPlan(w, r, id)
+	case "evaluate":
+		if r.Method != http.MethodPut && r.Method != http.MethodPost {
+			return nil, methodNotAllowed()
+		}
+		evalID, index, err := h.srv.EvaluateJob(ns, id)
+		if err != nil {
+			return nil, err
+		}
+		setIndex(w, index)
+		return &api.JobRegisterResponse{EvalID: evalID, EvalCreateIndex: index}, nil
+	case "scale":
+		return h.jobScale(w, r, ns, id)
+	case "revert":
+		var req api.JobRevertRequest
+		if err := decodeBody(r, &req); err != nil {
+			return nil, err
+		}
+		res, err := h.srv.RevertJob(ns, id, req.JobVersion, req.EnforcePriorVersion)
+		if err != nil {
+			return nil, err
+		}
+		setIndex(w, res.Index)
+		return &api.JobRegisterResponse{EvalID: res.EvalID, EvalCreateIndex: res.EvalCreateIndex, JobModifyIndex: res.JobModifyIndex}, nil
+	case "deployments":
+		return []*api.Deployment{}, nil
+	}
+	return nil, codedError(http.StatusNotFound, "job %s not supported: %s", sub, id)
+}
+
+func (h *httpAPI) jobVersions(w http.ResponseWriter, r *http.Request, ns, id string) (any, error) {
+	withDiffs, _ := strconv.ParseBool(r.URL.Query().Get("diffs"))
+	var versions []*api.Job
+	err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+		var err error
+		versions, err = snap.JobVersions(ns, id)
+		return snap.Index("job_versions"), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(versions) == 0 {
+		return nil, codedError(http.StatusNotFound, "job %s not found", id)
+	}
+	resp := &api.JobVersionsResponse{Versions: versions}
+	if withDiffs {
+		for i := 0; i+1 < len(versions); i++ {
+			resp.Diffs = append(resp.Diffs, server.JobDiff(versions[i+1], versions[i]))
+		}
+	}
+	return resp, nil
+}
+
+func (h *httpAPI) jobPlan(w http.ResponseWriter, r *http.Request, id string) (any, error) {
+	if r.Method != http.MethodPut && r.Method != http.MethodPost {
+		return nil, methodNotAllowed()
+	}
+	var req api.JobPlanRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	if req.Job == nil {
+		return nil, codedError(http.StatusBadRequest, "Job must be specified")
+	}
+	if req.Job.ID == nil || *req.Job.ID != id {
+		return nil, codedError(http.StatusBadRequest, "Job ID does not match")
+	}
+	canonicalizeJob(req.Job, r)
+	return h.srv.PlanJob(req.Job, req.Diff)
+}
+
+func (h *httpAPI) jobScale(w http.ResponseWriter, r *http.Request, ns, id string) (any, error) {
+	if r.Method == http.MethodGet {
+		job, err := h.srv.State().Snapshot().JobByID(ns, id)
+		if err != nil {
+			return nil, err
+		}
+		if job == nil {
+			return nil, codedError(http.StatusNotFound, "job not found")
+		}
+		return scaleStatus(job), nil
+	}
+	var req api.ScalingRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	group := req.Target["Group"]
+	if group == "" {
+		return nil, codedError(http.StatusBadRequest, "missing task group name for scaling action")
+	}
+	if req.Count == nil {
+		return nil, codedError(http.StatusBadRequest, "scaling action without a count is not supported")
+	}
+	res, err := h.srv.ScaleJob(ns, id, group, int(*req.Count))
+	if err != nil {
+		return nil, err
+	}
+	setIndex(w, res.Index)
+	return &api.JobRegisterResponse{EvalID: res.EvalID, EvalCreateIndex: res.EvalCreateIndex, JobModifyIndex: res.JobModifyIndex}, nil
+}
+
+// scaleStatus reports each group's desired and actual counts.
+func scaleStatus(job *api.Job) *api.JobScaleStatusResponse {
+	out := &api.JobScaleStatusResponse{
+		JobID: *job.ID, Namespace: *job.Namespace, JobCreateIndex: *job.CreateIndex,
+		JobModifyIndex: *job.JobModifyIndex, JobStopped: *job.Stop,
+		TaskGroups: map[string]api.TaskGroupScaleStatus{},
+	}
+	for _, tg := range job.TaskGroups {
+		out.TaskGroups[*tg.Name] = api.TaskGroupScaleStatus{Desired: *tg.Count}
+	}
+	return out
+}
+
+func namespaceOf(r *http.Request) string {
+	if ns := r.URL.Query().Get("namespace"); ns != "" {
+		return ns
+	}
+	return structs.DefaultNamespace
+}
+
+// sortAllocs orders allocations newest first, as Nomad's lists are.
+func sortAllocs(allocs []*api.AllocationListStub) {
+	sort.Slice(allocs, func(i, j int) bool { return allocs[i].CreateIndex > allocs[j].CreateIndex })
+}

@@ -1,0 +1,96 @@
+package agent
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/state"
+	"github.com/roam-project/roam/structs"
+)
+
+// nodesList serves /v1/nodes.
+func (h *httpAPI) nodesList(w http.ResponseWriter, r *http.Request) (any, error) {
+	opts, err := parseQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	withResources, _ := strconv.ParseBool(r.URL.Query().Get("resources"))
+	out := []*api.NodeListStub{}
+	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+		nodes, err := snap.NodesByPrefix(opts.prefix)
+		out = out[:0]
+		for _, n := range nodes {
+			out = append(out, structs.NodeStub(n, withResources))
+		}
+		return snap.Index("nodes"), err
+	})
+	return out, err
+}
+
+// nodeRequest serves /v1/node/<id> and its sub-resources.
+func (h *httpAPI) nodeRequest(w http.ResponseWriter, r *http.Request) (any, error) {
+	path := strings.TrimPrefix(r.URL.Path, "/v1/node/")
+	if id, ok := strings.CutSuffix(path, "/allocations"); ok {
+		out := []*api.Allocation{}
+		err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+			allocs, err := snap.AllocsByNode(id)
+			out = append(out[:0], allocs...)
+			return snap.Index("allocs"), err
+		})
+		return out, err
+	}
+	if id, ok := strings.CutSuffix(path, "/eligibility"); ok {
+		var req api.NodeUpdateEligibilityRequest
+		if err := decodeBody(r, &req); err != nil {
+			return nil, err
+		}
+		index, err := h.srv.UpdateEligibility(id, req.Eligibility)
+		if err != nil {
+			return nil, err
+		}
+		setIndex(w, index)
+		return &api.NodeEligibilityUpdateResponse{NodeModifyIndex: index}, nil
+	}
+	if id, ok := strings.CutSuffix(path, "/drain"); ok {
+		var req api.NodeUpdateDrainRequest
+		if err := decodeBody(r, &req); err != nil {
+			return nil, err
+		}
+		var strategy *api.DrainStrategy
+		if req.DrainSpec != nil {
+			strategy = &api.DrainStrategy{DrainSpec: *req.DrainSpec}
+			if req.DrainSpec.Deadline > 0 {
+				strategy.ForceDeadline = time.Now().Add(req.DrainSpec.Deadline)
+			}
+		}
+		index, err := h.srv.UpdateDrain(id, strategy, req.MarkEligible)
+		if err != nil {
+			return nil, err
+		}
+		setIndex(w, index)
+		return &api.NodeDrainUpdateResponse{NodeModifyIndex: index}, nil
+	}
+	if r.Method != http.MethodGet {
+		return nil, methodNotAllowed()
+	}
+	var node *api.Node
+	err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+		var err error
+		node, err = snap.NodeByID(path)
+		if err != nil || node == nil {
+			return snap.Index("nodes"), err
+		}
+		return node.ModifyIndex, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if node == nil {
+		return nil, codedError(http.StatusNotFound, "node not found")
+	}
+	return node, nil
+}

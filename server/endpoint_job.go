@@ -1,0 +1,227 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-uuid"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/jobspec"
+	"github.com/roam-project/roam/structs"
+)
+
+// RegisterResult is what registering a job returns.
+type RegisterResult struct {
+	EvalID         string
+	EvalCreateIndex uint64
+	JobModifyIndex uint64
+	Index          uint64
+	Warnings       string
+}
+
+// RegisterJob validates and stores a job (already canonicalized by the
+// caller) and creates its evaluation, in one Raft entry. With
+// enforceIndex, the job's current JobModifyIndex must equal modifyIndex
+// (0 = the job must not exist), as `job run -check-index` requires.
+func (s *Server) RegisterJob(job *api.Job, enforceIndex bool, modifyIndex uint64) (*RegisterResult, error) {
+	if err := s.validateJob(job); err != nil {
+		return nil, err
+	}
+	snap := s.State().Snapshot()
+	existing, err := snap.JobByID(*job.Namespace, *job.ID)
+	if err != nil {
+		return nil, err
+	}
+	if enforceIndex {
+		var current uint64
+		if existing != nil {
+			current = derefU64(existing.JobModifyIndex)
+		}
+		if current != modifyIndex {
+			if modifyIndex == 0 {
+				return nil, fmt.Errorf("%w: Enforcing job modify index 0: job already exists", ErrInvalid)
+			}
+			return nil, fmt.Errorf("%w: Enforcing job modify index %d: job exists with conflicting job modify index: %d", ErrInvalid, modifyIndex, current)
+		}
+	}
+	job.Stop = ptr(false)
+	req := &structs.JobRegisterRequest{Job: job, Time: time.Now().UnixNano()}
+	if !isPeriodicOrParameterized(job) {
+		req.Eval = newEval(job, structs.EvalTriggerJobRegister)
+	}
+	index, err := s.raftApply(structs.JobRegisterRequestType, req)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := s.State().Snapshot().JobByID(*job.Namespace, *job.ID)
+	if err != nil || stored == nil {
+		return nil, fmt.Errorf("read back job %q: %v", *job.ID, err)
+	}
+	res := &RegisterResult{JobModifyIndex: derefU64(stored.JobModifyIndex), Index: index}
+	if req.Eval != nil {
+		res.EvalID, res.EvalCreateIndex = req.Eval.ID, index
+	}
+	return res, nil
+}
+
+func isPeriodicOrParameterized(job *api.Job) bool {
+	return job.Periodic != nil || job.ParameterizedJob != nil
+}
+
+// validateJob runs the job specification's semantic checks and each
+// task's driver configuration check.
+func (s *Server) validateJob(job *api.Job) error {
+	if job.ID == nil || *job.ID == "" {
+		return fmt.Errorf("%w: Missing job ID", ErrInvalid)
+	}
+	if err := jobspec.Validate(job); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if s.config.ValidateTaskConfig == nil {
+		return nil
+	}
+	for _, tg := range job.TaskGroups {
+		for _, t := range tg.Tasks {
+			if err := s.config.ValidateTaskConfig(t.Driver, t.Config); err != nil {
+				return fmt.Errorf("%w: Task group %q, task %q: %v", ErrInvalid, *tg.Name, t.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// DeregisterJob stops a job (or purges it) and creates the evaluation that
+// stops its allocations.
+func (s *Server) DeregisterJob(namespace, jobID string, purge bool) (evalID string, index uint64, err error) {
+	job, err := s.State().Snapshot().JobByID(namespace, jobID)
+	if err != nil {
+		return "", 0, err
+	}
+	if job == nil {
+		return "", 0, fmt.Errorf("job not found: %w", ErrNotFound)
+	}
+	eval := newEval(job, structs.EvalTriggerJobDeregister)
+	req := &structs.JobDeregisterRequest{Namespace: namespace, JobID: jobID, Purge: purge, Eval: eval, Time: time.Now().UnixNano()}
+	index, err = s.raftApply(structs.JobDeregisterRequestType, req)
+	if err != nil {
+		return "", 0, err
+	}
+	if purge {
+		s.blocked.Untrack(namespace, jobID)
+	}
+	return eval.ID, index, nil
+}
+
+// EvaluateJob forces a new evaluation of a job.
+func (s *Server) EvaluateJob(namespace, jobID string) (evalID string, index uint64, err error) {
+	job, err := s.State().Snapshot().JobByID(namespace, jobID)
+	if err != nil {
+		return "", 0, err
+	}
+	if job == nil {
+		return "", 0, fmt.Errorf("job not found: %w", ErrNotFound)
+	}
+	if isPeriodicOrParameterized(job) {
+		return "", 0, fmt.Errorf("%w: can't evaluate periodic or parameterized job", ErrInvalid)
+	}
+	eval := newEval(job, structs.EvalTriggerJobRegister)
+	index, err = s.raftApply(structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*api.Evaluation{eval}, Time: time.Now().UnixNano()})
+	if err != nil {
+		return "", 0, err
+	}
+	return eval.ID, index, nil
+}
+
+// RevertJob registers an older version of a job again as its newest.
+func (s *Server) RevertJob(namespace, jobID string, version uint64, enforcePrior *uint64) (*RegisterResult, error) {
+	snap := s.State().Snapshot()
+	current, err := snap.JobByID(namespace, jobID)
+	if err != nil {
+		return nil, err
+	}
+	if current == nil {
+		return nil, fmt.Errorf("job not found: %w", ErrNotFound)
+	}
+	if enforcePrior != nil && *enforcePrior != derefU64(current.Version) {
+		return nil, fmt.Errorf("%w: Current job has version %d; enforcing version %d", ErrInvalid, derefU64(current.Version), *enforcePrior)
+	}
+	if version == derefU64(current.Version) {
+		return nil, fmt.Errorf("%w: can't revert to current version", ErrInvalid)
+	}
+	old, err := snap.JobByVersion(namespace, jobID, version)
+	if err != nil {
+		return nil, err
+	}
+	if old == nil {
+		return nil, fmt.Errorf("job %q at version %d not found: %w", jobID, version, ErrNotFound)
+	}
+	revert := *old
+	return s.RegisterJob(&revert, false, 0)
+}
+
+// ScaleJob sets a task group's count and re-evaluates the job.
+func (s *Server) ScaleJob(namespace, jobID, group string, count int) (*RegisterResult, error) {
+	if count < 0 {
+		return nil, fmt.Errorf("%w: scaling action count can't be negative", ErrInvalid)
+	}
+	job, err := s.State().Snapshot().JobByID(namespace, jobID)
+	if err != nil {
+		return nil, err
+	}
+	if job == nil {
+		return nil, fmt.Errorf("job %q not found: %w", jobID, ErrNotFound)
+	}
+	scaled := copyJob(job)
+	found := false
+	for _, tg := range scaled.TaskGroups {
+		if *tg.Name == group {
+			tg.Count = ptr(count)
+			found = true
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("%w: task group %q specified for scaling does not exist in job", ErrInvalid, group)
+	}
+	return s.RegisterJob(scaled, false, 0)
+}
+
+// StopAlloc stops one allocation and lets the scheduler replace it.
+func (s *Server) StopAlloc(allocID string) (evalID string, index uint64, err error) {
+	snap := s.State().Snapshot()
+	alloc, err := snap.AllocByID(allocID)
+	if err != nil {
+		return "", 0, err
+	}
+	if alloc == nil {
+		return "", 0, fmt.Errorf("alloc not found: %w", ErrNotFound)
+	}
+	job, err := snap.JobByID(alloc.Namespace, alloc.JobID)
+	if err != nil {
+		return "", 0, err
+	}
+	req := &structs.AllocDesiredTransitionRequest{
+		AllocIDs:   []string{alloc.ID},
+		Transition: api.DesiredTransition{Migrate: ptr(true)},
+		Time:       time.Now().UnixNano(),
+	}
+	if job != nil {
+		e := newEval(job, structs.EvalTriggerAllocStop)
+		req.Evals = append(req.Evals, e)
+		evalID = e.ID
+	}
+	index, err = s.raftApply(structs.AllocDesiredTransitionRequestType, req)
+	return evalID, index, err
+}
+
+// copyJob deep-copies a job so that a stored version is never mutated.
+func copyJob(j *api.Job) *api.Job {
+	var out api.Job
+	mustRoundTrip(j, &out)
+	return &out
+}
+
+func newID() string {
+	id, _ := uuid.GenerateUUID()
+	return id
+}

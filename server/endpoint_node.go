@@ -1,0 +1,237 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-uuid"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/state"
+	"github.com/roam-project/roam/structs"
+)
+
+// RegisterNode registers or re-registers a client node and returns its
+// heartbeat TTL. A node that is new, or whose status changes, gets
+// evaluations for the jobs it may affect.
+func (s *Server) RegisterNode(node *api.Node) (time.Duration, error) {
+	if node.ID == "" || node.Name == "" {
+		return 0, fmt.Errorf("%w: node ID and name are required", ErrInvalid)
+	}
+	if node.Status == "" {
+		node.Status = structs.NodeStatusInit
+	}
+	snap := s.State().Snapshot()
+	old, err := snap.NodeByID(node.ID)
+	if err != nil {
+		return 0, err
+	}
+	now := time.Now()
+	node.StatusUpdatedAt = now.Unix()
+	if old == nil {
+		node.Events = []*api.NodeEvent{{Subsystem: "Cluster", Message: "Node registered", Timestamp: now}}
+	}
+	req := &structs.NodeRegisterRequest{Node: node, Time: now.UnixNano()}
+	if old == nil || old.Status != node.Status {
+		req.Evals, err = s.nodeEvals(snap, node.ID)
+		if err != nil {
+			return 0, err
+		}
+	}
+	if _, err := s.raftApply(structs.NodeRegisterRequestType, req); err != nil {
+		return 0, err
+	}
+	return s.beats.Reset(node.ID), nil
+}
+
+// Heartbeat records that a node is alive; a node that was down or
+// initializing becomes ready.
+func (s *Server) Heartbeat(nodeID string) (time.Duration, error) {
+	node, err := s.State().Snapshot().NodeByID(nodeID)
+	if err != nil {
+		return 0, err
+	}
+	if node == nil {
+		return 0, fmt.Errorf("node %s: %w", nodeID, ErrNotFound)
+	}
+	if node.Status != structs.NodeStatusReady {
+		event := &api.NodeEvent{Subsystem: "Cluster", Message: "Node heartbeat received", Timestamp: time.Now()}
+		if err := s.updateNodeStatus(nodeID, structs.NodeStatusReady, event); err != nil {
+			return 0, err
+		}
+	}
+	return s.beats.Reset(nodeID), nil
+}
+
+// updateNodeStatus commits a node status change with evaluations for every
+// job that has allocations on the node.
+func (s *Server) updateNodeStatus(nodeID, status string, event *api.NodeEvent) error {
+	evals, err := s.nodeEvals(s.State().Snapshot(), nodeID)
+	if err != nil {
+		return err
+	}
+	req := &structs.NodeStatusUpdateRequest{NodeID: nodeID, Status: status, Event: event, Evals: evals, Time: time.Now().UnixNano()}
+	_, err = s.raftApply(structs.NodeStatusUpdateRequestType, req)
+	return err
+}
+
+// UpdateEligibility marks a node eligible or ineligible for placements.
+func (s *Server) UpdateEligibility(nodeID, eligibility string) (uint64, error) {
+	if eligibility != structs.NodeSchedulingEligible && eligibility != structs.NodeSchedulingIneligible {
+		return 0, fmt.Errorf("%w: invalid scheduling eligibility %q", ErrInvalid, eligibility)
+	}
+	snap := s.State().Snapshot()
+	node, err := snap.NodeByID(nodeID)
+	if err != nil {
+		return 0, err
+	}
+	if node == nil {
+		return 0, fmt.Errorf("node %s: %w", nodeID, ErrNotFound)
+	}
+	if node.DrainStrategy != nil && eligibility == structs.NodeSchedulingEligible {
+		return 0, fmt.Errorf("%w: can not set node's scheduling eligibility to eligible while it is draining", ErrInvalid)
+	}
+	req := &structs.NodeEligibilityRequest{NodeID: nodeID, Eligibility: eligibility, Time: time.Now().UnixNano()}
+	return s.raftApply(structs.NodeEligibilityRequestType, req)
+}
+
+// UpdateDrain sets (or, with a nil strategy, clears) a node's drain. The
+// node's allocations are migrated by evaluations.
+func (s *Server) UpdateDrain(nodeID string, strategy *api.DrainStrategy, markEligible bool) (uint64, error) {
+	snap := s.State().Snapshot()
+	node, err := snap.NodeByID(nodeID)
+	if err != nil {
+		return 0, err
+	}
+	if node == nil {
+		return 0, fmt.Errorf("node %s: %w", nodeID, ErrNotFound)
+	}
+	req := &structs.NodeDrainRequest{NodeID: nodeID, DrainStrategy: strategy, MarkEligible: markEligible, Time: time.Now().UnixNano()}
+	if strategy != nil {
+		if strategy.StartedAt.IsZero() {
+			strategy.StartedAt = time.Now()
+		}
+		allocs, err := snap.AllocsByNode(nodeID)
+		if err != nil {
+			return 0, err
+		}
+		transition := &structs.AllocDesiredTransitionRequest{Transition: api.DesiredTransition{Migrate: ptr(true)}, Time: req.Time}
+		for _, a := range allocs {
+			if !structs.AllocTerminal(a) {
+				transition.AllocIDs = append(transition.AllocIDs, a.ID)
+			}
+		}
+		if transition.Evals, err = s.nodeEvals(snap, nodeID); err != nil {
+			return 0, err
+		}
+		if _, err := s.raftApply(structs.NodeDrainRequestType, req); err != nil {
+			return 0, err
+		}
+		return s.raftApply(structs.AllocDesiredTransitionRequestType, transition)
+	}
+	return s.raftApply(structs.NodeDrainRequestType, req)
+}
+
+// nodeEvals makes one pending evaluation per job with live allocations on
+// the node.
+func (s *Server) nodeEvals(snap *state.Snapshot, nodeID string) ([]*api.Evaluation, error) {
+	allocs, err := snap.AllocsByNode(nodeID)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[jobKey]bool{}
+	var evals []*api.Evaluation
+	for _, a := range allocs {
+		key := jobKey{a.Namespace, a.JobID}
+		if seen[key] || structs.AllocTerminal(a) {
+			continue
+		}
+		seen[key] = true
+		job, err := snap.JobByID(a.Namespace, a.JobID)
+		if err != nil {
+			return nil, err
+		}
+		if job == nil {
+			continue
+		}
+		e := newEval(job, structs.EvalTriggerNodeUpdate)
+		e.NodeID = nodeID
+		evals = append(evals, e)
+	}
+	return evals, nil
+}
+
+// NodeAllocations blocks until the node's allocations change past
+// minIndex (or wait passes) and returns them.
+func (s *Server) NodeAllocations(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) ([]*api.Allocation, uint64, error) {
+	var allocs []*api.Allocation
+	index, err := s.State().BlockingQuery(ctx, minIndex, wait, func(snap *state.Snapshot) (uint64, error) {
+		var err error
+		allocs, err = snap.AllocsByNode(nodeID)
+		if err != nil {
+			return 0, err
+		}
+		var index uint64
+		for _, a := range allocs {
+			index = max(index, a.ModifyIndex)
+		}
+		return max(index, 1), nil
+	})
+	return allocs, index, err
+}
+
+// UpdateAllocations records what a client reports about its allocations.
+// Allocations that failed get an evaluation so the scheduler can replace
+// them per the reschedule policy.
+func (s *Server) UpdateAllocations(updates []*api.Allocation) error {
+	if len(updates) == 0 {
+		return nil
+	}
+	snap := s.State().Snapshot()
+	req := &structs.AllocClientUpdateRequest{Allocs: updates, Time: time.Now().UnixNano()}
+	seen := map[jobKey]bool{}
+	for _, u := range updates {
+		if u.ClientStatus != structs.AllocClientStatusFailed {
+			continue
+		}
+		stored, err := snap.AllocByID(u.ID)
+		if err != nil || stored == nil {
+			continue
+		}
+		key := jobKey{stored.Namespace, stored.JobID}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if job, _ := snap.JobByID(stored.Namespace, stored.JobID); job != nil {
+			req.Evals = append(req.Evals, newEval(job, structs.EvalTriggerRetryFailedAlloc))
+		}
+	}
+	_, err := s.raftApply(structs.AllocClientUpdateRequestType, req)
+	return err
+}
+
+// newEval makes a pending evaluation of job.
+func newEval(job *api.Job, trigger string) *api.Evaluation {
+	id, _ := uuid.GenerateUUID()
+	return &api.Evaluation{
+		ID:             id,
+		Namespace:      *job.Namespace,
+		Priority:       *job.Priority,
+		Type:           *job.Type,
+		TriggeredBy:    trigger,
+		JobID:          *job.ID,
+		JobModifyIndex: derefU64(job.JobModifyIndex),
+		Status:         structs.EvalStatusPending,
+	}
+}
+
+func derefU64(p *uint64) uint64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func ptr[T any](v T) *T { return &v }

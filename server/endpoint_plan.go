@@ -1,0 +1,96 @@
+package server
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/scheduler"
+	"github.com/roam-project/roam/state"
+	"github.com/roam-project/roam/structs"
+)
+
+// PlanJob runs the scheduler on a job as if it were registered, without
+// committing anything, and reports what it would do (`job plan`).
+func (s *Server) PlanJob(job *api.Job, diff bool) (*api.JobPlanResponse, error) {
+	if err := s.validateJob(job); err != nil {
+		return nil, err
+	}
+	snap := s.State().Snapshot()
+	existing, err := snap.JobByID(*job.Namespace, *job.ID)
+	if err != nil {
+		return nil, err
+	}
+	planned := copyJob(job)
+	planned.Stop = ptr(false)
+	planned.Status = ptr(structs.JobStatusPending)
+	if existing != nil {
+		planned.CreateIndex = existing.CreateIndex
+		planned.JobModifyIndex = existing.JobModifyIndex
+		planned.Version = existing.Version
+		if state.SpecChanged(existing, planned) {
+			planned.Version = ptr(*existing.Version + 1)
+		}
+	} else {
+		planned.Version = ptr(uint64(0))
+	}
+	resp := &api.JobPlanResponse{}
+	if existing != nil {
+		resp.JobModifyIndex = derefU64(existing.JobModifyIndex)
+	}
+	if diff {
+		resp.Diff = JobDiff(existing, planned)
+	}
+	if isPeriodicOrParameterized(job) {
+		return resp, nil
+	}
+	view := &plannedJobView{Snapshot: snap, job: planned}
+	dry := &dryRunPlanner{}
+	eval := newEval(planned, structs.EvalTriggerJobRegister)
+	sched, err := scheduler.New(*planned.Type, view, dry, scheduler.Options{AnnotatePlan: true, Logger: s.logger})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := sched.Process(eval); err != nil {
+		return nil, fmt.Errorf("plan job: %w", err)
+	}
+	if dry.plan != nil {
+		resp.Annotations = dry.plan.Annotations
+	}
+	if dry.eval != nil {
+		resp.FailedTGAllocs = dry.eval.FailedTGAllocs
+	}
+	return resp, nil
+}
+
+// plannedJobView is the state as if the planned job were registered.
+type plannedJobView struct {
+	*state.Snapshot
+	job *api.Job
+}
+
+func (v *plannedJobView) JobByID(namespace, id string) (*api.Job, error) {
+	if namespace == *v.job.Namespace && id == *v.job.ID {
+		return v.job, nil
+	}
+	return v.Snapshot.JobByID(namespace, id)
+}
+
+// dryRunPlanner records what a scheduler would commit and commits nothing.
+type dryRunPlanner struct {
+	plan *structs.Plan
+	eval *api.Evaluation
+}
+
+func (d *dryRunPlanner) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, scheduler.State, error) {
+	d.plan = plan
+	return &structs.PlanResult{NodeUpdate: plan.NodeUpdate, NodeAllocation: plan.NodeAllocation}, nil, nil
+}
+
+func (d *dryRunPlanner) UpdateEval(eval *api.Evaluation) error {
+	d.eval = eval
+	return nil
+}
+
+func (d *dryRunPlanner) CreateEval(*api.Evaluation) error  { return nil }
+func (d *dryRunPlanner) ReblockEval(*api.Evaluation) error { return nil }

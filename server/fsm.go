@@ -1,0 +1,170 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/hashicorp/nomad/api"
+	"github.com/hashicorp/raft"
+
+	"github.com/roam-project/roam/state"
+	"github.com/roam-project/roam/structs"
+)
+
+// fsm applies committed Raft entries to the state store. It is the only
+// writer of the store. After each apply it tells the leader's loops (eval
+// broker, blocked evals) what changed through the hooks.
+type fsm struct {
+	mu     sync.RWMutex
+	store  *state.Store
+	logger *slog.Logger
+	hooks  fsmHooks
+}
+
+// fsmHooks are called after entries apply; the server routes them to its
+// leader-only loops, which ignore them on followers.
+type fsmHooks interface {
+	evalsUpserted(evals []*api.Evaluation)
+	capacityChanged()
+}
+
+func newFSM(logger *slog.Logger, hooks fsmHooks) (*fsm, error) {
+	store, err := state.New()
+	if err != nil {
+		return nil, err
+	}
+	return &fsm{store: store, logger: logger, hooks: hooks}, nil
+}
+
+// State returns the current store; a snapshot restore replaces it.
+func (f *fsm) State() *state.Store {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.store
+}
+
+// encodeMessage frames a request as a Raft log entry: a type byte, then JSON.
+func encodeMessage(t structs.MessageType, req any) ([]byte, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encode raft message %d: %w", t, err)
+	}
+	return append([]byte{byte(t)}, body...), nil
+}
+
+// Apply implements raft.FSM.
+func (f *fsm) Apply(l *raft.Log) any {
+	if len(l.Data) == 0 {
+		return nil
+	}
+	store := f.State()
+	t, body := structs.MessageType(l.Data[0]), l.Data[1:]
+	switch t {
+	case structs.JobRegisterRequestType:
+		var req structs.JobRegisterRequest
+		return f.apply(body, &req, func() error { return store.JobRegister(l.Index, &req) }, evalsOf(req.Eval), false)
+	case structs.JobDeregisterRequestType:
+		var req structs.JobDeregisterRequest
+		return f.apply(body, &req, func() error { return store.JobDeregister(l.Index, &req) }, evalsOf(req.Eval), false)
+	case structs.EvalUpdateRequestType:
+		var req structs.EvalUpdateRequest
+		return f.apply(body, &req, func() error { return store.EvalUpdate(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, false)
+	case structs.ApplyPlanResultsRequestType:
+		var req structs.ApplyPlanResultsRequest
+		return f.apply(body, &req, func() error { return store.ApplyPlanResults(l.Index, &req) }, nil, true)
+	case structs.AllocClientUpdateRequestType:
+		var req structs.AllocClientUpdateRequest
+		return f.apply(body, &req, func() error { return store.AllocClientUpdate(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, true)
+	case structs.AllocDesiredTransitionRequestType:
+		var req structs.AllocDesiredTransitionRequest
+		return f.apply(body, &req, func() error { return store.AllocDesiredTransition(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, false)
+	case structs.NodeRegisterRequestType:
+		var req structs.NodeRegisterRequest
+		return f.apply(body, &req, func() error { return store.NodeRegister(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, true)
+	case structs.NodeStatusUpdateRequestType:
+		var req structs.NodeStatusUpdateRequest
+		return f.apply(body, &req, func() error { return store.NodeStatusUpdate(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, true)
+	case structs.NodeEligibilityRequestType:
+		var req structs.NodeEligibilityRequest
+		return f.apply(body, &req, func() error { return store.NodeEligibility(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, true)
+	case structs.NodeDrainRequestType:
+		var req structs.NodeDrainRequest
+		return f.apply(body, &req, func() error { return store.NodeDrain(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, true)
+	case structs.GCRequestType:
+		var req structs.GCRequest
+		return f.apply(body, &req, func() error { return store.GC(l.Index, &req) }, nil, false)
+	default:
+		// An entry from a newer version: refusing to go on would wedge the
+		// cluster, so it is logged loudly and skipped.
+		f.logger.Error("unknown raft message type, skipped", "type", t, "index", l.Index)
+		return nil
+	}
+}
+
+// apply decodes body into req, runs write, then fires the hooks. The
+// returned value is the Raft future's Response: nil or an error.
+func (f *fsm) apply(body []byte, req any, write func() error, evals func() []*api.Evaluation, capacity bool) any {
+	if err := json.Unmarshal(body, req); err != nil {
+		f.logger.Error("decode raft message", "error", err)
+		return fmt.Errorf("decode raft message: %w", err)
+	}
+	if err := write(); err != nil {
+		return err
+	}
+	if evals != nil {
+		if es := evals(); len(es) > 0 {
+			f.hooks.evalsUpserted(es)
+		}
+	}
+	if capacity {
+		f.hooks.capacityChanged()
+	}
+	return nil
+}
+
+func evalsOf(e *api.Evaluation) func() []*api.Evaluation {
+	return func() []*api.Evaluation {
+		if e == nil {
+			return nil
+		}
+		return []*api.Evaluation{e}
+	}
+}
+
+// Snapshot implements raft.FSM: it captures the store for persistence.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	return &fsmSnapshot{snap: f.State().Snapshot()}, nil
+}
+
+// Restore implements raft.FSM: it replaces the store with a snapshot's.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	store, err := state.Restore(rc)
+	if err != nil {
+		return fmt.Errorf("restore state snapshot: %w", err)
+	}
+	f.mu.Lock()
+	old := f.store
+	f.store = store
+	f.mu.Unlock()
+	old.Abandon()
+	return nil
+}
+
+// fsmSnapshot writes a state snapshot to a Raft snapshot sink.
+type fsmSnapshot struct {
+	snap *state.Snapshot
+}
+
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if err := s.snap.Persist(sink); err != nil {
+		_ = sink.Cancel()
+		return fmt.Errorf("persist state snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s *fsmSnapshot) Release() {}

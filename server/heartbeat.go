@@ -1,0 +1,108 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/structs"
+)
+
+// maxHeartbeatsPerSecond bounds the cluster-wide heartbeat rate: TTLs grow
+// with the number of nodes so that the leader sees at most this many.
+const maxHeartbeatsPerSecond = 50.0
+
+// heartbeats is the leader's record of when each node must next be heard
+// from. A node that misses its TTL plus the grace period is marked down
+// and its allocations are rescheduled.
+type heartbeats struct {
+	srv    *Server
+	mu     sync.Mutex
+	timers map[string]*time.Timer
+	ctx    context.Context
+}
+
+func newHeartbeats(srv *Server) *heartbeats {
+	return &heartbeats{srv: srv, timers: map[string]*time.Timer{}}
+}
+
+// Start arms a timer for every live node, giving each a full TTL to check
+// in with the new leader.
+func (h *heartbeats) Start(ctx context.Context) {
+	h.mu.Lock()
+	h.ctx = ctx
+	h.mu.Unlock()
+	nodes, err := h.srv.State().Snapshot().Nodes()
+	if err != nil {
+		h.srv.logger.Error("arm heartbeats", "error", err)
+		return
+	}
+	for _, n := range nodes {
+		if n.Status != structs.NodeStatusDown {
+			h.Reset(n.ID)
+		}
+	}
+}
+
+// Stop disarms every timer.
+func (h *heartbeats) Stop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, t := range h.timers {
+		t.Stop()
+		delete(h.timers, id)
+	}
+	h.ctx = nil
+}
+
+// TTL is the heartbeat interval handed to nodes now.
+func (h *heartbeats) TTL() time.Duration {
+	h.mu.Lock()
+	n := len(h.timers)
+	h.mu.Unlock()
+	ttl := time.Duration(float64(n) / maxHeartbeatsPerSecond * float64(time.Second))
+	return max(ttl, h.srv.config.MinHeartbeatTTL)
+}
+
+// Reset restarts a node's timer and returns its TTL.
+func (h *heartbeats) Reset(nodeID string) time.Duration {
+	ttl := h.TTL()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ctx == nil {
+		return ttl
+	}
+	if t, ok := h.timers[nodeID]; ok {
+		t.Reset(ttl + h.srv.config.HeartbeatGrace)
+		return ttl
+	}
+	h.timers[nodeID] = time.AfterFunc(ttl+h.srv.config.HeartbeatGrace, func() { h.expire(nodeID) })
+	return ttl
+}
+
+// Clear forgets a node, e.g. one that was garbage collected.
+func (h *heartbeats) Clear(nodeID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if t, ok := h.timers[nodeID]; ok {
+		t.Stop()
+		delete(h.timers, nodeID)
+	}
+}
+
+func (h *heartbeats) expire(nodeID string) {
+	h.mu.Lock()
+	delete(h.timers, nodeID)
+	live := h.ctx != nil && h.ctx.Err() == nil
+	h.mu.Unlock()
+	if !live {
+		return
+	}
+	h.srv.logger.Warn("node heartbeat missed, marking down", "node_id", nodeID)
+	event := &api.NodeEvent{Subsystem: "Cluster", Message: "Node heartbeat missed", Timestamp: time.Now()}
+	if err := h.srv.updateNodeStatus(nodeID, structs.NodeStatusDown, event); err != nil {
+		h.srv.logger.Error("mark node down", "node_id", nodeID, "error", err)
+	}
+}

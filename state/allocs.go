@@ -1,0 +1,170 @@
+package state
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// AllocByID returns an allocation, or nil.
+func (s *Snapshot) AllocByID(id string) (*api.Allocation, error) {
+	ch, raw, err := s.txn.FirstWatch(tableAllocs, "id", id)
+	if err != nil {
+		return nil, fmt.Errorf("alloc lookup: %w", err)
+	}
+	s.watch(ch)
+	if raw == nil {
+		return nil, nil
+	}
+	return raw.(*api.Allocation), nil
+}
+
+// Allocs lists allocations whose ID has prefix.
+func (s *Snapshot) Allocs(prefix string) ([]*api.Allocation, error) {
+	return s.allocList(tableAllocs, "id_prefix", prefix)
+}
+
+// AllocsByJob lists every allocation of a job, of any version and status.
+func (s *Snapshot) AllocsByJob(namespace, jobID string) ([]*api.Allocation, error) {
+	return s.allocList(tableAllocs, "job", namespace, jobID)
+}
+
+// AllocsByNode lists the allocations placed on a node.
+func (s *Snapshot) AllocsByNode(nodeID string) ([]*api.Allocation, error) {
+	return s.allocList(tableAllocs, "node", nodeID)
+}
+
+// AllocsByEval lists the allocations an evaluation created or changed.
+func (s *Snapshot) AllocsByEval(evalID string) ([]*api.Allocation, error) {
+	return s.allocList(tableAllocs, "eval", evalID)
+}
+
+func (s *Snapshot) allocList(table, index string, args ...any) ([]*api.Allocation, error) {
+	it, err := s.txn.Get(table, index, args...)
+	if err != nil {
+		return nil, fmt.Errorf("alloc list: %w", err)
+	}
+	s.watch(it.WatchCh())
+	var out []*api.Allocation
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, raw.(*api.Allocation))
+	}
+	return out, nil
+}
+
+// upsertPlanAllocs stores allocations a plan created, updated or stopped.
+// New ones get their create index; existing ones keep theirs and client
+// state, since the client owns that.
+func (tx *writeTxn) upsertPlanAllocs(allocs []*api.Allocation, now int64) error {
+	jobs := map[[2]string]bool{}
+	for _, a := range allocs {
+		raw, err := tx.First(tableAllocs, "id", a.ID)
+		if err != nil {
+			return fmt.Errorf("alloc lookup: %w", err)
+		}
+		if raw == nil {
+			a.CreateIndex = tx.index
+			a.AllocModifyIndex = tx.index
+			a.CreateTime = now
+		} else {
+			old := raw.(*api.Allocation)
+			a.CreateIndex = old.CreateIndex
+			a.CreateTime = old.CreateTime
+			a.AllocModifyIndex = tx.index
+			// The client's view wins, except where the plan marks the
+			// alloc lost: the client is gone and cannot say otherwise.
+			if a.ClientStatus != "lost" {
+				a.ClientStatus = old.ClientStatus
+				a.ClientDescription = old.ClientDescription
+			}
+			a.TaskStates = old.TaskStates
+			if a.Job == nil {
+				a.Job = old.Job
+			}
+		}
+		a.ModifyIndex = tx.index
+		a.ModifyTime = now
+		if err := tx.insert(tableAllocs, a); err != nil {
+			return err
+		}
+		jobs[[2]string{a.Namespace, a.JobID}] = true
+	}
+	return tx.afterAllocChange(jobs)
+}
+
+// updateAllocsFromClient merges what a client reports (status, task
+// states, deployment health) into the stored allocations. Unknown IDs are
+// skipped: the alloc may have been garbage collected meanwhile.
+func (tx *writeTxn) updateAllocsFromClient(updates []*api.Allocation, now int64) error {
+	jobs := map[[2]string]bool{}
+	for _, u := range updates {
+		raw, err := tx.First(tableAllocs, "id", u.ID)
+		if err != nil {
+			return fmt.Errorf("alloc lookup: %w", err)
+		}
+		if raw == nil {
+			continue
+		}
+		a := *raw.(*api.Allocation)
+		a.ClientStatus = u.ClientStatus
+		a.ClientDescription = u.ClientDescription
+		a.TaskStates = u.TaskStates
+		if u.DeploymentStatus != nil {
+			a.DeploymentStatus = u.DeploymentStatus
+		}
+		if u.NetworkStatus != nil {
+			a.NetworkStatus = u.NetworkStatus
+		}
+		a.ModifyIndex = tx.index
+		a.ModifyTime = now
+		if err := tx.insert(tableAllocs, &a); err != nil {
+			return err
+		}
+		jobs[[2]string{a.Namespace, a.JobID}] = true
+	}
+	return tx.afterAllocChange(jobs)
+}
+
+// updateAllocDesiredTransition records a migrate/reschedule request.
+func (tx *writeTxn) updateAllocDesiredTransition(ids []string, t api.DesiredTransition) error {
+	for _, id := range ids {
+		raw, err := tx.First(tableAllocs, "id", id)
+		if err != nil {
+			return fmt.Errorf("alloc lookup: %w", err)
+		}
+		if raw == nil {
+			continue
+		}
+		a := *raw.(*api.Allocation)
+		a.DesiredTransition = t
+		a.ModifyIndex = tx.index
+		if err := tx.insert(tableAllocs, &a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// afterAllocChange refreshes the summaries and statuses of touched jobs.
+func (tx *writeTxn) afterAllocChange(jobs map[[2]string]bool) error {
+	for key := range jobs {
+		if err := tx.refreshJobSummary(key[0], key[1]); err != nil {
+			return err
+		}
+		if err := tx.refreshJobStatus(key[0], key[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteAllocs removes allocations by ID.
+func (tx *writeTxn) deleteAllocs(ids []string) error {
+	for _, id := range ids {
+		if _, err := tx.DeleteAll(tableAllocs, "id", id); err != nil {
+			return fmt.Errorf("delete alloc %s: %w", id, err)
+		}
+	}
+	tx.touched[tableAllocs] = true
+	return nil
+}

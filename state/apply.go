@@ -1,0 +1,182 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/structs"
+)
+
+// ErrNotFound is returned when a write names an object that does not exist.
+var ErrNotFound = errors.New("not found")
+
+// JobRegister stores a job version and its evaluation at index.
+func (s *Store) JobRegister(index uint64, req *structs.JobRegisterRequest) error {
+	return s.write(index, func(tx *writeTxn) error {
+		if err := tx.upsertJob(req.Job, req.Time); err != nil {
+			return err
+		}
+		if req.Eval != nil {
+			return tx.upsertEvals([]*api.Evaluation{req.Eval}, req.Time)
+		}
+		return nil
+	})
+}
+
+// JobDeregister stops a job (a new version with Stop set) or purges it.
+func (s *Store) JobDeregister(index uint64, req *structs.JobDeregisterRequest) error {
+	return s.write(index, func(tx *writeTxn) error {
+		raw, err := tx.First(tableJobs, "id", req.Namespace, req.JobID)
+		if err != nil {
+			return fmt.Errorf("job lookup: %w", err)
+		}
+		if raw == nil {
+			return fmt.Errorf("job %q: %w", req.JobID, ErrNotFound)
+		}
+		if req.Purge {
+			if err := tx.deleteJob(req.Namespace, req.JobID); err != nil {
+				return err
+			}
+		} else {
+			stopped := *raw.(*jobRow).Job
+			stopped.Stop = ptr(true)
+			if err := tx.upsertJob(&stopped, req.Time); err != nil {
+				return err
+			}
+		}
+		if req.Eval != nil {
+			return tx.upsertEvals([]*api.Evaluation{req.Eval}, req.Time)
+		}
+		return nil
+	})
+}
+
+// EvalUpdate creates or updates evaluations.
+func (s *Store) EvalUpdate(index uint64, req *structs.EvalUpdateRequest) error {
+	return s.write(index, func(tx *writeTxn) error {
+		return tx.upsertEvals(req.Evals, req.Time)
+	})
+}
+
+// ApplyPlanResults commits a plan's allocations.
+func (s *Store) ApplyPlanResults(index uint64, req *structs.ApplyPlanResultsRequest) error {
+	return s.write(index, func(tx *writeTxn) error {
+		for _, a := range req.Allocs {
+			if a.Job == nil {
+				a.Job = req.Job
+			}
+		}
+		all := append(append([]*api.Allocation{}, req.Allocs...), req.Stopped...)
+		return tx.upsertPlanAllocs(all, req.Time)
+	})
+}
+
+// AllocClientUpdate merges client-reported allocation state.
+func (s *Store) AllocClientUpdate(index uint64, req *structs.AllocClientUpdateRequest) error {
+	return s.write(index, func(tx *writeTxn) error {
+		if err := tx.updateAllocsFromClient(req.Allocs, req.Time); err != nil {
+			return err
+		}
+		return tx.upsertEvals(req.Evals, req.Time)
+	})
+}
+
+// AllocDesiredTransition marks allocations for migration or rescheduling.
+func (s *Store) AllocDesiredTransition(index uint64, req *structs.AllocDesiredTransitionRequest) error {
+	return s.write(index, func(tx *writeTxn) error {
+		if err := tx.updateAllocDesiredTransition(req.AllocIDs, req.Transition); err != nil {
+			return err
+		}
+		return tx.upsertEvals(req.Evals, req.Time)
+	})
+}
+
+// NodeRegister registers a node.
+func (s *Store) NodeRegister(index uint64, req *structs.NodeRegisterRequest) error {
+	return s.write(index, func(tx *writeTxn) error {
+		if err := tx.upsertNode(req.Node); err != nil {
+			return err
+		}
+		return tx.upsertEvals(req.Evals, req.Time)
+	})
+}
+
+// NodeStatusUpdate changes a node's status.
+func (s *Store) NodeStatusUpdate(index uint64, req *structs.NodeStatusUpdateRequest) error {
+	return s.write(index, func(tx *writeTxn) error {
+		err := tx.updateNode(req.NodeID, func(n *api.Node) {
+			n.Status = req.Status
+			n.StatusUpdatedAt = req.Time / 1e9
+			if req.Event != nil {
+				n.Events = appendNodeEvent(n.Events, req.Event, tx.index)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return tx.upsertEvals(req.Evals, req.Time)
+	})
+}
+
+// NodeEligibility changes a node's scheduling eligibility.
+func (s *Store) NodeEligibility(index uint64, req *structs.NodeEligibilityRequest) error {
+	return s.write(index, func(tx *writeTxn) error {
+		err := tx.updateNode(req.NodeID, func(n *api.Node) { n.SchedulingEligibility = req.Eligibility })
+		if err != nil {
+			return err
+		}
+		return tx.upsertEvals(req.Evals, req.Time)
+	})
+}
+
+// NodeDrain sets or clears a node's drain strategy; draining makes the
+// node ineligible.
+func (s *Store) NodeDrain(index uint64, req *structs.NodeDrainRequest) error {
+	return s.write(index, func(tx *writeTxn) error {
+		err := tx.updateNode(req.NodeID, func(n *api.Node) {
+			n.DrainStrategy = req.DrainStrategy
+			n.Drain = req.DrainStrategy != nil
+			if n.Drain {
+				n.SchedulingEligibility = structs.NodeSchedulingIneligible
+			} else if req.MarkEligible {
+				n.SchedulingEligibility = structs.NodeSchedulingEligible
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return tx.upsertEvals(req.Evals, req.Time)
+	})
+}
+
+// GC deletes what the garbage collector found expired.
+func (s *Store) GC(index uint64, req *structs.GCRequest) error {
+	return s.write(index, func(tx *writeTxn) error {
+		for _, j := range req.Jobs {
+			if err := tx.deleteJob(j.Namespace, j.ID); err != nil {
+				return err
+			}
+		}
+		if err := tx.deleteEvals(req.EvalIDs); err != nil {
+			return err
+		}
+		if err := tx.deleteAllocs(req.AllocIDs); err != nil {
+			return err
+		}
+		return tx.deleteNodes(req.NodeIDs)
+	})
+}
+
+// maxNodeEvents is how many events a node keeps, as in Nomad.
+const maxNodeEvents = 10
+
+func appendNodeEvent(events []*api.NodeEvent, e *api.NodeEvent, index uint64) []*api.NodeEvent {
+	e.CreateIndex = index
+	out := append(append([]*api.NodeEvent{}, events...), e)
+	if len(out) > maxNodeEvents {
+		out = out[len(out)-maxNodeEvents:]
+	}
+	return out
+}

@@ -1,0 +1,245 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+
+	"github.com/hashicorp/go-memdb"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/structs"
+)
+
+// trackedJobVersions is how many versions of a job are kept, as in Nomad.
+const trackedJobVersions = 6
+
+// jobRow wraps a stored job with the plain fields its indexes need.
+type jobRow struct {
+	Namespace string
+	ID        string
+	Version   uint64
+	Job       *api.Job
+}
+
+func newJobRow(j *api.Job) *jobRow {
+	return &jobRow{Namespace: *j.Namespace, ID: *j.ID, Version: *j.Version, Job: j}
+}
+
+// JobByID returns a job, or nil when there is none.
+func (s *Snapshot) JobByID(namespace, id string) (*api.Job, error) {
+	ch, raw, err := s.txn.FirstWatch(tableJobs, "id", namespace, id)
+	if err != nil {
+		return nil, fmt.Errorf("job lookup: %w", err)
+	}
+	s.watch(ch)
+	if raw == nil {
+		return nil, nil
+	}
+	return raw.(*jobRow).Job, nil
+}
+
+// Jobs lists the jobs of a namespace ("*" for all) whose ID has prefix.
+func (s *Snapshot) Jobs(namespace, prefix string) ([]*api.Job, error) {
+	var it memdb.ResultIterator
+	var err error
+	if namespace == "*" {
+		it, err = s.txn.Get(tableJobs, "id")
+	} else {
+		it, err = s.txn.Get(tableJobs, "id_prefix", namespace, prefix)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("job list: %w", err)
+	}
+	s.watch(it.WatchCh())
+	var out []*api.Job
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		j := raw.(*jobRow).Job
+		if namespace == "*" && prefix != "" && !hasPrefix(*j.ID, prefix) {
+			continue
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// JobVersions returns a job's stored versions, newest first.
+func (s *Snapshot) JobVersions(namespace, id string) ([]*api.Job, error) {
+	it, err := s.txn.Get(tableJobVersions, "id_prefix", namespace, id+"\x00")
+	if err != nil {
+		return nil, fmt.Errorf("job versions: %w", err)
+	}
+	s.watch(it.WatchCh())
+	var out []*api.Job
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, raw.(*jobRow).Job)
+	}
+	sort.Slice(out, func(i, j int) bool { return *out[i].Version > *out[j].Version })
+	return out, nil
+}
+
+// JobByVersion returns one stored version of a job, or nil.
+func (s *Snapshot) JobByVersion(namespace, id string, version uint64) (*api.Job, error) {
+	ch, raw, err := s.txn.FirstWatch(tableJobVersions, "id", namespace, id, version)
+	if err != nil {
+		return nil, fmt.Errorf("job version lookup: %w", err)
+	}
+	s.watch(ch)
+	if raw == nil {
+		return nil, nil
+	}
+	return raw.(*jobRow).Job, nil
+}
+
+// upsertJob stores a registered job. A changed specification becomes a new
+// version; re-registering an identical one keeps the version.
+func (tx *writeTxn) upsertJob(job *api.Job, submitTime int64) error {
+	ns, id := *job.Namespace, *job.ID
+	raw, err := tx.First(tableJobs, "id", ns, id)
+	if err != nil {
+		return fmt.Errorf("job lookup: %w", err)
+	}
+	job.ModifyIndex = ptr(tx.index)
+	job.SubmitTime = ptr(submitTime)
+	if raw == nil {
+		job.CreateIndex = ptr(tx.index)
+		job.JobModifyIndex = ptr(tx.index)
+		job.Version = ptr(uint64(0))
+	} else {
+		old := raw.(*jobRow).Job
+		job.CreateIndex = old.CreateIndex
+		if SpecChanged(old, job) {
+			job.Version = ptr(*old.Version + 1)
+			job.JobModifyIndex = ptr(tx.index)
+		} else {
+			job.Version = old.Version
+			job.JobModifyIndex = old.JobModifyIndex
+			job.SubmitTime = old.SubmitTime
+		}
+	}
+	if job.Stable == nil {
+		job.Stable = ptr(false)
+	}
+	job.Status = ptr(tx.computeJobStatus(job))
+	if err := tx.insert(tableJobs, newJobRow(job)); err != nil {
+		return err
+	}
+	if err := tx.insert(tableJobVersions, newJobRow(job)); err != nil {
+		return err
+	}
+	if err := tx.pruneJobVersions(ns, id); err != nil {
+		return err
+	}
+	return tx.ensureJobSummary(job)
+}
+
+// pruneJobVersions keeps the newest trackedJobVersions versions.
+func (tx *writeTxn) pruneJobVersions(ns, id string) error {
+	it, err := tx.Get(tableJobVersions, "id_prefix", ns, id+"\x00")
+	if err != nil {
+		return fmt.Errorf("job versions: %w", err)
+	}
+	var rows []*jobRow
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		rows = append(rows, raw.(*jobRow))
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Version > rows[j].Version })
+	for i := trackedJobVersions; i < len(rows); i++ {
+		if err := tx.delete(tableJobVersions, rows[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deleteJob purges a job, its versions and its summary.
+func (tx *writeTxn) deleteJob(ns, id string) error {
+	raw, err := tx.First(tableJobs, "id", ns, id)
+	if err != nil {
+		return fmt.Errorf("job lookup: %w", err)
+	}
+	if raw == nil {
+		return nil
+	}
+	if err := tx.delete(tableJobs, raw); err != nil {
+		return err
+	}
+	if _, err := tx.DeleteAll(tableJobVersions, "id_prefix", ns, id+"\x00"); err != nil {
+		return fmt.Errorf("delete job versions: %w", err)
+	}
+	tx.touched[tableJobVersions] = true
+	if _, err := tx.DeleteAll(tableJobSummary, "id", ns, id); err != nil {
+		return fmt.Errorf("delete job summary: %w", err)
+	}
+	tx.touched[tableJobSummary] = true
+	return nil
+}
+
+// refreshJobStatus recomputes a job's status after its allocations or
+// evaluations changed, storing a new copy only when it differs.
+func (tx *writeTxn) refreshJobStatus(ns, id string) error {
+	raw, err := tx.First(tableJobs, "id", ns, id)
+	if err != nil || raw == nil {
+		return err
+	}
+	job := raw.(*jobRow).Job
+	status := tx.computeJobStatus(job)
+	if job.Status != nil && *job.Status == status {
+		return nil
+	}
+	updated := *job
+	updated.Status = ptr(status)
+	updated.ModifyIndex = ptr(tx.index)
+	return tx.insert(tableJobs, newJobRow(&updated))
+}
+
+// computeJobStatus derives Nomad's job status: running while any
+// allocation is not terminal, dead once stopped (or a finished batch job),
+// pending otherwise.
+func (tx *writeTxn) computeJobStatus(job *api.Job) string {
+	allocs, _ := tx.Get(tableAllocs, "job", *job.Namespace, *job.ID)
+	hasAllocs := false
+	for raw := allocs.Next(); raw != nil; raw = allocs.Next() {
+		hasAllocs = true
+		if !structs.AllocClientTerminal(raw.(*api.Allocation)) {
+			return structs.JobStatusRunning
+		}
+	}
+	if job.Stop != nil && *job.Stop {
+		return structs.JobStatusDead
+	}
+	evals, _ := tx.Get(tableEvals, "job", *job.Namespace, *job.ID)
+	for raw := evals.Next(); raw != nil; raw = evals.Next() {
+		e := raw.(*api.Evaluation)
+		if e.Status == structs.EvalStatusPending || e.Status == structs.EvalStatusBlocked {
+			return structs.JobStatusPending
+		}
+	}
+	if hasAllocs {
+		return structs.JobStatusDead
+	}
+	return structs.JobStatusPending
+}
+
+// SpecChanged reports whether two versions of a job differ in anything a
+// user wrote, ignoring the fields the server maintains.
+func SpecChanged(a, b *api.Job) bool {
+	return !reflect.DeepEqual(specOf(a), specOf(b))
+}
+
+func specOf(j *api.Job) map[string]any {
+	c := *j
+	c.Status, c.StatusDescription = nil, nil
+	c.Stable, c.Version = nil, nil
+	c.SubmitTime = nil
+	c.CreateIndex, c.ModifyIndex, c.JobModifyIndex = nil, nil, nil
+	buf, _ := json.Marshal(&c)
+	var m map[string]any
+	_ = json.Unmarshal(buf, &m)
+	return m
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func hasPrefix(s, prefix string) bool { return len(s) >= len(prefix) && s[:len(prefix)] == prefix }

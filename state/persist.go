@@ -1,0 +1,98 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// snapshotRecord is one object in a persisted snapshot stream.
+type snapshotRecord struct {
+	Table   string
+	Index   *indexEntry     `json:",omitempty"`
+	Job     *api.Job        `json:",omitempty"`
+	Summary *api.JobSummary `json:",omitempty"`
+	Eval    *api.Evaluation `json:",omitempty"`
+	Alloc   *api.Allocation `json:",omitempty"`
+	Node    *api.Node       `json:",omitempty"`
+}
+
+// Persist writes every object of the snapshot to w as a JSON stream.
+func (s *Snapshot) Persist(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	emit := func(table string, fill func(raw any) snapshotRecord) error {
+		it, err := s.txn.Get(table, "id")
+		if err != nil {
+			return fmt.Errorf("snapshot %s: %w", table, err)
+		}
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			rec := fill(raw)
+			rec.Table = table
+			if err := enc.Encode(&rec); err != nil {
+				return fmt.Errorf("snapshot %s: %w", table, err)
+			}
+		}
+		return nil
+	}
+	steps := []struct {
+		table string
+		fill  func(raw any) snapshotRecord
+	}{
+		{tableIndex, func(r any) snapshotRecord { return snapshotRecord{Index: r.(*indexEntry)} }},
+		{tableJobs, func(r any) snapshotRecord { return snapshotRecord{Job: r.(*jobRow).Job} }},
+		{tableJobVersions, func(r any) snapshotRecord { return snapshotRecord{Job: r.(*jobRow).Job} }},
+		{tableJobSummary, func(r any) snapshotRecord { return snapshotRecord{Summary: r.(*summaryRow).Summary} }},
+		{tableEvals, func(r any) snapshotRecord { return snapshotRecord{Eval: r.(*api.Evaluation)} }},
+		{tableAllocs, func(r any) snapshotRecord { return snapshotRecord{Alloc: r.(*api.Allocation)} }},
+		{tableNodes, func(r any) snapshotRecord { return snapshotRecord{Node: r.(*api.Node)} }},
+	}
+	for _, st := range steps {
+		if err := emit(st.table, st.fill); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Restore builds a new store from a stream written by Persist.
+func Restore(r io.Reader) (*Store, error) {
+	s, err := New()
+	if err != nil {
+		return nil, err
+	}
+	tx := s.db.Txn(true)
+	defer tx.Abort()
+	dec := json.NewDecoder(r)
+	for {
+		var rec snapshotRecord
+		if err := dec.Decode(&rec); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("read snapshot: %w", err)
+		}
+		var obj any
+		switch {
+		case rec.Index != nil:
+			obj = rec.Index
+		case rec.Job != nil:
+			obj = newJobRow(rec.Job)
+		case rec.Summary != nil:
+			obj = &summaryRow{Namespace: rec.Summary.Namespace, JobID: rec.Summary.JobID, Summary: rec.Summary}
+		case rec.Eval != nil:
+			obj = rec.Eval
+		case rec.Alloc != nil:
+			obj = rec.Alloc
+		case rec.Node != nil:
+			obj = rec.Node
+		default:
+			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
+		}
+		if err := tx.Insert(rec.Table, obj); err != nil {
+			return nil, fmt.Errorf("restore %s: %w", rec.Table, err)
+		}
+	}
+	tx.Commit()
+	return s, nil
+}

@@ -1,0 +1,108 @@
+package state
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// summaryRow is a stored job summary, keyed by plain fields.
+type summaryRow struct {
+	Namespace string
+	JobID     string
+	Summary   *api.JobSummary
+}
+
+// JobSummary returns a job's summary, or nil.
+func (s *Snapshot) JobSummary(namespace, jobID string) (*api.JobSummary, error) {
+	ch, raw, err := s.txn.FirstWatch(tableJobSummary, "id", namespace, jobID)
+	if err != nil {
+		return nil, fmt.Errorf("job summary lookup: %w", err)
+	}
+	s.watch(ch)
+	if raw == nil {
+		return nil, nil
+	}
+	return raw.(*summaryRow).Summary, nil
+}
+
+// ensureJobSummary creates a summary for a new job and adds rows for new
+// groups, keeping the counts it already has.
+func (tx *writeTxn) ensureJobSummary(job *api.Job) error {
+	ns, id := *job.Namespace, *job.ID
+	sum := tx.summaryCopy(ns, id)
+	for _, tg := range job.TaskGroups {
+		if _, ok := sum.Summary[*tg.Name]; !ok {
+			sum.Summary[*tg.Name] = api.TaskGroupSummary{}
+		}
+	}
+	return tx.putSummary(sum)
+}
+
+// refreshJobSummary recounts a job's allocations by client status.
+func (tx *writeTxn) refreshJobSummary(ns, jobID string) error {
+	sum := tx.summaryCopy(ns, jobID)
+	counts := map[string]api.TaskGroupSummary{}
+	for group, s := range sum.Summary {
+		counts[group] = api.TaskGroupSummary{Queued: s.Queued}
+	}
+	it, err := tx.Get(tableAllocs, "job", ns, jobID)
+	if err != nil {
+		return fmt.Errorf("alloc list: %w", err)
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		a := raw.(*api.Allocation)
+		c := counts[a.TaskGroup]
+		switch a.ClientStatus {
+		case "pending":
+			c.Starting++
+		case "running":
+			c.Running++
+		case "complete":
+			c.Complete++
+		case "failed":
+			c.Failed++
+		case "lost":
+			c.Lost++
+		case "unknown":
+			c.Unknown++
+		}
+		counts[a.TaskGroup] = c
+	}
+	sum.Summary = counts
+	return tx.putSummary(sum)
+}
+
+// setQueued records how many allocations of each group await placement.
+func (tx *writeTxn) setQueued(ns, jobID string, queued map[string]int) error {
+	if raw, _ := tx.First(tableJobs, "id", ns, jobID); raw == nil {
+		return nil
+	}
+	sum := tx.summaryCopy(ns, jobID)
+	for group, n := range queued {
+		c := sum.Summary[group]
+		c.Queued = n
+		sum.Summary[group] = c
+	}
+	return tx.putSummary(sum)
+}
+
+// summaryCopy returns a writable copy of a job's summary, new if absent.
+func (tx *writeTxn) summaryCopy(ns, jobID string) *api.JobSummary {
+	out := &api.JobSummary{JobID: jobID, Namespace: ns, Summary: map[string]api.TaskGroupSummary{}, CreateIndex: tx.index}
+	raw, _ := tx.First(tableJobSummary, "id", ns, jobID)
+	if raw != nil {
+		old := raw.(*summaryRow).Summary
+		out.CreateIndex = old.CreateIndex
+		out.Children = old.Children
+		for k, v := range old.Summary {
+			out.Summary[k] = v
+		}
+	}
+	return out
+}
+
+func (tx *writeTxn) putSummary(sum *api.JobSummary) error {
+	sum.ModifyIndex = tx.index
+	return tx.insert(tableJobSummary, &summaryRow{Namespace: sum.Namespace, JobID: sum.JobID, Summary: sum})
+}
