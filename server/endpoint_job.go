@@ -13,11 +13,11 @@ import (
 
 // RegisterResult is what registering a job returns.
 type RegisterResult struct {
-	EvalID         string
+	EvalID          string
 	EvalCreateIndex uint64
-	JobModifyIndex uint64
-	Index          uint64
-	Warnings       string
+	JobModifyIndex  uint64
+	Index           uint64
+	Warnings        string
 }
 
 // RegisterJob validates and stores a job (already canonicalized by the

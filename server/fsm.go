@@ -65,10 +65,10 @@ func (f *fsm) Apply(l *raft.Log) any {
 	switch t {
 	case structs.JobRegisterRequestType:
 		var req structs.JobRegisterRequest
-		return f.apply(body, &req, func() error { return store.JobRegister(l.Index, &req) }, evalsOf(req.Eval), false)
+		return f.apply(body, &req, func() error { return store.JobRegister(l.Index, &req) }, func() []*api.Evaluation { return evalSlice(req.Eval) }, false)
 	case structs.JobDeregisterRequestType:
 		var req structs.JobDeregisterRequest
-		return f.apply(body, &req, func() error { return store.JobDeregister(l.Index, &req) }, evalsOf(req.Eval), false)
+		return f.apply(body, &req, func() error { return store.JobDeregister(l.Index, &req) }, func() []*api.Evaluation { return evalSlice(req.Eval) }, false)
 	case structs.EvalUpdateRequestType:
 		var req structs.EvalUpdateRequest
 		return f.apply(body, &req, func() error { return store.EvalUpdate(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, false)
@@ -125,13 +125,12 @@ func (f *fsm) apply(body []byte, req any, write func() error, evals func() []*ap
 	return nil
 }
 
-func evalsOf(e *api.Evaluation) func() []*api.Evaluation {
-	return func() []*api.Evaluation {
-		if e == nil {
-			return nil
-		}
-		return []*api.Evaluation{e}
+// evalSlice wraps an optional evaluation in a slice.
+func evalSlice(e *api.Evaluation) []*api.Evaluation {
+	if e == nil {
+		return nil
 	}
+	return []*api.Evaluation{e}
 }
 
 // Snapshot implements raft.FSM: it captures the store for persistence.
