@@ -13,7 +13,7 @@ import (
 	"github.com/roam-project/roam/structs"
 )
 
-func testServer(t *testing.T, grace time.Duration) *Server {
+func testServer(t testing.TB, grace time.Duration) *Server {
 	t.Helper()
 	s, err := New(Config{
 		NodeName: "test.global", Region: "global", Datacenter: "dc1", NumSchedulers: 2,
@@ -28,7 +28,7 @@ func testServer(t *testing.T, grace time.Duration) *Server {
 	return s
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
@@ -63,7 +63,7 @@ func testJob(id string, count int, memoryMB int) *api.Job {
 	return job
 }
 
-func liveAllocs(t *testing.T, s *Server, jobID string) []*api.Allocation {
+func liveAllocs(t testing.TB, s *Server, jobID string) []*api.Allocation {
 	t.Helper()
 	allocs, err := s.State().Snapshot().AllocsByJob("default", jobID)
 	if err != nil {
