@@ -53,6 +53,13 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 			return nil, err
 		}
 	}
+	if a.server != nil && cfg.Server.BootstrapExpect <= 1 {
+		// A single server elects itself within a second or two; waiting
+		// spares the local client a round of "no leader" retries.
+		wait, cancelWait := context.WithTimeout(ctx, 10*time.Second)
+		_ = a.server.WaitForLeader(wait)
+		cancelWait()
+	}
 	if cfg.Client.Enabled {
 		if err := a.startClient(ctx); err != nil {
 			a.Shutdown()

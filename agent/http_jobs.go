@@ -82,6 +82,15 @@ func canonicalizeJob(job *api.Job, r *http.Request) {
 	if job.Name == nil && job.ID != nil {
 		job.Name = job.ID
 	}
+	// Nomad (1.7+) places a job with no datacenters anywhere, and in the
+	// default node pool.
+	if len(job.Datacenters) == 0 {
+		job.Datacenters = []string{"*"}
+	}
+	if job.NodePool == nil || *job.NodePool == "" {
+		pool := "default"
+		job.NodePool = &pool
+	}
 	job.Canonicalize()
 }
 

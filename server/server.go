@@ -177,6 +177,26 @@ func (s *Server) setupRaft() error {
 	return nil
 }
 
+// WaitForLeader blocks until the cluster has a leader whose loops are
+// running, or ctx ends.
+func (s *Server) WaitForLeader(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s.leaderMu.Lock()
+		ready := s.leaderCancel != nil
+		s.leaderMu.Unlock()
+		if ready || (s.Leader() != "" && !s.IsLeader()) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // State returns the current state store for reads.
 func (s *Server) State() *state.Store { return s.fsm.State() }
 

@@ -1,0 +1,218 @@
+package agent
+
+import (
+	"os"
+	"runtime"
+	"time"
+)
+
+// Config is a Roam agent's configuration (Nomad's agent config format).
+// LoadConfigFile fills it from HCL or JSON files, ParseFlags from the
+// command line; Merge layers one over another.
+type Config struct {
+	Name       string // node name; defaults to the hostname
+	Region     string
+	Datacenter string
+	DataDir    string // empty in -dev: state lives in memory
+	BindAddr   string
+	LogLevel   string
+	LogJSON    bool
+	LogFile    string
+	PluginDir  string // accepted for compatibility; Roam's drivers are built in
+
+	Ports     Ports
+	Addresses Addresses // bind addresses; NormalizeAddrs defaults them to BindAddr
+	Advertise Addresses // advertised hosts; NormalizeAddrs fills them in
+
+	Server  ServerConfig
+	Client  ClientConfig
+	Plugins map[string]*PluginConfig // plugin "NAME" blocks by name
+
+	ACL ACLConfig
+	UI  UIConfig
+
+	LeaveOnInterrupt       bool
+	LeaveOnTerminate       bool
+	EnableSyslog           bool
+	DisableUpdateCheck     bool
+	EnableDebug            bool
+	HTTPAPIResponseHeaders map[string]string
+
+	// Extra keeps Nomad settings that Roam accepts but does not act on
+	// (tls, telemetry, consul, vault, limits, autopilot, audit, ...), as
+	// generic values keyed by their HCL name. For acl and ui it holds the
+	// whole block, including the keys also kept typed above.
+	Extra map[string]any
+
+	DevMode bool     // set by -dev
+	Files   []string // the configuration files loaded, in order
+}
+
+// Ports are the agent's listening ports.
+type Ports struct {
+	HTTP, RPC, Serf int
+}
+
+// Addresses are per-service network addresses: bind addresses in
+// Config.Addresses, advertised ones in Config.Advertise.
+type Addresses struct {
+	HTTP, RPC, Serf string
+}
+
+// ServerConfig is the agent's `server` block.
+type ServerConfig struct {
+	Enabled               bool
+	BootstrapExpect       int
+	NumSchedulers         int
+	EnabledSchedulers     []string
+	HeartbeatGrace        time.Duration
+	MinHeartbeatTTL       time.Duration
+	EncryptKey            string // `encrypt`: the gossip encryption key
+	RaftProtocol          int
+	DataDir               string
+	RejoinAfterLeave      bool
+	NodeGCThreshold       time.Duration
+	JobGCInterval         time.Duration
+	JobGCThreshold        time.Duration
+	EvalGCThreshold       time.Duration
+	DeploymentGCThreshold time.Duration
+	// ServerJoin also receives the deprecated server-level retry_join,
+	// retry_interval, retry_max and start_join keys.
+	ServerJoin *ServerJoin
+	// Extra keeps accepted Nomad server settings that Roam does not use.
+	Extra map[string]any
+}
+
+// ServerJoin is a `server_join` block: how an agent finds the servers.
+type ServerJoin struct {
+	RetryJoin     []string
+	RetryInterval time.Duration
+	RetryMax      int
+	StartJoin     []string
+}
+
+// ClientConfig is the agent's `client` block.
+type ClientConfig struct {
+	Enabled               bool
+	Servers               []string
+	ServerJoin            *ServerJoin
+	NodeClass             string
+	NodePool              string
+	Meta                  map[string]string
+	Options               map[string]string
+	NetworkInterface      string
+	StateDir              string
+	AllocDir              string
+	CpuTotalCompute       int
+	MemoryTotalMB         int
+	NodeMaxAllocs         int
+	Reserved              *Reserved
+	MinDynamicPort        int
+	MaxDynamicPort        int
+	ChrootEnv             map[string]string
+	HostVolume            map[string]HostVolume
+	GCInterval            time.Duration
+	GCDiskUsageThreshold  float64
+	GCInodeUsageThreshold float64
+	GCMaxAllocs           int
+	GCParallelDestroys    int
+	MaxKillTimeout        time.Duration
+	NoHostUUID            bool
+	DisableRemoteExec     bool
+	// Extra keeps accepted Nomad client settings that Roam does not use.
+	Extra map[string]any
+}
+
+// Reserved is the client's `reserved` block: resources held back from
+// scheduling.
+type Reserved struct {
+	CPU           int    // MHz
+	Cores         string // core list, such as "0-1"
+	Memory        int    // MB
+	Disk          int    // MB
+	ReservedPorts string // port list, such as "22,80,8000-8100"
+}
+
+// HostVolume is a client `host_volume "NAME"` block.
+type HostVolume struct {
+	Path     string
+	ReadOnly bool
+}
+
+// PluginConfig is a `plugin "NAME"` block. Config holds the plugin's
+// `config` block as generic values: bool, string, int, float64, []any, and
+// map[string]any for nested blocks.
+type PluginConfig struct {
+	Name   string
+	Args   []string
+	Config map[string]any
+}
+
+// ACLConfig is the typed part of the `acl` block.
+type ACLConfig struct {
+	Enabled bool
+}
+
+// UIConfig is the typed part of the `ui` block.
+type UIConfig struct {
+	Enabled bool
+}
+
+// DefaultConfig is the configuration an agent starts from before files and
+// flags are applied, with Nomad's defaults.
+func DefaultConfig() *Config {
+	return &Config{
+		Name:       defaultNodeName(),
+		Region:     "global",
+		Datacenter: "dc1",
+		BindAddr:   "0.0.0.0",
+		LogLevel:   "INFO",
+		Ports:      Ports{HTTP: 4646, RPC: 4647, Serf: 4648},
+		Server: ServerConfig{
+			NumSchedulers:   runtime.NumCPU(),
+			HeartbeatGrace:  10 * time.Second,
+			MinHeartbeatTTL: 10 * time.Second,
+			RaftProtocol:    3,
+			ServerJoin:      &ServerJoin{RetryInterval: 30 * time.Second},
+		},
+		Client: ClientConfig{
+			NodePool:              "default",
+			MinDynamicPort:        20000,
+			MaxDynamicPort:        32000,
+			GCInterval:            time.Minute,
+			GCDiskUsageThreshold:  80,
+			GCInodeUsageThreshold: 70,
+			GCMaxAllocs:           50,
+			GCParallelDestroys:    2,
+			MaxKillTimeout:        30 * time.Second,
+		},
+		UI: UIConfig{Enabled: true},
+	}
+}
+
+// DevConfig is the configuration of `roam agent -dev`: one node that is
+// both server and client, bound to loopback, keeping its state in memory
+// (DataDir is empty), with the raw_exec driver enabled.
+func DevConfig() *Config {
+	c := DefaultConfig()
+	c.BindAddr = "127.0.0.1"
+	c.LogLevel = "DEBUG"
+	c.DevMode = true
+	c.Server.Enabled = true
+	c.Server.BootstrapExpect = 1
+	c.Client.Enabled = true
+	c.Plugins = map[string]*PluginConfig{
+		"raw_exec": {Name: "raw_exec", Config: map[string]any{"enabled": true}},
+	}
+	return c
+}
+
+// defaultNodeName is the machine's hostname, or "localhost" when the
+// hostname cannot be read.
+func defaultNodeName() string {
+	name, err := os.Hostname()
+	if err != nil || name == "" {
+		return "localhost"
+	}
+	return name
+}

@@ -1,0 +1,182 @@
+package agent
+
+import (
+	"github.com/hashicorp/hcl/v2"
+)
+
+// fileServer is the `server` block as written.
+type fileServer struct {
+	Enabled               bool            `hcl:"enabled,optional"`
+	BootstrapExpect       int             `hcl:"bootstrap_expect,optional"`
+	NumSchedulers         int             `hcl:"num_schedulers,optional"`
+	EnabledSchedulers     []string        `hcl:"enabled_schedulers,optional"`
+	HeartbeatGrace        hcl.Expression  `hcl:"heartbeat_grace,optional"`
+	MinHeartbeatTTL       hcl.Expression  `hcl:"min_heartbeat_ttl,optional"`
+	Encrypt               string          `hcl:"encrypt,optional"`
+	RaftProtocol          int             `hcl:"raft_protocol,optional"`
+	DataDir               string          `hcl:"data_dir,optional"`
+	RejoinAfterLeave      bool            `hcl:"rejoin_after_leave,optional"`
+	NodeGCThreshold       hcl.Expression  `hcl:"node_gc_threshold,optional"`
+	JobGCInterval         hcl.Expression  `hcl:"job_gc_interval,optional"`
+	JobGCThreshold        hcl.Expression  `hcl:"job_gc_threshold,optional"`
+	EvalGCThreshold       hcl.Expression  `hcl:"eval_gc_threshold,optional"`
+	DeploymentGCThreshold hcl.Expression  `hcl:"deployment_gc_threshold,optional"`
+	RetryJoin             []string        `hcl:"retry_join,optional"`
+	RetryInterval         hcl.Expression  `hcl:"retry_interval,optional"`
+	RetryMax              int             `hcl:"retry_max,optional"`
+	StartJoin             []string        `hcl:"start_join,optional"`
+	ServerJoin            *fileServerJoin `hcl:"server_join,block"`
+	Rest                  hcl.Body        `hcl:",remain"`
+}
+
+// serverRest lists the server settings Roam accepts without acting on them.
+var serverRest = restSchema{
+	attrs: []string{"authoritative_region", "enable_event_broker", "event_buffer_size",
+		"batch_eval_gc_threshold", "csi_volume_claim_gc_interval", "csi_volume_claim_gc_threshold",
+		"csi_plugin_gc_threshold", "acl_token_gc_threshold", "root_key_gc_interval",
+		"root_key_gc_threshold", "root_key_rotation_threshold", "failover_heartbeat_ttl",
+		"max_heartbeats_per_second", "non_voting_server", "license_path", "raft_multiplier",
+		"raft_snapshot_threshold", "raft_snapshot_interval", "raft_trailing_logs",
+		"redundancy_zone", "upgrade_version", "deployment_query_rate_limit",
+		"job_default_priority", "job_max_priority", "job_max_source_size",
+		"job_tracked_versions", "oidc_issuer", "protocol_version", "heartbeat_grace_period"},
+	blocks: []hcl.BlockHeaderSchema{{Type: "plan_rejection_tracker"}, {Type: "raft_boltdb"},
+		{Type: "search"}, {Type: "default_scheduler_config"}, {Type: "client_introduction"}},
+}
+
+// fileServerJoin is a `server_join` block as written.
+type fileServerJoin struct {
+	RetryJoin     []string       `hcl:"retry_join,optional"`
+	RetryInterval hcl.Expression `hcl:"retry_interval,optional"`
+	RetryMax      int            `hcl:"retry_max,optional"`
+	StartJoin     []string       `hcl:"start_join,optional"`
+}
+
+// config converts the server block.
+func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
+	var dp durationParser
+	c := ServerConfig{
+		Enabled: s.Enabled, BootstrapExpect: s.BootstrapExpect, NumSchedulers: s.NumSchedulers,
+		EnabledSchedulers: s.EnabledSchedulers, EncryptKey: s.Encrypt,
+		RaftProtocol: s.RaftProtocol, DataDir: s.DataDir, RejoinAfterLeave: s.RejoinAfterLeave,
+		HeartbeatGrace:        dp.parse(s.HeartbeatGrace),
+		MinHeartbeatTTL:       dp.parse(s.MinHeartbeatTTL),
+		NodeGCThreshold:       dp.parse(s.NodeGCThreshold),
+		JobGCInterval:         dp.parse(s.JobGCInterval),
+		JobGCThreshold:        dp.parse(s.JobGCThreshold),
+		EvalGCThreshold:       dp.parse(s.EvalGCThreshold),
+		DeploymentGCThreshold: dp.parse(s.DeploymentGCThreshold),
+	}
+	legacy := &fileServerJoin{RetryJoin: s.RetryJoin, RetryInterval: s.RetryInterval,
+		RetryMax: s.RetryMax, StartJoin: s.StartJoin}
+	c.ServerJoin = mergeServerJoin(legacy.config(&dp), s.ServerJoin.config(&dp))
+	rest, diags := decodeRest(s.Rest, serverRest)
+	c.Extra = rest.extra
+	return c, append(dp.diags, diags...)
+}
+
+// config converts a server_join block; nil when the block is absent or
+// sets nothing.
+func (j *fileServerJoin) config(dp *durationParser) *ServerJoin {
+	if j == nil {
+		return nil
+	}
+	sj := &ServerJoin{RetryJoin: j.RetryJoin, RetryInterval: dp.parse(j.RetryInterval),
+		RetryMax: j.RetryMax, StartJoin: j.StartJoin}
+	if sj.RetryJoin == nil && sj.RetryInterval == 0 && sj.RetryMax == 0 && sj.StartJoin == nil {
+		return nil
+	}
+	return sj
+}
+
+// fileClient is the `client` block as written.
+type fileClient struct {
+	Enabled               bool             `hcl:"enabled,optional"`
+	Servers               []string         `hcl:"servers,optional"`
+	ServerJoin            *fileServerJoin  `hcl:"server_join,block"`
+	NodeClass             string           `hcl:"node_class,optional"`
+	NodePool              string           `hcl:"node_pool,optional"`
+	NetworkInterface      string           `hcl:"network_interface,optional"`
+	StateDir              string           `hcl:"state_dir,optional"`
+	AllocDir              string           `hcl:"alloc_dir,optional"`
+	CpuTotalCompute       int              `hcl:"cpu_total_compute,optional"`
+	MemoryTotalMB         int              `hcl:"memory_total_mb,optional"`
+	NodeMaxAllocs         int              `hcl:"node_max_allocs,optional"`
+	Reserved              *fileReserved    `hcl:"reserved,block"`
+	MinDynamicPort        int              `hcl:"min_dynamic_port,optional"`
+	MaxDynamicPort        int              `hcl:"max_dynamic_port,optional"`
+	HostVolumes           []fileHostVolume `hcl:"host_volume,block"`
+	GCInterval            hcl.Expression   `hcl:"gc_interval,optional"`
+	GCDiskUsageThreshold  float64          `hcl:"gc_disk_usage_threshold,optional"`
+	GCInodeUsageThreshold float64          `hcl:"gc_inode_usage_threshold,optional"`
+	GCMaxAllocs           int              `hcl:"gc_max_allocs,optional"`
+	GCParallelDestroys    int              `hcl:"gc_parallel_destroys,optional"`
+	MaxKillTimeout        hcl.Expression   `hcl:"max_kill_timeout,optional"`
+	NoHostUUID            bool             `hcl:"no_host_uuid,optional"`
+	DisableRemoteExec     bool             `hcl:"disable_remote_exec,optional"`
+	Rest                  hcl.Body         `hcl:",remain"`
+}
+
+// clientRest lists the client settings Roam accepts without acting on
+// them, and its string maps.
+var clientRest = restSchema{
+	maps: []string{"meta", "options", "chroot_env"},
+	attrs: []string{"alloc_mounts_dir", "host_volumes_dir", "common_plugin_dir",
+		"network_speed", "cpu_disable_dmidecode", "disk_total_mb", "disk_free_mb",
+		"cni_path", "cni_config_dir", "bridge_network_name", "bridge_network_subnet",
+		"bridge_network_subnet_ipv6", "bridge_network_hairpin_mode", "cgroup_parent",
+		"preferred_address_family", "gc_volumes_on_node_gc", "nomad_service_discovery"},
+	blocks: []hcl.BlockHeaderSchema{{Type: "host_network", LabelNames: []string{"name"}},
+		{Type: "template"}, {Type: "artifact"}, {Type: "drain_on_shutdown"}, {Type: "users"},
+		{Type: "fingerprint"}},
+}
+
+// fileReserved is the client's `reserved` block as written.
+type fileReserved struct {
+	CPU           int    `hcl:"cpu,optional"`
+	Cores         string `hcl:"cores,optional"`
+	Memory        int    `hcl:"memory,optional"`
+	Disk          int    `hcl:"disk,optional"`
+	ReservedPorts string `hcl:"reserved_ports,optional"`
+}
+
+// fileHostVolume is a client `host_volume "NAME"` block as written.
+type fileHostVolume struct {
+	Name     string `hcl:"name,label"`
+	Path     string `hcl:"path"`
+	ReadOnly bool   `hcl:"read_only,optional"`
+}
+
+// config converts the client block.
+func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
+	var dp durationParser
+	c := ClientConfig{
+		Enabled: f.Enabled, Servers: f.Servers, NodeClass: f.NodeClass, NodePool: f.NodePool,
+		NetworkInterface: f.NetworkInterface, StateDir: f.StateDir, AllocDir: f.AllocDir,
+		CpuTotalCompute: f.CpuTotalCompute, MemoryTotalMB: f.MemoryTotalMB,
+		NodeMaxAllocs: f.NodeMaxAllocs, MinDynamicPort: f.MinDynamicPort,
+		MaxDynamicPort: f.MaxDynamicPort, GCDiskUsageThreshold: f.GCDiskUsageThreshold,
+		GCInodeUsageThreshold: f.GCInodeUsageThreshold, GCMaxAllocs: f.GCMaxAllocs,
+		GCParallelDestroys: f.GCParallelDestroys, NoHostUUID: f.NoHostUUID,
+		DisableRemoteExec: f.DisableRemoteExec,
+		ServerJoin:        f.ServerJoin.config(&dp),
+		GCInterval:        dp.parse(f.GCInterval),
+		MaxKillTimeout:    dp.parse(f.MaxKillTimeout),
+	}
+	if f.Reserved != nil {
+		r := Reserved(*f.Reserved)
+		c.Reserved = &r
+	}
+	for _, hv := range f.HostVolumes {
+		if c.HostVolume == nil {
+			c.HostVolume = make(map[string]HostVolume, len(f.HostVolumes))
+		}
+		c.HostVolume[hv.Name] = HostVolume{Path: hv.Path, ReadOnly: hv.ReadOnly}
+	}
+	rest, diags := decodeRest(f.Rest, clientRest)
+	c.Meta = rest.maps["meta"]
+	c.Options = rest.maps["options"]
+	c.ChrootEnv = rest.maps["chroot_env"]
+	c.Extra = rest.extra
+	return c, append(dp.diags, diags...)
+}

@@ -1,0 +1,243 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+)
+
+// LoadConfigFile reads an agent configuration file, HCL or (for a .json
+// name) JSON. Given a directory it loads every *.hcl and *.json file in
+// it, not recursing, in lexical order, each merged over the ones before.
+// The result holds only what the files set: merge it over DefaultConfig.
+// Errors name the file, line and column of the offending setting.
+func LoadConfigFile(path string) (*Config, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("load agent config: %w", err)
+	}
+	if !info.IsDir() {
+		return loadConfigFile(path)
+	}
+	entries, err := os.ReadDir(path) // sorted by name
+	if err != nil {
+		return nil, fmt.Errorf("load agent config: %w", err)
+	}
+	merged := &Config{}
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if e.IsDir() || (ext != ".hcl" && ext != ".json") {
+			continue
+		}
+		c, err := loadConfigFile(filepath.Join(path, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		merged = merged.Merge(c)
+	}
+	return merged, nil
+}
+
+// loadConfigFile parses and decodes one file.
+func loadConfigFile(path string) (*Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load agent config: %w", err)
+	}
+	parser := hclparse.NewParser()
+	var file *hcl.File
+	var diags hcl.Diagnostics
+	if filepath.Ext(path) == ".json" {
+		file, diags = parser.ParseJSON(src, path)
+	} else {
+		file, diags = parser.ParseHCL(src, path)
+	}
+	if diags.HasErrors() {
+		return nil, diagnosticsError(hintQuotedNames(diags))
+	}
+	var root fileRoot
+	if diags = gohcl.DecodeBody(file.Body, nil, &root); diags.HasErrors() {
+		return nil, diagnosticsError(diags)
+	}
+	c, diags := root.config()
+	if diags.HasErrors() {
+		return nil, diagnosticsError(diags)
+	}
+	c.Files = []string{path}
+	return c, nil
+}
+
+// diagnosticsError turns HCL error diagnostics into one error, a line
+// each, in the form "file:line,col-col: Summary; Detail".
+func diagnosticsError(diags hcl.Diagnostics) error {
+	var errs []error
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			errs = append(errs, d)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// hintQuotedNames explains the one HCL 1 habit HCL 2 rejects in agent
+// configs, quoted keys in a block (`meta { "a.b" = "c" }`), and its fix.
+func hintQuotedNames(diags hcl.Diagnostics) hcl.Diagnostics {
+	for _, d := range diags {
+		if d.Summary == "Invalid argument name" && strings.Contains(d.Detail, "quoted") {
+			d.Detail += ` For keys that need quotes, write the map as an argument: meta = { "a.b" = "c" }.`
+		}
+	}
+	return diags
+}
+
+// fileRoot is the top level of an agent configuration file as written.
+type fileRoot struct {
+	Name               string         `hcl:"name,optional"`
+	Region             string         `hcl:"region,optional"`
+	Datacenter         string         `hcl:"datacenter,optional"`
+	DataDir            string         `hcl:"data_dir,optional"`
+	BindAddr           string         `hcl:"bind_addr,optional"`
+	LogLevel           string         `hcl:"log_level,optional"`
+	LogJSON            bool           `hcl:"log_json,optional"`
+	LogFile            string         `hcl:"log_file,optional"`
+	PluginDir          string         `hcl:"plugin_dir,optional"`
+	LeaveOnInterrupt   bool           `hcl:"leave_on_interrupt,optional"`
+	LeaveOnTerminate   bool           `hcl:"leave_on_terminate,optional"`
+	EnableSyslog       bool           `hcl:"enable_syslog,optional"`
+	DisableUpdateCheck bool           `hcl:"disable_update_check,optional"`
+	EnableDebug        bool           `hcl:"enable_debug,optional"`
+	Ports              *filePorts     `hcl:"ports,block"`
+	Addresses          *fileAddresses `hcl:"addresses,block"`
+	Advertise          *fileAddresses `hcl:"advertise,block"`
+	Server             *fileServer    `hcl:"server,block"`
+	Client             *fileClient    `hcl:"client,block"`
+	Plugins            []filePlugin   `hcl:"plugin,block"`
+	Rest               hcl.Body       `hcl:",remain"`
+}
+
+// rootRest lists the top-level Nomad settings Roam accepts without acting
+// on them; they land in Config.Extra.
+var rootRest = restSchema{
+	maps: []string{"http_api_response_headers"},
+	attrs: []string{"syslog_facility", "disable_anonymous_signature", "log_rotate_bytes",
+		"log_rotate_duration", "log_rotate_max_files", "log_include_location"},
+	blocks: []hcl.BlockHeaderSchema{{Type: "acl"}, {Type: "ui"}, {Type: "tls"},
+		{Type: "telemetry"}, {Type: "consul"}, {Type: "vault"}, {Type: "limits"},
+		{Type: "autopilot"}, {Type: "audit"}, {Type: "sentinel"}, {Type: "reporting"},
+		{Type: "eventlog"}, {Type: "keyring", LabelNames: []string{"provider"}}},
+}
+
+type filePorts struct {
+	HTTP int `hcl:"http,optional"`
+	RPC  int `hcl:"rpc,optional"`
+	Serf int `hcl:"serf,optional"`
+}
+
+type fileAddresses struct {
+	HTTP string `hcl:"http,optional"`
+	RPC  string `hcl:"rpc,optional"`
+	Serf string `hcl:"serf,optional"`
+}
+
+type filePlugin struct {
+	Name   string       `hcl:"name,label"`
+	Args   []string     `hcl:"args,optional"`
+	Config *fileGeneric `hcl:"config,block"`
+	Body   hcl.Body     `hcl:",body"`
+}
+
+// fileGeneric is a block kept as generic values.
+type fileGeneric struct {
+	Body hcl.Body `hcl:",remain"`
+}
+
+// fileEnabled reads the `enabled` flag of a block kept otherwise generic.
+type fileEnabled struct {
+	Enabled bool     `hcl:"enabled,optional"`
+	Rest    hcl.Body `hcl:",remain"`
+}
+
+// config converts the decoded file into a Config.
+func (r *fileRoot) config() (*Config, hcl.Diagnostics) {
+	c := &Config{
+		Name: r.Name, Region: r.Region, Datacenter: r.Datacenter, DataDir: r.DataDir,
+		BindAddr: r.BindAddr, LogLevel: r.LogLevel, LogJSON: r.LogJSON, LogFile: r.LogFile,
+		PluginDir: r.PluginDir, LeaveOnInterrupt: r.LeaveOnInterrupt,
+		LeaveOnTerminate: r.LeaveOnTerminate, EnableSyslog: r.EnableSyslog,
+		DisableUpdateCheck: r.DisableUpdateCheck, EnableDebug: r.EnableDebug,
+	}
+	if r.Ports != nil {
+		c.Ports = Ports(*r.Ports)
+	}
+	if r.Addresses != nil {
+		c.Addresses = Addresses(*r.Addresses)
+	}
+	if r.Advertise != nil {
+		c.Advertise = Addresses(*r.Advertise)
+	}
+	var diags hcl.Diagnostics
+	if r.Server != nil {
+		var d hcl.Diagnostics
+		c.Server, d = r.Server.config()
+		diags = append(diags, d...)
+	}
+	if r.Client != nil {
+		var d hcl.Diagnostics
+		c.Client, d = r.Client.config()
+		diags = append(diags, d...)
+	}
+	var d hcl.Diagnostics
+	c.Plugins, d = pluginConfigs(r.Plugins)
+	diags = append(diags, d...)
+	rest, d := decodeRest(r.Rest, rootRest)
+	diags = append(diags, d...)
+	c.HTTPAPIResponseHeaders = rest.maps["http_api_response_headers"]
+	c.Extra = rest.extra
+	for _, b := range rest.blocks.OfType("acl") {
+		c.ACL.Enabled = c.ACL.Enabled || decodeEnabled(b, &diags)
+	}
+	for _, b := range rest.blocks.OfType("ui") {
+		c.UI.Enabled = c.UI.Enabled || decodeEnabled(b, &diags)
+	}
+	return c, diags
+}
+
+// decodeEnabled reads a block's `enabled` flag.
+func decodeEnabled(b *hcl.Block, diags *hcl.Diagnostics) bool {
+	var e fileEnabled
+	*diags = append(*diags, gohcl.DecodeBody(b.Body, nil, &e)...)
+	return e.Enabled
+}
+
+// pluginConfigs converts plugin blocks; a plugin named twice is an error.
+func pluginConfigs(blocks []filePlugin) (map[string]*PluginConfig, hcl.Diagnostics) {
+	if len(blocks) == 0 {
+		return nil, nil
+	}
+	var diags hcl.Diagnostics
+	out := make(map[string]*PluginConfig, len(blocks))
+	for _, b := range blocks {
+		p := &PluginConfig{Name: b.Name, Args: b.Args}
+		if b.Config != nil {
+			var d hcl.Diagnostics
+			p.Config, d = genericBody(b.Config.Body)
+			diags = append(diags, d...)
+		}
+		if _, dup := out[b.Name]; dup {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate plugin block",
+				Detail:   fmt.Sprintf("Plugin %q is configured more than once in this file.", b.Name),
+				Subject:  b.Body.MissingItemRange().Ptr(),
+			})
+		}
+		out[b.Name] = p
+	}
+	return out, diags
+}

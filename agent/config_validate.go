@@ -1,0 +1,130 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// Validate checks a merged configuration (defaults, files and flags) for
+// settings an agent cannot run with, reporting every problem found.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !c.Server.Enabled && !c.Client.Enabled {
+		add("neither server nor client is enabled: set server { enabled = true } or client { enabled = true }, or use -dev")
+	}
+	if c.DataDir == "" && !c.DevMode {
+		add("data_dir must be set (only -dev runs without one)")
+	}
+	if c.Name == "" || c.Region == "" || c.Datacenter == "" {
+		add("name, region and datacenter must not be empty")
+	}
+	switch strings.ToUpper(c.LogLevel) {
+	case "TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF":
+	default:
+		add("log_level %q is not one of TRACE, DEBUG, INFO, WARN, ERROR or OFF", c.LogLevel)
+	}
+	for name, p := range map[string]int{"ports.http": c.Ports.HTTP, "ports.rpc": c.Ports.RPC, "ports.serf": c.Ports.Serf} {
+		if p < 1 || p > 65535 {
+			add("%s: port %d is not between 1 and 65535", name, p)
+		}
+	}
+	if c.Server.BootstrapExpect < 0 {
+		add("server.bootstrap_expect must not be negative")
+	}
+	if c.Server.BootstrapExpect > 0 && !c.Server.Enabled {
+		add("server.bootstrap_expect is set but server mode is not enabled")
+	}
+	if c.Client.Enabled && !c.Server.Enabled && len(c.Client.Servers) == 0 &&
+		(c.Client.ServerJoin == nil || len(c.Client.ServerJoin.RetryJoin)+len(c.Client.ServerJoin.StartJoin) == 0) {
+		add("client.servers must be set when server is disabled")
+	}
+	errs = append(errs, c.Client.validatePorts())
+	return errors.Join(errs...)
+}
+
+// validatePorts checks the client's dynamic port range.
+func (c *ClientConfig) validatePorts() error {
+	lo, hi := c.MinDynamicPort, c.MaxDynamicPort
+	if lo < 0 || hi < 0 || lo > 65535 || hi > 65535 {
+		return fmt.Errorf("client.min_dynamic_port and max_dynamic_port must be between 1 and 65535")
+	}
+	if lo > 0 && hi > 0 && lo > hi {
+		return fmt.Errorf("client.min_dynamic_port %d is above max_dynamic_port %d", lo, hi)
+	}
+	return nil
+}
+
+// NormalizeAddrs fills in the addresses left unset. A bind address
+// (Addresses) defaults to BindAddr. An advertised address defaults to the
+// bind address or, when that is 0.0.0.0 or ::, to the machine's first
+// private IP (as Nomad does). Advertised addresses end up as bare hosts: a
+// port written in them ("10.0.0.1:4647") must equal the matching Ports
+// entry, since the agent serves each service on one port.
+func (c *Config) NormalizeAddrs() error {
+	binds := []*string{&c.Addresses.HTTP, &c.Addresses.RPC, &c.Addresses.Serf}
+	advertised := []*string{&c.Advertise.HTTP, &c.Advertise.RPC, &c.Advertise.Serf}
+	ports := []int{c.Ports.HTTP, c.Ports.RPC, c.Ports.Serf}
+	names := []string{"http", "rpc", "serf"}
+	for i, bind := range binds {
+		if *bind == "" {
+			*bind = c.BindAddr
+		}
+		if *bind == "" {
+			return fmt.Errorf("addresses.%s: no bind address: set bind_addr", names[i])
+		}
+		host, err := advertiseHost(*advertised[i], *bind, ports[i])
+		if err != nil {
+			return fmt.Errorf("advertise.%s: %w", names[i], err)
+		}
+		*advertised[i] = host
+	}
+	return nil
+}
+
+// advertiseHost resolves one advertised address.
+func advertiseHost(adv, bind string, port int) (string, error) {
+	if adv == "" {
+		if ip := net.ParseIP(bind); ip == nil || !ip.IsUnspecified() {
+			return bind, nil
+		}
+		return firstPrivateIP()
+	}
+	host, portStr, err := net.SplitHostPort(adv)
+	if err != nil { // no port
+		return strings.Trim(adv, "[]"), nil
+	}
+	if p, err := strconv.Atoi(portStr); err != nil || p != port {
+		return "", fmt.Errorf("%q: the advertised port must be the agent's port %d (set ports instead)", adv, port)
+	}
+	return host, nil
+}
+
+// firstPrivateIP is the machine's first private IPv4 address, or its
+// first private IPv6 address when it has no private IPv4 one.
+func firstPrivateIP() (string, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "", fmt.Errorf("list interface addresses: %w", err)
+	}
+	var v6 string
+	for _, a := range addrs {
+		ipNet, ok := a.(*net.IPNet)
+		if !ok || !ipNet.IP.IsPrivate() {
+			continue
+		}
+		if ipNet.IP.To4() != nil {
+			return ipNet.IP.String(), nil
+		}
+		if v6 == "" {
+			v6 = ipNet.IP.String()
+		}
+	}
+	if v6 != "" {
+		return v6, nil
+	}
+	return "", errors.New("no private IP address found to advertise: set advertise { http, rpc, serf } or bind_addr")
+}
