@@ -44,7 +44,7 @@ type devAgent struct {
 	log    *os.File
 }
 
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ports []int
 	var lns []net.Listener
@@ -63,7 +63,7 @@ func freePorts(t *testing.T, n int) []int {
 }
 
 // startDevAgent starts a dev agent and waits until its node is ready.
-func startDevAgent(t *testing.T, extraConfig string) *devAgent {
+func startDevAgent(t testing.TB, extraConfig string) *devAgent {
 	t.Helper()
 	dir := t.TempDir()
 	ports := freePorts(t, 3)
@@ -94,7 +94,7 @@ func startDevAgent(t *testing.T, extraConfig string) *devAgent {
 	return a
 }
 
-func (a *devAgent) stop(t *testing.T) {
+func (a *devAgent) stop(t testing.TB) {
 	if a.cmd.ProcessState != nil {
 		return
 	}
@@ -123,7 +123,7 @@ func tail(s string, lines int) string {
 }
 
 // waitUntil polls cond until it holds or timeout passes.
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitUntil(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -167,7 +167,7 @@ func shellJob(id, jobType string, count int, script string) *api.Job {
 }
 
 // allocsOf lists a job's allocations.
-func (a *devAgent) allocsOf(t *testing.T, jobID string) []*api.AllocationListStub {
+func (a *devAgent) allocsOf(t testing.TB, jobID string) []*api.AllocationListStub {
 	t.Helper()
 	allocs, _, err := a.client.Jobs().Allocations(jobID, true, nil)
 	if err != nil {
