@@ -75,8 +75,17 @@ func (b *evalBroker) SetEnabled(on bool) {
 	b.broadcast()
 }
 
-// Enqueue adds a pending evaluation.
+// Enqueue adds a pending evaluation. One that must wait (WaitUntil, as
+// delayed reschedules set) becomes ready when its time comes.
 func (b *evalBroker) Enqueue(e *api.Evaluation) {
+	if wait := time.Until(e.WaitUntil); !e.WaitUntil.IsZero() && wait > 0 {
+		time.AfterFunc(wait, func() { b.enqueueNow(e) })
+		return
+	}
+	b.enqueueNow(e)
+}
+
+func (b *evalBroker) enqueueNow(e *api.Evaluation) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.enabled {

@@ -1,0 +1,57 @@
+package rpc
+
+import (
+	"log/slog"
+	"net"
+	"net/rpc"
+	"net/rpc/jsonrpc"
+
+	"github.com/hashicorp/yamux"
+)
+
+// Server serves registered endpoints to RPC sessions. Each session is a
+// yamux-multiplexed connection; each stream carries JSON-RPC calls.
+type Server struct {
+	rpc    *rpc.Server
+	logger *slog.Logger
+}
+
+func newServer(logger *slog.Logger) *Server {
+	return &Server{rpc: rpc.NewServer(), logger: logger}
+}
+
+// Register publishes the exported methods of rcvr under name, as net/rpc
+// does ("Node.Register").
+func (s *Server) Register(name string, rcvr any) error {
+	return s.rpc.RegisterName(name, rcvr)
+}
+
+func (s *Server) serveSession(conn net.Conn) {
+	conf := yamux.DefaultConfig()
+	conf.LogOutput = nil
+	conf.Logger = slogAdapter{s.logger}
+	session, err := yamux.Server(conn, conf)
+	if err != nil {
+		s.logger.Error("start RPC session", "remote", conn.RemoteAddr(), "error", err)
+		conn.Close()
+		return
+	}
+	for {
+		stream, err := session.Accept()
+		if err != nil {
+			if !session.IsClosed() {
+				s.logger.Debug("RPC session ended", "remote", conn.RemoteAddr(), "error", err)
+			}
+			session.Close()
+			return
+		}
+		go s.rpc.ServeCodec(jsonrpc.NewServerCodec(stream))
+	}
+}
+
+// slogAdapter lets yamux log through slog.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Print(v ...any)                 { a.l.Debug("yamux", "msg", v) }
+func (a slogAdapter) Printf(format string, v ...any) { a.l.Debug("yamux", "msg", format, "args", v) }
+func (a slogAdapter) Println(v ...any)               { a.l.Debug("yamux", "msg", v) }
