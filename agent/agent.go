@@ -294,6 +294,7 @@ func (a *Agent) Shutdown() {
 	if a.client != nil {
 		<-a.done
 	}
+	shutdownDrivers(a.drivers)
 	if a.server != nil {
 		a.server.Shutdown()
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/roam-project/roam/drivers"
+	"github.com/roam-project/roam/drivers/docker"
 	"github.com/roam-project/roam/drivers/rawexec"
 )
 
@@ -12,7 +13,7 @@ import (
 // `plugin "NAME" { config {} }` blocks to them. A plugin block for a
 // driver Roam does not have is an error.
 func loadDrivers(plugins map[string]*PluginConfig, logger *slog.Logger) (map[string]drivers.Driver, error) {
-	all := []drivers.Driver{rawexec.New()}
+	all := []drivers.Driver{rawexec.New(), docker.New(logger)}
 	out := make(map[string]drivers.Driver, len(all))
 	for _, d := range all {
 		out[d.Name()] = d
@@ -32,4 +33,14 @@ func loadDrivers(plugins map[string]*PluginConfig, logger *slog.Logger) (map[str
 		logger.Debug("driver configured", "driver", name)
 	}
 	return out, nil
+}
+
+// shutdownDrivers stops the drivers' background work; their tasks keep
+// running so that a restarted client can recover them.
+func shutdownDrivers(all map[string]drivers.Driver) {
+	for _, d := range all {
+		if s, ok := d.(interface{ Shutdown() }); ok {
+			s.Shutdown()
+		}
+	}
 }

@@ -67,8 +67,9 @@ type TaskConfig struct {
 	User   string
 	// Resources the scheduler allocated to the task.
 	Resources Resources
-	// AllocDir is the alloc's shared directory; TaskDir is the task's own
-	// directory holding local/ and secrets/.
+	// AllocDir is the allocation's root directory (its shared directory
+	// is AllocDir/alloc); TaskDir is the task's own directory holding
+	// local/ and secrets/.
 	AllocDir string
 	TaskDir  string
 	// StdoutPath and StderrPath are the log files' base names, e.g.

@@ -1,0 +1,228 @@
+package scheduler
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/structs"
+)
+
+// minCandidates is how many fitting nodes a placement scores at least
+// before it picks the best: batch jobs score this many, service jobs
+// log2(nodes), groups with affinities or spreads every node.
+const minCandidates = 2
+
+// nodeSelector picks nodes for one evaluation's placements. Candidate nodes
+// (ready, in the job's datacenters and pool) are shuffled once and walked as
+// a ring, so successive placements look at different nodes; a placement
+// scores a limited number of fitting nodes and takes the best.
+type nodeSelector struct {
+	run         *evalRun
+	region      string
+	nodes       []*api.Node
+	offset      int
+	usage       map[string]*nodeUsage
+	matcher     *constraintMatcher
+	groups      map[string]*groupChecks
+	nodesInPool int
+	available   map[string]int
+	pool        string
+}
+
+func newNodeSelector(run *evalRun, nodes []*api.Node) *nodeSelector {
+	job := run.job
+	s := &nodeSelector{
+		run:       run,
+		region:    deref(job.Region),
+		usage:     make(map[string]*nodeUsage),
+		matcher:   newConstraintMatcher(),
+		groups:    make(map[string]*groupChecks),
+		available: make(map[string]int),
+		pool:      deref(job.NodePool),
+	}
+	if s.pool == "" {
+		s.pool = structs.NodePoolDefault
+	}
+	for _, dc := range job.Datacenters {
+		if !strings.Contains(dc, "*") {
+			s.available[dc] = 0
+		}
+	}
+	for _, n := range nodes {
+		if !structs.NodeReady(n) || !nodeInPool(n, s.pool) {
+			continue
+		}
+		s.nodesInPool++
+		if nodeInDatacenters(n, job.Datacenters) {
+			s.available[n.Datacenter]++
+			s.nodes = append(s.nodes, n)
+		}
+	}
+	slices.SortFunc(s.nodes, func(a, b *api.Node) int { return cmp.Compare(a.ID, b.ID) })
+	run.s.opts.Rand.Shuffle(len(s.nodes), func(i, j int) { s.nodes[i], s.nodes[j] = s.nodes[j], s.nodes[i] })
+	return s
+}
+
+// groupChecks returns the compiled checks of the job's group tg.
+func (s *nodeSelector) groupChecks(tg *api.TaskGroup) *groupChecks {
+	name := deref(tg.Name)
+	gc, ok := s.groups[name]
+	if !ok {
+		gc = newGroupChecks(s.run.job, tg, len(s.nodes))
+		s.groups[name] = gc
+	}
+	return gc
+}
+
+// fitsInPlace reports whether the alloc's node still passes the group's
+// node checks, so the alloc may move to the new job version in place.
+func (s *nodeSelector) fitsInPlace(a *api.Allocation, tg *api.TaskGroup) bool {
+	node := s.run.nodes[a.NodeID]
+	return node != nil && s.groupChecks(tg).staticReason(node, s.matcher, s.region) == ""
+}
+
+// usageOf returns what the node has in use, counting its allocations on
+// first use.
+func (s *nodeSelector) usageOf(node *api.Node) (*nodeUsage, error) {
+	if u, ok := s.usage[node.ID]; ok {
+		return u, nil
+	}
+	u, err := newNodeUsage(node)
+	if err != nil {
+		return nil, err
+	}
+	allocs, err := s.run.state.AllocsByNode(node.ID)
+	if err != nil {
+		return nil, fmt.Errorf("allocations of node %s: %w", node.ID, err)
+	}
+	for _, a := range allocs {
+		if !structs.AllocTerminal(a) && !s.run.stopped[a.ID] {
+			u.add(a, 1, s.run.ownJob(a))
+		}
+	}
+	s.usage[node.ID] = u
+	return u, nil
+}
+
+// limit is how many fitting nodes a placement of gc scores.
+func (s *nodeSelector) limit(gc *groupChecks) int {
+	n := len(s.nodes)
+	if len(gc.affinities) > 0 || len(gc.spreads) > 0 {
+		return n
+	}
+	if s.run.s.batch || n < 2 {
+		return minCandidates
+	}
+	return max(minCandidates, int(math.Ceil(math.Log2(float64(n)))))
+}
+
+// selectNode finds the best node for placement p of group gc. It returns
+// the winning offer, or nil when no node fits, and the metric that tells
+// how the nodes fared.
+func (s *nodeSelector) selectNode(gc *groupChecks, p placement) (*offer, *api.AllocationMetric, error) {
+	start := time.Now()
+	m := s.newMetric()
+	s.countExisting(gc)
+	penaltyNode := ""
+	if p.reschedule && p.previous != nil {
+		penaltyNode = p.previous.NodeID
+	}
+	var best *offer
+	n, limit, found, seen := len(s.nodes), s.limit(gc), 0, 0
+	for ; seen < n && found < limit; seen++ {
+		i := (s.offset + seen) % n
+		node := s.nodes[i]
+		m.NodesEvaluated++
+		if reason := gc.cachedReason(i, node, s.matcher, s.region); reason != "" {
+			filterNode(m, node, reason)
+			continue
+		}
+		u, err := s.usageOf(node)
+		if err != nil {
+			return nil, nil, err
+		}
+		if reason := gc.distinctReason(node, u, s.region); reason != "" {
+			filterNode(m, node, reason)
+			continue
+		}
+		o, dim := u.makeOffer(gc.ask, s.run.s.opts.Rand)
+		if dim != "" {
+			exhaustNode(m, node, dim)
+			continue
+		}
+		s.rank(gc, o, penaltyNode)
+		recordScore(m, node, o)
+		found++
+		if best == nil || o.score > best.score {
+			best = o
+		}
+	}
+	if n > 0 {
+		s.offset = (s.offset + seen) % n
+	}
+	m.AllocationTime = time.Since(start)
+	return best, m, nil
+}
+
+// countExisting counts, once per group, the allocations that already hold
+// values of its distinct_property constraints and spread attributes.
+func (s *nodeSelector) countExisting(gc *groupChecks) {
+	var fresh []func(a *api.Allocation, node *api.Node)
+	for _, d := range gc.distinct {
+		if d.counts == nil {
+			d.counts = make(map[string]int)
+			fresh = append(fresh, func(a *api.Allocation, n *api.Node) { d.count(a, n, s.region, 1) })
+		}
+	}
+	for _, sc := range gc.spreads {
+		if sc.counts == nil {
+			sc.counts = make(map[string]int)
+			fresh = append(fresh, func(a *api.Allocation, n *api.Node) { sc.add(a, n, s.region, 1) })
+		}
+	}
+	if len(fresh) == 0 {
+		return
+	}
+	count := func(a *api.Allocation) {
+		for _, f := range fresh {
+			f(a, s.run.nodes[a.NodeID])
+		}
+	}
+	seen := make(map[string]bool)
+	for _, a := range s.run.allocs {
+		seen[a.ID] = true
+		if !structs.AllocTerminal(a) && !s.run.stopped[a.ID] {
+			count(a)
+		}
+	}
+	for _, allocs := range s.run.plan.NodeAllocation {
+		for _, a := range allocs {
+			if !seen[a.ID] {
+				count(a)
+			}
+		}
+	}
+}
+
+// track counts alloc on its node (delta 1) or takes it off (delta -1) in
+// every structure that was already built from the state.
+func (s *nodeSelector) track(a *api.Allocation, delta int) {
+	if u, ok := s.usage[a.NodeID]; ok {
+		u.add(a, delta, s.run.ownJob(a))
+	}
+	node := s.run.nodes[a.NodeID]
+	for _, gc := range s.groups {
+		for _, d := range gc.distinct {
+			d.count(a, node, s.region, delta)
+		}
+		for _, sc := range gc.spreads {
+			sc.add(a, node, s.region, delta)
+		}
+	}
+}

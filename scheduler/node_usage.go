@@ -1,0 +1,155 @@
+package scheduler
+
+import (
+	"math/rand/v2"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/structs"
+)
+
+// nodeUsage is what a node has in use while a plan is being built: its
+// existing allocations, less those the plan stops, plus those it places.
+type nodeUsage struct {
+	node          *api.Node
+	capacity      structs.ComparableResources
+	cpu           int64
+	memoryMB      int64
+	diskMB        int64
+	reservedPorts map[int]bool
+	ports         map[int]int
+	cores         map[uint16]int
+	// groupAllocs counts the evaluated job's allocations per group.
+	groupAllocs map[string]int
+	ip          string
+	minPort     int
+	maxPort     int
+	// sharesPerCore converts whole cores into cpu shares.
+	sharesPerCore int64
+}
+
+func newNodeUsage(node *api.Node) (*nodeUsage, error) {
+	capacity, err := structs.NodeCapacity(node)
+	if err != nil {
+		return nil, err
+	}
+	u := &nodeUsage{
+		node:          node,
+		capacity:      capacity,
+		reservedPorts: make(map[int]bool, len(capacity.Ports)),
+		ports:         make(map[int]int),
+		cores:         make(map[uint16]int),
+		groupAllocs:   make(map[string]int),
+		ip:            nodeIP(node),
+	}
+	for _, p := range capacity.Ports {
+		u.reservedPorts[p] = true
+	}
+	u.minPort, u.maxPort = structs.DynamicPortRange(node)
+	if nr := node.NodeResources; nr != nil && nr.Cpu.TotalCpuCores > 0 {
+		u.sharesPerCore = nr.Cpu.CpuShares / int64(nr.Cpu.TotalCpuCores)
+	}
+	return u, nil
+}
+
+// nodeIP is the address allocations on the node bind their ports to.
+func nodeIP(node *api.Node) string {
+	if nr := node.NodeResources; nr != nil {
+		for _, n := range nr.Networks {
+			if n != nil && n.IP != "" && (n.Mode == "" || n.Mode == "host") {
+				return n.IP
+			}
+		}
+	}
+	return node.Attributes["unique.network.ip-address"]
+}
+
+// add counts alloc on the node (delta 1) or takes it off (delta -1).
+// ownJob says whether it belongs to the job being evaluated.
+func (u *nodeUsage) add(a *api.Allocation, delta int, ownJob bool) {
+	r := structs.AllocResources(a)
+	d := int64(delta)
+	u.cpu += d * r.CPUShares
+	u.memoryMB += d * r.MemoryMB
+	u.diskMB += d * r.DiskMB
+	for _, p := range r.Ports {
+		u.ports[p] += delta
+	}
+	for _, c := range r.ReservedCores {
+		u.cores[c] += delta
+	}
+	if ownJob {
+		u.groupAllocs[a.TaskGroup] += delta
+	}
+}
+
+// offer is a node's answer to a group's ask: the cores and ports it would
+// give, and how well the node ranks for it.
+type offer struct {
+	usage        *nodeUsage
+	taskCores    map[string][]uint16
+	taskCPU      map[string]int64
+	sharedNets   []*api.NetworkResource
+	sharedPorts  []api.PortMapping
+	taskNetworks map[string][]*api.NetworkResource
+	cpu          int64
+	memoryMB     int64
+	scores       map[string]float64
+	score        float64
+}
+
+// makeOffer checks that the ask fits next to what the node has in use and
+// picks cores and ports for it. When it does not fit, it names the
+// exhausted dimension.
+func (u *nodeUsage) makeOffer(ask *groupAsk, rng *rand.Rand) (*offer, string) {
+	cpu := ask.cpu + int64(ask.cores)*u.sharesPerCore
+	switch {
+	case u.cpu+cpu > u.capacity.CPUShares:
+		return nil, structs.DimensionCPU
+	case u.memoryMB+ask.memoryMB > u.capacity.MemoryMB:
+		return nil, structs.DimensionMemory
+	case u.diskMB+ask.diskMB > u.capacity.DiskMB:
+		return nil, structs.DimensionDisk
+	}
+	o := &offer{usage: u, cpu: cpu, memoryMB: ask.memoryMB}
+	if ask.cores > 0 && !u.pickCores(ask, o) {
+		return nil, structs.DimensionCores
+	}
+	if ask.hasPorts {
+		if dim := u.assignAllPorts(ask, o, rng); dim != "" {
+			return nil, dim
+		}
+	} else if len(ask.networks) > 0 {
+		o.sharedNets, _, _ = u.assignPorts(ask.networks, nil, rng)
+	}
+	return o, ""
+}
+
+// pickCores gives each task asking for cores that many free reservable
+// cores.
+func (u *nodeUsage) pickCores(ask *groupAsk, o *offer) bool {
+	taken := make(map[uint16]bool)
+	o.taskCores = make(map[string][]uint16)
+	o.taskCPU = make(map[string]int64)
+	for _, t := range ask.tasks {
+		for len(o.taskCores[t.name]) < t.cores {
+			core, ok := u.freeCore(taken)
+			if !ok {
+				return false
+			}
+			taken[core] = true
+			o.taskCores[t.name] = append(o.taskCores[t.name], core)
+		}
+		o.taskCPU[t.name] = int64(t.cores) * u.sharesPerCore
+	}
+	return true
+}
+
+func (u *nodeUsage) freeCore(taken map[uint16]bool) (uint16, bool) {
+	for _, c := range u.capacity.ReservedCores {
+		if u.cores[c] == 0 && !taken[c] {
+			return c, true
+		}
+	}
+	return 0, false
+}
