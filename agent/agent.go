@@ -18,6 +18,7 @@ import (
 
 	"github.com/roam-project/roam/client"
 	"github.com/roam-project/roam/client/fsapi"
+	"github.com/roam-project/roam/client/rpcservers"
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/internal/version"
 	"github.com/roam-project/roam/server"
@@ -75,12 +76,22 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 
 func (a *Agent) startServer() error {
 	cfg := a.config
+	join := cfg.Server.ServerJoin
+	if join == nil {
+		join = &ServerJoin{}
+	}
 	srv, err := server.New(server.Config{
 		NodeName:           cfg.Name + "." + cfg.Region,
 		Region:             cfg.Region,
 		Datacenter:         cfg.Datacenter,
 		DataDir:            cfg.DataDir,
-		RaftAddr:           net.JoinHostPort(cfg.Addresses.RPC, strconv.Itoa(cfg.Ports.RPC)),
+		RPCAddr:            net.JoinHostPort(cfg.Addresses.RPC, strconv.Itoa(cfg.Ports.RPC)),
+		RPCAdvertise:       net.JoinHostPort(cfg.Advertise.RPC, strconv.Itoa(cfg.Ports.RPC)),
+		SerfAddr:           net.JoinHostPort(cfg.Addresses.Serf, strconv.Itoa(cfg.Ports.Serf)),
+		SerfAdvertise:      net.JoinHostPort(cfg.Advertise.Serf, strconv.Itoa(cfg.Ports.Serf)),
+		StartJoin:          withDefaultPort(join.StartJoin, cfg.Ports.Serf),
+		RetryJoin:          withDefaultPort(join.RetryJoin, cfg.Ports.Serf),
+		RetryInterval:      join.RetryInterval,
 		BootstrapExpect:    cfg.Server.BootstrapExpect,
 		NumSchedulers:      cfg.Server.NumSchedulers,
 		HeartbeatGrace:     cfg.Server.HeartbeatGrace,
@@ -106,8 +117,13 @@ func (a *Agent) validateTaskConfig(driver string, config map[string]any) error {
 
 func (a *Agent) startClient(ctx context.Context) error {
 	cfg := a.config
+	var servers client.Servers = a.server
 	if a.server == nil {
-		return errors.New("client without a local server: joining remote servers over RPC is not available yet; run the client in the server's agent")
+		remote, err := rpcservers.New(cfg.Client.Servers)
+		if err != nil {
+			return err
+		}
+		servers = remote
 	}
 	dataDir := cfg.DataDir
 	if dataDir == "" {
@@ -145,7 +161,7 @@ func (a *Agent) startClient(ctx context.Context) error {
 		Drivers:          a.drivers,
 		HTTPAddr:         net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
 		Logger:           a.logger,
-	}, a.server)
+	}, servers)
 	if err != nil {
 		return fmt.Errorf("start client: %w", err)
 	}
@@ -157,6 +173,18 @@ func (a *Agent) startClient(ctx context.Context) error {
 		}
 	}()
 	return nil
+}
+
+// withDefaultPort appends port to addresses given without one.
+func withDefaultPort(addrs []string, port int) []string {
+	var out []string
+	for _, a := range addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			a = net.JoinHostPort(a, strconv.Itoa(port))
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // loopbackInterface names the machine's loopback interface, which the dev
@@ -211,6 +239,9 @@ func (a *Agent) routes() http.Handler {
 		handle("/v1/status/peers", h.statusPeers)
 		handle("/v1/system/gc", h.systemGC)
 		handle("/v1/operator/raft/configuration", h.raftConfiguration)
+		handle("/v1/operator/raft/peer", h.raftRemovePeer)
+		handle("/v1/agent/join", h.agentJoin)
+		handle("/v1/agent/force-leave", h.agentForceLeave)
 	}
 	handle("/v1/agent/self", h.agentSelf)
 	handle("/v1/agent/servers", h.agentServers)
@@ -297,5 +328,21 @@ func (a *Agent) Shutdown() {
 	shutdownDrivers(a.drivers)
 	if a.server != nil {
 		a.server.Shutdown()
+	}
+}
+
+// serfStats counts gossip members by status, for agent-info.
+func (a *Agent) serfStats() map[string]string {
+	counts := map[string]int{}
+	members := a.server.Members()
+	for _, m := range members {
+		counts[m.Status.String()]++
+	}
+	return map[string]string{
+		"members":      strconv.Itoa(len(members)),
+		"failed":       strconv.Itoa(counts["failed"]),
+		"left":         strconv.Itoa(counts["left"]),
+		"health_score": "0",
+		"encrypted":    "false",
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"strconv"
 
 	"github.com/hashicorp/nomad/api"
+	"github.com/hashicorp/raft"
 
-	"github.com/roam-project/roam/internal/version"
 )
 
 // agentSelf serves /v1/agent/self: the agent's configuration, its own
@@ -37,7 +37,7 @@ func (h *httpAPI) agentSelf(w http.ResponseWriter, r *http.Request) (any, error)
 			"blocked_evals": strconv.Itoa(blocked),
 		}
 		stats["raft"] = h.srv.RaftStats()
-		stats["serf"] = map[string]string{"members": "1", "failed": "0", "left": "0", "health_score": "0", "encrypted": "false"}
+		stats["serf"] = h.agent.serfStats()
 	}
 	if c := h.agent.client; c != nil {
 		node := c.Node()
@@ -56,18 +56,53 @@ func (h *httpAPI) agentSelf(w http.ResponseWriter, r *http.Request) (any, error)
 	}, nil
 }
 
-// agentMembers serves /v1/agent/members.
+// agentMembers serves /v1/agent/members: the gossip members.
 func (h *httpAPI) agentMembers(w http.ResponseWriter, r *http.Request) (any, error) {
-	if h.srv == nil {
-		return nil, codedError(http.StatusNotImplemented, "agent is not a server")
-	}
-	m := h.agent.member()
-	return &api.ServerMembers{
+	out := &api.ServerMembers{
 		ServerName:   h.agent.config.Name,
 		ServerRegion: h.agent.config.Region,
 		ServerDC:     h.agent.config.Datacenter,
-		Members:      []*api.AgentMember{&m},
-	}, nil
+	}
+	for _, m := range h.srv.Members() {
+		out.Members = append(out.Members, &api.AgentMember{
+			Name: m.Name, Addr: m.Addr.String(), Port: m.Port, Tags: m.Tags, Status: m.Status.String(),
+			ProtocolMin: m.ProtocolMin, ProtocolMax: m.ProtocolMax, ProtocolCur: m.ProtocolCur,
+			DelegateMin: m.DelegateMin, DelegateMax: m.DelegateMax, DelegateCur: m.DelegateCur,
+		})
+	}
+	return out, nil
+}
+
+// agentJoin serves /v1/agent/join?address=...: joins other servers.
+func (h *httpAPI) agentJoin(w http.ResponseWriter, r *http.Request) (any, error) {
+	if r.Method != http.MethodPut && r.Method != http.MethodPost {
+		return nil, methodNotAllowed()
+	}
+	addrs := withDefaultPort(r.URL.Query()["address"], h.agent.config.Ports.Serf)
+	n, err := h.srv.Join(addrs)
+	resp := &joinResponse{NumJoined: n}
+	if err != nil {
+		resp.Error = err.Error()
+	}
+	return resp, nil
+}
+
+// joinResponse is the JSON body of /v1/agent/join, as the api client reads it.
+type joinResponse struct {
+	NumJoined int    `json:"num_joined"`
+	Error     string `json:"error"`
+}
+
+// agentForceLeave serves /v1/agent/force-leave?node=...
+func (h *httpAPI) agentForceLeave(w http.ResponseWriter, r *http.Request) (any, error) {
+	if r.Method != http.MethodPut && r.Method != http.MethodPost {
+		return nil, methodNotAllowed()
+	}
+	node := r.URL.Query().Get("node")
+	if node == "" {
+		return nil, codedError(http.StatusBadRequest, "missing node to force leave")
+	}
+	return nil, h.srv.ForceLeave(node)
 }
 
 // agentServers serves /v1/agent/servers: the servers a client knows.
@@ -98,17 +133,11 @@ func (h *httpAPI) agentHealth(w http.ResponseWriter, r *http.Request) (any, erro
 
 // statusLeader serves /v1/status/leader: the leader's RPC address.
 func (h *httpAPI) statusLeader(w http.ResponseWriter, r *http.Request) (any, error) {
-	if h.srv.Leader() == "" {
-		return "", nil
-	}
-	return h.agent.advertiseRPC(), nil
+	return h.srv.Leader(), nil
 }
 
-// statusPeers serves /v1/status/peers.
+// statusPeers serves /v1/status/peers: the Raft voters' RPC addresses.
 func (h *httpAPI) statusPeers(w http.ResponseWriter, r *http.Request) (any, error) {
-	if h.agent.config.DataDir == "" {
-		return []string{h.agent.advertiseRPC()}, nil
-	}
 	return h.srv.Peers()
 }
 
@@ -122,24 +151,32 @@ func (h *httpAPI) systemGC(w http.ResponseWriter, r *http.Request) (any, error) 
 
 // raftConfiguration serves /v1/operator/raft/configuration.
 func (h *httpAPI) raftConfiguration(w http.ResponseWriter, r *http.Request) (any, error) {
-	peers, err := h.srv.Peers()
+	servers, err := h.srv.RaftServers()
 	if err != nil {
 		return nil, err
 	}
-	out := &api.RaftConfiguration{}
 	leader := h.srv.Leader()
-	for _, p := range peers {
-		id := p
-		if h.agent.config.DataDir == "" {
-			id, p = h.agent.config.Name, h.agent.advertiseRPC()
-		}
+	out := &api.RaftConfiguration{}
+	for _, srv := range servers {
 		out.Servers = append(out.Servers, &api.RaftServer{
-			ID: id, Node: h.agent.config.Name + "." + h.agent.config.Region, Address: p,
-			Leader: leader != "" && (p == leader || h.agent.config.DataDir == ""), Voter: true, RaftProtocol: "3",
+			ID: string(srv.ID), Node: string(srv.ID), Address: string(srv.Address),
+			Leader: string(srv.Address) == leader, Voter: srv.Suffrage == raft.Voter, RaftProtocol: "3",
 		})
 	}
 	return out, nil
 }
 
-// versionTag is what the agent reports as its build.
-var versionTag = version.Number
+// raftRemovePeer serves DELETE /v1/operator/raft/peer?id=|address=.
+func (h *httpAPI) raftRemovePeer(w http.ResponseWriter, r *http.Request) (any, error) {
+	if r.Method != http.MethodDelete {
+		return nil, methodNotAllowed()
+	}
+	target := r.URL.Query().Get("id")
+	if target == "" {
+		target = r.URL.Query().Get("address")
+	}
+	if target == "" {
+		return nil, codedError(http.StatusBadRequest, "Must specify either ?id with the server's ID or ?address with IP:port of peer to remove")
+	}
+	return nil, h.srv.RemovePeer(target)
+}

@@ -4,27 +4,21 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/hashicorp/go-uuid"
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/jobspec"
 	"github.com/roam-project/roam/structs"
 )
 
-// RegisterResult is what registering a job returns.
-type RegisterResult struct {
-	EvalID          string
-	EvalCreateIndex uint64
-	JobModifyIndex  uint64
-	Index           uint64
-	Warnings        string
-}
-
 // RegisterJob validates and stores a job (already canonicalized by the
 // caller) and creates its evaluation, in one Raft entry. With
 // enforceIndex, the job's current JobModifyIndex must equal modifyIndex
 // (0 = the job must not exist), as `job run -check-index` requires.
-func (s *Server) RegisterJob(job *api.Job, enforceIndex bool, modifyIndex uint64) (*RegisterResult, error) {
+func (s *Server) RegisterJob(job *api.Job, enforceIndex bool, modifyIndex uint64) (*structs.JobRegisterReply, error) {
+	var reply structs.JobRegisterReply
+	if done, err := s.forward("Job.Register", &structs.JobRegisterArgs{Job: job, EnforceIndex: enforceIndex, ModifyIndex: modifyIndex}, &reply); done {
+		return &reply, err
+	}
 	if err := s.validateJob(job); err != nil {
 		return nil, err
 	}
@@ -58,7 +52,7 @@ func (s *Server) RegisterJob(job *api.Job, enforceIndex bool, modifyIndex uint64
 	if err != nil || stored == nil {
 		return nil, fmt.Errorf("read back job %q: %v", *job.ID, err)
 	}
-	res := &RegisterResult{JobModifyIndex: derefU64(stored.JobModifyIndex), Index: index}
+	res := &structs.JobRegisterReply{JobModifyIndex: derefU64(stored.JobModifyIndex), Index: index}
 	if req.Eval != nil {
 		res.EvalID, res.EvalCreateIndex = req.Eval.ID, index
 	}
@@ -94,6 +88,10 @@ func (s *Server) validateJob(job *api.Job) error {
 // DeregisterJob stops a job (or purges it) and creates the evaluation that
 // stops its allocations.
 func (s *Server) DeregisterJob(namespace, jobID string, purge bool) (evalID string, index uint64, err error) {
+	var reply structs.EvalReply
+	if done, err := s.forward("Job.Deregister", &structs.JobDeregisterArgs{Namespace: namespace, JobID: jobID, Purge: purge}, &reply); done {
+		return reply.EvalID, reply.Index, err
+	}
 	job, err := s.State().Snapshot().JobByID(namespace, jobID)
 	if err != nil {
 		return "", 0, err
@@ -115,6 +113,10 @@ func (s *Server) DeregisterJob(namespace, jobID string, purge bool) (evalID stri
 
 // EvaluateJob forces a new evaluation of a job.
 func (s *Server) EvaluateJob(namespace, jobID string) (evalID string, index uint64, err error) {
+	var reply structs.EvalReply
+	if done, err := s.forward("Job.Evaluate", &structs.JobEvaluateArgs{Namespace: namespace, JobID: jobID}, &reply); done {
+		return reply.EvalID, reply.Index, err
+	}
 	job, err := s.State().Snapshot().JobByID(namespace, jobID)
 	if err != nil {
 		return "", 0, err
@@ -134,7 +136,11 @@ func (s *Server) EvaluateJob(namespace, jobID string) (evalID string, index uint
 }
 
 // RevertJob registers an older version of a job again as its newest.
-func (s *Server) RevertJob(namespace, jobID string, version uint64, enforcePrior *uint64) (*RegisterResult, error) {
+func (s *Server) RevertJob(namespace, jobID string, version uint64, enforcePrior *uint64) (*structs.JobRegisterReply, error) {
+	var reply structs.JobRegisterReply
+	if done, err := s.forward("Job.Revert", &structs.JobRevertArgs{Namespace: namespace, JobID: jobID, Version: version, EnforcePrior: enforcePrior}, &reply); done {
+		return &reply, err
+	}
 	snap := s.State().Snapshot()
 	current, err := snap.JobByID(namespace, jobID)
 	if err != nil {
@@ -161,7 +167,11 @@ func (s *Server) RevertJob(namespace, jobID string, version uint64, enforcePrior
 }
 
 // ScaleJob sets a task group's count and re-evaluates the job.
-func (s *Server) ScaleJob(namespace, jobID, group string, count int) (*RegisterResult, error) {
+func (s *Server) ScaleJob(namespace, jobID, group string, count int) (*structs.JobRegisterReply, error) {
+	var reply structs.JobRegisterReply
+	if done, err := s.forward("Job.Scale", &structs.JobScaleArgs{Namespace: namespace, JobID: jobID, Group: group, Count: count}, &reply); done {
+		return &reply, err
+	}
 	if count < 0 {
 		return nil, fmt.Errorf("%w: scaling action count can't be negative", ErrInvalid)
 	}
@@ -188,6 +198,10 @@ func (s *Server) ScaleJob(namespace, jobID, group string, count int) (*RegisterR
 
 // StopAlloc stops one allocation and lets the scheduler replace it.
 func (s *Server) StopAlloc(allocID string) (evalID string, index uint64, err error) {
+	var reply structs.EvalReply
+	if done, err := s.forward("Alloc.Stop", &structs.AllocStopArgs{AllocID: allocID}, &reply); done {
+		return reply.EvalID, reply.Index, err
+	}
 	snap := s.State().Snapshot()
 	alloc, err := snap.AllocByID(allocID)
 	if err != nil {
@@ -221,7 +235,3 @@ func copyJob(j *api.Job) *api.Job {
 	return &out
 }
 
-func newID() string {
-	id, _ := uuid.GenerateUUID()
-	return id
-}

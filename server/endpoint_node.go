@@ -16,6 +16,10 @@ import (
 // heartbeat TTL. A node that is new, or whose status changes, gets
 // evaluations for the jobs it may affect.
 func (s *Server) RegisterNode(node *api.Node) (time.Duration, error) {
+	var reply structs.HeartbeatReply
+	if done, err := s.forward("Node.Register", &structs.NodeRegisterArgs{Node: node}, &reply); done {
+		return reply.TTL, err
+	}
 	if node.ID == "" || node.Name == "" {
 		return 0, fmt.Errorf("%w: node ID and name are required", ErrInvalid)
 	}
@@ -48,6 +52,10 @@ func (s *Server) RegisterNode(node *api.Node) (time.Duration, error) {
 // Heartbeat records that a node is alive; a node that was down or
 // initializing becomes ready.
 func (s *Server) Heartbeat(nodeID string) (time.Duration, error) {
+	var reply structs.HeartbeatReply
+	if done, err := s.forward("Node.Heartbeat", &structs.NodeHeartbeatArgs{NodeID: nodeID}, &reply); done {
+		return reply.TTL, err
+	}
 	node, err := s.State().Snapshot().NodeByID(nodeID)
 	if err != nil {
 		return 0, err
@@ -78,6 +86,10 @@ func (s *Server) updateNodeStatus(nodeID, status string, event *api.NodeEvent) e
 
 // UpdateEligibility marks a node eligible or ineligible for placements.
 func (s *Server) UpdateEligibility(nodeID, eligibility string) (uint64, error) {
+	var reply structs.IndexReply
+	if done, err := s.forward("Node.UpdateEligibility", &structs.NodeEligibilityArgs{NodeID: nodeID, Eligibility: eligibility}, &reply); done {
+		return reply.Index, err
+	}
 	if eligibility != structs.NodeSchedulingEligible && eligibility != structs.NodeSchedulingIneligible {
 		return 0, fmt.Errorf("%w: invalid scheduling eligibility %q", ErrInvalid, eligibility)
 	}
@@ -99,6 +111,10 @@ func (s *Server) UpdateEligibility(nodeID, eligibility string) (uint64, error) {
 // UpdateDrain sets (or, with a nil strategy, clears) a node's drain. The
 // node's allocations are migrated by evaluations.
 func (s *Server) UpdateDrain(nodeID string, strategy *api.DrainStrategy, markEligible bool) (uint64, error) {
+	var reply structs.IndexReply
+	if done, err := s.forward("Node.UpdateDrain", &structs.NodeDrainArgs{NodeID: nodeID, Strategy: strategy, MarkEligible: markEligible}, &reply); done {
+		return reply.Index, err
+	}
 	snap := s.State().Snapshot()
 	node, err := snap.NodeByID(nodeID)
 	if err != nil {
@@ -187,6 +203,9 @@ func (s *Server) NodeAllocations(ctx context.Context, nodeID string, minIndex ui
 func (s *Server) UpdateAllocations(updates []*api.Allocation) error {
 	if len(updates) == 0 {
 		return nil
+	}
+	if done, err := s.forward("Node.UpdateAllocs", &structs.AllocUpdateArgs{Allocs: updates}, &structs.IndexReply{}); done {
+		return err
 	}
 	snap := s.State().Snapshot()
 	req := &structs.AllocClientUpdateRequest{Allocs: updates, Time: time.Now().UnixNano()}

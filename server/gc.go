@@ -32,7 +32,12 @@ func (s *Server) runGC(ctx context.Context) {
 }
 
 // GarbageCollect forces a collection of everything eligible now.
-func (s *Server) GarbageCollect() error { return s.collectGarbage(0) }
+func (s *Server) GarbageCollect() error {
+	if done, err := s.forward("System.GarbageCollect", &structs.EmptyArgs{}, &structs.IndexReply{}); done {
+		return err
+	}
+	return s.collectGarbage(0)
+}
 
 // collectGarbage removes terminal evaluations and allocations older than
 // threshold, stopped jobs with nothing left running, and down nodes with

@@ -8,17 +8,22 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/api"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/hashicorp/serf/serf"
 
+	"github.com/roam-project/roam/rpc"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -32,8 +37,20 @@ type Config struct {
 	// DataDir holds Raft's log and snapshots; empty keeps them in memory
 	// (the dev agent).
 	DataDir string
-	// RaftAddr is the address Raft listens on; unused in memory.
-	RaftAddr string
+	// RPCAddr is the address the RPC port (Raft and RPC, multiplexed)
+	// listens on; empty runs Raft over an in-memory transport with no RPC
+	// (unit tests). RPCAdvertise is the address peers reach it on.
+	RPCAddr      string
+	RPCAdvertise string
+	// SerfAddr and SerfAdvertise are the gossip (Serf) addresses; empty
+	// disables gossip, leaving a server that only bootstraps alone.
+	SerfAddr      string
+	SerfAdvertise string
+	// StartJoin are Serf addresses of servers to join at start; RetryJoin
+	// are joined in the background until one answers.
+	StartJoin     []string
+	RetryJoin     []string
+	RetryInterval time.Duration
 	// BootstrapExpect is how many servers form the first cluster; the dev
 	// agent and a single server use 1.
 	BootstrapExpect int
@@ -58,6 +75,12 @@ type Server struct {
 	blocked *blockedEvals
 	planner *planApplier
 	beats   *heartbeats
+	mux     *rpc.Mux
+	pool    *rpc.Pool
+	serf    *serf.Serf
+	// bootstrapped is set once this server has bootstrapped Raft or found
+	// existing Raft state.
+	bootstrapped atomic.Bool
 
 	closers []func() error
 
@@ -97,9 +120,21 @@ func New(cfg Config) (*Server, error) {
 	s.blocked = newBlockedEvals(s.broker.Enqueue, s.cancelEval)
 	s.planner = newPlanApplier(s.fsm.State, s.raftApply, s.logger)
 	s.beats = newHeartbeats(s)
+	if cfg.RPCAddr != "" {
+		if err := s.setupRPC(); err != nil {
+			s.Shutdown()
+			return nil, err
+		}
+	}
 	if err := s.setupRaft(); err != nil {
 		s.Shutdown()
 		return nil, err
+	}
+	if cfg.SerfAddr != "" {
+		if err := s.setupSerf(); err != nil {
+			s.Shutdown()
+			return nil, err
+		}
 	}
 	for i := 0; i < cfg.NumSchedulers; i++ {
 		w := &worker{srv: s, logger: s.logger.With("worker", i)}
@@ -122,7 +157,9 @@ func (s *Server) goRun(f func()) {
 func (s *Server) setupRaft() error {
 	conf := raft.DefaultConfig()
 	conf.LocalID = raft.ServerID(s.config.NodeName)
-	conf.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: os.Stderr})
+	conf.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: raftLogWriter{s.logger}})
+	conf.SnapshotThreshold = 8192
+	conf.TrailingLogs = 10240
 	var (
 		logs   raft.LogStore
 		stable raft.StableStore
@@ -130,14 +167,23 @@ func (s *Server) setupRaft() error {
 		trans  raft.Transport
 		addr   raft.ServerAddress
 	)
+	if s.mux != nil {
+		network := raft.NewNetworkTransport(s.mux.RaftLayer(), 3, 10*time.Second, raftLogWriter{s.logger})
+		s.closers = append(s.closers, network.Close)
+		trans, addr = network, network.LocalAddr()
+	} else {
+		addr, trans = raft.NewInmemTransport(raft.ServerAddress(s.config.NodeName))
+	}
 	if s.config.DataDir == "" {
-		conf.HeartbeatTimeout = 500 * time.Millisecond
-		conf.ElectionTimeout = 500 * time.Millisecond
-		conf.LeaderLeaseTimeout = 500 * time.Millisecond
+		if s.config.BootstrapExpect <= 1 {
+			// One server in memory: nothing to wait for but itself.
+			conf.HeartbeatTimeout = 500 * time.Millisecond
+			conf.ElectionTimeout = 500 * time.Millisecond
+			conf.LeaderLeaseTimeout = 500 * time.Millisecond
+		}
 		store := raft.NewInmemStore()
 		logs, stable = store, store
 		snaps = raft.NewInmemSnapshotStore()
-		addr, trans = raft.NewInmemTransport(raft.ServerAddress(s.config.NodeName))
 	} else {
 		dir := filepath.Join(s.config.DataDir, "server", "raft")
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -149,25 +195,22 @@ func (s *Server) setupRaft() error {
 		}
 		s.closers = append(s.closers, bolt.Close)
 		logs, stable = bolt, bolt
-		if snaps, err = raft.NewFileSnapshotStore(dir, 2, os.Stderr); err != nil {
+		if snaps, err = raft.NewFileSnapshotStore(dir, 2, raftLogWriter{s.logger}); err != nil {
 			return fmt.Errorf("open raft snapshots: %w", err)
 		}
-		tcp, err := raft.NewTCPTransport(s.config.RaftAddr, nil, 3, 10*time.Second, os.Stderr)
-		if err != nil {
-			return fmt.Errorf("raft transport on %s: %w", s.config.RaftAddr, err)
-		}
-		s.closers = append(s.closers, tcp.Close)
-		trans, addr = tcp, tcp.LocalAddr()
 	}
 	hasState, err := raft.HasExistingState(logs, stable, snaps)
 	if err != nil {
 		return fmt.Errorf("read raft state: %w", err)
 	}
-	if !hasState && s.config.BootstrapExpect == 1 {
+	if hasState {
+		s.bootstrapped.Store(true)
+	} else if s.config.BootstrapExpect == 1 {
 		boot := raft.Configuration{Servers: []raft.Server{{ID: conf.LocalID, Address: addr}}}
 		if err := raft.BootstrapCluster(conf, logs, stable, snaps, trans, boot); err != nil {
 			return fmt.Errorf("bootstrap raft: %w", err)
 		}
+		s.bootstrapped.Store(true)
 	}
 	r, err := raft.NewRaft(conf, s.fsm, logs, stable, snaps, trans)
 	if err != nil {
@@ -341,6 +384,7 @@ func (s *Server) establishLeadership() {
 	s.goRun(func() { s.planner.Run(ctx) })
 	s.beats.Start(ctx)
 	s.goRun(func() { s.runGC(ctx) })
+	s.goRun(s.reconcilePeers)
 	s.logger.Info("cluster leadership acquired")
 }
 
@@ -369,10 +413,14 @@ func (s *Server) restoreEvals() {
 	s.evalsUpserted(evals)
 }
 
-// Shutdown stops the server's loops and Raft.
+// Shutdown stops the server's loops, gossip and Raft. It does not leave the
+// cluster: a server that stops is expected back (see Leave).
 func (s *Server) Shutdown() {
 	if s.shutdown != nil {
 		s.shutdown()
+	}
+	if s.serf != nil {
+		_ = s.serf.Shutdown()
 	}
 	if s.raft != nil {
 		if err := s.raft.Shutdown().Error(); err != nil {
@@ -383,4 +431,50 @@ func (s *Server) Shutdown() {
 	for _, c := range s.closers {
 		_ = c()
 	}
+	if s.mux != nil {
+		_ = s.mux.Close()
+	}
+	if s.pool != nil {
+		s.pool.Close()
+	}
+}
+
+// setupRPC opens the RPC port and publishes the server's endpoints.
+func (s *Server) setupRPC() error {
+	var advertise net.Addr
+	if s.config.RPCAdvertise != "" {
+		a, err := net.ResolveTCPAddr("tcp", s.config.RPCAdvertise)
+		if err != nil {
+			return fmt.Errorf("rpc advertise address %q: %w", s.config.RPCAdvertise, err)
+		}
+		advertise = a
+	}
+	mux, err := rpc.Listen(s.config.RPCAddr, advertise, s.logger.With("component", "rpc"))
+	if err != nil {
+		return err
+	}
+	s.mux = mux
+	s.pool = rpc.NewPool()
+	return s.registerEndpoints()
+}
+
+// ServerAddrs lists the RPC addresses of the servers in the Raft
+// configuration, which clients use to fail over.
+func (s *Server) ServerAddrs() []string {
+	peers, err := s.Peers()
+	if err != nil || len(peers) == 0 {
+		if s.mux != nil {
+			return []string{s.mux.RaftLayer().Addr().String()}
+		}
+		return nil
+	}
+	return peers
+}
+
+// raftLogWriter sends Raft's own log lines to the server's logger.
+type raftLogWriter struct{ l *slog.Logger }
+
+func (w raftLogWriter) Write(p []byte) (int, error) {
+	w.l.Warn(strings.TrimSpace(string(p)), "component", "raft")
+	return len(p), nil
 }

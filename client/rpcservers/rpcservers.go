@@ -1,0 +1,144 @@
+// Package rpcservers lets a client reach the server cluster over RPC: it
+// implements client.Servers, fails over from a dead server to the next, and
+// learns the full server list from whichever server answers.
+package rpcservers
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/rpc"
+	"github.com/roam-project/roam/structs"
+)
+
+// callTimeout bounds one non-blocking call; blocking calls add their wait.
+const callTimeout = 15 * time.Second
+
+// defaultRPCPort is appended to server addresses given without a port.
+const defaultRPCPort = "4647"
+
+// Set is a client's view of the servers.
+type Set struct {
+	pool    *rpc.Pool
+	mu      sync.Mutex
+	servers []string
+	// next is the index of the server to try first.
+	next int
+}
+
+// New returns a Set that starts from the configured addresses
+// ("10.0.0.1", "10.0.0.1:4647").
+func New(addrs []string) (*Set, error) {
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("no servers configured: set client.servers")
+	}
+	s := &Set{pool: rpc.NewPool()}
+	for _, a := range addrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			a = net.JoinHostPort(a, defaultRPCPort)
+		}
+		s.servers = append(s.servers, a)
+	}
+	return s, nil
+}
+
+// Servers returns the servers currently known.
+func (s *Set) Servers() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.servers...)
+}
+
+// Close drops every connection.
+func (s *Set) Close() { s.pool.Close() }
+
+// call tries each known server in turn, starting with the last one that
+// answered, until one does. Errors returned by a server itself (an unknown
+// node, say) are not retried elsewhere.
+func (s *Set) call(ctx context.Context, timeout time.Duration, method string, args, reply any) error {
+	servers := s.Servers()
+	s.mu.Lock()
+	start := s.next
+	s.mu.Unlock()
+	var lastErr error
+	for i := range servers {
+		idx := (start + i) % len(servers)
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		err := s.pool.Call(cctx, servers[idx], method, args, reply)
+		cancel()
+		if err == nil {
+			s.mu.Lock()
+			s.next = idx
+			s.mu.Unlock()
+			return nil
+		}
+		if _, remote := err.(*rpc.RemoteError); remote {
+			return err
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("no server reachable (tried %v): %w", servers, lastErr)
+}
+
+// learn replaces the server list with what a server reported.
+func (s *Set) learn(servers []string) {
+	if len(servers) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	current := ""
+	if s.next < len(s.servers) {
+		current = s.servers[s.next]
+	}
+	s.servers = append([]string(nil), servers...)
+	s.next = 0
+	for i, a := range s.servers {
+		if a == current {
+			s.next = i
+		}
+	}
+}
+
+// RegisterNode implements client.Servers.
+func (s *Set) RegisterNode(node *api.Node) (time.Duration, error) {
+	var reply structs.HeartbeatReply
+	if err := s.call(context.Background(), callTimeout, "Node.Register", &structs.NodeRegisterArgs{Node: node}, &reply); err != nil {
+		return 0, err
+	}
+	s.learn(reply.Servers)
+	return reply.TTL, nil
+}
+
+// Heartbeat implements client.Servers.
+func (s *Set) Heartbeat(nodeID string) (time.Duration, error) {
+	var reply structs.HeartbeatReply
+	if err := s.call(context.Background(), callTimeout, "Node.Heartbeat", &structs.NodeHeartbeatArgs{NodeID: nodeID}, &reply); err != nil {
+		return 0, err
+	}
+	s.learn(reply.Servers)
+	return reply.TTL, nil
+}
+
+// NodeAllocations implements client.Servers with a blocking RPC.
+func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) ([]*api.Allocation, uint64, error) {
+	var reply structs.NodeAllocsReply
+	args := &structs.NodeAllocsArgs{NodeID: nodeID, MinIndex: minIndex, Wait: wait}
+	if err := s.call(ctx, wait+callTimeout, "Node.GetAllocs", args, &reply); err != nil {
+		return nil, 0, err
+	}
+	return reply.Allocs, reply.Index, nil
+}
+
+// UpdateAllocations implements client.Servers.
+func (s *Set) UpdateAllocations(updates []*api.Allocation) error {
+	return s.call(context.Background(), callTimeout, "Node.UpdateAllocs", &structs.AllocUpdateArgs{Allocs: updates}, &structs.IndexReply{})
+}

@@ -1,0 +1,118 @@
+package structs
+
+import (
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// The arguments and replies of server RPC endpoints ("Job.Register",
+// "Node.Heartbeat", ...), shared by servers forwarding to the leader and by
+// clients calling servers.
+
+// JobRegisterArgs registers a job.
+type JobRegisterArgs struct {
+	Job          *api.Job
+	EnforceIndex bool
+	ModifyIndex  uint64
+}
+
+// JobRegisterReply is what registering (or reverting, scaling) a job
+// returns.
+type JobRegisterReply struct {
+	EvalID          string
+	EvalCreateIndex uint64
+	JobModifyIndex  uint64
+	Index           uint64
+	Warnings        string
+}
+
+// JobDeregisterArgs stops or purges a job.
+type JobDeregisterArgs struct {
+	Namespace, JobID string
+	Purge            bool
+}
+
+// JobEvaluateArgs forces an evaluation of a job.
+type JobEvaluateArgs struct {
+	Namespace, JobID string
+}
+
+// JobRevertArgs registers an older version of a job again.
+type JobRevertArgs struct {
+	Namespace, JobID string
+	Version          uint64
+	EnforcePrior     *uint64
+}
+
+// JobScaleArgs sets a group's count.
+type JobScaleArgs struct {
+	Namespace, JobID, Group string
+	Count                   int
+}
+
+// AllocStopArgs stops one allocation.
+type AllocStopArgs struct {
+	AllocID string
+}
+
+// EvalReply names the evaluation a write created and its index.
+type EvalReply struct {
+	EvalID string
+	Index  uint64
+}
+
+// NodeRegisterArgs registers a client node.
+type NodeRegisterArgs struct {
+	Node *api.Node
+}
+
+// NodeHeartbeatArgs keeps a node alive.
+type NodeHeartbeatArgs struct {
+	NodeID string
+}
+
+// HeartbeatReply carries the node's next TTL and the servers it may use.
+type HeartbeatReply struct {
+	TTL     time.Duration
+	Servers []string
+}
+
+// NodeAllocsArgs asks for a node's allocations past MinIndex, waiting up
+// to Wait for a change.
+type NodeAllocsArgs struct {
+	NodeID   string
+	MinIndex uint64
+	Wait     time.Duration
+}
+
+// NodeAllocsReply is a node's allocations as of Index.
+type NodeAllocsReply struct {
+	Allocs []*api.Allocation
+	Index  uint64
+}
+
+// AllocUpdateArgs carries client-side allocation state.
+type AllocUpdateArgs struct {
+	Allocs []*api.Allocation
+}
+
+// NodeEligibilityArgs changes a node's eligibility.
+type NodeEligibilityArgs struct {
+	NodeID, Eligibility string
+}
+
+// NodeDrainArgs sets or clears a node's drain.
+type NodeDrainArgs struct {
+	NodeID       string
+	Strategy     *api.DrainStrategy
+	MarkEligible bool
+}
+
+// IndexReply is the Raft index a write committed at.
+type IndexReply struct {
+	Index uint64
+}
+
+// EmptyArgs is for endpoints without arguments.
+type EmptyArgs struct{}
