@@ -89,6 +89,7 @@ func (a *Agent) startServer() error {
 		RPCAdvertise:       net.JoinHostPort(cfg.Advertise.RPC, strconv.Itoa(cfg.Ports.RPC)),
 		SerfAddr:           net.JoinHostPort(cfg.Addresses.Serf, strconv.Itoa(cfg.Ports.Serf)),
 		SerfAdvertise:      net.JoinHostPort(cfg.Advertise.Serf, strconv.Itoa(cfg.Ports.Serf)),
+		HTTPAdvertise:      net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
 		StartJoin:          withDefaultPort(join.StartJoin, cfg.Ports.Serf),
 		RetryJoin:          withDefaultPort(join.RetryJoin, cfg.Ports.Serf),
 		RetryInterval:      join.RetryInterval,
@@ -222,7 +223,7 @@ func (a *Agent) HTTPAddr() string { return a.listener.Addr().String() }
 func (a *Agent) routes() http.Handler {
 	h := &httpAPI{srv: a.server, agent: a, logger: a.logger}
 	mux := http.NewServeMux()
-	handle := func(pattern string, fn handlerFunc) { mux.HandleFunc(pattern, h.wrap(fn)) }
+	handle := func(pattern string, fn handlerFunc) { mux.HandleFunc(pattern, h.toLeader(h.wrap(fn))) }
 	if a.server != nil {
 		handle("/v1/jobs", h.jobsRequest)
 		handle("/v1/jobs/parse", h.jobsParse)

@@ -54,6 +54,9 @@ func (s *Server) setupSerf() error {
 		"id":       s.config.NodeName,
 		"rpc_addr": s.rpcAdvertise(),
 	}
+	if s.config.HTTPAdvertise != "" {
+		conf.Tags["http_addr"] = s.config.HTTPAdvertise
+	}
 	if _, p, err := net.SplitHostPort(s.rpcAdvertise()); err == nil {
 		conf.Tags["port"] = p
 	}
@@ -256,6 +259,30 @@ func (s *Server) reconcilePeers() {
 			s.addRaftPeer(peer)
 		}
 	}
+}
+
+// LeaderHTTPAddr is the leader's advertised HTTP address, learnt from its
+// gossip tags; "" when unknown.
+func (s *Server) LeaderHTTPAddr() string {
+	leader := s.Leader()
+	if leader == "" {
+		return ""
+	}
+	for _, m := range s.Members() {
+		if m.Tags["rpc_addr"] == leader && m.Status == serf.StatusAlive {
+			return m.Tags["http_addr"]
+		}
+	}
+	return ""
+}
+
+// VerifyLeader confirms with a quorum that this server still leads, so
+// that a read it serves is not stale.
+func (s *Server) VerifyLeader() error {
+	if err := s.raft.VerifyLeader().Error(); err != nil {
+		return errNotLeader
+	}
+	return nil
 }
 
 // RemovePeer removes a server from the Raft configuration by ID or

@@ -48,6 +48,9 @@ type Config struct {
 	SerfAdvertise string
 	// StartJoin are Serf addresses of servers to join at start; RetryJoin
 	// are joined in the background until one answers.
+	// HTTPAdvertise is this agent's HTTP address, gossiped so that other
+	// servers can forward requests to the leader's HTTP API.
+	HTTPAdvertise string
 	StartJoin     []string
 	RetryJoin     []string
 	RetryInterval time.Duration
