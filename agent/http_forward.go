@@ -38,8 +38,12 @@ func (h *httpAPI) toLeader(next http.HandlerFunc) http.HandlerFunc {
 		}
 		addr := h.srv.LeaderHTTPAddr()
 		if addr == "" {
-			// No known leader HTTP address (gossip not converged): the
-			// server forwards writes itself over RPC.
+			if r.Method == http.MethodGet {
+				// Serving the read here could return stale state.
+				h.writeError(w, r, errNoLeader)
+				return
+			}
+			// The server forwards writes itself, over RPC.
 			next(w, r)
 			return
 		}
@@ -52,6 +56,9 @@ func (h *httpAPI) toLeader(next http.HandlerFunc) http.HandlerFunc {
 		proxy.ServeHTTP(w, r)
 	}
 }
+
+// errNoLeader answers a consistent read no server can serve right now.
+var errNoLeader = codedError(http.StatusInternalServerError, "No cluster leader")
 
 // forwardedHeader marks a request one server already forwarded, so that a
 // leadership change in flight cannot make it bounce between servers.

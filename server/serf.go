@@ -276,9 +276,16 @@ func (s *Server) LeaderHTTPAddr() string {
 	return ""
 }
 
-// VerifyLeader confirms with a quorum that this server still leads, so
-// that a read it serves is not stale.
+// VerifyLeader confirms that this server leads, has applied everything
+// committed before its term (its leadership barrier passed) and still has
+// a quorum behind it, so that a read it serves is not stale.
 func (s *Server) VerifyLeader() error {
+	s.leaderMu.Lock()
+	established := s.leaderCancel != nil
+	s.leaderMu.Unlock()
+	if !established {
+		return errNotLeader
+	}
 	if err := s.raft.VerifyLeader().Error(); err != nil {
 		return errNotLeader
 	}
