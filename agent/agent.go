@@ -45,8 +45,7 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 	a := &Agent{config: cfg, logger: logger, done: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	var err error
-	if a.drivers, err = loadDrivers(cfg.Plugins, logger); err != nil {
+	if err := a.loadDrivers(); err != nil {
 		return nil, err
 	}
 	if cfg.Server.Enabled {
@@ -107,6 +106,30 @@ func (a *Agent) startServer() error {
 	return nil
 }
 
+// dataDir is the agent's data directory; the dev agent, which keeps its
+// state in memory, gets a temporary one for its client's files.
+func (a *Agent) dataDir() string {
+	if a.config.DataDir != "" {
+		return a.config.DataDir
+	}
+	if a.tempDir == "" {
+		dir, err := os.MkdirTemp("", "roam-dev-")
+		if err != nil {
+			dir = filepath.Join(os.TempDir(), "roam-dev")
+		}
+		a.tempDir = dir
+	}
+	return a.tempDir
+}
+
+// loadDrivers builds and configures the task drivers.
+func (a *Agent) loadDrivers() error {
+	stateRoot := filepath.Join(a.dataDir(), "isolation")
+	var err error
+	a.drivers, err = loadDrivers(a.config.Plugins, stateRoot, a.config.Client.ChrootEnv, a.logger)
+	return err
+}
+
 // validateTaskConfig checks a task's driver name and config at submit time.
 func (a *Agent) validateTaskConfig(driver string, config map[string]any) error {
 	d, ok := a.drivers[driver]
@@ -126,14 +149,7 @@ func (a *Agent) startClient(ctx context.Context) error {
 		}
 		servers = remote
 	}
-	dataDir := cfg.DataDir
-	if dataDir == "" {
-		dir, err := os.MkdirTemp("", "roam-dev-")
-		if err != nil {
-			return fmt.Errorf("create dev data dir: %w", err)
-		}
-		a.tempDir, dataDir = dir, dir
-	}
+	dataDir := a.dataDir()
 	allocDir := cfg.Client.AllocDir
 	if allocDir == "" {
 		allocDir = filepath.Join(dataDir, "alloc")

@@ -6,14 +6,24 @@ import (
 
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/drivers/docker"
+	"github.com/roam-project/roam/drivers/exec"
+	"github.com/roam-project/roam/drivers/java"
+	"github.com/roam-project/roam/drivers/qemu"
 	"github.com/roam-project/roam/drivers/rawexec"
 )
 
 // loadDrivers builds every compiled-in driver and applies the agent's
 // `plugin "NAME" { config {} }` blocks to them. A plugin block for a
-// driver Roam does not have is an error.
-func loadDrivers(plugins map[string]*PluginConfig, logger *slog.Logger) (map[string]drivers.Driver, error) {
-	all := []drivers.Driver{rawexec.New(), docker.New(logger)}
+// driver Roam does not have is an error. The isolating drivers keep their
+// supervisors' state under stateRoot, and bind chrootEnv (the client's
+// chroot_env; nil for the default) into their tasks' chroots.
+func loadDrivers(plugins map[string]*PluginConfig, stateRoot string, chrootEnv map[string]string, logger *slog.Logger) (map[string]drivers.Driver, error) {
+	execDriver, javaDriver := exec.New(stateRoot), java.New(stateRoot)
+	if len(chrootEnv) > 0 {
+		execDriver.SetChrootEnv(chrootEnv)
+		javaDriver.SetChrootEnv(chrootEnv)
+	}
+	all := []drivers.Driver{rawexec.New(), docker.New(logger), execDriver, javaDriver, qemu.New(stateRoot)}
 	out := make(map[string]drivers.Driver, len(all))
 	for _, d := range all {
 		out[d.Name()] = d

@@ -106,12 +106,9 @@ func (h *httpAPI) jobsParse(w http.ResponseWriter, r *http.Request) (any, error)
 	if req.JobHCL == "" {
 		return nil, codedError(http.StatusBadRequest, "Job spec is empty")
 	}
-	job, err := jobspec.Parse("input.hcl", []byte(req.JobHCL), &jobspec.Options{VarContent: req.Variables})
+	job, err := jobspec.Parse("input.hcl", []byte(req.JobHCL), &jobspec.Options{VarContent: req.Variables, Raw: !req.Canonicalize})
 	if err != nil {
 		return nil, codedError(http.StatusBadRequest, "%v", err)
-	}
-	if req.Canonicalize {
-		job.Canonicalize()
 	}
 	return job, nil
 }
