@@ -257,6 +257,7 @@ func (a *Agent) routes() http.Handler {
 		handle("/v1/system/gc", h.systemGC)
 		handle("/v1/operator/raft/configuration", h.raftConfiguration)
 		handle("/v1/operator/raft/peer", h.raftRemovePeer)
+		handle("/v1/operator/snapshot", h.operatorSnapshot)
 		handle("/v1/agent/join", h.agentJoin)
 		handle("/v1/agent/force-leave", h.agentForceLeave)
 	}

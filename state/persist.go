@@ -96,3 +96,19 @@ func Restore(r io.Reader) (*Store, error) {
 	tx.Commit()
 	return s, nil
 }
+
+// CountRecords reads a stream written by Persist and counts its objects by
+// table, for `operator snapshot inspect`.
+func CountRecords(r io.Reader) (map[string]int, error) {
+	counts := map[string]int{}
+	dec := json.NewDecoder(r)
+	for {
+		var rec snapshotRecord
+		if err := dec.Decode(&rec); err == io.EOF {
+			return counts, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("read snapshot: %w", err)
+		}
+		counts[rec.Table]++
+	}
+}

@@ -1,0 +1,90 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/roam-project/roam/internal/version"
+	"github.com/roam-project/roam/state"
+)
+
+// snapshotFormat names the layout of `operator snapshot save` archives:
+// gzip of one JSON header line, then the state store's JSON stream.
+const snapshotFormat = "roam-snapshot/1"
+
+// SnapshotHeader opens a snapshot archive.
+type SnapshotHeader struct {
+	Format  string
+	Index   uint64
+	Time    time.Time
+	Version string
+}
+
+// SaveSnapshot writes a consistent snapshot of the whole cluster state to
+// w (`operator snapshot save`).
+func (s *Server) SaveSnapshot(w io.Writer) (uint64, error) {
+	snap := s.State().Snapshot()
+	header := SnapshotHeader{Format: snapshotFormat, Index: snap.LatestIndex(), Time: time.Now().UTC(), Version: version.Number}
+	gz := gzip.NewWriter(w)
+	if err := json.NewEncoder(gz).Encode(&header); err != nil {
+		return 0, fmt.Errorf("write snapshot header: %w", err)
+	}
+	if err := snap.Persist(gz); err != nil {
+		return 0, err
+	}
+	return header.Index, gz.Close()
+}
+
+// RestoreSnapshot replaces the cluster state with a saved snapshot, through
+// Raft so that every server installs it (`operator snapshot restore`).
+func (s *Server) RestoreSnapshot(r io.Reader) error {
+	if !s.IsLeader() {
+		return errNotLeader
+	}
+	header, body, err := OpenSnapshot(r)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return fmt.Errorf("%w: read snapshot: %v", ErrInvalid, err)
+	}
+	// Check the state decodes before handing it to Raft.
+	if _, err := state.Restore(bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("%w: snapshot of index %d is corrupt: %v", ErrInvalid, header.Index, err)
+	}
+	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Size: int64(len(data))}
+	if err := s.raft.Restore(meta, bytes.NewReader(data), time.Minute); err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	// Evaluations and nodes changed under the leader's loops: restart them.
+	s.revokeLeadership()
+	s.establishLeadership()
+	return nil
+}
+
+// OpenSnapshot reads a snapshot archive's header and returns it with the
+// state stream that follows.
+func OpenSnapshot(r io.Reader) (*SnapshotHeader, io.Reader, error) {
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("not a snapshot archive: %w", err)
+	}
+	br := bufio.NewReader(gz)
+	line, err := br.ReadBytes('\n')
+	if err != nil {
+		return nil, nil, fmt.Errorf("read snapshot header: %w", err)
+	}
+	var header SnapshotHeader
+	if err := json.Unmarshal(line, &header); err != nil || header.Format != snapshotFormat {
+		return nil, nil, fmt.Errorf("not a %s archive", snapshotFormat)
+	}
+	return &header, br, nil
+}
