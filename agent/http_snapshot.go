@@ -1,20 +1,30 @@
 package agent
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"strconv"
 )
 
-// operatorSnapshot serves /v1/operator/snapshot: GET streams a snapshot of
-// the cluster state, PUT restores one.
+// operatorSnapshot serves /v1/operator/snapshot: GET returns a snapshot of
+// the cluster state with its SHA-256 in the Digest header (which the api
+// client verifies), PUT restores one.
 func (h *httpAPI) operatorSnapshot(w http.ResponseWriter, r *http.Request) (any, error) {
 	switch r.Method {
 	case http.MethodGet:
+		var buf bytes.Buffer
+		index, err := h.srv.SaveSnapshot(&buf)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(buf.Bytes())
 		w.Header().Set("Content-Type", "application/octet-stream")
-		index := h.srv.State().Snapshot().LatestIndex()
+		w.Header().Set("Digest", "sha-256="+base64.StdEncoding.EncodeToString(sum[:]))
 		w.Header().Set("X-Nomad-Index", strconv.FormatUint(index, 10))
-		if _, err := h.srv.SaveSnapshot(w); err != nil {
-			h.logger.Error("save snapshot", "error", err)
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			h.logger.Debug("write snapshot", "error", err)
 		}
 		return nil, nil
 	case http.MethodPut, http.MethodPost:

@@ -1,0 +1,420 @@
+package command
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// allocStatusVerb shows one allocation.
+var allocStatusVerb = &verb{
+	name:     "alloc status",
+	synopsis: "Display allocation status information and metadata",
+	help: `
+Usage: roam alloc status [options] <allocation>
+
+  Display information about existing allocations and its tasks. This command
+  can be used to inspect the current status of an allocation, including its
+  running status, metadata, and verbose failure messages reported by internal
+  subsystems.
+
+General Options:
+` + generalOptionsHelp + `
+
+Alloc Status Options:
+
+  -short
+    Display short output. Shows only the most recent task event.
+
+  -stats
+    Display detailed resource usage statistics.
+
+  -verbose
+    Show full information.
+
+  -json
+    Output the allocation in its JSON format.
+`,
+	run: (*cli).allocStatus,
+}
+
+// allocStatus implements `alloc status`.
+func (c *cli) allocStatus(v *verb, args []string) int {
+	fs := c.flagSet(v)
+	short := fs.Bool("short", false, "")
+	stats := fs.Bool("stats", false, "")
+	verbose := fs.Bool("verbose", false, "")
+	asJSON := fs.Bool("json", false, "")
+	if code, ok := c.parse(v, fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		return c.usageError(v, "This command takes one of the following argument conditions:\n * A single <allocation>")
+	}
+	client, ok := c.clientOrFail()
+	if !ok {
+		return 1
+	}
+	alloc, err := resolveAlloc(client, fs.Arg(0), c.now())
+	if err != nil {
+		c.errorf("%s", err)
+		return 1
+	}
+	if *asJSON {
+		return c.printJSON(alloc)
+	}
+	var usage *api.AllocResourceUsage
+	if alloc.ClientStatus == api.AllocClientStatusRunning {
+		usage, _ = client.Allocations().Stats(alloc, nil)
+	}
+	c.outf("%s", formatAllocStatus(alloc, usage, allocView{verbose: *verbose, short: *short, stats: *stats}, c.now()))
+	return 0
+}
+
+// allocView holds the display flags of `alloc status`.
+type allocView struct{ verbose, short, stats bool }
+
+// formatAllocStatus renders the whole of `alloc status`: the header, the
+// allocation's addresses and each task's resources and events.
+func formatAllocStatus(alloc *api.Allocation, usage *api.AllocResourceUsage, view allocView, now time.Time) string {
+	parts := []string{formatKV(allocHeader(alloc, view.verbose, now))}
+	if view.short {
+		return parts[0] + "\n\nTasks\n" + formatTaskSummary(alloc)
+	}
+	if addrs := formatAllocAddresses(alloc); addrs != "" {
+		parts = append(parts, addrs)
+	}
+	for _, task := range sortedKeys(alloc.TaskStates) {
+		parts = append(parts, formatTaskStatus(alloc, task, usage, view))
+	}
+	if view.verbose && alloc.Metrics != nil {
+		parts = append(parts, "Placement Metrics\n"+formatPlacementMetrics(alloc.Metrics))
+	}
+	return strings.Join(parts, "\n\n")
+}
+
+// formatPlacementMetrics renders why nodes were filtered and how the
+// candidate nodes scored.
+func formatPlacementMetrics(m *api.AllocationMetric) string {
+	var parts []string
+	if reasons := formatAllocMetrics(m, "  "); reasons != "" {
+		parts = append(parts, reasons)
+	}
+	if len(m.ScoreMetaData) == 0 {
+		return strings.Join(parts, "\n")
+	}
+	names := map[string]bool{}
+	for _, s := range m.ScoreMetaData {
+		for name := range s.Scores {
+			names[name] = true
+		}
+	}
+	scorers := sortedKeys(names)
+	rows := []string{"Node|" + strings.Join(scorers, "|") + "|final score"}
+	for _, s := range m.ScoreMetaData {
+		cells := []string{s.NodeID}
+		for _, name := range scorers {
+			cells = append(cells, fmt.Sprintf("%.3g", s.Scores[name]))
+		}
+		rows = append(rows, strings.Join(append(cells, fmt.Sprintf("%.3g", s.NormScore)), "|"))
+	}
+	return strings.Join(append(parts, formatList(rows)), "\n")
+}
+
+// allocHeader returns the key/value rows at the top of `alloc status`.
+func allocHeader(alloc *api.Allocation, verbose bool, now time.Time) []string {
+	when := func(ns int64) string {
+		if verbose {
+			return formatUnixNano(ns)
+		}
+		return prettyTimeDiff(time.Unix(0, ns), now)
+	}
+	rows := []string{
+		"ID|" + shortID(alloc.ID, verbose),
+		"Eval ID|" + shortID(alloc.EvalID, verbose),
+		"Name|" + alloc.Name,
+		"Node ID|" + shortID(alloc.NodeID, verbose),
+		"Node Name|" + alloc.NodeName,
+		"Job ID|" + alloc.JobID,
+		"Job Version|" + fmt.Sprint(jobVersion(alloc.Job)),
+		"Client Status|" + alloc.ClientStatus,
+		"Client Description|" + alloc.ClientDescription,
+		"Desired Status|" + alloc.DesiredStatus,
+		"Desired Description|" + alloc.DesiredDescription,
+		"Created|" + when(alloc.CreateTime),
+		"Modified|" + when(alloc.ModifyTime),
+	}
+	if alloc.DeploymentID != "" {
+		rows = append(rows, "Deployment ID|"+shortID(alloc.DeploymentID, verbose),
+			"Deployment Health|"+deploymentHealth(alloc.DeploymentStatus))
+	}
+	if alloc.FollowupEvalID != "" {
+		rows = append(rows, "Follow-up Evaluation|"+shortID(alloc.FollowupEvalID, verbose))
+	}
+	if verbose && alloc.Metrics != nil {
+		m := alloc.Metrics
+		rows = append(rows,
+			fmt.Sprintf("Evaluated Nodes|%d", m.NodesEvaluated),
+			fmt.Sprintf("Filtered Nodes|%d", m.NodesFiltered),
+			fmt.Sprintf("Exhausted Nodes|%d", m.NodesExhausted),
+			fmt.Sprintf("Allocation Time|%s", m.AllocationTime),
+			fmt.Sprintf("Failures|%d", m.CoalescedFailures))
+	}
+	return rows
+}
+
+// jobVersion returns the version of job, or 0 when it is unknown.
+func jobVersion(job *api.Job) uint64 {
+	if job == nil {
+		return 0
+	}
+	return deref(job.Version)
+}
+
+// deploymentHealth says "healthy", "unhealthy" or "unset".
+func deploymentHealth(s *api.AllocDeploymentStatus) string {
+	if s == nil || s.Healthy == nil {
+		return "unset"
+	}
+	if *s.Healthy {
+		return "healthy"
+	}
+	return "unhealthy"
+}
+
+// formatAllocAddresses renders the group network's ports, or "" when the
+// allocation has none.
+func formatAllocAddresses(alloc *api.Allocation) string {
+	if alloc.AllocatedResources == nil || len(alloc.AllocatedResources.Shared.Ports) == 0 {
+		return ""
+	}
+	shared := alloc.AllocatedResources.Shared
+	mode := "host"
+	if len(shared.Networks) > 0 && shared.Networks[0].Mode != "" {
+		mode = shared.Networks[0].Mode
+	}
+	rows := []string{"Label|Dynamic|Address"}
+	for _, p := range shared.Ports {
+		label, dynamic := p.Label, "no"
+		if isDynamicPort(shared.Networks, p.Label) {
+			label, dynamic = "*"+p.Label, "yes"
+		}
+		addr := net.JoinHostPort(p.HostIP, fmt.Sprint(p.Value))
+		if p.To > 0 {
+			addr += fmt.Sprintf(" -> %d", p.To)
+		}
+		rows = append(rows, label+"|"+dynamic+"|"+addr)
+	}
+	return fmt.Sprintf("Allocation Addresses (mode = %q):\n%s", mode, formatList(rows))
+}
+
+// isDynamicPort reports whether label names a dynamic port of networks.
+func isDynamicPort(networks []*api.NetworkResource, label string) bool {
+	for _, n := range networks {
+		for _, p := range n.DynamicPorts {
+			if p.Label == label {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// formatTaskStatus renders one task: its state line, resources and events.
+func formatTaskStatus(alloc *api.Allocation, task string, usage *api.AllocResourceUsage, view allocView) string {
+	state := alloc.TaskStates[task]
+	var taskUsage *api.TaskResourceUsage
+	if usage != nil {
+		taskUsage = usage.Tasks[task]
+	}
+	parts := []string{
+		fmt.Sprintf("Task %q is %q", task, state.State),
+		"Task Resources:\n" + formatTaskResources(alloc, task, taskUsage),
+	}
+	if view.stats && taskUsage != nil && taskUsage.ResourceUsage != nil {
+		parts = append(parts, formatDetailedStats(taskUsage.ResourceUsage))
+	}
+	parts = append(parts, "Task Events:\n"+formatKV(taskTimes(state)))
+	parts = append(parts, "Recent Events:\n"+formatTaskEvents(state.Events))
+	return strings.Join(parts[:2], "\n") + "\n\n" + strings.Join(parts[2:], "\n\n")
+}
+
+// formatTaskResources renders the task's CPU, memory, disk and addresses,
+// with measured use in front of the reservation when stats are known.
+func formatTaskResources(alloc *api.Allocation, task string, usage *api.TaskResourceUsage) string {
+	cpu, mem := taskReservation(alloc, task)
+	cpuCell := fmt.Sprint(cpu)
+	memCell := humanBytes(mib(mem))
+	if usage != nil && usage.ResourceUsage != nil {
+		if cs := usage.ResourceUsage.CpuStats; cs != nil {
+			cpuCell = fmt.Sprintf("%d/%d", int(cs.TotalTicks), cpu)
+		}
+		if ms := usage.ResourceUsage.MemoryStats; ms != nil {
+			memCell = fmt.Sprintf("%s/%s", humanBytes(ms.RSS), memCell)
+		}
+	}
+	return formatList([]string{
+		"CPU|Memory|Disk|Addresses",
+		fmt.Sprintf("%s MHz|%s|%s|%s", cpuCell, memCell, humanBytes(mib(allocDiskMB(alloc))), taskAddresses(alloc, task)),
+	})
+}
+
+// taskReservation returns the CPU (MHz) and memory (MiB) reserved for task.
+func taskReservation(alloc *api.Allocation, task string) (cpu, mem int) {
+	if ar := alloc.AllocatedResources; ar != nil && ar.Tasks[task] != nil {
+		t := ar.Tasks[task]
+		return int(t.Cpu.CpuShares), int(t.Memory.MemoryMB)
+	}
+	if r := alloc.TaskResources[task]; r != nil {
+		return deref(r.CPU), deref(r.MemoryMB)
+	}
+	return 0, 0
+}
+
+// allocReservation returns the CPU (MHz) and memory (MiB) reserved for all
+// of the allocation's tasks.
+func allocReservation(alloc *api.Allocation) (cpu, mem int) {
+	tasks := map[string]bool{}
+	if alloc.AllocatedResources != nil {
+		for t := range alloc.AllocatedResources.Tasks {
+			tasks[t] = true
+		}
+	}
+	for t := range alloc.TaskResources {
+		tasks[t] = true
+	}
+	for t := range tasks {
+		c, m := taskReservation(alloc, t)
+		cpu, mem = cpu+c, mem+m
+	}
+	return cpu, mem
+}
+
+// allocDiskMB returns the allocation's ephemeral disk in MiB.
+func allocDiskMB(alloc *api.Allocation) int {
+	if ar := alloc.AllocatedResources; ar != nil && ar.Shared.DiskMB > 0 {
+		return int(ar.Shared.DiskMB)
+	}
+	if alloc.Resources != nil {
+		return deref(alloc.Resources.DiskMB)
+	}
+	return 0
+}
+
+// taskAddresses lists the ports of a task-level network as "label: ip:port".
+func taskAddresses(alloc *api.Allocation, task string) string {
+	if alloc.AllocatedResources == nil || alloc.AllocatedResources.Tasks[task] == nil {
+		return ""
+	}
+	var addrs []string
+	for _, n := range alloc.AllocatedResources.Tasks[task].Networks {
+		for _, p := range append(append([]api.Port(nil), n.ReservedPorts...), n.DynamicPorts...) {
+			addrs = append(addrs, fmt.Sprintf("%s: %s", p.Label, net.JoinHostPort(n.IP, fmt.Sprint(p.Value))))
+		}
+	}
+	return strings.Join(addrs, ", ")
+}
+
+// formatDetailedStats renders the -stats memory and CPU tables.
+func formatDetailedStats(u *api.ResourceUsage) string {
+	var parts []string
+	if m := u.MemoryStats; m != nil {
+		parts = append(parts, "Memory Stats\n"+formatList([]string{
+			"RSS|Cache|Swap|Usage|Max Usage",
+			strings.Join([]string{humanBytes(m.RSS), humanBytes(m.Cache), humanBytes(m.Swap),
+				humanBytes(m.Usage), humanBytes(m.MaxUsage)}, "|"),
+		}))
+	}
+	if cs := u.CpuStats; cs != nil {
+		parts = append(parts, "CPU Stats\n"+formatList([]string{
+			"Percent|System Mode|User Mode|Throttled Periods|Throttled Time",
+			fmt.Sprintf("%.2f%%|%.2f%%|%.2f%%|%d|%d", cs.Percent, cs.SystemMode, cs.UserMode,
+				cs.ThrottledPeriods, cs.ThrottledTime),
+		}))
+	}
+	return strings.Join(parts, "\n\n")
+}
+
+// taskTimes returns the "Task Events:" rows: start, finish and restarts.
+func taskTimes(state *api.TaskState) []string {
+	orNA := func(t time.Time) string {
+		if t.IsZero() {
+			return "N/A"
+		}
+		return formatTime(t)
+	}
+	return []string{
+		"Started At|" + orNA(state.StartedAt),
+		"Finished At|" + orNA(state.FinishedAt),
+		fmt.Sprintf("Total Restarts|%d", state.Restarts),
+		"Last Restart|" + orNA(state.LastRestart),
+	}
+}
+
+// formatTaskEvents renders the task's events newest first.
+func formatTaskEvents(events []*api.TaskEvent) string {
+	rows := []string{"Time|Type|Description"}
+	for i := len(events) - 1; i >= 0; i-- {
+		e := events[i]
+		rows = append(rows, formatUnixNano(e.Time)+"|"+e.Type+"|"+eventDescription(e))
+	}
+	return formatList(rows)
+}
+
+// formatTaskSummary renders the -short "Tasks" table: each task's state and
+// its latest event.
+func formatTaskSummary(alloc *api.Allocation) string {
+	rows := []string{"Name|State|Last Event|Time"}
+	for _, name := range sortedKeys(alloc.TaskStates) {
+		state := alloc.TaskStates[name]
+		event, when := "", ""
+		if n := len(state.Events); n > 0 {
+			event, when = state.Events[n-1].Type, formatUnixNano(state.Events[n-1].Time)
+		}
+		rows = append(rows, strings.Join([]string{name, state.State, event, when}, "|"))
+	}
+	return formatList(rows)
+}
+
+// eventDescription returns the message a task event shows to people.
+func eventDescription(e *api.TaskEvent) string {
+	desc := e.DisplayMessage
+	if desc == "" {
+		desc = e.Message
+	}
+	return strings.ReplaceAll(desc, "|", "/")
+}
+
+// formatAllocListStubs renders Nomad's allocation table, newest first as
+// given.
+func formatAllocListStubs(stubs []*api.AllocationListStub, verbose bool, now time.Time) string {
+	header := "ID|Node ID|Task Group|Version|Desired|Status|Created|Modified"
+	if verbose {
+		header = "ID|Eval ID|Node ID|Node Name|Task Group|Version|Desired|Status|Created|Modified"
+	}
+	rows := []string{header}
+	for _, a := range stubs {
+		created, modified := prettyTimeDiff(time.Unix(0, a.CreateTime), now), prettyTimeDiff(time.Unix(0, a.ModifyTime), now)
+		cells := []string{shortID(a.ID, verbose)}
+		if verbose {
+			created, modified = formatUnixNano(a.CreateTime), formatUnixNano(a.ModifyTime)
+			cells = append(cells, shortID(a.EvalID, verbose))
+		}
+		cells = append(cells, shortID(a.NodeID, verbose))
+		if verbose {
+			cells = append(cells, a.NodeName)
+		}
+		cells = append(cells, a.TaskGroup, fmt.Sprint(a.JobVersion), a.DesiredStatus, a.ClientStatus, created, modified)
+		rows = append(rows, strings.Join(cells, "|"))
+	}
+	return formatList(rows)
+}
+
+// sortAllocStubs orders allocations newest first, as Nomad lists them.
+func sortAllocStubs(stubs []*api.AllocationListStub) {
+	sort.SliceStable(stubs, func(i, j int) bool { return stubs[i].CreateIndex > stubs[j].CreateIndex })
+}

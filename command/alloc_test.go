@@ -1,0 +1,136 @@
+package command
+
+import (
+	"testing"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+func TestLastLines(t *testing.T) {
+	cases := []struct {
+		name string
+		data string
+		n    int
+		want string
+	}{
+		{"fewer lines than asked", "a\nb\n", 5, "a\nb\n"},
+		{"last two", "a\nb\nc\nd\n", 2, "c\nd\n"},
+		{"no trailing newline", "a\nb\nc", 1, "c"},
+		{"zero", "a\n", 0, ""},
+		{"empty", "", 3, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := string(lastLines([]byte(tc.data), tc.n)); got != tc.want {
+				t.Errorf("lastLines = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPickTask(t *testing.T) {
+	two := &api.Allocation{ID: allocUUID, TaskStates: map[string]*api.TaskState{"web": {}, "sidecar": {}}}
+	one := &api.Allocation{ID: allocUUID, Job: exampleAPIJob, TaskGroup: "cache"}
+	cases := []struct {
+		name    string
+		alloc   *api.Allocation
+		task    string
+		want    string
+		wantErr string
+	}{
+		{name: "only task from the job", alloc: one, want: "redis"},
+		{name: "named task", alloc: two, task: "web", want: "web"},
+		{name: "unknown task", alloc: two, task: "db", wantErr: "Could not find task named: db"},
+		{name: "several tasks need a name", alloc: two,
+			wantErr: "Allocation \"5cbf23a1\" is running the following tasks:\n  * sidecar\n  * web\n\nPlease specify the task."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := pickTask(tc.alloc, tc.task)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Errorf("pickTask = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestFormatAllocAddressesAndStats(t *testing.T) {
+	alloc := &api.Allocation{AllocatedResources: &api.AllocatedResources{
+		Tasks: map[string]*api.AllocatedTaskResources{"redis": {
+			Cpu: api.AllocatedCpuResources{CpuShares: 500}, Memory: api.AllocatedMemoryResources{MemoryMB: 256}}},
+		Shared: api.AllocatedSharedResources{DiskMB: 300,
+			Networks: []*api.NetworkResource{{Mode: "host", DynamicPorts: []api.Port{{Label: "db", Value: 23456, To: 6379}}}},
+			Ports: []api.PortMapping{
+				{Label: "db", Value: 23456, To: 6379, HostIP: "127.0.0.1"},
+				{Label: "admin", Value: 8080, HostIP: "127.0.0.1"},
+			}},
+	}}
+	cases := []struct {
+		name string
+		got  string
+		want string
+	}{
+		{
+			name: "addresses mark dynamic ports",
+			got:  formatAllocAddresses(alloc),
+			want: "Allocation Addresses (mode = \"host\"):\n" +
+				"Label  Dynamic  Address\n" +
+				"*db    yes      127.0.0.1:23456 -> 6379\n" +
+				"admin  no       127.0.0.1:8080",
+		},
+		{
+			name: "resources with measured use",
+			got: formatTaskResources(alloc, "redis", &api.TaskResourceUsage{ResourceUsage: &api.ResourceUsage{
+				CpuStats: &api.CpuStats{TotalTicks: 12.7}, MemoryStats: &api.MemoryStats{RSS: 6 << 20}}}),
+			want: "CPU         Memory           Disk     Addresses\n" +
+				"12/500 MHz  6.0 MiB/256 MiB  300 MiB  <none>",
+		},
+		{
+			name: "resources without stats",
+			got:  formatTaskResources(alloc, "redis", nil),
+			want: "CPU      Memory   Disk     Addresses\n" +
+				"500 MHz  256 MiB  300 MiB  <none>",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.got != tc.want {
+				t.Errorf("got:\n%s\nwant:\n%s", tc.got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFormatPlacementMetrics(t *testing.T) {
+	cases := []struct {
+		name    string
+		metrics *api.AllocationMetric
+		want    string
+	}{
+		{
+			name: "scores per node",
+			metrics: &api.AllocationMetric{NodesEvaluated: 1, ScoreMetaData: []*api.NodeScoreMeta{{
+				NodeID: nodeUUID, NormScore: 0.0238, Scores: map[string]float64{"binpack": 0.0238, "job-anti-affinity": 0}}}},
+			want: "Node                                  binpack  job-anti-affinity  final score\n" +
+				nodeUUID + "  0.0238   0                  0.0238",
+		},
+		{
+			name:    "filters without scores",
+			metrics: &api.AllocationMetric{NodesEvaluated: 2, ConstraintFiltered: map[string]int{"${node.class} = gpu": 1}},
+			want:    "  * Constraint \"${node.class} = gpu\": 1 nodes excluded by filter",
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := formatPlacementMetrics(tc.metrics); got != tc.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+}

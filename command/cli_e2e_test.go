@@ -1,0 +1,216 @@
+//go:build e2e
+
+package command_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// e2eCluster is a dev agent started from the built roam binary.
+type e2eCluster struct {
+	bin  string
+	addr string
+	dir  string
+}
+
+// run runs the CLI against the agent from the test's work directory and
+// returns its exit code and combined output.
+func (c *e2eCluster) run(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.bin, args...)
+	cmd.Dir = c.dir
+	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+c.addr)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	code := 0
+	if exitErr, ok := err.(*exec.ExitError); ok {
+		code = exitErr.ExitCode()
+	} else if err != nil {
+		t.Fatalf("roam %s: %v", strings.Join(args, " "), err)
+	}
+	return code, out.String()
+}
+
+// mustRun runs the CLI and fails the test unless it exits with want.
+func (c *e2eCluster) mustRun(t *testing.T, want int, args ...string) string {
+	t.Helper()
+	code, out := c.run(t, args...)
+	if code != want {
+		t.Fatalf("roam %s: exit code %d, want %d; output:\n%s", strings.Join(args, " "), code, want, out)
+	}
+	return out
+}
+
+// eventually retries cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, detail := cond()
+		if ok {
+			return
+		}
+		last = detail
+		<-tick.C
+	}
+	t.Fatalf("timed out waiting for %s; last output:\n%s", what, last)
+}
+
+// freePorts returns n TCP ports that were free a moment ago.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+		defer l.Close()
+	}
+	return ports
+}
+
+// startCluster builds roam and starts `roam agent -dev` on free ports; the
+// agent is interrupted when the test ends.
+func startCluster(t *testing.T) *e2eCluster {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "roam")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/roam")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build roam: %v\n%s", err, out)
+	}
+	ports := freePorts(t, 3)
+	cfg := filepath.Join(dir, "ports.hcl")
+	conf := fmt.Sprintf("ports {\n  http = %d\n  rpc  = %d\n  serf = %d\n}\n", ports[0], ports[1], ports[2])
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	agent := exec.Command(bin, "agent", "-dev", "-config", cfg)
+	var log bytes.Buffer
+	agent.Stdout, agent.Stderr = &log, &log
+	if err := agent.Start(); err != nil {
+		t.Fatalf("start agent: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = agent.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = agent.Process.Signal(syscall.SIGINT)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = agent.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("agent log:\n%s", log.String())
+		}
+	})
+	c := &e2eCluster{bin: bin, addr: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), dir: dir}
+	eventually(t, "the dev node to be ready", func() (bool, string) {
+		code, out := c.run(t, "node", "status")
+		return code == 0 && strings.Contains(out, "ready"), out
+	})
+	return c
+}
+
+// rawExecJob is a service job the dev agent can run without Docker.
+const rawExecJob = `job "web" {
+  group "g" {
+    task "t" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "echo hello from roam; exec sleep 600"]
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+    }
+  }
+}
+`
+
+// TestCLIAgainstDevAgent drives the seed's commands through the built
+// binary against a real dev agent.
+func TestCLIAgainstDevAgent(t *testing.T) {
+	c := startCluster(t)
+
+	out := c.mustRun(t, 0, "job", "init")
+	if !strings.Contains(out, "Example job file written to example.nomad.hcl") {
+		t.Fatalf("job init output:\n%s", out)
+	}
+	c.mustRun(t, 0, "job", "validate", "example.nomad.hcl")
+	c.mustRun(t, 0, "fmt", "-check", "example.nomad.hcl")
+
+	out = c.mustRun(t, 0, "server", "members")
+	if !regexp.MustCompile(`alive\s+true`).MatchString(out) {
+		t.Errorf("server members shows no alive leader:\n%s", out)
+	}
+	out = c.mustRun(t, 0, "node", "status", "-self")
+	if strings.Contains(out, "docker") {
+		// Detached: the redis image may not be pullable here, and only the
+		// registration and placement are under test.
+		out = c.mustRun(t, 0, "job", "run", "-detach", "example.nomad.hcl")
+		if !strings.Contains(out, "Job registration successful\nEvaluation ID: ") {
+			t.Errorf("job run -detach output:\n%s", out)
+		}
+		c.mustRun(t, 0, "job", "stop", "-purge", "-detach", "example")
+	} else {
+		t.Log("docker driver not available: running a raw_exec job instead of example.nomad.hcl")
+	}
+
+	job := filepath.Join(c.dir, "web.nomad.hcl")
+	if err := os.WriteFile(job, []byte(rawExecJob), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = c.mustRun(t, 0, "job", "run", "web.nomad.hcl")
+	created := regexp.MustCompile(`Allocation "([0-9a-f]{8})" created: node "[0-9a-f]{8}", group "g"`).FindStringSubmatch(out)
+	if created == nil || !strings.Contains(out, `finished with status "complete"`) {
+		t.Fatalf("job run output lacks the monitor lines:\n%s", out)
+	}
+	t.Cleanup(func() { c.run(t, "job", "stop", "-purge", "web") })
+	alloc := created[1]
+
+	eventually(t, "the task to run", func() (bool, string) {
+		_, out := c.run(t, "alloc", "status", alloc)
+		return strings.Contains(out, `Task "t" is "running"`), out
+	})
+	out = c.mustRun(t, 0, "job", "status", "web")
+	for _, want := range []string{"ID            = web", "Summary", "Allocations", alloc} {
+		if !strings.Contains(out, want) {
+			t.Errorf("job status lacks %q:\n%s", want, out)
+		}
+	}
+	eventually(t, "the task's log", func() (bool, string) {
+		_, out := c.run(t, "alloc", "logs", alloc)
+		return strings.Contains(out, "hello from roam"), out
+	})
+	out = c.mustRun(t, 0, "job", "stop", "web")
+	if !strings.Contains(out, "Monitoring evaluation") {
+		t.Errorf("job stop did not monitor:\n%s", out)
+	}
+	out = c.mustRun(t, 0, "job", "status")
+	if !strings.Contains(out, "(stopped)") {
+		t.Errorf("job list does not show the stopped job:\n%s", out)
+	}
+}

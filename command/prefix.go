@@ -1,0 +1,130 @@
+package command
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// sanitizeUUIDPrefix shortens an identifier prefix to an even number of hex
+// digits, the only prefixes a UUID index can be searched by.
+func sanitizeUUIDPrefix(prefix string) string {
+	digits := len(prefix) - strings.Count(prefix, "-")
+	if digits%2 == 0 {
+		return prefix
+	}
+	return prefix[:len(prefix)-1]
+}
+
+// resolveJob finds the job whose ID is id or starts with it. It returns the
+// job's ID and namespace, or a user-facing error: no match, or several
+// matches listed as Nomad lists them.
+func resolveJob(client *api.Client, id string) (string, string, error) {
+	jobs, _, err := client.Jobs().PrefixList(id)
+	if err != nil {
+		return "", "", fmt.Errorf("Error querying job: %s", err)
+	}
+	var matches []*api.JobListStub
+	for _, j := range jobs {
+		if j.ID == id {
+			return j.ID, j.Namespace, nil
+		}
+		if strings.HasPrefix(j.ID, id) {
+			matches = append(matches, j)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return "", "", fmt.Errorf("No job(s) with prefix or id %q found", id)
+	case 1:
+		return matches[0].ID, matches[0].Namespace, nil
+	}
+	return "", "", fmt.Errorf("Prefix matched multiple jobs\n\n%s", formatJobList(matches, false))
+}
+
+// resolveAlloc finds the allocation whose ID starts with prefix and returns
+// it in full.
+func resolveAlloc(client *api.Client, prefix string, now time.Time) (*api.Allocation, error) {
+	if len(prefix) == 1 {
+		return nil, fmt.Errorf("Alloc ID must contain at least two characters.")
+	}
+	stubs, _, err := client.Allocations().PrefixList(sanitizeUUIDPrefix(prefix))
+	if err != nil {
+		return nil, fmt.Errorf("Error querying allocation: %s", err)
+	}
+	var matches []*api.AllocationListStub
+	for _, a := range stubs {
+		if strings.HasPrefix(a.ID, prefix) {
+			matches = append(matches, a)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return nil, fmt.Errorf("No allocation(s) with prefix or id %q found", prefix)
+	case 1:
+	default:
+		return nil, fmt.Errorf("Prefix matched multiple allocations\n\n%s",
+			formatAllocListStubs(matches, true, now))
+	}
+	alloc, _, err := client.Allocations().Info(matches[0].ID, nil)
+	if err != nil {
+		return nil, fmt.Errorf("Error querying allocation: %s", err)
+	}
+	return alloc, nil
+}
+
+// resolveNode finds the node whose ID starts with prefix and returns it in
+// full.
+func resolveNode(client *api.Client, prefix string, verbose bool) (*api.Node, error) {
+	if len(prefix) == 1 {
+		return nil, fmt.Errorf("Identifier must contain at least two characters.")
+	}
+	stubs, _, err := client.Nodes().PrefixList(sanitizeUUIDPrefix(prefix))
+	if err != nil {
+		return nil, fmt.Errorf("Error querying node info: %s", err)
+	}
+	var matches []*api.NodeListStub
+	for _, n := range stubs {
+		if strings.HasPrefix(n.ID, prefix) {
+			matches = append(matches, n)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return nil, fmt.Errorf("No node(s) with prefix %q found", prefix)
+	case 1:
+	default:
+		return nil, fmt.Errorf("Prefix matched multiple nodes\n\n%s", formatNodeList(matches, verbose))
+	}
+	node, _, err := client.Nodes().Info(matches[0].ID, nil)
+	if err != nil {
+		return nil, fmt.Errorf("Error querying node info: %s", err)
+	}
+	return node, nil
+}
+
+// resolveEval finds the evaluation whose ID starts with prefix.
+func resolveEval(client *api.Client, prefix string) (*api.Evaluation, error) {
+	if len(prefix) == 1 {
+		return nil, fmt.Errorf("Identifier must contain at least two characters.")
+	}
+	evals, _, err := client.Evaluations().PrefixList(sanitizeUUIDPrefix(prefix))
+	if err != nil {
+		return nil, fmt.Errorf("Error querying evaluation: %v", err)
+	}
+	var matches []*api.Evaluation
+	for _, e := range evals {
+		if strings.HasPrefix(e.ID, prefix) {
+			matches = append(matches, e)
+		}
+	}
+	switch len(matches) {
+	case 0:
+		return nil, fmt.Errorf("No evaluation(s) with prefix or id %q found", prefix)
+	case 1:
+		return matches[0], nil
+	}
+	return nil, fmt.Errorf("Prefix matched multiple evaluations\n\n%s", formatEvalList(matches, false))
+}
