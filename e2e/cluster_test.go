@@ -25,7 +25,7 @@ type agentProc struct {
 	httpURL string
 }
 
-func newAgentProc(t *testing.T, name, body string) *agentProc {
+func newAgentProc(t testing.TB, name, body string) *agentProc {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -49,7 +49,7 @@ ports {
 func (p *agentProc) rpcAddr() string  { return fmt.Sprintf("127.0.0.1:%d", p.ports[1]) }
 func (p *agentProc) serfAddr() string { return fmt.Sprintf("127.0.0.1:%d", p.ports[2]) }
 
-func (p *agentProc) start(t *testing.T) {
+func (p *agentProc) start(t testing.TB) {
 	t.Helper()
 	confPath := filepath.Join(p.dir, "agent.hcl")
 	if err := os.WriteFile(confPath, []byte(p.conf), 0o644); err != nil {
@@ -94,7 +94,7 @@ func (p *agentProc) stop() {
 	p.log.Close()
 }
 
-func (p *agentProc) client(t *testing.T) *api.Client {
+func (p *agentProc) client(t testing.TB) *api.Client {
 	t.Helper()
 	c, err := api.NewClient(&api.Config{Address: p.httpURL})
 	if err != nil {
@@ -180,7 +180,7 @@ plugin "raw_exec" {
 
 // stopAllJobs stops every job so that no task outlives the test: client
 // agents leave their tasks running when they stop, by design.
-func (c *cluster) stopAllJobs(t *testing.T) {
+func (c *cluster) stopAllJobs(t testing.TB) {
 	live := c.other(nil)
 	if live == nil {
 		return
@@ -212,7 +212,7 @@ func (c *cluster) stopAllJobs(t *testing.T) {
 }
 
 // leader returns the server process that leads, asking a live server.
-func (c *cluster) leader(t *testing.T, ask *agentProc) *agentProc {
+func (c *cluster) leader(t testing.TB, ask *agentProc) *agentProc {
 	t.Helper()
 	var leader *agentProc
 	waitUntil(t, 30*time.Second, "a leader", func() bool {

@@ -169,7 +169,7 @@ func closeUncertainWrites(history []porcupine.Operation, end int64) []porcupine.
 }
 
 // startServersOnly starts three servers with no clients.
-func startServersOnly(t *testing.T) *cluster {
+func startServersOnly(t testing.TB) *cluster {
 	t.Helper()
 	c := &cluster{}
 	for i := 0; i < 3; i++ {
