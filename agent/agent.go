@@ -335,6 +335,15 @@ func (a *Agent) Shutdown() {
 		cancel()
 	}
 	if a.client != nil {
+		if a.config.DevMode {
+			// A dev agent's state is gone when it stops: nothing could ever
+			// re-attach to its tasks, so they stop with it, as in Nomad.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := a.client.DestroyAllocs(ctx); err != nil {
+				a.logger.Warn("stop dev allocations", "error", err)
+			}
+			cancel()
+		}
 		if err := a.client.Shutdown(); err != nil {
 			a.logger.Warn("client shutdown", "error", err)
 		}
@@ -346,6 +355,9 @@ func (a *Agent) Shutdown() {
 	shutdownDrivers(a.drivers)
 	if a.server != nil {
 		a.server.Shutdown()
+	}
+	if a.tempDir != "" {
+		_ = os.RemoveAll(a.tempDir)
 	}
 }
 

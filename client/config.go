@@ -1,0 +1,72 @@
+package client
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/roam-project/roam/drivers"
+)
+
+// Config configures a client.
+type Config struct {
+	// NodeName defaults to the hostname. NodeID is generated on first start
+	// and persisted in StateDir, so restarts keep it; a non-empty NodeID
+	// here overrides it.
+	NodeName, NodeID                        string
+	Datacenter, Region, NodeClass, NodePool string
+	Meta                                    map[string]string
+	Options                                 map[string]string
+	// StateDir holds the client's state file and node ID (data_dir/client).
+	StateDir string
+	// AllocDir holds the allocation directories (data_dir/alloc).
+	AllocDir string
+	// NetworkInterface is fingerprinted for the node's address; "" is the
+	// interface of the default route.
+	NetworkInterface               string
+	MinDynamicPort, MaxDynamicPort int
+	ReservedCPU, ReservedMemoryMB  int
+	ReservedDiskMB                 int
+	ReservedPorts                  string
+	// HTTPAddr is the agent's advertised HTTP address (host:port).
+	HTTPAddr string
+	// Drivers is the driver set, already configured by the agent.
+	Drivers map[string]drivers.Driver
+	Logger  *slog.Logger
+}
+
+// Defaults of the dynamic port range, as Nomad's.
+const (
+	defaultMinDynamicPort = 20000
+	defaultMaxDynamicPort = 32000
+)
+
+func (c *Config) validate() error {
+	if c.StateDir == "" {
+		return errors.New("client config: state_dir is required")
+	}
+	if c.AllocDir == "" {
+		return errors.New("client config: alloc_dir is required")
+	}
+	if c.MinDynamicPort == 0 {
+		c.MinDynamicPort = defaultMinDynamicPort
+	}
+	if c.MaxDynamicPort == 0 {
+		c.MaxDynamicPort = defaultMaxDynamicPort
+	}
+	if c.MinDynamicPort > c.MaxDynamicPort {
+		return errors.New("client config: min_dynamic_port must not exceed max_dynamic_port")
+	}
+	if c.Datacenter == "" {
+		c.Datacenter = "dc1"
+	}
+	if c.Region == "" {
+		c.Region = "global"
+	}
+	if c.NodePool == "" {
+		c.NodePool = "default"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+package client
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/client/fingerprint"
+	"github.com/roam-project/roam/internal/version"
+	"github.com/roam-project/roam/structs"
+)
+
+// nodeIDFile holds the node's ID in the state dir, as Nomad's client-id.
+const nodeIDFile = "client-id"
+
+// loadNodeID reads the persisted node ID, creating one on first start.
+func loadNodeID(stateDir string) (string, error) {
+	path := filepath.Join(stateDir, nodeIDFile)
+	data, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(data))) > 0 {
+		return strings.TrimSpace(string(data)), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read node ID: %w", err)
+	}
+	id := newUUID()
+	if err := os.WriteFile(path, []byte(id), 0o600); err != nil {
+		return "", fmt.Errorf("persist node ID: %w", err)
+	}
+	return id, nil
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// buildNode fingerprints the machine and the drivers into a node.
+func (c *Client) buildNode(ctx context.Context) (*api.Node, error) {
+	fp, err := fingerprint.Host(fingerprint.Config{NetworkInterface: c.cfg.NetworkInterface, AllocDir: c.cfg.AllocDir})
+	if err != nil {
+		return nil, err
+	}
+	cfg := c.cfg
+	node := &api.Node{
+		ID: c.nodeID, Name: cfg.NodeName, Datacenter: cfg.Datacenter, HTTPAddr: cfg.HTTPAddr,
+		Attributes: fp.Attributes, NodeResources: fp.Resources, Meta: copyMap(cfg.Meta),
+		NodeClass: cfg.NodeClass, NodePool: cfg.NodePool,
+		SchedulingEligibility: structs.NodeSchedulingEligible, Status: structs.NodeStatusInit,
+		StatusUpdatedAt: time.Now().Unix(), Drivers: map[string]*api.DriverInfo{},
+		HostVolumes: map[string]*api.HostVolumeInfo{}, HostNetworks: map[string]*api.HostNetworkInfo{},
+		ReservedResources: &api.NodeReservedResources{
+			Cpu:      api.NodeReservedCpuResources{CpuShares: uint64(cfg.ReservedCPU)},
+			Memory:   api.NodeReservedMemoryResources{MemoryMB: uint64(cfg.ReservedMemoryMB)},
+			Disk:     api.NodeReservedDiskResources{DiskMB: uint64(cfg.ReservedDiskMB)},
+			Networks: api.NodeReservedNetworkResources{ReservedHostPorts: cfg.ReservedPorts},
+		},
+	}
+	if node.Name == "" {
+		node.Name = fp.Attributes["unique.hostname"]
+	}
+	node.NodeResources.MinDynamicPort = cfg.MinDynamicPort
+	node.NodeResources.MaxDynamicPort = cfg.MaxDynamicPort
+	a := node.Attributes
+	a["nomad.version"] = version.NomadCompatible
+	a["nomad.revision"] = version.Revision
+	a["roam.version"] = version.Number
+	a["unique.network.ip-address"] = fp.Attributes["unique.network.ip-address"]
+	if cfg.HTTPAddr != "" {
+		a["nomad.advertise.address"] = cfg.HTTPAddr
+	}
+	c.fingerprintDrivers(ctx, node)
+	return node, nil
+}
+
+// fingerprintDrivers records each driver's health and attributes.
+func (c *Client) fingerprintDrivers(ctx context.Context, node *api.Node) {
+	for key := range node.Attributes {
+		if strings.HasPrefix(key, "driver.") {
+			delete(node.Attributes, key)
+		}
+	}
+	for name, d := range c.cfg.Drivers {
+		fp := d.Fingerprint(ctx)
+		info := &api.DriverInfo{
+			Detected: fp.Detected, Healthy: fp.Healthy, HealthDescription: fp.HealthDescription,
+			UpdateTime: time.Now().UTC(), Attributes: map[string]string{},
+		}
+		for k, v := range fp.Attributes {
+			key := "driver." + name
+			if k != "" {
+				key += "." + k
+			}
+			info.Attributes[key] = v
+			if fp.Detected {
+				node.Attributes[key] = v
+			}
+		}
+		node.Drivers[name] = info
+	}
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

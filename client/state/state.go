@@ -1,0 +1,131 @@
+// Package state persists the client's knowledge of its allocations and of
+// the tasks it started (driver handles) in a bbolt file, so that a restarted
+// client re-attaches to running tasks instead of starting them again.
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+	"go.etcd.io/bbolt"
+
+	"github.com/roam-project/roam/drivers"
+)
+
+var (
+	allocsBucket = []byte("allocs")
+	tasksBucket  = []byte("tasks")
+)
+
+// TaskRecord is what the client keeps about one task.
+type TaskRecord struct {
+	State  *api.TaskState
+	Handle *drivers.TaskHandle
+}
+
+// DB is the client's state file.
+type DB struct {
+	db *bbolt.DB
+}
+
+// Open opens (creating if needed) the state file at path.
+func Open(path string) (*DB, error) {
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open client state %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, b := range [][]byte{allocsBucket, tasksBucket} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("init client state: %w", err)
+	}
+	return &DB{db: db}, nil
+}
+
+// Close closes the file.
+func (d *DB) Close() error { return d.db.Close() }
+
+// PutAlloc stores an allocation.
+func (d *DB) PutAlloc(a *api.Allocation) error {
+	return d.put(allocsBucket, []byte(a.ID), a)
+}
+
+// Allocs returns every stored allocation.
+func (d *DB) Allocs() ([]*api.Allocation, error) {
+	var out []*api.Allocation
+	err := d.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(allocsBucket).ForEach(func(k, v []byte) error {
+			var a api.Allocation
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("decode alloc %s: %w", k, err)
+			}
+			out = append(out, &a)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// DeleteAlloc removes an allocation and its tasks.
+func (d *DB) DeleteAlloc(id string) error {
+	return d.db.Update(func(tx *bbolt.Tx) error {
+		if err := tx.Bucket(allocsBucket).Delete([]byte(id)); err != nil {
+			return err
+		}
+		prefix := []byte(id + "/")
+		c := tx.Bucket(tasksBucket).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// PutTask stores a task's record.
+func (d *DB) PutTask(allocID, task string, rec *TaskRecord) error {
+	return d.put(tasksBucket, []byte(allocID+"/"+task), rec)
+}
+
+// Tasks returns the stored records of an allocation's tasks, by task name.
+func (d *DB) Tasks(allocID string) (map[string]*TaskRecord, error) {
+	out := make(map[string]*TaskRecord)
+	prefix := []byte(allocID + "/")
+	err := d.db.View(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(tasksBucket).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var rec TaskRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("decode task %s: %w", k, err)
+			}
+			out[string(k[len(prefix):])] = &rec
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (d *DB) put(bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", key, err)
+	}
+	err = d.db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucket).Put(key, data)
+	})
+	if err != nil {
+		return fmt.Errorf("store %s: %w", key, err)
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+package state
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/drivers"
+)
+
+func TestRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a1", "a2"} {
+		if err := db.PutAlloc(&api.Allocation{ID: id}); err != nil {
+			t.Fatal(err)
+		}
+		rec := &TaskRecord{State: &api.TaskState{State: "running"}, Handle: &drivers.TaskHandle{Driver: "raw_exec", State: []byte(`{"pid":1}`)}}
+		if err := db.PutTask(id, "web", rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.DeleteAlloc("a1"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	allocs, err := db.Allocs()
+	if err != nil || len(allocs) != 1 || allocs[0].ID != "a2" {
+		t.Fatalf("allocs = %v, %v", allocs, err)
+	}
+	cases := []struct {
+		name  string
+		alloc string
+		want  int
+	}{{"deleted alloc has no tasks", "a1", 0}, {"kept alloc keeps its task", "a2", 1}}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tasks, err := db.Tasks(tc.alloc)
+			if err != nil || len(tasks) != tc.want {
+				t.Fatalf("tasks = %v, %v", tasks, err)
+			}
+		})
+	}
+	tasks, _ := db.Tasks("a2")
+	if h := tasks["web"].Handle; h == nil || string(h.State) != `{"pid":1}` {
+		t.Fatalf("handle = %+v", h)
+	}
+}
