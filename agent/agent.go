@@ -28,10 +28,12 @@ import (
 // Agent is a running Roam agent: a server, a client, or both, behind one
 // HTTP API.
 type Agent struct {
-	config   *Config
-	logger   *slog.Logger
-	server   *server.Server
-	client   *client.Client
+	config *Config
+	logger *slog.Logger
+	server *server.Server
+	client *client.Client
+	// remote are the servers a client-only agent talks to.
+	remote   *rpcservers.Set
 	drivers  map[string]drivers.Driver
 	http     *http.Server
 	listener net.Listener
@@ -147,7 +149,7 @@ func (a *Agent) startClient(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		servers = remote
+		a.remote, servers = remote, remote
 	}
 	dataDir := a.dataDir()
 	allocDir := cfg.Client.AllocDir
@@ -261,6 +263,9 @@ func (a *Agent) routes() http.Handler {
 		handle("/v1/agent/join", h.agentJoin)
 		handle("/v1/agent/force-leave", h.agentForceLeave)
 	}
+	if a.server == nil && a.remote != nil {
+		mux.HandleFunc("/v1/", serversProxy(a.remote, h))
+	}
 	handle("/v1/agent/self", h.agentSelf)
 	handle("/v1/agent/servers", h.agentServers)
 	handle("/v1/agent/health", h.agentHealth)
@@ -285,7 +290,7 @@ func (a *Agent) member() api.AgentMember {
 		"role": "nomad", "region": cfg.Region, "dc": cfg.Datacenter,
 		"build": version.NomadCompatible, "roam_version": version.Number,
 		"port": strconv.Itoa(cfg.Ports.RPC), "raft_vsn": "3", "vsn": "1",
-		"expect": strconv.Itoa(max(cfg.Server.BootstrapExpect, 1)),
+		"expect":   strconv.Itoa(max(cfg.Server.BootstrapExpect, 1)),
 		"rpc_addr": cfg.Advertise.RPC,
 	}
 	if a.server != nil && a.server.IsLeader() {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 	"github.com/hashicorp/raft"
-
 )
 
 // agentSelf serves /v1/agent/self: the agent's configuration, its own
@@ -16,25 +15,25 @@ func (h *httpAPI) agentSelf(w http.ResponseWriter, r *http.Request) (any, error)
 	member := h.agent.member()
 	stats := map[string]map[string]string{
 		"runtime": {
-			"arch":       runtime.GOARCH,
-			"cpu_count":  strconv.Itoa(runtime.NumCPU()),
-			"goroutines": strconv.Itoa(runtime.NumGoroutine()),
+			"arch":        runtime.GOARCH,
+			"cpu_count":   strconv.Itoa(runtime.NumCPU()),
+			"goroutines":  strconv.Itoa(runtime.NumGoroutine()),
 			"kernel.name": runtime.GOOS,
-			"max_procs":  strconv.Itoa(runtime.GOMAXPROCS(0)),
-			"version":    runtime.Version(),
+			"max_procs":   strconv.Itoa(runtime.GOMAXPROCS(0)),
+			"version":     runtime.Version(),
 		},
 	}
 	if h.srv != nil {
 		ready, unacked, blocked := h.srv.BrokerStats()
 		stats["nomad"] = map[string]string{
-			"server":        "true",
-			"leader":        strconv.FormatBool(h.srv.IsLeader()),
-			"leader_addr":   h.srv.Leader(),
-			"bootstrap":     strconv.FormatBool(h.agent.config.Server.BootstrapExpect <= 1),
-			"known_regions": "1",
-			"broker_ready":  strconv.Itoa(ready),
+			"server":         "true",
+			"leader":         strconv.FormatBool(h.srv.IsLeader()),
+			"leader_addr":    h.srv.Leader(),
+			"bootstrap":      strconv.FormatBool(h.agent.config.Server.BootstrapExpect <= 1),
+			"known_regions":  "1",
+			"broker_ready":   strconv.Itoa(ready),
 			"broker_unacked": strconv.Itoa(unacked),
-			"blocked_evals": strconv.Itoa(blocked),
+			"blocked_evals":  strconv.Itoa(blocked),
 		}
 		stats["raft"] = h.srv.RaftStats()
 		stats["serf"] = h.agent.serfStats()
@@ -107,7 +106,10 @@ func (h *httpAPI) agentForceLeave(w http.ResponseWriter, r *http.Request) (any, 
 
 // agentServers serves /v1/agent/servers: the servers a client knows.
 func (h *httpAPI) agentServers(w http.ResponseWriter, r *http.Request) (any, error) {
-	return []string{h.agent.advertiseRPC()}, nil
+	if h.agent.remote != nil {
+		return h.agent.remote.Servers(), nil
+	}
+	return h.srv.ServerAddrs(), nil
 }
 
 // agentHealth serves /v1/agent/health.

@@ -315,6 +315,11 @@ func TestClientRestartKeepsTasksRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	allocs := waitRunning(t, sc, "pids", 2)
+	// A client agent answers cluster questions by asking the leader.
+	viaClient, _, err := c.clients[0].client(t).Jobs().Info("pids", nil)
+	if err != nil || *viaClient.ID != "pids" {
+		t.Fatalf("job read through a client agent: %v", err)
+	}
 	pidsBefore := map[string]string{}
 	for _, stub := range allocs {
 		alloc, _, err := sc.Allocations().Info(stub.ID, nil)

@@ -105,7 +105,7 @@ func newDockerCluster(t *testing.T) *dockerCluster {
 	if testing.Short() {
 		t.Skip("partition tests start containers")
 	}
-	if _, err := dockerCLI("version"); err != nil {
+	if _, err := dockerCLI("version", "--format", "{{.Server.Version}}"); err != nil {
 		t.Skipf("docker is not available: %v", err)
 	}
 	suffix := make([]byte, 4)
@@ -398,6 +398,9 @@ func TestPartitionLeaderFromMajority(t *testing.T) {
 		return err == nil && ids["before"] && ids["during"]
 	})
 	final := waitAgreedLeader(t, servers, 30*time.Second)
+	if _, _, err := oldLeader.api.Jobs().Register(sleeperJob("after", 1), nil); err != nil {
+		t.Fatalf("register through the healed %s: %v", oldLeader.name, err)
+	}
 	for _, s := range servers {
 		ids, err := staleJobIDs(s)
 		if err != nil {

@@ -93,6 +93,24 @@ func (e *systemEndpoint) GarbageCollect(args *structs.EmptyArgs, reply *structs.
 	return e.s.GarbageCollect()
 }
 
+// statusEndpoint serves "Status.*".
+type statusEndpoint struct{ s *Server }
+
+// Leader names the leader, so that a client agent can send HTTP requests
+// it cannot answer itself to the leader's HTTP API.
+func (e *statusEndpoint) Leader(args *structs.EmptyArgs, reply *structs.LeaderReply) error {
+	reply.RPCAddr = e.s.Leader()
+	if e.s.IsLeader() {
+		reply.HTTPAddr = e.s.config.HTTPAdvertise
+	} else {
+		reply.HTTPAddr = e.s.LeaderHTTPAddr()
+	}
+	if reply.RPCAddr == "" {
+		return errNotLeader
+	}
+	return nil
+}
+
 // registerEndpoints publishes the endpoints on the RPC server.
 func (s *Server) registerEndpoints() error {
 	for name, rcvr := range map[string]any{
@@ -100,6 +118,7 @@ func (s *Server) registerEndpoints() error {
 		"Alloc":  &allocEndpoint{s},
 		"Node":   &nodeEndpoint{s},
 		"System": &systemEndpoint{s},
+		"Status": &statusEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

@@ -116,3 +116,9 @@ type IndexReply struct {
 
 // EmptyArgs is for endpoints without arguments.
 type EmptyArgs struct{}
+
+// LeaderReply names the leader's RPC and HTTP addresses.
+type LeaderReply struct {
+	RPCAddr  string
+	HTTPAddr string
+}

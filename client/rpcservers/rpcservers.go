@@ -142,3 +142,15 @@ func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint6
 func (s *Set) UpdateAllocations(updates []*api.Allocation) error {
 	return s.call(context.Background(), callTimeout, "Node.UpdateAllocs", &structs.AllocUpdateArgs{Allocs: updates}, &structs.IndexReply{})
 }
+
+// LeaderHTTPAddr asks the servers for the leader's HTTP address.
+func (s *Set) LeaderHTTPAddr(ctx context.Context) (string, error) {
+	var reply structs.LeaderReply
+	if err := s.call(ctx, callTimeout, "Status.Leader", &structs.EmptyArgs{}, &reply); err != nil {
+		return "", err
+	}
+	if reply.HTTPAddr == "" {
+		return "", fmt.Errorf("no cluster leader")
+	}
+	return reply.HTTPAddr, nil
+}
