@@ -56,6 +56,7 @@ func (s *Server) PlanJob(job *api.Job, diff bool) (*api.JobPlanResponse, error) 
 	}
 	if dry.plan != nil {
 		resp.Annotations = dry.plan.Annotations
+		annotateDiff(resp.Diff, resp.Annotations)
 	}
 	if dry.eval != nil {
 		resp.FailedTGAllocs = dry.eval.FailedTGAllocs
@@ -94,3 +95,32 @@ func (d *dryRunPlanner) UpdateEval(eval *api.Evaluation) error {
 
 func (d *dryRunPlanner) CreateEval(*api.Evaluation) error  { return nil }
 func (d *dryRunPlanner) ReblockEval(*api.Evaluation) error { return nil }
+
+// annotateDiff adds to each task group of a plan's diff the counts of what
+// the scheduler would do, under the names `job plan` prints them with.
+func annotateDiff(diff *api.JobDiff, ann *api.PlanAnnotations) {
+	if diff == nil || ann == nil {
+		return
+	}
+	for _, tg := range diff.TaskGroups {
+		u := ann.DesiredTGUpdates[tg.Name]
+		if u == nil {
+			continue
+		}
+		counts := map[string]uint64{
+			"ignore":                u.Ignore,
+			"create":                u.Place,
+			"destroy":               u.Stop,
+			"migrate":               u.Migrate,
+			"in-place update":       u.InPlaceUpdate,
+			"create/destroy update": u.DestructiveUpdate,
+			"canary":                u.Canary,
+		}
+		tg.Updates = map[string]uint64{}
+		for k, v := range counts {
+			if v > 0 {
+				tg.Updates[k] = v
+			}
+		}
+	}
+}
