@@ -94,6 +94,7 @@ func (a *Agent) startServer() error {
 		StartJoin:          withDefaultPort(join.StartJoin, cfg.Ports.Serf),
 		RetryJoin:          withDefaultPort(join.RetryJoin, cfg.Ports.Serf),
 		RetryInterval:      join.RetryInterval,
+		RetryMax:           join.RetryMax,
 		BootstrapExpect:    cfg.Server.BootstrapExpect,
 		NumSchedulers:      cfg.Server.NumSchedulers,
 		HeartbeatGrace:     cfg.Server.HeartbeatGrace,

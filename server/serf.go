@@ -95,16 +95,21 @@ func (s *Server) Join(addrs []string) (int, error) {
 	return s.serf.Join(addrs, true)
 }
 
-// retryJoin joins RetryJoin addresses until one answers.
+// retryJoin joins RetryJoin addresses until one answers, or RetryMax
+// attempts fail.
 func (s *Server) retryJoin() {
 	interval := s.config.RetryInterval
 	if interval <= 0 {
 		interval = 30 * time.Second
 	}
-	for {
+	for attempt := 1; ; attempt++ {
 		n, err := s.serf.Join(s.config.RetryJoin, true)
 		if n > 0 {
 			s.logger.Info("joined cluster", "contacted", n)
+			return
+		}
+		if s.config.RetryMax > 0 && attempt >= s.config.RetryMax {
+			s.logger.Error("giving up joining the cluster", "addrs", s.config.RetryJoin, "attempts", attempt, "error", err)
 			return
 		}
 		s.logger.Warn("join failed, retrying", "addrs", s.config.RetryJoin, "error", err, "retry_in", interval)

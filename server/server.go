@@ -54,6 +54,8 @@ type Config struct {
 	StartJoin     []string
 	RetryJoin     []string
 	RetryInterval time.Duration
+	// RetryMax bounds join attempts; 0 retries until shutdown.
+	RetryMax int
 	// BootstrapExpect is how many servers form the first cluster; the dev
 	// agent and a single server use 1.
 	BootstrapExpect int
