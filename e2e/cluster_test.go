@@ -386,3 +386,34 @@ func atoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+func TestDeadServerIsReplacedInRaft(t *testing.T) {
+	if testing.Short() {
+		t.Skip("multi-process cluster test")
+	}
+	c := startServersOnly(t)
+	dead := c.servers[2]
+	dead.kill()
+	live := c.servers[0]
+	// A lone failure keeps its Raft seat: removing it would shrink the
+	// quorum below bootstrap_expect.
+	peers, err := live.client(t).Status().Peers()
+	if err != nil || len(peers) != 3 {
+		t.Fatalf("peers after one failure: %v, %v", peers, err)
+	}
+	replacement := newAgentProc(t, "server3", fmt.Sprintf("server {\n  enabled = true\n  bootstrap_expect = 3\n  server_join {\n    retry_join = [%q]\n    retry_interval = \"1s\"\n  }\n}\n", live.serfAddr()))
+	replacement.start(t)
+	t.Cleanup(replacement.stop)
+	waitUntil(t, 90*time.Second, "the dead server replaced in the Raft configuration", func() bool {
+		peers, err := live.client(t).Status().Peers()
+		if err != nil || len(peers) != 3 {
+			return false
+		}
+		for _, p := range peers {
+			if p == dead.rpcAddr() {
+				return false
+			}
+		}
+		return true
+	})
+}

@@ -234,4 +234,3 @@ func copyJob(j *api.Job) *api.Job {
 	mustRoundTrip(j, &out)
 	return &out
 }
-
