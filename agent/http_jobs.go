@@ -24,7 +24,7 @@ func (h *httpAPI) jobsRequest(w http.ResponseWriter, r *http.Request) (any, erro
 		if err := decodeBody(r, &req); err != nil {
 			return nil, err
 		}
-		return h.registerJob(w, r, req.Job, req.EnforceIndex, req.JobModifyIndex)
+		return h.registerJob(w, r, &req)
 	}
 	return nil, methodNotAllowed()
 }
@@ -54,12 +54,15 @@ func (h *httpAPI) jobList(w http.ResponseWriter, r *http.Request) (any, error) {
 }
 
 // registerJob canonicalizes a submitted job and registers it.
-func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, job *api.Job, enforce bool, modifyIndex uint64) (any, error) {
+func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.JobRegisterRequest) (any, error) {
+	job := req.Job
 	if job == nil {
 		return nil, codedError(http.StatusBadRequest, "Job must be specified")
 	}
 	canonicalizeJob(job, r)
-	res, err := h.srv.RegisterJob(job, enforce, modifyIndex)
+	res, err := h.srv.RegisterJob(&structs.JobRegisterArgs{
+		Job: job, Submission: req.Submission, EnforceIndex: req.EnforceIndex, ModifyIndex: req.JobModifyIndex,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +173,7 @@ func (h *httpAPI) jobRequest(w http.ResponseWriter, r *http.Request) (any, error
 		if req.Job == nil || req.Job.ID == nil || *req.Job.ID != id {
 			return nil, codedError(http.StatusBadRequest, "Job ID does not match name")
 		}
-		return h.registerJob(w, r, req.Job, req.EnforceIndex, req.JobModifyIndex)
+		return h.registerJob(w, r, &req)
 	case http.MethodDelete:
 		purge, _ := strconv.ParseBool(r.URL.Query().Get("purge"))
 		evalID, index, err := h.srv.DeregisterJob(ns, id, purge)
@@ -242,6 +245,8 @@ func (h *httpAPI) jobSubRequest(w http.ResponseWriter, r *http.Request, ns, id, 
 		}
 		setIndex(w, res.Index)
 		return &api.JobRegisterResponse{EvalID: res.EvalID, EvalCreateIndex: res.EvalCreateIndex, JobModifyIndex: res.JobModifyIndex}, nil
+	case "submission":
+		return h.jobSubmission(w, r, ns, id)
 	case "deployments":
 		return []*api.Deployment{}, nil
 	}
@@ -342,4 +347,26 @@ func namespaceOf(r *http.Request) string {
 // sortAllocs orders allocations newest first, as Nomad's lists are.
 func sortAllocs(allocs []*api.AllocationListStub) {
 	sort.Slice(allocs, func(i, j int) bool { return allocs[i].CreateIndex > allocs[j].CreateIndex })
+}
+
+// jobSubmission serves /v1/job/<id>/submission?version=N: the job file a
+// version was registered from.
+func (h *httpAPI) jobSubmission(w http.ResponseWriter, r *http.Request, ns, id string) (any, error) {
+	version, err := strconv.ParseUint(r.URL.Query().Get("version"), 10, 64)
+	if err != nil {
+		return nil, codedError(http.StatusBadRequest, "Unable to parse job version: %v", err)
+	}
+	var sub *api.JobSubmission
+	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+		var err error
+		sub, err = snap.JobSubmission(ns, id, version)
+		return snap.Index("job_versions"), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if sub == nil {
+		return nil, codedError(http.StatusNotFound, "job source not found")
+	}
+	return sub, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -113,6 +115,38 @@ func (c *cli) parseJob(path string, f *jobFileFlags) (*api.Job, error) {
 	return job, nil
 }
 
+// jobSubmission is the job file as written, sent with a registration so
+// that the servers keep it (`/v1/job/<id>/submission`, the UI). Standard
+// input, already consumed by parsing, is not kept.
+func jobSubmission(path string, f *jobFileFlags) *api.JobSubmission {
+	if path == "-" {
+		return nil
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	format := "hcl2"
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json":
+		format = "json"
+	case ".yaml", ".yml":
+		format = "yaml"
+	}
+	sub := &api.JobSubmission{Source: string(src), Format: format, VariableFlags: map[string]string{}}
+	for _, kv := range f.vars {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			sub.VariableFlags[k] = v
+		}
+	}
+	for _, vf := range f.varFiles {
+		if b, err := os.ReadFile(vf); err == nil {
+			sub.Variables += string(b) + "\n"
+		}
+	}
+	return sub
+}
+
 // jobRun implements `job run`.
 func (c *cli) jobRun(v *verb, args []string) int {
 	var files jobFileFlags
@@ -140,7 +174,8 @@ func (c *cli) jobRun(v *verb, args []string) int {
 	if *output {
 		return c.printJSON(struct{ Job *api.Job }{job})
 	}
-	opts := &api.RegisterOptions{PolicyOverride: *policyOverride, PreserveCounts: *preserveCounts, EvalPriority: *evalPriority}
+	opts := &api.RegisterOptions{PolicyOverride: *policyOverride, PreserveCounts: *preserveCounts, EvalPriority: *evalPriority,
+		Submission: jobSubmission(fs.Arg(0), &files)}
 	if *checkIndex != "" {
 		if _, err := fmt.Sscan(*checkIndex, &opts.ModifyIndex); err != nil {
 			c.errorf("Error parsing check-index value %q: %v", *checkIndex, err)

@@ -26,7 +26,7 @@ func BenchmarkPlace5000On1000Nodes(b *testing.B) {
 		id := fmt.Sprintf("batch-%d", i)
 		job := testJob(id, count, 64)
 		job.Type = ptr(structs.JobTypeBatch)
-		res, err := s.RegisterJob(job, false, 0)
+		res, err := s.RegisterJob(&structs.JobRegisterArgs{Job: job})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"github.com/roam-project/roam/structs"
 	"io"
 	"log/slog"
 	"net"
@@ -37,7 +38,7 @@ func TestRestartRecoversFromSnapshotAndLog(t *testing.T) {
 	}
 	s := start()
 	for i := 0; i < 5; i++ {
-		if _, err := s.RegisterJob(testJob(fmt.Sprintf("before-%d", i), 1, 64), false, 0); err != nil {
+		if _, err := s.RegisterJob(&structs.JobRegisterArgs{Job: testJob(fmt.Sprintf("before-%d", i), 1, 64)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -45,7 +46,7 @@ func TestRestartRecoversFromSnapshotAndLog(t *testing.T) {
 		t.Fatalf("take raft snapshot: %v", err)
 	}
 	for i := 0; i < 5; i++ {
-		if _, err := s.RegisterJob(testJob(fmt.Sprintf("after-%d", i), 1, 64), false, 0); err != nil {
+		if _, err := s.RegisterJob(&structs.JobRegisterArgs{Job: testJob(fmt.Sprintf("after-%d", i), 1, 64)}); err != nil {
 			t.Fatal(err)
 		}
 	}

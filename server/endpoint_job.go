@@ -14,11 +14,12 @@ import (
 // caller) and creates its evaluation, in one Raft entry. With
 // enforceIndex, the job's current JobModifyIndex must equal modifyIndex
 // (0 = the job must not exist), as `job run -check-index` requires.
-func (s *Server) RegisterJob(job *api.Job, enforceIndex bool, modifyIndex uint64) (*structs.JobRegisterReply, error) {
+func (s *Server) RegisterJob(args *structs.JobRegisterArgs) (*structs.JobRegisterReply, error) {
 	var reply structs.JobRegisterReply
-	if done, err := s.forward("Job.Register", &structs.JobRegisterArgs{Job: job, EnforceIndex: enforceIndex, ModifyIndex: modifyIndex}, &reply); done {
+	if done, err := s.forward("Job.Register", args, &reply); done {
 		return &reply, err
 	}
+	job, enforceIndex, modifyIndex := args.Job, args.EnforceIndex, args.ModifyIndex
 	if err := s.validateJob(job); err != nil {
 		return nil, err
 	}
@@ -40,7 +41,7 @@ func (s *Server) RegisterJob(job *api.Job, enforceIndex bool, modifyIndex uint64
 		}
 	}
 	job.Stop = ptr(false)
-	req := &structs.JobRegisterRequest{Job: job, Time: time.Now().UnixNano()}
+	req := &structs.JobRegisterRequest{Job: job, Submission: args.Submission, Time: time.Now().UnixNano()}
 	if !isPeriodicOrParameterized(job) {
 		req.Eval = newEval(job, structs.EvalTriggerJobRegister)
 	}
@@ -163,7 +164,7 @@ func (s *Server) RevertJob(namespace, jobID string, version uint64, enforcePrior
 		return nil, fmt.Errorf("job %q at version %d not found: %w", jobID, version, ErrNotFound)
 	}
 	revert := *old
-	return s.RegisterJob(&revert, false, 0)
+	return s.RegisterJob(&structs.JobRegisterArgs{Job: &revert})
 }
 
 // ScaleJob sets a task group's count and re-evaluates the job.
@@ -193,7 +194,7 @@ func (s *Server) ScaleJob(namespace, jobID, group string, count int) (*structs.J
 	if !found {
 		return nil, fmt.Errorf("%w: task group %q specified for scaling does not exist in job", ErrInvalid, group)
 	}
-	return s.RegisterJob(scaled, false, 0)
+	return s.RegisterJob(&structs.JobRegisterArgs{Job: scaled})
 }
 
 // StopAlloc stops one allocation and lets the scheduler replace it.

@@ -14,7 +14,7 @@ import (
 type jobEndpoint struct{ s *Server }
 
 func (e *jobEndpoint) Register(args *structs.JobRegisterArgs, reply *structs.JobRegisterReply) error {
-	r, err := e.s.RegisterJob(args.Job, args.EnforceIndex, args.ModifyIndex)
+	r, err := e.s.RegisterJob(args)
 	return fill(reply, r, err)
 }
 

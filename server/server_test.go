@@ -95,7 +95,7 @@ func TestRegisterJobPlacesAllocations(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			res, err := s.RegisterJob(testJob("web", tc.count, 128), false, 0)
+			res, err := s.RegisterJob(&structs.JobRegisterArgs{Job: testJob("web", tc.count, 128)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +113,7 @@ func TestUnplaceableJobBlocksThenPlacesWhenCapacityArrives(t *testing.T) {
 	if _, err := s.RegisterNode(testNode("small", 256)); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.RegisterJob(testJob("big", 1, 1024), false, 0)
+	res, err := s.RegisterJob(&structs.JobRegisterArgs{Job: testJob("big", 1, 1024)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestMissedHeartbeatMarksNodeDownAndReplacesAllocs(t *testing.T) {
 	if _, err := s.RegisterNode(testNode("doomed", 4096)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RegisterJob(testJob("web", 1, 128), false, 0); err != nil {
+	if _, err := s.RegisterJob(&structs.JobRegisterArgs{Job: testJob("web", 1, 128)}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "placement", func() bool { return len(liveAllocs(t, s, "web")) == 1 })
@@ -188,7 +188,7 @@ func TestDeregisterStopsAllocations(t *testing.T) {
 	if _, err := s.RegisterNode(testNode("n", 4096)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RegisterJob(testJob("web", 2, 128), false, 0); err != nil {
+	if _, err := s.RegisterJob(&structs.JobRegisterArgs{Job: testJob("web", 2, 128)}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "placement", func() bool { return len(liveAllocs(t, s, "web")) == 2 })
@@ -225,7 +225,7 @@ func TestRegisterRejectsBadInputWithoutStoring(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			job := tc.job()
-			if _, err := s.RegisterJob(job, false, 0); err == nil {
+			if _, err := s.RegisterJob(&structs.JobRegisterArgs{Job: job}); err == nil {
 				t.Fatal("expected an error")
 			}
 			if j, _ := s.State().Snapshot().JobByID("default", *job.ID); j != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"github.com/roam-project/roam/structs"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ func TestSnapshotSaveRestore(t *testing.T) {
 	if _, err := s.RegisterNode(testNode("n", 4096)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RegisterJob(testJob("kept", 1, 64), false, 0); err != nil {
+	if _, err := s.RegisterJob(&structs.JobRegisterArgs{Job: testJob("kept", 1, 64)}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "placement", func() bool { return len(liveAllocs(t, s, "kept")) == 1 })
@@ -37,7 +38,7 @@ func TestSnapshotSaveRestore(t *testing.T) {
 	if _, _, err := s.DeregisterJob("default", "kept", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RegisterJob(testJob("later", 1, 64), false, 0); err != nil {
+	if _, err := s.RegisterJob(&structs.JobRegisterArgs{Job: testJob("later", 1, 64)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.RestoreSnapshot(bytes.NewReader(saved)); err != nil {

@@ -15,7 +15,7 @@ var ErrNotFound = errors.New("not found")
 // JobRegister stores a job version and its evaluation at index.
 func (s *Store) JobRegister(index uint64, req *structs.JobRegisterRequest) error {
 	return s.write(index, func(tx *writeTxn) error {
-		if err := tx.upsertJob(req.Job, req.Time); err != nil {
+		if err := tx.upsertJob(req.Job, req.Submission, req.Time); err != nil {
 			return err
 		}
 		if req.Eval != nil {
@@ -40,9 +40,12 @@ func (s *Store) JobDeregister(index uint64, req *structs.JobDeregisterRequest) e
 				return err
 			}
 		} else {
-			stopped := *raw.(*jobRow).Job
+			current := raw.(*jobRow).Job
+			stopped := *current
 			stopped.Stop = ptr(true)
-			if err := tx.upsertJob(&stopped, req.Time); err != nil {
+			// The stopped version comes from the same file.
+			file := tx.submissionOf(req.Namespace, req.JobID, *current.Version)
+			if err := tx.upsertJob(&stopped, file, req.Time); err != nil {
 				return err
 			}
 		}

@@ -15,12 +15,14 @@ import (
 // trackedJobVersions is how many versions of a job are kept, as in Nomad.
 const trackedJobVersions = 6
 
-// jobRow wraps a stored job with the plain fields its indexes need.
+// jobRow wraps a stored job with the plain fields its indexes need. In
+// the versions table it also keeps the job file the version came from.
 type jobRow struct {
-	Namespace string
-	ID        string
-	Version   uint64
-	Job       *api.Job
+	Namespace  string
+	ID         string
+	Version    uint64
+	Job        *api.Job
+	Submission *api.JobSubmission
 }
 
 func newJobRow(j *api.Job) *jobRow {
@@ -79,6 +81,20 @@ func (s *Snapshot) JobVersions(namespace, id string) ([]*api.Job, error) {
 	return out, nil
 }
 
+// JobSubmission returns the job file a version of a job was registered
+// from, or nil when none was sent.
+func (s *Snapshot) JobSubmission(namespace, id string, version uint64) (*api.JobSubmission, error) {
+	ch, raw, err := s.txn.FirstWatch(tableJobVersions, "id", namespace, id, version)
+	if err != nil {
+		return nil, fmt.Errorf("job submission lookup: %w", err)
+	}
+	s.watch(ch)
+	if raw == nil {
+		return nil, nil
+	}
+	return raw.(*jobRow).Submission, nil
+}
+
 // JobByVersion returns one stored version of a job, or nil.
 func (s *Snapshot) JobByVersion(namespace, id string, version uint64) (*api.Job, error) {
 	ch, raw, err := s.txn.FirstWatch(tableJobVersions, "id", namespace, id, version)
@@ -94,7 +110,7 @@ func (s *Snapshot) JobByVersion(namespace, id string, version uint64) (*api.Job,
 
 // upsertJob stores a registered job. A changed specification becomes a new
 // version; re-registering an identical one keeps the version.
-func (tx *writeTxn) upsertJob(job *api.Job, submitTime int64) error {
+func (tx *writeTxn) upsertJob(job *api.Job, submission *api.JobSubmission, submitTime int64) error {
 	ns, id := *job.Namespace, *job.ID
 	raw, err := tx.First(tableJobs, "id", ns, id)
 	if err != nil {
@@ -125,7 +141,13 @@ func (tx *writeTxn) upsertJob(job *api.Job, submitTime int64) error {
 	if err := tx.insert(tableJobs, newJobRow(job)); err != nil {
 		return err
 	}
-	if err := tx.insert(tableJobVersions, newJobRow(job)); err != nil {
+	versionRow := newJobRow(job)
+	versionRow.Submission = submission
+	if submission == nil && raw != nil {
+		// An identical re-register without its file keeps the file.
+		versionRow.Submission = tx.submissionOf(ns, id, *job.Version)
+	}
+	if err := tx.insert(tableJobVersions, versionRow); err != nil {
 		return err
 	}
 	if err := tx.pruneJobVersions(ns, id); err != nil {
@@ -149,6 +171,14 @@ func (tx *writeTxn) pruneJobVersions(ns, id string) error {
 		if err := tx.delete(tableJobVersions, rows[i]); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// submissionOf is the job file stored with a version, or nil.
+func (tx *writeTxn) submissionOf(ns, id string, version uint64) *api.JobSubmission {
+	if row, _ := tx.First(tableJobVersions, "id", ns, id, version); row != nil {
+		return row.(*jobRow).Submission
 	}
 	return nil
 }

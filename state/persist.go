@@ -10,13 +10,14 @@ import (
 
 // snapshotRecord is one object in a persisted snapshot stream.
 type snapshotRecord struct {
-	Table   string
-	Index   *indexEntry     `json:",omitempty"`
-	Job     *api.Job        `json:",omitempty"`
-	Summary *api.JobSummary `json:",omitempty"`
-	Eval    *api.Evaluation `json:",omitempty"`
-	Alloc   *api.Allocation `json:",omitempty"`
-	Node    *api.Node       `json:",omitempty"`
+	Table      string
+	Index      *indexEntry        `json:",omitempty"`
+	Job        *api.Job           `json:",omitempty"`
+	Submission *api.JobSubmission `json:",omitempty"`
+	Summary    *api.JobSummary    `json:",omitempty"`
+	Eval       *api.Evaluation    `json:",omitempty"`
+	Alloc      *api.Allocation    `json:",omitempty"`
+	Node       *api.Node          `json:",omitempty"`
 }
 
 // Persist writes every object of the snapshot to w as a JSON stream.
@@ -42,7 +43,10 @@ func (s *Snapshot) Persist(w io.Writer) error {
 	}{
 		{tableIndex, func(r any) snapshotRecord { return snapshotRecord{Index: r.(*indexEntry)} }},
 		{tableJobs, func(r any) snapshotRecord { return snapshotRecord{Job: r.(*jobRow).Job} }},
-		{tableJobVersions, func(r any) snapshotRecord { return snapshotRecord{Job: r.(*jobRow).Job} }},
+		{tableJobVersions, func(r any) snapshotRecord {
+			row := r.(*jobRow)
+			return snapshotRecord{Job: row.Job, Submission: row.Submission}
+		}},
 		{tableJobSummary, func(r any) snapshotRecord { return snapshotRecord{Summary: r.(*summaryRow).Summary} }},
 		{tableEvals, func(r any) snapshotRecord { return snapshotRecord{Eval: r.(*api.Evaluation)} }},
 		{tableAllocs, func(r any) snapshotRecord { return snapshotRecord{Alloc: r.(*api.Allocation)} }},
@@ -77,7 +81,9 @@ func Restore(r io.Reader) (*Store, error) {
 		case rec.Index != nil:
 			obj = rec.Index
 		case rec.Job != nil:
-			obj = newJobRow(rec.Job)
+			row := newJobRow(rec.Job)
+			row.Submission = rec.Submission
+			obj = row
 		case rec.Summary != nil:
 			obj = &summaryRow{Namespace: rec.Summary.Namespace, JobID: rec.Summary.JobID, Summary: rec.Summary}
 		case rec.Eval != nil:

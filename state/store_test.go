@@ -220,3 +220,45 @@ func TestPersistRestoreRoundTrip(t *testing.T) {
 		t.Errorf("restored index = %d, want 12", got)
 	}
 }
+
+func TestJobSubmissionIsKeptPerVersion(t *testing.T) {
+	s := mustStore(t)
+	file := &api.JobSubmission{Source: `job "web" {}`, Format: "hcl2"}
+	steps := []struct {
+		name       string
+		apply      func(index uint64) error
+		version    uint64
+		wantSource string
+	}{
+		{"registered with its file", func(i uint64) error {
+			return s.JobRegister(i, &structs.JobRegisterRequest{Job: testJob("web", 1), Submission: file})
+		}, 0, file.Source},
+		{"identical re-register without a file keeps it", func(i uint64) error {
+			return s.JobRegister(i, &structs.JobRegisterRequest{Job: testJob("web", 1)})
+		}, 0, file.Source},
+		{"stopping keeps the file of its version", func(i uint64) error {
+			return s.JobDeregister(i, &structs.JobDeregisterRequest{Namespace: "default", JobID: "web"})
+		}, 1, file.Source},
+		{"a new version sent without a file has none", func(i uint64) error {
+			return s.JobRegister(i, &structs.JobRegisterRequest{Job: testJob("web", 5)})
+		}, 2, ""},
+	}
+	for i, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if err := st.apply(uint64(10 + i)); err != nil {
+				t.Fatal(err)
+			}
+			sub, err := s.Snapshot().JobSubmission("default", "web", st.version)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if sub != nil {
+				got = sub.Source
+			}
+			if got != st.wantSource {
+				t.Fatalf("version %d source = %q, want %q", st.version, got, st.wantSource)
+			}
+		})
+	}
+}

@@ -23,8 +23,10 @@ const (
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.
 type JobRegisterRequest struct {
-	Job  *api.Job
-	Eval *api.Evaluation
+	Job *api.Job
+	// Submission is the job file as the user wrote it, when sent.
+	Submission *api.JobSubmission
+	Eval       *api.Evaluation
 	// Time is the leader's clock when it accepted the request (Unix ns);
 	// every server applies the same value.
 	Time int64

@@ -13,6 +13,7 @@ import (
 // JobRegisterArgs registers a job.
 type JobRegisterArgs struct {
 	Job          *api.Job
+	Submission   *api.JobSubmission
 	EnforceIndex bool
 	ModifyIndex  uint64
 }
