@@ -146,6 +146,8 @@ func (run *evalRun) compute() error {
 		run.plan.AppendAlloc(a)
 	}
 	run.planFollowups(result.later)
+	run.planDisconnects(result.disconnects)
+	run.planLostLater(result.lostLater)
 	if run.annotate {
 		run.plan.Annotations = &api.PlanAnnotations{DesiredTGUpdates: result.desired}
 	}

@@ -53,8 +53,14 @@ type reconcileResult struct {
 	places  []placement
 	// later lists failed allocations to reschedule once their delay is
 	// over, with the time it is.
-	later   []delayedReschedule
-	desired map[string]*api.DesiredUpdates
+	later []delayedReschedule
+	// lostLater lists lost allocations whose replacement waits until
+	// their client has stopped them (stop_on_client_after).
+	lostLater []delayedReschedule
+	// disconnects lists live allocations on disconnected nodes to mark
+	// unknown.
+	disconnects []pendingDisconnect
+	desired     map[string]*api.DesiredUpdates
 }
 
 // reconciler compares a job with its allocations, group by group.
@@ -72,6 +78,9 @@ type reconciler struct {
 	result      reconcileResult
 	// destructiveMemo remembers destructiveChange per old job and group.
 	destructiveMemo map[versionGroup]bool
+	// restored holds the IDs of reconnected allocations whose client
+	// status the plan must write back.
+	restored map[string]bool
 }
 
 type versionGroup struct {
@@ -98,10 +107,13 @@ func (r *reconciler) destructive(old *api.Job, group string) bool {
 // the allocations in line with the job.
 func (r *reconciler) reconcile() reconcileResult {
 	r.result.desired = make(map[string]*api.DesiredUpdates)
+	r.restored = make(map[string]bool)
 	replaced := make(map[string]bool)
 	byGroup := make(map[string][]*api.Allocation)
 	for _, a := range r.allocs {
-		if a.PreviousAllocation != "" {
+		// A replacement stopped because its original reconnected no
+		// longer replaces it.
+		if a.PreviousAllocation != "" && a.DesiredDescription != allocReconnected {
 			replaced[a.PreviousAllocation] = true
 		}
 		byGroup[a.TaskGroup] = append(byGroup[a.TaskGroup], a)
@@ -153,10 +165,12 @@ func (r *reconciler) stop(a *api.Allocation, desc, clientStatus string) {
 	r.result.stops = append(r.result.stops, allocStop{alloc: a, desc: desc, clientStatus: clientStatus})
 }
 
-// nodeLost reports whether the allocation's node is gone or down.
+// nodeLost reports whether the allocation's node is gone, down or
+// disconnected. Allocations of groups that tolerate disconnects are dealt
+// with by splitDisconnected before this is asked.
 func (r *reconciler) nodeLost(a *api.Allocation) bool {
 	n := r.nodes[a.NodeID]
-	return n == nil || n.Status == structs.NodeStatusDown
+	return n == nil || n.Status == structs.NodeStatusDown || n.Status == api.NodeStatusDisconnected
 }
 
 // slot is an allocation name in use: by a live allocation, by a finished
@@ -171,7 +185,8 @@ type slot struct {
 func (r *reconciler) reconcileGroup(tg *api.TaskGroup, allocs []*api.Allocation, replaced map[string]bool) {
 	name := deref(tg.Name)
 	d := r.desiredFor(name)
-	slots := r.classify(tg, allocs, replaced, d)
+	slots, allocs := r.splitDisconnected(tg, allocs, d)
+	slots = append(slots, r.classify(tg, allocs, replaced, d)...)
 	slices.SortStableFunc(slots, func(a, b slot) int { return cmp.Compare(a.index, b.index) })
 
 	count := deref(tg.Count)
@@ -214,11 +229,17 @@ func (r *reconciler) reconcileGroup(tg *api.TaskGroup, allocs []*api.Allocation,
 // asking for their replacement.
 func (r *reconciler) classify(tg *api.TaskGroup, allocs []*api.Allocation, replaced map[string]bool, d *api.DesiredUpdates) []slot {
 	var slots []slot
+	stopAfter := clientStopAfter(tg)
 	for _, a := range allocs {
+		index := allocIndex(a.Name)
+		if r.awaitingClientStop(a, stopAfter, replaced) {
+			slots = append(slots, slot{index: index})
+			d.Ignore++
+			continue
+		}
 		if structs.AllocServerTerminal(a) || replaced[a.ID] {
 			continue
 		}
-		index := allocIndex(a.Name)
 		switch {
 		case a.ClientStatus == structs.AllocClientStatusComplete:
 			if r.batch {
@@ -226,6 +247,10 @@ func (r *reconciler) classify(tg *api.TaskGroup, allocs []*api.Allocation, repla
 			}
 		case a.ClientStatus == structs.AllocClientStatusFailed:
 			slots = append(slots, r.rescheduleSlot(tg, a, index, d))
+		case r.nodeLost(a) && stopAfter > 0:
+			r.result.lostLater = append(r.result.lostLater, delayedReschedule{alloc: a, at: r.now.Add(stopAfter)})
+			slots = append(slots, slot{index: index})
+			d.Stop++
 		case a.ClientStatus == structs.AllocClientStatusLost || r.nodeLost(a):
 			if a.ClientStatus != structs.AllocClientStatusLost {
 				r.stop(a, allocLost, structs.AllocClientStatusLost)
@@ -249,6 +274,9 @@ func (r *reconciler) classify(tg *api.TaskGroup, allocs []*api.Allocation, repla
 // when nothing its tasks run changed, by replacement otherwise.
 func (r *reconciler) update(tg *api.TaskGroup, a *api.Allocation, d *api.DesiredUpdates) {
 	if !jobChanged(a.Job, r.job) {
+		if r.restored[a.ID] {
+			r.result.inPlace = append(r.result.inPlace, a)
+		}
 		d.Ignore++
 		return
 	}

@@ -127,7 +127,7 @@ func (run *evalRun) planFollowups(later []delayedReschedule) {
 	var start time.Time
 	for _, l := range later {
 		if current == nil || l.at.Sub(start) > followupBatchWindow {
-			current, start = run.followupEval(l.at), l.at
+			current, start = run.followupEval(l.at, structs.EvalTriggerRetryFailedAlloc, followupEvalDesc), l.at
 			run.followups = append(run.followups, current)
 		}
 		current.WaitUntil = l.at
@@ -137,7 +137,8 @@ func (run *evalRun) planFollowups(later []delayedReschedule) {
 	}
 }
 
-func (run *evalRun) followupEval(at time.Time) *api.Evaluation {
+// followupEval is a pending evaluation of the job that waits until at.
+func (run *evalRun) followupEval(at time.Time, trigger, desc string) *api.Evaluation {
 	eval := run.eval
 	now := run.now.UnixNano()
 	return &api.Evaluation{
@@ -145,11 +146,11 @@ func (run *evalRun) followupEval(at time.Time) *api.Evaluation {
 		Namespace:         eval.Namespace,
 		Priority:          eval.Priority,
 		Type:              eval.Type,
-		TriggeredBy:       structs.EvalTriggerRetryFailedAlloc,
+		TriggeredBy:       trigger,
 		JobID:             eval.JobID,
 		JobModifyIndex:    eval.JobModifyIndex,
 		Status:            structs.EvalStatusPending,
-		StatusDescription: followupEvalDesc,
+		StatusDescription: desc,
 		PreviousEval:      eval.ID,
 		WaitUntil:         at,
 		CreateTime:        now,

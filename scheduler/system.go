@@ -16,6 +16,7 @@ import (
 // stopped and not replaced elsewhere.
 func (r *reconciler) reconcileSystem(sel *nodeSelector) reconcileResult {
 	r.result.desired = make(map[string]*api.DesiredUpdates)
+	r.restored = make(map[string]bool)
 	byGroup := make(map[string][]*api.Allocation)
 	for _, a := range r.allocs {
 		byGroup[a.TaskGroup] = append(byGroup[a.TaskGroup], a)
@@ -39,6 +40,11 @@ func (r *reconciler) reconcileSystemGroup(tg *api.TaskGroup, allocs []*api.Alloc
 	slices.SortFunc(allocs, func(a, b *api.Allocation) int { return cmp.Compare(a.CreateIndex, b.CreateIndex) })
 	for _, a := range allocs {
 		if structs.AllocServerTerminal(a) {
+			continue
+		}
+		a, held := r.systemDisconnect(tg, a, d)
+		if held {
+			covered[a.NodeID] = true
 			continue
 		}
 		switch {

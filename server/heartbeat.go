@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/nomad/api"
-
 	"github.com/roam-project/roam/structs"
 )
 
@@ -16,7 +14,9 @@ const maxHeartbeatsPerSecond = 50.0
 
 // heartbeats is the leader's record of when each node must next be heard
 // from. A node that misses its TTL plus the grace period is marked down
-// and its allocations are rescheduled.
+// and its allocations are rescheduled, or, when some of its allocations
+// tolerate a disconnect (lost_after), marked disconnected and down only
+// once that window is over (see missedHeartbeat).
 type heartbeats struct {
 	srv    *Server
 	mu     sync.Mutex
@@ -100,9 +100,26 @@ func (h *heartbeats) expire(nodeID string) {
 	if !live {
 		return
 	}
-	h.srv.logger.Warn("node heartbeat missed, marking down", "node_id", nodeID)
-	event := &api.NodeEvent{Subsystem: "Cluster", Message: "Node heartbeat missed", Timestamp: time.Now()}
-	if err := h.srv.updateNodeStatus(nodeID, structs.NodeStatusDown, event); err != nil {
-		h.srv.logger.Error("mark node down", "node_id", nodeID, "error", err)
+	recheck, err := h.srv.missedHeartbeat(nodeID)
+	if err != nil {
+		h.srv.logger.Error("missed heartbeat", "node_id", nodeID, "error", err)
+		return
 	}
+	if recheck > 0 {
+		h.arm(nodeID, recheck)
+	}
+}
+
+// arm (re)starts a node's timer to fire after d, unless the node heard
+// from meanwhile already has one.
+func (h *heartbeats) arm(nodeID string, d time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.ctx == nil {
+		return
+	}
+	if _, ok := h.timers[nodeID]; ok {
+		return
+	}
+	h.timers[nodeID] = time.AfterFunc(d, func() { h.expire(nodeID) })
 }

@@ -72,8 +72,9 @@ func (tx *writeTxn) upsertPlanAllocs(allocs []*api.Allocation, now int64) error 
 			a.CreateTime = old.CreateTime
 			a.AllocModifyIndex = tx.index
 			// The client's view wins, except where the plan marks the
-			// alloc lost: the client is gone and cannot say otherwise.
-			if a.ClientStatus != "lost" {
+			// alloc lost or unknown (the client is gone and cannot say
+			// otherwise) or restores an unknown alloc whose node is back.
+			if a.ClientStatus != "lost" && a.ClientStatus != "unknown" && (old.ClientStatus != "unknown" || a.ClientStatus == "") {
 				a.ClientStatus = old.ClientStatus
 				a.ClientDescription = old.ClientDescription
 			}
