@@ -170,6 +170,16 @@ func (p *Process) Signal(sig syscall.Signal) error {
 		return errors.New("task is not running")
 	default:
 	}
+	return p.signalGroup(sig)
+}
+
+// signalGroup signals the task's process group. A PID of 0 or less would
+// make kill(2) signal this process's own group (the agent), so it is
+// refused.
+func (p *Process) signalGroup(sig syscall.Signal) error {
+	if p.Handle.TaskPID <= 0 {
+		return fmt.Errorf("signal task: no task process (pid %d)", p.Handle.TaskPID)
+	}
 	if err := syscall.Kill(-p.Handle.TaskPID, sig); err != nil && err != syscall.ESRCH {
 		return fmt.Errorf("signal task: %w", err)
 	}
@@ -194,8 +204,8 @@ func (p *Process) Stop(sig syscall.Signal, timeout time.Duration) error {
 		return nil
 	case <-timer.C:
 	}
-	if err := syscall.Kill(-p.Handle.TaskPID, syscall.SIGKILL); err != nil && err != syscall.ESRCH {
-		return fmt.Errorf("kill task: %w", err)
+	if err := p.signalGroup(syscall.SIGKILL); err != nil {
+		return err
 	}
 	<-p.done
 	return nil

@@ -169,6 +169,10 @@ func (t *Task) Signal(sig syscall.Signal) error {
 	if !t.Running() {
 		return errors.New("task has exited")
 	}
+	if t.state.PID <= 0 {
+		// kill(2) with 0 or less would signal the agent's own group.
+		return fmt.Errorf("signal task: no task process (pid %d)", t.state.PID)
+	}
 	if err := syscall.Kill(t.state.PID, sig); err != nil {
 		return fmt.Errorf("signal task pid %d: %w", t.state.PID, err)
 	}
