@@ -58,7 +58,7 @@ func verbs() []*verb {
 		jobValidateVerb, jobPlanVerb, jobHistoryVerb, jobInitVerb,
 		jobScaleVerb, jobRevertVerb, jobAllocsVerb, jobEvalVerb,
 		jobPeriodicForceVerb, jobDispatchVerb,
-		allocStatusVerb, allocLogsVerb, allocFSVerb, allocStopVerb, allocRestartVerb, allocSignalVerb,
+		allocStatusVerb, allocLogsVerb, allocFSVerb, allocStopVerb, allocRestartVerb, allocSignalVerb, allocExecVerb,
 		evalStatusVerb, evalListVerb, deploymentListVerb, deploymentStatusVerb,
 	}
 }

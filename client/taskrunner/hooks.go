@@ -40,6 +40,22 @@ type envHook struct{}
 func (envHook) Name() string { return "env" }
 
 func (envHook) Prestart(tr *TaskRunner, cfg *drivers.TaskConfig) error {
+	env := tr.env()
+	cfg.Env = env.Map()
+	cfg.Config = env.ReplaceConfig(tr.cfg.Task.Config)
+	cfg.User = env.Replace(tr.cfg.Task.User)
+	tr.mu.Lock()
+	alloc := tr.alloc
+	tr.mu.Unlock()
+	cfg.Resources = taskenv.TaskResources(alloc, tr.cfg.Task)
+	if err := tr.cfg.Driver.ValidateConfig(cfg.Config); err != nil {
+		return fmt.Errorf("invalid task config: %w", err)
+	}
+	return nil
+}
+
+// env builds the task's runtime environment from the current allocation.
+func (tr *TaskRunner) env() *taskenv.Env {
 	tr.mu.Lock()
 	alloc := tr.alloc
 	tr.mu.Unlock()
@@ -47,18 +63,10 @@ func (envHook) Prestart(tr *TaskRunner, cfg *drivers.TaskConfig) error {
 	if d, ok := tr.cfg.Driver.(hostEnvDriver); ok {
 		hostEnv = d.InheritHostEnv()
 	}
-	env := taskenv.Build(taskenv.Input{
+	return taskenv.Build(taskenv.Input{
 		Alloc: alloc, Task: tr.cfg.Task, Node: tr.cfg.Node, Region: tr.cfg.Region,
 		AllocDir: tr.cfg.AllocDir, TaskDir: tr.cfg.AllocDir.TaskDir(tr.cfg.Task.Name), HostEnv: hostEnv,
 	})
-	cfg.Env = env.Map()
-	cfg.Config = env.ReplaceConfig(tr.cfg.Task.Config)
-	cfg.User = env.Replace(tr.cfg.Task.User)
-	cfg.Resources = taskenv.TaskResources(alloc, tr.cfg.Task)
-	if err := tr.cfg.Driver.ValidateConfig(cfg.Config); err != nil {
-		return fmt.Errorf("invalid task config: %w", err)
-	}
-	return nil
 }
 
 // logsHook applies the task's `logs` block.

@@ -153,7 +153,7 @@ func (tr *TaskRunner) start() (<-chan *drivers.ExitResult, error) {
 	}
 	cfg, err := tr.prestart()
 	if err != nil {
-		tr.emit(setupFailureEvent(err), nil)
+		tr.emit(prestartFailedEvent(err), nil)
 		return nil, err
 	}
 	handle, err := tr.cfg.Driver.StartTask(cfg)

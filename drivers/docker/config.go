@@ -48,6 +48,39 @@ var taskSchema = schema{
 	"pid_mode":           {kind: kindString},
 	"uts_mode":           {kind: kindString},
 	"memory_hard_limit":  {kind: kindInt},
+
+	"advertise_ipv6_address":    {kind: kindBool},
+	"auth_soft_fail":            {kind: kindBool},
+	"cgroupns":                  {kind: kindString},
+	"container_exists_attempts": {kind: kindInt},
+	"cpu_hard_limit":            {kind: kindBool},
+	"cpu_cfs_period":            {kind: kindInt},
+	"cpuset_cpus":               {kind: kindString},
+	"devices": {kind: kindBlockList, block: schema{
+		"host_path":          {kind: kindString},
+		"container_path":     {kind: kindString},
+		"cgroup_permissions": {kind: kindString},
+	}},
+	"group_add": {kind: kindStringList},
+	"healthchecks": {kind: kindBlock, block: schema{
+		"disable": {kind: kindBool},
+	}},
+	"ipv4_address": {kind: kindString},
+	"ipv6_address": {kind: kindString},
+	"isolation":    {kind: kindString},
+	"logging": {kind: kindBlock, block: schema{
+		"type":   {kind: kindString},
+		"driver": {kind: kindString},
+		"config": {kind: kindStringMap},
+	}},
+	"mac_address":     {kind: kindString},
+	"network_aliases": {kind: kindStringList},
+	"oom_score_adj":   {kind: kindInt},
+	"port_map":        {kind: kindStringMap},
+	"runtime":         {kind: kindString},
+	"storage_opt":     {kind: kindStringMap},
+	"userns_mode":     {kind: kindString},
+	"volume_driver":   {kind: kindString},
 }
 
 // mountSchema is one `mount` block of a task's config.
@@ -110,6 +143,47 @@ type TaskConfig struct {
 	PidMode          string            `json:"pid_mode"`
 	UTSMode          string            `json:"uts_mode"`
 	MemoryHardLimit  int64             `json:"memory_hard_limit"`
+
+	AdvertiseIPv6Address    bool           `json:"advertise_ipv6_address"`
+	AuthSoftFail            bool           `json:"auth_soft_fail"`
+	CgroupNS                string         `json:"cgroupns"`
+	ContainerExistsAttempts int64          `json:"container_exists_attempts"`
+	CPUHardLimit            bool           `json:"cpu_hard_limit"`
+	CPUCFSPeriod            int64          `json:"cpu_cfs_period"`
+	CPUSetCPUs              string         `json:"cpuset_cpus"`
+	Devices                 []DeviceConfig `json:"devices"`
+	GroupAdd                []string       `json:"group_add"`
+	Healthchecks            struct {
+		Disable bool `json:"disable"`
+	} `json:"healthchecks"`
+	IPv4Address    string            `json:"ipv4_address"`
+	IPv6Address    string            `json:"ipv6_address"`
+	Isolation      string            `json:"isolation"`
+	Logging        LoggingConfig     `json:"logging"`
+	MacAddress     string            `json:"mac_address"`
+	NetworkAliases []string          `json:"network_aliases"`
+	OOMScoreAdj    int64             `json:"oom_score_adj"`
+	PortMap        map[string]string `json:"port_map"`
+	Runtime        string            `json:"runtime"`
+	StorageOpt     map[string]string `json:"storage_opt"`
+	UsernsMode     string            `json:"userns_mode"`
+	VolumeDriver   string            `json:"volume_driver"`
+}
+
+// DeviceConfig is one `devices` entry: a host device exposed in the
+// container.
+type DeviceConfig struct {
+	HostPath          string `json:"host_path"`
+	ContainerPath     string `json:"container_path"`
+	CgroupPermissions string `json:"cgroup_permissions"`
+}
+
+// LoggingConfig is the `logging` block: the engine's log driver for the
+// container (`driver` is the older spelling of `type`).
+type LoggingConfig struct {
+	Type   string            `json:"type"`
+	Driver string            `json:"driver"`
+	Config map[string]string `json:"config"`
 }
 
 // AuthConfig is a task's registry credentials.
@@ -143,12 +217,24 @@ type MountConfig struct {
 	} `json:"tmpfs_options"`
 }
 
-// defaultImagePullTimeout bounds a pull when the task sets no timeout.
-const defaultImagePullTimeout = 5 * time.Minute
+// Defaults of task config keys, as Nomad's.
+const (
+	// defaultImagePullTimeout bounds a pull when the task sets no timeout.
+	defaultImagePullTimeout = 5 * time.Minute
+	// defaultCPUCFSPeriod is the CFS period (µs) used with cpu_hard_limit.
+	defaultCPUCFSPeriod = 100000
+	// defaultContainerExistsAttempts is how often a leftover container of
+	// the task's name is removed before creating the task's container.
+	defaultContainerExistsAttempts = 5
+)
 
 // parseTaskConfig decodes and checks a task's config block.
 func parseTaskConfig(raw map[string]any) (*TaskConfig, error) {
-	cfg := &TaskConfig{ImagePullTimeout: defaultImagePullTimeout}
+	cfg := &TaskConfig{
+		ImagePullTimeout:        defaultImagePullTimeout,
+		CPUCFSPeriod:            defaultCPUCFSPeriod,
+		ContainerExistsAttempts: defaultContainerExistsAttempts,
+	}
 	if err := taskSchema.decode(raw, cfg); err != nil {
 		return nil, fmt.Errorf("docker config: %w", err)
 	}
@@ -171,6 +257,9 @@ func (c *TaskConfig) validate() error {
 		if _, _, _, err := splitVolume(v); err != nil {
 			return err
 		}
+	}
+	if err := c.validateExtras(); err != nil {
+		return err
 	}
 	for name, v := range c.Ulimit {
 		if _, _, err := parseUlimit(v); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
 	"github.com/docker/go-units"
 
@@ -39,8 +40,14 @@ func containerName(cfg *drivers.TaskConfig) string {
 
 // containerSpec is what ContainerCreate needs.
 type containerSpec struct {
-	config *container.Config
-	host   *container.HostConfig
+	config  *container.Config
+	host    *container.HostConfig
+	network *network.NetworkingConfig
+	// existsAttempts bounds how often a leftover container of the same
+	// name is removed before giving up.
+	existsAttempts int
+	// ignored lists config keys that do not apply here, with the reason.
+	ignored []string
 }
 
 // buildContainerSpec maps a task onto a container: command, environment,
@@ -103,15 +110,16 @@ func buildContainerSpec(task *drivers.TaskConfig, tc *TaskConfig, plugin PluginC
 		PidMode:        container.PidMode(tc.PidMode),
 		UTSMode:        container.UTSMode(tc.UTSMode),
 		Resources:      resources,
-		// Docker keeps a bounded copy of the output that the driver copies
-		// into the alloc's rotated files; it must hold a burst of output
-		// while the copier catches up, or lines are lost to its rotation.
-		LogConfig: container.LogConfig{Type: "json-file", Config: map[string]string{"max-file": "3", "max-size": "10m"}},
+		LogConfig:      logConfig(tc.Logging),
 	}
 	if tc.Init {
 		host.Init = &tc.Init
 	}
-	return &containerSpec{config: cfg, host: host}, nil
+	spec := &containerSpec{config: cfg, host: host}
+	if spec.ignored, err = applyOptions(spec, tc, plugin); err != nil {
+		return nil, err
+	}
+	return spec, nil
 }
 
 // taskCommand is Nomad's mapping: `command` followed by `args`, or `args`
@@ -236,11 +244,16 @@ func taskMounts(task *drivers.TaskConfig, tc *TaskConfig, plugin PluginConfig) (
 	return out, nil
 }
 
-// portBindings publishes each of the task's `ports` labels: the host port
-// Value on HostIP to the container port To (or Value when To is 0), for
-// both tcp and udp, as Nomad does.
+// portBindings publishes each of the task's `ports` labels (or, in the
+// older syntax, each `port_map` label): the host port Value on HostIP to
+// the container port To (or Value when To is 0; port_map's value wins),
+// for both tcp and udp, as Nomad does.
 func portBindings(ports []drivers.Port, tc *TaskConfig) (nat.PortSet, nat.PortMap, error) {
-	if len(tc.Ports) == 0 {
+	labels := tc.Ports
+	if len(labels) == 0 {
+		labels = sortedKeys(tc.PortMap)
+	}
+	if len(labels) == 0 {
 		return nil, nil, nil
 	}
 	byLabel := make(map[string]drivers.Port, len(ports))
@@ -248,12 +261,15 @@ func portBindings(ports []drivers.Port, tc *TaskConfig) (nat.PortSet, nat.PortMa
 		byLabel[p.Label] = p
 	}
 	exposed, bindings := nat.PortSet{}, nat.PortMap{}
-	for _, label := range tc.Ports {
+	for _, label := range labels {
 		p, ok := byLabel[label]
 		if !ok {
 			return nil, nil, fmt.Errorf("port %q is not defined in the group's network block", label)
 		}
 		to := p.To
+		if mapped, err := strconv.Atoi(tc.PortMap[label]); err == nil {
+			to = mapped
+		}
 		if to <= 0 {
 			to = p.Value
 		}
@@ -271,6 +287,8 @@ func portBindings(ports []drivers.Port, tc *TaskConfig) (nat.PortSet, nat.PortMa
 // containerResources maps Nomad's resources: with memory_max (or the
 // config's memory_hard_limit) the hard limit is the max and `memory` the
 // reservation; otherwise `memory` is the hard limit. Swap is disabled.
+// `cpu` is the shares, and with cpu_hard_limit also a CFS quota; reserved
+// `cores` win over cpuset_cpus.
 func containerResources(res drivers.Resources, tc *TaskConfig) (container.Resources, error) {
 	const mb = 1024 * 1024
 	var out container.Resources
@@ -287,7 +305,12 @@ func containerResources(res drivers.Resources, tc *TaskConfig) (container.Resour
 	out.MemorySwap = out.Memory
 	if res.CPUShares > 0 {
 		out.CPUShares = max(res.CPUShares, 2)
+		if tc.CPUHardLimit {
+			out.CPUPeriod = tc.CPUCFSPeriod
+			out.CPUQuota = cpuQuota(res.CPUShares, tc.CPUCFSPeriod)
+		}
 	}
+	out.CpusetCpus = tc.CPUSetCPUs
 	if len(res.ReservedCores) > 0 {
 		cores := slices.Sorted(slices.Values(res.ReservedCores))
 		ids := make([]string, len(cores))

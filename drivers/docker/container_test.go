@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/go-connections/nat"
 
 	"github.com/roam-project/roam/drivers"
@@ -104,6 +105,72 @@ func TestBuildContainerSpec(t *testing.T) {
 		{"cap_add allowed and net_raw dropped", drivers.Resources{}, map[string]any{"cap_add": []any{"CAP_CHOWN"}}, nil, "", func(t *testing.T, s *containerSpec) {
 			if !slices.Contains(s.host.CapAdd, "chown") || !slices.Contains(s.host.CapDrop, "net_raw") {
 				t.Errorf("cap_add = %q cap_drop = %q", s.host.CapAdd, s.host.CapDrop)
+			}
+		}},
+		{"cpu hard limit", drivers.Resources{CPUShares: 500}, map[string]any{"cpu_hard_limit": true, "cpu_cfs_period": 50000}, nil, "", func(t *testing.T, s *containerSpec) {
+			r := s.host.Resources
+			if r.CPUPeriod != 50000 || r.CPUQuota != max(500*50000/coreMHz(), 1000) || r.CPUShares != 500 {
+				t.Errorf("period = %d quota = %d shares = %d (core %d MHz)", r.CPUPeriod, r.CPUQuota, r.CPUShares, coreMHz())
+			}
+		}},
+		{"cpuset_cpus and cores", drivers.Resources{ReservedCores: []uint16{2}}, map[string]any{"cpuset_cpus": "0-1"}, nil, "", func(t *testing.T, s *containerSpec) {
+			if got := s.host.Resources.CpusetCpus; got != "2" {
+				t.Errorf("cpuset = %q, want the reserved core", got)
+			}
+		}},
+		{"host options", drivers.Resources{}, map[string]any{
+			"group_add": []any{"audio"}, "oom_score_adj": 300, "cgroupns": "private", "userns_mode": "host",
+			"storage_opt": map[string]any{"size": "1G"}, "runtime": "runc",
+			"devices": []any{map[string]any{"host_path": "/dev/fuse"}},
+		}, nil, "", func(t *testing.T, s *containerSpec) {
+			h := s.host
+			if !slices.Equal(h.GroupAdd, []string{"audio"}) || h.OomScoreAdj != 300 || h.CgroupnsMode != "private" ||
+				h.UsernsMode != "host" || h.StorageOpt["size"] != "1G" || h.Runtime != "runc" {
+				t.Errorf("host config = %+v", h)
+			}
+			want := []container.DeviceMapping{{PathOnHost: "/dev/fuse", PathInContainer: "/dev/fuse", CgroupPermissions: "rwm"}}
+			if !reflect.DeepEqual(h.Resources.Devices, want) {
+				t.Errorf("devices = %+v", h.Resources.Devices)
+			}
+		}},
+		{"runtime not allowed", drivers.Resources{}, map[string]any{"runtime": "kata"}, nil, "allow_runtimes", nil},
+		{"volume_driver needs volumes", drivers.Resources{}, map[string]any{"volume_driver": "nfs"}, nil, "volumes are not enabled", nil},
+		{"healthchecks and logging", drivers.Resources{}, map[string]any{
+			"healthchecks": map[string]any{"disable": true}, "logging": map[string]any{"driver": "local", "config": map[string]any{"max-size": "1m"}},
+		}, nil, "", func(t *testing.T, s *containerSpec) {
+			if hc := s.config.Healthcheck; hc == nil || !slices.Equal(hc.Test, []string{"NONE"}) {
+				t.Errorf("healthcheck = %+v", hc)
+			}
+			if lc := s.host.LogConfig; lc.Type != "local" || lc.Config["max-size"] != "1m" {
+				t.Errorf("log config = %+v", lc)
+			}
+		}},
+		{"json-file logging keeps bounds", drivers.Resources{}, map[string]any{"logging": map[string]any{"config": map[string]any{"max-size": "5m"}}}, nil, "", func(t *testing.T, s *containerSpec) {
+			if lc := s.host.LogConfig; lc.Type != "json-file" || lc.Config["max-size"] != "5m" || lc.Config["max-file"] != "3" {
+				t.Errorf("log config = %+v", lc)
+			}
+		}},
+		{"network endpoint", drivers.Resources{}, map[string]any{
+			"network_mode": "appnet", "network_aliases": []any{"web"}, "ipv4_address": "172.30.0.9", "mac_address": "02:42:ac:11:00:09",
+		}, nil, "", func(t *testing.T, s *containerSpec) {
+			ep := s.network.EndpointsConfig["appnet"]
+			if ep == nil || !slices.Equal(ep.Aliases, []string{"web"}) || ep.IPAMConfig.IPv4Address != "172.30.0.9" || ep.MacAddress != "02:42:ac:11:00:09" {
+				t.Errorf("endpoints = %+v", s.network)
+			}
+		}},
+		{"port_map", drivers.Resources{Ports: ports}, map[string]any{"port_map": map[string]any{"http": 8081}}, nil, "", func(t *testing.T, s *containerSpec) {
+			if got := s.host.PortBindings["8081/tcp"]; len(got) != 1 || got[0].HostPort != "8080" {
+				t.Errorf("bindings = %v", s.host.PortBindings)
+			}
+		}},
+		{"ignored keys reported", drivers.Resources{}, map[string]any{"isolation": "hyperv", "advertise_ipv6_address": true}, nil, "", func(t *testing.T, s *containerSpec) {
+			if len(s.ignored) != 2 || !strings.HasPrefix(s.ignored[0], "advertise_ipv6_address") {
+				t.Errorf("ignored = %q", s.ignored)
+			}
+		}},
+		{"container_exists_attempts", drivers.Resources{}, map[string]any{"container_exists_attempts": 2}, nil, "", func(t *testing.T, s *containerSpec) {
+			if s.existsAttempts != 2 {
+				t.Errorf("attempts = %d", s.existsAttempts)
 			}
 		}},
 		{"allow_caps all", drivers.Resources{}, map[string]any{"cap_add": []any{"sys_admin"}}, func(p *PluginConfig) { p.AllowCaps = []string{"all"} }, "", func(t *testing.T, s *containerSpec) {

@@ -26,7 +26,9 @@ type PluginConfig struct {
 	Endpoint        string   `json:"endpoint"`
 	AllowPrivileged bool     `json:"allow_privileged"`
 	AllowCaps       []string `json:"allow_caps"`
-	Volumes         struct {
+	// AllowRuntimes are the OCI runtimes a task's `runtime` may name.
+	AllowRuntimes []string `json:"allow_runtimes"`
+	Volumes       struct {
 		Enabled      bool   `json:"enabled"`
 		SELinuxLabel string `json:"selinuxlabel"`
 	} `json:"volumes"`
@@ -51,6 +53,7 @@ var pluginSchema = schema{
 	"endpoint":         {kind: kindString},
 	"allow_privileged": {kind: kindBool},
 	"allow_caps":       {kind: kindStringList},
+	"allow_runtimes":   {kind: kindStringList},
 	"volumes": {kind: kindBlock, block: schema{
 		"enabled":      {kind: kindBool},
 		"selinuxlabel": {kind: kindString},
@@ -73,6 +76,7 @@ var pluginSchema = schema{
 func defaultPluginConfig() PluginConfig {
 	var c PluginConfig
 	c.AllowCaps = append([]string(nil), defaultAllowCaps...)
+	c.AllowRuntimes = []string{"runc", "nvidia"}
 	c.GC.Image = true
 	c.GC.ImageDelay = 3 * time.Minute
 	c.GC.Container = true

@@ -140,6 +140,8 @@ func TestRecoverExitedTask(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The webapp handles signals once it is up; before, SIGINT kills it.
+	waitFor(t, 20*time.Second, "webapp up", func() bool { return logContains(task.StdoutPath, 0, "webapp listening") })
 	first.Shutdown()
 	if err := c.ContainerKill(context.Background(), containerName(task), "SIGINT"); err != nil {
 		t.Fatal(err)

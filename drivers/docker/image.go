@@ -76,10 +76,11 @@ func pullImage(ctx context.Context, c *client.Client, ref string, tc *TaskConfig
 		}
 		opts.RegistryAuth = auth
 	}
-	rc, err := c.ImagePull(ctx, ref, opts)
-	if err == nil {
-		err = jsonmessage.DisplayJSONMessagesStream(rc, io.Discard, 0, false, nil)
-		rc.Close()
+	err := pullStream(ctx, c, ref, opts)
+	if err != nil && opts.RegistryAuth != "" && tc.AuthSoftFail {
+		// auth_soft_fail: the credentials may be wrong for a public image.
+		opts.RegistryAuth = ""
+		err = pullStream(ctx, c, ref, opts)
 	}
 	if err != nil && !tc.ForcePull {
 		return fmt.Errorf("Failed to pull `%s`: image not found locally and its registry did not provide it: %w", ref, err)
@@ -88,6 +89,16 @@ func pullImage(ctx context.Context, c *client.Client, ref string, tc *TaskConfig
 		return fmt.Errorf("Failed to pull `%s`: %w", ref, err)
 	}
 	return nil
+}
+
+// pullStream pulls ref, waiting for the engine to finish.
+func pullStream(ctx context.Context, c *client.Client, ref string, opts image.PullOptions) error {
+	rc, err := c.ImagePull(ctx, ref, opts)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return jsonmessage.DisplayJSONMessagesStream(rc, io.Discard, 0, false, nil)
 }
 
 func loadImage(ctx context.Context, c *client.Client, archive string) error {

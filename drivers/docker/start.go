@@ -40,6 +40,9 @@ func (d *Driver) StartTask(task *drivers.TaskConfig) (*drivers.TaskHandle, error
 	if err != nil {
 		return nil, fmt.Errorf("docker task %q: %w", task.ID, err)
 	}
+	for _, key := range spec.ignored {
+		d.logger.Warn("ignoring docker config key", "task_id", task.ID, "key", key)
+	}
 	c, err := d.client()
 	if err != nil {
 		return nil, err
@@ -67,18 +70,18 @@ func (d *Driver) StartTask(task *drivers.TaskConfig) (*drivers.TaskHandle, error
 
 // createAndStart creates and starts the container, removing it again when
 // it cannot start. A leftover container of the same name (from an earlier
-// attempt) is replaced.
+// attempt) is replaced, trying up to container_exists_attempts times.
 func (d *Driver) createAndStart(c *client.Client, task *drivers.TaskConfig, spec *containerSpec) (string, error) {
 	ctx, cancel := context.WithTimeout(d.ctx, createTimeout)
 	defer cancel()
 	name := containerName(task)
-	created, err := c.ContainerCreate(ctx, spec.config, spec.host, nil, nil, name)
-	if errdefs.IsConflict(err) {
-		d.logger.Warn("replacing leftover container", "name", name)
-		if rmErr := c.ContainerRemove(ctx, name, container.RemoveOptions{Force: true, RemoveVolumes: true}); rmErr != nil {
+	created, err := c.ContainerCreate(ctx, spec.config, spec.host, spec.network, nil, name)
+	for attempt := 1; errdefs.IsConflict(err) && attempt <= spec.existsAttempts; attempt++ {
+		d.logger.Warn("replacing leftover container", "name", name, "attempt", attempt)
+		if rmErr := c.ContainerRemove(ctx, name, container.RemoveOptions{Force: true, RemoveVolumes: true}); rmErr != nil && attempt == spec.existsAttempts {
 			return "", fmt.Errorf("remove leftover container %s: %w", name, rmErr)
 		}
-		created, err = c.ContainerCreate(ctx, spec.config, spec.host, nil, nil, name)
+		created, err = c.ContainerCreate(ctx, spec.config, spec.host, spec.network, nil, name)
 	}
 	if err != nil {
 		return "", fmt.Errorf("create container %s: %w", name, err)

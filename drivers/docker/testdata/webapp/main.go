@@ -42,7 +42,11 @@ func main() {
 	if *exitCode >= 0 {
 		os.Exit(*exitCode)
 	}
-	go handleSignals(*ignore)
+	// Register before serving, so a signal sent once the task is up is
+	// always reported rather than killing the process by default.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
+	go handleSignals(sigs, *ignore)
 	if *burn {
 		go burnCPU()
 	}
@@ -114,9 +118,7 @@ func serve() {
 	os.Exit(1)
 }
 
-func handleSignals(ignore bool) {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1)
+func handleSignals(ch <-chan os.Signal, ignore bool) {
 	for sig := range ch {
 		fmt.Printf("webapp got signal %s\n", sig)
 		if ignore || (sig != syscall.SIGTERM && sig != syscall.SIGINT) {
