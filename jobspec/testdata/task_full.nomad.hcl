@@ -40,7 +40,6 @@ job "task-full" {
         privileged = false
         cpu_hard_limit = true
         memory_hard_limit = 512
-        load_factor = 1.5
 
         mount {
           type   = "bind"
