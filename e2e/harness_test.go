@@ -1,5 +1,3 @@
-// Package e2e drives the built roam binary end to end: a real dev agent on
-// free ports, the official Nomad Go API client, and the roam CLI.
 package e2e
 
 import (
