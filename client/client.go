@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -38,6 +39,11 @@ type Client struct {
 	db      *state.DB
 	updates *updater
 	host    *hoststats.Collector
+	contact *contactTracker
+	stopper *disconnectStopper
+	// unknown holds the allocations the servers list as "unknown"; owned
+	// by watchAllocations.
+	unknown map[string]bool
 
 	mu     sync.RWMutex
 	node   *api.Node
@@ -74,9 +80,14 @@ func New(cfg *Config, servers Servers) (*Client, error) {
 	}
 	c := &Client{
 		cfg: cfg, servers: servers, logger: cfg.Logger.With("component", "client"),
-		nodeID: nodeID, db: db, allocs: map[string]*allocrunner.AllocRunner{},
+		nodeID: nodeID, db: db, allocs: map[string]*allocrunner.AllocRunner{}, unknown: map[string]bool{},
 	}
 	c.updates = newUpdater(servers, c.logger)
+	c.stopper = newDisconnectStopper(c)
+	if c.contact, err = newContactTracker(db, c.logger, time.Now()); err != nil {
+		db.Close()
+		return nil, err
+	}
 	node, err := c.buildNode(context.Background())
 	if err != nil {
 		db.Close()
@@ -112,9 +123,13 @@ func (c *Client) Run(ctx context.Context) error {
 	if err := c.restore(); err != nil {
 		c.logger.Error("restore client state", "error", err)
 	}
+	// The time this client was away counts: stop what overstayed its
+	// window before the servers are contacted again.
+	c.stopper.check(time.Now())
 	var loops sync.WaitGroup
 	defer loops.Wait()
 	loops.Go(func() { c.updates.run(ctx) })
+	loops.Go(func() { c.stopper.run(ctx) })
 	ttl, err := c.register(ctx)
 	if err != nil {
 		return err
@@ -131,13 +146,7 @@ func (c *Client) Shutdown() error {
 	var err error
 	c.shutdown.Do(func() {
 		c.stopLoops()
-		c.mu.Lock()
-		runners := make([]*allocrunner.AllocRunner, 0, len(c.allocs))
-		for _, ar := range c.allocs {
-			runners = append(runners, ar)
-		}
-		c.mu.Unlock()
-		for _, ar := range runners {
+		for _, ar := range c.runners() {
 			ar.Shutdown()
 		}
 		err = c.db.Close()
@@ -196,6 +205,17 @@ func (c *Client) startAlloc(a *api.Allocation, restored map[string]*state.TaskRe
 	c.allocs[a.ID] = ar
 	c.mu.Unlock()
 	go ar.Run()
+}
+
+// runners returns the alloc runners.
+func (c *Client) runners() []*allocrunner.AllocRunner {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]*allocrunner.AllocRunner, 0, len(c.allocs))
+	for _, ar := range c.allocs {
+		out = append(out, ar)
+	}
+	return out
 }
 
 // AllocRunner returns the runner of an allocation on this client.

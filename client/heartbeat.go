@@ -27,8 +27,10 @@ func (c *Client) register(ctx context.Context) (time.Duration, error) {
 			c.node = node
 			c.mu.Unlock()
 			c.logger.Info("node registered", "node_id", node.ID, "heartbeat_ttl", ttl)
+			c.contacted(ttl)
 			return ttl, nil
 		}
+		c.contact.failed()
 		c.logger.Error("register node", "error", err, "retry_in", backoff)
 		if !sleepCtx(ctx, backoff) {
 			return 0, ctx.Err()
@@ -38,7 +40,8 @@ func (c *Client) register(ctx context.Context) (time.Duration, error) {
 }
 
 // heartbeat keeps the node alive, re-registering when a heartbeat fails
-// (the servers may have lost or expired the node).
+// (the servers may have lost or expired the node). Each success counts as
+// server contact.
 func (c *Client) heartbeat(ctx context.Context, ttl time.Duration) {
 	for {
 		if !sleepCtx(ctx, heartbeatInterval(ttl)) {
@@ -46,9 +49,11 @@ func (c *Client) heartbeat(ctx context.Context, ttl time.Duration) {
 		}
 		next, err := c.servers.Heartbeat(c.nodeID)
 		if err == nil {
+			c.contacted(next)
 			ttl = next
 			continue
 		}
+		c.contact.failed()
 		c.logger.Warn("heartbeat failed; registering again", "error", err)
 		if next, err = c.register(ctx); err != nil {
 			return

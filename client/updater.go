@@ -22,10 +22,15 @@ type updater struct {
 	mu      sync.Mutex
 	pending map[string]*api.Allocation
 	notify  chan struct{}
+	// retry cuts short the wait after a failed batch.
+	retry chan struct{}
 }
 
 func newUpdater(servers Servers, logger *slog.Logger) *updater {
-	return &updater{servers: servers, logger: logger, pending: map[string]*api.Allocation{}, notify: make(chan struct{}, 1)}
+	return &updater{
+		servers: servers, logger: logger, pending: map[string]*api.Allocation{},
+		notify: make(chan struct{}, 1), retry: make(chan struct{}, 1),
+	}
 }
 
 // queue records an update to send with the next batch.
@@ -53,8 +58,11 @@ func (u *updater) run(ctx context.Context) {
 		}
 		if err := u.flush(); err != nil {
 			u.logger.Error("update allocations", "error", err, "retry_in", backoff)
-			sleepCtx(ctx, backoff)
-			backoff = min(backoff*2, maxRetry)
+			if u.waitRetry(ctx, backoff) {
+				backoff = minRetry
+			} else {
+				backoff = min(backoff*2, maxRetry)
+			}
 			u.poke()
 			continue
 		}
@@ -66,6 +74,30 @@ func (u *updater) poke() {
 	select {
 	case u.notify <- struct{}{}:
 	default:
+	}
+}
+
+// retryNow ends the wait after a failed batch, and resets its backoff:
+// the servers are reachable again.
+func (u *updater) retryNow() {
+	select {
+	case u.retry <- struct{}{}:
+	default:
+	}
+}
+
+// waitRetry waits d after a failed batch and reports whether retryNow cut
+// the wait short.
+func (u *updater) waitRetry(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return false
+	case <-u.retry:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 

@@ -43,9 +43,11 @@ func (c *Client) watchAllocations(ctx context.Context) {
 	}
 }
 
-// reconcile starts runners for new allocations, updates changed ones and
-// destroys those the servers no longer list.
+// reconcile starts runners for new allocations, updates changed ones,
+// corrects the servers' guess of those they list as "unknown" and destroys
+// those the servers no longer list.
 func (c *Client) reconcile(allocs []*api.Allocation) {
+	defer c.stopper.allocsChanged()
 	seen := make(map[string]bool, len(allocs))
 	for _, a := range allocs {
 		seen[a.ID] = true
@@ -58,6 +60,12 @@ func (c *Client) reconcile(allocs []*api.Allocation) {
 		}
 		if changed(ar.Alloc(), a) {
 			ar.Update(a)
+		}
+		c.reportIfUnknown(ar, a)
+	}
+	for id := range c.unknown {
+		if !seen[id] {
+			delete(c.unknown, id)
 		}
 	}
 	c.mu.Lock()
@@ -78,6 +86,22 @@ func (c *Client) reconcile(allocs []*api.Allocation) {
 			}
 		}()
 	}
+}
+
+// reportIfUnknown sends the allocation's real state when the servers
+// start listing it as "unknown" (they took the node for disconnected while
+// it kept running it), once each time they do.
+func (c *Client) reportIfUnknown(ar *allocrunner.AllocRunner, a *api.Allocation) {
+	if a.ClientStatus != structs.AllocClientStatusUnknown {
+		delete(c.unknown, a.ID)
+		return
+	}
+	if c.unknown[a.ID] {
+		return
+	}
+	c.unknown[a.ID] = true
+	c.logger.Info("servers list the allocation as unknown; sending its state", "alloc_id", a.ID)
+	c.updates.queue(ar.ClientUpdate())
 }
 
 // serverTerminal reports whether an allocation we do not run needs no runner.

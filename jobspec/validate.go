@@ -160,6 +160,7 @@ func validateGroup(p problems, job *api.Job, tg *api.TaskGroup) {
 	validateRestart(p, tg.RestartPolicy)
 	validateReschedule(p, tg.ReschedulePolicy)
 	validatePorts(p, tg.Networks)
+	validateDisconnect(p, job, tg)
 	for _, d := range []struct {
 		name string
 		d    *time.Duration

@@ -65,6 +65,49 @@ func TestValidate(t *testing.T) {
 			src:  taskJob("affinity {\n attribute = \"${node.class}\"\n value = \"x\"\n weight = 0\n}", driver),
 			want: []string{"Affinity weight cannot be zero"},
 		},
+		"disconnect lost_after":              {src: taskJob("disconnect {\n lost_after = \"1h\"\n replace = false\n reconcile = \"keep_original\"\n}", driver)},
+		"disconnect stop_on_client_after":    {src: taskJob("disconnect {\n stop_on_client_after = \"1h\"\n}", driver)},
+		"legacy disconnect attributes alone": {src: taskJob("max_client_disconnect = \"1h\"\nprevent_reschedule_on_lost = true", driver)},
+		"lost_after with stop_on_client_after": {
+			src:  taskJob("disconnect {\n lost_after = \"1h\"\n stop_on_client_after = \"10m\"\n}", driver),
+			want: []string{"lost_after and stop_on_client_after cannot both be set"},
+		},
+		"lost_after with max_client_disconnect": {
+			src:  taskJob("max_client_disconnect = \"1h\"\ndisconnect {\n lost_after = \"1h\"\n}", driver),
+			want: []string{"using both disconnect.lost_after and max_client_disconnect is not allowed"},
+		},
+		"stop_on_client_after with stop_after_client_disconnect": {
+			src:  taskJob("stop_after_client_disconnect = \"1h\"\ndisconnect {\n stop_on_client_after = \"1h\"\n}", driver),
+			want: []string{"using both disconnect.stop_on_client_after and stop_after_client_disconnect is not allowed"},
+		},
+		"max_client_disconnect with stop_on_client_after": {
+			src:  taskJob("max_client_disconnect = \"1h\"\ndisconnect {\n stop_on_client_after = \"1h\"\n}", driver),
+			want: []string{"cannot both keep disconnected allocations (max_client_disconnect) and stop them on the client (disconnect.stop_on_client_after)"},
+		},
+		"max_client_disconnect with stop_after_client_disconnect": {
+			src:  taskJob("max_client_disconnect = \"1h\"\nstop_after_client_disconnect = \"1h\"", driver),
+			want: []string{"(max_client_disconnect) and stop them on the client (stop_after_client_disconnect)"},
+		},
+		"prevent_reschedule_on_lost with a disconnect block": {
+			src:  taskJob("prevent_reschedule_on_lost = true\ndisconnect {\n lost_after = \"1h\"\n}", driver),
+			want: []string{"using both a disconnect block and prevent_reschedule_on_lost is not allowed"},
+		},
+		"unknown reconcile option": {
+			src:  taskJob("disconnect {\n reconcile = \"keep_newest\"\n}", driver),
+			want: []string{`invalid reconcile option "keep_newest"`},
+		},
+		"non-positive stop_on_client_after": {
+			src:  taskJob("disconnect {\n stop_on_client_after = \"0s\"\n}", driver),
+			want: []string{"stop_on_client_after must be a positive duration"},
+		},
+		"negative lost_after": {
+			src:  taskJob("disconnect {\n lost_after = \"-1h\"\n}", driver),
+			want: []string{"Invalid duration for disconnect.lost_after"},
+		},
+		"stop_on_client_after in a system job": {
+			src:  "job \"v\" {\n type = \"system\"\n group \"g\" {\n disconnect {\n stop_on_client_after = \"1h\"\n }\n task \"t\" {\n driver = \"exec\"\n }\n }\n}\n",
+			want: []string{"can only be set in batch and service jobs"},
+		},
 		"all problems listed": {
 			src:  "job \"v\" {\n type = \"daemon\"\n group \"g\" {\n count = -2\n task \"t\" {}\n }\n}\n",
 			want: []string{"3 errors occurred", "Invalid job type", "count can't be negative", "Missing task driver"},

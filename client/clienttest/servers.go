@@ -11,8 +11,13 @@ import (
 	"github.com/hashicorp/nomad/api"
 )
 
-// HeartbeatTTL is the TTL the fake servers hand out.
+// HeartbeatTTL is the TTL the fake servers hand out unless SetHeartbeatTTL
+// changed it.
 const HeartbeatTTL = 10 * time.Second
+
+// ErrUnreachable is what every call returns while the servers are
+// partitioned from the client.
+var ErrUnreachable = errors.New("servers unreachable")
 
 // Servers is an in-memory implementation of client.Servers.
 type Servers struct {
@@ -23,11 +28,18 @@ type Servers struct {
 	changed chan struct{}
 	// Updates counts the UpdateAllocations calls.
 	updates int
+	// allocUpdates counts the updates received per allocation.
+	allocUpdates map[string]int
+	ttl          time.Duration
+	partitioned  bool
 }
 
 // NewServers returns empty fake servers.
 func NewServers() *Servers {
-	return &Servers{nodes: map[string]*api.Node{}, allocs: map[string]*api.Allocation{}, changed: make(chan struct{})}
+	return &Servers{
+		nodes: map[string]*api.Node{}, allocs: map[string]*api.Allocation{}, allocUpdates: map[string]int{},
+		changed: make(chan struct{}), ttl: HeartbeatTTL,
+	}
 }
 
 func (s *Servers) bumpLocked() {
@@ -40,19 +52,25 @@ func (s *Servers) bumpLocked() {
 func (s *Servers) RegisterNode(node *api.Node) (time.Duration, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.partitioned {
+		return 0, ErrUnreachable
+	}
 	n := *node
 	s.nodes[node.ID] = &n
-	return HeartbeatTTL, nil
+	return s.ttl, nil
 }
 
 // Heartbeat implements client.Servers.
 func (s *Servers) Heartbeat(nodeID string) (time.Duration, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.partitioned {
+		return 0, ErrUnreachable
+	}
 	if _, ok := s.nodes[nodeID]; !ok {
 		return 0, errors.New("node not found")
 	}
-	return HeartbeatTTL, nil
+	return s.ttl, nil
 }
 
 // NodeAllocations implements client.Servers.
@@ -61,6 +79,10 @@ func (s *Servers) NodeAllocations(ctx context.Context, nodeID string, minIndex u
 	defer timer.Stop()
 	for {
 		s.mu.Lock()
+		if s.partitioned {
+			s.mu.Unlock()
+			return nil, 0, ErrUnreachable
+		}
 		index, changed := s.index, s.changed
 		if index > minIndex {
 			var out []*api.Allocation
@@ -88,8 +110,12 @@ func (s *Servers) NodeAllocations(ctx context.Context, nodeID string, minIndex u
 func (s *Servers) UpdateAllocations(updates []*api.Allocation) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.partitioned {
+		return ErrUnreachable
+	}
 	s.updates++
 	for _, u := range updates {
+		s.allocUpdates[u.ID]++
 		a, ok := s.allocs[u.ID]
 		if !ok {
 			continue
@@ -105,6 +131,35 @@ func (s *Servers) UpdateAllocations(updates []*api.Allocation) error {
 	return nil
 }
 
+// SetHeartbeatTTL sets the TTL handed out by later registrations and
+// heartbeats.
+func (s *Servers) SetHeartbeatTTL(ttl time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ttl = ttl
+}
+
+// Partition makes every call fail with ErrUnreachable (true) or work again
+// (false); blocked allocation queries return at once.
+func (s *Servers) Partition(partitioned bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.partitioned = partitioned
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// SetClientStatus overwrites an allocation's client status as the servers
+// do when they infer it (an "unknown" alloc of a disconnected node).
+func (s *Servers) SetClientStatus(id, status, description string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := *s.allocs[id]
+	c.ClientStatus, c.ClientDescription = status, description
+	s.allocs[id] = &c
+	s.bumpLocked()
+}
+
 // Node returns the registered node, or nil.
 func (s *Servers) Node(id string) *api.Node {
 	s.mu.Lock()
@@ -117,6 +172,14 @@ func (s *Servers) UpdateCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.updates
+}
+
+// AllocUpdateCount is the number of client updates received for an
+// allocation so far.
+func (s *Servers) AllocUpdateCount(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.allocUpdates[id]
 }
 
 // PutAlloc adds or replaces an allocation, bumping AllocModifyIndex.

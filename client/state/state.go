@@ -18,6 +18,9 @@ import (
 var (
 	allocsBucket = []byte("allocs")
 	tasksBucket  = []byte("tasks")
+	// metaBucket holds facts about the client itself.
+	metaBucket     = []byte("meta")
+	lastContactKey = []byte("last_contact")
 )
 
 // TaskRecord is what the client keeps about one task.
@@ -38,7 +41,7 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("open client state %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{allocsBucket, tasksBucket} {
+		for _, b := range [][]byte{allocsBucket, tasksBucket, metaBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -114,6 +117,28 @@ func (d *DB) Tasks(allocID string) (map[string]*TaskRecord, error) {
 		return nil
 	})
 	return out, err
+}
+
+// PutLastContact records when the client last reached the servers.
+func (d *DB) PutLastContact(t time.Time) error {
+	return d.put(metaBucket, lastContactKey, t)
+}
+
+// LastContact returns the time PutLastContact recorded, or the zero time
+// when none was.
+func (d *DB) LastContact() (time.Time, error) {
+	var t time.Time
+	err := d.db.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(metaBucket).Get(lastContactKey)
+		if v == nil {
+			return nil
+		}
+		return json.Unmarshal(v, &t)
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read last contact: %w", err)
+	}
+	return t, nil
 }
 
 func (d *DB) put(bucket, key []byte, v any) error {

@@ -3,6 +3,7 @@ package state
 import (
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -54,5 +55,29 @@ func TestRoundTrip(t *testing.T) {
 	tasks, _ := db.Tasks("a2")
 	if h := tasks["web"].Handle; h == nil || string(h.State) != `{"pid":1}` {
 		t.Fatalf("handle = %+v", h)
+	}
+}
+
+func TestLastContact(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.LastContact(); err != nil || !got.IsZero() {
+		t.Fatalf("fresh state: last contact %v, %v; want zero", got, err)
+	}
+	want := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	if err := db.PutLastContact(want); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got, err := db.LastContact(); err != nil || !got.Equal(want) {
+		t.Fatalf("after reopen: last contact %v, %v; want %v", got, err, want)
 	}
 }

@@ -5,9 +5,6 @@ job "group-full" {
   group "cache" {
     count                      = 3
     shutdown_delay             = "6s"
-    stop_after_client_disconnect = "90s"
-    max_client_disconnect      = "2h"
-    prevent_reschedule_on_lost = true
 
     meta {
       role = "cache"
@@ -183,6 +180,34 @@ job "group-full" {
         volume      = "certs"
         destination = "/etc/ssl/certs"
         read_only   = true
+      }
+    }
+  }
+
+  # The attributes the disconnect block replaced. Each conflicts with the
+  # block, and max_client_disconnect with stop_after_client_disconnect, so
+  # they sit in groups of their own.
+  group "legacy-lost" {
+    max_client_disconnect      = "2h"
+    prevent_reschedule_on_lost = true
+
+    task "redis" {
+      driver = "docker"
+
+      config {
+        image = "redis:7"
+      }
+    }
+  }
+
+  group "legacy-stop" {
+    stop_after_client_disconnect = "90s"
+
+    task "redis" {
+      driver = "docker"
+
+      config {
+        image = "redis:7"
       }
     }
   }
