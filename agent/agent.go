@@ -309,15 +309,6 @@ func (a *Agent) advertiseRPC() string {
 	return net.JoinHostPort(a.config.Advertise.RPC, strconv.Itoa(a.config.Ports.RPC))
 }
 
-// clientAllocCount is the number of allocations placed on this client.
-func (a *Agent) clientAllocCount() int {
-	if a.server == nil || a.client == nil {
-		return 0
-	}
-	allocs, _ := a.server.State().Snapshot().AllocsByNode(a.client.Node().ID)
-	return len(allocs)
-}
-
 // configMap is the agent configuration as /v1/agent/self reports it.
 func (a *Agent) configMap() map[string]any {
 	cfg := a.config
@@ -367,18 +358,3 @@ func (a *Agent) Shutdown() {
 	}
 }
 
-// serfStats counts gossip members by status, for agent-info.
-func (a *Agent) serfStats() map[string]string {
-	counts := map[string]int{}
-	members := a.server.Members()
-	for _, m := range members {
-		counts[m.Status.String()]++
-	}
-	return map[string]string{
-		"members":      strconv.Itoa(len(members)),
-		"failed":       strconv.Itoa(counts["failed"]),
-		"left":         strconv.Itoa(counts["left"]),
-		"health_score": "0",
-		"encrypted":    "false",
-	}
-}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/hashicorp/nomad/api"
 	"github.com/hashicorp/raft"
@@ -36,16 +38,24 @@ func (h *httpAPI) agentSelf(w http.ResponseWriter, r *http.Request) (any, error)
 			"blocked_evals":  strconv.Itoa(blocked),
 		}
 		stats["raft"] = h.srv.RaftStats()
-		stats["serf"] = h.agent.serfStats()
+		stats["serf"] = h.srv.SerfStats()
 	}
 	if c := h.agent.client; c != nil {
-		node := c.Node()
+		last, ttl := c.Heartbeat()
+		since := "never"
+		if !last.IsZero() {
+			since = time.Since(last).Round(time.Millisecond).String()
+		}
+		servers := []string{h.agent.advertiseRPC()}
+		if h.agent.remote != nil {
+			servers = h.agent.remote.Servers()
+		}
 		stats["client"] = map[string]string{
-			"node_id":         node.ID,
-			"known_servers":   h.agent.advertiseRPC(),
-			"num_allocations": strconv.Itoa(h.agent.clientAllocCount()),
-			"last_heartbeat":  "0",
-			"heartbeat_ttl":   "0",
+			"node_id":         c.Node().ID,
+			"known_servers":   strings.Join(servers, ","),
+			"num_allocations": strconv.Itoa(c.AllocCount()),
+			"last_heartbeat":  since,
+			"heartbeat_ttl":   ttl.String(),
 		}
 	}
 	return &api.AgentSelf{

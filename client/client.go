@@ -254,3 +254,10 @@ func (c *Client) DestroyAllocs(ctx context.Context) error {
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// AllocCount is the number of allocations this client runs or keeps.
+func (c *Client) AllocCount() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.allocs)
+}

@@ -89,3 +89,11 @@ func (c *Client) contacted(ttl time.Duration) {
 	c.updates.retryNow()
 	c.logger.Info("in contact with the servers again; re-sending the state of all allocations", "count", len(runners))
 }
+
+// Heartbeat reports when the client last reached the servers and the
+// heartbeat TTL they granted then, for `agent-info`.
+func (c *Client) Heartbeat() (last time.Time, ttl time.Duration) {
+	c.contact.mu.Lock()
+	defer c.contact.mu.Unlock()
+	return c.contact.last, c.contact.ttl
+}

@@ -129,6 +129,15 @@ func (s *Server) Members() []serf.Member {
 	return s.serf.Members()
 }
 
+// SerfStats are gossip's own statistics (members, failed, health_score,
+// ...), for agent-info.
+func (s *Server) SerfStats() map[string]string {
+	if s.serf == nil {
+		return map[string]string{}
+	}
+	return s.serf.Stats()
+}
+
 // ForceLeave removes a failed member from gossip, and so from Raft.
 func (s *Server) ForceLeave(node string) error {
 	if s.serf == nil {
