@@ -357,4 +357,3 @@ func (a *Agent) Shutdown() {
 		_ = os.RemoveAll(a.tempDir)
 	}
 }
-
