@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+	"github.com/hashicorp/serf/serf"
 
 	"github.com/roam-project/roam/client"
 	"github.com/roam-project/roam/client/fsapi"
@@ -286,21 +287,19 @@ func (a *Agent) routes() http.Handler {
 
 // member describes this agent as a cluster member.
 func (a *Agent) member() api.AgentMember {
-	cfg := a.config
-	tags := map[string]string{
-		"role": "nomad", "region": cfg.Region, "dc": cfg.Datacenter,
-		"build": version.NomadCompatible, "roam_version": version.Number,
-		"port": strconv.Itoa(cfg.Ports.RPC), "raft_vsn": "3", "vsn": "1",
-		"expect":   strconv.Itoa(max(cfg.Server.BootstrapExpect, 1)),
-		"rpc_addr": cfg.Advertise.RPC,
+	if a.server == nil {
+		// A client-only agent is no gossip member, as in Nomad.
+		return api.AgentMember{}
 	}
-	if a.server != nil && a.server.IsLeader() {
-		tags["leader"] = "1"
-	}
+	return toAgentMember(a.server.LocalMember())
+}
+
+// toAgentMember converts a gossip member to the API's type.
+func toAgentMember(m serf.Member) api.AgentMember {
 	return api.AgentMember{
-		Name: cfg.Name + "." + cfg.Region, Addr: cfg.Advertise.Serf, Port: uint16(cfg.Ports.Serf),
-		Tags: tags, Status: "alive", ProtocolMin: 1, ProtocolMax: 5, ProtocolCur: 2,
-		DelegateMin: 2, DelegateMax: 5, DelegateCur: 4,
+		Name: m.Name, Addr: m.Addr.String(), Port: m.Port, Tags: m.Tags, Status: m.Status.String(),
+		ProtocolMin: m.ProtocolMin, ProtocolMax: m.ProtocolMax, ProtocolCur: m.ProtocolCur,
+		DelegateMin: m.DelegateMin, DelegateMax: m.DelegateMax, DelegateCur: m.DelegateCur,
 	}
 }
 

@@ -73,11 +73,8 @@ func (h *httpAPI) agentMembers(w http.ResponseWriter, r *http.Request) (any, err
 		ServerDC:     h.agent.config.Datacenter,
 	}
 	for _, m := range h.srv.Members() {
-		out.Members = append(out.Members, &api.AgentMember{
-			Name: m.Name, Addr: m.Addr.String(), Port: m.Port, Tags: m.Tags, Status: m.Status.String(),
-			ProtocolMin: m.ProtocolMin, ProtocolMax: m.ProtocolMax, ProtocolCur: m.ProtocolCur,
-			DelegateMin: m.DelegateMin, DelegateMax: m.DelegateMax, DelegateCur: m.DelegateCur,
-		})
+		member := toAgentMember(m)
+		out.Members = append(out.Members, &member)
 	}
 	return out, nil
 }

@@ -129,6 +129,14 @@ func (s *Server) Members() []serf.Member {
 	return s.serf.Members()
 }
 
+// LocalMember is this server's own gossip entry.
+func (s *Server) LocalMember() serf.Member {
+	if s.serf == nil {
+		return serf.Member{Name: s.config.NodeName, Status: serf.StatusAlive}
+	}
+	return s.serf.LocalMember()
+}
+
 // SerfStats are gossip's own statistics (members, failed, health_score,
 // ...), for agent-info.
 func (s *Server) SerfStats() map[string]string {
