@@ -26,15 +26,9 @@ Agent Info Options:
 func (c *cli) agentInfo(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	asJSON := fs.Bool("json", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 0 {
-		return c.usageError(v, "This command takes no arguments")
-	}
-	client, ok := c.clientOrFail()
+	client, code, ok := c.connect(v, fs, args, takesNoArgs)
 	if !ok {
-		return 1
+		return code
 	}
 	self, err := client.Agent().Self()
 	if err != nil {
@@ -58,15 +52,4 @@ func formatAgentStats(stats map[string]map[string]string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// printJSON prints v as Nomad's -json output and returns the exit code.
-func (c *cli) printJSON(v any) int {
-	out, err := formatJSON(v)
-	if err != nil {
-		c.errorf("Error formatting the data: %s", err)
-		return 1
-	}
-	c.outf("%s", out)
-	return 0
 }

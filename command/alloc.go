@@ -49,20 +49,10 @@ func (c *cli) allocStatus(v *verb, args []string) int {
 	stats := fs.Bool("stats", false, "")
 	verbose := fs.Bool("verbose", false, "")
 	asJSON := fs.Bool("json", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one of the following argument conditions:\n * A single <allocation>")
-	}
-	client, ok := c.clientOrFail()
+	want := argCount{1, 1, "This command takes one of the following argument conditions:\n * A single <allocation>"}
+	client, alloc, code, ok := c.connectAlloc(v, fs, args, want)
 	if !ok {
-		return 1
-	}
-	alloc, err := resolveAlloc(client, fs.Arg(0), c.now())
-	if err != nil {
-		c.errorf("%s", err)
-		return 1
+		return code
 	}
 	if *asJSON {
 		return c.printJSON(alloc)

@@ -70,11 +70,9 @@ func (c *cli) allocExec(v *verb, args []string) int {
 	fs.BoolVar(&o.stdin, "i", true, "")
 	fs.BoolVar(&o.tty, "t", o.stdinTerminal, "")
 	fs.StringVar(&o.escape, "e", "~", "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	want := argCount{2, -1, "This command takes at least two arguments: <allocation> <command>"}
+	if code, ok := c.parseArgs(v, fs, args, want); !ok {
 		return code
-	}
-	if fs.NArg() < 2 {
-		return c.usageError(v, "This command takes at least two arguments: <allocation> <command>")
 	}
 	if o.escape != "none" && len(o.escape) != 1 {
 		c.errorf("-e requires 'none' or a single character")
@@ -116,16 +114,11 @@ func (c *cli) execTarget(arg string, byJob bool) (*api.Client, *api.Allocation, 
 	if !byJob {
 		return c.allocArg(arg)
 	}
-	client, ok := c.clientOrFail()
+	job, ok := c.jobArg(arg)
 	if !ok {
 		return nil, nil, false
 	}
-	jobID, ns, err := resolveJob(client, arg)
-	if err != nil {
-		c.errorf("%s", err)
-		return nil, nil, false
-	}
-	stubs, _, err := client.Jobs().Allocations(jobID, false, &api.QueryOptions{Namespace: ns})
+	stubs, _, err := job.client.Jobs().Allocations(job.id, false, job.query())
 	if err != nil {
 		c.errorf("Error querying job allocations: %s", err)
 		return nil, nil, false
@@ -135,7 +128,7 @@ func (c *cli) execTarget(arg string, byJob bool) (*api.Client, *api.Allocation, 
 			return c.allocArg(s.ID)
 		}
 	}
-	c.errorf("No running allocations found for job %q", jobID)
+	c.errorf("No running allocations found for job %q", job.id)
 	return nil, nil, false
 }
 

@@ -45,20 +45,10 @@ func (c *cli) allocFS(v *verb, args []string) int {
 	verbose := fs.Bool("verbose", false, "")
 	stat := fs.Bool("stat", false, "")
 	fs.Bool("job", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() < 1 || fs.NArg() > 2 {
-		return c.usageError(v, "This command takes one or two arguments: <allocation> [<path>]")
-	}
-	client, ok := c.clientOrFail()
+	want := argCount{1, 2, "This command takes one or two arguments: <allocation> [<path>]"}
+	client, alloc, code, ok := c.connectAlloc(v, fs, args, want)
 	if !ok {
-		return 1
-	}
-	alloc, err := resolveAlloc(client, fs.Arg(0), c.now())
-	if err != nil {
-		c.errorf("%s", err)
-		return 1
+		return code
 	}
 	path := "/"
 	if fs.NArg() == 2 {

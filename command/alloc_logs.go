@@ -3,6 +3,7 @@ package command
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -84,33 +85,32 @@ func (c *cli) allocLogs(v *verb, args []string) int {
 	fs.Int64Var(&o.lines, "n", -1, "")
 	fs.Int64Var(&o.bytes, "c", -1, "")
 	fs.StringVar(&o.task, "task", "", "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	want := argCount{1, 2, "This command takes one of the following argument conditions:\n" +
+		" * A single <allocation>\n * Two arguments: <allocation> <task>"}
+	client, alloc, code, ok := c.connectAlloc(v, fs, args, want)
+	if !ok {
 		return code
 	}
-	if fs.NArg() < 1 || fs.NArg() > 2 {
-		return c.usageError(v, "This command takes one of the following argument conditions:\n * A single <allocation>\n * Two arguments: <allocation> <task>")
-	}
-	client, ok := c.clientOrFail()
-	if !ok {
-		return 1
-	}
-	alloc, err := resolveAlloc(client, fs.Arg(0), c.now())
+	task, err := pickTask(alloc, taskName(o.task, fs))
 	if err != nil {
 		c.errorf("%s", err)
 		return 1
 	}
-	if o.task == "" {
-		o.task = fs.Arg(1)
-	}
-	if o.task, err = pickTask(alloc, o.task); err != nil {
-		c.errorf("%s", err)
-		return 1
-	}
+	o.task = task
 	if err := c.copyLogs(client, alloc, o); err != nil {
 		c.errorf("Error reading %s logs: %s", logType(o), err)
 		return 1
 	}
 	return 0
+}
+
+// taskName returns the task a command line names: the -task flag's value,
+// else the second argument, as Nomad gives the flag preference.
+func taskName(flagValue string, fs *flag.FlagSet) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return fs.Arg(1)
 }
 
 // pickTask returns task if the allocation runs it, or the allocation's only

@@ -1,7 +1,5 @@
 package command
 
-import "github.com/hashicorp/nomad/api"
-
 // allocStopVerb stops and reschedules an allocation.
 var allocStopVerb = &verb{
 	name:     "alloc stop",
@@ -33,15 +31,10 @@ func (c *cli) allocStop(v *verb, args []string) int {
 	detach := fs.Bool("detach", false, "")
 	verbose := fs.Bool("verbose", false, "")
 	fs.Bool("no-shutdown-delay", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument: <allocation>")
-	}
-	client, alloc, ok := c.allocArg(fs.Arg(0))
+	want := argCount{1, 1, "This command takes one argument: <allocation>"}
+	client, alloc, code, ok := c.connectAlloc(v, fs, args, want)
 	if !ok {
-		return 1
+		return code
 	}
 	resp, err := client.Allocations().Stop(alloc, nil)
 	if err != nil {
@@ -53,21 +46,6 @@ func (c *cli) allocStop(v *verb, args []string) int {
 		return 0
 	}
 	return c.monitorOrDetach(client, resp.EvalID, false, *verbose, "")
-}
-
-// allocArg builds a client and resolves an allocation argument, printing
-// the error when either fails.
-func (c *cli) allocArg(prefix string) (*api.Client, *api.Allocation, bool) {
-	client, ok := c.clientOrFail()
-	if !ok {
-		return nil, nil, false
-	}
-	alloc, err := resolveAlloc(client, prefix, c.now())
-	if err != nil {
-		c.errorf("%s", err)
-		return nil, nil, false
-	}
-	return client, alloc, true
 }
 
 // allocRestartVerb restarts an allocation's tasks in place.
@@ -102,15 +80,10 @@ func (c *cli) allocRestart(v *verb, args []string) int {
 	all := fs.Bool("all-tasks", false, "")
 	task := fs.String("task", "", "")
 	fs.Bool("verbose", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	if code, ok := c.parseArgs(v, fs, args, takesAllocTask); !ok {
 		return code
 	}
-	if fs.NArg() < 1 || fs.NArg() > 2 {
-		return c.usageError(v, "This command takes one or two arguments: <allocation> [<task>]")
-	}
-	if *task == "" {
-		*task = fs.Arg(1)
-	}
+	*task = taskName(*task, fs)
 	if *all && *task != "" {
 		c.errorf("The -all-tasks option cannot be used when a task is specified")
 		return 1
@@ -170,15 +143,10 @@ func (c *cli) allocSignal(v *verb, args []string) int {
 	signal := fs.String("s", "SIGKILL", "")
 	task := fs.String("task", "", "")
 	fs.Bool("verbose", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	if code, ok := c.parseArgs(v, fs, args, takesAllocTask); !ok {
 		return code
 	}
-	if fs.NArg() < 1 || fs.NArg() > 2 {
-		return c.usageError(v, "This command takes one or two arguments: <allocation> [<task>]")
-	}
-	if *task == "" {
-		*task = fs.Arg(1)
-	}
+	*task = taskName(*task, fs)
 	client, alloc, ok := c.allocArg(fs.Arg(0))
 	if !ok {
 		return 1

@@ -1,7 +1,9 @@
 // Package command is Roam's CLI: every verb but `agent` talks to an agent
 // over HTTP with Nomad's official API client, and prints what Nomad's CLI
 // prints. One file per verb group; format.go holds the table and time
-// formatting, meta.go the shared flags and client construction.
+// formatting, meta.go the shared flags and client construction, args.go the
+// argument checks and the lookup of the job or allocation an argument names,
+// output.go the printing of JSON and lists.
 package command
 
 import (

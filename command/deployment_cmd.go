@@ -35,30 +35,17 @@ func (c *cli) deploymentList(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	asJSON := fs.Bool("json", false, "")
 	verbose := fs.Bool("verbose", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 0 {
-		return c.usageError(v, "This command takes no arguments")
-	}
-	client, ok := c.clientOrFail()
+	client, code, ok := c.connect(v, fs, args, takesNoArgs)
 	if !ok {
-		return 1
+		return code
 	}
 	deployments, _, err := client.Deployments().List(nil)
 	if err != nil {
 		c.errorf("Error retrieving deployments: %s", err)
 		return 1
 	}
-	if *asJSON {
-		return c.printJSON(deployments)
-	}
-	if len(deployments) == 0 {
-		c.outf("No deployments found")
-		return 0
-	}
-	c.outf("%s", formatDeploymentList(deployments, *verbose))
-	return 0
+	return printList(c, deployments, *asJSON, "No deployments found",
+		func() string { return formatDeploymentList(deployments, *verbose) })
 }
 
 // formatDeploymentList renders Nomad's deployment table.
@@ -101,15 +88,10 @@ func (c *cli) deploymentStatus(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	asJSON := fs.Bool("json", false, "")
 	verbose := fs.Bool("verbose", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument: <deployment id>")
-	}
-	client, ok := c.clientOrFail()
+	want := argCount{1, 1, "This command takes one argument: <deployment id>"}
+	client, code, ok := c.connect(v, fs, args, want)
 	if !ok {
-		return 1
+		return code
 	}
 	d, err := resolveDeployment(client, fs.Arg(0))
 	if err != nil {
@@ -129,12 +111,7 @@ func resolveDeployment(client *api.Client, prefix string) (*api.Deployment, erro
 	if err != nil {
 		return nil, fmt.Errorf("Error retrieving deployment: %s", err)
 	}
-	var matches []*api.Deployment
-	for _, d := range list {
-		if strings.HasPrefix(d.ID, prefix) {
-			matches = append(matches, d)
-		}
-	}
+	matches := withPrefix(list, prefix, func(d *api.Deployment) string { return d.ID })
 	switch len(matches) {
 	case 0:
 		return nil, fmt.Errorf("No deployment(s) with prefix or id %q found", prefix)

@@ -72,15 +72,9 @@ func (c *cli) evalStatus(v *verb, args []string) int {
 	monitor := fs.Bool("monitor", false, "")
 	verbose := fs.Bool("verbose", false, "")
 	asJSON := fs.Bool("json", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument")
-	}
-	client, ok := c.clientOrFail()
+	client, code, ok := c.connect(v, fs, args, argCount{1, 1, "This command takes one argument"})
 	if !ok {
-		return 1
+		return code
 	}
 	eval, err := resolveEval(client, fs.Arg(0))
 	if err != nil {
@@ -88,8 +82,7 @@ func (c *cli) evalStatus(v *verb, args []string) int {
 		return 1
 	}
 	if *monitor {
-		m := &evalMonitor{c: c, src: apiMonitorSource{client}, verbose: *verbose}
-		return m.monitor(eval.ID)
+		return c.monitorEval(client, eval.ID, *verbose)
 	}
 	if *asJSON {
 		return c.printJSON(eval)
@@ -166,15 +159,9 @@ func (c *cli) evalList(v *verb, args []string) int {
 	asJSON := fs.Bool("json", false, "")
 	job := fs.String("job", "", "")
 	status := fs.String("status", "", "")
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 0 {
-		return c.usageError(v, "This command takes no arguments")
-	}
-	client, ok := c.clientOrFail()
+	client, code, ok := c.connect(v, fs, args, takesNoArgs)
 	if !ok {
-		return 1
+		return code
 	}
 	evals, _, err := client.Evaluations().List(nil)
 	if err != nil {
@@ -182,15 +169,8 @@ func (c *cli) evalList(v *verb, args []string) int {
 		return 1
 	}
 	evals = filterEvals(evals, *job, *status)
-	if *asJSON {
-		return c.printJSON(evals)
-	}
-	if len(evals) == 0 {
-		c.outf("No evals found")
-		return 0
-	}
-	c.outf("%s", formatEvalList(evals, *verbose))
-	return 0
+	return printList(c, evals, *asJSON, "No evals found",
+		func() string { return formatEvalList(evals, *verbose) })
 }
 
 // filterEvals keeps the evaluations of job and in status, where given.

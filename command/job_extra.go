@@ -42,36 +42,19 @@ func (c *cli) jobAllocs(v *verb, args []string) int {
 	all := fs.Bool("all", false, "")
 	asJSON := fs.Bool("json", false, "")
 	verbose := fs.Bool("verbose", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	job, code, ok := c.connectJob(v, fs, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument: <job>")
-	}
-	client, ok := c.clientOrFail()
-	if !ok {
-		return 1
-	}
-	id, ns, err := resolveJob(client, fs.Arg(0))
-	if err != nil {
-		c.errorf("%s", err)
-		return 1
-	}
-	allocs, _, err := client.Jobs().Allocations(id, *all, &api.QueryOptions{Namespace: ns})
+	allocs, _, err := job.client.Jobs().Allocations(job.id, *all, job.query())
 	if err != nil {
 		c.errorf("Error retrieving allocations: %s", err)
 		return 1
 	}
-	if *asJSON {
-		return c.printJSON(allocs)
-	}
-	if len(allocs) == 0 {
-		c.outf("No allocations placed")
-		return 0
-	}
-	sortAllocStubs(allocs)
-	c.outf("%s", formatAllocListStubs(allocs, *verbose, c.now()))
-	return 0
+	return printList(c, allocs, *asJSON, "No allocations placed", func() string {
+		sortAllocStubs(allocs)
+		return formatAllocListStubs(allocs, *verbose, c.now())
+	})
 }
 
 // jobEvalVerb forces an evaluation of a job.
@@ -92,13 +75,7 @@ Eval Options:
   -force-reschedule
     Force reschedule failed allocations even if they are not currently
     eligible for rescheduling.
-
-  -detach
-    Return immediately instead of entering monitor mode.
-
-  -verbose
-    Display full information.
-`,
+` + detachVerboseHelp,
 	run: (*cli).jobEval,
 }
 
@@ -108,22 +85,12 @@ func (c *cli) jobEval(v *verb, args []string) int {
 	force := fs.Bool("force-reschedule", false, "")
 	detach := fs.Bool("detach", false, "")
 	verbose := fs.Bool("verbose", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	job, code, ok := c.connectJob(v, fs, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument: <job>")
-	}
-	client, ok := c.clientOrFail()
-	if !ok {
-		return 1
-	}
-	id, ns, err := resolveJob(client, fs.Arg(0))
-	if err != nil {
-		c.errorf("%s", err)
-		return 1
-	}
-	evalID, _, err := client.Jobs().EvaluateWithOpts(id, api.EvalOptions{ForceReschedule: *force}, &api.WriteOptions{Namespace: ns})
+	opts := api.EvalOptions{ForceReschedule: *force}
+	evalID, _, err := job.client.Jobs().EvaluateWithOpts(job.id, opts, job.write())
 	if err != nil {
 		c.errorf("Error evaluating job: %s", err)
 		return 1
@@ -132,7 +99,7 @@ func (c *cli) jobEval(v *verb, args []string) int {
 		c.outf("Created eval ID: %q ", shortID(evalID, *verbose))
 		return 0
 	}
-	return c.monitorOrDetach(client, evalID, false, *verbose, "")
+	return c.monitorOrDetach(job.client, evalID, false, *verbose, "")
 }
 
 // jobPeriodicForceVerb launches a periodic job now.
@@ -150,13 +117,7 @@ General Options:
 ` + generalOptionsHelp + `
 
 Periodic Force Options:
-
-  -detach
-    Return immediately instead of entering monitor mode.
-
-  -verbose
-    Display full information.
-`,
+` + detachVerboseHelp,
 	run: (*cli).jobPeriodicForce,
 }
 
@@ -165,27 +126,16 @@ func (c *cli) jobPeriodicForce(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	detach := fs.Bool("detach", false, "")
 	verbose := fs.Bool("verbose", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	job, code, ok := c.connectJob(v, fs, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument: <job>")
-	}
-	client, ok := c.clientOrFail()
-	if !ok {
-		return 1
-	}
-	id, ns, err := resolveJob(client, fs.Arg(0))
+	evalID, _, err := job.client.Jobs().PeriodicForce(job.id, job.write())
 	if err != nil {
-		c.errorf("%s", err)
+		c.errorf("Error forcing periodic job %q: %s", job.id, err)
 		return 1
 	}
-	evalID, _, err := client.Jobs().PeriodicForce(id, &api.WriteOptions{Namespace: ns})
-	if err != nil {
-		c.errorf("Error forcing periodic job %q: %s", id, err)
-		return 1
-	}
-	return c.monitorOrDetach(client, evalID, *detach, *verbose, "Force periodic successful")
+	return c.monitorOrDetach(job.client, evalID, *detach, *verbose, "Force periodic successful")
 }
 
 // jobDispatchVerb dispatches a parameterized job.
@@ -212,13 +162,7 @@ Dispatch Options:
 
   -id-prefix-template <prefix>
     Optional prefix template for dispatched job IDs.
-
-  -detach
-    Return immediately instead of entering monitor mode.
-
-  -verbose
-    Display full information.
-`,
+` + detachVerboseHelp,
 	run: (*cli).jobDispatch,
 }
 
@@ -230,11 +174,9 @@ func (c *cli) jobDispatch(v *verb, args []string) int {
 	prefix := fs.String("id-prefix-template", "", "")
 	detach := fs.Bool("detach", false, "")
 	verbose := fs.Bool("verbose", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	want := argCount{1, 2, "This command takes one or two arguments: <parameterized job> [input source]"}
+	if code, ok := c.parseArgs(v, fs, args, want); !ok {
 		return code
-	}
-	if fs.NArg() < 1 || fs.NArg() > 2 {
-		return c.usageError(v, "This command takes one or two arguments: <parameterized job> [input source]")
 	}
 	meta := map[string]string{}
 	for _, pair := range metaPairs {

@@ -34,11 +34,9 @@ func (c *cli) jobInit(v *verb, args []string) int {
 	flags := c.localFlagSet(v)
 	short := flags.Bool("short", false, "")
 	flags.Bool("connect", false, "")
-	if code, ok := c.parse(v, flags, args); !ok {
+	want := argCount{0, 1, "This command takes no arguments or one: <filename>"}
+	if code, ok := c.parseArgs(v, flags, args, want); !ok {
 		return code
-	}
-	if flags.NArg() > 1 {
-		return c.usageError(v, "This command takes no arguments or one: <filename>")
 	}
 	name := defaultInitName
 	if flags.NArg() == 1 {

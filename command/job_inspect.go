@@ -37,40 +37,28 @@ func (c *cli) jobInspect(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	fs.Bool("json", false, "")
 	version := fs.Int("version", -1, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	job, code, ok := c.connectJob(v, fs, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument: <job>")
-	}
-	client, ok := c.clientOrFail()
-	if !ok {
-		return 1
-	}
-	id, ns, err := resolveJob(client, fs.Arg(0))
+	spec, err := jobAtVersion(job, *version)
 	if err != nil {
 		c.errorf("%s", err)
 		return 1
 	}
-	job, err := jobAtVersion(client, id, ns, *version)
-	if err != nil {
-		c.errorf("%s", err)
-		return 1
-	}
-	return c.printJSON(struct{ Job *api.Job }{job})
+	return c.printJSON(struct{ Job *api.Job }{spec})
 }
 
 // jobAtVersion returns the job, or a given version of it when version >= 0.
-func jobAtVersion(client *api.Client, id, ns string, version int) (*api.Job, error) {
-	q := &api.QueryOptions{Namespace: ns}
+func jobAtVersion(job jobRef, version int) (*api.Job, error) {
 	if version < 0 {
-		job, _, err := client.Jobs().Info(id, q)
+		spec, _, err := job.client.Jobs().Info(job.id, job.query())
 		if err != nil {
 			return nil, fmt.Errorf("Error inspecting job: %s", err)
 		}
-		return job, nil
+		return spec, nil
 	}
-	versions, _, _, err := client.Jobs().Versions(id, false, q)
+	versions, _, _, err := job.client.Jobs().Versions(job.id, false, job.query())
 	if err != nil {
 		return nil, fmt.Errorf("Error retrieving job versions: %s", err)
 	}
@@ -79,7 +67,7 @@ func jobAtVersion(client *api.Client, id, ns string, version int) (*api.Job, err
 			return v, nil
 		}
 	}
-	return nil, fmt.Errorf("Job %q has no version %d", id, version)
+	return nil, fmt.Errorf("Job %q has no version %d", job.id, version)
 }
 
 // jobValidateVerb checks a job file.
@@ -100,13 +88,7 @@ General Options:
 ` + generalOptionsHelp + `
 
 Validate Options:
-
-  -var 'key=value'
-    Variable for template, can be used multiple times.
-
-  -var-file=path
-    Path to HCL2 file containing user variables.
-`,
+` + jobFileFlagsHelp,
 	run: (*cli).jobValidate,
 }
 
@@ -116,11 +98,8 @@ func (c *cli) jobValidate(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	files.register(fs)
 	fs.Bool("hcl2-strict", true, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	if code, ok := c.parseArgs(v, fs, args, takesPath); !ok {
 		return code
-	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument: <path>")
 	}
 	job, err := c.parseJob(fs.Arg(0), &files)
 	if err != nil {
@@ -185,22 +164,11 @@ func (c *cli) jobHistory(v *verb, args []string) int {
 	full := fs.Bool("full", false, "")
 	asJSON := fs.Bool("json", false, "")
 	version := fs.Int("version", -1, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	job, code, ok := c.connectJob(v, fs, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument: <job>")
-	}
-	client, ok := c.clientOrFail()
-	if !ok {
-		return 1
-	}
-	id, ns, err := resolveJob(client, fs.Arg(0))
-	if err != nil {
-		c.errorf("%s", err)
-		return 1
-	}
-	versions, diffs, _, err := client.Jobs().Versions(id, *showDiff, &api.QueryOptions{Namespace: ns})
+	versions, diffs, _, err := job.client.Jobs().Versions(job.id, *showDiff, job.query())
 	if err != nil {
 		c.errorf("Error retrieving job versions: %s", err)
 		return 1

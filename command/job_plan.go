@@ -53,13 +53,7 @@ Plan Options:
 
   -policy-override
     Sets the flag to force override any soft mandatory Sentinel policies.
-
-  -var 'key=value'
-    Variable for template, can be used multiple times.
-
-  -var-file=path
-    Path to HCL2 file containing user variables.
-
+` + jobFileFlagsHelp + `
   -verbose
     Increase diff verbosity.
 `,
@@ -85,14 +79,10 @@ func (c *cli) jobPlan(v *verb, args []string) int {
 	verbose := fs.Bool("verbose", false, "")
 	policyOverride := fs.Bool("policy-override", false, "")
 	fs.Bool("hcl2-strict", true, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	if code, ok := c.parseArgs(v, fs, args, takesPath); !ok {
 		if code == 0 {
 			return 0
 		}
-		return planError
-	}
-	if fs.NArg() != 1 {
-		c.usageError(v, "This command takes one argument: <path>")
 		return planError
 	}
 	path := fs.Arg(0)

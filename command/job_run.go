@@ -69,13 +69,7 @@ Run Options:
   -preserve-counts
     If set, the existing task group counts will be preserved when updating a
     job.
-
-  -var 'key=value'
-    Variable for template, can be used multiple times.
-
-  -var-file=path
-    Path to HCL2 file containing user variables.
-
+` + jobFileFlagsHelp + `
   -verbose
     Display full information.
 `,
@@ -86,6 +80,16 @@ Run Options:
 type jobFileFlags struct {
 	vars, varFiles stringList
 }
+
+// jobFileFlagsHelp documents the flags that control how a job file is
+// parsed.
+const jobFileFlagsHelp = `
+  -var 'key=value'
+    Variable for template, can be used multiple times.
+
+  -var-file=path
+    Path to HCL2 file containing user variables.
+`
 
 // register adds -var and -var-file to fs.
 func (f *jobFileFlags) register(fs *flag.FlagSet) {
@@ -160,11 +164,8 @@ func (c *cli) jobRun(v *verb, args []string) int {
 	policyOverride := fs.Bool("policy-override", false, "")
 	preserveCounts := fs.Bool("preserve-counts", false, "")
 	fs.Bool("hcl2-strict", true, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	if code, ok := c.parseArgs(v, fs, args, takesPath); !ok {
 		return code
-	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument: <path>")
 	}
 	job, err := c.parseJob(fs.Arg(0), &files)
 	if err != nil {
@@ -231,6 +232,5 @@ func (c *cli) afterRegister(client *api.Client, job *api.Job, evalID string, det
 		}
 		return 0
 	}
-	m := &evalMonitor{c: c, src: apiMonitorSource{client}, verbose: verbose}
-	return m.monitor(evalID)
+	return c.monitorEval(client, evalID, verbose)
 }

@@ -51,33 +51,26 @@ func (c *cli) jobStatus(v *verb, args []string) int {
 	fs.BoolVar(&o.allAllocs, "all-allocs", false, "")
 	fs.BoolVar(&o.verbose, "verbose", false, "")
 	asJSON := fs.Bool("json", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() > 1 {
-		return c.usageError(v, "This command takes either one or no arguments")
-	}
-	client, ok := c.clientOrFail()
+	client, code, ok := c.connect(v, fs, args, takesOneOrNoArgs)
 	if !ok {
-		return 1
+		return code
 	}
 	if fs.NArg() == 0 {
 		return c.jobList(client, o.verbose, *asJSON)
 	}
-	id, ns, err := resolveJob(client, fs.Arg(0))
+	job, ok := c.findJob(client, fs.Arg(0))
+	if !ok {
+		return 1
+	}
+	spec, err := job.info()
 	if err != nil {
 		c.errorf("%s", err)
 		return 1
 	}
-	job, _, err := client.Jobs().Info(id, &api.QueryOptions{Namespace: ns})
-	if err != nil {
-		c.errorf("Error querying job: %s", err)
-		return 1
-	}
 	if *asJSON {
-		return c.printJSON(job)
+		return c.printJSON(spec)
 	}
-	return c.showJob(client, job, o)
+	return c.showJob(client, spec, o)
 }
 
 // jobList prints the table of all jobs.
@@ -87,15 +80,8 @@ func (c *cli) jobList(client *api.Client, verbose, asJSON bool) int {
 		c.errorf("Error querying jobs: %s", err)
 		return 1
 	}
-	if asJSON {
-		return c.printJSON(jobs)
-	}
-	if len(jobs) == 0 {
-		c.outf("No running jobs")
-		return 0
-	}
-	c.outf("%s", formatJobList(jobs, c.namespace() == "*"))
-	return 0
+	return printList(c, jobs, asJSON, "No running jobs",
+		func() string { return formatJobList(jobs, c.namespace() == "*") })
 }
 
 // formatJobList renders Nomad's job table; allNamespaces adds the namespace

@@ -62,29 +62,18 @@ func (c *cli) jobStop(v *verb, args []string) int {
 	evalPriority := fs.Int("eval-priority", 0, "")
 	fs.Bool("global", false, "")
 	fs.Bool("no-shutdown-delay", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	job, code, ok := c.connectJob(v, fs, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument: <job>")
-	}
-	client, ok := c.clientOrFail()
-	if !ok {
-		return 1
-	}
-	id, ns, err := resolveJob(client, fs.Arg(0))
-	if err != nil {
-		c.errorf("%s", err)
-		return 1
-	}
-	if id != fs.Arg(0) && !*yes {
-		question := fmt.Sprintf("Are you sure you want to stop job %q? [y/N]", id)
+	if job.id != fs.Arg(0) && !*yes {
+		question := fmt.Sprintf("Are you sure you want to stop job %q? [y/N]", job.id)
 		if code, confirmed := c.confirm(question, "Cancelling job stop"); !confirmed {
 			return code
 		}
 	}
 	opts := &api.DeregisterOptions{Purge: *purge, EvalPriority: *evalPriority}
-	evalID, _, err := client.Jobs().DeregisterOpts(id, opts, &api.WriteOptions{Namespace: ns})
+	evalID, _, err := job.client.Jobs().DeregisterOpts(job.id, opts, job.write())
 	if err != nil {
 		c.errorf("Error deregistering job: %s", err)
 		return 1
@@ -96,8 +85,7 @@ func (c *cli) jobStop(v *verb, args []string) int {
 		c.outf("%s", evalID)
 		return 0
 	}
-	m := &evalMonitor{c: c, src: apiMonitorSource{client}, verbose: *verbose}
-	return m.monitor(evalID)
+	return c.monitorEval(job.client, evalID, *verbose)
 }
 
 // confirm asks a yes/no question on standard input, as Nomad does before
@@ -135,13 +123,7 @@ General Options:
 ` + generalOptionsHelp + `
 
 Start Options:
-
-  -detach
-    Return immediately instead of entering monitor mode.
-
-  -verbose
-    Display full information.
-`,
+` + detachVerboseHelp,
 	run: (*cli).jobStart,
 }
 
@@ -150,37 +132,26 @@ func (c *cli) jobStart(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	detach := fs.Bool("detach", false, "")
 	verbose := fs.Bool("verbose", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	job, code, ok := c.connectJob(v, fs, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument: <job>")
-	}
-	client, ok := c.clientOrFail()
-	if !ok {
-		return 1
-	}
-	id, ns, err := resolveJob(client, fs.Arg(0))
+	spec, err := job.info()
 	if err != nil {
 		c.errorf("%s", err)
 		return 1
 	}
-	job, _, err := client.Jobs().Info(id, &api.QueryOptions{Namespace: ns})
-	if err != nil {
-		c.errorf("Error querying job: %s", err)
+	if !deref(spec.Stop) {
+		c.errorf("Job %q has not been stopped and has the following status: %s", job.id, deref(spec.Status))
 		return 1
 	}
-	if !deref(job.Stop) {
-		c.errorf("Job %q has not been stopped and has the following status: %s", id, deref(job.Status))
-		return 1
-	}
-	job.Stop = new(bool)
-	resp, _, err := client.Jobs().Register(job, &api.WriteOptions{Namespace: ns})
+	spec.Stop = new(bool)
+	resp, _, err := job.client.Jobs().Register(spec, job.write())
 	if err != nil {
 		c.errorf("Error submitting job: %s", err)
 		return 1
 	}
-	return c.afterRegister(client, job, resp.EvalID, *detach, *verbose)
+	return c.afterRegister(job.client, spec, resp.EvalID, *detach, *verbose)
 }
 
 // jobScaleVerb changes a group's count.
@@ -200,13 +171,7 @@ General Options:
 ` + generalOptionsHelp + `
 
 Scale Options:
-
-  -detach
-    Return immediately instead of entering monitor mode.
-
-  -verbose
-    Display full information.
-`,
+` + detachVerboseHelp,
 	run: (*cli).jobScale,
 }
 
@@ -215,11 +180,9 @@ func (c *cli) jobScale(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	detach := fs.Bool("detach", false, "")
 	verbose := fs.Bool("verbose", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	want := argCount{2, 3, "This command takes two or three arguments: <job> [<group>] <count>"}
+	if code, ok := c.parseArgs(v, fs, args, want); !ok {
 		return code
-	}
-	if fs.NArg() < 2 || fs.NArg() > 3 {
-		return c.usageError(v, "This command takes two or three arguments: <job> [<group>] <count>")
 	}
 	rest := fs.Args()
 	count, err := strconv.Atoi(rest[len(rest)-1])
@@ -227,41 +190,36 @@ func (c *cli) jobScale(v *verb, args []string) int {
 		c.errorf("Failed to convert count %q to a number", rest[len(rest)-1])
 		return 1
 	}
-	client, ok := c.clientOrFail()
+	job, ok := c.jobArg(rest[0])
 	if !ok {
-		return 1
-	}
-	id, ns, err := resolveJob(client, rest[0])
-	if err != nil {
-		c.errorf("%s", err)
 		return 1
 	}
 	group := ""
 	if len(rest) == 3 {
 		group = rest[1]
-	} else if group, err = onlyGroup(client, id, ns); err != nil {
+	} else if group, err = onlyGroup(job); err != nil {
 		c.errorf("%s", err)
 		return 1
 	}
 	msg := "submitted using the Roam CLI"
-	resp, _, err := client.Jobs().Scale(id, group, &count, msg, false, nil, &api.WriteOptions{Namespace: ns})
+	resp, _, err := job.client.Jobs().Scale(job.id, group, &count, msg, false, nil, job.write())
 	if err != nil {
 		c.errorf("Error submitting scaling request: %s", err)
 		return 1
 	}
-	return c.monitorOrDetach(client, resp.EvalID, *detach, *verbose, "Job scale successful")
+	return c.monitorOrDetach(job.client, resp.EvalID, *detach, *verbose, "Job scale successful")
 }
 
 // onlyGroup returns the name of the job's single task group.
-func onlyGroup(client *api.Client, id, ns string) (string, error) {
-	job, _, err := client.Jobs().Info(id, &api.QueryOptions{Namespace: ns})
+func onlyGroup(job jobRef) (string, error) {
+	info, err := job.info()
 	if err != nil {
-		return "", fmt.Errorf("Error querying job: %s", err)
+		return "", err
 	}
-	if len(job.TaskGroups) != 1 {
-		return "", fmt.Errorf("Job %q has %d task groups: name the group to scale", id, len(job.TaskGroups))
+	if len(info.TaskGroups) != 1 {
+		return "", fmt.Errorf("Job %q has %d task groups: name the group to scale", job.id, len(info.TaskGroups))
 	}
-	return deref(job.TaskGroups[0].Name), nil
+	return deref(info.TaskGroups[0].Name), nil
 }
 
 // jobRevertVerb reverts a job to an older version.
@@ -278,13 +236,7 @@ General Options:
 ` + generalOptionsHelp + `
 
 Revert Options:
-
-  -detach
-    Return immediately instead of entering monitor mode.
-
-  -verbose
-    Display full information.
-`,
+` + detachVerboseHelp,
 	run: (*cli).jobRevert,
 }
 
@@ -293,32 +245,25 @@ func (c *cli) jobRevert(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	detach := fs.Bool("detach", false, "")
 	verbose := fs.Bool("verbose", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	want := argCount{2, 2, "This command takes two arguments: <job> <version>"}
+	if code, ok := c.parseArgs(v, fs, args, want); !ok {
 		return code
-	}
-	if fs.NArg() != 2 {
-		return c.usageError(v, "This command takes two arguments: <job> <version>")
 	}
 	version, err := strconv.ParseUint(fs.Arg(1), 10, 64)
 	if err != nil {
 		c.errorf("The job version to revert to must be an integer: %s", err)
 		return 1
 	}
-	client, ok := c.clientOrFail()
+	job, ok := c.jobArg(fs.Arg(0))
 	if !ok {
 		return 1
 	}
-	id, ns, err := resolveJob(client, fs.Arg(0))
-	if err != nil {
-		c.errorf("%s", err)
-		return 1
-	}
-	resp, _, err := client.Jobs().Revert(id, version, nil, &api.WriteOptions{Namespace: ns}, "", "")
+	resp, _, err := job.client.Jobs().Revert(job.id, version, nil, job.write(), "", "")
 	if err != nil {
 		c.errorf("Error retrieving job versions: %s", err)
 		return 1
 	}
-	return c.monitorOrDetach(client, resp.EvalID, *detach, *verbose, "")
+	return c.monitorOrDetach(job.client, resp.EvalID, *detach, *verbose, "")
 }
 
 // monitorOrDetach monitors evalID, or with -detach prints it after the
@@ -334,6 +279,5 @@ func (c *cli) monitorOrDetach(client *api.Client, evalID string, detach, verbose
 		c.outf("Evaluation ID: %s", evalID)
 		return 0
 	}
-	m := &evalMonitor{c: c, src: apiMonitorSource{client}, verbose: verbose}
-	return m.monitor(evalID)
+	return c.monitorEval(client, evalID, verbose)
 }

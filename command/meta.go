@@ -206,6 +206,16 @@ func (s *stringList) Set(v string) error {
 // trimHelp strips the blank lines around a verb's help text.
 func trimHelp(help string) string { return strings.TrimSpace(help) }
 
+// detachVerboseHelp documents -detach and -verbose in the words of most
+// verbs that monitor an evaluation.
+const detachVerboseHelp = `
+  -detach
+    Return immediately instead of entering monitor mode.
+
+  -verbose
+    Display full information.
+`
+
 // generalOptionsHelp documents the connection flags every agent-facing verb
 // accepts.
 const generalOptionsHelp = `

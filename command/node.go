@@ -58,26 +58,14 @@ func (c *cli) nodeStatus(v *verb, args []string) int {
 	asJSON := fs.Bool("json", false, "")
 	fs.Bool("allocs", false, "")
 	fs.Bool("stats", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() > 1 {
-		return c.usageError(v, "This command takes either one or no arguments")
-	}
-	client, ok := c.clientOrFail()
+	client, code, ok := c.connect(v, fs, args, takesOneOrNoArgs)
 	if !ok {
-		return 1
+		return code
 	}
 	if fs.NArg() == 0 && !*self {
 		return c.nodeList(client, *verbose, *asJSON)
 	}
-	var node *api.Node
-	var err error
-	if *self {
-		node, err = localNode(client)
-	} else {
-		node, err = resolveNode(client, fs.Arg(0), *verbose)
-	}
+	node, err := findNode(client, fs.Arg(0), *self, *verbose)
 	if err != nil {
 		c.errorf("%s", err)
 		return 1
@@ -86,6 +74,15 @@ func (c *cli) nodeStatus(v *verb, args []string) int {
 		return c.printJSON(node)
 	}
 	return c.showNode(client, node, *verbose, *short)
+}
+
+// findNode returns the local node with self, else the node whose ID starts
+// with prefix.
+func findNode(client *api.Client, prefix string, self, verbose bool) (*api.Node, error) {
+	if self {
+		return localNode(client)
+	}
+	return resolveNode(client, prefix, verbose)
 }
 
 // localNode returns the node of the agent the CLI talks to.
@@ -112,15 +109,8 @@ func (c *cli) nodeList(client *api.Client, verbose, asJSON bool) int {
 		c.errorf("Error querying node status: %s", err)
 		return 1
 	}
-	if asJSON {
-		return c.printJSON(nodes)
-	}
-	if len(nodes) == 0 {
-		c.outf("No nodes registered")
-		return 0
-	}
-	c.outf("%s", formatNodeList(nodes, verbose))
-	return 0
+	return printList(c, nodes, asJSON, "No nodes registered",
+		func() string { return formatNodeList(nodes, verbose) })
 }
 
 // formatNodeList renders Nomad's node list table.

@@ -49,11 +49,10 @@ func (c *cli) nodeEligibility(v *verb, args []string) int {
 	if *enable == *disable {
 		return c.usageError(v, "Either the '-enable' or '-disable' flag must be set")
 	}
-	node, ok := c.targetNode(v, fs, *self)
+	client, node, ok := c.targetNode(v, fs, *self)
 	if !ok {
 		return 1
 	}
-	client, _ := c.client()
 	if _, err := client.Nodes().ToggleEligibility(node.ID, *enable, nil); err != nil {
 		c.errorf("Error updating scheduling eligibility: %s", err)
 		return 1
@@ -66,29 +65,23 @@ func (c *cli) nodeEligibility(v *verb, args []string) int {
 	return 0
 }
 
-// targetNode resolves the node a node verb acts on: the local node with
-// -self, else the single node argument.
-func (c *cli) targetNode(v *verb, fs *flag.FlagSet, self bool) (*api.Node, bool) {
+// targetNode builds a client and resolves the node a node verb acts on: the
+// local node with -self, else the single node argument.
+func (c *cli) targetNode(v *verb, fs *flag.FlagSet, self bool) (*api.Client, *api.Node, bool) {
 	if (self && fs.NArg() != 0) || (!self && fs.NArg() != 1) {
 		c.usageError(v, "This command takes either one argument (the node) or the -self flag")
-		return nil, false
+		return nil, nil, false
 	}
 	client, ok := c.clientOrFail()
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
-	var node *api.Node
-	var err error
-	if self {
-		node, err = localNode(client)
-	} else {
-		node, err = resolveNode(client, fs.Arg(0), false)
-	}
+	node, err := findNode(client, fs.Arg(0), self, false)
 	if err != nil {
 		c.errorf("%s", err)
-		return nil, false
+		return nil, nil, false
 	}
-	return node, true
+	return client, node, true
 }
 
 // nodeDrainVerb starts or stops draining a node.
@@ -171,11 +164,10 @@ func (c *cli) nodeDrain(v *verb, args []string) int {
 	if !f.monitor && f.enable == f.disable {
 		return c.usageError(v, "Either the '-enable' or '-disable' flag must be set, unless using '-monitor'")
 	}
-	node, ok := c.targetNode(v, fs, f.self)
+	client, node, ok := c.targetNode(v, fs, f.self)
 	if !ok {
 		return 1
 	}
-	client, _ := c.client()
 	if f.monitor {
 		return c.monitorDrain(client, node.ID, 0, f.ignoreSystem)
 	}

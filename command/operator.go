@@ -34,15 +34,9 @@ List Peers Options:
 func (c *cli) operatorRaftListPeers(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	stale := fs.Bool("stale", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 0 {
-		return c.usageError(v, "This command takes no arguments")
-	}
-	client, ok := c.clientOrFail()
+	client, code, ok := c.connect(v, fs, args, takesNoArgs)
 	if !ok {
-		return 1
+		return code
 	}
 	cfg, err := client.Operator().RaftGetConfiguration(&api.QueryOptions{AllowStale: *stale})
 	if err != nil {
@@ -88,15 +82,10 @@ General Options:
 // serverJoin implements `server join`.
 func (c *cli) serverJoin(v *verb, args []string) int {
 	fs := c.flagSet(v)
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() < 1 {
-		return c.usageError(v, "One or more node addresses must be given as arguments")
-	}
-	client, ok := c.clientOrFail()
+	want := argCount{1, -1, "One or more node addresses must be given as arguments"}
+	client, code, ok := c.connect(v, fs, args, want)
 	if !ok {
-		return 1
+		return code
 	}
 	n, err := client.Agent().Join(fs.Args()...)
 	if err != nil {
@@ -134,15 +123,10 @@ Server Force-Leave Options:
 func (c *cli) serverForceLeave(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	prune := fs.Bool("prune", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument: <node>")
-	}
-	client, ok := c.clientOrFail()
+	want := argCount{1, 1, "This command takes one argument: <node>"}
+	client, code, ok := c.connect(v, fs, args, want)
 	if !ok {
-		return 1
+		return code
 	}
 	if err := client.Agent().ForceLeaveWithOptions(fs.Arg(0), api.ForceLeaveOpts{Prune: *prune}); err != nil {
 		c.errorf("Error force-leaving server %s: %s", fs.Arg(0), err)

@@ -39,15 +39,9 @@ Snapshot Save Options:
 func (c *cli) operatorSnapshotSave(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	stale := fs.Bool("stale", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument: <file>")
-	}
-	client, ok := c.clientOrFail()
+	client, code, ok := c.connect(v, fs, args, takesFile)
 	if !ok {
-		return 1
+		return code
 	}
 	snap, err := client.Operator().Snapshot(&api.QueryOptions{AllowStale: *stale})
 	if err != nil {
@@ -126,11 +120,8 @@ General Options:
 
 func (c *cli) operatorSnapshotRestore(v *verb, args []string) int {
 	fs := c.flagSet(v)
-	if code, ok := c.parse(v, fs, args); !ok {
+	if code, ok := c.parseArgs(v, fs, args, takesFile); !ok {
 		return code
-	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument: <file>")
 	}
 	if err := verifySnapshotFile(fs.Arg(0)); err != nil {
 		c.errorf("Error verifying snapshot file: %v", err)
@@ -169,11 +160,8 @@ Usage: roam operator snapshot inspect <file>
 
 func (c *cli) operatorSnapshotInspect(v *verb, args []string) int {
 	fs := c.flagSet(v)
-	if code, ok := c.parse(v, fs, args); !ok {
+	if code, ok := c.parseArgs(v, fs, args, takesFile); !ok {
 		return code
-	}
-	if fs.NArg() != 1 {
-		return c.usageError(v, "This command takes one argument: <file>")
 	}
 	info, err := os.Stat(fs.Arg(0))
 	if err != nil {

@@ -18,6 +18,17 @@ func sanitizeUUIDPrefix(prefix string) string {
 	return prefix[:len(prefix)-1]
 }
 
+// withPrefix returns the items whose ID, as id reads it, starts with prefix.
+func withPrefix[T any](items []T, prefix string, id func(T) string) []T {
+	var matches []T
+	for _, item := range items {
+		if strings.HasPrefix(id(item), prefix) {
+			matches = append(matches, item)
+		}
+	}
+	return matches
+}
+
 // resolveJob finds the job whose ID is id or starts with it. It returns the
 // job's ID and namespace, or a user-facing error: no match, or several
 // matches listed as Nomad lists them.
@@ -54,12 +65,7 @@ func resolveAlloc(client *api.Client, prefix string, now time.Time) (*api.Alloca
 	if err != nil {
 		return nil, fmt.Errorf("Error querying allocation: %s", err)
 	}
-	var matches []*api.AllocationListStub
-	for _, a := range stubs {
-		if strings.HasPrefix(a.ID, prefix) {
-			matches = append(matches, a)
-		}
-	}
+	matches := withPrefix(stubs, prefix, func(a *api.AllocationListStub) string { return a.ID })
 	switch len(matches) {
 	case 0:
 		return nil, fmt.Errorf("No allocation(s) with prefix or id %q found", prefix)
@@ -85,12 +91,7 @@ func resolveNode(client *api.Client, prefix string, verbose bool) (*api.Node, er
 	if err != nil {
 		return nil, fmt.Errorf("Error querying node info: %s", err)
 	}
-	var matches []*api.NodeListStub
-	for _, n := range stubs {
-		if strings.HasPrefix(n.ID, prefix) {
-			matches = append(matches, n)
-		}
-	}
+	matches := withPrefix(stubs, prefix, func(n *api.NodeListStub) string { return n.ID })
 	switch len(matches) {
 	case 0:
 		return nil, fmt.Errorf("No node(s) with prefix %q found", prefix)
@@ -114,12 +115,7 @@ func resolveEval(client *api.Client, prefix string) (*api.Evaluation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("Error querying evaluation: %v", err)
 	}
-	var matches []*api.Evaluation
-	for _, e := range evals {
-		if strings.HasPrefix(e.ID, prefix) {
-			matches = append(matches, e)
-		}
-	}
+	matches := withPrefix(evals, prefix, func(e *api.Evaluation) string { return e.ID })
 	switch len(matches) {
 	case 0:
 		return nil, fmt.Errorf("No evaluation(s) with prefix or id %q found", prefix)

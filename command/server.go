@@ -39,15 +39,9 @@ func (c *cli) serverMembers(v *verb, args []string) int {
 	verbose := fs.Bool("verbose", false, "")
 	fs.BoolVar(verbose, "detailed", false, "")
 	asJSON := fs.Bool("json", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 0 {
-		return c.usageError(v, "This command takes no arguments")
-	}
-	client, ok := c.clientOrFail()
+	client, code, ok := c.connect(v, fs, args, takesNoArgs)
 	if !ok {
-		return 1
+		return code
 	}
 	members, err := client.Agent().Members()
 	if err != nil {

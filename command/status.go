@@ -39,11 +39,8 @@ func (c *cli) status(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	fs.Bool("verbose", false, "")
 	fs.Bool("json", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
+	if code, ok := c.parseArgs(v, fs, args, takesOneOrNoArgs); !ok {
 		return code
-	}
-	if fs.NArg() > 1 {
-		return c.usageError(v, "This command takes either one or no arguments")
 	}
 	flagArgs := args[:len(args)-fs.NArg()]
 	if fs.NArg() == 0 {

@@ -19,15 +19,9 @@ General Options:
 // systemGC asks the servers to collect garbage; it prints nothing on success.
 func (c *cli) systemGC(v *verb, args []string) int {
 	fs := c.flagSet(v)
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() != 0 {
-		return c.usageError(v, "This command takes no arguments")
-	}
-	client, ok := c.clientOrFail()
+	client, code, ok := c.connect(v, fs, args, takesNoArgs)
 	if !ok {
-		return 1
+		return code
 	}
 	if err := client.System().GarbageCollect(); err != nil {
 		c.errorf("Error running system garbage-collection: %s", err)

@@ -36,15 +36,9 @@ UI Options:
 func (c *cli) ui(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	showURL := fs.Bool("show-url", false, "")
-	if code, ok := c.parse(v, fs, args); !ok {
-		return code
-	}
-	if fs.NArg() > 1 {
-		return c.usageError(v, "This command takes either one or no arguments")
-	}
-	client, ok := c.clientOrFail()
+	client, code, ok := c.connect(v, fs, args, takesOneOrNoArgs)
 	if !ok {
-		return 1
+		return code
 	}
 	base, err := url.Parse(c.address())
 	if err != nil {
