@@ -314,7 +314,7 @@ func (a *Agent) configMap() map[string]any {
 	return map[string]any{
 		"Region": cfg.Region, "Datacenter": cfg.Datacenter, "NodeName": cfg.Name,
 		"DataDir": cfg.DataDir, "BindAddr": cfg.BindAddr, "LogLevel": cfg.LogLevel,
-		"Version": map[string]string{"Version": version.NomadCompatible, "VersionMetadata": "roam." + version.Number, "Revision": version.Revision},
+		"Version": map[string]string{"Version": version.NomadCompatible, "VersionMetadata": "roam." + version.Number, "Revision": version.Revision()},
 		"Ports":   map[string]int{"HTTP": cfg.Ports.HTTP, "RPC": cfg.Ports.RPC, "Serf": cfg.Ports.Serf},
 		"Server":  map[string]any{"Enabled": cfg.Server.Enabled, "BootstrapExpect": cfg.Server.BootstrapExpect},
 		"Client":  map[string]any{"Enabled": cfg.Client.Enabled, "Servers": cfg.Client.Servers, "NodeClass": cfg.Client.NodeClass},

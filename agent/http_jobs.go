@@ -141,7 +141,7 @@ func (h *httpAPI) validateJob(w http.ResponseWriter, r *http.Request) (any, erro
 func (h *httpAPI) jobRequest(w http.ResponseWriter, r *http.Request) (any, error) {
 	path := strings.TrimPrefix(r.URL.Path, "/v1/job/")
 	ns := namespaceOf(r)
-	for _, sub := range []string{"allocations", "evaluations", "summary", "versions", "plan", "evaluate", "scale", "revert", "submission", "deployments", "deployment"} {
+	for _, sub := range []string{"allocations", "evaluations", "summary", "versions", "plan", "evaluate", "scale", "revert", "submission", "deployments", "deployment", "dispatch", "periodic/force"} {
 		if id, ok := strings.CutSuffix(path, "/"+sub); ok {
 			return h.jobSubRequest(w, r, ns, id, sub)
 		}
@@ -249,6 +249,10 @@ func (h *httpAPI) jobSubRequest(w http.ResponseWriter, r *http.Request, ns, id, 
 		return h.jobSubmission(w, r, ns, id)
 	case "deployments":
 		return []*api.Deployment{}, nil
+	case "dispatch":
+		return h.jobDispatch(w, r, ns, id)
+	case "periodic/force":
+		return h.jobPeriodicForce(w, r, ns, id)
 	}
 	return nil, codedError(http.StatusNotFound, "job %s not supported: %s", sub, id)
 }

@@ -73,7 +73,7 @@ func (c *Client) buildNode(ctx context.Context) (*api.Node, error) {
 	node.NodeResources.MaxDynamicPort = cfg.MaxDynamicPort
 	a := node.Attributes
 	a["nomad.version"] = version.NomadCompatible
-	a["nomad.revision"] = version.Revision
+	a["nomad.revision"] = version.Revision()
 	a["roam.version"] = version.Number
 	a["unique.network.ip-address"] = fp.Attributes["unique.network.ip-address"]
 	if cfg.HTTPAddr != "" {

@@ -1,13 +1,6 @@
 package command
 
-import "runtime/debug"
-
-// Version is Roam's release version.
-const Version = "0.1.0"
-
-// GitCommit is the source revision the binary was built from; release builds
-// set it with -ldflags "-X github.com/roam-project/roam/command.GitCommit=...".
-var GitCommit = ""
+import "github.com/roam-project/roam/internal/version"
 
 // versionVerb prints the version.
 var versionVerb = &verb{
@@ -27,23 +20,7 @@ func (c *cli) version(v *verb, args []string) int {
 		c.outf("%s", trimHelp(v.help))
 		return 0
 	}
-	c.outf("Roam v%s (Nomad API compatible)", Version)
-	c.outf("Revision %s", revision())
+	c.outf("Roam v%s (Nomad API compatible)", version.Number)
+	c.outf("Revision %s", version.Revision())
 	return 0
-}
-
-// revision returns GitCommit, else the VCS revision Go recorded, else
-// "unknown".
-func revision() string {
-	if GitCommit != "" {
-		return GitCommit
-	}
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" && s.Value != "" {
-				return s.Value
-			}
-		}
-	}
-	return "unknown"
 }
