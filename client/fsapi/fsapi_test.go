@@ -2,6 +2,7 @@ package fsapi_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -332,3 +333,42 @@ func TestExec(t *testing.T) {
 		})
 	}
 }
+
+// TestLogsFollowAcrossRotation follows a task's stdout while its writes
+// rotate it across several files: every line arrives, once and in order.
+func TestLogsFollowAcrossRotation(t *testing.T) {
+	e := newEnv(t)
+	const lines = 30000 // about 2.6 MB: three 1 MB files
+	script := fmt.Sprintf(`i=0; while [ $i -lt %d ]; do printf 'line%%06d 0123456789012345678901234567890123456789012345678901234567890123456789\n' $i; i=$((i+1)); done; echo DONE; exec sleep 1000`, lines)
+	task := clienttest.ShellTask("web", script)
+	task.LogConfig = &api.LogConfig{MaxFiles: ptr(5), MaxFileSizeMB: ptr(1)}
+	alloc := clienttest.Alloc(e.client.Node().ID, "service", task)
+	e.servers.PutAlloc(alloc)
+	waitFor(t, "alloc running", func() bool { return e.servers.Alloc(alloc.ID).ClientStatus == "running" })
+	t.Cleanup(func() {
+		e.servers.StopAlloc(alloc.ID)
+		waitFor(t, "alloc stopped", func() bool { return e.servers.Alloc(alloc.ID).ClientStatus == "complete" })
+	})
+	got, frames := readLogs(t, e, e.servers.Alloc(alloc.ID), true, "stdout", "start", 0, "DONE\n")
+	files := map[string]bool{}
+	for _, f := range frames {
+		if f.File != "" {
+			files[f.File] = true
+		}
+	}
+	if len(files) < 3 {
+		t.Fatalf("followed %d files (%v), want the stream to cross rotations", len(files), files)
+	}
+	out := strings.Split(strings.TrimSuffix(got, "DONE\n"), "\n")
+	out = out[:len(out)-1]
+	if len(out) != lines {
+		t.Fatalf("got %d lines, want %d", len(out), lines)
+	}
+	for i, l := range out {
+		if want := fmt.Sprintf("line%06d ", i); !strings.HasPrefix(l, want) {
+			t.Fatalf("line %d is %q, want prefix %q", i, l[:min(len(l), 20)], want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
