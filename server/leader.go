@@ -102,6 +102,7 @@ func (s *Server) establishLeadership() {
 	s.goRun(func() { s.planner.Run(ctx) })
 	s.beats.Start(ctx)
 	s.goRun(func() { s.runGC(ctx) })
+	s.goRun(func() { s.runPeriodicDispatcher(ctx) })
 	s.goRun(s.reconcilePeers)
 	s.goRun(func() { s.cleanupDeadServers(ctx) })
 	s.logger.Info("cluster leadership acquired")

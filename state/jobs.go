@@ -153,7 +153,10 @@ func (tx *writeTxn) upsertJob(job *api.Job, submission *api.JobSubmission, submi
 	if err := tx.pruneJobVersions(ns, id); err != nil {
 		return err
 	}
-	return tx.ensureJobSummary(job)
+	if err := tx.ensureJobSummary(job); err != nil {
+		return err
+	}
+	return tx.refreshChildrenSummary(job)
 }
 
 // pruneJobVersions keeps the newest trackedJobVersions versions.
@@ -195,6 +198,9 @@ func (tx *writeTxn) deleteJob(ns, id string) error {
 	if err := tx.delete(tableJobs, raw); err != nil {
 		return err
 	}
+	if err := tx.refreshChildrenSummary(raw.(*jobRow).Job); err != nil {
+		return err
+	}
 	if _, err := tx.DeleteAll(tableJobVersions, "id_prefix", ns, id+"\x00"); err != nil {
 		return fmt.Errorf("delete job versions: %w", err)
 	}
@@ -221,13 +227,25 @@ func (tx *writeTxn) refreshJobStatus(ns, id string) error {
 	updated := *job
 	updated.Status = ptr(status)
 	updated.ModifyIndex = ptr(tx.index)
-	return tx.insert(tableJobs, newJobRow(&updated))
+	if err := tx.insert(tableJobs, newJobRow(&updated)); err != nil {
+		return err
+	}
+	return tx.refreshChildrenSummary(&updated)
 }
 
-// computeJobStatus derives Nomad's job status: running while any
+// computeJobStatus derives Nomad's job status: periodic and parameterized
+// parents run until stopped; other jobs are running while any
 // allocation is not terminal, dead once stopped (or a finished batch job),
 // pending otherwise.
 func (tx *writeTxn) computeJobStatus(job *api.Job) string {
+	// Periodic and parameterized parents run until stopped, as in Nomad;
+	// their children carry the work.
+	if job.Periodic != nil || (job.ParameterizedJob != nil && !job.Dispatched) {
+		if job.Stop != nil && *job.Stop {
+			return structs.JobStatusDead
+		}
+		return structs.JobStatusRunning
+	}
 	allocs, _ := tx.Get(tableAllocs, "job", *job.Namespace, *job.ID)
 	hasAllocs := false
 	for raw := allocs.Next(); raw != nil; raw = allocs.Next() {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/structs"
 )
 
 // summaryRow is a stored job summary, keyed by plain fields.
@@ -31,6 +33,9 @@ func (s *Snapshot) JobSummary(namespace, jobID string) (*api.JobSummary, error) 
 func (tx *writeTxn) ensureJobSummary(job *api.Job) error {
 	ns, id := *job.Namespace, *job.ID
 	sum := tx.summaryCopy(ns, id)
+	if sum.Children == nil && (job.Periodic != nil || job.ParameterizedJob != nil) {
+		sum.Children = &api.JobChildrenSummary{}
+	}
 	for _, tg := range job.TaskGroups {
 		if _, ok := sum.Summary[*tg.Name]; !ok {
 			sum.Summary[*tg.Name] = api.TaskGroupSummary{}
@@ -70,6 +75,43 @@ func (tx *writeTxn) refreshJobSummary(ns, jobID string) error {
 		counts[a.TaskGroup] = c
 	}
 	sum.Summary = counts
+	return tx.putSummary(sum)
+}
+
+// refreshChildrenSummary recounts, by status, the children of the parent
+// of a job that was just stored or deleted (periodic launches and
+// dispatched instances). A job with no parent, or whose parent is gone,
+// changes nothing. Children's IDs start with "<parent>/", as Nomad names
+// them.
+func (tx *writeTxn) refreshChildrenSummary(child *api.Job) error {
+	if child.ParentID == nil || *child.ParentID == "" {
+		return nil
+	}
+	ns, parent := *child.Namespace, *child.ParentID
+	if raw, err := tx.First(tableJobSummary, "id", ns, parent); err != nil || raw == nil {
+		return err
+	}
+	it, err := tx.Get(tableJobs, "id_prefix", ns, parent+"/")
+	if err != nil {
+		return fmt.Errorf("child job list: %w", err)
+	}
+	counts := &api.JobChildrenSummary{}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		j := raw.(*jobRow).Job
+		if j.ParentID == nil || *j.ParentID != parent || j.Status == nil {
+			continue
+		}
+		switch *j.Status {
+		case structs.JobStatusPending:
+			counts.Pending++
+		case structs.JobStatusRunning:
+			counts.Running++
+		case structs.JobStatusDead:
+			counts.Dead++
+		}
+	}
+	sum := tx.summaryCopy(ns, parent)
+	sum.Children = counts
 	return tx.putSummary(sum)
 }
 
