@@ -43,7 +43,11 @@ func (s *Server) RegisterJob(args *structs.JobRegisterArgs) (*structs.JobRegiste
 	job.Stop = ptr(false)
 	req := &structs.JobRegisterRequest{Job: job, Submission: args.Submission, Time: time.Now().UnixNano()}
 	if !isPeriodicOrParameterized(job) {
-		req.Eval = newEval(job, structs.EvalTriggerJobRegister)
+		trigger := args.Trigger
+		if trigger == "" {
+			trigger = structs.EvalTriggerJobRegister
+		}
+		req.Eval = newEval(job, trigger)
 	}
 	index, err := s.raftApply(structs.JobRegisterRequestType, req)
 	if err != nil {

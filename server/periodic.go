@@ -182,7 +182,7 @@ func (d *periodicDispatcher) launch(tracked *api.Job, at time.Time) error {
 	if existing, err := snap.JobByID(*child.Namespace, *child.ID); err != nil || existing != nil {
 		return err
 	}
-	res, err := d.srv.RegisterJob(&structs.JobRegisterArgs{Job: child})
+	res, err := d.srv.RegisterJob(&structs.JobRegisterArgs{Job: child, Trigger: structs.EvalTriggerPeriodicJob})
 	if err != nil {
 		return fmt.Errorf("register %q: %w", *child.ID, err)
 	}
@@ -203,7 +203,7 @@ func (s *Server) ForcePeriodicRun(namespace, jobID string) (*structs.JobRegister
 	if !periodicActive(job) {
 		return nil, fmt.Errorf("%w: can't force launch non-periodic job", ErrInvalid)
 	}
-	return s.RegisterJob(&structs.JobRegisterArgs{Job: periodicChild(job, time.Now())})
+	return s.RegisterJob(&structs.JobRegisterArgs{Job: periodicChild(job, time.Now()), Trigger: structs.EvalTriggerPeriodicJob})
 }
 
 // periodicActive reports whether a job launches children on a schedule:

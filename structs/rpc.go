@@ -12,8 +12,10 @@ import (
 
 // JobRegisterArgs registers a job.
 type JobRegisterArgs struct {
-	Job          *api.Job
-	Submission   *api.JobSubmission
+	Job        *api.Job
+	Submission *api.JobSubmission
+	// Trigger is the evaluation's TriggeredBy; "job-register" when empty.
+	Trigger      string
 	EnforceIndex bool
 	ModifyIndex  uint64
 }
