@@ -19,6 +19,9 @@ const (
 	GCRequestType
 	AllocDesiredTransitionRequestType
 	NodeDrainRequestType
+	VarApplyRequestType
+	ServiceRegistrationUpsertRequestType
+	ServiceRegistrationDeleteRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.
