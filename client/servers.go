@@ -21,4 +21,10 @@ type Servers interface {
 	// UpdateAllocations reports client-side state: ID, NodeID, ClientStatus,
 	// ClientDescription, TaskStates, DeploymentStatus.
 	UpdateAllocations(updates []*api.Allocation) error
+	// UpsertServiceRegistrations publishes the node's Nomad-provider
+	// services.
+	UpsertServiceRegistrations(regs []*api.ServiceRegistration) error
+	// DeleteServiceRegistrations withdraws services by ID; with namespace
+	// "" IDs already gone are skipped.
+	DeleteServiceRegistrations(namespace string, ids []string) (uint64, error)
 }

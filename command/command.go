@@ -42,7 +42,9 @@ var groupSynopses = map[string]string{
 	"node":       "Interact with nodes",
 	"operator":   "Provides cluster-level tools for Roam operators",
 	"server":     "Interact with servers",
+	"service":    "Interact with registered services",
 	"system":     "Interact with the system API",
+	"var":        "Interact with variables",
 }
 
 // commonVerbs are listed first in the top-level usage, as Nomad does.
@@ -62,6 +64,8 @@ func verbs() []*verb {
 		jobPeriodicForceVerb, jobDispatchVerb,
 		allocStatusVerb, allocLogsVerb, allocFSVerb, allocStopVerb, allocRestartVerb, allocSignalVerb, allocExecVerb,
 		evalStatusVerb, evalListVerb, deploymentListVerb, deploymentStatusVerb,
+		varPutVerb, varGetVerb, varListVerb, varPurgeVerb,
+		serviceListVerb, serviceInfoVerb, serviceDeleteVerb,
 	}
 }
 

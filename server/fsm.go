@@ -93,9 +93,18 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.NodeDrainRequestType:
 		var req structs.NodeDrainRequest
 		return f.apply(body, &req, func() error { return store.NodeDrain(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, true)
+	case structs.VarApplyRequestType:
+		var req structs.VarApplyRequest
+		return f.apply(body, &req, func() error { return store.VarApply(l.Index, &req) }, nil, false)
 	case structs.GCRequestType:
 		var req structs.GCRequest
 		return f.apply(body, &req, func() error { return store.GC(l.Index, &req) }, nil, false)
+	case structs.ServiceRegistrationUpsertRequestType:
+		var req structs.ServiceRegistrationUpsertRequest
+		return f.apply(body, &req, func() error { return store.UpsertServiceRegistrations(l.Index, &req) }, nil, false)
+	case structs.ServiceRegistrationDeleteRequestType:
+		var req structs.ServiceRegistrationDeleteRequest
+		return f.apply(body, &req, func() error { return store.DeleteServiceRegistrations(l.Index, &req) }, nil, false)
 	default:
 		// An entry from a newer version: refusing to go on would wedge the
 		// cluster, so it is logged loudly and skipped.

@@ -131,7 +131,7 @@ func (s *Server) raftApply(t structs.MessageType, req any) (uint64, error) {
 		return 0, err
 	}
 	f := s.raft.Apply(data, 30*time.Second)
-	if err := f.Error(); err != nil {
+	if err := s.waitFuture(f); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
 			return 0, errNotLeader
 		}
@@ -141,6 +141,23 @@ func (s *Server) raftApply(t structs.MessageType, req any) (uint64, error) {
 		return 0, resp
 	}
 	return f.Index(), nil
+}
+
+// errShutdown is returned for a Raft write still pending when the server
+// shuts down.
+var errShutdown = errors.New("server is shutting down")
+
+// waitFuture waits for a Raft future, giving up when the server shuts
+// down, so that no caller (a scheduler worker, a handler) outlives it.
+func (s *Server) waitFuture(f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-s.shutdownCtx.Done():
+		return errShutdown
+	}
 }
 
 // raftLogWriter sends Raft's own log lines to the server's logger.

@@ -114,11 +114,14 @@ func (e *statusEndpoint) Leader(args *structs.EmptyArgs, reply *structs.LeaderRe
 // registerEndpoints publishes the endpoints on the RPC server.
 func (s *Server) registerEndpoints() error {
 	for name, rcvr := range map[string]any{
-		"Job":    &jobEndpoint{s},
-		"Alloc":  &allocEndpoint{s},
-		"Node":   &nodeEndpoint{s},
-		"System": &systemEndpoint{s},
-		"Status": &statusEndpoint{s},
+		"Job":                 &jobEndpoint{s},
+		"Alloc":               &allocEndpoint{s},
+		"Node":                &nodeEndpoint{s},
+		"System":              &systemEndpoint{s},
+		"Status":              &statusEndpoint{s},
+		"ServiceRegistration": &serviceEndpoint{s},
+		"Var":                 &varEndpoint{s},
+		"Keyring":             &keyringEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

@@ -79,6 +79,8 @@ type Server struct {
 	// bootstrapped is set once this server has bootstrapped Raft or found
 	// existing Raft state.
 	bootstrapped atomic.Bool
+	// keys seal variables' items.
+	keys *keyring
 
 	closers []func() error
 
@@ -118,6 +120,9 @@ func New(cfg Config) (*Server, error) {
 	s.blocked = newBlockedEvals(s.broker.Enqueue, s.cancelEval)
 	s.planner = newPlanApplier(s.fsm.State, s.raftApply, s.logger)
 	s.beats = newHeartbeats(s)
+	if s.keys, err = newKeyring(keystoreDir(cfg.DataDir)); err != nil {
+		return nil, err
+	}
 	if cfg.RPCAddr != "" {
 		if err := s.setupRPC(); err != nil {
 			s.Shutdown()

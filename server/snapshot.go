@@ -60,13 +60,14 @@ func (s *Server) RestoreSnapshot(r io.Reader) error {
 	if _, err := state.Restore(bytes.NewReader(data)); err != nil {
 		return fmt.Errorf("%w: snapshot of index %d is corrupt: %v", ErrInvalid, header.Index, err)
 	}
+	// The leader's loops stop while the state is replaced under them, and
+	// start again from the restored state.
+	s.revokeLeadership()
+	defer s.establishLeadership()
 	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Size: int64(len(data))}
 	if err := s.raft.Restore(meta, bytes.NewReader(data), time.Minute); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
-	// Evaluations and nodes changed under the leader's loops: restart them.
-	s.revokeLeadership()
-	s.establishLeadership()
 	return nil
 }
 

@@ -90,6 +90,9 @@ func (tx *writeTxn) upsertPlanAllocs(allocs []*api.Allocation, now int64) error 
 		}
 		jobs[[2]string{a.Namespace, a.JobID}] = true
 	}
+	if err := tx.deleteServicesOfTerminalAllocs(allocs); err != nil {
+		return err
+	}
 	return tx.afterAllocChange(jobs)
 }
 
@@ -122,6 +125,9 @@ func (tx *writeTxn) updateAllocsFromClient(updates []*api.Allocation, now int64)
 			return err
 		}
 		jobs[[2]string{a.Namespace, a.JobID}] = true
+	}
+	if err := tx.deleteServicesOfTerminalAllocs(updates); err != nil {
+		return err
 	}
 	return tx.afterAllocChange(jobs)
 }
@@ -167,5 +173,5 @@ func (tx *writeTxn) deleteAllocs(ids []string) error {
 		}
 	}
 	tx.touched[tableAllocs] = true
-	return nil
+	return tx.deleteServicesOfAllocs(ids)
 }

@@ -6,18 +6,22 @@ import (
 	"io"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/structs"
 )
 
 // snapshotRecord is one object in a persisted snapshot stream.
 type snapshotRecord struct {
 	Table      string
-	Index      *indexEntry        `json:",omitempty"`
-	Job        *api.Job           `json:",omitempty"`
-	Submission *api.JobSubmission `json:",omitempty"`
-	Summary    *api.JobSummary    `json:",omitempty"`
-	Eval       *api.Evaluation    `json:",omitempty"`
-	Alloc      *api.Allocation    `json:",omitempty"`
-	Node       *api.Node          `json:",omitempty"`
+	Index      *indexEntry              `json:",omitempty"`
+	Job        *api.Job                 `json:",omitempty"`
+	Submission *api.JobSubmission       `json:",omitempty"`
+	Summary    *api.JobSummary          `json:",omitempty"`
+	Eval       *api.Evaluation          `json:",omitempty"`
+	Alloc      *api.Allocation          `json:",omitempty"`
+	Node       *api.Node                `json:",omitempty"`
+	Service    *api.ServiceRegistration `json:",omitempty"`
+	Var        *structs.Var             `json:",omitempty"`
 }
 
 // Persist writes every object of the snapshot to w as a JSON stream.
@@ -51,6 +55,8 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableEvals, func(r any) snapshotRecord { return snapshotRecord{Eval: r.(*api.Evaluation)} }},
 		{tableAllocs, func(r any) snapshotRecord { return snapshotRecord{Alloc: r.(*api.Allocation)} }},
 		{tableNodes, func(r any) snapshotRecord { return snapshotRecord{Node: r.(*api.Node)} }},
+		{tableServices, func(r any) snapshotRecord { return snapshotRecord{Service: r.(*api.ServiceRegistration)} }},
+		{tableVars, func(r any) snapshotRecord { return snapshotRecord{Var: r.(*structs.Var)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -92,6 +98,10 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.Alloc
 		case rec.Node != nil:
 			obj = rec.Node
+		case rec.Service != nil:
+			obj = rec.Service
+		case rec.Var != nil:
+			obj = rec.Var
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}

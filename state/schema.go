@@ -54,6 +54,8 @@ func schema() *memdb.DBSchema {
 		tableNodes: {Name: tableNodes, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 		}},
+		tableServices: servicesTableSchema(),
+		tableVars:     varsTableSchema(),
 	}}
 }
 

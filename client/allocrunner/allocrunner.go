@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/client/allocdir"
+	"github.com/roam-project/roam/client/services"
 	"github.com/roam-project/roam/client/state"
 	"github.com/roam-project/roam/client/taskrunner"
 	"github.com/roam-project/roam/drivers"
@@ -40,6 +41,8 @@ type Config struct {
 	OnUpdate func(update *api.Allocation)
 	// Restored holds task records left by an earlier client process.
 	Restored map[string]*state.TaskRecord
+	// Services publishes Nomad-provider services; nil publishes none.
+	Services services.Registrar
 }
 
 // AllocRunner runs one allocation.
@@ -50,6 +53,7 @@ type AllocRunner struct {
 	tasks    []*taskrunner.TaskRunner
 	health   *healthWatcher
 	order    *lifecycle
+	services *servicesHook
 
 	mu    sync.Mutex
 	alloc *api.Allocation
@@ -88,6 +92,7 @@ func New(cfg Config) (*AllocRunner, error) {
 		}))
 	}
 	ar.health = newHealthWatcher(ar)
+	ar.services = newServicesHook(ar, cfg.Services, ar.logger)
 	return ar, nil
 }
 
@@ -130,6 +135,7 @@ func (ar *AllocRunner) Run() {
 	ar.taskStateChanged()
 	wg.Wait()
 	ar.health.stop()
+	ar.services.close(ar.IsTerminal())
 }
 
 // watchTask kills the siblings of a task that failed, or of a dead leader.
@@ -163,6 +169,7 @@ func (ar *AllocRunner) Update(alloc *api.Allocation) {
 		tr.Update(alloc)
 	}
 	ar.health.allocUpdated()
+	ar.services.update()
 	if isStopped(alloc) {
 		ar.killAll(nil)
 	}

@@ -71,6 +71,7 @@ func clientStatus(states map[string]*api.TaskState) (status, desc string) {
 func (ar *AllocRunner) taskStateChanged() {
 	ar.order.update(ar.TaskStates())
 	ar.health.notifyChange()
+	ar.services.update()
 	if ar.cfg.OnUpdate != nil {
 		ar.cfg.OnUpdate(ar.ClientUpdate())
 	}

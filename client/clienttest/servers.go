@@ -32,13 +32,16 @@ type Servers struct {
 	allocUpdates map[string]int
 	ttl          time.Duration
 	partitioned  bool
+	// services holds the published service registrations by ID.
+	services map[string]*api.ServiceRegistration
 }
 
 // NewServers returns empty fake servers.
 func NewServers() *Servers {
 	return &Servers{
 		nodes: map[string]*api.Node{}, allocs: map[string]*api.Allocation{}, allocUpdates: map[string]int{},
-		changed: make(chan struct{}), ttl: HeartbeatTTL,
+		services: map[string]*api.ServiceRegistration{},
+		changed:  make(chan struct{}), ttl: HeartbeatTTL,
 	}
 }
 
@@ -129,6 +132,45 @@ func (s *Servers) UpdateAllocations(updates []*api.Allocation) error {
 	}
 	s.bumpLocked()
 	return nil
+}
+
+// UpsertServiceRegistrations implements client.Servers.
+func (s *Servers) UpsertServiceRegistrations(regs []*api.ServiceRegistration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.partitioned {
+		return ErrUnreachable
+	}
+	for _, r := range regs {
+		c := *r
+		s.services[r.ID] = &c
+	}
+	return nil
+}
+
+// DeleteServiceRegistrations implements client.Servers.
+func (s *Servers) DeleteServiceRegistrations(namespace string, ids []string) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.partitioned {
+		return 0, ErrUnreachable
+	}
+	for _, id := range ids {
+		delete(s.services, id)
+	}
+	return s.index, nil
+}
+
+// Services returns copies of the published service registrations.
+func (s *Servers) Services() []*api.ServiceRegistration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*api.ServiceRegistration, 0, len(s.services))
+	for _, r := range s.services {
+		c := *r
+		out = append(out, &c)
+	}
+	return out
 }
 
 // SetHeartbeatTTL sets the TTL handed out by later registrations and

@@ -46,6 +46,7 @@ func Handler(c *client.Client) http.Handler {
 	mux.HandleFunc("GET /v1/client/fs/stream/{alloc}", h.wrap(h.stream))
 	mux.HandleFunc("GET /v1/client/fs/logs/{alloc}", h.wrap(h.logs))
 	mux.HandleFunc("GET /v1/client/allocation/{alloc}/stats", h.wrap(h.allocStats))
+	mux.HandleFunc("GET /v1/client/allocation/{alloc}/checks", h.wrap(h.allocChecks))
 	for _, method := range []string{"PUT", "POST"} {
 		mux.HandleFunc(method+" /v1/client/allocation/{alloc}/restart", h.wrap(h.restart))
 		mux.HandleFunc(method+" /v1/client/allocation/{alloc}/signal", h.wrap(h.signal))

@@ -143,6 +143,22 @@ func (s *Set) UpdateAllocations(updates []*api.Allocation) error {
 	return s.call(context.Background(), callTimeout, "Node.UpdateAllocs", &structs.AllocUpdateArgs{Allocs: updates}, &structs.IndexReply{})
 }
 
+// UpsertServiceRegistrations implements client.Servers.
+func (s *Set) UpsertServiceRegistrations(regs []*api.ServiceRegistration) error {
+	args := &structs.ServiceRegistrationUpsertArgs{Services: regs}
+	return s.call(context.Background(), callTimeout, "ServiceRegistration.Upsert", args, &structs.IndexReply{})
+}
+
+// DeleteServiceRegistrations implements client.Servers.
+func (s *Set) DeleteServiceRegistrations(namespace string, ids []string) (uint64, error) {
+	var reply structs.IndexReply
+	args := &structs.ServiceRegistrationDeleteArgs{Namespace: namespace, IDs: ids}
+	if err := s.call(context.Background(), callTimeout, "ServiceRegistration.Delete", args, &reply); err != nil {
+		return 0, err
+	}
+	return reply.Index, nil
+}
+
 // LeaderHTTPAddr asks the servers for the leader's HTTP address.
 func (s *Set) LeaderHTTPAddr(ctx context.Context) (string, error) {
 	var reply structs.LeaderReply
