@@ -6,7 +6,6 @@ package exec
 import (
 	"context"
 	"errors"
-	"sync"
 
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/drivers/isolation"
@@ -29,8 +28,7 @@ type taskConfig struct {
 type Driver struct {
 	*isolation.Tasks
 
-	mu      sync.RWMutex
-	options isolation.PluginOptions
+	isolation.Settings
 }
 
 var _ drivers.Driver = (*Driver)(nil)
@@ -46,32 +44,6 @@ func New(stateRoot string) *Driver {
 
 // Name returns "exec".
 func (d *Driver) Name() string { return Name }
-
-// SetConfig applies the plugin options default_pid_mode, default_ipc_mode,
-// allow_caps and no_pivot_root.
-func (d *Driver) SetConfig(config map[string]any) error {
-	var opts isolation.PluginOptions
-	if err := isolation.DecodeConfig(config, &opts); err != nil {
-		return err
-	}
-	if err := opts.Validate(); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	opts.ChrootEnv = d.options.ChrootEnv
-	d.options = opts
-	d.mu.Unlock()
-	return nil
-}
-
-// SetChrootEnv applies the client's `chroot_env`: host paths (keys) bound
-// read-only at paths (values) in every task's chroot. Nil restores
-// isolation.DefaultChrootEnv.
-func (d *Driver) SetChrootEnv(env map[string]string) {
-	d.mu.Lock()
-	d.options.ChrootEnv = env
-	d.mu.Unlock()
-}
 
 // Fingerprint reports the driver healthy when it can isolate tasks.
 func (d *Driver) Fingerprint(ctx context.Context) *drivers.Fingerprint {
@@ -109,9 +81,7 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, error)
 	if spec.User == "" {
 		spec.User = DefaultUser
 	}
-	d.mu.RLock()
-	err = d.options.ChrootSpec(spec, tc.TaskOptions, nil)
-	d.mu.RUnlock()
+	err = d.ChrootSpec(spec, tc.TaskOptions, nil)
 	if err != nil {
 		return nil, err
 	}

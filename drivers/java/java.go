@@ -36,9 +36,10 @@ type taskConfig struct {
 type Driver struct {
 	*isolation.Tasks
 
-	mu      sync.RWMutex
-	options isolation.PluginOptions
-	jvm     *jvm // from the last healthy fingerprint
+	isolation.Settings
+
+	mu  sync.Mutex
+	jvm *jvm // from the last healthy fingerprint
 }
 
 var _ drivers.Driver = (*Driver)(nil)
@@ -54,32 +55,6 @@ func New(stateRoot string) *Driver {
 
 // Name returns "java".
 func (d *Driver) Name() string { return Name }
-
-// SetConfig applies the plugin options default_pid_mode, default_ipc_mode,
-// allow_caps and no_pivot_root.
-func (d *Driver) SetConfig(config map[string]any) error {
-	var opts isolation.PluginOptions
-	if err := isolation.DecodeConfig(config, &opts); err != nil {
-		return err
-	}
-	if err := opts.Validate(); err != nil {
-		return err
-	}
-	d.mu.Lock()
-	opts.ChrootEnv = d.options.ChrootEnv
-	d.options = opts
-	d.mu.Unlock()
-	return nil
-}
-
-// SetChrootEnv applies the client's `chroot_env`: host paths (keys) bound
-// read-only at paths (values) in every task's chroot. Nil restores
-// isolation.DefaultChrootEnv.
-func (d *Driver) SetChrootEnv(env map[string]string) {
-	d.mu.Lock()
-	d.options.ChrootEnv = env
-	d.mu.Unlock()
-}
 
 // Fingerprint detects the JVM (`java -version`) and reports its version,
 // runtime and VM as driver.java.version, .runtime and .vm.
@@ -140,9 +115,7 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, error)
 	if spec.User == "" {
 		spec.User = DefaultUser
 	}
-	d.mu.RLock()
-	err = d.options.ChrootSpec(spec, tc.TaskOptions, map[string]string{j.home: j.home})
-	d.mu.RUnlock()
+	err = d.ChrootSpec(spec, tc.TaskOptions, map[string]string{j.home: j.home})
 	if err != nil {
 		return nil, err
 	}
@@ -150,9 +123,9 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, error)
 }
 
 func (d *Driver) currentJVM() (*jvm, error) {
-	d.mu.RLock()
+	d.mu.Lock()
 	j := d.jvm
-	d.mu.RUnlock()
+	d.mu.Unlock()
 	if j != nil {
 		return j, nil
 	}
