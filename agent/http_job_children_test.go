@@ -1,41 +1,21 @@
 package agent
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/nomad/api"
-
-	"github.com/roam-project/roam/server"
 )
 
 // childrenAPI serves the jobs endpoints of an in-memory server and returns
 // the official API client pointed at them.
 func childrenAPI(t *testing.T) *api.Client {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(server.Config{NodeName: "test.global", Region: "global", Datacenter: "dc1", NumSchedulers: 1, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := srv.WaitForLeader(ctx); err != nil {
-		t.Fatal(err)
-	}
-	h := &httpAPI{srv: srv, logger: logger}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/jobs", h.wrap(h.jobsRequest))
-	mux.HandleFunc("/v1/job/", h.wrap(h.jobRequest))
-	ts := httptest.NewServer(mux)
-	t.Cleanup(ts.Close)
+	ts := testAPIServer(t, func(h *httpAPI, mux *http.ServeMux) {
+		mux.HandleFunc("/v1/jobs", h.wrap(h.jobsRequest))
+		mux.HandleFunc("/v1/job/", h.wrap(h.jobRequest))
+	})
 	client, err := api.NewClient(&api.Config{Address: ts.URL})
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,8 @@
 package agent
 
 import (
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,31 +10,15 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
-
-	"github.com/roam-project/roam/server"
 )
 
 // varsServer serves the variable endpoints of an in-memory server.
 func varsServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(server.Config{NodeName: "test.global", Region: "global", Datacenter: "dc1", NumSchedulers: 1, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := srv.WaitForLeader(ctx); err != nil {
-		t.Fatal(err)
-	}
-	h := &httpAPI{srv: srv, logger: logger}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/vars", h.wrap(h.varsList))
-	mux.HandleFunc("/v1/var/", h.wrap(h.varRequest))
-	ts := httptest.NewServer(mux)
-	t.Cleanup(ts.Close)
-	return ts
+	return testAPIServer(t, func(h *httpAPI, mux *http.ServeMux) {
+		mux.HandleFunc("/v1/vars", h.wrap(h.varsList))
+		mux.HandleFunc("/v1/var/", h.wrap(h.varRequest))
+	})
 }
 
 func TestHTTPVarStatusCodes(t *testing.T) {
