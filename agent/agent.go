@@ -253,6 +253,8 @@ func (a *Agent) routes() http.Handler {
 		handle("/v1/allocation/", h.allocRequest)
 		handle("/v1/evaluations", h.evalsList)
 		handle("/v1/evaluation/", h.evalRequest)
+		handle("/v1/deployments", h.deploymentsList)
+		handle("/v1/deployment/", h.deploymentRequest)
 		handle("/v1/nodes", h.nodesList)
 		handle("/v1/services", h.servicesList)
 		handle("/v1/service/", h.serviceRequest)

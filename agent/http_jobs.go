@@ -247,8 +247,8 @@ func (h *httpAPI) jobSubRequest(w http.ResponseWriter, r *http.Request, ns, id, 
 		return &api.JobRegisterResponse{EvalID: res.EvalID, EvalCreateIndex: res.EvalCreateIndex, JobModifyIndex: res.JobModifyIndex}, nil
 	case "submission":
 		return h.jobSubmission(w, r, ns, id)
-	case "deployments":
-		return []*api.Deployment{}, nil
+	case "deployments", "deployment":
+		return h.jobDeployments(w, r, ns, id, sub == "deployment")
 	case "dispatch":
 		return h.jobDispatch(w, r, ns, id)
 	case "periodic/force":

@@ -32,6 +32,9 @@ type evalRun struct {
 	followups []*api.Evaluation
 	annotate  bool
 	now       time.Time
+	// deploymentID is the active deployment the run placed under, which
+	// the evaluation records for `job run` to follow.
+	deploymentID string
 }
 
 func newEvalRun(s *genericScheduler, eval *api.Evaluation, state State) (*evalRun, error) {
@@ -131,6 +134,11 @@ func (run *evalRun) compute() error {
 			return run.selector != nil && run.selector.fitsInPlace(a, tg)
 		},
 	}
+	ro, err := run.planRollout()
+	if err != nil {
+		return err
+	}
+	rec.budget = ro.budget
 	var result reconcileResult
 	if run.s.system && run.selector != nil {
 		result = rec.reconcileSystem(run.selector)
@@ -156,7 +164,11 @@ func (run *evalRun) compute() error {
 			run.queued[deref(tg.Name)] = 0
 		}
 	}
-	return run.placeAll(result.places)
+	if err := run.placeAll(result.places); err != nil {
+		return err
+	}
+	ro.attach(run)
+	return nil
 }
 
 // placeAll places what the reconciler asked for. After a group's first

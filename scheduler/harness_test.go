@@ -21,6 +21,8 @@ type memState struct {
 	byNode map[string][]string
 	byJob  map[string][]string
 	nodes  map[string]*api.Node
+	// deployments holds each job's latest deployment.
+	deployments map[string]*api.Deployment
 }
 
 func newMemState() *memState {
@@ -30,6 +32,8 @@ func newMemState() *memState {
 		byNode: make(map[string][]string),
 		byJob:  make(map[string][]string),
 		nodes:  make(map[string]*api.Node),
+
+		deployments: make(map[string]*api.Deployment),
 	}
 }
 
@@ -63,12 +67,32 @@ func (s *memState) Nodes() ([]*api.Node, error) {
 
 func (s *memState) NodeByID(id string) (*api.Node, error) { return s.nodes[id], nil }
 
+func (s *memState) LatestDeploymentByJob(ns, jobID string) (*api.Deployment, error) {
+	return s.deployments[jobKey(ns, jobID)], nil
+}
+
 func (s *memState) upsertJob(j *api.Job) {
 	s.jobs[jobKey(deref(j.Namespace), deref(j.ID))] = j
 }
 
 func (s *memState) deleteJob(j *api.Job) {
 	delete(s.jobs, jobKey(deref(j.Namespace), deref(j.ID)))
+}
+
+// applyDeployments stores the plan's deployment and status changes.
+func (s *memState) applyDeployments(p *structs.Plan) {
+	if d := p.Deployment; d != nil {
+		s.deployments[jobKey(d.Namespace, d.JobID)] = d
+	}
+	for _, u := range p.DeploymentUpdates {
+		for k, d := range s.deployments {
+			if d.ID == u.DeploymentID {
+				changed := *d
+				changed.Status, changed.StatusDescription = u.Status, u.StatusDescription
+				s.deployments[k] = &changed
+			}
+		}
+	}
 }
 
 func (s *memState) upsertNodes(nodes ...*api.Node) {
@@ -118,6 +142,7 @@ func (h *harness) SubmitPlan(p *structs.Plan) (*structs.PlanResult, State, error
 		result.RefreshIndex = 1
 		return result, h.state, nil
 	}
+	h.state.applyDeployments(p)
 	result.NodeUpdate = p.NodeUpdate
 	result.NodeAllocation = make(map[string][]*api.Allocation)
 	for _, stops := range p.NodeUpdate {

@@ -78,6 +78,9 @@ type reconciler struct {
 	result      reconcileResult
 	// destructiveMemo remembers destructiveChange per old job and group.
 	destructiveMemo map[versionGroup]bool
+	// budget limits, per rolling group, the destructive updates that may
+	// start now (update max_parallel); groups absent are not limited.
+	budget map[string]int
 	// restored holds the IDs of reconnected allocations whose client
 	// status the plan must write back.
 	restored map[string]bool
@@ -288,10 +291,28 @@ func (r *reconciler) update(tg *api.TaskGroup, a *api.Allocation, d *api.Desired
 		d.InPlaceUpdate++
 		return
 	}
+	if !r.takeBudget(deref(tg.Name)) {
+		d.Ignore++
+		return
+	}
 	p := placement{group: tg, name: a.Name, previous: a, stopDesc: allocUpdating, stopFirst: true}
 	if r.system {
 		p.node = r.nodes[a.NodeID]
 	}
 	r.result.places = append(r.result.places, p)
 	d.DestructiveUpdate++
+}
+
+// takeBudget reports whether one more destructive update of the group may
+// start now, counting it when so.
+func (r *reconciler) takeBudget(group string) bool {
+	left, limited := r.budget[group]
+	if !limited {
+		return true
+	}
+	if left <= 0 {
+		return false
+	}
+	r.budget[group] = left - 1
+	return true
 }

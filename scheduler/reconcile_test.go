@@ -94,7 +94,10 @@ func TestReconcile(t *testing.T) {
 		{
 			name: "config change replaces allocs", count: 2, running: 2,
 			change: func(h *harness, job *api.Job) *api.Job {
-				return nextVersion(job, func(j *api.Job) { j.TaskGroups[0].Tasks[0].Config["command"] = "/bin/true" })
+				return nextVersion(job, func(j *api.Job) {
+					j.TaskGroups[0].Tasks[0].Config["command"] = "/bin/true"
+					j.TaskGroups[0].Update.MaxParallel = new(2) // the whole group at once
+				})
 			},
 			check: func(t *testing.T, h *harness, placed, stopped []*api.Allocation, d *api.DesiredUpdates) {
 				wantNames(t, stopped, "scale.web[0]", "scale.web[1]")
@@ -113,7 +116,10 @@ func TestReconcile(t *testing.T) {
 		{
 			name: "destructive update that cannot place keeps the old allocs", count: 2, running: 2,
 			change: func(h *harness, job *api.Job) *api.Job {
-				return nextVersion(job, func(j *api.Job) { j.TaskGroups[0].Tasks[0].Resources.MemoryMB = new(100_000) })
+				return nextVersion(job, func(j *api.Job) {
+					j.TaskGroups[0].Tasks[0].Resources.MemoryMB = new(100_000)
+					j.TaskGroups[0].Update.MaxParallel = new(2)
+				})
 			},
 			check: func(t *testing.T, h *harness, placed, stopped []*api.Allocation, d *api.DesiredUpdates) {
 				if len(placed)+len(stopped) != 0 {

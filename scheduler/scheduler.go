@@ -29,6 +29,9 @@ type State interface {
 	Nodes() ([]*api.Node, error)
 	// NodeByID returns the node, or nil and no error when it is absent.
 	NodeByID(id string) (*api.Node, error)
+	// LatestDeploymentByJob returns the job's newest deployment, or nil
+	// and no error when it has none.
+	LatestDeploymentByJob(namespace, jobID string) (*api.Deployment, error)
 }
 
 // Planner commits plans and evaluations on the scheduler's behalf.
@@ -254,6 +257,9 @@ func (run *evalRun) writeOutcome(eval *api.Evaluation) {
 		eval.FailedTGAllocs = run.failed
 	}
 	eval.QueuedAllocations = run.queued
+	if run.deploymentID != "" {
+		eval.DeploymentID = run.deploymentID
+	}
 	eval.EscapedComputedClass = len(run.failed) > 0
 	eval.ModifyTime = time.Now().UnixNano()
 	if run.annotate {

@@ -168,6 +168,7 @@ func (s *Server) RevertJob(namespace, jobID string, version uint64, enforcePrior
 		return nil, fmt.Errorf("job %q at version %d not found: %w", jobID, version, ErrNotFound)
 	}
 	revert := *old
+	revert.Stable = ptr(false) // a new version is stable only once deployed
 	return s.RegisterJob(&structs.JobRegisterArgs{Job: &revert})
 }
 

@@ -105,6 +105,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.ServiceRegistrationDeleteRequestType:
 		var req structs.ServiceRegistrationDeleteRequest
 		return f.apply(body, &req, func() error { return store.DeleteServiceRegistrations(l.Index, &req) }, nil, false)
+	case structs.DeploymentUpsertRequestType:
+		var req structs.DeploymentUpsertRequest
+		return f.apply(body, &req, func() error { return store.DeploymentUpsert(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, false)
 	default:
 		// An entry from a newer version: refusing to go on would wedge the
 		// cluster, so it is logged loudly and skipped.

@@ -103,6 +103,7 @@ func (s *Server) establishLeadership() {
 	s.beats.Start(ctx)
 	s.goRun(func() { s.runGC(ctx) })
 	s.goRun(func() { s.runPeriodicDispatcher(ctx) })
+	s.goRun(func() { s.runDeploymentWatcher(ctx) })
 	s.goRun(s.reconcilePeers)
 	s.goRun(func() { s.cleanupDeadServers(ctx) })
 	s.logger.Info("cluster leadership acquired")

@@ -75,10 +75,14 @@ func (p *planApplier) applyOne(plan *structs.Plan) (*structs.PlanResult, error) 
 	if err != nil {
 		return nil, err
 	}
-	if len(result.NodeAllocation) == 0 && len(result.NodeUpdate) == 0 {
+	noDeployment := plan.Deployment == nil && len(plan.DeploymentUpdates) == 0
+	if len(result.NodeAllocation) == 0 && len(result.NodeUpdate) == 0 && noDeployment {
 		return result, nil
 	}
-	req := &structs.ApplyPlanResultsRequest{Job: plan.Job, EvalID: plan.EvalID, Time: time.Now().UnixNano()}
+	req := &structs.ApplyPlanResultsRequest{
+		Job: plan.Job, EvalID: plan.EvalID, Time: time.Now().UnixNano(),
+		Deployment: plan.Deployment, DeploymentUpdates: plan.DeploymentUpdates,
+	}
 	for _, allocs := range result.NodeAllocation {
 		for _, a := range allocs {
 			slim := *a

@@ -71,6 +71,16 @@ func (s *Store) ApplyPlanResults(index uint64, req *structs.ApplyPlanResultsRequ
 				a.Job = req.Job
 			}
 		}
+		if req.Deployment != nil {
+			if err := tx.upsertDeployment(req.Deployment, req.Time); err != nil {
+				return err
+			}
+		}
+		for _, u := range req.DeploymentUpdates {
+			if err := tx.updateDeploymentStatus(u, req.Time); err != nil {
+				return err
+			}
+		}
 		all := append(append([]*api.Allocation{}, req.Allocs...), req.Stopped...)
 		return tx.upsertPlanAllocs(all, req.Time)
 	})

@@ -209,7 +209,7 @@ func (tx *writeTxn) deleteJob(ns, id string) error {
 		return fmt.Errorf("delete job summary: %w", err)
 	}
 	tx.touched[tableJobSummary] = true
-	return nil
+	return tx.deleteDeploymentsOfJob(ns, id)
 }
 
 // refreshJobStatus recomputes a job's status after its allocations or

@@ -22,6 +22,7 @@ type snapshotRecord struct {
 	Node       *api.Node                `json:",omitempty"`
 	Service    *api.ServiceRegistration `json:",omitempty"`
 	Var        *structs.Var             `json:",omitempty"`
+	Deployment *api.Deployment          `json:",omitempty"`
 }
 
 // Persist writes every object of the snapshot to w as a JSON stream.
@@ -57,6 +58,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableNodes, func(r any) snapshotRecord { return snapshotRecord{Node: r.(*api.Node)} }},
 		{tableServices, func(r any) snapshotRecord { return snapshotRecord{Service: r.(*api.ServiceRegistration)} }},
 		{tableVars, func(r any) snapshotRecord { return snapshotRecord{Var: r.(*structs.Var)} }},
+		{tableDeployments, func(r any) snapshotRecord { return snapshotRecord{Deployment: r.(*api.Deployment)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -102,6 +104,8 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.Service
 		case rec.Var != nil:
 			obj = rec.Var
+		case rec.Deployment != nil:
+			obj = rec.Deployment
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}

@@ -54,8 +54,9 @@ func schema() *memdb.DBSchema {
 		tableNodes: {Name: tableNodes, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 		}},
-		tableServices: servicesTableSchema(),
-		tableVars:     varsTableSchema(),
+		tableServices:    servicesTableSchema(),
+		tableVars:        varsTableSchema(),
+		tableDeployments: deploymentsTableSchema(),
 	}}
 }
 

@@ -77,7 +77,7 @@ func (s *Snapshot) Index(tables ...string) uint64 {
 
 // LatestIndex is the highest index of any table.
 func (s *Snapshot) LatestIndex() uint64 {
-	return s.Index(tableJobs, tableEvals, tableAllocs, tableNodes, tableJobSummary)
+	return s.Index(tableJobs, tableEvals, tableAllocs, tableNodes, tableJobSummary, tableDeployments)
 }
 
 // QueryFunc reads from a snapshot and returns the index its answer is as of.

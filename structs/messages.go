@@ -22,6 +22,7 @@ const (
 	VarApplyRequestType
 	ServiceRegistrationUpsertRequestType
 	ServiceRegistrationDeleteRequestType
+	DeploymentUpsertRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.
@@ -59,7 +60,12 @@ type ApplyPlanResultsRequest struct {
 	// Allocs are new or updated allocations; Stopped are stop/lost updates.
 	Allocs  []*api.Allocation
 	Stopped []*api.Allocation
-	Time    int64
+	// Deployment, when set, is a deployment the plan creates or updates;
+	// DeploymentUpdates change the status of others (a newer job version
+	// cancels the running deployment).
+	Deployment        *api.Deployment
+	DeploymentUpdates []*DeploymentStatusUpdate
+	Time              int64
 }
 
 // AllocClientUpdateRequest carries client-side allocation state, and the

@@ -24,6 +24,10 @@ type Plan struct {
 	// Annotations describe the plan for `job plan`; set only when the
 	// scheduler runs with annotations on.
 	Annotations *api.PlanAnnotations
+	// Deployment is the deployment the plan creates or updates, if any.
+	Deployment *api.Deployment
+	// DeploymentUpdates change the status of other deployments of the job.
+	DeploymentUpdates []*DeploymentStatusUpdate
 }
 
 // AppendStop records that alloc must stop, with the reason shown to users.
@@ -50,7 +54,8 @@ func (p *Plan) AppendAlloc(alloc *api.Allocation) {
 
 // IsNoOp reports whether the plan changes nothing.
 func (p *Plan) IsNoOp() bool {
-	return len(p.NodeUpdate) == 0 && len(p.NodeAllocation) == 0
+	return len(p.NodeUpdate) == 0 && len(p.NodeAllocation) == 0 &&
+		p.Deployment == nil && len(p.DeploymentUpdates) == 0
 }
 
 // PlanResult is what the plan applier committed of a plan.

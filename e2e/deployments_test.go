@@ -1,0 +1,73 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// rollingJob is a service job of two allocations updated one at a time,
+// each healthy after running a second.
+const rollingJob = `job "roll" {
+  group "app" {
+    count = 2
+    update {
+      max_parallel     = 1
+      min_healthy_time = "1s"
+      healthy_deadline = "1m"
+    }
+    task "main" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "sleep %d"]
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+    }
+  }
+}
+`
+
+// TestRollingDeployment runs a job with an update block, then a new
+// version of it, through `roam job run`, and checks the deployments the
+// official client sees.
+func TestRollingDeployment(t *testing.T) {
+	a := startDevAgent(t, "")
+	path := filepath.Join(t.TempDir(), "roll.nomad.hcl")
+	for version, sleep := range []int{1000, 2000} {
+		if err := os.WriteFile(path, []byte(fmt.Sprintf(rollingJob, sleep)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, code := a.roam(t, "job", "run", path)
+		if code != 0 || !strings.Contains(out, "Deployment") || !strings.Contains(out, "successful") {
+			t.Fatalf("job run of version %d exited %d:\n%s", version, code, out)
+		}
+	}
+	d, _, err := a.client.Jobs().LatestDeployment("roll", nil)
+	if err != nil || d == nil {
+		t.Fatalf("latest deployment: %v, %v", d, err)
+	}
+	if d.Status != "successful" || d.JobVersion != 1 || d.TaskGroups["app"].HealthyAllocs != 2 {
+		t.Errorf("latest deployment %s, version %d, groups %+v", d.Status, d.JobVersion, d.TaskGroups["app"])
+	}
+	all, _, err := a.client.Deployments().List(nil)
+	if err != nil || len(all) != 2 || all[0].ID != d.ID {
+		t.Errorf("deployments list = %d items, %v", len(all), err)
+	}
+	allocs, _, err := a.client.Deployments().Allocations(d.ID, nil)
+	if err != nil || len(allocs) != 2 {
+		t.Errorf("deployment allocations = %d, %v", len(allocs), err)
+	}
+	job, _, err := a.client.Jobs().Info("roll", nil)
+	if err != nil || job.Stable == nil || !*job.Stable {
+		t.Errorf("job after a successful deployment is not stable: %v", err)
+	}
+	if _, _, err := a.client.Deployments().Fail(d.ID, nil); err == nil || !strings.Contains(err.Error(), "successful") {
+		t.Errorf("failing a finished deployment: %v", err)
+	}
+}
