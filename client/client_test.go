@@ -37,7 +37,6 @@ func TestRegisterNode(t *testing.T) {
 	id := node.ID
 	h.stop()
 	h2 := startClient(t, servers, dir)
-	defer h2.stop()
 	if h2.client.Node().ID != id {
 		t.Fatalf("node ID changed across restart: %s then %s", id, h2.client.Node().ID)
 	}
@@ -46,7 +45,6 @@ func TestRegisterNode(t *testing.T) {
 func TestBatchAllocEnvAndLayout(t *testing.T) {
 	servers := clienttest.NewServers()
 	h := startClient(t, servers, t.TempDir())
-	defer h.stop()
 	task := clienttest.ShellTask("web", `env; echo done`)
 	task.Env = map[string]string{"GREETING": "hi-${NOMAD_TASK_NAME}-${attr.kernel.name}"}
 	alloc := clienttest.Alloc(h.client.Node().ID, "batch", task)
@@ -114,7 +112,6 @@ func TestRestartPolicy(t *testing.T) {
 	}
 	servers := clienttest.NewServers()
 	h := startClient(t, servers, t.TempDir())
-	defer h.stop()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			alloc := clienttest.Alloc(h.client.Node().ID, "batch", clienttest.ShellTask("web", tc.script))
@@ -157,7 +154,6 @@ func TestStopAlloc(t *testing.T) {
 	}
 	servers := clienttest.NewServers()
 	h := startClient(t, servers, t.TempDir())
-	defer h.stop()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			task := clienttest.ShellTask("web", tc.script)
@@ -186,7 +182,6 @@ func TestStopAlloc(t *testing.T) {
 func TestDestroyAllocs(t *testing.T) {
 	servers := clienttest.NewServers()
 	h := startClient(t, servers, t.TempDir())
-	defer h.stop()
 	alloc := clienttest.Alloc(h.client.Node().ID, "service", clienttest.ShellTask("web", `echo ready; while true; do sleep 0.05; done`))
 	servers.PutAlloc(alloc)
 	h.waitStatus(alloc.ID, "running")

@@ -57,7 +57,6 @@ func TestPartitionStopsAndResends(t *testing.T) {
 	servers := clienttest.NewServers()
 	servers.SetHeartbeatTTL(beatTTL)
 	h := startClient(t, servers, t.TempDir())
-	defer h.stop()
 	nodeID := h.client.Node().ID
 	ids := make([]string, len(cases))
 	for i, tc := range cases {
@@ -133,7 +132,6 @@ func TestRestartAfterStopWindow(t *testing.T) {
 			}
 
 			h2 := startClient(t, servers, dir)
-			defer h2.stop()
 			var ar *allocrunner.AllocRunner
 			waitFor(t, "the alloc to be restored", func() bool {
 				ar, _ = h2.client.AllocRunner(alloc.ID)
@@ -274,7 +272,6 @@ func TestResendAfterHeartbeatsRecover(t *testing.T) {
 	servers := clienttest.NewServers()
 	servers.SetHeartbeatTTL(beatTTL)
 	h := startClient(t, servers, t.TempDir())
-	defer h.stop()
 	ids := make([]string, len(cases))
 	for i, tc := range cases {
 		a := clienttest.Alloc(h.client.Node().ID, tc.jobType, clienttest.ShellTask("web", tc.script))
@@ -317,7 +314,6 @@ func TestUnknownAllocReported(t *testing.T) {
 	}
 	servers := clienttest.NewServers()
 	h := startClient(t, servers, t.TempDir())
-	defer h.stop()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			a := clienttest.Alloc(h.client.Node().ID, tc.jobType, clienttest.ShellTask("web", tc.script))

@@ -33,6 +33,7 @@ type harness struct {
 	client  *Client
 	driver  *rawexec.Driver
 	done    chan error
+	stopped bool
 }
 
 func startClient(t *testing.T, servers *clienttest.Servers, dataDir string) *harness {
@@ -51,12 +52,29 @@ func startClient(t *testing.T, servers *clienttest.Servers, dataDir string) *har
 	}
 	h := &harness{t: t, servers: servers, dataDir: dataDir, client: c, driver: d, done: make(chan error, 1)}
 	go func() { h.done <- c.Run(context.Background()) }()
+	// A client the test left running takes its tasks with it, so that no
+	// task outlives the test.
+	t.Cleanup(func() {
+		if h.stopped {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := c.DestroyAllocs(ctx); err != nil {
+			t.Errorf("destroy allocations: %v", err)
+		}
+		h.stop()
+	})
 	waitFor(t, "node registered", func() bool { return servers.Node(c.Node().ID) != nil })
 	return h
 }
 
 // stop shuts the client down (tasks keep running).
 func (h *harness) stop() {
+	if h.stopped {
+		return
+	}
+	h.stopped = true
 	if err := h.client.Shutdown(); err != nil {
 		h.t.Fatal(err)
 	}

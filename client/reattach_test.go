@@ -61,7 +61,6 @@ func TestClientRestartReattaches(t *testing.T) {
 			}
 
 			h2 := startClient(t, servers, dir)
-			defer h2.stop()
 			defer h2.stopAlloc(alloc.ID)
 			taskID := alloc.ID + "/web"
 			if !tc.killWhileAway {
