@@ -1,0 +1,96 @@
+package template
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// funcs returns the template functions: `env` over the task environment
+// and the cheap consul-template helpers.
+func funcs(env map[string]string) template.FuncMap {
+	return template.FuncMap{
+		"env":          func(name string) string { return env[name] },
+		"toLower":      strings.ToLower,
+		"toUpper":      strings.ToUpper,
+		"trimSpace":    strings.TrimSpace,
+		"split":        func(sep, s string) []string { return strings.Split(s, sep) },
+		"join":         func(sep string, parts []string) string { return strings.Join(parts, sep) },
+		"replaceAll":   func(old, repl, s string) string { return strings.ReplaceAll(s, old, repl) },
+		"contains":     func(sub, s string) bool { return strings.Contains(s, sub) },
+		"parseInt":     func(s string) (int64, error) { return strconv.ParseInt(strings.TrimSpace(s), 10, 64) },
+		"parseFloat":   func(s string) (float64, error) { return strconv.ParseFloat(strings.TrimSpace(s), 64) },
+		"parseBool":    func(s string) (bool, error) { return strconv.ParseBool(strings.TrimSpace(s)) },
+		"parseJSON":    parseJSON,
+		"toJSON":       toJSON,
+		"timestamp":    timestamp,
+		"base64Encode": func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
+		"base64Decode": base64Decode,
+		"default":      defaultValue,
+	}
+}
+
+func parseJSON(s string) (any, error) {
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, fmt.Errorf("parseJSON: %w", err)
+	}
+	return v, nil
+}
+
+func toJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("toJSON: %w", err)
+	}
+	return string(b), nil
+}
+
+func base64Decode(s string) (string, error) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return "", fmt.Errorf("base64Decode: %w", err)
+	}
+	return string(b), nil
+}
+
+// timestamp formats the current UTC time: RFC 3339 by default, the given
+// Go layout otherwise, or seconds since the epoch for "unix".
+func timestamp(layout ...string) (string, error) {
+	now := time.Now().UTC()
+	switch len(layout) {
+	case 0:
+		return now.Format(time.RFC3339), nil
+	case 1:
+		if layout[0] == "unix" {
+			return strconv.FormatInt(now.Unix(), 10), nil
+		}
+		return now.Format(layout[0]), nil
+	}
+	return "", fmt.Errorf("timestamp: want at most one layout, got %d", len(layout))
+}
+
+// defaultValue returns def when v is empty (nil, zero, or an empty
+// string, slice or map), as sprig's `default` does: `{{ x | default "y" }}`.
+func defaultValue(def any, v ...any) any {
+	if len(v) == 0 || v[0] == nil {
+		return def
+	}
+	rv := reflect.ValueOf(v[0])
+	switch rv.Kind() {
+	case reflect.String, reflect.Slice, reflect.Map, reflect.Array:
+		if rv.Len() == 0 {
+			return def
+		}
+	default:
+		if rv.IsZero() {
+			return def
+		}
+	}
+	return v[0]
+}
