@@ -48,7 +48,11 @@ func (h *httpAPI) deploymentRequest(w http.ResponseWriter, r *http.Request) (any
 	case "fail":
 		resp, err = h.srv.FailDeployment(id)
 	case "promote":
-		resp, err = h.srv.PromoteDeployment(id)
+		var req api.DeploymentPromoteRequest
+		if err := decodeBody(r, &req); err != nil {
+			return nil, err
+		}
+		resp, err = h.srv.PromoteDeployment(id, req.Groups, req.All)
 	case "pause":
 		var req api.DeploymentPauseRequest
 		if err := decodeBody(r, &req); err != nil {

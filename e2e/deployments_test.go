@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
 )
 
 // rollingJob is a service job of two allocations updated one at a time,
@@ -69,5 +72,58 @@ func TestRollingDeployment(t *testing.T) {
 	}
 	if _, _, err := a.client.Deployments().Fail(d.ID, nil); err == nil || !strings.Contains(err.Error(), "successful") {
 		t.Errorf("failing a finished deployment: %v", err)
+	}
+}
+
+// canaryJob is rollingJob with one canary per new version.
+var canaryJob = strings.Replace(rollingJob, "max_parallel     = 1", "max_parallel     = 1\n      canary           = 1", 1)
+
+// TestCanaryDeployment runs a new version of a job with one canary: the
+// canary runs beside the old allocations until the official client
+// promotes the deployment, after which the update rolls to the end.
+func TestCanaryDeployment(t *testing.T) {
+	a := startDevAgent(t, "")
+	path := filepath.Join(t.TempDir(), "canary.nomad.hcl")
+	runVersion := func(sleep int, args ...string) {
+		if err := os.WriteFile(path, []byte(fmt.Sprintf(canaryJob, sleep)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, code := a.roam(t, append(append([]string{"job", "run"}, args...), path)...)
+		if code != 0 {
+			t.Fatalf("job run exited %d:\n%s", code, out)
+		}
+	}
+	runVersion(1000)
+	runVersion(2000, "-detach")
+	var d *api.Deployment
+	waitUntil(t, time.Minute, "a healthy canary", func() bool {
+		var err error
+		d, _, err = a.client.Jobs().LatestDeployment("roll", nil)
+		return err == nil && d != nil && d.JobVersion == 1 && d.TaskGroups["app"].HealthyAllocs == 1
+	})
+	st := d.TaskGroups["app"]
+	if d.Status != "running" || st.DesiredCanaries != 1 || len(st.PlacedCanaries) != 1 || st.Promoted {
+		t.Fatalf("deployment before promotion %s, groups %+v", d.Status, st)
+	}
+	waitRunning(t, a.client, "roll", 3)
+	if _, _, err := a.client.Deployments().PromoteAll(d.ID, nil); err != nil {
+		t.Fatalf("promote: %v", err)
+	}
+	waitUntil(t, time.Minute, "deployment success", func() bool {
+		d, _, _ = a.client.Deployments().Info(d.ID, nil)
+		return d != nil && d.Status == "successful"
+	})
+	allocs := waitRunning(t, a.client, "roll", 2)
+	canaryKept := false
+	for _, stub := range allocs {
+		if stub.ClientStatus == "running" {
+			canaryKept = canaryKept || stub.ID == st.PlacedCanaries[0]
+			if stub.JobVersion != 1 {
+				t.Errorf("alloc %s runs job version %d", stub.Name, stub.JobVersion)
+			}
+		}
+	}
+	if !canaryKept || !d.TaskGroups["app"].Promoted {
+		t.Errorf("canary kept %v, groups %+v", canaryKept, d.TaskGroups["app"])
 	}
 }

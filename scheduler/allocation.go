@@ -44,6 +44,9 @@ func (run *evalRun) newAlloc(p placement, gc *groupChecks, o *offer, m *api.Allo
 		ModifyTime:    now,
 	}
 	a.AllocatedResources, a.Resources, a.TaskResources = allocatedResources(gc.ask, o)
+	if p.canary {
+		a.DeploymentStatus = &api.AllocDeploymentStatus{Canary: true}
+	}
 	if prev := p.previous; prev != nil {
 		a.PreviousAllocation = prev.ID
 		if p.reschedule {

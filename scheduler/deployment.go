@@ -19,6 +19,12 @@ type rollout struct {
 	// budget holds, per group with an update strategy, how many
 	// destructive updates may start now; groups absent are not limited.
 	budget map[string]int
+	// canaries and staleCanaries are planCanaries' answer.
+	canaries      map[string]*canaryGroup
+	staleCanaries map[deploymentGroup]bool
+	// desiredCanaries holds, per group the reconciler put through
+	// canaries, how many a new deployment wants.
+	desiredCanaries map[string]int
 }
 
 // rolling reports whether a group's updates are rolled out in a deployment.
@@ -62,6 +68,7 @@ func (run *evalRun) planRollout() (*rollout, error) {
 			DeploymentID: latest.ID, Status: structs.DeploymentStatusCancelled, StatusDescription: desc,
 		})
 	}
+	r.canaries, r.staleCanaries = run.planCanaries(latest, r.current)
 	if !run.deploys() {
 		return r, nil
 	}
@@ -107,7 +114,7 @@ func (r *rollout) attach(run *evalRun) {
 		return
 	}
 	if r.current == nil && run.changesAllocs() {
-		r.current = run.newDeployment()
+		r.current = run.newDeployment(r.desiredCanaries)
 		r.created = true
 		run.plan.Deployment = r.current
 	}
@@ -121,8 +128,13 @@ func (r *rollout) attach(run *evalRun) {
 			if tg == nil || !rolling(tg) || a.DeploymentID == r.current.ID {
 				continue
 			}
+			// Only a new allocation (no deployment yet) keeps its canary mark.
+			canary := a.DeploymentID == "" && isCanary(a)
 			a.DeploymentID = r.current.ID
 			a.DeploymentStatus = nil
+			if canary {
+				a.DeploymentStatus = &api.AllocDeploymentStatus{Canary: true}
+			}
 		}
 	}
 }
@@ -132,8 +144,9 @@ func (run *evalRun) changesAllocs() bool {
 	return len(run.plan.NodeAllocation) > 0
 }
 
-// newDeployment is a running deployment of the evaluated job version.
-func (run *evalRun) newDeployment() *api.Deployment {
+// newDeployment is a running deployment of the evaluated job version;
+// canaries holds the groups that start with canaries, and how many.
+func (run *evalRun) newDeployment(canaries map[string]int) *api.Deployment {
 	job := run.job
 	d := &api.Deployment{
 		ID:                 newUUID(run.s.opts.Rand),
@@ -154,6 +167,7 @@ func (run *evalRun) newDeployment() *api.Deployment {
 		u := tg.Update
 		st := &api.DeploymentState{
 			AutoRevert:       deref(u.AutoRevert),
+			DesiredCanaries:  canaries[deref(tg.Name)],
 			ProgressDeadline: deref(u.ProgressDeadline),
 			DesiredTotal:     deref(tg.Count),
 		}

@@ -145,7 +145,7 @@ func (h *harness) setHealth(job *api.Job, healthy bool, names ...string) {
 		if slices.Contains(names, a.Name) && a.Job == job {
 			updated := *a
 			updated.ClientStatus = structs.AllocClientStatusRunning
-			updated.DeploymentStatus = &api.AllocDeploymentStatus{Healthy: new(healthy)}
+			updated.DeploymentStatus = &api.AllocDeploymentStatus{Healthy: new(healthy), Canary: isCanary(a)}
 			h.state.upsertAllocs(&updated)
 		}
 	}

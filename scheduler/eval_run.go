@@ -138,7 +138,7 @@ func (run *evalRun) compute() error {
 	if err != nil {
 		return err
 	}
-	rec.budget = ro.budget
+	rec.budget, rec.canaries, rec.staleCanaries = ro.budget, ro.canaries, ro.staleCanaries
 	var result reconcileResult
 	if run.s.system && run.selector != nil {
 		result = rec.reconcileSystem(run.selector)
@@ -167,6 +167,7 @@ func (run *evalRun) compute() error {
 	if err := run.placeAll(result.places); err != nil {
 		return err
 	}
+	ro.desiredCanaries = result.canaries
 	ro.attach(run)
 	return nil
 }

@@ -36,6 +36,8 @@ type placement struct {
 	stopFirst bool
 	// node pins the placement to one node (system jobs).
 	node *api.Node
+	// canary places a canary of the new version beside the old ones.
+	canary bool
 }
 
 // allocStop asks to stop an allocation.
@@ -61,6 +63,9 @@ type reconcileResult struct {
 	// unknown.
 	disconnects []pendingDisconnect
 	desired     map[string]*api.DesiredUpdates
+	// canaries holds, per group whose update goes through canaries, how
+	// many the deployment wants.
+	canaries map[string]int
 }
 
 // reconciler compares a job with its allocations, group by group.
@@ -81,6 +86,11 @@ type reconciler struct {
 	// budget limits, per rolling group, the destructive updates that may
 	// start now (update max_parallel); groups absent are not limited.
 	budget map[string]int
+	// canaries describes, per group with update canary > 0, the canaries
+	// of the evaluated version's deployment.
+	canaries map[string]*canaryGroup
+	// staleCanaries names deployment groups whose canaries must stop.
+	staleCanaries map[deploymentGroup]bool
 	// restored holds the IDs of reconnected allocations whose client
 	// status the plan must write back.
 	restored map[string]bool
@@ -110,6 +120,7 @@ func (r *reconciler) destructive(old *api.Job, group string) bool {
 // the allocations in line with the job.
 func (r *reconciler) reconcile() reconcileResult {
 	r.result.desired = make(map[string]*api.DesiredUpdates)
+	r.result.canaries = make(map[string]int)
 	r.restored = make(map[string]bool)
 	replaced := make(map[string]bool)
 	byGroup := make(map[string][]*api.Allocation)
@@ -188,6 +199,7 @@ type slot struct {
 func (r *reconciler) reconcileGroup(tg *api.TaskGroup, allocs []*api.Allocation, replaced map[string]bool) {
 	name := deref(tg.Name)
 	d := r.desiredFor(name)
+	allocs = r.splitCanaries(tg, allocs, d)
 	slots, allocs := r.splitDisconnected(tg, allocs, d)
 	slots = append(slots, r.classify(tg, allocs, replaced, d)...)
 	slices.SortStableFunc(slots, func(a, b slot) int { return cmp.Compare(a.index, b.index) })

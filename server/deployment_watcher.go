@@ -85,13 +85,21 @@ func (s *Server) checkDeployment(snap *state.Snapshot, d *api.Deployment) error 
 		return err
 	}
 	next, progressed := recount(d, allocs, time.Now())
+	canaries := healthyCanaries(d, allocs)
+	job, err := snap.JobByID(d.Namespace, d.JobID)
+	if err != nil {
+		return err
+	}
 	desc := ""
 	switch {
 	case next.Status != structs.DeploymentStatusRunning:
 	case anyUnhealthy(next):
 		desc = structs.DeploymentDescFailedAllocations
-	case deadlinePassed(next, time.Now()):
+	case deadlinePassed(next, canaries, time.Now()):
 		desc = structs.DeploymentDescProgressDeadline
+	case autoPromotable(job, next, canaries):
+		_, err := s.promoteGroups(snap, next, nil)
+		return err
 	case allHealthy(next):
 		next.Status, next.StatusDescription = structs.DeploymentStatusSuccessful, structs.DeploymentDescSuccessful
 	}
@@ -106,10 +114,6 @@ func (s *Server) checkDeployment(snap *state.Snapshot, d *api.Deployment) error 
 	if next.Status == structs.DeploymentStatusSuccessful {
 		req.StableJob = &structs.JobVersionRef{Namespace: d.Namespace, JobID: d.JobID, Version: d.JobVersion}
 	} else if progressed {
-		job, err := snap.JobByID(d.Namespace, d.JobID)
-		if err != nil {
-			return err
-		}
 		if job != nil {
 			req.Evals = append(req.Evals, deploymentEval(job, d.ID))
 		}
@@ -127,6 +131,7 @@ func recount(d *api.Deployment, allocs []*api.Allocation, now time.Time) (*api.D
 	for name, st := range d.TaskGroups {
 		c := *st
 		c.PlacedAllocs, c.HealthyAllocs, c.UnhealthyAllocs = 0, 0, 0
+		c.PlacedCanaries = nil
 		next.TaskGroups[name] = &c
 	}
 	for _, a := range allocs {
@@ -135,6 +140,9 @@ func recount(d *api.Deployment, allocs []*api.Allocation, now time.Time) (*api.D
 			continue
 		}
 		st.PlacedAllocs++
+		if a.DeploymentStatus != nil && a.DeploymentStatus.Canary {
+			st.PlacedCanaries = append(st.PlacedCanaries, a.ID)
+		}
 		if h := a.DeploymentStatus; h != nil && h.Healthy != nil {
 			if *h.Healthy {
 				st.HealthyAllocs++
@@ -158,7 +166,7 @@ func recount(d *api.Deployment, allocs []*api.Allocation, now time.Time) (*api.D
 func countsChanged(a, b *api.Deployment) bool {
 	for name, x := range a.TaskGroups {
 		y := b.TaskGroups[name]
-		if x.PlacedAllocs != y.PlacedAllocs || x.HealthyAllocs != y.HealthyAllocs || x.UnhealthyAllocs != y.UnhealthyAllocs {
+		if len(x.PlacedCanaries) != len(y.PlacedCanaries) || x.PlacedAllocs != y.PlacedAllocs || x.HealthyAllocs != y.HealthyAllocs || x.UnhealthyAllocs != y.UnhealthyAllocs {
 			return true
 		}
 	}
@@ -176,15 +184,21 @@ func anyUnhealthy(d *api.Deployment) bool {
 
 func allHealthy(d *api.Deployment) bool {
 	for _, st := range d.TaskGroups {
-		if st.HealthyAllocs < st.DesiredTotal {
+		if st.HealthyAllocs < st.DesiredTotal || awaitsPromotion(st) {
 			return false
 		}
 	}
 	return true
 }
 
-func deadlinePassed(d *api.Deployment, now time.Time) bool {
-	for _, st := range d.TaskGroups {
+// deadlinePassed reports whether a group missed its progress deadline;
+// a group whose healthy canaries await promotion waits on the user, not
+// on progress.
+func deadlinePassed(d *api.Deployment, canaries map[string]int, now time.Time) bool {
+	for name, st := range d.TaskGroups {
+		if awaitsPromotion(st) && canaries[name] >= st.DesiredCanaries {
+			continue
+		}
 		if st.ProgressDeadline > 0 && !st.RequireProgressBy.IsZero() && now.After(st.RequireProgressBy) && st.HealthyAllocs < st.DesiredTotal {
 			return true
 		}

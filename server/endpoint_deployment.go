@@ -41,15 +41,6 @@ func (s *Server) PauseDeployment(id string, pause bool) (*api.DeploymentUpdateRe
 	return s.commitDeployment(req)
 }
 
-// PromoteDeployment promotes a deployment's canaries. Roam places no
-// canaries yet, so there is never anything to promote.
-func (s *Server) PromoteDeployment(id string) (*api.DeploymentUpdateResponse, error) {
-	if _, _, err := s.activeDeployment(id); err != nil {
-		return nil, err
-	}
-	return nil, fmt.Errorf("%w: deployment %s has no canaries to promote", ErrInvalid, id)
-}
-
 // activeDeployment reads a deployment that is still running or paused.
 func (s *Server) activeDeployment(id string) (*state.Snapshot, *api.Deployment, error) {
 	if !s.IsLeader() {

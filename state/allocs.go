@@ -114,7 +114,10 @@ func (tx *writeTxn) updateAllocsFromClient(updates []*api.Allocation, now int64)
 		a.ClientDescription = u.ClientDescription
 		a.TaskStates = u.TaskStates
 		if u.DeploymentStatus != nil {
-			a.DeploymentStatus = u.DeploymentStatus
+			// The canary mark is the scheduler's, not the client's.
+			status := *u.DeploymentStatus
+			status.Canary = isCanaryAlloc(&a)
+			a.DeploymentStatus = &status
 		}
 		if u.NetworkStatus != nil {
 			a.NetworkStatus = u.NetworkStatus

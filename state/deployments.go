@@ -165,3 +165,8 @@ func (tx *writeTxn) deleteDeploymentsOfJob(ns, id string) error {
 	}
 	return nil
 }
+
+// isCanaryAlloc reports whether the scheduler placed a as a canary.
+func isCanaryAlloc(a *api.Allocation) bool {
+	return a.DeploymentStatus != nil && a.DeploymentStatus.Canary
+}
