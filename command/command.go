@@ -63,7 +63,7 @@ func verbs() []*verb {
 		jobScaleVerb, jobRevertVerb, jobAllocsVerb, jobEvalVerb,
 		jobPeriodicForceVerb, jobDispatchVerb,
 		allocStatusVerb, allocLogsVerb, allocFSVerb, allocStopVerb, allocRestartVerb, allocSignalVerb, allocExecVerb,
-		evalStatusVerb, evalListVerb, deploymentListVerb, deploymentStatusVerb,
+		evalStatusVerb, evalListVerb, deploymentListVerb, deploymentStatusVerb, deploymentPromoteVerb, deploymentFailVerb,
 		varPutVerb, varGetVerb, varListVerb, varPurgeVerb,
 		serviceListVerb, serviceInfoVerb, serviceDeleteVerb,
 	}

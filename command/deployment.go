@@ -19,6 +19,12 @@ func (m *evalMonitor) monitorDeployment(id string) int {
 			m.c.errorf("Error fetching deployment: %s", err)
 			return exitError
 		}
+		if d.StatusDescription == deploymentNeedsPromotion {
+			// Nothing more happens until someone promotes the canaries.
+			m.c.outf("  ! Deployment %q requires manual promotion: roam deployment promote %s\n", m.id(d.ID), m.id(d.ID))
+			m.c.outf("%s", indent(formatTime(m.c.now())+"\n"+formatDeployment(d, m.verbose), "    "))
+			return exitOK
+		}
 		if deploymentActive(d.Status) {
 			if lastIndex == index {
 				m.c.pause(time.Second)
@@ -38,6 +44,10 @@ func (m *evalMonitor) monitorDeployment(id string) int {
 		return exitOK
 	}
 }
+
+// deploymentNeedsPromotion is the description of a deployment whose healthy
+// canaries wait for `deployment promote`.
+const deploymentNeedsPromotion = "Deployment is running but requires manual promotion"
 
 // deploymentActive reports whether a deployment may still make progress.
 func deploymentActive(status string) bool {

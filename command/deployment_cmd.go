@@ -88,8 +88,7 @@ func (c *cli) deploymentStatus(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	asJSON := fs.Bool("json", false, "")
 	verbose := fs.Bool("verbose", false, "")
-	want := argCount{1, 1, "This command takes one argument: <deployment id>"}
-	client, code, ok := c.connect(v, fs, args, want)
+	client, code, ok := c.connect(v, fs, args, takesDeployment)
 	if !ok {
 		return code
 	}

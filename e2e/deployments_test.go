@@ -94,7 +94,14 @@ func TestCanaryDeployment(t *testing.T) {
 		}
 	}
 	runVersion(1000)
-	runVersion(2000, "-detach")
+	// job run follows the deployment until only a promotion can move it on.
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(canaryJob, 2000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code := a.roam(t, "job", "run", path)
+	if code != 0 || !strings.Contains(out, "requires manual promotion") {
+		t.Fatalf("job run of a canary version exited %d:\n%s", code, out)
+	}
 	var d *api.Deployment
 	waitUntil(t, time.Minute, "a healthy canary", func() bool {
 		var err error
@@ -106,8 +113,8 @@ func TestCanaryDeployment(t *testing.T) {
 		t.Fatalf("deployment before promotion %s, groups %+v", d.Status, st)
 	}
 	waitRunning(t, a.client, "roll", 3)
-	if _, _, err := a.client.Deployments().PromoteAll(d.ID, nil); err != nil {
-		t.Fatalf("promote: %v", err)
+	if out, code := a.roam(t, "deployment", "promote", d.ID[:8]); code != 0 {
+		t.Fatalf("deployment promote exited %d:\n%s", code, out)
 	}
 	waitUntil(t, time.Minute, "deployment success", func() bool {
 		d, _, _ = a.client.Deployments().Info(d.ID, nil)

@@ -34,6 +34,23 @@ func healthyCanaries(d *api.Deployment, allocs []*api.Allocation) map[string]int
 	return out
 }
 
+// readyForPromotion reports whether every group of d that awaits
+// promotion has all its canaries healthy, so that only a promotion (by a
+// user) lets the deployment go on.
+func readyForPromotion(d *api.Deployment, canaries map[string]int) bool {
+	waiting := false
+	for name, st := range d.TaskGroups {
+		if !awaitsPromotion(st) {
+			continue
+		}
+		if canaries[name] < st.DesiredCanaries {
+			return false
+		}
+		waiting = true
+	}
+	return waiting
+}
+
 // autoPromotable reports whether d has groups awaiting promotion, all of
 // them with update auto_promote and all their canaries healthy.
 func autoPromotable(job *api.Job, d *api.Deployment, canaries map[string]int) bool {
@@ -99,6 +116,9 @@ func (s *Server) promoteGroups(snap *state.Snapshot, d *api.Deployment, groups [
 	}
 	if promoted == 0 {
 		return nil, fmt.Errorf("%w: no canaries to promote", ErrInvalid)
+	}
+	if next.StatusDescription == structs.DeploymentDescNeedsPromotion {
+		next.StatusDescription = structs.DeploymentDescRunning
 	}
 	req := &structs.DeploymentUpsertRequest{Deployments: []*api.Deployment{&next}, Time: time.Now().UnixNano()}
 	if err := s.addDeploymentEval(snap, req, d); err != nil {

@@ -102,12 +102,14 @@ func (s *Server) checkDeployment(snap *state.Snapshot, d *api.Deployment) error 
 		return err
 	case allHealthy(next):
 		next.Status, next.StatusDescription = structs.DeploymentStatusSuccessful, structs.DeploymentDescSuccessful
+	case readyForPromotion(next, canaries):
+		next.StatusDescription = structs.DeploymentDescNeedsPromotion
 	}
 	if desc != "" {
 		_, err := s.failDeployment(snap, next, desc)
 		return err
 	}
-	if !progressed && !countsChanged(d, next) && next.Status == d.Status {
+	if !progressed && !countsChanged(d, next) && next.Status == d.Status && next.StatusDescription == d.StatusDescription {
 		return nil
 	}
 	req := &structs.DeploymentUpsertRequest{Deployments: []*api.Deployment{next}, Time: time.Now().UnixNano()}

@@ -15,6 +15,7 @@ const (
 const (
 	DeploymentDescRunning           = "Deployment is running"
 	DeploymentDescPaused            = "Deployment is paused"
+	DeploymentDescNeedsPromotion    = "Deployment is running but requires manual promotion"
 	DeploymentDescSuccessful        = "Deployment completed successfully"
 	DeploymentDescNewerJob          = "Cancelled due to newer version of job"
 	DeploymentDescStoppedJob        = "Cancelled because job is stopped"
