@@ -3,8 +3,6 @@ package agent
 import (
 	"context"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"time"
 
 	"github.com/roam-project/roam/client/rpcservers"
@@ -23,12 +21,6 @@ func serversProxy(servers *rpcservers.Set, h *httpAPI) http.HandlerFunc {
 			h.writeError(w, r, codedError(http.StatusInternalServerError, "No cluster leader"))
 			return
 		}
-		proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: addr})
-		proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-			h.logger.Warn("forward to leader failed", "leader", addr, "path", r.URL.Path, "error", err)
-			http.Error(w, "No cluster leader", http.StatusInternalServerError)
-		}
-		r.Header.Set(forwardedHeader, "1")
-		proxy.ServeHTTP(w, r)
+		h.proxyToLeader(w, r, addr)
 	}
 }

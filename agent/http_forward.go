@@ -47,14 +47,20 @@ func (h *httpAPI) toLeader(next http.HandlerFunc) http.HandlerFunc {
 			next(w, r)
 			return
 		}
-		proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: addr})
-		proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-			h.logger.Warn("forward to leader failed", "leader", addr, "path", r.URL.Path, "error", err)
-			http.Error(w, "No cluster leader", http.StatusInternalServerError)
-		}
-		r.Header.Set(forwardedHeader, "1")
-		proxy.ServeHTTP(w, r)
+		h.proxyToLeader(w, r, addr)
 	}
+}
+
+// proxyToLeader sends a request on to the leader's HTTP API at addr, marked
+// as forwarded so that it is not forwarded again.
+func (h *httpAPI) proxyToLeader(w http.ResponseWriter, r *http.Request, addr string) {
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: addr})
+	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		h.logger.Warn("forward to leader failed", "leader", addr, "path", r.URL.Path, "error", err)
+		http.Error(w, "No cluster leader", http.StatusInternalServerError)
+	}
+	r.Header.Set(forwardedHeader, "1")
+	proxy.ServeHTTP(w, r)
 }
 
 // errNoLeader answers a consistent read no server can serve right now.

@@ -17,6 +17,10 @@ type blockedEvals struct {
 	// that a newer blocked evaluation of the same job replaced an old one.
 	enqueue func(*api.Evaluation)
 	cancel  func(*api.Evaluation)
+	// capacityIndex is the Raft index of the last capacity change. A
+	// blocked evaluation scheduled from an older snapshot missed it, so it
+	// is released at once instead of waiting for the next change.
+	capacityIndex uint64
 }
 
 func newBlockedEvals(enqueue, cancel func(*api.Evaluation)) *blockedEvals {
@@ -36,19 +40,28 @@ func (b *blockedEvals) SetEnabled(on bool) {
 // Block tracks a blocked evaluation, replacing an older one of its job.
 func (b *blockedEvals) Block(e *api.Evaluation) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if !b.enabled {
+		b.mu.Unlock()
 		return
 	}
 	key := jobKey{e.Namespace, e.JobID}
 	if old, ok := b.byJob[key]; ok && old.ID != e.ID {
 		if old.CreateIndex > e.CreateIndex {
+			b.mu.Unlock()
 			go b.cancel(e)
 			return
 		}
+		delete(b.byJob, key)
 		go b.cancel(old)
 	}
-	b.byJob[key] = e
+	missed := e.SnapshotIndex != 0 && e.SnapshotIndex < b.capacityIndex
+	if !missed {
+		b.byJob[key] = e
+	}
+	b.mu.Unlock()
+	if missed {
+		b.enqueue(e)
+	}
 }
 
 // Untrack forgets a job's blocked evaluation, e.g. when the job is gone.
@@ -58,11 +71,13 @@ func (b *blockedEvals) Untrack(namespace, jobID string) {
 	delete(b.byJob, jobKey{namespace, jobID})
 }
 
-// Unblock sends every blocked evaluation back to the broker. Nomad narrows
-// this by node class; Roam re-evaluates all, and an evaluation that still
-// cannot place is blocked again.
-func (b *blockedEvals) Unblock() {
+// Unblock sends every blocked evaluation back to the broker, after a
+// capacity change at Raft index. Nomad narrows this by node class; Roam
+// re-evaluates all, and an evaluation that still cannot place is blocked
+// again.
+func (b *blockedEvals) Unblock(index uint64) {
 	b.mu.Lock()
+	b.capacityIndex = max(b.capacityIndex, index)
 	evals := make([]*api.Evaluation, 0, len(b.byJob))
 	for key, e := range b.byJob {
 		evals = append(evals, e)

@@ -28,7 +28,7 @@ type fsm struct {
 // leader-only loops, which ignore them on followers.
 type fsmHooks interface {
 	evalsUpserted(evals []*api.Evaluation)
-	capacityChanged()
+	capacityChanged(index uint64)
 }
 
 func newFSM(logger *slog.Logger, hooks fsmHooks) (*fsm, error) {
@@ -65,49 +65,49 @@ func (f *fsm) Apply(l *raft.Log) any {
 	switch t {
 	case structs.JobRegisterRequestType:
 		var req structs.JobRegisterRequest
-		return f.apply(body, &req, func() error { return store.JobRegister(l.Index, &req) }, func() []*api.Evaluation { return evalSlice(req.Eval) }, false)
+		return f.apply(l.Index, body, &req, func() error { return store.JobRegister(l.Index, &req) }, func() []*api.Evaluation { return evalSlice(req.Eval) }, nil)
 	case structs.JobDeregisterRequestType:
 		var req structs.JobDeregisterRequest
-		return f.apply(body, &req, func() error { return store.JobDeregister(l.Index, &req) }, func() []*api.Evaluation { return evalSlice(req.Eval) }, false)
+		return f.apply(l.Index, body, &req, func() error { return store.JobDeregister(l.Index, &req) }, func() []*api.Evaluation { return evalSlice(req.Eval) }, nil)
 	case structs.EvalUpdateRequestType:
 		var req structs.EvalUpdateRequest
-		return f.apply(body, &req, func() error { return store.EvalUpdate(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, false)
+		return f.apply(l.Index, body, &req, func() error { return store.EvalUpdate(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, nil)
 	case structs.ApplyPlanResultsRequestType:
 		var req structs.ApplyPlanResultsRequest
-		return f.apply(body, &req, func() error { return store.ApplyPlanResults(l.Index, &req) }, nil, true)
+		return f.apply(l.Index, body, &req, func() error { return store.ApplyPlanResults(l.Index, &req) }, nil, func() bool { return len(req.Stopped) > 0 })
 	case structs.AllocClientUpdateRequestType:
 		var req structs.AllocClientUpdateRequest
-		return f.apply(body, &req, func() error { return store.AllocClientUpdate(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, true)
+		return f.apply(l.Index, body, &req, func() error { return store.AllocClientUpdate(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, func() bool { return anyClientTerminal(req.Allocs) })
 	case structs.AllocDesiredTransitionRequestType:
 		var req structs.AllocDesiredTransitionRequest
-		return f.apply(body, &req, func() error { return store.AllocDesiredTransition(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, false)
+		return f.apply(l.Index, body, &req, func() error { return store.AllocDesiredTransition(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, nil)
 	case structs.NodeRegisterRequestType:
 		var req structs.NodeRegisterRequest
-		return f.apply(body, &req, func() error { return store.NodeRegister(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, true)
+		return f.apply(l.Index, body, &req, func() error { return store.NodeRegister(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, always)
 	case structs.NodeStatusUpdateRequestType:
 		var req structs.NodeStatusUpdateRequest
-		return f.apply(body, &req, func() error { return store.NodeStatusUpdate(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, true)
+		return f.apply(l.Index, body, &req, func() error { return store.NodeStatusUpdate(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, always)
 	case structs.NodeEligibilityRequestType:
 		var req structs.NodeEligibilityRequest
-		return f.apply(body, &req, func() error { return store.NodeEligibility(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, true)
+		return f.apply(l.Index, body, &req, func() error { return store.NodeEligibility(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, always)
 	case structs.NodeDrainRequestType:
 		var req structs.NodeDrainRequest
-		return f.apply(body, &req, func() error { return store.NodeDrain(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, true)
+		return f.apply(l.Index, body, &req, func() error { return store.NodeDrain(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, always)
 	case structs.VarApplyRequestType:
 		var req structs.VarApplyRequest
-		return f.apply(body, &req, func() error { return store.VarApply(l.Index, &req) }, nil, false)
+		return f.apply(l.Index, body, &req, func() error { return store.VarApply(l.Index, &req) }, nil, nil)
 	case structs.GCRequestType:
 		var req structs.GCRequest
-		return f.apply(body, &req, func() error { return store.GC(l.Index, &req) }, nil, false)
+		return f.apply(l.Index, body, &req, func() error { return store.GC(l.Index, &req) }, nil, nil)
 	case structs.ServiceRegistrationUpsertRequestType:
 		var req structs.ServiceRegistrationUpsertRequest
-		return f.apply(body, &req, func() error { return store.UpsertServiceRegistrations(l.Index, &req) }, nil, false)
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertServiceRegistrations(l.Index, &req) }, nil, nil)
 	case structs.ServiceRegistrationDeleteRequestType:
 		var req structs.ServiceRegistrationDeleteRequest
-		return f.apply(body, &req, func() error { return store.DeleteServiceRegistrations(l.Index, &req) }, nil, false)
+		return f.apply(l.Index, body, &req, func() error { return store.DeleteServiceRegistrations(l.Index, &req) }, nil, nil)
 	case structs.DeploymentUpsertRequestType:
 		var req structs.DeploymentUpsertRequest
-		return f.apply(body, &req, func() error { return store.DeploymentUpsert(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, false)
+		return f.apply(l.Index, body, &req, func() error { return store.DeploymentUpsert(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, nil)
 	default:
 		// An entry from a newer version: refusing to go on would wedge the
 		// cluster, so it is logged loudly and skipped.
@@ -116,9 +116,11 @@ func (f *fsm) Apply(l *raft.Log) any {
 	}
 }
 
-// apply decodes body into req, runs write, then fires the hooks. The
-// returned value is the Raft future's Response: nil or an error.
-func (f *fsm) apply(body []byte, req any, write func() error, evals func() []*api.Evaluation, capacity bool) any {
+// apply decodes body into req, runs write, then fires the hooks: evals
+// lists the evaluations written, capacity (nil for never) reports whether
+// the entry may have freed or added capacity. The returned value is the
+// Raft future's Response: nil or an error.
+func (f *fsm) apply(index uint64, body []byte, req any, write func() error, evals func() []*api.Evaluation, capacity func() bool) any {
 	if err := json.Unmarshal(body, req); err != nil {
 		f.logger.Error("decode raft message", "error", err)
 		return fmt.Errorf("decode raft message: %w", err)
@@ -131,10 +133,25 @@ func (f *fsm) apply(body []byte, req any, write func() error, evals func() []*ap
 			f.hooks.evalsUpserted(es)
 		}
 	}
-	if capacity {
-		f.hooks.capacityChanged()
+	if capacity != nil && capacity() {
+		f.hooks.capacityChanged(index)
 	}
 	return nil
+}
+
+// always marks node changes, which may always bring capacity.
+func always() bool { return true }
+
+// anyClientTerminal reports whether a client update frees resources: some
+// allocation finished. Other updates (running, health) change no capacity,
+// so they must not wake every blocked evaluation.
+func anyClientTerminal(allocs []*api.Allocation) bool {
+	for _, a := range allocs {
+		if structs.AllocClientTerminal(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // evalSlice wraps an optional evaluation in a slice.

@@ -40,8 +40,8 @@ func (s *Server) evalsUpserted(evals []*api.Evaluation) {
 	}
 }
 
-// capacityChanged wakes blocked evaluations.
-func (s *Server) capacityChanged() { s.blocked.Unblock() }
+// capacityChanged wakes blocked evaluations after a change at index.
+func (s *Server) capacityChanged(index uint64) { s.blocked.Unblock(index) }
 
 // failEval marks an evaluation failed after too many delivery attempts.
 func (s *Server) failEval(e *api.Evaluation) {

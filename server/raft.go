@@ -20,7 +20,7 @@ import (
 func (s *Server) setupRaft() error {
 	conf := raft.DefaultConfig()
 	conf.LocalID = raft.ServerID(s.config.NodeName)
-	conf.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: raftLogWriter{s.logger}})
+	conf.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: logWriter{s.logger}})
 	conf.SnapshotThreshold = 8192
 	conf.TrailingLogs = 10240
 	var (
@@ -31,7 +31,7 @@ func (s *Server) setupRaft() error {
 		addr   raft.ServerAddress
 	)
 	if s.mux != nil {
-		network := raft.NewNetworkTransport(s.mux.RaftLayer(), 3, 10*time.Second, raftLogWriter{s.logger})
+		network := raft.NewNetworkTransport(s.mux.RaftLayer(), 3, 10*time.Second, logWriter{s.logger})
 		s.closers = append(s.closers, network.Close)
 		trans, addr = network, network.LocalAddr()
 	} else {
@@ -58,7 +58,7 @@ func (s *Server) setupRaft() error {
 		}
 		s.closers = append(s.closers, bolt.Close)
 		logs, stable = bolt, bolt
-		if snaps, err = raft.NewFileSnapshotStore(dir, 2, raftLogWriter{s.logger}); err != nil {
+		if snaps, err = raft.NewFileSnapshotStore(dir, 2, logWriter{s.logger}); err != nil {
 			return fmt.Errorf("open raft snapshots: %w", err)
 		}
 	}
@@ -160,10 +160,11 @@ func (s *Server) waitFuture(f raft.Future) error {
 	}
 }
 
-// raftLogWriter sends Raft's own log lines to the server's logger.
-type raftLogWriter struct{ l *slog.Logger }
+// logWriter sends the log lines of Raft, Serf and memberlist, which log
+// through io.Writers, to the server's logger.
+type logWriter struct{ l *slog.Logger }
 
-func (w raftLogWriter) Write(p []byte) (int, error) {
+func (w logWriter) Write(p []byte) (int, error) {
 	w.l.Warn(strings.TrimSpace(string(p)), "component", "raft")
 	return len(p), nil
 }

@@ -41,8 +41,8 @@ func (s *Server) setupSerf() error {
 		conf.MemberlistConfig.AdvertiseAddr = ahost
 		conf.MemberlistConfig.AdvertisePort, _ = strconv.Atoi(aport)
 	}
-	conf.MemberlistConfig.LogOutput = raftLogWriter{s.logger.With("component", "memberlist")}
-	conf.LogOutput = raftLogWriter{s.logger.With("component", "serf")}
+	conf.MemberlistConfig.LogOutput = logWriter{s.logger.With("component", "memberlist")}
+	conf.LogOutput = logWriter{s.logger.With("component", "serf")}
 	conf.Tags = map[string]string{
 		"role":     "nomad",
 		"region":   s.config.Region,

@@ -44,7 +44,7 @@ func (w *worker) process(ctx context.Context, eval *api.Evaluation) error {
 	if err != nil {
 		return err
 	}
-	p := &workerPlanner{ctx: ctx, srv: w.srv, eval: eval}
+	p := &workerPlanner{ctx: ctx, srv: w.srv, eval: eval, snapIndex: snap.LatestIndex()}
 	sched, err := scheduler.New(eval.Type, snap, p, scheduler.Options{Logger: w.logger})
 	if err != nil {
 		return fmt.Errorf("eval %s: %w", eval.ID, err)
@@ -58,6 +58,8 @@ type workerPlanner struct {
 	ctx  context.Context
 	srv  *Server
 	eval *api.Evaluation
+	// snapIndex is the index of the state the scheduler works from.
+	snapIndex uint64
 }
 
 func (p *workerPlanner) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, scheduler.State, error) {
@@ -72,6 +74,7 @@ func (p *workerPlanner) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, sch
 	if err != nil {
 		return nil, nil, err
 	}
+	p.snapIndex = snap.LatestIndex()
 	return result, snap, nil
 }
 
@@ -80,12 +83,17 @@ func (p *workerPlanner) UpdateEval(eval *api.Evaluation) error {
 	return err
 }
 
+// CreateEval writes a new evaluation; a blocked one records the state it
+// was scheduled from, so that a capacity change it missed releases it.
 func (p *workerPlanner) CreateEval(eval *api.Evaluation) error {
+	if eval.Status == structs.EvalStatusBlocked {
+		eval.SnapshotIndex = p.snapIndex
+	}
 	return p.UpdateEval(eval)
 }
 
 func (p *workerPlanner) ReblockEval(eval *api.Evaluation) error {
-	return p.UpdateEval(eval)
+	return p.CreateEval(eval)
 }
 
 // snapshotMinIndex waits until the state store has applied index, then

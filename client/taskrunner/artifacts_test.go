@@ -14,9 +14,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
-	"github.com/roam-project/roam/client/allocdir"
 	"github.com/roam-project/roam/client/clienttest"
-	"github.com/roam-project/roam/drivers/rawexec"
 	"github.com/roam-project/roam/internal/reexec"
 	"github.com/roam-project/roam/structs"
 )
@@ -55,21 +53,7 @@ func TestArtifactHook(t *testing.T) {
 			task.Artifacts = []*api.TaskArtifact{{GetterSource: &tc.source, RelativeDest: &dest}}
 			alloc := clienttest.Alloc("node1", structs.JobTypeBatch, task)
 			clienttest.Restart(alloc, 0, time.Hour, 0, "fail")
-			d := rawexec.New()
-			if err := d.SetConfig(map[string]any{"enabled": true}); err != nil {
-				t.Fatal(err)
-			}
-			ad := allocdir.New(t.TempDir(), alloc.ID)
-			if err := ad.Build(); err != nil {
-				t.Fatal(err)
-			}
-			tr := New(Config{Alloc: alloc, Task: task, Driver: d, AllocDir: ad})
-			go tr.Run()
-			select {
-			case <-tr.WaitCh():
-			case <-time.After(30 * time.Second):
-				t.Fatal("task runner did not finish")
-			}
+			tr, ad := runToEnd(t, alloc, task)
 			st := tr.State()
 			var types []string
 			var found *api.TaskEvent

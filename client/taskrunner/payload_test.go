@@ -8,9 +8,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
-	"github.com/roam-project/roam/client/allocdir"
 	"github.com/roam-project/roam/client/clienttest"
-	"github.com/roam-project/roam/drivers/rawexec"
 	"github.com/roam-project/roam/structs"
 )
 
@@ -33,21 +31,7 @@ func TestDispatchPayloadIsWritten(t *testing.T) {
 			alloc := clienttest.Alloc("node1", structs.JobTypeBatch, task)
 			alloc.Job.Payload = []byte(tc.payload)
 			clienttest.Restart(alloc, 0, time.Hour, 0, "fail")
-			d := rawexec.New()
-			if err := d.SetConfig(map[string]any{"enabled": true}); err != nil {
-				t.Fatal(err)
-			}
-			ad := allocdir.New(t.TempDir(), alloc.ID)
-			if err := ad.Build(); err != nil {
-				t.Fatal(err)
-			}
-			tr := New(Config{Alloc: alloc, Task: task, Driver: d, AllocDir: ad})
-			go tr.Run()
-			select {
-			case <-tr.WaitCh():
-			case <-time.After(30 * time.Second):
-				t.Fatal("task runner did not finish")
-			}
+			tr, ad := runToEnd(t, alloc, task)
 			var types []string
 			found := false
 			for _, e := range tr.State().Events {

@@ -8,9 +8,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
-	"github.com/roam-project/roam/client/allocdir"
 	"github.com/roam-project/roam/client/clienttest"
-	"github.com/roam-project/roam/drivers/rawexec"
 	"github.com/roam-project/roam/structs"
 )
 
@@ -50,21 +48,7 @@ func TestTemplatesAreRendered(t *testing.T) {
 			task.Templates = tc.templates
 			alloc := clienttest.Alloc("node1", structs.JobTypeBatch, task)
 			clienttest.Restart(alloc, 0, time.Hour, 0, "fail")
-			d := rawexec.New()
-			if err := d.SetConfig(map[string]any{"enabled": true}); err != nil {
-				t.Fatal(err)
-			}
-			ad := allocdir.New(t.TempDir(), alloc.ID)
-			if err := ad.Build(); err != nil {
-				t.Fatal(err)
-			}
-			tr := New(Config{Alloc: alloc, Task: task, Driver: d, AllocDir: ad})
-			go tr.Run()
-			select {
-			case <-tr.WaitCh():
-			case <-time.After(30 * time.Second):
-				t.Fatal("task runner did not finish")
-			}
+			tr, ad := runToEnd(t, alloc, task)
 			ev := findEvent(tr.State().Events, tc.wantEvent)
 			if ev == nil {
 				t.Fatalf("events lack %q: %+v", tc.wantEvent, tr.State().Events)
