@@ -51,7 +51,7 @@ func (run *evalRun) deploys() bool {
 func (run *evalRun) planRollout() (*rollout, error) {
 	r := &rollout{budget: make(map[string]int)}
 	if run.job == nil {
-		return r, nil
+		return r, run.cancelPurgedDeployment()
 	}
 	latest, err := run.state.LatestDeploymentByJob(run.namespace(), deref(run.job.ID))
 	if err != nil {
@@ -78,6 +78,21 @@ func (run *evalRun) planRollout() (*rollout, error) {
 		}
 	}
 	return r, nil
+}
+
+// cancelPurgedDeployment cancels the latest deployment of a purged job if
+// it is still active.
+func (run *evalRun) cancelPurgedDeployment() error {
+	latest, err := run.state.LatestDeploymentByJob(run.namespace(), run.eval.JobID)
+	if err != nil {
+		return fmt.Errorf("read deployment of job %q: %w", run.eval.JobID, err)
+	}
+	if structs.DeploymentActive(latest) {
+		run.plan.DeploymentUpdates = append(run.plan.DeploymentUpdates, &structs.DeploymentStatusUpdate{
+			DeploymentID: latest.ID, Status: structs.DeploymentStatusCancelled, StatusDescription: structs.DeploymentDescStoppedJob,
+		})
+	}
+	return nil
 }
 
 // tracksJob reports whether d is the deployment of the evaluated version.

@@ -18,8 +18,11 @@ type evalRun struct {
 	eval  *api.Evaluation
 	state State
 	// job is nil when the job was purged.
-	job      *api.Job
+	job *api.Job
+	// allocs are the job's allocations; stale are those left by a purged
+	// job of the same ID, which must stop and never count for this one.
 	allocs   []*api.Allocation
+	stale    []*api.Allocation
 	nodes    map[string]*api.Node
 	plan     *structs.Plan
 	selector *nodeSelector
@@ -63,6 +66,7 @@ func newEvalRun(s *genericScheduler, eval *api.Evaluation, state State) (*evalRu
 		annotate: s.opts.AnnotatePlan || eval.AnnotatePlan,
 		now:      time.Now(),
 	}
+	run.allocs, run.stale = splitStale(allocs, job)
 	nodes = slices.DeleteFunc(nodes, func(n *api.Node) bool { return n == nil })
 	for _, n := range nodes {
 		run.nodes[n.ID] = n
@@ -81,6 +85,19 @@ func newEvalRun(s *genericScheduler, eval *api.Evaluation, state State) (*evalRu
 		}
 	}
 	return run, nil
+}
+
+// splitStale separates the allocations of job from those a purged job of
+// the same ID left behind (another create index).
+func splitStale(allocs []*api.Allocation, job *api.Job) (own, stale []*api.Allocation) {
+	for _, a := range allocs {
+		if structs.AllocOfJob(a, job) {
+			own = append(own, a)
+		} else {
+			stale = append(stale, a)
+		}
+	}
+	return own, stale
 }
 
 // errMalformedJob marks a job the scheduler cannot read.
@@ -106,8 +123,8 @@ func checkJobShape(job *api.Job) error {
 }
 
 func (run *evalRun) namespace() string {
-	if ns := deref(run.job.Namespace); ns != "" {
-		return ns
+	if run.job != nil && deref(run.job.Namespace) != "" {
+		return *run.job.Namespace
 	}
 	if run.eval.Namespace != "" {
 		return run.eval.Namespace
@@ -139,6 +156,9 @@ func (run *evalRun) compute() error {
 		return err
 	}
 	rec.budget, rec.canaries, rec.staleCanaries = ro.budget, ro.canaries, ro.staleCanaries
+	for _, a := range run.stale {
+		run.stopStale(a)
+	}
 	var result reconcileResult
 	if run.s.system && run.selector != nil {
 		result = rec.reconcileSystem(run.selector)
@@ -231,6 +251,20 @@ func (run *evalRun) stopAlloc(a *api.Allocation, desc, clientStatus string) {
 	if run.selector != nil && !structs.AllocTerminal(a) {
 		run.selector.track(a, -1)
 	}
+}
+
+// stopStale stops an allocation of a purged job of the same ID unless the
+// server stopped it already; one on a lost node is marked lost.
+func (run *evalRun) stopStale(a *api.Allocation) {
+	if structs.AllocServerTerminal(a) {
+		return
+	}
+	n := run.nodes[a.NodeID]
+	if !structs.AllocClientTerminal(a) && (n == nil || n.Status == structs.NodeStatusDown || n.Status == api.NodeStatusDisconnected) {
+		run.stopAlloc(a, allocLost, structs.AllocClientStatusLost)
+		return
+	}
+	run.stopAlloc(a, allocNotNeeded, "")
 }
 
 // unstopAlloc withdraws the plan's last stop of the allocation.

@@ -157,6 +157,8 @@ func (r *reconciler) desiredFor(group string) *api.DesiredUpdates {
 }
 
 // stopGroup stops every allocation of a group that must no longer run.
+// Finished and failed ones are marked for stop too, so that none of them
+// is rescheduled or counts for the job once it runs again.
 func (r *reconciler) stopGroup(name string, allocs []*api.Allocation) {
 	d := r.desiredFor(name)
 	for _, a := range allocs {
@@ -165,6 +167,7 @@ func (r *reconciler) stopGroup(name string, allocs []*api.Allocation) {
 		}
 		switch {
 		case structs.AllocClientTerminal(a):
+			r.stop(a, allocNotNeeded, "")
 			continue
 		case r.nodeLost(a):
 			r.stop(a, allocLost, structs.AllocClientStatusLost)

@@ -26,6 +26,10 @@ func (s *Store) JobRegister(index uint64, req *structs.JobRegisterRequest) error
 }
 
 // JobDeregister stops a job (a new version with Stop set) or purges it.
+// A purge also stops every allocation of the job and cancels its active
+// deployments in the same write, so that nothing of the purged job runs on
+// or counts for a job registered later with the same ID, whichever order
+// the evaluations run in.
 func (s *Store) JobDeregister(index uint64, req *structs.JobDeregisterRequest) error {
 	return s.write(index, func(tx *writeTxn) error {
 		raw, err := tx.First(tableJobs, "id", req.Namespace, req.JobID)
@@ -36,7 +40,7 @@ func (s *Store) JobDeregister(index uint64, req *structs.JobDeregisterRequest) e
 			return fmt.Errorf("job %q: %w", req.JobID, ErrNotFound)
 		}
 		if req.Purge {
-			if err := tx.deleteJob(req.Namespace, req.JobID); err != nil {
+			if err := tx.purgeJob(raw.(*jobRow).Job, req.Time); err != nil {
 				return err
 			}
 		} else {
@@ -171,6 +175,12 @@ func (s *Store) GC(index uint64, req *structs.GCRequest) error {
 			if err := tx.deleteJob(j.Namespace, j.ID); err != nil {
 				return err
 			}
+			if err := tx.deleteDeploymentsOfJob(j.Namespace, j.ID); err != nil {
+				return err
+			}
+		}
+		if err := tx.deleteDeployments(req.DeploymentIDs); err != nil {
+			return err
 		}
 		if err := tx.deleteEvals(req.EvalIDs); err != nil {
 			return err

@@ -122,7 +122,7 @@ func (tx *writeTxn) updateDeploymentStatus(u *structs.DeploymentStatusUpdate, no
 }
 
 // markJobStable sets Stable on one stored version of a job, and on the
-// current job when it is that version.
+// current job when it is that version, changing nothing else of it.
 func (tx *writeTxn) markJobStable(ns, id string, version uint64) error {
 	raw, err := tx.First(tableJobVersions, "id", ns, id, version)
 	if err != nil {
@@ -142,13 +142,51 @@ func (tx *writeTxn) markJobStable(ns, id string, version uint64) error {
 	if err != nil {
 		return fmt.Errorf("job lookup: %w", err)
 	}
-	if raw != nil && *raw.(*jobRow).Job.Version == version {
-		return tx.insert(tableJobs, newJobRow(&stable))
+	if raw == nil || *raw.(*jobRow).Job.Version != version {
+		return nil
+	}
+	// Only Stable changes on the current job: its status and indexes
+	// have moved on since the version was stored.
+	current := *raw.(*jobRow).Job
+	current.Stable = ptr(true)
+	current.ModifyIndex = ptr(tx.index)
+	return tx.insert(tableJobs, newJobRow(&current))
+}
+
+// cancelDeploymentsOfJob cancels a purged job's active deployments.
+func (tx *writeTxn) cancelDeploymentsOfJob(ns, id string, now int64) error {
+	it, err := tx.Get(tableDeployments, "job", ns, id)
+	if err != nil {
+		return fmt.Errorf("deployment list: %w", err)
+	}
+	var active []*api.Deployment
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if d := raw.(*api.Deployment); structs.DeploymentActive(d) {
+			active = append(active, d)
+		}
+	}
+	for _, d := range active {
+		c := *d
+		c.Status, c.StatusDescription = structs.DeploymentStatusCancelled, structs.DeploymentDescStoppedJob
+		if err := tx.upsertDeployment(&c, now); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-// deleteDeploymentsOfJob removes a purged job's deployments.
+// deleteDeployments removes deployments by ID.
+func (tx *writeTxn) deleteDeployments(ids []string) error {
+	for _, id := range ids {
+		if _, err := tx.DeleteAll(tableDeployments, "id", id); err != nil {
+			return fmt.Errorf("delete deployment %s: %w", id, err)
+		}
+	}
+	tx.touched[tableDeployments] = true
+	return nil
+}
+
+// deleteDeploymentsOfJob removes a collected job's deployments.
 func (tx *writeTxn) deleteDeploymentsOfJob(ns, id string) error {
 	it, err := tx.Get(tableDeployments, "job", ns, id)
 	if err != nil {

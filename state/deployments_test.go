@@ -67,7 +67,17 @@ func TestDeployments(t *testing.T) {
 	if err := s.JobDeregister(14, &structs.JobDeregisterRequest{Namespace: "default", JobID: "web", Purge: true}); err != nil {
 		t.Fatal(err)
 	}
+	// A purge keeps finished deployments for the garbage collector.
+	for _, id := range []string{"d1", "d2"} {
+		d, _ := s.Snapshot().DeploymentByID(id)
+		if d == nil || structs.DeploymentActive(d) {
+			t.Errorf("after purge, deployment %s = %+v, want kept and terminal", id, d)
+		}
+	}
+	if err := s.GC(15, &structs.GCRequest{DeploymentIDs: []string{"d1", "d2"}}); err != nil {
+		t.Fatal(err)
+	}
 	if all, _ := s.Snapshot().Deployments(""); len(all) != 0 {
-		t.Errorf("purge left %d deployments", len(all))
+		t.Errorf("gc left %d deployments", len(all))
 	}
 }

@@ -186,7 +186,43 @@ func (tx *writeTxn) submissionOf(ns, id string, version uint64) *api.JobSubmissi
 	return nil
 }
 
-// deleteJob purges a job, its versions and its summary.
+// purgedAllocDesc is why the allocations of a purged job stop, in Nomad's
+// words for the allocations of a stopped job.
+const purgedAllocDesc = "alloc not needed due to job update"
+
+// purgeJob deletes a job, stops every allocation of it the server has not
+// stopped yet (whatever the client says of it) and cancels its active
+// deployments, which stay until garbage collection.
+func (tx *writeTxn) purgeJob(job *api.Job, now int64) error {
+	ns, id := *job.Namespace, *job.ID
+	if err := tx.deleteJob(ns, id); err != nil {
+		return err
+	}
+	it, err := tx.Get(tableAllocs, "job", ns, id)
+	if err != nil {
+		return fmt.Errorf("alloc list: %w", err)
+	}
+	var stopped []*api.Allocation
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		a := raw.(*api.Allocation)
+		if structs.AllocServerTerminal(a) {
+			continue
+		}
+		c := *a
+		c.DesiredStatus = structs.AllocDesiredStatusStop
+		c.DesiredDescription = purgedAllocDesc
+		c.ModifyIndex, c.AllocModifyIndex, c.ModifyTime = tx.index, tx.index, now
+		stopped = append(stopped, &c)
+	}
+	for _, a := range stopped {
+		if err := tx.insert(tableAllocs, a); err != nil {
+			return err
+		}
+	}
+	return tx.cancelDeploymentsOfJob(ns, id, now)
+}
+
+// deleteJob removes a job, its versions and its summary.
 func (tx *writeTxn) deleteJob(ns, id string) error {
 	raw, err := tx.First(tableJobs, "id", ns, id)
 	if err != nil {
@@ -209,7 +245,7 @@ func (tx *writeTxn) deleteJob(ns, id string) error {
 		return fmt.Errorf("delete job summary: %w", err)
 	}
 	tx.touched[tableJobSummary] = true
-	return tx.deleteDeploymentsOfJob(ns, id)
+	return nil
 }
 
 // refreshJobStatus recomputes a job's status after its allocations or
@@ -236,7 +272,8 @@ func (tx *writeTxn) refreshJobStatus(ns, id string) error {
 // computeJobStatus derives Nomad's job status: periodic and parameterized
 // parents run until stopped; other jobs are running while any
 // allocation is not terminal, dead once stopped (or a finished batch job),
-// pending otherwise.
+// pending otherwise. Allocations of a purged job of the same ID do not
+// count.
 func (tx *writeTxn) computeJobStatus(job *api.Job) string {
 	// Periodic and parameterized parents run until stopped, as in Nomad;
 	// their children carry the work.
@@ -249,8 +286,12 @@ func (tx *writeTxn) computeJobStatus(job *api.Job) string {
 	allocs, _ := tx.Get(tableAllocs, "job", *job.Namespace, *job.ID)
 	hasAllocs := false
 	for raw := allocs.Next(); raw != nil; raw = allocs.Next() {
+		a := raw.(*api.Allocation)
+		if !structs.AllocOfJob(a, job) {
+			continue // left by a purged job of the same ID
+		}
 		hasAllocs = true
-		if !structs.AllocClientTerminal(raw.(*api.Allocation)) {
+		if !structs.AllocClientTerminal(a) {
 			return structs.JobStatusRunning
 		}
 	}

@@ -44,8 +44,18 @@ func (tx *writeTxn) ensureJobSummary(job *api.Job) error {
 	return tx.putSummary(sum)
 }
 
-// refreshJobSummary recounts a job's allocations by client status.
+// refreshJobSummary recounts a job's allocations by client status. A
+// purged job has no summary, and the allocations it left do not count for
+// a job registered later with its ID.
 func (tx *writeTxn) refreshJobSummary(ns, jobID string) error {
+	raw, err := tx.First(tableJobs, "id", ns, jobID)
+	if err != nil {
+		return fmt.Errorf("job lookup: %w", err)
+	}
+	if raw == nil {
+		return nil
+	}
+	job := raw.(*jobRow).Job
 	sum := tx.summaryCopy(ns, jobID)
 	counts := map[string]api.TaskGroupSummary{}
 	for group, s := range sum.Summary {
@@ -57,6 +67,9 @@ func (tx *writeTxn) refreshJobSummary(ns, jobID string) error {
 	}
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		a := raw.(*api.Allocation)
+		if !structs.AllocOfJob(a, job) {
+			continue
+		}
 		c := counts[a.TaskGroup]
 		switch a.ClientStatus {
 		case "pending":

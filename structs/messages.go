@@ -125,6 +125,8 @@ type GCRequest struct {
 	EvalIDs  []string
 	AllocIDs []string
 	NodeIDs  []string
+	// DeploymentIDs are terminal deployments of purged jobs.
+	DeploymentIDs []string
 }
 
 // NamespacedID names an object within a namespace.

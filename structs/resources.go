@@ -318,6 +318,18 @@ func AllocServerTerminal(a *api.Allocation) bool {
 	return a.DesiredStatus == AllocDesiredStatusStop || a.DesiredStatus == AllocDesiredStatusEvict
 }
 
+// AllocOfJob reports whether an allocation belongs to the registration
+// of job it is compared with, not to an older job of the same ID that was
+// purged and registered again: Nomad tells them apart by the job's create
+// index, which an allocation's copy of its job keeps. An allocation with
+// no copy of its job, or a job not yet stored, is taken to belong.
+func AllocOfJob(a *api.Allocation, job *api.Job) bool {
+	if a.Job == nil || a.Job.CreateIndex == nil || job == nil || job.CreateIndex == nil {
+		return true
+	}
+	return *a.Job.CreateIndex == *job.CreateIndex
+}
+
 // AllocClientTerminal reports whether the client says the allocation is
 // complete, failed or lost.
 func AllocClientTerminal(a *api.Allocation) bool {
