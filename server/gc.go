@@ -40,8 +40,8 @@ func (s *Server) GarbageCollect() error {
 }
 
 // collectGarbage removes terminal evaluations and allocations older than
-// threshold, stopped jobs with nothing left running, and down nodes with
-// no allocations.
+// threshold, stopped jobs with nothing left running, what purged jobs left
+// once finished, and down nodes with no allocations.
 func (s *Server) collectGarbage(threshold time.Duration) error {
 	snap := s.State().Snapshot()
 	cutoff := time.Now().Add(-threshold).UnixNano()
@@ -50,8 +50,13 @@ func (s *Server) collectGarbage(threshold time.Duration) error {
 	if err != nil {
 		return err
 	}
+	exists := make(map[structs.NamespacedID]bool, len(jobs))
 	for _, job := range jobs {
+		exists[structs.NamespacedID{Namespace: *job.Namespace, ID: *job.ID}] = true
 		s.gcJob(snap, job.Namespace, job.ID, job.Stop, job.Status, *job.Type, cutoff, req)
+	}
+	if err := gcPurged(snap, exists, cutoff, req); err != nil {
+		return err
 	}
 	nodes, err := snap.Nodes()
 	if err != nil {
@@ -69,7 +74,7 @@ func (s *Server) collectGarbage(threshold time.Duration) error {
 			req.NodeIDs = append(req.NodeIDs, n.ID)
 		}
 	}
-	if len(req.Jobs)+len(req.EvalIDs)+len(req.AllocIDs)+len(req.NodeIDs) == 0 {
+	if len(req.Jobs)+len(req.EvalIDs)+len(req.AllocIDs)+len(req.NodeIDs)+len(req.DeploymentIDs) == 0 {
 		return nil
 	}
 	_, err = s.raftApply(structs.GCRequestType, req)
@@ -112,4 +117,39 @@ func (s *Server) gcJob(snap *state.Snapshot, ns, id *string, stop *bool, status 
 		}
 	}
 	req.AllocIDs = append(req.AllocIDs, terminalAllocs...)
+}
+
+// gcPurged adds to req what purged jobs left behind (exists names the jobs
+// still stored): their finished allocations and evaluations, and their
+// deployments once terminal.
+func gcPurged(snap *state.Snapshot, exists map[structs.NamespacedID]bool, cutoff int64, req *structs.GCRequest) error {
+	purged := func(ns, id string) bool { return !exists[structs.NamespacedID{Namespace: ns, ID: id}] }
+	allocs, err := snap.Allocs("")
+	if err != nil {
+		return err
+	}
+	for _, a := range allocs {
+		if purged(a.Namespace, a.JobID) && structs.AllocClientTerminal(a) && a.ModifyTime <= cutoff {
+			req.AllocIDs = append(req.AllocIDs, a.ID)
+		}
+	}
+	evals, err := snap.Evals("")
+	if err != nil {
+		return err
+	}
+	for _, e := range evals {
+		if purged(e.Namespace, e.JobID) && e.Status != structs.EvalStatusPending && e.Status != structs.EvalStatusBlocked && e.ModifyTime <= cutoff {
+			req.EvalIDs = append(req.EvalIDs, e.ID)
+		}
+	}
+	deployments, err := snap.Deployments("")
+	if err != nil {
+		return err
+	}
+	for _, d := range deployments {
+		if purged(d.Namespace, d.JobID) && !structs.DeploymentActive(d) && d.ModifyTime <= cutoff {
+			req.DeploymentIDs = append(req.DeploymentIDs, d.ID)
+		}
+	}
+	return nil
 }
