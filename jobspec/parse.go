@@ -76,6 +76,7 @@ func Parse(filename string, src []byte, opts *Options) (*api.Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	DefaultOperators(job)
 	if opts.Raw {
 		return job, nil
 	}

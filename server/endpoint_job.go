@@ -20,6 +20,7 @@ func (s *Server) RegisterJob(args *structs.JobRegisterArgs) (*structs.JobRegiste
 		return &reply, err
 	}
 	job, enforceIndex, modifyIndex := args.Job, args.EnforceIndex, args.ModifyIndex
+	jobspec.DefaultOperators(job)
 	if err := s.validateJob(job); err != nil {
 		return nil, err
 	}
@@ -71,7 +72,7 @@ func isPeriodicOrParameterized(job *api.Job) bool {
 // validateJob runs the job specification's semantic checks and each
 // task's driver configuration check.
 func (s *Server) validateJob(job *api.Job) error {
-	if job.ID == nil || *job.ID == "" {
+	if job == nil || job.ID == nil || *job.ID == "" {
 		return fmt.Errorf("%w: Missing job ID", ErrInvalid)
 	}
 	if err := jobspec.Validate(job); err != nil {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/roam-project/roam/jobspec"
 	"github.com/roam-project/roam/scheduler"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
@@ -13,6 +14,7 @@ import (
 // PlanJob runs the scheduler on a job as if it were registered, without
 // committing anything, and reports what it would do (`job plan`).
 func (s *Server) PlanJob(job *api.Job, diff bool) (*api.JobPlanResponse, error) {
+	jobspec.DefaultOperators(job)
 	if err := s.validateJob(job); err != nil {
 		return nil, err
 	}
