@@ -189,14 +189,23 @@ func (h *httpAPI) jobRequest(w http.ResponseWriter, r *http.Request) (any, error
 func (h *httpAPI) jobSubRequest(w http.ResponseWriter, r *http.Request, ns, id, sub string) (any, error) {
 	switch sub {
 	case "allocations":
+		// As in Nomad, allocations left by a purged job of the same ID are
+		// listed only with ?all=true.
+		all, _ := strconv.ParseBool(r.URL.Query().Get("all"))
 		out := []*api.AllocationListStub{}
 		err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 			allocs, err := snap.AllocsByJob(ns, id)
+			if err != nil {
+				return 0, err
+			}
+			job, err := snap.JobByID(ns, id)
 			out = out[:0]
 			for _, a := range allocs {
-				out = append(out, structs.AllocStub(a))
+				if all || structs.AllocOfJob(a, job) {
+					out = append(out, structs.AllocStub(a))
+				}
 			}
-			return snap.Index("allocs"), err
+			return snap.Index("allocs", "jobs"), err
 		})
 		return out, err
 	case "evaluations":
