@@ -83,7 +83,14 @@ func TestPurgeThenRegisterPlacesAtOnce(t *testing.T) {
 					t.Errorf("old alloc %s desired %q, want stop", a.ID, got.DesiredStatus)
 				}
 			}
-			e, _ := s.State().Snapshot().EvalByID(res.EvalID)
+			// The purge's evaluation may have placed them, if it ran after
+			// the registration; the registration's own then finds nothing
+			// to do.
+			var e *api.Evaluation
+			waitFor(t, "register eval done", func() bool {
+				e, _ = s.State().Snapshot().EvalByID(res.EvalID)
+				return e != nil && e.Status != structs.EvalStatusPending
+			})
 			if e == nil || e.Status != structs.EvalStatusComplete || len(e.FailedTGAllocs) != 0 || e.BlockedEval != "" {
 				t.Errorf("register eval = %+v, want complete with no failures", e)
 			}
