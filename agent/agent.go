@@ -82,6 +82,10 @@ func (a *Agent) startServer() error {
 	if join == nil {
 		join = &ServerJoin{}
 	}
+	keks, err := cfg.KEKs()
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		NodeName:           cfg.Name + "." + cfg.Region,
 		Region:             cfg.Region,
@@ -101,6 +105,7 @@ func (a *Agent) startServer() error {
 		HeartbeatGrace:     cfg.Server.HeartbeatGrace,
 		MinHeartbeatTTL:    cfg.Server.MinHeartbeatTTL,
 		ValidateTaskConfig: a.validateTaskConfig,
+		KEKs:               keks,
 		Logger:             a.logger,
 	})
 	if err != nil {

@@ -30,6 +30,8 @@ type Config struct {
 
 	ACL ACLConfig
 	UI  UIConfig
+	// Keyrings are the `keyring` blocks (see KeyringConfig).
+	Keyrings []KeyringConfig
 
 	LeaveOnInterrupt       bool
 	LeaveOnTerminate       bool

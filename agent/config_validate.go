@@ -43,6 +43,9 @@ func (c *Config) Validate() error {
 		add("client.servers must be set when server is disabled")
 	}
 	errs = append(errs, c.Client.validatePorts())
+	if _, err := c.KEKs(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

@@ -60,7 +60,10 @@ type Config struct {
 	MinHeartbeatTTL time.Duration
 	// ValidateTaskConfig checks a task's driver config; nil skips it.
 	ValidateTaskConfig func(driver string, config map[string]any) error
-	Logger             *slog.Logger
+	// KEKs are the key-encryption keys that wrap the keyring's root keys
+	// (the agent's `keyring "aead"` blocks); none: each key has its own.
+	KEKs   []KEK
+	Logger *slog.Logger
 }
 
 // Server is one Roam server.
@@ -79,8 +82,10 @@ type Server struct {
 	// bootstrapped is set once this server has bootstrapped Raft or found
 	// existing Raft state.
 	bootstrapped atomic.Bool
-	// keys seal variables' items.
-	keys *keyring
+	// keys seal variables' items; keyGenMu makes the leader create at
+	// most one first root key.
+	keys     *keyring
+	keyGenMu sync.Mutex
 
 	closers []func() error
 
@@ -120,7 +125,7 @@ func New(cfg Config) (*Server, error) {
 	s.blocked = newBlockedEvals(s.broker.Enqueue, s.cancelEval)
 	s.planner = newPlanApplier(s.fsm.State, s.raftApply, s.logger)
 	s.beats = newHeartbeats(s)
-	if s.keys, err = newKeyring(keystoreDir(cfg.DataDir)); err != nil {
+	if s.keys, err = newKeyring(cfg.KEKs, legacyKeystoreDir(cfg.DataDir)); err != nil {
 		return nil, err
 	}
 	if cfg.RPCAddr != "" {
