@@ -101,6 +101,7 @@ func (a *Agent) startServer() error {
 		RetryInterval:      join.RetryInterval,
 		RetryMax:           join.RetryMax,
 		BootstrapExpect:    cfg.Server.BootstrapExpect,
+		RaftMultiplier:     cfg.Server.RaftMultiplier,
 		NumSchedulers:      cfg.Server.NumSchedulers,
 		HeartbeatGrace:     cfg.Server.HeartbeatGrace,
 		MinHeartbeatTTL:    cfg.Server.MinHeartbeatTTL,

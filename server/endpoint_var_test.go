@@ -83,4 +83,3 @@ func TestVarApplyRejectsBadInput(t *testing.T) {
 	}
 	putVar(t, s, structs.VarOpSet, 0, "nomad/jobs/web/api/main", items)
 }
-

@@ -21,6 +21,13 @@ func (s *Server) setupRaft() error {
 	conf := raft.DefaultConfig()
 	conf.LocalID = raft.ServerID(s.config.NodeName)
 	conf.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: logWriter{s.logger}})
+	// A follower calls an election 1 to 2 heartbeat timeouts after it last
+	// heard from the leader, so on a LAN a dead leader is replaced within
+	// about 2 s; slower networks raise the multiplier.
+	mult := time.Duration(max(s.config.RaftMultiplier, 1))
+	conf.HeartbeatTimeout *= mult
+	conf.ElectionTimeout *= mult
+	conf.LeaderLeaseTimeout *= mult
 	conf.SnapshotThreshold = 8192
 	conf.TrailingLogs = 10240
 	var (

@@ -52,6 +52,10 @@ type Config struct {
 	// BootstrapExpect is how many servers form the first cluster; the dev
 	// agent and a single server use 1.
 	BootstrapExpect int
+	// RaftMultiplier scales Raft's timeouts; 0 or 1 keeps Raft's defaults
+	// (1 s heartbeat and election timeouts, 500 ms leader lease), which
+	// suit a LAN.
+	RaftMultiplier int
 	// NumSchedulers is the number of scheduler workers; 0 = one per core.
 	NumSchedulers int
 	// HeartbeatGrace is added to each node's TTL before it is marked down.
