@@ -70,11 +70,12 @@ func retryOnNewLeader(err error) bool {
 }
 
 // RetryBackoff is the wait before retry attempt n of a request waiting for
-// a leader: short at first, since an election on a LAN takes well under a
-// second once it starts, then up to a quarter second.
+// a leader: short, since an election on a LAN takes a few milliseconds
+// once it starts, and a request that waits longer than it must lengthens
+// the unavailability it is waiting out.
 func RetryBackoff(attempt int) time.Duration {
-	d := 25 * time.Millisecond << min(attempt, 4)
-	return min(d, 250*time.Millisecond)
+	d := 10 * time.Millisecond << min(attempt, 4)
+	return min(d, 100*time.Millisecond)
 }
 
 // fromRemote restores the error kinds callers branch on (ErrNotFound,
