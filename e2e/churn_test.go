@@ -164,6 +164,10 @@ func TestChurnKeepsAcknowledgedWritesAndRecoversFast(t *testing.T) {
 	if len(kills) < 5 {
 		t.Fatalf("only %d kills in %s", len(kills), chaosFor)
 	}
+	// A write no leader could take is a 503 to retry, never a 500.
+	if n := errs["500"]; n > 0 {
+		t.Errorf("%d writes failed with 500", n)
+	}
 	// Past the hold time, requests waiting for a leader give up with 503.
 	if worst := slices.Max(append(allWindows, 0)); worst >= 5*time.Second {
 		t.Errorf("the cluster took %s to take a write after a kill, beyond the 5 s requests wait for a leader", worst)
