@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/nomad/api"
+
 	"github.com/roam-project/roam/structs"
 )
 
@@ -127,4 +129,54 @@ func TestVarsReadableOnEveryServerAcrossRestarts(t *testing.T) {
 		readAll(leader)
 	}
 	t.Logf("%d reads across 3 leader restarts, %d failed", reads, failures)
+}
+
+// TestForwardWaitsForTheNextLeader stops the leader and at once sends a
+// write to a follower: the follower's forwarding waits for the election
+// and hands the write to the new leader instead of failing.
+func TestForwardWaitsForTheNextLeader(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three-server cluster test")
+	}
+	c := startTestCluster(t)
+	leader := c.leader(t)
+	putVar(t, c.servers[leader], structs.VarOpSet, 0, "app/before", map[string]string{"v": "1"})
+	follower := (leader + 1) % 3
+	c.stop(leader)
+	start := time.Now()
+	reply, err := c.servers[follower].ApplyVar(&structs.VarApplyArgs{Op: structs.VarOpSet,
+		Var: &api.Variable{Path: "app/after", Items: api.VariableItems{"v": "2"}}})
+	if err != nil {
+		t.Fatalf("write through a follower during the election: %v", err)
+	}
+	if reply.Output == nil || reply.Output.Items["v"] != "2" {
+		t.Fatalf("reply = %+v", reply)
+	}
+	t.Logf("write taken by the new leader %s after the old one stopped", time.Since(start).Round(time.Millisecond))
+}
+
+func TestRaftMultiplierScalesTimeouts(t *testing.T) {
+	cases := []struct {
+		name       string
+		multiplier int
+		want       time.Duration
+	}{
+		{"default", 0, 500 * time.Millisecond},
+		{"one", 1, 500 * time.Millisecond},
+		{"slow network", 4, 2 * time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(Config{NodeName: "raft.global", Region: "global", Datacenter: "dc1", NumSchedulers: 1,
+				RaftMultiplier: tc.multiplier, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Shutdown()
+			rc := s.raft.ReloadableConfig()
+			if rc.HeartbeatTimeout != tc.want || rc.ElectionTimeout != tc.want {
+				t.Fatalf("heartbeat, election timeouts = %s, %s; want %s", rc.HeartbeatTimeout, rc.ElectionTimeout, tc.want)
+			}
+		})
+	}
 }
