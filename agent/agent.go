@@ -82,6 +82,10 @@ func (a *Agent) startServer() error {
 	if join == nil {
 		join = &ServerJoin{}
 	}
+	keks, err := cfg.KEKs()
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{
 		NodeName:           cfg.Name + "." + cfg.Region,
 		Region:             cfg.Region,
@@ -97,10 +101,12 @@ func (a *Agent) startServer() error {
 		RetryInterval:      join.RetryInterval,
 		RetryMax:           join.RetryMax,
 		BootstrapExpect:    cfg.Server.BootstrapExpect,
+		RaftMultiplier:     cfg.Server.RaftMultiplier,
 		NumSchedulers:      cfg.Server.NumSchedulers,
 		HeartbeatGrace:     cfg.Server.HeartbeatGrace,
 		MinHeartbeatTTL:    cfg.Server.MinHeartbeatTTL,
 		ValidateTaskConfig: a.validateTaskConfig,
+		KEKs:               keks,
 		Logger:             a.logger,
 	})
 	if err != nil {

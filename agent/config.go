@@ -30,6 +30,8 @@ type Config struct {
 
 	ACL ACLConfig
 	UI  UIConfig
+	// Keyrings are the `keyring` blocks (see KeyringConfig).
+	Keyrings []KeyringConfig
 
 	LeaveOnInterrupt       bool
 	LeaveOnTerminate       bool
@@ -69,6 +71,7 @@ type ServerConfig struct {
 	MinHeartbeatTTL       time.Duration
 	EncryptKey            string // `encrypt`: the gossip encryption key
 	RaftProtocol          int
+	RaftMultiplier        int // scales Raft's timeouts: 1 (default) for a LAN, up to 10
 	DataDir               string
 	RejoinAfterLeave      bool
 	NodeGCThreshold       time.Duration

@@ -14,6 +14,7 @@ type fileServer struct {
 	MinHeartbeatTTL       hcl.Expression  `hcl:"min_heartbeat_ttl,optional"`
 	Encrypt               string          `hcl:"encrypt,optional"`
 	RaftProtocol          int             `hcl:"raft_protocol,optional"`
+	RaftMultiplier        int             `hcl:"raft_multiplier,optional"`
 	DataDir               string          `hcl:"data_dir,optional"`
 	RejoinAfterLeave      bool            `hcl:"rejoin_after_leave,optional"`
 	NodeGCThreshold       hcl.Expression  `hcl:"node_gc_threshold,optional"`
@@ -35,7 +36,7 @@ var serverRest = restSchema{
 		"batch_eval_gc_threshold", "csi_volume_claim_gc_interval", "csi_volume_claim_gc_threshold",
 		"csi_plugin_gc_threshold", "acl_token_gc_threshold", "root_key_gc_interval",
 		"root_key_gc_threshold", "root_key_rotation_threshold", "failover_heartbeat_ttl",
-		"max_heartbeats_per_second", "non_voting_server", "license_path", "raft_multiplier",
+		"max_heartbeats_per_second", "non_voting_server", "license_path",
 		"raft_snapshot_threshold", "raft_snapshot_interval", "raft_trailing_logs",
 		"redundancy_zone", "upgrade_version", "deployment_query_rate_limit",
 		"job_default_priority", "job_max_priority", "job_max_source_size",
@@ -58,7 +59,7 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 	c := ServerConfig{
 		Enabled: s.Enabled, BootstrapExpect: s.BootstrapExpect, NumSchedulers: s.NumSchedulers,
 		EnabledSchedulers: s.EnabledSchedulers, EncryptKey: s.Encrypt,
-		RaftProtocol: s.RaftProtocol, DataDir: s.DataDir, RejoinAfterLeave: s.RejoinAfterLeave,
+		RaftProtocol: s.RaftProtocol, RaftMultiplier: s.RaftMultiplier, DataDir: s.DataDir, RejoinAfterLeave: s.RejoinAfterLeave,
 		HeartbeatGrace:        dp.parse(s.HeartbeatGrace),
 		MinHeartbeatTTL:       dp.parse(s.MinHeartbeatTTL),
 		NodeGCThreshold:       dp.parse(s.NodeGCThreshold),

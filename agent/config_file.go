@@ -118,6 +118,7 @@ type fileRoot struct {
 	Server             *fileServer    `hcl:"server,block"`
 	Client             *fileClient    `hcl:"client,block"`
 	Plugins            []filePlugin   `hcl:"plugin,block"`
+	Keyrings           []fileKeyring  `hcl:"keyring,block"`
 	Rest               hcl.Body       `hcl:",remain"`
 }
 
@@ -130,7 +131,7 @@ var rootRest = restSchema{
 	blocks: []hcl.BlockHeaderSchema{{Type: "acl"}, {Type: "ui"}, {Type: "tls"},
 		{Type: "telemetry"}, {Type: "consul"}, {Type: "vault"}, {Type: "limits"},
 		{Type: "autopilot"}, {Type: "audit"}, {Type: "sentinel"}, {Type: "reporting"},
-		{Type: "eventlog"}, {Type: "keyring", LabelNames: []string{"provider"}}},
+		{Type: "eventlog"}},
 }
 
 type filePorts struct {
@@ -194,6 +195,8 @@ func (r *fileRoot) config() (*Config, hcl.Diagnostics) {
 	}
 	var d hcl.Diagnostics
 	c.Plugins, d = pluginConfigs(r.Plugins)
+	diags = append(diags, d...)
+	c.Keyrings, d = keyringConfigs(r.Keyrings)
 	diags = append(diags, d...)
 	rest, d := decodeRest(r.Rest, rootRest)
 	diags = append(diags, d...)

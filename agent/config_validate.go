@@ -35,6 +35,9 @@ func (c *Config) Validate() error {
 	if c.Server.BootstrapExpect < 0 {
 		add("server.bootstrap_expect must not be negative")
 	}
+	if c.Server.RaftMultiplier < 0 || c.Server.RaftMultiplier > 10 {
+		add("server.raft_multiplier must be between 1 and 10, got %d", c.Server.RaftMultiplier)
+	}
 	if c.Server.BootstrapExpect > 0 && !c.Server.Enabled {
 		add("server.bootstrap_expect is set but server mode is not enabled")
 	}
@@ -43,6 +46,9 @@ func (c *Config) Validate() error {
 		add("client.servers must be set when server is disabled")
 	}
 	errs = append(errs, c.Client.validatePorts())
+	if _, err := c.KEKs(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

@@ -76,6 +76,11 @@ func (h *httpAPI) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, server.ErrInvalid):
 		code = http.StatusBadRequest
 		msg = strings.TrimPrefix(msg, server.ErrInvalid.Error()+": ")
+	case errors.Is(err, server.ErrNoLeader):
+		// Not taken: the client may send it again once a leader is elected.
+		code = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "1")
+		w.Header().Set(noLeaderHeader, "1")
 	}
 	if code >= 500 {
 		h.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)

@@ -1,9 +1,7 @@
 package agent
 
 import (
-	"context"
 	"net/http"
-	"time"
 
 	"github.com/roam-project/roam/client/rpcservers"
 )
@@ -14,13 +12,6 @@ import (
 // asked of the servers over RPC.
 func serversProxy(servers *rpcservers.Set, h *httpAPI) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-		addr, err := servers.LeaderHTTPAddr(ctx)
-		cancel()
-		if err != nil {
-			h.writeError(w, r, codedError(http.StatusInternalServerError, "No cluster leader"))
-			return
-		}
-		h.proxyToLeader(w, r, addr)
+		h.proxyToLeader(w, r, servers.LeaderHTTPAddr)
 	}
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -77,15 +76,20 @@ func (s *Server) sealVar(op structs.VarOp, v *api.Variable) (*structs.Var, error
 	if err != nil {
 		return nil, fmt.Errorf("encode variable items: %w", err)
 	}
-	stored.KeyID, stored.Data, err = s.keys.seal(plain, varAAD(ns, v.Path))
+	keyID, key, err := s.activeRootKey()
 	if err != nil {
+		return nil, fmt.Errorf("seal variable %q: %w", v.Path, err)
+	}
+	stored.KeyID = keyID
+	if stored.Data, err = sealWith(key, plain, varAAD(ns, v.Path)); err != nil {
 		return nil, fmt.Errorf("seal variable %q: %w", v.Path, err)
 	}
 	return stored, nil
 }
 
-// OpenVar decrypts a stored variable into the API's form. A key this
-// server lacks is fetched from the other servers first.
+// OpenVar decrypts a stored variable into the API's form. Its key is in
+// the state store the variable came from: the key was committed through
+// Raft before any variable sealed with it.
 func (s *Server) OpenVar(v *structs.Var) (*api.Variable, error) {
 	m := v.Metadata()
 	out := &api.Variable{Namespace: m.Namespace, Path: m.Path, CreateIndex: m.CreateIndex,
@@ -93,16 +97,13 @@ func (s *Server) OpenVar(v *structs.Var) (*api.Variable, error) {
 	if len(v.Data) == 0 {
 		return out, nil
 	}
-	aad := varAAD(v.Namespace, v.Path)
-	plain, err := s.keys.open(v.KeyID, v.Data, aad)
-	if errors.Is(err, errUnknownKey) {
-		if ferr := s.fetchKey(v.KeyID); ferr != nil {
-			return nil, fmt.Errorf("variable %q: %w", v.Path, ferr)
-		}
-		plain, err = s.keys.open(v.KeyID, v.Data, aad)
-	}
+	key, err := s.rootKey(v.KeyID)
 	if err != nil {
 		return nil, fmt.Errorf("variable %q: %w", v.Path, err)
+	}
+	plain, err := openWith(key, v.Data, varAAD(v.Namespace, v.Path))
+	if err != nil {
+		return nil, fmt.Errorf("variable %q: key %s: %w", v.Path, v.KeyID, err)
 	}
 	if err := json.Unmarshal(plain, &out.Items); err != nil {
 		return nil, fmt.Errorf("variable %q: decode items: %w", v.Path, err)
@@ -114,44 +115,6 @@ func (s *Server) OpenVar(v *structs.Var) (*api.Variable, error) {
 // data moved to another variable does not decrypt.
 func varAAD(namespace, path string) []byte {
 	return []byte(namespace + "\x00" + path)
-}
-
-// fetchKey asks the other servers for a keyring key, for variables sealed
-// by a server that led before this one.
-func (s *Server) fetchKey(id string) error {
-	peers, err := s.Peers()
-	if err != nil || s.pool == nil || s.mux == nil {
-		return fmt.Errorf("key %s: %w (no peers to fetch it from)", id, errUnknownKey)
-	}
-	self := s.mux.RaftLayer().Addr().String()
-	for _, peer := range peers {
-		if peer == self || peer == s.config.RPCAdvertise {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(s.shutdownCtx, 10*time.Second)
-		var reply structs.KeyringGetReply
-		err := s.pool.Call(ctx, peer, "Keyring.Get", &structs.KeyringGetArgs{KeyID: id}, &reply)
-		cancel()
-		if err != nil {
-			s.logger.Debug("fetch keyring key", "peer", peer, "key", id, "error", err)
-			continue
-		}
-		return s.keys.add(id, reply.Key)
-	}
-	return fmt.Errorf("key %s: %w on any server", id, errUnknownKey)
-}
-
-// keyringEndpoint serves "Keyring.*": servers fetch keys from each other.
-type keyringEndpoint struct{ s *Server }
-
-// Get returns a key this server holds.
-func (e *keyringEndpoint) Get(args *structs.KeyringGetArgs, reply *structs.KeyringGetReply) error {
-	key, ok := e.s.keys.get(args.KeyID)
-	if !ok {
-		return fmt.Errorf("key %s: %w", args.KeyID, errUnknownKey)
-	}
-	reply.Key = key
-	return nil
 }
 
 // varEndpoint serves "Var.*".

@@ -3,10 +3,6 @@ package server
 import (
 	"bytes"
 	"errors"
-	"io"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -86,87 +82,4 @@ func TestVarApplyRejectsBadInput(t *testing.T) {
 		t.Fatalf("rejected writes stored %d variables", len(vars))
 	}
 	putVar(t, s, structs.VarOpSet, 0, "nomad/jobs/web/api/main", items)
-}
-
-// TestVarKeyPersistsInDataDir restarts a server from its data dir: the
-// keyring key in the keystore opens the variables sealed before.
-func TestVarKeyPersistsInDataDir(t *testing.T) {
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	start := func() *Server {
-		s, err := New(Config{
-			NodeName: "vars.global", Region: "global", Datacenter: "dc1", DataDir: dir,
-			RPCAddr: addr, NumSchedulers: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		waitFor(t, "leadership", func() bool { return s.IsLeader() })
-		return s
-	}
-	s := start()
-	created := putVar(t, s, structs.VarOpSet, 0, "app/db", map[string]string{"password": "hunter2"})
-	s.Shutdown()
-
-	keys, _ := filepath.Glob(filepath.Join(dir, "server", "keystore", "*.key.json"))
-	if len(keys) != 1 {
-		t.Fatalf("keystore holds %d keys, want 1", len(keys))
-	}
-	if fi, err := os.Stat(keys[0]); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("key file mode: %v, %v", fi, err)
-	}
-
-	s = start()
-	defer s.Shutdown()
-	waitFor(t, "state replayed", func() bool {
-		v, _ := s.State().Snapshot().VarGet("default", "app/db")
-		return v != nil
-	})
-	v, _ := s.State().Snapshot().VarGet("default", "app/db")
-	opened, err := s.OpenVar(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if opened.Items["password"] != "hunter2" || opened.ModifyIndex != created.Output.ModifyIndex {
-		t.Fatalf("variable after restart = %+v", opened)
-	}
-}
-
-func TestKeyringRejectsTamperedData(t *testing.T) {
-	k, err := newKeyring("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, sealed, err := k.seal([]byte(`{"a":"b"}`), varAAD("default", "app/db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	flipped := append([]byte{}, sealed...)
-	flipped[len(flipped)-1] ^= 1
-	cases := []struct {
-		name   string
-		keyID  string
-		sealed []byte
-		aad    []byte
-		want   error
-	}{
-		{"flipped bit", id, flipped, varAAD("default", "app/db"), nil},
-		{"moved to another path", id, sealed, varAAD("default", "app/web"), nil},
-		{"unknown key", "nope", sealed, varAAD("default", "app/db"), errUnknownKey},
-		{"truncated", id, sealed[:4], varAAD("default", "app/db"), nil},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := k.open(tc.keyID, tc.sealed, tc.aad)
-			if err == nil {
-				t.Fatal("opened tampered data")
-			}
-			if tc.want != nil && !errors.Is(err, tc.want) {
-				t.Fatalf("error = %v, want %v", err, tc.want)
-			}
-		})
-	}
-	if plain, err := k.open(id, sealed, varAAD("default", "app/db")); err != nil || string(plain) != `{"a":"b"}` {
-		t.Fatalf("open = %q, %v", plain, err)
-	}
 }

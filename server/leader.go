@@ -99,6 +99,7 @@ func (s *Server) establishLeadership() {
 	s.broker.SetEnabled(true)
 	s.blocked.SetEnabled(true)
 	s.restoreEvals()
+	s.migrateLegacyKeys()
 	s.goRun(func() { s.planner.Run(ctx) })
 	s.beats.Start(ctx)
 	s.goRun(func() { s.runGC(ctx) })

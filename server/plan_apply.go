@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -191,4 +190,4 @@ func nodeAcceptsPlacements(n *api.Node) bool {
 }
 
 // errNotLeader is returned for writes on a server that is not the leader.
-var errNotLeader = errors.New("No cluster leader")
+var errNotLeader = ErrNoLeader

@@ -21,6 +21,19 @@ func (s *Server) setupRaft() error {
 	conf := raft.DefaultConfig()
 	conf.LocalID = raft.ServerID(s.config.NodeName)
 	conf.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: logWriter{s.logger}})
+	// A follower calls an election 1 to 2 heartbeat timeouts after it last
+	// heard from the leader, and its pre-vote is refused until the other
+	// followers stop hearing from the leader too, so a dead leader is
+	// replaced 1 to 2 heartbeat timeouts after its death. On a LAN half a
+	// second (Raft's default is 1 s) is ample: the leader heartbeats every
+	// 50 ms, and a follower that times out spuriously (a pause) cannot
+	// depose a live leader, since pre-vote needs a majority that no longer
+	// hears from it. The leader lease stays at Raft's 500 ms. Slower or
+	// distant servers raise raft_multiplier.
+	mult := time.Duration(max(s.config.RaftMultiplier, 1))
+	conf.HeartbeatTimeout = 500 * time.Millisecond * mult
+	conf.ElectionTimeout = 500 * time.Millisecond * mult
+	conf.LeaderLeaseTimeout = 500 * time.Millisecond * mult
 	conf.SnapshotThreshold = 8192
 	conf.TrailingLogs = 10240
 	var (
@@ -38,12 +51,6 @@ func (s *Server) setupRaft() error {
 		addr, trans = raft.NewInmemTransport(raft.ServerAddress(s.config.NodeName))
 	}
 	if s.config.DataDir == "" {
-		if s.config.BootstrapExpect <= 1 {
-			// One server in memory: nothing to wait for but itself.
-			conf.HeartbeatTimeout = 500 * time.Millisecond
-			conf.ElectionTimeout = 500 * time.Millisecond
-			conf.LeaderLeaseTimeout = 500 * time.Millisecond
-		}
 		store := raft.NewInmemStore()
 		logs, stable = store, store
 		snaps = raft.NewInmemSnapshotStore()

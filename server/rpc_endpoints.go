@@ -121,7 +121,6 @@ func (s *Server) registerEndpoints() error {
 		"Status":              &statusEndpoint{s},
 		"ServiceRegistration": &serviceEndpoint{s},
 		"Var":                 &varEndpoint{s},
-		"Keyring":             &keyringEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

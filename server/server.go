@@ -52,6 +52,10 @@ type Config struct {
 	// BootstrapExpect is how many servers form the first cluster; the dev
 	// agent and a single server use 1.
 	BootstrapExpect int
+	// RaftMultiplier scales Raft's timeouts; 0 or 1 keeps Raft's defaults
+	// (1 s heartbeat and election timeouts, 500 ms leader lease), which
+	// suit a LAN.
+	RaftMultiplier int
 	// NumSchedulers is the number of scheduler workers; 0 = one per core.
 	NumSchedulers int
 	// HeartbeatGrace is added to each node's TTL before it is marked down.
@@ -60,7 +64,10 @@ type Config struct {
 	MinHeartbeatTTL time.Duration
 	// ValidateTaskConfig checks a task's driver config; nil skips it.
 	ValidateTaskConfig func(driver string, config map[string]any) error
-	Logger             *slog.Logger
+	// KEKs are the key-encryption keys that wrap the keyring's root keys
+	// (the agent's `keyring "aead"` blocks); none: each key has its own.
+	KEKs   []KEK
+	Logger *slog.Logger
 }
 
 // Server is one Roam server.
@@ -79,8 +86,10 @@ type Server struct {
 	// bootstrapped is set once this server has bootstrapped Raft or found
 	// existing Raft state.
 	bootstrapped atomic.Bool
-	// keys seal variables' items.
-	keys *keyring
+	// keys seal variables' items; keyGenMu makes the leader create at
+	// most one first root key.
+	keys     *keyring
+	keyGenMu sync.Mutex
 
 	closers []func() error
 
@@ -120,7 +129,7 @@ func New(cfg Config) (*Server, error) {
 	s.blocked = newBlockedEvals(s.broker.Enqueue, s.cancelEval)
 	s.planner = newPlanApplier(s.fsm.State, s.raftApply, s.logger)
 	s.beats = newHeartbeats(s)
-	if s.keys, err = newKeyring(keystoreDir(cfg.DataDir)); err != nil {
+	if s.keys, err = newKeyring(cfg.KEKs, legacyKeystoreDir(cfg.DataDir)); err != nil {
 		return nil, err
 	}
 	if cfg.RPCAddr != "" {

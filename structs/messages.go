@@ -23,6 +23,7 @@ const (
 	ServiceRegistrationUpsertRequestType
 	ServiceRegistrationDeleteRequestType
 	DeploymentUpsertRequestType
+	RootKeyUpsertRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.

@@ -76,16 +76,6 @@ type VarApplyReply struct {
 	Index    uint64
 }
 
-// KeyringGetArgs asks a server for a keyring key it holds.
-type KeyringGetArgs struct {
-	KeyID string
-}
-
-// KeyringGetReply is a keyring key's material.
-type KeyringGetReply struct {
-	Key []byte
-}
-
 // MaxVarSize bounds a variable's encoded items, as Nomad's 64 KiB limit.
 const MaxVarSize = 64 * 1024
 

@@ -1,0 +1,31 @@
+package structs
+
+// RootKey is a keyring key as Raft and the state store keep it: the key
+// material (a 256-bit AES key that seals variables) wrapped with a
+// key-encryption key (KEK), so that every server holds every key and
+// none holds it in the clear.
+type RootKey struct {
+	KeyID       string
+	Algorithm   string
+	CreateIndex uint64
+	CreateTime  int64
+	// WrappedKey is the key material sealed with AES-256-GCM under the
+	// KEK (nonce first), bound to KeyID.
+	WrappedKey []byte
+	// KEKID is the fingerprint of the configured KEK that wrapped the
+	// key (a `keyring "aead"` block's key); empty when the KEK is kept
+	// beside it in KEK.
+	KEKID string
+	// KEK is the key's own random KEK, kept beside it when no KEK is
+	// configured, as Nomad's default "aead" keyring does: it protects the
+	// key against casual reads only.
+	KEK []byte `json:",omitempty"`
+}
+
+// RootKeyAlgorithm is the only algorithm root keys use.
+const RootKeyAlgorithm = "aes256-gcm"
+
+// RootKeyUpsertRequest is the Raft entry that adds a key to the keyring.
+type RootKeyUpsertRequest struct {
+	Key *RootKey
+}
