@@ -23,6 +23,7 @@ type snapshotRecord struct {
 	Service    *api.ServiceRegistration `json:",omitempty"`
 	Var        *structs.Var             `json:",omitempty"`
 	Deployment *api.Deployment          `json:",omitempty"`
+	Namespace  *api.Namespace           `json:",omitempty"`
 }
 
 // Persist writes every object of the snapshot to w as a JSON stream.
@@ -59,6 +60,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableServices, func(r any) snapshotRecord { return snapshotRecord{Service: r.(*api.ServiceRegistration)} }},
 		{tableVars, func(r any) snapshotRecord { return snapshotRecord{Var: r.(*structs.Var)} }},
 		{tableDeployments, func(r any) snapshotRecord { return snapshotRecord{Deployment: r.(*api.Deployment)} }},
+		{tableNamespaces, func(r any) snapshotRecord { return snapshotRecord{Namespace: r.(*api.Namespace)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -106,6 +108,8 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.Var
 		case rec.Deployment != nil:
 			obj = rec.Deployment
+		case rec.Namespace != nil:
+			obj = rec.Namespace
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}

@@ -57,6 +57,7 @@ func schema() *memdb.DBSchema {
 		tableServices:    servicesTableSchema(),
 		tableVars:        varsTableSchema(),
 		tableDeployments: deploymentsTableSchema(),
+		tableNamespaces:  namespacesTableSchema(),
 	}}
 }
 

@@ -23,6 +23,8 @@ const (
 	ServiceRegistrationUpsertRequestType
 	ServiceRegistrationDeleteRequestType
 	DeploymentUpsertRequestType
+	NamespaceUpsertRequestType
+	NamespaceDeleteRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.
