@@ -59,7 +59,7 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	if job == nil {
 		return nil, codedError(http.StatusBadRequest, "Job must be specified")
 	}
-	canonicalizeJob(job, r)
+	canonicalizeJob(job, r, req.Namespace)
 	res, err := h.srv.RegisterJob(&structs.JobRegisterArgs{
 		Job: job, Submission: req.Submission, EnforceIndex: req.EnforceIndex, ModifyIndex: req.JobModifyIndex,
 	})
@@ -73,15 +73,22 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	}, nil
 }
 
-// canonicalizeJob applies Nomad's defaults and the request's namespace.
-func canonicalizeJob(job *api.Job, r *http.Request) {
-	if job.Namespace == nil || *job.Namespace == "" {
-		ns := r.URL.Query().Get("namespace")
-		if ns == "" {
-			ns = structs.DefaultNamespace
-		}
-		job.Namespace = &ns
+// canonicalizeJob applies Nomad's defaults and puts the job in the
+// request's namespace, chosen as Nomad does: the ?namespace query
+// parameter (the CLI's -namespace), else the request body's Namespace,
+// else the job's own, else "default".
+func canonicalizeJob(job *api.Job, r *http.Request, bodyNamespace string) {
+	ns := r.URL.Query().Get("namespace")
+	if ns == "" {
+		ns = bodyNamespace
 	}
+	if ns == "" && job.Namespace != nil {
+		ns = *job.Namespace
+	}
+	if ns == "" {
+		ns = structs.DefaultNamespace
+	}
+	job.Namespace = &ns
 	if job.Name == nil && job.ID != nil {
 		job.Name = job.ID
 	}
@@ -128,7 +135,7 @@ func (h *httpAPI) validateJob(w http.ResponseWriter, r *http.Request) (any, erro
 	if req.Job == nil {
 		return nil, codedError(http.StatusBadRequest, "Job must be specified")
 	}
-	canonicalizeJob(req.Job, r)
+	canonicalizeJob(req.Job, r, req.Namespace)
 	resp := &api.JobValidateResponse{DriverConfigValidated: true}
 	if err := jobspec.Validate(req.Job); err != nil {
 		resp.Error = err.Error()
@@ -294,7 +301,7 @@ func (h *httpAPI) jobPlan(w http.ResponseWriter, r *http.Request, id string) (an
 	if req.Job.ID == nil || *req.Job.ID != id {
 		return nil, codedError(http.StatusBadRequest, "Job ID does not match")
 	}
-	canonicalizeJob(req.Job, r)
+	canonicalizeJob(req.Job, r, req.Namespace)
 	return h.srv.PlanJob(req.Job, req.Diff)
 }
 
