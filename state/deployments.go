@@ -143,7 +143,11 @@ func (tx *writeTxn) markJobStable(ns, id string, version uint64) error {
 		return fmt.Errorf("job lookup: %w", err)
 	}
 	if raw != nil && *raw.(*jobRow).Job.Version == version {
-		return tx.insert(tableJobs, newJobRow(&stable))
+		// The current job keeps its own status, which moved on since the
+		// version was stored.
+		current := *raw.(*jobRow).Job
+		current.Stable = ptr(true)
+		return tx.insert(tableJobs, newJobRow(&current))
 	}
 	return nil
 }
