@@ -287,6 +287,8 @@ func TestCLINamespaces(t *testing.T) {
 		{"every namespace", nil, []string{"job", "status", "-namespace", "*"}, 0, []string{
 			`(?m)^ID\s+Namespace\s+Type\s+Priority\s+Status\s+Submit Date$`,
 			`(?m)^web\s+prod\s+service\s+50\s+running`, `(?m)^web\s+qa\s+service\s+50\s+running`}},
+		{"one ID in two namespaces is ambiguous", nil, []string{"job", "status", "-namespace", "*", "web"}, 1, []string{
+			`Prefix matched multiple jobs`, `(?m)^web\s+prod\s+service`, `(?m)^web\s+qa\s+service`}},
 		{"one namespace's job", []string{"NOMAD_NAMESPACE=qa"}, []string{"job", "status", "web"}, 0,
 			[]string{`(?m)^Namespace\s+= qa$`}},
 		{"delete refused while a job runs", nil, []string{"namespace", "delete", "prod"}, 1,
