@@ -69,7 +69,8 @@ func isPeriodicOrParameterized(job *api.Job) bool {
 }
 
 // validateJob runs the job specification's semantic checks, checks that
-// its namespace exists, and runs each task's driver configuration check.
+// its namespace exists and allows it, and runs each task's driver
+// configuration check.
 func (s *Server) validateJob(job *api.Job) error {
 	if job.ID == nil || *job.ID == "" {
 		return fmt.Errorf("%w: Missing job ID", ErrInvalid)
@@ -80,8 +81,12 @@ func (s *Server) validateJob(job *api.Job) error {
 	if err := jobspec.Validate(job); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	if err := requireNamespace(s.State().Snapshot(), *job.Namespace, fmt.Sprintf("job %q", *job.ID)); err != nil {
+	ns, err := lookupNamespace(s.State().Snapshot(), *job.Namespace, fmt.Sprintf("job %q", *job.ID))
+	if err != nil {
 		return err
+	}
+	if err := structs.CheckNamespaceCapabilities(ns, job); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if s.config.ValidateTaskConfig == nil {
 		return nil

@@ -58,14 +58,15 @@ func (s *Server) DeleteNamespaces(names []string) (uint64, error) {
 	return s.raftApply(structs.NamespaceDeleteRequestType, &structs.NamespaceDeleteRequest{Names: names})
 }
 
-// requireNamespace refuses work for a namespace that does not exist.
-func requireNamespace(snap *state.Snapshot, namespace, what string) error {
+// lookupNamespace returns the namespace work names, refusing one that
+// does not exist.
+func lookupNamespace(snap *state.Snapshot, namespace, what string) (*api.Namespace, error) {
 	ns, err := snap.NamespaceByName(namespace)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if ns == nil {
-		return fmt.Errorf("%w: %s is in nonexistent namespace %q", ErrInvalid, what, namespace)
+		return nil, fmt.Errorf("%w: %s is in nonexistent namespace %q", ErrInvalid, what, namespace)
 	}
-	return nil
+	return ns, nil
 }

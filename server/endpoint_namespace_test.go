@@ -56,7 +56,8 @@ func TestSameJobIDInTwoNamespacesSchedulesBoth(t *testing.T) {
 
 func TestNamespaceRequestsRefused(t *testing.T) {
 	s := testServer(t, time.Minute)
-	if _, err := s.UpsertNamespaces([]*api.Namespace{{Name: "busy"}}); err != nil {
+	if _, err := s.UpsertNamespaces([]*api.Namespace{{Name: "busy"},
+		{Name: "docker-only", Capabilities: &api.NamespaceCapabilities{EnabledTaskDrivers: []string{"docker"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	busyJob := testJob("web", 1, 128)
@@ -104,6 +105,12 @@ func TestNamespaceRequestsRefused(t *testing.T) {
 			_, err := s.RegisterJob(&structs.JobRegisterArgs{Job: job})
 			return err
 		}, ErrInvalid, `job "web" is in nonexistent namespace "nope"`},
+		{"driver the namespace does not enable", func() error {
+			job := testJob("web", 1, 128)
+			job.Namespace = ptr("docker-only")
+			_, err := s.RegisterJob(&structs.JobRegisterArgs{Job: job})
+			return err
+		}, ErrInvalid, `used task driver "raw_exec" is not allowed in namespace "docker-only"`},
 		{"plan in an unknown namespace", func() error {
 			job := testJob("web", 1, 128)
 			job.Namespace = ptr("nope")
@@ -129,7 +136,7 @@ func TestNamespaceRequestsRefused(t *testing.T) {
 		})
 	}
 	names, _ := s.State().Snapshot().Namespaces("")
-	if len(names) != 2 {
-		t.Fatalf("namespaces after refused requests = %d, want default and busy", len(names))
+	if len(names) != 3 {
+		t.Fatalf("namespaces after refused requests = %d, want default, busy and docker-only", len(names))
 	}
 }

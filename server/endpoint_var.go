@@ -73,7 +73,7 @@ func (s *Server) sealVar(op structs.VarOp, v *api.Variable) (*structs.Var, error
 	if err := structs.ValidateVar(v); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	if err := requireNamespace(s.State().Snapshot(), ns, fmt.Sprintf("variable %q", v.Path)); err != nil {
+	if _, err := lookupNamespace(s.State().Snapshot(), ns, fmt.Sprintf("variable %q", v.Path)); err != nil {
 		return nil, err
 	}
 	plain, err := json.Marshal(map[string]string(v.Items))
