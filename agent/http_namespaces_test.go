@@ -69,6 +69,10 @@ func TestHTTPNamespaces(t *testing.T) {
 		{"all namespaces list both", "GET", "/v1/jobs?namespace=*", "", 200, `"Namespace":"qa"`, ""},
 		{"job read from its namespace", "GET", "/v1/job/web?namespace=qa", "", 200, `"Namespace":"qa"`, ""},
 		{"job absent from default", "GET", "/v1/job/web", "", 404, "job not found", ""},
+		{"qa's job is in the default node pool", "GET", "/v1/job/web?namespace=qa", "", 200, `"NodePool":"default"`, ""},
+		{"a namespace with a default node pool", "PUT", "/v1/namespace", `{"Name":"gpu","NodePoolConfiguration":{"Default":"gpu-pool"}}`, 200, "", ""},
+		{"job in it", "PUT", "/v1/jobs?namespace=gpu", webJob(""), 200, `"EvalID"`, ""},
+		{"gets the namespace's pool", "GET", "/v1/job/web?namespace=gpu", "", 200, `"NodePool":"gpu-pool"`, ""},
 		{"evaluations of prod", "GET", "/v1/evaluations?namespace=prod", "", 200, `"Namespace":"prod"`, `"Namespace":"qa"`},
 		{"evaluations of default", "GET", "/v1/evaluations", "", 200, "[]", ""},
 		{"evaluations of all", "GET", "/v1/evaluations?namespace=*", "", 200, `"Namespace":"qa"`, ""},
@@ -90,7 +94,7 @@ func TestHTTPNamespaces(t *testing.T) {
 		{"delete with a variable", "DELETE", "/v1/namespace/qa", "", 400, `contains variable "app"`, ""},
 		{"delete the variable", "DELETE", "/v1/var/app?namespace=qa", "", 200, "", ""},
 		{"delete qa", "DELETE", "/v1/namespace/qa", "", 200, "", ""},
-		{"only default left", "GET", "/v1/namespaces", "", 200, `"Name":"default"`, `"Name":"qa"`},
+		{"only default and gpu left", "GET", "/v1/namespaces", "", 200, `"Name":"gpu"`, `"Name":"qa"`},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -166,7 +170,7 @@ func TestHTTPNamespacesWithTheAPIClient(t *testing.T) {
 	}
 }
 
-func TestCanonicalizeJobNamespace(t *testing.T) {
+func TestJobNamespace(t *testing.T) {
 	cases := []struct {
 		name, query, body, job, want string
 	}{
@@ -182,9 +186,8 @@ func TestCanonicalizeJobNamespace(t *testing.T) {
 				job.Namespace = ptrTo(tc.job)
 			}
 			r := httptest.NewRequest("PUT", "/v1/jobs?namespace="+tc.query, nil)
-			canonicalizeJob(job, r, tc.body)
-			if *job.Namespace != tc.want {
-				t.Fatalf("namespace = %q, want %q", *job.Namespace, tc.want)
+			if got := jobNamespace(job, r, tc.body); got != tc.want {
+				t.Fatalf("namespace = %q, want %q", got, tc.want)
 			}
 		})
 	}
