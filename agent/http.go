@@ -14,6 +14,7 @@ import (
 
 	"github.com/roam-project/roam/server"
 	"github.com/roam-project/roam/state"
+	"github.com/roam-project/roam/structs"
 )
 
 // httpError is an error with the HTTP status it answers with.
@@ -121,7 +122,7 @@ func parseQuery(r *http.Request) (queryOptions, error) {
 	q := r.URL.Query()
 	opts := queryOptions{prefix: q.Get("prefix"), namespace: q.Get("namespace")}
 	if opts.namespace == "" {
-		opts.namespace = "default"
+		opts.namespace = structs.DefaultNamespace
 	}
 	if v := q.Get("index"); v != "" {
 		idx, err := strconv.ParseUint(v, 10, 64)
@@ -139,6 +140,12 @@ func parseQuery(r *http.Request) (queryOptions, error) {
 	}
 	_, opts.stale = q["stale"]
 	return opts, nil
+}
+
+// inNamespace reports whether an object of namespace ns belongs in the
+// answer: the query's namespace, or any with "*".
+func (o queryOptions) inNamespace(ns string) bool {
+	return o.namespace == structs.AllNamespaces || o.namespace == ns
 }
 
 // blockingRead runs query as a blocking query and sets Nomad's index and

@@ -10,7 +10,7 @@ import (
 	"github.com/roam-project/roam/structs"
 )
 
-// allocsList serves /v1/allocations.
+// allocsList serves /v1/allocations: those of ?namespace ("*": all).
 func (h *httpAPI) allocsList(w http.ResponseWriter, r *http.Request) (any, error) {
 	opts, err := parseQuery(r)
 	if err != nil {
@@ -21,7 +21,9 @@ func (h *httpAPI) allocsList(w http.ResponseWriter, r *http.Request) (any, error
 		allocs, err := snap.Allocs(opts.prefix)
 		out = out[:0]
 		for _, a := range allocs {
-			out = append(out, structs.AllocStub(a))
+			if opts.inNamespace(a.Namespace) {
+				out = append(out, structs.AllocStub(a))
+			}
 		}
 		return snap.Index("allocs"), err
 	})
@@ -64,7 +66,7 @@ func (h *httpAPI) allocRequest(w http.ResponseWriter, r *http.Request) (any, err
 	return alloc, nil
 }
 
-// evalsList serves /v1/evaluations.
+// evalsList serves /v1/evaluations: those of ?namespace ("*": all).
 func (h *httpAPI) evalsList(w http.ResponseWriter, r *http.Request) (any, error) {
 	opts, err := parseQuery(r)
 	if err != nil {
@@ -77,7 +79,7 @@ func (h *httpAPI) evalsList(w http.ResponseWriter, r *http.Request) (any, error)
 		evals, err := snap.Evals(opts.prefix)
 		out = out[:0]
 		for _, e := range evals {
-			if (jobFilter == "" || e.JobID == jobFilter) && (statusFilter == "" || e.Status == statusFilter) {
+			if opts.inNamespace(e.Namespace) && (jobFilter == "" || e.JobID == jobFilter) && (statusFilter == "" || e.Status == statusFilter) {
 				out = append(out, e)
 			}
 		}

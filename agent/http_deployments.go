@@ -10,7 +10,7 @@ import (
 	"github.com/roam-project/roam/structs"
 )
 
-// deploymentsList serves /v1/deployments.
+// deploymentsList serves /v1/deployments: those of ?namespace ("*": all).
 func (h *httpAPI) deploymentsList(w http.ResponseWriter, r *http.Request) (any, error) {
 	if r.Method != http.MethodGet {
 		return nil, methodNotAllowed()
@@ -22,7 +22,12 @@ func (h *httpAPI) deploymentsList(w http.ResponseWriter, r *http.Request) (any, 
 	out := []*api.Deployment{}
 	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		all, err := snap.Deployments(opts.prefix)
-		out = append(out[:0], all...)
+		out = out[:0]
+		for _, d := range all {
+			if opts.inNamespace(d.Namespace) {
+				out = append(out, d)
+			}
+		}
 		return snap.Index("deployments"), err
 	})
 	return out, err

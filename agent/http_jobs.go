@@ -59,7 +59,7 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	if job == nil {
 		return nil, codedError(http.StatusBadRequest, "Job must be specified")
 	}
-	canonicalizeJob(job, r)
+	h.canonicalizeJob(job, r, req.Namespace)
 	res, err := h.srv.RegisterJob(&structs.JobRegisterArgs{
 		Job: job, Submission: req.Submission, EnforceIndex: req.EnforceIndex, ModifyIndex: req.JobModifyIndex,
 	})
@@ -73,15 +73,12 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	}, nil
 }
 
-// canonicalizeJob applies Nomad's defaults and the request's namespace.
-func canonicalizeJob(job *api.Job, r *http.Request) {
-	if job.Namespace == nil || *job.Namespace == "" {
-		ns := r.URL.Query().Get("namespace")
-		if ns == "" {
-			ns = structs.DefaultNamespace
-		}
-		job.Namespace = &ns
-	}
+// canonicalizeJob applies Nomad's defaults and puts the job in the
+// request's namespace; a job that names no node pool gets the namespace's
+// default one.
+func (h *httpAPI) canonicalizeJob(job *api.Job, r *http.Request, bodyNamespace string) {
+	ns := jobNamespace(job, r, bodyNamespace)
+	job.Namespace = &ns
 	if job.Name == nil && job.ID != nil {
 		job.Name = job.ID
 	}
@@ -91,10 +88,40 @@ func canonicalizeJob(job *api.Job, r *http.Request) {
 		job.Datacenters = []string{"*"}
 	}
 	if job.NodePool == nil || *job.NodePool == "" {
-		pool := "default"
+		pool := h.defaultNodePool(ns)
 		job.NodePool = &pool
 	}
 	job.Canonicalize()
+}
+
+// jobNamespace chooses a submitted job's namespace as Nomad does: the
+// ?namespace query parameter (the CLI's -namespace), else the request
+// body's Namespace, else the job's own, else "default".
+func jobNamespace(job *api.Job, r *http.Request, bodyNamespace string) string {
+	for _, ns := range []string{r.URL.Query().Get("namespace"), bodyNamespace, valueOr(job.Namespace, "")} {
+		if ns != "" {
+			return ns
+		}
+	}
+	return structs.DefaultNamespace
+}
+
+// defaultNodePool is the node pool of jobs in namespace that name none:
+// the namespace's configured default, else "default".
+func (h *httpAPI) defaultNodePool(namespace string) string {
+	ns, _ := h.srv.State().Snapshot().NamespaceByName(namespace)
+	if ns != nil && ns.NodePoolConfiguration != nil && ns.NodePoolConfiguration.Default != "" {
+		return ns.NodePoolConfiguration.Default
+	}
+	return "default"
+}
+
+// valueOr is *p, or def when p is nil.
+func valueOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
 }
 
 // jobsParse serves /v1/jobs/parse: HCL in, API job JSON out.
@@ -128,7 +155,7 @@ func (h *httpAPI) validateJob(w http.ResponseWriter, r *http.Request) (any, erro
 	if req.Job == nil {
 		return nil, codedError(http.StatusBadRequest, "Job must be specified")
 	}
-	canonicalizeJob(req.Job, r)
+	h.canonicalizeJob(req.Job, r, req.Namespace)
 	resp := &api.JobValidateResponse{DriverConfigValidated: true}
 	if err := jobspec.Validate(req.Job); err != nil {
 		resp.Error = err.Error()
@@ -303,7 +330,7 @@ func (h *httpAPI) jobPlan(w http.ResponseWriter, r *http.Request, id string) (an
 	if req.Job.ID == nil || *req.Job.ID != id {
 		return nil, codedError(http.StatusBadRequest, "Job ID does not match")
 	}
-	canonicalizeJob(req.Job, r)
+	h.canonicalizeJob(req.Job, r, req.Namespace)
 	return h.srv.PlanJob(req.Job, req.Diff)
 }
 

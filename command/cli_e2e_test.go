@@ -26,11 +26,17 @@ type e2eCluster struct {
 // returns its exit code and combined output.
 func (c *e2eCluster) run(t *testing.T, args ...string) (int, string) {
 	t.Helper()
+	return c.runEnv(t, nil, args...)
+}
+
+// runEnv runs the CLI as run does, with env added to its environment.
+func (c *e2eCluster) runEnv(t *testing.T, env []string, args ...string) (int, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.bin, args...)
 	cmd.Dir = c.dir
-	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+c.addr)
+	cmd.Env = append(append(os.Environ(), "NOMAD_ADDR="+c.addr), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -210,5 +216,107 @@ func TestCLIAgainstDevAgent(t *testing.T) {
 	out = c.mustRun(t, 0, "job", "status")
 	if !strings.Contains(out, "(stopped)") {
 		t.Errorf("job list does not show the stopped job:\n%s", out)
+	}
+}
+
+// qaNamespaceSpec is a namespace specification file in Nomad's HCL form.
+const qaNamespaceSpec = `name        = "qa"
+description = "Quality assurance"
+capabilities {
+  enabled_task_drivers  = ["raw_exec", "exec"]
+  disabled_task_drivers = ["docker"]
+}
+meta {
+  owner = "qa-team"
+}
+`
+
+// TestCLINamespaces drives the namespace verbs and namespaced job commands
+// through the built binary against a real dev agent.
+func TestCLINamespaces(t *testing.T) {
+	c := startCluster(t)
+	if err := os.WriteFile(filepath.Join(c.dir, "qa.hcl"), []byte(qaNamespaceSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(c.dir, "ops.json"), []byte(`{"Name":"ops","Description":"From JSON"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(c.dir, "web.nomad.hcl"), []byte(rawExecJob), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.run(t, "job", "stop", "-purge", "-namespace", "prod", "web")
+		c.run(t, "job", "stop", "-purge", "-namespace", "qa", "web")
+	})
+	steps := []struct {
+		name string
+		env  []string
+		args []string
+		code int
+		// want are regular expressions the output must match.
+		want []string
+	}{
+		{"apply by name", nil, []string{"namespace", "apply", "-description", "Production", "prod"}, 0,
+			[]string{`^Successfully applied namespace "prod"!\n$`}},
+		{"apply a spec file", nil, []string{"namespace", "apply", "qa.hcl"}, 0, []string{`Successfully applied namespace "qa"!`}},
+		{"apply a JSON spec", nil, []string{"namespace", "apply", "-json", "ops.json"}, 0, []string{`Successfully applied namespace "ops"!`}},
+		{"apply an invalid name", nil, []string{"namespace", "apply", "no_underscores"}, 1,
+			[]string{`Error applying namespace specification: .*invalid name "no_underscores"`}},
+		{"list", nil, []string{"namespace", "list"}, 0, []string{
+			`(?m)^Name\s+Description$`, `(?m)^default\s+Default shared namespace$`, `(?m)^ops\s+From JSON$`,
+			`(?m)^prod\s+Production$`, `(?m)^qa\s+Quality assurance$`}},
+		{"list as JSON", nil, []string{"namespace", "list", "-json"}, 0, []string{`"Name": "qa"`}},
+		{"list through a template", nil, []string{"namespace", "list", "-t", "{{range .}}{{.Name}};{{end}}"}, 0,
+			[]string{`^default;ops;prod;qa;\n$`}},
+		{"status", nil, []string{"namespace", "status", "qa"}, 0, []string{
+			`(?m)^Name\s+= qa$`, `(?m)^Description\s+= Quality assurance$`, `(?m)^EnabledDrivers\s+= raw_exec,exec$`,
+			`(?m)^DisabledDrivers\s+= docker$`, `(?m)^Metadata\nowner = qa-team$`}},
+		{"status by prefix", nil, []string{"namespace", "status", "pr"}, 0, []string{`(?m)^Name\s+= prod$`}},
+		{"status of an unknown namespace", nil, []string{"namespace", "status", "nope"}, 1, []string{`Namespace "nope" matched no namespaces`}},
+		{"status as JSON", nil, []string{"namespace", "status", "-json", "prod"}, 0, []string{`"Description": "Production"`}},
+		{"inspect", nil, []string{"namespace", "inspect", "qa"}, 0, []string{`"EnabledTaskDrivers": \[\s+"raw_exec",\s+"exec"`}},
+		{"inspect through a template", nil, []string{"namespace", "inspect", "-t", "{{.Meta.owner}}", "qa"}, 0, []string{`^qa-team\n$`}},
+
+		{"run in an unknown namespace", nil, []string{"job", "run", "-namespace", "nope", "web.nomad.hcl"}, 1,
+			[]string{`Error submitting job: .*job "web" is in nonexistent namespace "nope"`}},
+		{"run in prod by flag", nil, []string{"job", "run", "-namespace", "prod", "web.nomad.hcl"}, 0,
+			[]string{`finished with status "complete"`}},
+		{"run the same job in qa by environment", []string{"ROAM_NAMESPACE=qa"}, []string{"job", "run", "web.nomad.hcl"}, 0,
+			[]string{`finished with status "complete"`}},
+		{"default holds no job", nil, []string{"job", "status"}, 0, []string{`^No running jobs\n$`}},
+		{"every namespace", nil, []string{"job", "status", "-namespace", "*"}, 0, []string{
+			`(?m)^ID\s+Namespace\s+Type\s+Priority\s+Status\s+Submit Date$`,
+			`(?m)^web\s+prod\s+service\s+50\s+running`, `(?m)^web\s+qa\s+service\s+50\s+running`}},
+		{"one ID in two namespaces is ambiguous", nil, []string{"job", "status", "-namespace", "*", "web"}, 1, []string{
+			`Prefix matched multiple jobs`, `(?m)^web\s+prod\s+service`, `(?m)^web\s+qa\s+service`}},
+		{"one namespace's job", []string{"NOMAD_NAMESPACE=qa"}, []string{"job", "status", "web"}, 0,
+			[]string{`(?m)^Namespace\s+= qa$`}},
+		{"delete refused while a job runs", nil, []string{"namespace", "delete", "prod"}, 1,
+			[]string{`Error deleting namespace: .*namespace "prod" contains non-terminal job "web"`}},
+		{"delete default refused", nil, []string{"namespace", "delete", "default"}, 1,
+			[]string{`the default namespace can not be deleted`}},
+		{"purge prod's job", nil, []string{"job", "stop", "-purge", "-namespace", "prod", "web"}, 0, nil},
+		{"qa's job still runs", nil, []string{"job", "status", "-namespace", "qa", "web"}, 0, []string{`(?m)^Status\s+= running$`}},
+		{"delete an empty namespace", nil, []string{"namespace", "delete", "ops"}, 0, []string{`^Successfully deleted namespace "ops"!\n$`}},
+	}
+	for _, st := range steps {
+		code, out := c.runEnv(t, st.env, st.args...)
+		if code != st.code {
+			t.Fatalf("%s: roam %s: exit code %d, want %d; output:\n%s", st.name, strings.Join(st.args, " "), code, st.code, out)
+		}
+		for _, w := range st.want {
+			if !regexp.MustCompile(w).MatchString(out) {
+				t.Fatalf("%s: roam %s: output does not match %q:\n%s", st.name, strings.Join(st.args, " "), w, out)
+			}
+		}
+	}
+	// Once its allocations have stopped, the purged job's namespace can go.
+	eventually(t, "prod to be deletable", func() (bool, string) {
+		code, out := c.run(t, "namespace", "delete", "prod")
+		return code == 0 && strings.Contains(out, `Successfully deleted namespace "prod"!`), out
+	})
+	out := c.mustRun(t, 0, "namespace", "list")
+	if strings.Contains(out, "prod") || !strings.Contains(out, "qa") {
+		t.Fatalf("namespace list after deleting prod:\n%s", out)
 	}
 }

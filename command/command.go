@@ -39,6 +39,7 @@ var groupSynopses = map[string]string{
 	"deployment": "Interact with deployments",
 	"eval":       "Interact with evaluations",
 	"job":        "Interact with jobs",
+	"namespace":  "Interact with namespaces",
 	"node":       "Interact with nodes",
 	"operator":   "Provides cluster-level tools for Roam operators",
 	"server":     "Interact with servers",
@@ -66,6 +67,7 @@ func verbs() []*verb {
 		evalStatusVerb, evalListVerb, deploymentListVerb, deploymentStatusVerb, deploymentPromoteVerb, deploymentFailVerb,
 		varPutVerb, varGetVerb, varListVerb, varPurgeVerb,
 		serviceListVerb, serviceInfoVerb, serviceDeleteVerb,
+		namespaceApplyVerb, namespaceListVerb, namespaceStatusVerb, namespaceInspectVerb, namespaceDeleteVerb,
 	}
 }
 

@@ -199,13 +199,14 @@ func (c *cli) jobRun(v *verb, args []string) int {
 	return c.afterRegister(client, job, resp.EvalID, *detach, *verbose)
 }
 
-// jobClient builds a client that targets the job's own region and namespace
-// when the job names them, as Nomad does.
+// jobClient builds a client that targets the job's own region when the
+// job names one, and its namespace: as in Nomad, a namespace the job file
+// names wins over -namespace and the environment.
 func (c *cli) jobClient(job *api.Job) (*api.Client, bool) {
 	if r := deref(job.Region); r != "" && r != "global" && c.conn.region == "" {
 		c.conn.region = r
 	}
-	if ns := deref(job.Namespace); ns != "" && c.conn.namespace == "" {
+	if ns := deref(job.Namespace); ns != "" {
 		c.conn.namespace = ns
 	}
 	return c.clientOrFail()

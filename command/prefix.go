@@ -31,20 +31,26 @@ func withPrefix[T any](items []T, prefix string, id func(T) string) []T {
 
 // resolveJob finds the job whose ID is id or starts with it. It returns the
 // job's ID and namespace, or a user-facing error: no match, or several
-// matches listed as Nomad lists them.
+// matches listed as Nomad lists them (with their namespaces when the same
+// ID lives in several, as with -namespace=*).
 func resolveJob(client *api.Client, id string) (string, string, error) {
 	jobs, _, err := client.Jobs().PrefixList(id)
 	if err != nil {
 		return "", "", fmt.Errorf("Error querying job: %s", err)
 	}
-	var matches []*api.JobListStub
+	var exact, matches []*api.JobListStub
+	namespaces := map[string]bool{}
 	for _, j := range jobs {
 		if j.ID == id {
-			return j.ID, j.Namespace, nil
+			exact = append(exact, j)
 		}
 		if strings.HasPrefix(j.ID, id) {
 			matches = append(matches, j)
+			namespaces[j.Namespace] = true
 		}
+	}
+	if len(exact) == 1 {
+		return exact[0].ID, exact[0].Namespace, nil
 	}
 	switch len(matches) {
 	case 0:
@@ -52,7 +58,7 @@ func resolveJob(client *api.Client, id string) (string, string, error) {
 	case 1:
 		return matches[0].ID, matches[0].Namespace, nil
 	}
-	return "", "", fmt.Errorf("Prefix matched multiple jobs\n\n%s", formatJobList(matches, false))
+	return "", "", fmt.Errorf("Prefix matched multiple jobs\n\n%s", formatJobList(matches, len(namespaces) > 1))
 }
 
 // resolveAlloc finds the allocation whose ID starts with prefix and returns

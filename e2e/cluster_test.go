@@ -261,6 +261,9 @@ func TestClusterSurvivesLeaderCrashAndFullRestart(t *testing.T) {
 		t.Fatalf("register through server0: %v", err)
 	}
 	waitRunning(t, first, "before", 2)
+	if _, err := first.Namespaces().Register(&api.Namespace{Name: "team", Description: "replicated"}, nil); err != nil {
+		t.Fatalf("register a namespace through server0: %v", err)
+	}
 
 	leader := c.leader(t, c.servers[0])
 	t.Logf("leader is %s; killing it", leader.name)
@@ -302,6 +305,12 @@ func TestClusterSurvivesLeaderCrashAndFullRestart(t *testing.T) {
 		})
 	}
 	waitRunning(t, again, "before", 2)
+	for _, s := range c.servers {
+		waitUntil(t, 30*time.Second, "namespace team on "+s.name+" after a full restart", func() bool {
+			ns, _, err := s.client(t).Namespaces().Info("team", &api.QueryOptions{AllowStale: true})
+			return err == nil && ns.Description == "replicated"
+		})
+	}
 }
 
 func TestClientRestartKeepsTasksRunning(t *testing.T) {

@@ -17,6 +17,10 @@ import (
 // checks that the stored job is the submitted one.
 func TestJobFilesRoundTripThroughTheAgent(t *testing.T) {
 	a := startDevAgent(t, "")
+	// The corpus's full job lives in its own namespace.
+	if _, err := a.client.Namespaces().Register(&api.Namespace{Name: "platform"}, nil); err != nil {
+		t.Fatal(err)
+	}
 	files, err := filepath.Glob("../jobspec/testdata/*.nomad.hcl")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no job files: %v", err)

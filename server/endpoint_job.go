@@ -69,13 +69,24 @@ func isPeriodicOrParameterized(job *api.Job) bool {
 	return job.Periodic != nil || job.ParameterizedJob != nil
 }
 
-// validateJob runs the job specification's semantic checks and each
-// task's driver configuration check.
+// validateJob runs the job specification's semantic checks, checks that
+// its namespace exists and allows it, and runs each task's driver
+// configuration check.
 func (s *Server) validateJob(job *api.Job) error {
 	if job == nil || job.ID == nil || *job.ID == "" {
 		return fmt.Errorf("%w: Missing job ID", ErrInvalid)
 	}
+	if job.Namespace == nil || *job.Namespace == "" {
+		return fmt.Errorf("%w: Missing job namespace", ErrInvalid)
+	}
 	if err := jobspec.Validate(job); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	ns, err := lookupNamespace(s.State().Snapshot(), *job.Namespace, fmt.Sprintf("job %q", *job.ID))
+	if err != nil {
+		return err
+	}
+	if err := structs.CheckNamespaceCapabilities(ns, job); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if s.config.ValidateTaskConfig == nil {

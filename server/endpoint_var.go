@@ -72,6 +72,9 @@ func (s *Server) sealVar(op structs.VarOp, v *api.Variable) (*structs.Var, error
 	if err := structs.ValidateVar(v); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
+	if _, err := lookupNamespace(s.State().Snapshot(), ns, fmt.Sprintf("variable %q", v.Path)); err != nil {
+		return nil, err
+	}
 	plain, err := json.Marshal(map[string]string(v.Items))
 	if err != nil {
 		return nil, fmt.Errorf("encode variable items: %w", err)

@@ -111,6 +111,12 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.RootKeyUpsertRequestType:
 		var req structs.RootKeyUpsertRequest
 		return f.apply(l.Index, body, &req, func() error { return store.RootKeyUpsert(l.Index, &req) }, nil, nil)
+	case structs.NamespaceUpsertRequestType:
+		var req structs.NamespaceUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertNamespaces(l.Index, &req) }, nil, nil)
+	case structs.NamespaceDeleteRequestType:
+		var req structs.NamespaceDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.DeleteNamespaces(l.Index, &req) }, nil, nil)
 	default:
 		// An entry from a newer version: refusing to go on would wedge the
 		// cluster, so it is logged loudly and skipped.

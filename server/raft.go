@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
 
@@ -145,6 +146,11 @@ func (s *Server) raftApply(t structs.MessageType, req any) (uint64, error) {
 		return 0, fmt.Errorf("raft apply: %w", err)
 	}
 	if resp, ok := f.Response().(error); ok && resp != nil {
+		var nsErr *state.NamespaceError
+		if errors.As(resp, &nsErr) {
+			// A write refused for its namespace is the caller's mistake.
+			return 0, fmt.Errorf("%w: %v", ErrInvalid, resp)
+		}
 		return 0, resp
 	}
 	return f.Index(), nil

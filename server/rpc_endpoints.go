@@ -121,6 +121,7 @@ func (s *Server) registerEndpoints() error {
 		"Status":              &statusEndpoint{s},
 		"ServiceRegistration": &serviceEndpoint{s},
 		"Var":                 &varEndpoint{s},
+		"Namespace":           &namespaceEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

@@ -15,6 +15,9 @@ var ErrNotFound = errors.New("not found")
 // JobRegister stores a job version and its evaluation at index.
 func (s *Store) JobRegister(index uint64, req *structs.JobRegisterRequest) error {
 	return s.write(index, func(tx *writeTxn) error {
+		if err := tx.requireNamespace(*req.Job.Namespace, fmt.Sprintf("job %q", *req.Job.ID)); err != nil {
+			return err
+		}
 		if err := tx.upsertJob(req.Job, req.Submission, req.Time); err != nil {
 			return err
 		}

@@ -81,3 +81,24 @@ func TestDeployments(t *testing.T) {
 		t.Errorf("gc left %d deployments", len(all))
 	}
 }
+
+func TestMarkingAVersionStableKeepsTheJobStatus(t *testing.T) {
+	s := mustStore(t)
+	job := testJob("web", 1)
+	if err := s.JobRegister(10, &structs.JobRegisterRequest{Job: job, Time: 1}); err != nil {
+		t.Fatal(err)
+	}
+	alloc := &api.Allocation{ID: "a1", Namespace: "default", JobID: "web", TaskGroup: "web", NodeID: "n1",
+		DesiredStatus: "run", ClientStatus: "running"}
+	if err := s.ApplyPlanResults(11, &structs.ApplyPlanResultsRequest{Job: job, Allocs: []*api.Allocation{alloc}, Time: 2}); err != nil {
+		t.Fatal(err)
+	}
+	req := &structs.DeploymentUpsertRequest{StableJob: &structs.JobVersionRef{Namespace: "default", JobID: "web"}, Time: 3}
+	if err := s.DeploymentUpsert(12, req); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Snapshot().JobByID("default", "web")
+	if !*got.Stable || *got.Status != structs.JobStatusRunning {
+		t.Fatalf("job after a successful deployment: stable %v, status %q, want stable and running", *got.Stable, *got.Status)
+	}
+}

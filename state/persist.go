@@ -24,6 +24,7 @@ type snapshotRecord struct {
 	Var        *structs.Var             `json:",omitempty"`
 	Deployment *api.Deployment          `json:",omitempty"`
 	RootKey    *structs.RootKey         `json:",omitempty"`
+	Namespace  *api.Namespace           `json:",omitempty"`
 }
 
 // Persist writes every object of the snapshot to w as a JSON stream.
@@ -61,6 +62,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableVars, func(r any) snapshotRecord { return snapshotRecord{Var: r.(*structs.Var)} }},
 		{tableDeployments, func(r any) snapshotRecord { return snapshotRecord{Deployment: r.(*api.Deployment)} }},
 		{tableRootKeys, func(r any) snapshotRecord { return snapshotRecord{RootKey: r.(*structs.RootKey)} }},
+		{tableNamespaces, func(r any) snapshotRecord { return snapshotRecord{Namespace: r.(*api.Namespace)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -110,6 +112,8 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.Deployment
 		case rec.RootKey != nil:
 			obj = rec.RootKey
+		case rec.Namespace != nil:
+			obj = rec.Namespace
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}

@@ -58,6 +58,7 @@ func schema() *memdb.DBSchema {
 		tableVars:        varsTableSchema(),
 		tableDeployments: deploymentsTableSchema(),
 		tableRootKeys:    rootKeysTableSchema(),
+		tableNamespaces:  namespacesTableSchema(),
 	}}
 }
 

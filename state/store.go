@@ -1,5 +1,5 @@
 // Package state is Roam's cluster state store: jobs, versions, summaries,
-// evaluations, allocations and nodes in go-memdb, with MVCC snapshots and
+// evaluations, allocations, nodes and namespaces in go-memdb, with MVCC snapshots and
 // watch channels for blocking queries. Only the FSM writes to it.
 package state
 
@@ -26,6 +26,9 @@ func New() (*Store, error) {
 	db, err := memdb.NewMemDB(schema())
 	if err != nil {
 		return nil, fmt.Errorf("create state store: %w", err)
+	}
+	if err := insertDefaultNamespace(db); err != nil {
+		return nil, err
 	}
 	return &Store{db: db, abandon: make(chan struct{})}, nil
 }
@@ -77,7 +80,7 @@ func (s *Snapshot) Index(tables ...string) uint64 {
 
 // LatestIndex is the highest index of any table.
 func (s *Snapshot) LatestIndex() uint64 {
-	return s.Index(tableJobs, tableEvals, tableAllocs, tableNodes, tableJobSummary, tableDeployments)
+	return s.Index(tableJobs, tableEvals, tableAllocs, tableNodes, tableJobSummary, tableDeployments, tableNamespaces)
 }
 
 // QueryFunc reads from a snapshot and returns the index its answer is as of.

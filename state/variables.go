@@ -36,6 +36,11 @@ func (s *Store) VarApply(index uint64, req *structs.VarApplyRequest) error {
 		if err != nil {
 			return err
 		}
+		if req.Op == structs.VarOpSet || req.Op == structs.VarOpCAS {
+			if err := tx.requireNamespace(req.Var.Namespace, fmt.Sprintf("variable %q", req.Var.Path)); err != nil {
+				return err
+			}
+		}
 		switch req.Op {
 		case structs.VarOpSet:
 			return tx.varSet(req.Var, existing, req.Time)

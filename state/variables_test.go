@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/hashicorp/nomad/api"
+
 	"github.com/roam-project/roam/structs"
 )
 
@@ -92,12 +94,15 @@ func TestVarApplyCheckAndSet(t *testing.T) {
 
 func TestVarsByPrefix(t *testing.T) {
 	s := mustStore(t)
+	if err := s.UpsertNamespaces(1, &structs.NamespaceUpsertRequest{Namespaces: []*api.Namespace{{Name: "prod"}}}); err != nil {
+		t.Fatal(err)
+	}
 	writes := []*structs.Var{
 		testVar("app/db", "a"), testVar("app/web", "b"), testVar("other", "c"),
 		{Namespace: "prod", Path: "app/db", Data: []byte("d")},
 	}
 	for i, v := range writes {
-		if err := s.VarApply(uint64(i+1), &structs.VarApplyRequest{Op: structs.VarOpSet, Var: v}); err != nil {
+		if err := s.VarApply(uint64(i+2), &structs.VarApplyRequest{Op: structs.VarOpSet, Var: v}); err != nil {
 			t.Fatal(err)
 		}
 	}

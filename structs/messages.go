@@ -24,6 +24,8 @@ const (
 	ServiceRegistrationDeleteRequestType
 	DeploymentUpsertRequestType
 	RootKeyUpsertRequestType
+	NamespaceUpsertRequestType
+	NamespaceDeleteRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.

@@ -94,3 +94,30 @@ func jobActionsFromUI(t *testing.T, b *browser, c *api.Client) {
 		return nil
 	})
 }
+
+// namespacesFromUI lists the jobs of another namespace, then of all, with
+// the namespace selector of the jobs page.
+func namespacesFromUI(t *testing.T, b *browser, c *api.Client) {
+	if _, err := c.Namespaces().Register(&api.Namespace{Name: "ui-team"}, nil); err != nil {
+		t.Fatalf("register namespace: %v", err)
+	}
+	job := loopJob("ui-ns", 0, "ns")
+	job.Namespace = ptr("ui-team")
+	if _, _, err := c.Jobs().Register(job, nil); err != nil {
+		t.Fatalf("register ui-ns: %v", err)
+	}
+	rows := `[...document.querySelectorAll('main tbody tr')].map(r => r.innerText)`
+	choose := func(ns string) {
+		eval[any](t, b, fmt.Sprintf(`(() => { const s = document.querySelector('select[name=namespace]'); s.value = %q; s.dispatchEvent(new Event('change')); })()`, ns))
+	}
+	b.open(t, "/ui/jobs")
+	b.waitFor(t, "the default namespace's jobs, and the namespaces to choose from",
+		rows+`.some(r => r.includes('ui-web')) && !`+rows+`.some(r => r.includes('ui-ns')) && !!document.querySelector('select[name=namespace] option[value="ui-team"]')`)
+	choose("ui-team")
+	b.waitFor(t, "only ui-team's job", rows+`.some(r => r.includes('ui-ns')) && !`+rows+`.some(r => r.includes('ui-web')) && location.search.includes('namespace=ui-team')`)
+	choose("*")
+	b.waitFor(t, "every namespace's jobs with their namespace",
+		rows+`.some(r => r.includes('ui-ns') && r.includes('ui-team')) && `+rows+`.some(r => r.includes('ui-web') && r.includes('default')) && `+
+			`[...document.querySelectorAll('main thead th')].some(th => th.textContent === 'Namespace')`)
+	b.screenshot(t, "jobs-all-namespaces")
+}

@@ -238,6 +238,7 @@ func TestBrowser(t *testing.T) {
 	t.Run("toggle eligibility from the UI", func(t *testing.T) { eligibilityFromUI(t, b, c, node.ID) })
 	t.Run("restart an allocation from the UI", func(t *testing.T) { restartAllocFromUI(t, b, allocs[0].ID) })
 	t.Run("stop, start and purge a job from the UI", func(t *testing.T) { jobActionsFromUI(t, b, c) })
+	t.Run("choose a namespace on the jobs page", func(t *testing.T) { namespacesFromUI(t, b, c) })
 	t.Run("run a job from the UI", func(t *testing.T) { runFromUI(t, b, c) })
 	t.Run("stop through the API updates an open page", func(t *testing.T) { liveStop(t, b, c) })
 	t.Run("reconnects after the agent restarts", func(t *testing.T) { reconnect(t, b, agent) })

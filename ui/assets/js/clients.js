@@ -42,7 +42,7 @@ export function clientsView(root, _params, ctx) {
   watch('/v1/nodes', (data) => { nodes = data || []; draw(); }, {
     signal: ctx.signal, onError: (e) => { if (!nodes) fill(list, errorBox(e.describe('Loading clients'))); },
   });
-  watch('/v1/allocations', (allocs) => {
+  watch('/v1/allocations?namespace=*', (allocs) => {
     counts = new Map();
     for (const a of allocs || []) {
       const c = counts.get(a.NodeID) || { running: 0, total: 0 };

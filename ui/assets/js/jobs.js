@@ -1,6 +1,7 @@
 // jobs.js is the jobs list: status, type, priority and the allocation
-// summary of every job, with search and filters, kept live.
-import { watch } from './api.js';
+// summary of every job of a namespace (or of all), with search and
+// filters, kept live.
+import { get, watch } from './api.js';
 import { badge, emptyState, errorBox, fill, h, table, timeEl, uiPath } from './dom.js';
 
 /** summaryStates are the columns of a job or group summary, in display order. */
@@ -48,6 +49,20 @@ function filterBar(q, onChange) {
     select('type', 'Type', [['', 'All types'], ['service', 'Service'], ['batch', 'Batch'], ['system', 'System'], ['sysbatch', 'Sysbatch']]));
 }
 
+/** namespaceSelect picks the namespace whose jobs are listed ("*": all). */
+function namespaceSelect(q, onChange, signal) {
+  const current = () => q.get('namespace') || 'default';
+  const options = (names) => [['*', 'All namespaces'], ...names.map((n) => [n, n])]
+    .map(([v, text]) => h('option', { value: v, selected: current() === v }, text));
+  const select = h('select', { name: 'namespace', 'aria-label': 'Namespace',
+    onchange: (e) => { e.target.value === 'default' ? q.delete('namespace') : q.set('namespace', e.target.value); onChange(); } },
+  options([current()].filter((n) => n !== '*')));
+  get('/v1/namespaces', { signal })
+    .then((list) => fill(select, options((list || []).map((n) => n.Name).sort())))
+    .catch(() => {}); // an agent without namespaces keeps the one option
+  return h('label', {}, h('span', { class: 'sr-only' }, 'Namespace'), select);
+}
+
 /** jobsView renders the jobs list into root. */
 export function jobsView(root, _params, ctx) {
   const q = ctx.query;
@@ -57,33 +72,50 @@ export function jobsView(root, _params, ctx) {
   const draw = () => {
     if (!jobs) return;
     ctx.setQuery(q);
-    const shown = jobs.filter((j) => matches(j, q)).sort((a, b) => a.ID.localeCompare(b.ID));
+    const shown = jobs.filter((j) => matches(j, q)).sort((a, b) => a.ID.localeCompare(b.ID) || a.Namespace.localeCompare(b.Namespace));
     count.textContent = `${shown.length} of ${jobs.length}`;
     list.removeAttribute('aria-busy');
     if (!jobs.length) {
       fill(list, emptyState('No jobs yet. '), h('a', { class: 'btn primary', href: '/ui/jobs/run' }, 'Run your first job'));
       return;
     }
+    const all = q.get('namespace') === '*';
     fill(list, table([
       ['Name', (j) => h('a', { href: uiPath('jobs', j.ID) + (j.Namespace && j.Namespace !== 'default' ? `?namespace=${encodeURIComponent(j.Namespace)}` : '') }, j.Name || j.ID)],
+      all ? ['Namespace', (j) => j.Namespace] : null,
       ['Status', (j) => jobStatus(j)],
       ['Type', (j) => j.Type + (j.Periodic ? ' (periodic)' : '') + (j.ParameterizedJob ? ' (parameterized)' : '')],
       ['Priority', (j) => j.Priority, 'num hide-sm'],
       ['Groups', (j) => Object.keys(j.JobSummary?.Summary || {}).length, 'num hide-sm'],
       ['Allocations', (j) => summaryBar(totals(j.JobSummary))],
       ['Submitted', (j) => timeEl(j.SubmitTime), 'hide-sm'],
-    ], shown, 'No job matches this search.', 'Jobs'));
+    ].filter(Boolean), shown, 'No job matches this search.', 'Jobs'));
   };
+  // Each namespace has its own watch; choosing another stops the last one.
+  let stop = null;
+  const load = () => {
+    stop?.abort();
+    const own = new AbortController();
+    stop = own;
+    ctx.signal.addEventListener('abort', () => own.abort(), { once: true });
+    jobs = null;
+    fill(list, h('p', { class: 'muted' }, 'Loading jobs…'));
+    list.setAttribute('aria-busy', 'true');
+    ctx.setQuery(q);
+    watch(`/v1/jobs?namespace=${encodeURIComponent(q.get('namespace') || 'default')}`, (data) => {
+      if (!jobs) performance.mark('roam:jobs-listed'); // first data on screen, for load-time checks
+      jobs = data || [];
+      draw();
+    }, {
+      signal: own.signal,
+      onError: (err) => { if (!jobs) fill(list, errorBox(err.describe('Loading jobs'))); },
+    });
+  };
+  const filters = filterBar(q, draw);
+  filters.append(namespaceSelect(q, load, ctx.signal));
   fill(root,
     h('div', { class: 'page-head' }, h('h1', {}, 'Jobs'), count,
       h('a', { class: 'btn primary', href: '/ui/jobs/run' }, 'Run job')),
-    filterBar(q, draw), list);
-  watch('/v1/jobs', (data) => {
-    if (!jobs) performance.mark('roam:jobs-listed'); // first data on screen, for load-time checks
-    jobs = data || [];
-    draw();
-  }, {
-    signal: ctx.signal,
-    onError: (err) => { if (!jobs) fill(list, errorBox(err.describe('Loading jobs'))); },
-  });
+    filters, list);
+  load();
 }

@@ -85,7 +85,7 @@ export function topologyView(root, _params, ctx) {
     nodes = got;
     draw();
   }, { signal: ctx.signal, onError: (e) => { if (!nodes) fill(board, errorBox(e.describe('Loading clients'))); } });
-  watch('/v1/allocations?resources=true', async (list) => {
+  watch('/v1/allocations?resources=true&namespace=*', async (list) => {
     const mine = ++seq.allocs;
     const got = await Promise.all((list || []).filter(live).map(async (a) => {
       const src = a.AllocatedResources ? a : (await details(`/v1/allocation/${enc(a.ID)}`, a.ID, 0)) || a;
