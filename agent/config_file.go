@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+
+	"github.com/roam-project/roam/tlsutil"
 )
 
 // LoadConfigFile reads an agent configuration file, HCL or (for a .json
@@ -205,7 +207,26 @@ func (r *fileRoot) config() (*Config, hcl.Diagnostics) {
 	for _, b := range rest.blocks.OfType("ui") {
 		c.UI.Enabled = c.UI.Enabled || decodeEnabled(b, &diags)
 	}
+	for _, b := range rest.blocks.OfType("tls") {
+		var t fileTLS
+		diags = append(diags, gohcl.DecodeBody(b.Body, nil, &t)...)
+		c.TLS = tlsutil.Config{HTTP: t.HTTP, RPC: t.RPC, CAFile: t.CAFile, CertFile: t.CertFile,
+			KeyFile: t.KeyFile, VerifyServerHostname: t.VerifyServerHostname, VerifyHTTPSClient: t.VerifyHTTPSClient}
+	}
 	return c, diags
+}
+
+// fileTLS is the `tls` block as written; settings Roam does not act on
+// (tls_min_version, tls_cipher_suites, ...) are kept in Extra only.
+type fileTLS struct {
+	HTTP                 bool     `hcl:"http,optional"`
+	RPC                  bool     `hcl:"rpc,optional"`
+	CAFile               string   `hcl:"ca_file,optional"`
+	CertFile             string   `hcl:"cert_file,optional"`
+	KeyFile              string   `hcl:"key_file,optional"`
+	VerifyServerHostname bool     `hcl:"verify_server_hostname,optional"`
+	VerifyHTTPSClient    bool     `hcl:"verify_https_client,optional"`
+	Rest                 hcl.Body `hcl:",remain"`
 }
 
 // decodeEnabled reads a block's `enabled` flag.

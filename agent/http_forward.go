@@ -54,7 +54,9 @@ func (h *httpAPI) toLeader(next http.HandlerFunc) http.HandlerFunc {
 // proxyToLeader sends a request on to the leader's HTTP API at addr, marked
 // as forwarded so that it is not forwarded again.
 func (h *httpAPI) proxyToLeader(w http.ResponseWriter, r *http.Request, addr string) {
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: addr})
+	scheme, transport := h.forwardTransport()
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: scheme, Host: addr})
+	proxy.Transport = transport
 	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 		h.logger.Warn("forward to leader failed", "leader", addr, "path", r.URL.Path, "error", err)
 		http.Error(w, "No cluster leader", http.StatusInternalServerError)
