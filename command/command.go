@@ -44,6 +44,7 @@ var groupSynopses = map[string]string{
 	"server":     "Interact with servers",
 	"service":    "Interact with registered services",
 	"system":     "Interact with the system API",
+	"tls":        "Generate self-signed TLS certificates for Roam",
 	"var":        "Interact with variables",
 }
 
@@ -66,6 +67,7 @@ func verbs() []*verb {
 		evalStatusVerb, evalListVerb, deploymentListVerb, deploymentStatusVerb, deploymentPromoteVerb, deploymentFailVerb,
 		varPutVerb, varGetVerb, varListVerb, varPurgeVerb,
 		serviceListVerb, serviceInfoVerb, serviceDeleteVerb,
+		tlsCACreateVerb, tlsCertCreateVerb, operatorGossipKeyringVerb,
 	}
 }
 
