@@ -165,7 +165,7 @@ func (a *Agent) startClient(ctx context.Context) error {
 	if a.server == nil {
 		var dc rpc.DialConfig
 		if store := a.rpcTLS(); store != nil {
-			dc.TLS = store.OutgoingRPC
+			dc.TLS = store.Outgoing
 		}
 		remote, err := rpcservers.New(cfg.Client.Servers, dc)
 		if err != nil {

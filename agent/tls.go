@@ -68,7 +68,7 @@ type httpsTransport struct {
 // reset starts using the store's current certificates.
 func (t *httpsTransport) reset() {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = t.store.OutgoingRPC()
+	tr.TLSClientConfig = t.store.Outgoing()
 	if old := t.cur.Swap(tr); old != nil {
 		old.CloseIdleConnections()
 	}

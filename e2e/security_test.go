@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -11,7 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -154,24 +157,67 @@ func TestMutualTLSCluster(t *testing.T) {
 		logHas(t, c.servers[0], "plain-text connection to an RPC port that requires TLS", 10*time.Second)
 	})
 
+	t.Run("SIGHUP reloads the certificates", func(t *testing.T) {
+		fresh := t.TempDir()
+		runRoam(t, fresh, nil, "tls", "cert", "create", "-server", "-additional-dnsname", "reloaded.example",
+			"-ca", ca, "-key", filepath.Join(certs, "nomad-agent-ca-key.pem"))
+		for _, f := range []string{"global-server-nomad.pem", "global-server-nomad-key.pem"} {
+			raw, err := os.ReadFile(filepath.Join(fresh, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(certs, f), raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := c.servers[0]
+		if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		logHas(t, s, "reloaded TLS certificates", 10*time.Second)
+		cert, err := tls.LoadX509KeyPair(cliTLS.ClientCert, cliTLS.ClientKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := tls.Dial("tcp", strings.TrimPrefix(s.httpURL, "https://"), &tls.Config{
+			InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		served := conn.ConnectionState().PeerCertificates[0].DNSNames
+		if !slices.Contains(served, "reloaded.example") {
+			t.Fatalf("after SIGHUP the server presents %v", served)
+		}
+		if _, err := s.client(t).Agent().Self(); err != nil {
+			t.Fatalf("API after reload: %v", err)
+		}
+	})
+
 	t.Run("a client with a certificate from another CA cannot join", func(t *testing.T) {
 		var rpcAddrs []string
 		for _, s := range c.servers {
 			rpcAddrs = append(rpcAddrs, fmt.Sprintf("%q", s.rpcAddr()))
 		}
+		// The intruder trusts the cluster's CA but holds a certificate of
+		// its own CA.
 		intruder := newAgentProc(t, "intruder", fmt.Sprintf("client {\n  enabled = true\n  servers = [%s]\n  network_interface = \"lo\"\n}\n", strings.Join(rpcAddrs, ", "))+
-			tlsBlock(filepath.Join(rogue, "nomad-agent-ca.pem"), filepath.Join(rogue, "global-client-nomad.pem"), filepath.Join(rogue, "global-client-nomad-key.pem")))
+			tlsBlock(ca, filepath.Join(rogue, "global-client-nomad.pem"), filepath.Join(rogue, "global-client-nomad-key.pem")))
 		intruder.start(t)
 		t.Cleanup(intruder.stop)
-		logHas(t, intruder, "certificate signed by unknown authority", 30*time.Second)
-		found := false
-		for _, s := range c.servers {
-			out, _ := os.ReadFile(filepath.Join(s.dir, "agent.log"))
-			found = found || strings.Contains(string(out), "refused RPC connection: TLS handshake failed")
-		}
-		if !found {
-			t.Fatal("no server logged why it refused the intruder")
-		}
+		waitUntil(t, 30*time.Second, "a server to log why it refused the intruder", func() bool {
+			for _, s := range c.servers {
+				out, _ := os.ReadFile(filepath.Join(s.dir, "agent.log"))
+				for _, line := range strings.Split(string(out), "\n") {
+					if strings.Contains(line, "refused RPC connection: TLS handshake failed") &&
+						strings.Contains(line, "certificate signed by unknown authority") {
+						return true
+					}
+				}
+			}
+			return false
+		})
+		logHas(t, intruder, "no server reachable", 30*time.Second)
 		nodes, _, err := c.servers[0].client(t).Nodes().List(nil)
 		if err != nil || len(nodes) != 2 {
 			t.Fatalf("nodes = %d (%v), want the two legitimate clients only", len(nodes), err)

@@ -56,7 +56,7 @@ func tlsSecurity(store *tlsutil.Store) Security {
 		}
 		return Peer{}, errors.New("certificate names no role")
 	}
-	sec.Dial = DialConfig{Role: RoleServer, TLS: store.OutgoingRPC}
+	sec.Dial = DialConfig{Role: RoleServer, TLS: store.Outgoing}
 	return sec
 }
 
@@ -71,7 +71,7 @@ func TestTLSPort(t *testing.T) {
 	}
 	m, logs := startMuxWith(t, tlsSecurity(certStore(t, caPEM, caKey, "server")))
 	tlsDial := func(s *tlsutil.Store, role string) DialConfig {
-		return DialConfig{Role: role, TLS: s.OutgoingRPC}
+		return DialConfig{Role: role, TLS: s.Outgoing}
 	}
 	cases := []struct {
 		name    string

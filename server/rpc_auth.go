@@ -69,7 +69,7 @@ func (s *Server) rpcSecurity() rpc.Security {
 func (s *Server) dialConfig() rpc.DialConfig {
 	dc := rpc.DialConfig{Role: rpc.RoleServer, Secret: s.clusterSecret}
 	if s.config.TLS != nil {
-		dc.TLS = s.config.TLS.OutgoingRPC
+		dc.TLS = s.config.TLS.Outgoing
 	}
 	return dc
 }

@@ -158,16 +158,20 @@ func (s *Store) incoming(auth tls.ClientAuthType) *tls.Config {
 	}
 }
 
-// OutgoingRPC is the configuration for dialing a server's RPC port: this
-// agent's certificate, the CA, and with verify_server_hostname a check
-// that the server's certificate names server.<region>.nomad.
-func (s *Store) OutgoingRPC() *tls.Config {
+// Outgoing is the configuration for dialing a server, on its RPC port or
+// its HTTPS API: this agent's certificate, the CA, and with
+// verify_server_hostname a check that the server's certificate names
+// server.<region>.nomad.
+func (s *Store) Outgoing() *tls.Config {
 	m := s.current()
 	cfg := &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{*m.cert},
-		RootCAs:      m.pool,
-		ServerName:   s.ServerName(),
+		MinVersion: tls.VersionTLS12,
+		// Always present the certificate, even one the server's CA list
+		// does not name, so that a refusal is logged with its reason
+		// (signed by an unknown authority) rather than as no certificate.
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return m.cert, nil },
+		RootCAs:              m.pool,
+		ServerName:           s.ServerName(),
 	}
 	if !s.cfg.VerifyServerHostname {
 		// The chain is still verified against the CA; only the name is not.

@@ -237,7 +237,7 @@ func TestRPCHandshakes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			serverErr, clientErr, state := handshake(t, server.IncomingRPC(), tc.dialer.OutgoingRPC())
+			serverErr, clientErr, state := handshake(t, server.IncomingRPC(), tc.dialer.Outgoing())
 			if tc.wantErr != "" {
 				if serverErr == nil || !strings.Contains(serverErr.Error(), tc.wantErr) {
 					t.Fatalf("server side: %v, want an error about %q", serverErr, tc.wantErr)
@@ -271,7 +271,7 @@ func TestVerifyServerHostname(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, clientErr, _ := handshake(t, tc.server.IncomingRPC(), tc.dialer.OutgoingRPC())
+			_, clientErr, _ := handshake(t, tc.server.IncomingRPC(), tc.dialer.Outgoing())
 			if (clientErr != nil) != tc.wantErr {
 				t.Fatalf("dialer side: %v, want error %v", clientErr, tc.wantErr)
 			}
@@ -289,7 +289,7 @@ func TestReloadServesTheNewCertificate(t *testing.T) {
 	client := ca.store(t, "client", CertOptions{Role: "client"}, true)
 	incoming := s.IncomingRPC() // built once, as a listener holds it
 	serial := func() string {
-		_, clientErr, _ := handshake(t, incoming, client.OutgoingRPC())
+		_, clientErr, _ := handshake(t, incoming, client.Outgoing())
 		if clientErr != nil {
 			t.Fatal(clientErr)
 		}
@@ -305,7 +305,7 @@ func TestReloadServesTheNewCertificate(t *testing.T) {
 	}
 	a, b := tcpPair(t)
 	go func() { _ = tls.Server(a, incoming).Handshake() }()
-	cl := tls.Client(b, client.OutgoingRPC())
+	cl := tls.Client(b, client.Outgoing())
 	if err := cl.Handshake(); err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestReloadServesTheNewCertificate(t *testing.T) {
 	if err := s.Reload(); err == nil {
 		t.Fatal("reload of a broken certificate succeeded")
 	}
-	if _, clientErr, _ := handshake(t, incoming, client.OutgoingRPC()); clientErr != nil {
+	if _, clientErr, _ := handshake(t, incoming, client.Outgoing()); clientErr != nil {
 		t.Fatalf("after a failed reload: %v", clientErr)
 	}
 }
@@ -397,7 +397,7 @@ func TestHTTPSListenerRefusesWithAReason(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := tc.dialer.OutgoingRPC()
+			cfg := tc.dialer.Outgoing()
 			client := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 5 * time.Second}
 			resp, err := client.Get("https://" + addr + "/")
 			if tc.wantErr == "" {
