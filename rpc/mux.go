@@ -104,40 +104,8 @@ func (m *Mux) accept() {
 
 func (m *Mux) route(conn net.Conn) {
 	_ = conn.SetDeadline(time.Now().Add(handshakeTimeout))
-	proto, err := readByte(conn)
-	if err != nil {
-		m.logger.Debug("RPC connection closed before naming its protocol", "remote", conn.RemoteAddr(), "error", err)
-		conn.Close()
-		return
-	}
-	var state *tls.ConnectionState
-	switch {
-	case proto == protoTLS && m.sec.TLS == nil:
-		m.refuse(conn, "TLS connection to an RPC port without TLS (set tls { rpc = true } on this agent too)")
-		return
-	case proto == protoTLS:
-		tc := tls.Server(conn, m.sec.TLS)
-		ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
-		err := tc.HandshakeContext(ctx)
-		cancel()
-		if err != nil {
-			m.refuse(conn, "TLS handshake failed: "+err.Error())
-			return
-		}
-		cs := tc.ConnectionState()
-		state, conn = &cs, tc
-		if proto, err = readByte(conn); err != nil {
-			m.refuse(conn, "TLS connection closed before naming its protocol")
-			return
-		}
-	case m.sec.TLS != nil && (proto == protoRaft || proto == protoRPC):
-		m.refuse(conn, "plain-text connection to an RPC port that requires TLS (tls.rpc = true)")
-		return
-	}
-	if proto != protoRaft && proto != protoRPC {
-		m.logger.Error("unrecognized RPC protocol byte; closing connection (is a non-Roam client talking to the RPC port?)",
-			"remote", conn.RemoteAddr(), "byte", fmt.Sprintf("%#02x", proto))
-		conn.Close()
+	conn, state, proto, ok := m.protocol(conn)
+	if !ok {
 		return
 	}
 	authenticate := m.sec.Authenticate
@@ -161,6 +129,50 @@ func (m *Mux) route(conn net.Conn) {
 		return
 	}
 	m.rpc.serveSession(conn, peer)
+}
+
+// protocol reads the protocol byte, unwrapping TLS when the connection
+// opens with it, and enforces the port's TLS setting. It returns the
+// connection to speak on (the TLS one, if any), its TLS state and the
+// inner protocol; ok is false when the connection was refused and closed.
+func (m *Mux) protocol(conn net.Conn) (net.Conn, *tls.ConnectionState, byte, bool) {
+	proto, err := readByte(conn)
+	if err != nil {
+		m.logger.Debug("RPC connection closed before naming its protocol", "remote", conn.RemoteAddr(), "error", err)
+		conn.Close()
+		return nil, nil, 0, false
+	}
+	var state *tls.ConnectionState
+	switch {
+	case proto == protoTLS && m.sec.TLS == nil:
+		m.refuse(conn, "TLS connection to an RPC port without TLS (set tls { rpc = true } on this agent too)")
+		return nil, nil, 0, false
+	case proto == protoTLS:
+		tc := tls.Server(conn, m.sec.TLS)
+		ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			m.refuse(conn, "TLS handshake failed: "+err.Error())
+			return nil, nil, 0, false
+		}
+		cs := tc.ConnectionState()
+		state, conn = &cs, tc
+		if proto, err = readByte(conn); err != nil {
+			m.refuse(conn, "TLS connection closed before naming its protocol")
+			return nil, nil, 0, false
+		}
+	case m.sec.TLS != nil && (proto == protoRaft || proto == protoRPC):
+		m.refuse(conn, "plain-text connection to an RPC port that requires TLS (tls.rpc = true)")
+		return nil, nil, 0, false
+	}
+	if proto != protoRaft && proto != protoRPC {
+		m.logger.Error("unrecognized RPC protocol byte; closing connection (is a non-Roam client talking to the RPC port?)",
+			"remote", conn.RemoteAddr(), "byte", fmt.Sprintf("%#02x", proto))
+		conn.Close()
+		return nil, nil, 0, false
+	}
+	return conn, state, proto, true
 }
 
 // refuse logs why a connection is turned away and closes it.
