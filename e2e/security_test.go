@@ -327,11 +327,12 @@ func TestRawKeyringGetRefused(t *testing.T) {
 	})
 
 	cases := []struct {
-		name string
-		dial roamrpc.DialConfig
+		name    string
+		dial    roamrpc.DialConfig
+		wantErr string
 	}{
-		{"as a client", roamrpc.DialConfig{Role: roamrpc.RoleClient}},
-		{"as a server known only by its address", roamrpc.DialConfig{Role: roamrpc.RoleServer}},
+		{"as a client", roamrpc.DialConfig{Role: roamrpc.RoleClient}, "Permission denied"},
+		{"as a server, without proof", roamrpc.DialConfig{Role: roamrpc.RoleServer}, "server authentication failed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -341,7 +342,7 @@ func TestRawKeyringGetRefused(t *testing.T) {
 			defer cancel()
 			var reply structs.KeyringGetReply
 			err := pool.Call(ctx, srv.rpcAddr(), "Keyring.Get", &structs.KeyringGetArgs{KeyID: keyID}, &reply)
-			if err == nil || !strings.Contains(err.Error(), "Permission denied") || len(reply.Key) != 0 {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || len(reply.Key) != 0 {
 				t.Fatalf("Keyring.Get %s: %v (%d key bytes)", tc.name, err, len(reply.Key))
 			}
 		})

@@ -112,27 +112,26 @@ func (s *Server) authenticateRPC(ci rpc.ConnInfo) (rpc.Peer, error) {
 	return rpc.Peer{}, fmt.Errorf("unknown role %q", ci.Hello.Role)
 }
 
-// isServerAddr reports whether addr's IP is that of a Raft peer or of a
-// server known from gossip.
+// isServerAddr reports whether addr's IP is that of another server: a
+// Raft peer or a server known from gossip, this one excluded (so a lone
+// server lets no one in as a server).
 func (s *Server) isServerAddr(addr net.Addr) bool {
 	host, _, err := net.SplitHostPort(addr.String())
 	if err != nil {
 		return false
 	}
 	ip := net.ParseIP(host)
-	same := func(hostport string) bool {
-		h, _, err := net.SplitHostPort(hostport)
-		return err == nil && net.ParseIP(h).Equal(ip)
-	}
+	self := s.rpcAdvertise()
 	if peers, err := s.Peers(); err == nil {
 		for _, p := range peers {
-			if same(p) {
+			h, _, err := net.SplitHostPort(p)
+			if err == nil && p != self && p != s.config.RPCAdvertise && net.ParseIP(h).Equal(ip) {
 				return true
 			}
 		}
 	}
 	for _, m := range s.Members() {
-		if m.Tags["role"] == "nomad" && m.Addr.Equal(ip) {
+		if m.Name != s.config.NodeName && m.Tags["role"] == "nomad" && m.Addr.Equal(ip) {
 			return true
 		}
 	}

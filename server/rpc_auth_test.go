@@ -63,7 +63,7 @@ func TestKeyringGetNeedsAnAuthenticatedServer(t *testing.T) {
 		{"client", withSecret, keyID, rpc.DialConfig{Role: rpc.RoleClient}, "Permission denied"},
 		{"server with a wrong secret", withSecret, keyID, rpc.DialConfig{Role: rpc.RoleServer, Secret: []byte("guess")}, "wrong cluster secret"},
 		{"server claiming without proof", withSecret, keyID, rpc.DialConfig{Role: rpc.RoleServer}, "wrong cluster secret"},
-		{"server by address only (no secret configured)", noSecret, openKeyID, rpc.DialConfig{Role: rpc.RoleServer}, "hands out key material"},
+		{"server claim to a lone server without a secret", noSecret, openKeyID, rpc.DialConfig{Role: rpc.RoleServer}, "not a known server's address"},
 		{"client of a cluster without a secret", noSecret, openKeyID, rpc.DialConfig{Role: rpc.RoleClient}, "Permission denied"},
 	}
 	for _, tc := range cases {
@@ -131,5 +131,36 @@ func TestClientsMayOnlyMakeClientCallsAsTheirNode(t *testing.T) {
 	}
 	if after := s.State().Snapshot().Index("jobs"); after != before {
 		t.Fatalf("a refused call changed the jobs table (index %d -> %d)", before, after)
+	}
+}
+
+func TestAuthorizeRPC(t *testing.T) {
+	strong := rpc.Peer{Role: rpc.RoleServer, Strong: true}
+	weak := rpc.Peer{Role: rpc.RoleServer}
+	client := rpc.Peer{Role: rpc.RoleClient}
+	cases := []struct {
+		name   string
+		peer   rpc.Peer
+		method string
+		want   bool
+	}{
+		{"strong server fetches keys", strong, "Keyring.Get", true},
+		{"weak server may not fetch keys", weak, "Keyring.Get", false},
+		{"weak server forwards writes", weak, "Job.Register", true},
+		{"client heartbeats", client, "Node.Heartbeat", true},
+		{"client registers services", client, "ServiceRegistration.Upsert", true},
+		{"client asks for the leader", client, "Status.Leader", true},
+		{"client may not register jobs", client, "Job.Register", false},
+		{"client may not write variables", client, "Var.Apply", false},
+		{"client may not fetch keys", client, "Keyring.Get", false},
+		{"client may not drain nodes", client, "Node.UpdateDrain", false},
+		{"no role, nothing", rpc.Peer{}, "Status.Leader", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := authorizeRPC(tc.peer, tc.method); (err == nil) != tc.want {
+				t.Fatalf("authorizeRPC(%+v, %s) = %v, want allowed=%v", tc.peer, tc.method, err, tc.want)
+			}
+		})
 	}
 }
