@@ -96,6 +96,10 @@ func (a *Agent) startServer() error {
 	if err != nil {
 		return err
 	}
+	if cfg.Server.BootstrapExpect > 1 && gossipKey == nil && !cfg.TLS.RPC {
+		a.logger.Warn("neither tls.rpc nor server.encrypt is set: servers cannot authenticate each other, " +
+			"so they will not hand each other variable keys, and anyone who reaches the gossip and RPC ports can join as a server")
+	}
 	srv, err := server.New(server.Config{
 		NodeName:           cfg.Name + "." + cfg.Region,
 		Region:             cfg.Region,
