@@ -205,6 +205,7 @@ func (a *Agent) startClient(ctx context.Context) error {
 		MaxDynamicPort:   cfg.Client.MaxDynamicPort,
 		Drivers:          a.drivers,
 		HTTPAddr:         net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
+		TLSEnabled:       cfg.TLS.HTTP,
 		Logger:           a.logger,
 	}, servers)
 	if err != nil {

@@ -106,10 +106,26 @@ func TestMutualTLSCluster(t *testing.T) {
 	t.Run("jobs run over mutual TLS, through a follower and a client agent", func(t *testing.T) {
 		leader := c.leader(t, c.servers[0])
 		follower := c.other(leader)
-		if _, _, err := follower.client(t).Jobs().Register(shellJob("tls-job", "service", 1, "exec sleep 1000"), nil); err != nil {
+		job := shellJob("tls-job", "service", 1, `echo over-tls > "$NOMAD_ALLOC_DIR/hello"; exec sleep 1000`)
+		if _, _, err := follower.client(t).Jobs().Register(job, nil); err != nil {
 			t.Fatalf("register through a follower: %v", err)
 		}
-		waitRunning(t, c.clients[0].client(t), "tls-job", 1)
+		stubs := waitRunning(t, c.clients[0].client(t), "tls-job", 1)
+		// The API client reaches the node itself over HTTPS for files.
+		api0 := c.servers[0].client(t)
+		alloc, _, err := api0.Allocations().Info(stubs[0].ID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 20*time.Second, "the task's file over HTTPS", func() bool {
+			r, err := api0.AllocFS().Cat(alloc, "alloc/hello", nil)
+			if err != nil {
+				return false
+			}
+			defer r.Close()
+			b, _ := io.ReadAll(r)
+			return strings.TrimSpace(string(b)) == "over-tls"
+		})
 	})
 
 	t.Run("the CLI with NOMAD_ and ROAM_ TLS variables", func(t *testing.T) {
