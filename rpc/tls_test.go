@@ -17,12 +17,17 @@ import (
 	"github.com/roam-project/roam/tlsutil"
 )
 
-// certStore makes a CA (or reuses caPEM/caKey) and a store holding a
-// certificate of role signed by it.
+// certStore returns a store holding a certificate of role signed by the
+// CA caPEM/caKey.
 func certStore(t *testing.T, caPEM, caKey []byte, role string) *tlsutil.Store {
 	t.Helper()
+	return certStoreFrom(t, caPEM, caKey, tlsutil.CertOptions{Role: role, Region: "global", Domain: "nomad", Days: 30})
+}
+
+func certStoreFrom(t *testing.T, caPEM, caKey []byte, o tlsutil.CertOptions) *tlsutil.Store {
+	t.Helper()
 	dir := t.TempDir()
-	cert, key, err := tlsutil.GenerateCert(tlsutil.CertOptions{Role: role, Region: "global", Domain: "nomad", Days: 30}, caPEM, caKey)
+	cert, key, err := tlsutil.GenerateCert(o, caPEM, caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +89,8 @@ func TestTLSPort(t *testing.T) {
 		{"client certificate may not, whatever it claims", tlsDial(certStore(t, caPEM, caKey, "client"), RoleServer), "Echo.Secret", "Permission denied", "refused RPC call"},
 		{"cli certificate is refused", tlsDial(certStore(t, caPEM, caKey, "cli"), RoleClient), "Echo.Say", "certificate names no role", "certificate names no role"},
 		{"certificate of another CA is refused", tlsDial(certStore(t, otherCA, otherKey, "server"), RoleServer), "Echo.Say", "handshake", "TLS handshake failed"},
+		{"expired certificate is refused", tlsDial(certStoreFrom(t, caPEM, caKey, tlsutil.CertOptions{Role: "server", Region: "global",
+			Domain: "nomad", Days: 1, NotBefore: time.Now().Add(-72 * time.Hour)}), RoleServer), "Echo.Say", "handshake", "certificate has expired"},
 		{"plain text is refused", serverDial, "Echo.Say", "EOF", "plain-text connection to an RPC port that requires TLS"},
 	}
 	for _, tc := range cases {
