@@ -211,22 +211,26 @@ func (r *fileRoot) config() (*Config, hcl.Diagnostics) {
 		var t fileTLS
 		diags = append(diags, gohcl.DecodeBody(b.Body, nil, &t)...)
 		c.TLS = tlsutil.Config{HTTP: t.HTTP, RPC: t.RPC, CAFile: t.CAFile, CertFile: t.CertFile,
-			KeyFile: t.KeyFile, VerifyServerHostname: t.VerifyServerHostname, VerifyHTTPSClient: t.VerifyHTTPSClient}
+			KeyFile: t.KeyFile, VerifyServerHostname: t.VerifyServerHostname, VerifyHTTPSClient: t.VerifyHTTPSClient,
+			MinVersion: t.MinVersion, RPCUpgradeMode: t.RPCUpgradeMode, CipherSuites: t.CipherSuites}
 	}
 	return c, diags
 }
 
-// fileTLS is the `tls` block as written; settings Roam does not act on
-// (tls_min_version, tls_cipher_suites, ...) are kept in Extra only.
+// fileTLS is the `tls` block as written. tls_prefer_server_cipher_suites
+// is accepted and has no effect (Go picks the cipher suite order).
 type fileTLS struct {
-	HTTP                 bool     `hcl:"http,optional"`
-	RPC                  bool     `hcl:"rpc,optional"`
-	CAFile               string   `hcl:"ca_file,optional"`
-	CertFile             string   `hcl:"cert_file,optional"`
-	KeyFile              string   `hcl:"key_file,optional"`
-	VerifyServerHostname bool     `hcl:"verify_server_hostname,optional"`
-	VerifyHTTPSClient    bool     `hcl:"verify_https_client,optional"`
-	Rest                 hcl.Body `hcl:",remain"`
+	HTTP                 bool   `hcl:"http,optional"`
+	RPC                  bool   `hcl:"rpc,optional"`
+	CAFile               string `hcl:"ca_file,optional"`
+	CertFile             string `hcl:"cert_file,optional"`
+	KeyFile              string `hcl:"key_file,optional"`
+	VerifyServerHostname bool   `hcl:"verify_server_hostname,optional"`
+	VerifyHTTPSClient    bool   `hcl:"verify_https_client,optional"`
+	MinVersion           string `hcl:"tls_min_version,optional"`
+	RPCUpgradeMode       bool   `hcl:"rpc_upgrade_mode,optional"`
+	CipherSuites         string `hcl:"tls_cipher_suites,optional"`
+	PreferServerCiphers  bool   `hcl:"tls_prefer_server_cipher_suites,optional"`
 }
 
 // decodeEnabled reads a block's `enabled` flag.

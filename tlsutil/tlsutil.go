@@ -27,7 +27,21 @@ type Config struct {
 	// VerifyHTTPSClient requires HTTPS clients to present a certificate
 	// signed by the CA.
 	VerifyHTTPSClient bool
+	// MinVersion is tls_min_version: "tls10", "tls11", "tls12" (the
+	// default) or "tls13".
+	MinVersion string
+	// RPCUpgradeMode and CipherSuites are Nomad settings Roam does not
+	// implement; Check refuses them rather than ignore them.
+	RPCUpgradeMode bool
+	CipherSuites   string
 }
+
+// minVersions are the tls_min_version values, as Nomad's.
+var minVersions = map[string]uint16{"": tls.VersionTLS12, "tls10": tls.VersionTLS10,
+	"tls11": tls.VersionTLS11, "tls12": tls.VersionTLS12, "tls13": tls.VersionTLS13}
+
+// minVersion is the configured lowest TLS version.
+func (c Config) minVersion() uint16 { return minVersions[c.MinVersion] }
 
 // Enabled reports whether TLS is on for HTTP or RPC.
 func (c Config) Enabled() bool { return c.HTTP || c.RPC }
@@ -35,10 +49,19 @@ func (c Config) Enabled() bool { return c.HTTP || c.RPC }
 // Check reports settings an agent cannot start with: TLS on without the
 // three files, or files that cannot be read or do not parse.
 func (c Config) Check() error {
-	if !c.Enabled() {
-		return nil
-	}
 	var errs []error
+	if _, ok := minVersions[c.MinVersion]; !ok {
+		errs = append(errs, fmt.Errorf("tls.tls_min_version %q: want tls10, tls11, tls12 or tls13", c.MinVersion))
+	}
+	if c.RPCUpgradeMode {
+		errs = append(errs, errors.New("tls.rpc_upgrade_mode is not supported: an RPC port with tls.rpc = true accepts TLS only"))
+	}
+	if c.CipherSuites != "" {
+		errs = append(errs, errors.New("tls.tls_cipher_suites is not supported: Roam uses Go's default cipher suites; remove the setting"))
+	}
+	if !c.Enabled() {
+		return errors.Join(errs...)
+	}
 	for _, f := range []struct{ name, path string }{
 		{"tls.ca_file", c.CAFile}, {"tls.cert_file", c.CertFile}, {"tls.key_file", c.KeyFile},
 	} {
@@ -145,11 +168,11 @@ func (s *Store) IncomingHTTP() *tls.Config {
 
 func (s *Store) incoming(auth tls.ClientAuthType) *tls.Config {
 	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
+		MinVersion: s.cfg.minVersion(),
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
 			m := s.current()
 			return &tls.Config{
-				MinVersion:   tls.VersionTLS12,
+				MinVersion:   s.cfg.minVersion(),
 				Certificates: []tls.Certificate{*m.cert},
 				ClientCAs:    m.pool,
 				ClientAuth:   auth,
@@ -165,7 +188,7 @@ func (s *Store) incoming(auth tls.ClientAuthType) *tls.Config {
 func (s *Store) Outgoing() *tls.Config {
 	m := s.current()
 	cfg := &tls.Config{
-		MinVersion: tls.VersionTLS12,
+		MinVersion: s.cfg.minVersion(),
 		// Always present the certificate, even one the server's CA list
 		// does not name, so that a refusal is logged with its reason
 		// (signed by an unknown authority) rather than as no certificate.

@@ -155,6 +155,9 @@ func TestCheckNamesTheBadSetting(t *testing.T) {
 		{"unset key", Config{RPC: true, CAFile: ca.certFile, CertFile: certFile}, "tls.key_file must be set"},
 		{"ca not PEM", Config{RPC: true, CAFile: garbage, CertFile: certFile, KeyFile: keyFile}, "no PEM certificate"},
 		{"key of another cert", Config{RPC: true, CAFile: ca.certFile, CertFile: certFile, KeyFile: garbage}, "tls.cert_file"},
+		{"unknown minimum version", Config{RPC: true, CAFile: ca.certFile, CertFile: certFile, KeyFile: keyFile, MinVersion: "ssl3"}, "tls.tls_min_version"},
+		{"upgrade mode is not silently ignored", Config{RPC: true, CAFile: ca.certFile, CertFile: certFile, KeyFile: keyFile, RPCUpgradeMode: true}, "rpc_upgrade_mode is not supported"},
+		{"cipher suites are not silently ignored", Config{RPC: true, CAFile: ca.certFile, CertFile: certFile, KeyFile: keyFile, CipherSuites: "TLS_AES_128_GCM_SHA256"}, "tls_cipher_suites is not supported"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -249,6 +252,34 @@ func TestRPCHandshakes(t *testing.T) {
 			}
 			if got := PeerRole(state, "global"); got != tc.wantRole {
 				t.Fatalf("role = %q, want %q", got, tc.wantRole)
+			}
+		})
+	}
+}
+
+func TestMinVersion(t *testing.T) {
+	ca := newTestCA(t)
+	certFile, keyFile := ca.issue(t, "server13", CertOptions{Role: "server"})
+	server, err := NewStore(Config{RPC: true, CAFile: ca.certFile, CertFile: certFile, KeyFile: keyFile, MinVersion: "tls13"}, "global")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := ca.store(t, "client", CertOptions{Role: "client"}, true)
+	cases := []struct {
+		name    string
+		max     uint16
+		wantErr bool
+	}{
+		{"TLS 1.3 client", tls.VersionTLS13, false},
+		{"TLS 1.2 client refused by tls_min_version = tls13", tls.VersionTLS12, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := client.Outgoing()
+			cfg.MaxVersion = tc.max
+			serverErr, _, _ := handshake(t, server.IncomingRPC(), cfg)
+			if (serverErr != nil) != tc.wantErr {
+				t.Fatalf("server side: %v, want error %v", serverErr, tc.wantErr)
 			}
 		})
 	}
