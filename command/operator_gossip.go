@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"sort"
-	"strconv"
 
 	"github.com/hashicorp/nomad/api"
 )
@@ -24,7 +23,7 @@ Usage: roam operator gossip keyring <subcommand> [options] [key]
 
 Subcommands:
 
-    list                List the installed keys and how many servers hold each
+    list                List the installed keys
     install <key>       Install a key on every server
     use <key>           Make an installed key the one gossip is encrypted with
     remove <key>        Remove a key that is not in use
@@ -110,18 +109,17 @@ func (c *cli) operatorGossipKeyring(v *verb, args []string) int {
 	return 0
 }
 
-// printKeys prints each key and how many servers hold it.
+// printKeys prints the installed keys, as Nomad does.
 func (c *cli) printKeys(resp *api.KeyringResponse) {
 	keys := make([]string, 0, len(resp.Keys))
 	for k := range resp.Keys {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	rows := []string{"Key|Servers"}
+	c.outf("Key")
 	for _, k := range keys {
-		rows = append(rows, k+"|"+strconv.Itoa(resp.Keys[k])+"/"+strconv.Itoa(resp.NumNodes))
+		c.outf("%s", k)
 	}
-	c.outf("%s", columnize(rows, "  "))
 }
 
 // generateGossipKey prints a new 32-byte key in base64.

@@ -253,14 +253,22 @@ func TestGossipEncryption(t *testing.T) {
 	}
 	env := []string{"NOMAD_ADDR=" + c.servers[0].httpURL}
 	dir := t.TempDir()
-	if out := runRoam(t, dir, env, "operator", "gossip", "keyring", "-list"); !strings.Contains(out, testGossipKey+"  3/3") {
+	if out := runRoam(t, dir, env, "operator", "gossip", "keyring", "-list"); !strings.Contains(out, "Key\n"+testGossipKey+"\n") {
 		t.Fatalf("keyring list:\n%s", out)
+	}
+	// Every server holds the key.
+	onAll := func(key string) bool {
+		resp, err := c.servers[0].client(t).Agent().ListKeys()
+		return err == nil && resp.NumNodes == 3 && resp.Keys[key] == 3
+	}
+	if !onAll(testGossipKey) {
+		t.Fatal("the configured key is not on every server")
 	}
 	runRoam(t, dir, env, "operator", "gossip", "keyring", "install", secondGossipKey)
 	runRoam(t, dir, env, "operator", "gossip", "keyring", "-use", secondGossipKey)
 	runRoam(t, dir, env, "operator", "gossip", "keyring", "remove", testGossipKey)
 	out := runRoam(t, dir, env, "operator", "gossip", "keyring", "list")
-	if strings.Contains(out, testGossipKey) || !strings.Contains(out, secondGossipKey+"  3/3") {
+	if strings.Contains(out, testGossipKey) || !strings.Contains(out, secondGossipKey) || !onAll(secondGossipKey) {
 		t.Fatalf("keyring after rotation:\n%s", out)
 	}
 	if raw, _ := os.ReadFile(ring); !strings.Contains(string(raw), secondGossipKey) || strings.Contains(string(raw), testGossipKey) {
