@@ -124,6 +124,7 @@ func (s *Server) fetchKey(id string) error {
 		return fmt.Errorf("key %s: %w (no peers to fetch it from)", id, errUnknownKey)
 	}
 	self := s.mux.RaftLayer().Addr().String()
+	var lastErr error
 	for _, peer := range peers {
 		if peer == self || peer == s.config.RPCAdvertise {
 			continue
@@ -134,9 +135,13 @@ func (s *Server) fetchKey(id string) error {
 		cancel()
 		if err != nil {
 			s.logger.Debug("fetch keyring key", "peer", peer, "key", id, "error", err)
+			lastErr = err
 			continue
 		}
 		return s.keys.add(id, reply.Key)
+	}
+	if lastErr != nil {
+		return fmt.Errorf("key %s: %w on any server (last error: %v)", id, errUnknownKey, lastErr)
 	}
 	return fmt.Errorf("key %s: %w on any server", id, errUnknownKey)
 }
