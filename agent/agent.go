@@ -22,7 +22,9 @@ import (
 	"github.com/roam-project/roam/client/rpcservers"
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/internal/version"
+	"github.com/roam-project/roam/rpc"
 	"github.com/roam-project/roam/server"
+	"github.com/roam-project/roam/tlsutil"
 	"github.com/roam-project/roam/ui"
 )
 
@@ -41,6 +43,11 @@ type Agent struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	tempDir  string
+	// tls holds the certificates of the tls block; nil when TLS is off.
+	tls *tlsutil.Store
+	// proxy carries requests this agent forwards to the leader's HTTPS
+	// API; nil when the HTTP API is plain.
+	proxy *httpsTransport
 }
 
 // New starts an agent from a validated configuration.
@@ -48,6 +55,9 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 	a := &Agent{config: cfg, logger: logger, done: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
+	if err := a.setupTLS(); err != nil {
+		return nil, err
+	}
 	if err := a.loadDrivers(); err != nil {
 		return nil, err
 	}
@@ -86,6 +96,14 @@ func (a *Agent) startServer() error {
 	if err != nil {
 		return err
 	}
+	gossipKey, err := cfg.Server.GossipKey()
+	if err != nil {
+		return err
+	}
+	if cfg.Server.BootstrapExpect > 1 && gossipKey == nil && !cfg.TLS.RPC {
+		a.logger.Warn("neither tls.rpc nor server.encrypt is set: servers cannot authenticate each other, " +
+			"so anyone who reaches the gossip and RPC ports can join as a server")
+	}
 	srv, err := server.New(server.Config{
 		NodeName:           cfg.Name + "." + cfg.Region,
 		Region:             cfg.Region,
@@ -108,6 +126,8 @@ func (a *Agent) startServer() error {
 		ValidateTaskConfig: a.validateTaskConfig,
 		KEKs:               keks,
 		Logger:             a.logger,
+		TLS:                a.rpcTLS(),
+		EncryptKey:         gossipKey,
 	})
 	if err != nil {
 		return fmt.Errorf("start server: %w", err)
@@ -153,7 +173,11 @@ func (a *Agent) startClient(ctx context.Context) error {
 	cfg := a.config
 	var servers client.Servers = a.server
 	if a.server == nil {
-		remote, err := rpcservers.New(cfg.Client.Servers)
+		var dc rpc.DialConfig
+		if store := a.rpcTLS(); store != nil {
+			dc.TLS = store.Outgoing
+		}
+		remote, err := rpcservers.New(cfg.Client.Servers, dc)
 		if err != nil {
 			return err
 		}
@@ -187,10 +211,18 @@ func (a *Agent) startClient(ctx context.Context) error {
 		MaxDynamicPort:   cfg.Client.MaxDynamicPort,
 		Drivers:          a.drivers,
 		HTTPAddr:         net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
+		TLSEnabled:       cfg.TLS.HTTP,
 		Logger:           a.logger,
 	}, servers)
 	if err != nil {
 		return fmt.Errorf("start client: %w", err)
+	}
+	if a.remote != nil {
+		secret, err := rpcservers.LoadSecretID(stateDir)
+		if err != nil {
+			return fmt.Errorf("start client: %w", err)
+		}
+		a.remote.Identify(c.Node().ID, secret)
 	}
 	a.client = c
 	go func() {
@@ -232,8 +264,12 @@ func (a *Agent) startHTTP() error {
 	if err != nil {
 		return fmt.Errorf("start HTTP API on %s: %w", addr, err)
 	}
+	if a.config.TLS.HTTP {
+		ln = tlsutil.NewListener(ln, a.tls.IncomingHTTP(), a.logger.With("component", "https"))
+	}
 	a.listener = ln
-	a.http = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
+	a.http = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.logger.Error("HTTP server stopped", "error", err)
@@ -279,6 +315,7 @@ func (a *Agent) routes() http.Handler {
 		handle("/v1/operator/snapshot", h.operatorSnapshot)
 		handle("/v1/agent/join", h.agentJoin)
 		handle("/v1/agent/force-leave", h.agentForceLeave)
+		handle("/v1/agent/keyring/", h.agentKeyring)
 	}
 	if a.server == nil && a.remote != nil {
 		mux.HandleFunc("/v1/", serversProxy(a.remote, h))

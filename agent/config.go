@@ -4,6 +4,8 @@ import (
 	"os"
 	"runtime"
 	"time"
+
+	"github.com/roam-project/roam/tlsutil"
 )
 
 // Config is a Roam agent's configuration (Nomad's agent config format).
@@ -32,6 +34,8 @@ type Config struct {
 	UI  UIConfig
 	// Keyrings are the `keyring` blocks (see KeyringConfig).
 	Keyrings []KeyringConfig
+	// TLS is the `tls` block: HTTPS and mutual TLS on the RPC port.
+	TLS tlsutil.Config
 
 	LeaveOnInterrupt       bool
 	LeaveOnTerminate       bool
@@ -41,9 +45,9 @@ type Config struct {
 	HTTPAPIResponseHeaders map[string]string
 
 	// Extra keeps Nomad settings that Roam accepts but does not act on
-	// (tls, telemetry, consul, vault, limits, autopilot, audit, ...), as
-	// generic values keyed by their HCL name. For acl and ui it holds the
-	// whole block, including the keys also kept typed above.
+	// (telemetry, consul, vault, limits, autopilot, audit, ...), as
+	// generic values keyed by their HCL name. For acl, ui and tls it holds
+	// the whole block, including the keys also kept typed above.
 	Extra map[string]any
 
 	DevMode bool     // set by -dev

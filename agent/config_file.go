@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+
+	"github.com/roam-project/roam/tlsutil"
 )
 
 // LoadConfigFile reads an agent configuration file, HCL or (for a .json
@@ -208,7 +210,30 @@ func (r *fileRoot) config() (*Config, hcl.Diagnostics) {
 	for _, b := range rest.blocks.OfType("ui") {
 		c.UI.Enabled = c.UI.Enabled || decodeEnabled(b, &diags)
 	}
+	for _, b := range rest.blocks.OfType("tls") {
+		var t fileTLS
+		diags = append(diags, gohcl.DecodeBody(b.Body, nil, &t)...)
+		c.TLS = tlsutil.Config{HTTP: t.HTTP, RPC: t.RPC, CAFile: t.CAFile, CertFile: t.CertFile,
+			KeyFile: t.KeyFile, VerifyServerHostname: t.VerifyServerHostname, VerifyHTTPSClient: t.VerifyHTTPSClient,
+			MinVersion: t.MinVersion, RPCUpgradeMode: t.RPCUpgradeMode, CipherSuites: t.CipherSuites}
+	}
 	return c, diags
+}
+
+// fileTLS is the `tls` block as written. tls_prefer_server_cipher_suites
+// is accepted and has no effect (Go picks the cipher suite order).
+type fileTLS struct {
+	HTTP                 bool   `hcl:"http,optional"`
+	RPC                  bool   `hcl:"rpc,optional"`
+	CAFile               string `hcl:"ca_file,optional"`
+	CertFile             string `hcl:"cert_file,optional"`
+	KeyFile              string `hcl:"key_file,optional"`
+	VerifyServerHostname bool   `hcl:"verify_server_hostname,optional"`
+	VerifyHTTPSClient    bool   `hcl:"verify_https_client,optional"`
+	MinVersion           string `hcl:"tls_min_version,optional"`
+	RPCUpgradeMode       bool   `hcl:"rpc_upgrade_mode,optional"`
+	CipherSuites         string `hcl:"tls_cipher_suites,optional"`
+	PreferServerCiphers  bool   `hcl:"tls_prefer_server_cipher_suites,optional"`
 }
 
 // decodeEnabled reads a block's `enabled` flag.

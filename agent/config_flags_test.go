@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/roam-project/roam/tlsutil"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -76,10 +78,10 @@ func TestParseFlags(t *testing.T) {
 		{
 			name: "server flags and repeated retry-join",
 			args: []string{"-server", "-bootstrap-expect", "3", "-data-dir", "/d",
-				"-retry-join", "10.0.0.1", "-retry-join", "10.0.0.2", "-encrypt", "k"},
+				"-retry-join", "10.0.0.1", "-retry-join", "10.0.0.2", "-encrypt", "cg8StVXbQJ0gPvMd9o7yrg=="},
 			want: func(c *Config) {
 				c.DataDir = "/d"
-				c.Server.Enabled, c.Server.BootstrapExpect, c.Server.EncryptKey = true, 3, "k"
+				c.Server.Enabled, c.Server.BootstrapExpect, c.Server.EncryptKey = true, 3, "cg8StVXbQJ0gPvMd9o7yrg=="
 				c.Server.ServerJoin = &ServerJoin{RetryJoin: []string{"10.0.0.1", "10.0.0.2"}, RetryInterval: 30 * time.Second}
 			},
 		},
@@ -218,6 +220,18 @@ func TestValidate(t *testing.T) {
 		{name: "no data dir", edit: func(c *Config) { c.DataDir = "" }, want: "data_dir must be set"},
 		{name: "bad log level", edit: func(c *Config) { c.LogLevel = "LOUD" }, want: `log_level "LOUD"`},
 		{name: "bad port", edit: func(c *Config) { c.Ports.RPC = 70000 }, want: "ports.rpc: port 70000"},
+		{name: "acl refused until ACLs exist", edit: func(c *Config) { c.ACL.Enabled = true }, want: "this Roam build has no ACL system"},
+		{name: "gossip key not base64", edit: func(c *Config) { c.Server.EncryptKey = "not base64!" }, want: "server.encrypt: not base64"},
+		{name: "gossip key of a wrong size", edit: func(c *Config) { c.Server.EncryptKey = "c2hvcnQ=" }, want: "server.encrypt: key is 5 bytes"},
+		{name: "valid gossip key", edit: func(c *Config) { c.Server.EncryptKey = "cg8StVXbQJ0gPvMd9o7yrg==" }},
+		{name: "tls without files", edit: func(c *Config) { c.TLS.RPC = true }, want: "tls.ca_file must be set"},
+		{
+			name: "tls files that do not exist",
+			edit: func(c *Config) {
+				c.TLS = tlsutil.Config{HTTP: true, CAFile: "/nonexistent/ca.pem", CertFile: "/nonexistent/c.pem", KeyFile: "/nonexistent/k.pem"}
+			},
+			want: "tls: tls.ca_file: stat /nonexistent/ca.pem: no such file or directory",
+		},
 		{
 			name: "inverted dynamic ports",
 			edit: func(c *Config) { c.Client.MinDynamicPort, c.Client.MaxDynamicPort = 30000, 20000 },

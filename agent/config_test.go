@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/roam-project/roam/tlsutil"
 )
 
 // tutorialConfig is what testdata/server_tutorial.{hcl,json} hold.
@@ -43,6 +45,8 @@ func productionConfig() *Config {
 		HTTPAPIResponseHeaders: map[string]string{"Access-Control-Allow-Origin": "*"},
 		ACL:                    ACLConfig{Enabled: true},
 		UI:                     UIConfig{Enabled: true},
+		TLS: tlsutil.Config{HTTP: true, RPC: true, CAFile: "/etc/nomad/ca.pem",
+			CertFile: "/etc/nomad/cert.pem", KeyFile: "/etc/nomad/key.pem"},
 		Extra: map[string]any{
 			"syslog_facility": "LOCAL0",
 			"acl":             map[string]any{"enabled": true, "token_ttl": "30s"},

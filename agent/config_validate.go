@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -49,7 +50,41 @@ func (c *Config) Validate() error {
 	if _, err := c.KEKs(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.TLS.Check(); err != nil {
+		errs = append(errs, fmt.Errorf("tls: %w", err))
+	}
+	if _, err := c.Server.GossipKey(); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, refuseACLUntilBuilt(c.ACL))
 	return errors.Join(errs...)
+}
+
+// refuseACLUntilBuilt refuses `acl { enabled = true }` while this build has
+// no ACL system: an agent must never run open while its operator believes
+// it is closed. Remove this check when ACLs land.
+func refuseACLUntilBuilt(acl ACLConfig) error {
+	if acl.Enabled {
+		return errors.New("acl.enabled = true: this Roam build has no ACL system yet; refusing to start rather than serve every request without access control")
+	}
+	return nil
+}
+
+// GossipKey decodes server.encrypt: base64 of a 16, 24 or 32-byte key.
+// It returns nil when no key is set.
+func (s *ServerConfig) GossipKey() ([]byte, error) {
+	if s.EncryptKey == "" {
+		return nil, nil
+	}
+	key, err := base64.StdEncoding.DecodeString(s.EncryptKey)
+	if err != nil {
+		return nil, fmt.Errorf("server.encrypt: not base64: %v", err)
+	}
+	switch len(key) {
+	case 16, 24, 32:
+		return key, nil
+	}
+	return nil, fmt.Errorf("server.encrypt: key is %d bytes; want 16, 24 or 32 (generate one with roam operator gossip keyring generate)", len(key))
 }
 
 // validatePorts checks the client's dynamic port range.

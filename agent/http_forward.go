@@ -126,7 +126,9 @@ var errUpstreamNoLeader = errors.New("the server proxied to has no leader")
 // more), nothing was written to w.
 func (h *httpAPI) proxyOnce(w http.ResponseWriter, r *http.Request, addr string, body io.ReadCloser) bool {
 	answered := true
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: addr})
+	scheme, transport := h.forwardTransport()
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: scheme, Host: addr})
+	proxy.Transport = transport
 	proxy.ModifyResponse = func(resp *http.Response) error {
 		if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get(noLeaderHeader) != "" {
 			return errUpstreamNoLeader

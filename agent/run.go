@@ -44,8 +44,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	printBanner(stdout, a)
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	sig := <-sigs
+	for sig == syscall.SIGHUP {
+		if err := a.ReloadTLS(); err != nil {
+			logger.Error("reload TLS certificates; the old ones stay in use", "error", err)
+		} else if cfg.TLS.Enabled() {
+			logger.Info("reloaded TLS certificates")
+		}
+		sig = <-sigs
+	}
 	fmt.Fprintf(stdout, "==> Caught signal: %v\n", sig)
 	fmt.Fprintln(stdout, "==> Gracefully shutting down agent...")
 	a.Shutdown()

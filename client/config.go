@@ -29,6 +29,9 @@ type Config struct {
 	ReservedPorts                  string
 	// HTTPAddr is the agent's advertised HTTP address (host:port).
 	HTTPAddr string
+	// TLSEnabled reports that the HTTP API is HTTPS, so that API clients
+	// reaching the node directly (alloc logs and files) use https.
+	TLSEnabled bool
 	// Drivers is the driver set, already configured by the agent.
 	Drivers map[string]drivers.Driver
 	Logger  *slog.Logger

@@ -53,7 +53,7 @@ func (c *Client) buildNode(ctx context.Context) (*api.Node, error) {
 	}
 	cfg := c.cfg
 	node := &api.Node{
-		ID: c.nodeID, Name: cfg.NodeName, Datacenter: cfg.Datacenter, HTTPAddr: cfg.HTTPAddr,
+		ID: c.nodeID, Name: cfg.NodeName, Datacenter: cfg.Datacenter, HTTPAddr: cfg.HTTPAddr, TLSEnabled: cfg.TLSEnabled,
 		Attributes: fp.Attributes, NodeResources: fp.Resources, Meta: copyMap(cfg.Meta),
 		NodeClass: cfg.NodeClass, NodePool: cfg.NodePool,
 		SchedulingEligibility: structs.NodeSchedulingEligible, Status: structs.NodeStatusInit,

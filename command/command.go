@@ -45,6 +45,7 @@ var groupSynopses = map[string]string{
 	"server":     "Interact with servers",
 	"service":    "Interact with registered services",
 	"system":     "Interact with the system API",
+	"tls":        "Generate self-signed TLS certificates for Roam",
 	"var":        "Interact with variables",
 }
 
@@ -68,6 +69,7 @@ func verbs() []*verb {
 		varPutVerb, varGetVerb, varListVerb, varPurgeVerb,
 		serviceListVerb, serviceInfoVerb, serviceDeleteVerb,
 		namespaceApplyVerb, namespaceListVerb, namespaceStatusVerb, namespaceInspectVerb, namespaceDeleteVerb,
+		tlsCACreateVerb, tlsCertCreateVerb, operatorGossipKeyringVerb,
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -164,20 +165,26 @@ func (c *cli) client() (*api.Client, error) {
 	return client, nil
 }
 
-// applyTLS copies the TLS flags that were given over the environment's.
+// applyTLS sets the TLS options: a flag wins over ROAM_*, which wins over
+// NOMAD_* (NOMAD_CACERT, NOMAD_CAPATH, NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY,
+// NOMAD_TLS_SERVER_NAME, NOMAD_SKIP_VERIFY).
 func (c *cli) applyTLS(t *api.TLSConfig) {
-	set := func(dst *string, v string) {
-		if v != "" {
+	set := func(dst *string, flag, env string) {
+		if flag != "" {
+			*dst = flag
+		} else if v := c.firstEnv("ROAM_"+env, "NOMAD_"+env); v != "" {
 			*dst = v
 		}
 	}
-	set(&t.CACert, c.conn.caCert)
-	set(&t.CAPath, c.conn.caPath)
-	set(&t.ClientCert, c.conn.clientCert)
-	set(&t.ClientKey, c.conn.clientKey)
-	set(&t.TLSServerName, c.conn.tlsServerName)
+	set(&t.CACert, c.conn.caCert, "CACERT")
+	set(&t.CAPath, c.conn.caPath, "CAPATH")
+	set(&t.ClientCert, c.conn.clientCert, "CLIENT_CERT")
+	set(&t.ClientKey, c.conn.clientKey, "CLIENT_KEY")
+	set(&t.TLSServerName, c.conn.tlsServerName, "TLS_SERVER_NAME")
 	if c.conn.tlsSkipVerify {
 		t.Insecure = true
+	} else if v := c.firstEnv("ROAM_SKIP_VERIFY", "NOMAD_SKIP_VERIFY"); v != "" {
+		t.Insecure, _ = strconv.ParseBool(v)
 	}
 }
 
@@ -239,8 +246,9 @@ const generalOptionsHelp = `
 
   -ca-cert=<path>, -ca-path=<path>, -client-cert=<path>, -client-key=<path>,
   -tls-server-name=<name>, -tls-skip-verify
-    TLS settings, as Nomad's NOMAD_CACERT, NOMAD_CAPATH, NOMAD_CLIENT_CERT,
-    NOMAD_CLIENT_KEY, NOMAD_TLS_SERVER_NAME and NOMAD_SKIP_VERIFY.
+    TLS settings. Override ROAM_CACERT, ROAM_CAPATH, ROAM_CLIENT_CERT,
+    ROAM_CLIENT_KEY, ROAM_TLS_SERVER_NAME and ROAM_SKIP_VERIFY, which
+    override their NOMAD_* equivalents.
 
   -no-color, -force-color
     Accepted for compatibility; Roam's output is not colored.`

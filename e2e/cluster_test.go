@@ -23,6 +23,8 @@ type agentProc struct {
 	cmd     *exec.Cmd
 	log     *os.File
 	httpURL string
+	// tls is how API clients reach an agent whose HTTP API is HTTPS.
+	tls *api.TLSConfig
 }
 
 func newAgentProc(t testing.TB, name, body string) *agentProc {
@@ -96,7 +98,7 @@ func (p *agentProc) stop() {
 
 func (p *agentProc) client(t testing.TB) *api.Client {
 	t.Helper()
-	c, err := api.NewClient(&api.Config{Address: p.httpURL})
+	c, err := api.NewClient(&api.Config{Address: p.httpURL, TLSConfig: p.tls})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,9 +113,36 @@ type cluster struct {
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
+	return startClusterWith(t, clusterOptions{})
+}
+
+// clusterOptions add settings to every agent of a cluster.
+type clusterOptions struct {
+	// serverBlock goes inside each server's `server` block.
+	serverBlock string
+	// agentConf returns more top-level settings for an agent (a tls block
+	// naming its certificates).
+	agentConf func(p *agentProc) string
+	// apiTLS is set on every agent's API client (HTTPS).
+	apiTLS *api.TLSConfig
+}
+
+func startClusterWith(t *testing.T, o clusterOptions) *cluster {
+	t.Helper()
 	c := &cluster{}
+	extra := func(p *agentProc) {
+		if o.apiTLS != nil {
+			p.httpURL = strings.Replace(p.httpURL, "http://", "https://", 1)
+			p.tls = o.apiTLS
+		}
+		if o.agentConf != nil {
+			p.conf += o.agentConf(p)
+		}
+	}
 	for i := 0; i < 3; i++ {
-		c.servers = append(c.servers, newAgentProc(t, fmt.Sprintf("server%d", i), ""))
+		s := newAgentProc(t, fmt.Sprintf("server%d", i), "")
+		extra(s)
+		c.servers = append(c.servers, s)
 	}
 	var serfAddrs, rpcAddrs []string
 	for _, s := range c.servers {
@@ -128,8 +157,9 @@ func startCluster(t *testing.T) *cluster {
     retry_join     = [%s]
     retry_interval = "1s"
   }
+%s
 }
-`, strings.Join(serfAddrs, ", "))
+`, strings.Join(serfAddrs, ", "), o.serverBlock)
 		s.start(t)
 	}
 	for i := 0; i < 2; i++ {
@@ -144,6 +174,7 @@ plugin "raw_exec" {
   }
 }
 `, strings.Join(rpcAddrs, ", ")))
+		extra(cl)
 		cl.start(t)
 		c.clients = append(c.clients, cl)
 	}

@@ -131,13 +131,14 @@ func TestVariablesWithCLI(t *testing.T) {
 
 // TestVariablesReadableOnEveryServer writes a variable through the leader
 // and reads it from each server's own state (stale reads): a follower
-// fetches the key that sealed it from its peers. After the leader dies,
-// the new leader still opens it.
+// fetches the key that sealed it from its peers, which needs servers that
+// authenticate each other (here by the gossip key's cluster secret). After
+// the leader dies, the new leader still opens it.
 func TestVariablesReadableOnEveryServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process cluster test")
 	}
-	c := startCluster(t)
+	c := startClusterWith(t, clusterOptions{serverBlock: `  encrypt = "` + testGossipKey + `"`})
 	leader := c.leader(t, c.servers[0])
 	if _, _, err := leader.client(t).Variables().Create(&api.Variable{Path: "app/db", Items: api.VariableItems{"pass": "hunter2"}}, nil); err != nil {
 		t.Fatalf("create through the leader: %v", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/rpc"
 	"net/rpc/jsonrpc"
 	"sync"
@@ -19,13 +18,15 @@ const dialTimeout = 5 * time.Second
 // Pool keeps one multiplexed session per peer and runs calls on streams of
 // it. It is safe for concurrent use.
 type Pool struct {
+	dial     DialConfig
 	mu       sync.Mutex
 	sessions map[string]*yamux.Session
 }
 
-// NewPool returns an empty pool.
-func NewPool() *Pool {
-	return &Pool{sessions: map[string]*yamux.Session{}}
+// NewPool returns an empty pool whose sessions dial and introduce
+// themselves as dc says.
+func NewPool(dc DialConfig) *Pool {
+	return &Pool{dial: dc, sessions: map[string]*yamux.Session{}}
 }
 
 // Call invokes method on the peer at addr and decodes its answer into
@@ -67,12 +68,8 @@ func (p *Pool) session(addr string) (*yamux.Session, error) {
 	if s, ok := p.sessions[addr]; ok && !s.IsClosed() {
 		return s, nil
 	}
-	conn, err := net.DialTimeout("tcp", addr, dialTimeout)
+	conn, err := dial(addr, protoRPC, dialTimeout, p.dial)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", addr, err)
-	}
-	if _, err := conn.Write([]byte{protoRPC}); err != nil {
-		conn.Close()
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	conf := yamux.DefaultConfig()

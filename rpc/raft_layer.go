@@ -13,13 +13,14 @@ import (
 // raft.StreamLayer.
 type RaftLayer struct {
 	addr   net.Addr
+	dial   DialConfig
 	conns  chan net.Conn
 	once   sync.Once
 	closed chan struct{}
 }
 
-func newRaftLayer(addr net.Addr) *RaftLayer {
-	return &RaftLayer{addr: addr, conns: make(chan net.Conn), closed: make(chan struct{})}
+func newRaftLayer(addr net.Addr, dc DialConfig) *RaftLayer {
+	return &RaftLayer{addr: addr, dial: dc, conns: make(chan net.Conn), closed: make(chan struct{})}
 }
 
 func (l *RaftLayer) handoff(c net.Conn) {
@@ -51,16 +52,8 @@ func (l *RaftLayer) close() { l.once.Do(func() { close(l.closed) }) }
 // Addr implements net.Listener: the advertised address.
 func (l *RaftLayer) Addr() net.Addr { return l.addr }
 
-// Dial implements raft.StreamLayer: it connects to a peer's RPC port and
-// names the Raft protocol.
+// Dial implements raft.StreamLayer: it connects to a peer's RPC port,
+// names the Raft protocol and authenticates as a server.
 func (l *RaftLayer) Dial(address raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	conn, err := net.DialTimeout("tcp", string(address), timeout)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := conn.Write([]byte{protoRaft}); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return conn, nil
+	return dial(string(address), protoRaft, timeout, l.dial)
 }

@@ -21,6 +21,12 @@ type echo struct{}
 type EchoArgs struct{ Msg string }
 type EchoReply struct{ Msg string }
 
+// Secret stands for a call only servers may make.
+func (echo) Secret(args *EchoArgs, reply *EchoReply) error {
+	reply.Msg = "the secret"
+	return nil
+}
+
 func (echo) Say(args *EchoArgs, reply *EchoReply) error {
 	if args.Msg == "fail" {
 		return errors.New("told to fail")
@@ -47,10 +53,44 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// testSecret is the cluster secret of the test muxes.
+var testSecret = []byte("test cluster secret")
+
+// serverDial dials as a server that knows the cluster secret.
+var serverDial = DialConfig{Role: RoleServer, Secret: testSecret}
+
+// testSecurity lets in servers that prove the secret and any client, and
+// keeps Echo.Secret for servers.
+func testSecurity() Security {
+	return Security{
+		Authenticate: func(ci ConnInfo) (Peer, error) {
+			switch {
+			case ci.Hello.Role == RoleServer && ValidProof(testSecret, ci.Nonce, ci.Hello.Proof):
+				return Peer{Role: RoleServer}, nil
+			case ci.Hello.Role == RoleClient:
+				return Peer{Role: RoleClient}, nil
+			}
+			return Peer{}, errors.New("wrong cluster secret")
+		},
+		Authorize: func(p Peer, method string) error {
+			if method == "Echo.Secret" && p.Role != RoleServer {
+				return errors.New("Permission denied: servers only")
+			}
+			return nil
+		},
+		Dial: serverDial,
+	}
+}
+
 func startMux(t *testing.T) (*Mux, *syncBuffer) {
 	t.Helper()
+	return startMuxWith(t, testSecurity())
+}
+
+func startMuxWith(t *testing.T, sec Security) (*Mux, *syncBuffer) {
+	t.Helper()
 	logs := &syncBuffer{}
-	m, err := Listen("127.0.0.1:0", nil, slog.New(slog.NewTextHandler(logs, nil)))
+	m, err := Listen("127.0.0.1:0", nil, slog.New(slog.NewTextHandler(logs, nil)), sec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +103,7 @@ func startMux(t *testing.T) (*Mux, *syncBuffer) {
 
 func TestCalls(t *testing.T) {
 	m, _ := startMux(t)
-	pool := NewPool()
+	pool := NewPool(serverDial)
 	defer pool.Close()
 	cases := []struct {
 		name      string
@@ -97,7 +137,7 @@ func TestCalls(t *testing.T) {
 
 func TestConcurrentCallsShareOneSession(t *testing.T) {
 	m, _ := startMux(t)
-	pool := NewPool()
+	pool := NewPool(serverDial)
 	defer pool.Close()
 	var wg sync.WaitGroup
 	errs := make(chan error, 50)
@@ -142,7 +182,7 @@ func TestGarbageIsLoggedAndClosed(t *testing.T) {
 	}
 	// The port keeps serving real peers.
 	var reply EchoReply
-	if err := NewPool().Call(context.Background(), m.Addr().String(), "Echo.Say", &EchoArgs{Msg: "ok"}, &reply); err != nil {
+	if err := NewPool(serverDial).Call(context.Background(), m.Addr().String(), "Echo.Say", &EchoArgs{Msg: "ok"}, &reply); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -186,7 +226,7 @@ func TestCallToDeadPeerFailsAndTimesOut(t *testing.T) {
 	ln.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err = NewPool().Call(ctx, addr, "Echo.Say", &EchoArgs{}, &EchoReply{})
+	err = NewPool(serverDial).Call(ctx, addr, "Echo.Say", &EchoArgs{}, &EchoReply{})
 	var remote *RemoteError
 	if err == nil || errors.As(err, &remote) {
 		t.Fatalf("call to a dead peer: %v, want a transport error", err)

@@ -12,12 +12,22 @@ import (
 // Server serves registered endpoints to RPC sessions. Each session is a
 // yamux-multiplexed connection; each stream carries JSON-RPC calls.
 type Server struct {
-	rpc    *rpc.Server
-	logger *slog.Logger
+	rpc       *rpc.Server
+	logger    *slog.Logger
+	authorize func(Peer, string) error
 }
 
-func newServer(logger *slog.Logger) *Server {
-	return &Server{rpc: rpc.NewServer(), logger: logger}
+func newServer(logger *slog.Logger, authorize func(Peer, string) error) *Server {
+	s := &Server{rpc: rpc.NewServer(), logger: logger}
+	s.authorize = func(p Peer, method string) error {
+		err := authorize(p, method)
+		if err != nil {
+			logger.Warn("refused RPC call", "method", method, "remote", p.Remote, "role", p.Role, "reason", err)
+		}
+		return err
+	}
+	_ = s.rpc.RegisterName("RPCAuth", deniedEndpoint{})
+	return s
 }
 
 // Register publishes the exported methods of rcvr under name, as net/rpc
@@ -26,7 +36,7 @@ func (s *Server) Register(name string, rcvr any) error {
 	return s.rpc.RegisterName(name, rcvr)
 }
 
-func (s *Server) serveSession(conn net.Conn) {
+func (s *Server) serveSession(conn net.Conn, peer Peer) {
 	conf := yamux.DefaultConfig()
 	conf.LogOutput = nil
 	conf.Logger = slogAdapter{s.logger}
@@ -45,7 +55,7 @@ func (s *Server) serveSession(conn net.Conn) {
 			session.Close()
 			return
 		}
-		go s.rpc.ServeCodec(jsonrpc.NewServerCodec(stream))
+		go s.rpc.ServeCodec(&authCodec{ServerCodec: jsonrpc.NewServerCodec(stream), peer: peer, authorize: s.authorize})
 	}
 }
 

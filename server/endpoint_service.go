@@ -15,11 +15,34 @@ type serviceEndpoint struct{ s *Server }
 
 // Upsert stores registrations.
 func (e *serviceEndpoint) Upsert(args *structs.ServiceRegistrationUpsertArgs, reply *structs.IndexReply) error {
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.AuthNodeID, false); err != nil {
+		return err
+	}
+	for _, reg := range args.Services {
+		if !args.CallerIsServer() && reg != nil && reg.NodeID != args.AuthNodeID {
+			return fmt.Errorf("Permission denied: service %s is not registered by node %s", reg.ID, args.AuthNodeID)
+		}
+	}
 	return e.s.UpsertServiceRegistrations(args.Services)
 }
 
 // Delete removes registrations by ID.
 func (e *serviceEndpoint) Delete(args *structs.ServiceRegistrationDeleteArgs, reply *structs.IndexReply) error {
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.AuthNodeID, false); err != nil {
+		return err
+	}
+	if !args.CallerIsServer() {
+		snap := e.s.State().Snapshot()
+		for _, id := range args.IDs {
+			reg, err := snap.ServiceRegistrationByID(id)
+			if err != nil {
+				return err
+			}
+			if reg != nil && reg.NodeID != args.AuthNodeID {
+				return fmt.Errorf("Permission denied: service %s is not registered by node %s", id, args.AuthNodeID)
+			}
+		}
+	}
 	index, err := e.s.DeleteServiceRegistrations(args.Namespace, args.IDs)
 	reply.Index = index
 	return err

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/client/rpcservers"
+	"github.com/roam-project/roam/rpc"
 	"github.com/roam-project/roam/structs"
 )
 
@@ -85,7 +86,13 @@ func TestServiceRegistrationOverRPC(t *testing.T) {
 	}
 	defer s.Shutdown()
 	waitFor(t, "leadership", func() bool { return s.IsLeader() })
-	if _, err := s.RegisterNode(testNode("n", 4096)); err != nil {
+	remote, err := rpcservers.New([]string{addr}, rpc.DialConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remote.Close()
+	remote.Identify("n", "node-n-secret")
+	if _, err := remote.RegisterNode(testNode("n", 4096)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.RegisterJob(&structs.JobRegisterArgs{Job: testJob("web", 1, 128)}); err != nil {
@@ -93,12 +100,6 @@ func TestServiceRegistrationOverRPC(t *testing.T) {
 	}
 	waitFor(t, "placement", func() bool { return len(liveAllocs(t, s, "web")) == 1 })
 	alloc := liveAllocs(t, s, "web")[0]
-
-	remote, err := rpcservers.New([]string{addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer remote.Close()
 	reg := &api.ServiceRegistration{ID: "s1", ServiceName: "web", NodeID: "n", JobID: "web", AllocID: alloc.ID, Address: "127.0.0.1", Port: 8080}
 	if err := remote.UpsertServiceRegistrations([]*api.ServiceRegistration{reg}); err != nil {
 		t.Fatal(err)

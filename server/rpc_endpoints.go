@@ -53,24 +53,46 @@ func (e *allocEndpoint) Stop(args *structs.AllocStopArgs, reply *structs.EvalRep
 type nodeEndpoint struct{ s *Server }
 
 func (e *nodeEndpoint) Register(args *structs.NodeRegisterArgs, reply *structs.HeartbeatReply) error {
-	ttl, err := e.s.RegisterNode(args.Node)
+	if args.Node == nil {
+		return fmt.Errorf("%w: no node to register", ErrInvalid)
+	}
+	node := args.Node
+	if !args.CallerIsServer() {
+		if err := e.s.checkNodeSecret(&args.NodeAuth, node.ID, true); err != nil {
+			return err
+		}
+		node = withSecretHash(node, args.SecretID)
+	}
+	ttl, err := e.s.RegisterNode(node)
 	*reply = structs.HeartbeatReply{TTL: ttl, Servers: e.s.ServerAddrs()}
 	return err
 }
 
 func (e *nodeEndpoint) Heartbeat(args *structs.NodeHeartbeatArgs, reply *structs.HeartbeatReply) error {
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.NodeID, false); err != nil {
+		return err
+	}
 	ttl, err := e.s.Heartbeat(args.NodeID)
 	*reply = structs.HeartbeatReply{TTL: ttl, Servers: e.s.ServerAddrs()}
 	return err
 }
 
 func (e *nodeEndpoint) GetAllocs(args *structs.NodeAllocsArgs, reply *structs.NodeAllocsReply) error {
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.NodeID, false); err != nil {
+		return err
+	}
 	allocs, index, err := e.s.NodeAllocations(context.Background(), args.NodeID, args.MinIndex, args.Wait)
 	*reply = structs.NodeAllocsReply{Allocs: allocs, Index: index}
 	return err
 }
 
 func (e *nodeEndpoint) UpdateAllocs(args *structs.AllocUpdateArgs, reply *structs.IndexReply) error {
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.AuthNodeID, false); err != nil {
+		return err
+	}
+	if err := e.s.checkAllocsOfNode(&args.NodeAuth, args.Allocs); err != nil {
+		return err
+	}
 	return e.s.UpdateAllocations(args.Allocs)
 }
 

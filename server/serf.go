@@ -60,6 +60,9 @@ func (s *Server) setupSerf() error {
 	if _, p, err := net.SplitHostPort(s.rpcAdvertise()); err == nil {
 		conf.Tags["port"] = p
 	}
+	if err := s.setupGossipKeyring(conf); err != nil {
+		return err
+	}
 	events := make(chan serf.Event, 256)
 	conf.EventCh = events
 	sf, err := serf.Create(conf)

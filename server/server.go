@@ -19,6 +19,7 @@ import (
 
 	"github.com/roam-project/roam/rpc"
 	"github.com/roam-project/roam/state"
+	"github.com/roam-project/roam/tlsutil"
 )
 
 // Config configures a server.
@@ -68,6 +69,12 @@ type Config struct {
 	// (the agent's `keyring "aead"` blocks); none: each key has its own.
 	KEKs   []KEK
 	Logger *slog.Logger
+	// TLS, when set, puts the RPC port (Raft and RPC) under mutual TLS.
+	TLS *tlsutil.Store
+	// EncryptKey is the gossip encryption key (server.encrypt); the
+	// cluster secret that authenticates servers on the RPC port is derived
+	// from it. Empty leaves gossip in plain text.
+	EncryptKey []byte
 }
 
 // Server is one Roam server.
@@ -90,6 +97,9 @@ type Server struct {
 	// most one first root key.
 	keys     *keyring
 	keyGenMu sync.Mutex
+	// clusterSecret authenticates servers to each other on the RPC port
+	// when there is no TLS; empty when server.encrypt is not set.
+	clusterSecret []byte
 
 	closers []func() error
 
@@ -119,6 +129,13 @@ func New(cfg Config) (*Server, error) {
 		cfg.BootstrapExpect = 1
 	}
 	s := &Server{config: cfg, logger: cfg.Logger.With("component", "server")}
+	if len(cfg.EncryptKey) > 0 {
+		secret, err := deriveClusterSecret(cfg.EncryptKey)
+		if err != nil {
+			return nil, err
+		}
+		s.clusterSecret = secret
+	}
 	s.shutdownCtx, s.shutdown = context.WithCancel(context.Background())
 	var err error
 	s.fsm, err = newFSM(s.logger, s)
@@ -210,12 +227,12 @@ func (s *Server) setupRPC() error {
 		}
 		advertise = a
 	}
-	mux, err := rpc.Listen(s.config.RPCAddr, advertise, s.logger.With("component", "rpc"))
+	mux, err := rpc.Listen(s.config.RPCAddr, advertise, s.logger.With("component", "rpc"), s.rpcSecurity())
 	if err != nil {
 		return err
 	}
 	s.mux = mux
-	s.pool = rpc.NewPool()
+	s.pool = rpc.NewPool(s.dialConfig())
 	return s.registerEndpoints()
 }
 

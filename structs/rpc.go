@@ -68,11 +68,13 @@ type EvalReply struct {
 // NodeRegisterArgs registers a client node.
 type NodeRegisterArgs struct {
 	Node *api.Node
+	NodeAuth
 }
 
 // NodeHeartbeatArgs keeps a node alive.
 type NodeHeartbeatArgs struct {
 	NodeID string
+	NodeAuth
 }
 
 // HeartbeatReply carries the node's next TTL and the servers it may use.
@@ -87,6 +89,7 @@ type NodeAllocsArgs struct {
 	NodeID   string
 	MinIndex uint64
 	Wait     time.Duration
+	NodeAuth
 }
 
 // NodeAllocsReply is a node's allocations as of Index.
@@ -98,6 +101,7 @@ type NodeAllocsReply struct {
 // AllocUpdateArgs carries client-side allocation state.
 type AllocUpdateArgs struct {
 	Allocs []*api.Allocation
+	NodeAuth
 }
 
 // NodeEligibilityArgs changes a node's eligibility.

@@ -25,6 +25,7 @@ type ServiceRegistrationDeleteRequest struct {
 // argument.
 type ServiceRegistrationUpsertArgs struct {
 	Services []*api.ServiceRegistration
+	NodeAuth
 }
 
 // ServiceRegistrationDeleteArgs is the "ServiceRegistration.Delete" RPC's
@@ -32,4 +33,5 @@ type ServiceRegistrationUpsertArgs struct {
 type ServiceRegistrationDeleteArgs struct {
 	Namespace string
 	IDs       []string
+	NodeAuth
 }

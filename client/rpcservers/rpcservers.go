@@ -24,7 +24,9 @@ const defaultRPCPort = "4647"
 
 // Set is a client's view of the servers.
 type Set struct {
-	pool    *rpc.Pool
+	pool *rpc.Pool
+	// auth identifies the node on every call.
+	auth    structs.NodeAuth
 	mu      sync.Mutex
 	servers []string
 	// next is the index of the server to try first.
@@ -32,12 +34,14 @@ type Set struct {
 }
 
 // New returns a Set that starts from the configured addresses
-// ("10.0.0.1", "10.0.0.1:4647").
-func New(addrs []string) (*Set, error) {
+// ("10.0.0.1", "10.0.0.1:4647") and dials them as dc says (TLS or not);
+// it introduces itself as a client.
+func New(addrs []string, dc rpc.DialConfig) (*Set, error) {
 	if len(addrs) == 0 {
 		return nil, fmt.Errorf("no servers configured: set client.servers")
 	}
-	s := &Set{pool: rpc.NewPool()}
+	dc.Role = rpc.RoleClient
+	s := &Set{pool: rpc.NewPool(dc)}
 	for _, a := range addrs {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			a = net.JoinHostPort(a, defaultRPCPort)
@@ -45,6 +49,12 @@ func New(addrs []string) (*Set, error) {
 		s.servers = append(s.servers, a)
 	}
 	return s, nil
+}
+
+// Identify sets the node every call acts for and the node's SecretID,
+// which the servers check; call it before the first call.
+func (s *Set) Identify(nodeID, secretID string) {
+	s.auth = structs.NodeAuth{AuthNodeID: nodeID, SecretID: secretID}
 }
 
 // Servers returns the servers currently known.
@@ -111,7 +121,7 @@ func (s *Set) learn(servers []string) {
 // RegisterNode implements client.Servers.
 func (s *Set) RegisterNode(node *api.Node) (time.Duration, error) {
 	var reply structs.HeartbeatReply
-	if err := s.call(context.Background(), callTimeout, "Node.Register", &structs.NodeRegisterArgs{Node: node}, &reply); err != nil {
+	if err := s.call(context.Background(), callTimeout, "Node.Register", &structs.NodeRegisterArgs{Node: node, NodeAuth: s.auth}, &reply); err != nil {
 		return 0, err
 	}
 	s.learn(reply.Servers)
@@ -121,7 +131,7 @@ func (s *Set) RegisterNode(node *api.Node) (time.Duration, error) {
 // Heartbeat implements client.Servers.
 func (s *Set) Heartbeat(nodeID string) (time.Duration, error) {
 	var reply structs.HeartbeatReply
-	if err := s.call(context.Background(), callTimeout, "Node.Heartbeat", &structs.NodeHeartbeatArgs{NodeID: nodeID}, &reply); err != nil {
+	if err := s.call(context.Background(), callTimeout, "Node.Heartbeat", &structs.NodeHeartbeatArgs{NodeID: nodeID, NodeAuth: s.auth}, &reply); err != nil {
 		return 0, err
 	}
 	s.learn(reply.Servers)
@@ -131,7 +141,7 @@ func (s *Set) Heartbeat(nodeID string) (time.Duration, error) {
 // NodeAllocations implements client.Servers with a blocking RPC.
 func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) ([]*api.Allocation, uint64, error) {
 	var reply structs.NodeAllocsReply
-	args := &structs.NodeAllocsArgs{NodeID: nodeID, MinIndex: minIndex, Wait: wait}
+	args := &structs.NodeAllocsArgs{NodeID: nodeID, MinIndex: minIndex, Wait: wait, NodeAuth: s.auth}
 	if err := s.call(ctx, wait+callTimeout, "Node.GetAllocs", args, &reply); err != nil {
 		return nil, 0, err
 	}
@@ -140,19 +150,19 @@ func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint6
 
 // UpdateAllocations implements client.Servers.
 func (s *Set) UpdateAllocations(updates []*api.Allocation) error {
-	return s.call(context.Background(), callTimeout, "Node.UpdateAllocs", &structs.AllocUpdateArgs{Allocs: updates}, &structs.IndexReply{})
+	return s.call(context.Background(), callTimeout, "Node.UpdateAllocs", &structs.AllocUpdateArgs{Allocs: updates, NodeAuth: s.auth}, &structs.IndexReply{})
 }
 
 // UpsertServiceRegistrations implements client.Servers.
 func (s *Set) UpsertServiceRegistrations(regs []*api.ServiceRegistration) error {
-	args := &structs.ServiceRegistrationUpsertArgs{Services: regs}
+	args := &structs.ServiceRegistrationUpsertArgs{Services: regs, NodeAuth: s.auth}
 	return s.call(context.Background(), callTimeout, "ServiceRegistration.Upsert", args, &structs.IndexReply{})
 }
 
 // DeleteServiceRegistrations implements client.Servers.
 func (s *Set) DeleteServiceRegistrations(namespace string, ids []string) (uint64, error) {
 	var reply structs.IndexReply
-	args := &structs.ServiceRegistrationDeleteArgs{Namespace: namespace, IDs: ids}
+	args := &structs.ServiceRegistrationDeleteArgs{Namespace: namespace, IDs: ids, NodeAuth: s.auth}
 	if err := s.call(context.Background(), callTimeout, "ServiceRegistration.Delete", args, &reply); err != nil {
 		return 0, err
 	}

@@ -24,7 +24,13 @@ func (f *fakeNodeEndpoint) Heartbeat(args *structs.NodeHeartbeatArgs, reply *str
 }
 
 func TestFailsOverToALiveServerAndLearnsTheList(t *testing.T) {
-	mux, err := rpc.Listen("127.0.0.1:0", nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// The fake server lets clients in and calls through: these tests are
+	// about fail-over, the server's checks have their own tests.
+	sec := rpc.Security{
+		Authenticate: func(ci rpc.ConnInfo) (rpc.Peer, error) { return rpc.Peer{Role: ci.Hello.Role}, nil },
+		Authorize:    func(rpc.Peer, string) error { return nil },
+	}
+	mux, err := rpc.Listen("127.0.0.1:0", nil, slog.New(slog.NewTextHandler(io.Discard, nil)), sec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +46,7 @@ func TestFailsOverToALiveServerAndLearnsTheList(t *testing.T) {
 	deadAddr := dead.Addr().String()
 	dead.Close()
 
-	set, err := New([]string{deadAddr, live})
+	set, err := New([]string{deadAddr, live}, rpc.DialConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +73,7 @@ func TestDefaultPort(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			set, err := New([]string{tc.in})
+			set, err := New([]string{tc.in}, rpc.DialConfig{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +85,7 @@ func TestDefaultPort(t *testing.T) {
 }
 
 func TestNoServersIsAnError(t *testing.T) {
-	if _, err := New(nil); err == nil {
+	if _, err := New(nil, rpc.DialConfig{}); err == nil {
 		t.Fatal("a client with no servers must be refused")
 	}
 }

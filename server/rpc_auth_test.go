@@ -1,0 +1,155 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roam-project/roam/rpc"
+	"github.com/roam-project/roam/structs"
+)
+
+// rpcServer starts a server on a real RPC port, with a gossip key (and so
+// a cluster secret) when key is set.
+func rpcServer(t *testing.T, key []byte) *Server {
+	t.Helper()
+	s, err := New(Config{
+		NodeName: "auth.global", Region: "global", Datacenter: "dc1", RPCAddr: freeAddr(t), NumSchedulers: 1,
+		EncryptKey: key, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	waitFor(t, "leadership", func() bool { return s.IsLeader() })
+	return s
+}
+
+func call(t *testing.T, s *Server, dc rpc.DialConfig, method string, args, reply any) error {
+	t.Helper()
+	pool := rpc.NewPool(dc)
+	defer pool.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return pool.Call(ctx, s.mux.Addr().String(), method, args, reply)
+}
+
+// TestServerCallsNeedAnAuthenticatedServer checks that a call only servers
+// make (here System.GarbageCollect) is refused to clients and to servers
+// that cannot prove their role.
+func TestServerCallsNeedAnAuthenticatedServer(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, 32)
+	secret, err := deriveClusterSecret(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withSecret := rpcServer(t, key)
+	noSecret := rpcServer(t, nil)
+	cases := []struct {
+		name    string
+		srv     *Server
+		dial    rpc.DialConfig
+		wantErr string // "" = the call is served
+	}{
+		{"server proving the cluster secret", withSecret, rpc.DialConfig{Role: rpc.RoleServer, Secret: secret}, ""},
+		{"client", withSecret, rpc.DialConfig{Role: rpc.RoleClient}, "Permission denied"},
+		{"server with a wrong secret", withSecret, rpc.DialConfig{Role: rpc.RoleServer, Secret: []byte("guess")}, "wrong cluster secret"},
+		{"server claiming without proof", withSecret, rpc.DialConfig{Role: rpc.RoleServer}, "wrong cluster secret"},
+		{"server claim to a lone server without a secret", noSecret, rpc.DialConfig{Role: rpc.RoleServer}, "not a known server's address"},
+		{"client of a cluster without a secret", noSecret, rpc.DialConfig{Role: rpc.RoleClient}, "Permission denied"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := call(t, tc.srv, tc.dial, "System.GarbageCollect", &structs.EmptyArgs{}, &structs.IndexReply{})
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("System.GarbageCollect: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("System.GarbageCollect: %v, want an error with %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestClientsMayOnlyMakeClientCallsAsTheirNode(t *testing.T) {
+	s := rpcServer(t, nil)
+	client := rpc.DialConfig{Role: rpc.RoleClient}
+	auth := func(id, secret string) structs.NodeAuth { return structs.NodeAuth{AuthNodeID: id, SecretID: secret} }
+	register := func(id, secret string) error {
+		return call(t, s, client, "Node.Register", &structs.NodeRegisterArgs{Node: testNode(id, 1024), NodeAuth: auth(id, secret)}, &structs.HeartbeatReply{})
+	}
+	if err := register("n1", "secret-1"); err != nil {
+		t.Fatalf("first registration: %v", err)
+	}
+	stored, _ := s.State().Snapshot().NodeByID("n1")
+	if stored == nil || stored.Attributes[nodeSecretAttr] == "" || strings.Contains(stored.Attributes[nodeSecretAttr], "secret-1") {
+		t.Fatalf("stored node keeps no hash of its secret (or the secret itself): %v", stored)
+	}
+	before := s.State().Snapshot().Index("jobs")
+	cases := []struct {
+		name    string
+		method  string
+		args    any
+		wantErr string
+	}{
+		{"heartbeat with the node's secret", "Node.Heartbeat", &structs.NodeHeartbeatArgs{NodeID: "n1", NodeAuth: auth("n1", "secret-1")}, ""},
+		{"heartbeat with a wrong secret", "Node.Heartbeat", &structs.NodeHeartbeatArgs{NodeID: "n1", NodeAuth: auth("n1", "guess")}, "wrong SecretID"},
+		{"heartbeat without a secret", "Node.Heartbeat", &structs.NodeHeartbeatArgs{NodeID: "n1"}, "carries no node SecretID"},
+		{"heartbeat for another node", "Node.Heartbeat", &structs.NodeHeartbeatArgs{NodeID: "n2", NodeAuth: auth("n1", "secret-1")}, "authenticates as node n1"},
+		{"re-registration with another secret", "Node.Register", &structs.NodeRegisterArgs{Node: testNode("n1", 1024), NodeAuth: auth("n1", "other")}, "wrong SecretID"},
+		{"job registration", "Job.Register", &structs.JobRegisterArgs{Job: testJob("web", 1, 128)}, "Permission denied: Job.Register may not be called by a client"},
+		{"variable write", "Var.Apply", &structs.VarApplyArgs{Op: structs.VarOpSet}, "Permission denied"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := call(t, s, client, tc.method, tc.args, &structs.HeartbeatReply{})
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("%s: %v, want an error with %q", tc.method, err, tc.wantErr)
+			}
+		})
+	}
+	if after := s.State().Snapshot().Index("jobs"); after != before {
+		t.Fatalf("a refused call changed the jobs table (index %d -> %d)", before, after)
+	}
+}
+
+func TestAuthorizeRPC(t *testing.T) {
+	server := rpc.Peer{Role: rpc.RoleServer}
+	client := rpc.Peer{Role: rpc.RoleClient}
+	cases := []struct {
+		name   string
+		peer   rpc.Peer
+		method string
+		want   bool
+	}{
+		{"server forwards writes", server, "Job.Register", true},
+		{"client heartbeats", client, "Node.Heartbeat", true},
+		{"client registers services", client, "ServiceRegistration.Upsert", true},
+		{"client asks for the leader", client, "Status.Leader", true},
+		{"client may not register jobs", client, "Job.Register", false},
+		{"client may not write variables", client, "Var.Apply", false},
+		{"client may not collect garbage", client, "System.GarbageCollect", false},
+		{"client may not drain nodes", client, "Node.UpdateDrain", false},
+		{"no role, nothing", rpc.Peer{}, "Status.Leader", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := authorizeRPC(tc.peer, tc.method); (err == nil) != tc.want {
+				t.Fatalf("authorizeRPC(%+v, %s) = %v, want allowed=%v", tc.peer, tc.method, err, tc.want)
+			}
+		})
+	}
+}
