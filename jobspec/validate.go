@@ -53,6 +53,9 @@ func Validate(job *api.Job) error {
 	if job == nil {
 		return &ValidationError{Problems: []string{"Missing job"}}
 	}
+	if err := CheckNulls(job); err != nil {
+		return err
+	}
 	var list []string
 	p := problems{list: &list}
 	validateJobFields(p, job)
@@ -95,9 +98,6 @@ func validateJobFields(p problems, job *api.Job) {
 	}
 	if job.Type != nil && !validJobTypes[*job.Type] {
 		p.addf("Invalid job type: %q", *job.Type)
-	}
-	if job.Priority != nil && (*job.Priority < 1 || *job.Priority > 100) {
-		p.addf("Job priority must be between [1, 100]")
 	}
 	if job.ParameterizedJob != nil {
 		if deref(job.Type) != "batch" && deref(job.Type) != "sysbatch" {

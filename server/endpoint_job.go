@@ -42,6 +42,10 @@ func (s *Server) RegisterJob(args *structs.JobRegisterArgs) (*structs.JobRegiste
 	}
 	job.Stop = ptr(false)
 	req := &structs.JobRegisterRequest{Job: job, Submission: args.Submission, Time: time.Now().UnixNano()}
+	warning := s.JobLimits().sourceTooLarge(args.Submission)
+	if warning != "" {
+		req.Submission = nil
+	}
 	if !isPeriodicOrParameterized(job) {
 		trigger := args.Trigger
 		if trigger == "" {
@@ -57,7 +61,7 @@ func (s *Server) RegisterJob(args *structs.JobRegisterArgs) (*structs.JobRegiste
 	if err != nil || stored == nil {
 		return nil, fmt.Errorf("read back job %q: %v", *job.ID, err)
 	}
-	res := &structs.JobRegisterReply{JobModifyIndex: derefU64(stored.JobModifyIndex), Index: index}
+	res := &structs.JobRegisterReply{JobModifyIndex: derefU64(stored.JobModifyIndex), Index: index, Warnings: warning}
 	if req.Eval != nil {
 		res.EvalID, res.EvalCreateIndex = req.Eval.ID, index
 	}
@@ -68,14 +72,20 @@ func isPeriodicOrParameterized(job *api.Job) bool {
 	return job.Periodic != nil || job.ParameterizedJob != nil
 }
 
-// validateJob runs the job specification's semantic checks and each
-// task's driver configuration check.
+// validateJob runs the job specification's semantic checks, the server's
+// job limits and each task's driver configuration check.
 func (s *Server) validateJob(job *api.Job) error {
+	if job == nil {
+		return fmt.Errorf("%w: Missing job", ErrInvalid)
+	}
 	if job.ID == nil || *job.ID == "" {
 		return fmt.Errorf("%w: Missing job ID", ErrInvalid)
 	}
 	if err := jobspec.Validate(job); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := s.JobLimits().check(job); err != nil {
+		return err
 	}
 	if s.config.ValidateTaskConfig == nil {
 		return nil
