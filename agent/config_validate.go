@@ -1,11 +1,14 @@
 package agent
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
+
+	"github.com/roam-project/roam/server"
 )
 
 // Validate checks a merged configuration (defaults, files and flags) for
@@ -42,7 +45,23 @@ func (c *Config) Validate() error {
 		(c.Client.ServerJoin == nil || len(c.Client.ServerJoin.RetryJoin)+len(c.Client.ServerJoin.StartJoin) == 0) {
 		add("client.servers must be set when server is disabled")
 	}
-	errs = append(errs, c.Client.validatePorts())
+	errs = append(errs, c.Server.validateJobLimits(), c.Client.validatePorts())
+	return errors.Join(errs...)
+}
+
+// validateJobLimits checks the job limits against Nomad's bounds.
+func (s *ServerConfig) validateJobLimits() error {
+	var errs []error
+	maxPriority := cmp.Or(s.JobMaxPriority, server.DefaultJobMaxPriority)
+	if s.JobMaxPriority != 0 && (s.JobMaxPriority < 100 || s.JobMaxPriority > 32766) {
+		errs = append(errs, fmt.Errorf("server.job_max_priority %d is not between 100 and 32766", s.JobMaxPriority))
+	}
+	if s.JobDefaultPriority != 0 && (s.JobDefaultPriority < 50 || s.JobDefaultPriority > maxPriority) {
+		errs = append(errs, fmt.Errorf("server.job_default_priority %d is not between 50 and job_max_priority (%d)", s.JobDefaultPriority, maxPriority))
+	}
+	if s.JobMaxCount < 0 {
+		errs = append(errs, fmt.Errorf("server.job_max_count must not be negative"))
+	}
 	return errors.Join(errs...)
 }
 

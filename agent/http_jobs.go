@@ -59,7 +59,9 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	if job == nil {
 		return nil, codedError(http.StatusBadRequest, "Job must be specified")
 	}
-	canonicalizeJob(job, r)
+	if err := h.canonicalizeJob(job, r); err != nil {
+		return nil, err
+	}
 	res, err := h.srv.RegisterJob(&structs.JobRegisterArgs{
 		Job: job, Submission: req.Submission, EnforceIndex: req.EnforceIndex, ModifyIndex: req.JobModifyIndex,
 	})
@@ -73,8 +75,16 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	}, nil
 }
 
-// canonicalizeJob applies Nomad's defaults and the request's namespace.
-func canonicalizeJob(job *api.Job, r *http.Request) {
+// canonicalizeJob applies Nomad's defaults, the server's default priority
+// and the request's namespace. A job with null list entries is refused
+// first: Canonicalize would trip on them.
+func (h *httpAPI) canonicalizeJob(job *api.Job, r *http.Request) error {
+	if err := jobspec.CheckNulls(job); err != nil {
+		return codedError(http.StatusBadRequest, "%v", err)
+	}
+	if job.Priority == nil {
+		job.Priority = new(h.srv.JobLimits().DefaultPriority)
+	}
 	if job.Namespace == nil || *job.Namespace == "" {
 		ns := r.URL.Query().Get("namespace")
 		if ns == "" {
@@ -95,6 +105,7 @@ func canonicalizeJob(job *api.Job, r *http.Request) {
 		job.NodePool = &pool
 	}
 	job.Canonicalize()
+	return nil
 }
 
 // jobsParse serves /v1/jobs/parse: HCL in, API job JSON out.
@@ -128,9 +139,15 @@ func (h *httpAPI) validateJob(w http.ResponseWriter, r *http.Request) (any, erro
 	if req.Job == nil {
 		return nil, codedError(http.StatusBadRequest, "Job must be specified")
 	}
-	canonicalizeJob(req.Job, r)
+	if err := h.canonicalizeJob(req.Job, r); err != nil {
+		return nil, err
+	}
 	resp := &api.JobValidateResponse{DriverConfigValidated: true}
-	if err := jobspec.Validate(req.Job); err != nil {
+	err := jobspec.Validate(req.Job)
+	if err == nil {
+		err = h.srv.JobLimits().Check(req.Job)
+	}
+	if err != nil {
 		resp.Error = err.Error()
 		resp.ValidationErrors = strings.Split(err.Error(), "\n")
 	}
@@ -294,7 +311,9 @@ func (h *httpAPI) jobPlan(w http.ResponseWriter, r *http.Request, id string) (an
 	if req.Job.ID == nil || *req.Job.ID != id {
 		return nil, codedError(http.StatusBadRequest, "Job ID does not match")
 	}
-	canonicalizeJob(req.Job, r)
+	if err := h.canonicalizeJob(req.Job, r); err != nil {
+		return nil, err
+	}
 	return h.srv.PlanJob(req.Job, req.Diff)
 }
 

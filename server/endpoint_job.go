@@ -84,8 +84,8 @@ func (s *Server) validateJob(job *api.Job) error {
 	if err := jobspec.Validate(job); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	if err := s.JobLimits().check(job); err != nil {
-		return err
+	if err := s.JobLimits().Check(job); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if s.config.ValidateTaskConfig == nil {
 		return nil

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -52,8 +53,8 @@ func (l JobLimits) withDefaults() JobLimits {
 // JobLimits are the limits this server enforces.
 func (s *Server) JobLimits() JobLimits { return s.config.JobLimits.withDefaults() }
 
-// check reports, as ErrInvalid, a job beyond the limits.
-func (l JobLimits) check(job *api.Job) error {
+// Check reports a job beyond the limits.
+func (l JobLimits) Check(job *api.Job) error {
 	var problems []string
 	if p := job.Priority; p != nil && (*p < 1 || *p > l.MaxPriority) {
 		problems = append(problems, fmt.Sprintf("Job priority must be between [1, %d]; got %d", l.MaxPriority, *p))
@@ -80,7 +81,7 @@ func (l JobLimits) check(job *api.Job) error {
 	if len(problems) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	return errors.New(strings.Join(problems, "; "))
 }
 
 // sourceTooLarge reports, as a warning, a job source (file and
