@@ -243,7 +243,11 @@ func (a *Agent) HTTPAddr() string { return a.listener.Addr().String() }
 
 // routes maps Nomad's /v1 paths to handlers.
 func (a *Agent) routes() http.Handler {
-	h := &httpAPI{srv: a.server, agent: a, logger: a.logger}
+	sourceLimit := a.config.Server.JobMaxSourceSize
+	if sourceLimit <= 0 {
+		sourceLimit = server.DefaultJobMaxSourceSize
+	}
+	h := &httpAPI{srv: a.server, agent: a, logger: a.logger, jobBodyLimit: jobBodyBase + 2*sourceLimit}
 	mux := http.NewServeMux()
 	handle := func(pattern string, fn handlerFunc) { mux.HandleFunc(pattern, h.toLeader(h.wrap(fn))) }
 	if a.server != nil {
@@ -290,7 +294,7 @@ func (a *Agent) routes() http.Handler {
 		}
 		http.NotFound(w, r)
 	})
-	return mux
+	return h.guard(mux)
 }
 
 // member describes this agent as a cluster member.

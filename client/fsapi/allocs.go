@@ -3,6 +3,7 @@ package fsapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -33,6 +34,9 @@ func (h *handler) allocStats(w http.ResponseWriter, r *http.Request) error {
 // decodeBody reads an optional JSON body into v.
 func decodeBody(r *http.Request, v any) error {
 	err := json.NewDecoder(r.Body).Decode(v)
+	if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return &codedError{http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body too large: the limit is %d bytes", tooLarge.Limit)}
+	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		return badRequest("failed to decode request body: %v", err)
 	}
