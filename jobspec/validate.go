@@ -174,6 +174,9 @@ func validateGroup(p problems, job *api.Job, tg *api.TaskGroup) {
 	if tg.EphemeralDisk != nil && tg.EphemeralDisk.SizeMB != nil && *tg.EphemeralDisk.SizeMB < 10 {
 		p.addf("minimum DiskMB value is 10; got %d", *tg.EphemeralDisk.SizeMB)
 	}
+	if tg.EphemeralDisk != nil {
+		atMost(p, "DiskMB", tg.EphemeralDisk.SizeMB, maxResourceMB)
+	}
 	seen := map[string]int{}
 	leaders := 0
 	for i, t := range tg.Tasks {
