@@ -6,21 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 
 	"github.com/hashicorp/nomad/api"
 )
-
-func statFile(abs, rel string) (os.FileInfo, error) {
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return nil, statErr(rel, err)
-	}
-	if fi.IsDir() {
-		return nil, badRequest("file %q is a directory", rel)
-	}
-	return fi, nil
-}
 
 // allocStats serves /v1/client/allocation/:id/stats.
 func (h *handler) allocStats(w http.ResponseWriter, r *http.Request) error {
