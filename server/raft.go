@@ -12,9 +12,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	"github.com/roam-project/roam/structs"
 	"go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/roam-project/roam/structs"
 )
 
 // setupRaft builds Raft's stores and transport: in memory for the dev
