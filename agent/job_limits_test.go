@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,6 +119,37 @@ func TestJobLimitsConfig(t *testing.T) {
 			if got.JobMaxPriority != tc.want.JobMaxPriority || got.JobDefaultPriority != tc.want.JobDefaultPriority ||
 				got.JobMaxCount != tc.want.JobMaxCount || got.JobMaxSourceSize != tc.want.JobMaxSourceSize {
 				t.Fatalf("limits = %d %d %d %d, want %+v", got.JobMaxPriority, got.JobDefaultPriority, got.JobMaxCount, got.JobMaxSourceSize, tc.want)
+			}
+		})
+	}
+}
+
+// TestJobDefaultPriority: a job registered without a priority gets the
+// server's job_default_priority, one with a priority keeps it.
+func TestJobDefaultPriority(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.New(server.Config{NodeName: "prio.global", Region: "global", Datacenter: "dc1", NumSchedulers: 1,
+		JobLimits: server.JobLimits{DefaultPriority: 70}, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	h := &httpAPI{srv: srv, logger: logger}
+	for _, tc := range []struct {
+		name     string
+		priority *int
+		want     int
+	}{
+		{"unset", nil, 70},
+		{"set", new(20), 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			job := &api.Job{ID: new("p"), Priority: tc.priority}
+			if err := h.canonicalizeJob(job, httptest.NewRequest("PUT", "/v1/jobs", nil)); err != nil {
+				t.Fatal(err)
+			}
+			if *job.Priority != tc.want {
+				t.Fatalf("priority = %d, want %d", *job.Priority, tc.want)
 			}
 		})
 	}
