@@ -83,25 +83,24 @@ func (a *Agent) startServer() error {
 		join = &ServerJoin{}
 	}
 	srv, err := server.New(server.Config{
-		NodeName:        cfg.Name + "." + cfg.Region,
-		Region:          cfg.Region,
-		Datacenter:      cfg.Datacenter,
-		DataDir:         cfg.DataDir,
-		RPCAddr:         net.JoinHostPort(cfg.Addresses.RPC, strconv.Itoa(cfg.Ports.RPC)),
-		RPCAdvertise:    net.JoinHostPort(cfg.Advertise.RPC, strconv.Itoa(cfg.Ports.RPC)),
-		SerfAddr:        net.JoinHostPort(cfg.Addresses.Serf, strconv.Itoa(cfg.Ports.Serf)),
-		SerfAdvertise:   net.JoinHostPort(cfg.Advertise.Serf, strconv.Itoa(cfg.Ports.Serf)),
-		HTTPAdvertise:   net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
-		StartJoin:       withDefaultPort(join.StartJoin, cfg.Ports.Serf),
-		RetryJoin:       withDefaultPort(join.RetryJoin, cfg.Ports.Serf),
-		RetryInterval:   join.RetryInterval,
-		RetryMax:        join.RetryMax,
-		BootstrapExpect: cfg.Server.BootstrapExpect,
-		NumSchedulers:   cfg.Server.NumSchedulers,
-		HeartbeatGrace:  cfg.Server.HeartbeatGrace,
-		MinHeartbeatTTL: cfg.Server.MinHeartbeatTTL,
-		JobLimits: server.JobLimits{MaxPriority: cfg.Server.JobMaxPriority, DefaultPriority: cfg.Server.JobDefaultPriority,
-			MaxCount: cfg.Server.JobMaxCount, MaxSourceSize: cfg.Server.JobMaxSourceSize},
+		NodeName:           cfg.Name + "." + cfg.Region,
+		Region:             cfg.Region,
+		Datacenter:         cfg.Datacenter,
+		DataDir:            cfg.DataDir,
+		RPCAddr:            net.JoinHostPort(cfg.Addresses.RPC, strconv.Itoa(cfg.Ports.RPC)),
+		RPCAdvertise:       net.JoinHostPort(cfg.Advertise.RPC, strconv.Itoa(cfg.Ports.RPC)),
+		SerfAddr:           net.JoinHostPort(cfg.Addresses.Serf, strconv.Itoa(cfg.Ports.Serf)),
+		SerfAdvertise:      net.JoinHostPort(cfg.Advertise.Serf, strconv.Itoa(cfg.Ports.Serf)),
+		HTTPAdvertise:      net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
+		StartJoin:          withDefaultPort(join.StartJoin, cfg.Ports.Serf),
+		RetryJoin:          withDefaultPort(join.RetryJoin, cfg.Ports.Serf),
+		RetryInterval:      join.RetryInterval,
+		RetryMax:           join.RetryMax,
+		BootstrapExpect:    cfg.Server.BootstrapExpect,
+		NumSchedulers:      cfg.Server.NumSchedulers,
+		HeartbeatGrace:     cfg.Server.HeartbeatGrace,
+		MinHeartbeatTTL:    cfg.Server.MinHeartbeatTTL,
+		JobLimits:          cfg.Server.jobLimits(),
 		ValidateTaskConfig: a.validateTaskConfig,
 		Logger:             a.logger,
 	})
@@ -243,11 +242,7 @@ func (a *Agent) HTTPAddr() string { return a.listener.Addr().String() }
 
 // routes maps Nomad's /v1 paths to handlers.
 func (a *Agent) routes() http.Handler {
-	sourceLimit := a.config.Server.JobMaxSourceSize
-	if sourceLimit <= 0 {
-		sourceLimit = server.DefaultJobMaxSourceSize
-	}
-	h := &httpAPI{srv: a.server, agent: a, logger: a.logger, jobBodyLimit: jobBodyBase + 2*sourceLimit}
+	h := &httpAPI{srv: a.server, agent: a, logger: a.logger, jobBodyLimit: jobBodyBase + 2*a.config.Server.jobLimits().MaxSourceSize}
 	mux := http.NewServeMux()
 	handle := func(pattern string, fn handlerFunc) { mux.HandleFunc(pattern, h.toLeader(h.wrap(fn))) }
 	if a.server != nil {

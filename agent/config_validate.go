@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"net"
@@ -52,7 +51,7 @@ func (c *Config) Validate() error {
 // validateJobLimits checks the job limits against Nomad's bounds.
 func (s *ServerConfig) validateJobLimits() error {
 	var errs []error
-	maxPriority := cmp.Or(s.JobMaxPriority, server.DefaultJobMaxPriority)
+	maxPriority := s.jobLimits().MaxPriority
 	if s.JobMaxPriority != 0 && (s.JobMaxPriority < 100 || s.JobMaxPriority > 32766) {
 		errs = append(errs, fmt.Errorf("server.job_max_priority %d is not between 100 and 32766", s.JobMaxPriority))
 	}
@@ -63,6 +62,13 @@ func (s *ServerConfig) validateJobLimits() error {
 		errs = append(errs, fmt.Errorf("server.job_max_count must not be negative"))
 	}
 	return errors.Join(errs...)
+}
+
+// jobLimits are the job limits to hand the server, with the server's
+// defaults for those left unset.
+func (s *ServerConfig) jobLimits() server.JobLimits {
+	return server.JobLimits{MaxPriority: s.JobMaxPriority, DefaultPriority: s.JobDefaultPriority,
+		MaxCount: s.JobMaxCount, MaxSourceSize: s.JobMaxSourceSize}.WithDefaults()
 }
 
 // validatePorts checks the client's dynamic port range.

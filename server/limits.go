@@ -33,8 +33,8 @@ const (
 	DefaultJobMaxSourceSize   = 1_000_000 // "1M"
 )
 
-// withDefaults fills the unset limits.
-func (l JobLimits) withDefaults() JobLimits {
+// WithDefaults fills the unset limits.
+func (l JobLimits) WithDefaults() JobLimits {
 	if l.MaxPriority <= 0 {
 		l.MaxPriority = DefaultJobMaxPriority
 	}
@@ -51,7 +51,7 @@ func (l JobLimits) withDefaults() JobLimits {
 }
 
 // JobLimits are the limits this server enforces.
-func (s *Server) JobLimits() JobLimits { return s.config.JobLimits.withDefaults() }
+func (s *Server) JobLimits() JobLimits { return s.config.JobLimits.WithDefaults() }
 
 // Check reports a job beyond the limits.
 func (l JobLimits) Check(job *api.Job) error {
