@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/hashicorp/nomad/api"
 )
 
 // CheckNulls reports the null entries of a job's lists and maps of
@@ -12,7 +14,7 @@ import (
 // ...), which decode as nil pointers that Canonicalize and every later
 // step would trip on. Run it before anything else reads a submitted job;
 // it returns a *ValidationError naming each entry by its JSON path.
-func CheckNulls(job any) error {
+func CheckNulls(job *api.Job) error {
 	var list []string
 	findNulls(reflect.ValueOf(job), "Job", &list)
 	if len(list) == 0 {

@@ -120,11 +120,7 @@ func mkdirShared(dir string) error {
 // resolved from the directory's descriptor, so no symlink, absolute or
 // leading out, and however it changes meanwhile, reaches a file outside.
 func (a *AllocDir) OpenRoot() (*os.Root, error) {
-	root, err := os.OpenRoot(a.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("open the allocation directory: %w", err)
-	}
-	return root, nil
+	return os.OpenRoot(a.Dir)
 }
 
 // RootName turns a path relative to the allocation directory, as the fs

@@ -32,10 +32,23 @@ func (h *handler) resolve(r *http.Request, required bool) (root *os.Root, name, 
 	if name, err = allocdir.RootName(rel); err != nil {
 		return nil, "", "", badRequest("invalid path %q: %v", rel, err)
 	}
-	if root, err = ar.AllocDir().OpenRoot(); err != nil {
+	if root, err = openRoot(ar.AllocDir()); err != nil {
 		return nil, "", "", err
 	}
 	return root, name, rel, nil
+}
+
+// openRoot opens an allocation directory as a Root; its errors do not
+// show the directory's host path.
+func openRoot(dir *allocdir.AllocDir) (*os.Root, error) {
+	root, err := dir.OpenRoot()
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, notFound("allocation directory not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("allocation directory: %w", hidePath(err))
+	}
+	return root, nil
 }
 
 func fileInfo(name string, fi os.FileInfo, contentType string) *api.AllocFileInfo {

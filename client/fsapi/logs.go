@@ -36,7 +36,7 @@ func (h *handler) logs(w http.ResponseWriter, r *http.Request) error {
 	}
 	follow, _ := strconv.ParseBool(q.Get("follow"))
 	plain, _ := strconv.ParseBool(q.Get("plain"))
-	root, err := ar.AllocDir().OpenRoot()
+	root, err := openRoot(ar.AllocDir())
 	if err != nil {
 		return err
 	}
