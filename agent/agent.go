@@ -123,6 +123,7 @@ func (a *Agent) startServer() error {
 		NumSchedulers:      cfg.Server.NumSchedulers,
 		HeartbeatGrace:     cfg.Server.HeartbeatGrace,
 		MinHeartbeatTTL:    cfg.Server.MinHeartbeatTTL,
+		JobLimits:          cfg.Server.jobLimits(),
 		ValidateTaskConfig: a.validateTaskConfig,
 		KEKs:               keks,
 		Logger:             a.logger,
@@ -283,7 +284,7 @@ func (a *Agent) HTTPAddr() string { return a.listener.Addr().String() }
 
 // routes maps Nomad's /v1 paths to handlers.
 func (a *Agent) routes() http.Handler {
-	h := &httpAPI{srv: a.server, agent: a, logger: a.logger}
+	h := &httpAPI{srv: a.server, agent: a, logger: a.logger, jobBodyLimit: jobBodyBase + 2*a.config.Server.jobLimits().MaxSourceSize}
 	mux := http.NewServeMux()
 	handle := func(pattern string, fn handlerFunc) { mux.HandleFunc(pattern, h.toLeader(h.wrap(fn))) }
 	if a.server != nil {
@@ -334,7 +335,7 @@ func (a *Agent) routes() http.Handler {
 		}
 		http.NotFound(w, r)
 	})
-	return mux
+	return h.guard(mux)
 }
 
 // member describes this agent as a cluster member.

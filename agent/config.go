@@ -83,6 +83,13 @@ type ServerConfig struct {
 	JobGCThreshold        time.Duration
 	EvalGCThreshold       time.Duration
 	DeploymentGCThreshold time.Duration
+	// JobMaxPriority, JobDefaultPriority, JobMaxCount and JobMaxSourceSize
+	// (bytes) bound what a job may ask for; zero takes the server's
+	// default (see server.JobLimits).
+	JobMaxPriority     int
+	JobDefaultPriority int
+	JobMaxCount        int
+	JobMaxSourceSize   int64
 	// ServerJoin also receives the deprecated server-level retry_join,
 	// retry_interval, retry_max and start_join keys.
 	ServerJoin *ServerJoin

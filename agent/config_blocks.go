@@ -1,6 +1,11 @@
 package agent
 
 import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
 	"github.com/hashicorp/hcl/v2"
 )
 
@@ -27,6 +32,10 @@ type fileServer struct {
 	RetryMax              int             `hcl:"retry_max,optional"`
 	StartJoin             []string        `hcl:"start_join,optional"`
 	ServerJoin            *fileServerJoin `hcl:"server_join,block"`
+	JobMaxPriority        int             `hcl:"job_max_priority,optional"`
+	JobDefaultPriority    int             `hcl:"job_default_priority,optional"`
+	JobMaxCount           int             `hcl:"job_max_count,optional"`
+	JobMaxSourceSize      string          `hcl:"job_max_source_size,optional"`
 	Rest                  hcl.Body        `hcl:",remain"`
 }
 
@@ -39,7 +48,6 @@ var serverRest = restSchema{
 		"max_heartbeats_per_second", "non_voting_server", "license_path",
 		"raft_snapshot_threshold", "raft_snapshot_interval", "raft_trailing_logs",
 		"redundancy_zone", "upgrade_version", "deployment_query_rate_limit",
-		"job_default_priority", "job_max_priority", "job_max_source_size",
 		"job_tracked_versions", "oidc_issuer", "protocol_version", "heartbeat_grace_period"},
 	blocks: []hcl.BlockHeaderSchema{{Type: "plan_rejection_tracker"}, {Type: "raft_boltdb"},
 		{Type: "search"}, {Type: "default_scheduler_config"}, {Type: "client_introduction"}},
@@ -67,13 +75,25 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 		JobGCThreshold:        dp.parse(s.JobGCThreshold),
 		EvalGCThreshold:       dp.parse(s.EvalGCThreshold),
 		DeploymentGCThreshold: dp.parse(s.DeploymentGCThreshold),
+		JobMaxPriority:        s.JobMaxPriority,
+		JobDefaultPriority:    s.JobDefaultPriority,
+		JobMaxCount:           s.JobMaxCount,
+	}
+	var diags hcl.Diagnostics
+	if s.JobMaxSourceSize != "" {
+		size, err := parseByteSize(s.JobMaxSourceSize)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid job_max_source_size",
+				Detail: fmt.Sprintf("%q is not a size: %v; write a number with a unit, such as \"1M\" or \"512KiB\".", s.JobMaxSourceSize, err)})
+		}
+		c.JobMaxSourceSize = size
 	}
 	legacy := &fileServerJoin{RetryJoin: s.RetryJoin, RetryInterval: s.RetryInterval,
 		RetryMax: s.RetryMax, StartJoin: s.StartJoin}
 	c.ServerJoin = mergeServerJoin(legacy.config(&dp), s.ServerJoin.config(&dp))
-	rest, diags := decodeRest(s.Rest, serverRest)
+	rest, d := decodeRest(s.Rest, serverRest)
 	c.Extra = rest.extra
-	return c, append(dp.diags, diags...)
+	return c, append(append(dp.diags, diags...), d...)
 }
 
 // config converts a server_join block; nil when the block is absent or
@@ -180,4 +200,26 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 	c.ChrootEnv = rest.maps["chroot_env"]
 	c.Extra = rest.extra
 	return c, append(dp.diags, diags...)
+}
+
+// parseByteSize reads a size such as "1M" (10^6 bytes), "512KiB" (2^19
+// bytes) or "2048" (bytes), as Nomad's size settings are written.
+func parseByteSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(t, "B")
+	base := 1000.0
+	if strings.HasSuffix(t, "I") {
+		base, t = 1024, strings.TrimSuffix(t, "I")
+	}
+	mult := 1.0
+	if n := len(t); n > 0 {
+		if i := strings.IndexByte("KMGTPE", t[n-1]); i >= 0 {
+			mult, t = math.Pow(base, float64(i+1)), strings.TrimSpace(t[:n-1])
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) || v*mult >= math.MaxInt64 {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	return int64(v * mult), nil
 }

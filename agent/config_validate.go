@@ -7,6 +7,8 @@ import (
 	"net"
 	"strconv"
 	"strings"
+
+	"github.com/roam-project/roam/server"
 )
 
 // Validate checks a merged configuration (defaults, files and flags) for
@@ -46,7 +48,7 @@ func (c *Config) Validate() error {
 		(c.Client.ServerJoin == nil || len(c.Client.ServerJoin.RetryJoin)+len(c.Client.ServerJoin.StartJoin) == 0) {
 		add("client.servers must be set when server is disabled")
 	}
-	errs = append(errs, c.Client.validatePorts())
+	errs = append(errs, c.Server.validateJobLimits(), c.Client.validatePorts())
 	if _, err := c.KEKs(); err != nil {
 		errs = append(errs, err)
 	}
@@ -85,6 +87,29 @@ func (s *ServerConfig) GossipKey() ([]byte, error) {
 		return key, nil
 	}
 	return nil, fmt.Errorf("server.encrypt: key is %d bytes; want 16, 24 or 32 (generate one with roam operator gossip keyring generate)", len(key))
+}
+
+// validateJobLimits checks the job limits against Nomad's bounds.
+func (s *ServerConfig) validateJobLimits() error {
+	var errs []error
+	maxPriority := s.jobLimits().MaxPriority
+	if s.JobMaxPriority != 0 && (s.JobMaxPriority < 100 || s.JobMaxPriority > 32766) {
+		errs = append(errs, fmt.Errorf("server.job_max_priority %d is not between 100 and 32766", s.JobMaxPriority))
+	}
+	if s.JobDefaultPriority != 0 && (s.JobDefaultPriority < 50 || s.JobDefaultPriority > maxPriority) {
+		errs = append(errs, fmt.Errorf("server.job_default_priority %d is not between 50 and job_max_priority (%d)", s.JobDefaultPriority, maxPriority))
+	}
+	if s.JobMaxCount < 0 {
+		errs = append(errs, fmt.Errorf("server.job_max_count must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// jobLimits are the job limits to hand the server, with the server's
+// defaults for those left unset.
+func (s *ServerConfig) jobLimits() server.JobLimits {
+	return server.JobLimits{MaxPriority: s.JobMaxPriority, DefaultPriority: s.JobDefaultPriority,
+		MaxCount: s.JobMaxCount, MaxSourceSize: s.JobMaxSourceSize}.WithDefaults()
 }
 
 // validatePorts checks the client's dynamic port range.

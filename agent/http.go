@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,8 @@ type httpAPI struct {
 	agent  *Agent
 	logger *slog.Logger
 	mux    *http.ServeMux
+	// jobBodyLimit caps the bodies of job registrations (see bodyLimit).
+	jobBodyLimit int64
 }
 
 // wrap turns a handlerFunc into an http.HandlerFunc: it encodes the result
@@ -91,12 +94,65 @@ func (h *httpAPI) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	fmt.Fprint(w, msg)
 }
 
+// Request body limits. A job registration, plan, validation or parse
+// carries a whole job and may carry its source file and variables, so it
+// may take jobBodyBase plus twice the server's job_max_source_size (the
+// source, JSON-escaped); a snapshot restore is a whole cluster state and
+// is not limited; every other request fits in defaultBodyLimit.
+const (
+	defaultBodyLimit = 1 << 20
+	jobBodyBase      = 8 << 20
+	noBodyLimit      = -1
+)
+
+// bodyLimit is the largest request body path accepts, noBodyLimit for
+// none.
+func (h *httpAPI) bodyLimit(path string) int64 {
+	switch {
+	case path == "/v1/operator/snapshot":
+		return noBodyLimit
+	case path == "/v1/jobs", path == "/v1/jobs/parse", path == "/v1/validate/job", strings.HasPrefix(path, "/v1/job/"):
+		return h.jobBodyLimit
+	}
+	return defaultBodyLimit
+}
+
+// guard protects every handler behind it: request bodies are capped at
+// bodyLimit (413 beyond), and a panic is logged with its stack and
+// answered with a 500 instead of dropping the connection.
+func (h *httpAPI) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler { // net/http's own way to abort a response
+				panic(v)
+			}
+			h.logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			http.Error(w, "Internal error: the request could not be served", http.StatusInternalServerError)
+		}()
+		if limit := h.bodyLimit(r.URL.Path); limit != noBodyLimit && r.Body != nil {
+			if r.ContentLength > limit {
+				h.writeError(w, r, codedError(http.StatusRequestEntityTooLarge, "Request body too large: the limit is %d bytes", limit))
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // decodeBody reads a JSON request body into out.
 func decodeBody(r *http.Request, out any) error {
 	if r.Body == nil {
 		return codedError(http.StatusBadRequest, "Request body is empty")
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	body, err := io.ReadAll(r.Body)
+	if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return codedError(http.StatusRequestEntityTooLarge, "Request body too large: the limit is %d bytes", tooLarge.Limit)
+	}
 	if err != nil {
 		return codedError(http.StatusBadRequest, "Failed to read request body: %v", err)
 	}

@@ -59,7 +59,9 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	if job == nil {
 		return nil, codedError(http.StatusBadRequest, "Job must be specified")
 	}
-	h.canonicalizeJob(job, r, req.Namespace)
+	if err := h.canonicalizeJob(job, r, req.Namespace); err != nil {
+		return nil, err
+	}
 	res, err := h.srv.RegisterJob(&structs.JobRegisterArgs{
 		Job: job, Submission: req.Submission, EnforceIndex: req.EnforceIndex, ModifyIndex: req.JobModifyIndex,
 	})
@@ -73,10 +75,17 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	}, nil
 }
 
-// canonicalizeJob applies Nomad's defaults and puts the job in the
-// request's namespace; a job that names no node pool gets the namespace's
-// default one.
-func (h *httpAPI) canonicalizeJob(job *api.Job, r *http.Request, bodyNamespace string) {
+// canonicalizeJob applies Nomad's defaults and the server's default
+// priority, and puts the job in the request's namespace; a job that names
+// no node pool gets the namespace's default one. A job with null list
+// entries is refused first: Canonicalize would trip on them.
+func (h *httpAPI) canonicalizeJob(job *api.Job, r *http.Request, bodyNamespace string) error {
+	if err := jobspec.CheckNulls(job); err != nil {
+		return codedError(http.StatusBadRequest, "%v", err)
+	}
+	if job.Priority == nil {
+		job.Priority = new(h.srv.JobLimits().DefaultPriority)
+	}
 	ns := jobNamespace(job, r, bodyNamespace)
 	job.Namespace = &ns
 	if job.Name == nil && job.ID != nil {
@@ -92,6 +101,7 @@ func (h *httpAPI) canonicalizeJob(job *api.Job, r *http.Request, bodyNamespace s
 		job.NodePool = &pool
 	}
 	job.Canonicalize()
+	return nil
 }
 
 // jobNamespace chooses a submitted job's namespace as Nomad does: the
@@ -155,9 +165,15 @@ func (h *httpAPI) validateJob(w http.ResponseWriter, r *http.Request) (any, erro
 	if req.Job == nil {
 		return nil, codedError(http.StatusBadRequest, "Job must be specified")
 	}
-	h.canonicalizeJob(req.Job, r, req.Namespace)
+	if err := h.canonicalizeJob(req.Job, r, req.Namespace); err != nil {
+		return nil, err
+	}
 	resp := &api.JobValidateResponse{DriverConfigValidated: true}
-	if err := jobspec.Validate(req.Job); err != nil {
+	err := jobspec.Validate(req.Job)
+	if err == nil {
+		err = h.srv.JobLimits().Check(req.Job)
+	}
+	if err != nil {
 		resp.Error = err.Error()
 		resp.ValidationErrors = strings.Split(err.Error(), "\n")
 	}
@@ -330,7 +346,9 @@ func (h *httpAPI) jobPlan(w http.ResponseWriter, r *http.Request, id string) (an
 	if req.Job.ID == nil || *req.Job.ID != id {
 		return nil, codedError(http.StatusBadRequest, "Job ID does not match")
 	}
-	h.canonicalizeJob(req.Job, r, req.Namespace)
+	if err := h.canonicalizeJob(req.Job, r, req.Namespace); err != nil {
+		return nil, err
+	}
 	return h.srv.PlanJob(req.Job, req.Diff)
 }
 

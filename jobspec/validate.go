@@ -53,6 +53,9 @@ func Validate(job *api.Job) error {
 	if job == nil {
 		return &ValidationError{Problems: []string{"Missing job"}}
 	}
+	if err := CheckNulls(job); err != nil {
+		return err
+	}
 	var list []string
 	p := problems{list: &list}
 	validateJobFields(p, job)
@@ -95,9 +98,6 @@ func validateJobFields(p problems, job *api.Job) {
 	}
 	if job.Type != nil && !validJobTypes[*job.Type] {
 		p.addf("Invalid job type: %q", *job.Type)
-	}
-	if job.Priority != nil && (*job.Priority < 1 || *job.Priority > 100) {
-		p.addf("Job priority must be between [1, 100]")
 	}
 	if job.ParameterizedJob != nil {
 		if deref(job.Type) != "batch" && deref(job.Type) != "sysbatch" {
@@ -173,6 +173,9 @@ func validateGroup(p problems, job *api.Job, tg *api.TaskGroup) {
 	}
 	if tg.EphemeralDisk != nil && tg.EphemeralDisk.SizeMB != nil && *tg.EphemeralDisk.SizeMB < 10 {
 		p.addf("minimum DiskMB value is 10; got %d", *tg.EphemeralDisk.SizeMB)
+	}
+	if tg.EphemeralDisk != nil {
+		atMost(p, "DiskMB", tg.EphemeralDisk.SizeMB, maxResourceMB)
 	}
 	seen := map[string]int{}
 	leaders := 0

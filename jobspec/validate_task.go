@@ -75,11 +75,31 @@ func validateService(p problems, s *api.Service) {
 	}
 }
 
+// Upper bounds of a resource ask, far above any machine, so that sums and
+// conversions (MB to bytes) never overflow.
+const (
+	maxResourceMB  = 1 << 30 // 1 PiB
+	maxResourceMHz = 1 << 30
+	maxCores       = 1 << 16
+)
+
+// atMost reports a resource value over its upper bound.
+func atMost(p problems, name string, v *int, limit int) {
+	if v != nil && *v > limit {
+		p.addf("%s value %d exceeds the maximum of %d", name, *v, limit)
+	}
+}
+
 // validateResources checks a task's resource ask.
 func validateResources(p problems, r *api.Resources) {
 	if r == nil {
 		return
 	}
+	atMost(p, "CPU", r.CPU, maxResourceMHz)
+	atMost(p, "Cores", r.Cores, maxCores)
+	atMost(p, "MemoryMB", r.MemoryMB, maxResourceMB)
+	atMost(p, "MemoryMaxMB", r.MemoryMaxMB, maxResourceMB)
+	atMost(p, "DiskMB", r.DiskMB, maxResourceMB)
 	if r.CPU != nil && *r.CPU < 0 {
 		p.addf("minimum CPU value is 0; got %d", *r.CPU)
 	}

@@ -197,33 +197,65 @@ func (run *evalRun) compute() error {
 // failures.
 func (run *evalRun) placeAll(places []placement) error {
 	for _, p := range places {
-		name := deref(p.group.Name)
-		if m := run.failed[name]; m != nil && p.node == nil {
-			m.CoalescedFailures++
-			run.queued[name]++
-			continue
+		var err error
+		if p.fresh != nil {
+			err = run.placeFresh(p)
+		} else {
+			err = run.place(p)
 		}
-		if p.stopFirst {
-			run.stopAlloc(p.previous, p.stopDesc, "")
-		}
-		gc := run.selector.groupChecks(p.group)
-		o, m, err := run.selector.selectFor(gc, p)
 		if err != nil {
 			return err
 		}
-		if o == nil {
-			if p.stopFirst {
-				run.unstopAlloc(p.previous)
-			}
-			run.recordFailure(name, m)
-			continue
+	}
+	return nil
+}
+
+// placeFresh places a group's new allocations one at a time until one
+// finds no node: the rest are counted as coalesced failures (and queued)
+// without being tried, so the work stays bounded by what fits.
+func (run *evalRun) placeFresh(p placement) error {
+	name := deref(p.group.Name)
+	for f := p.fresh; f.left > 0; {
+		if m := run.failed[name]; m != nil {
+			m.CoalescedFailures += f.left
+			run.queued[name] += f.left
+			return nil
 		}
-		alloc := run.newAlloc(p, gc, o, m)
-		run.selector.track(alloc, 1)
-		run.plan.AppendAlloc(alloc)
-		if p.stopDesc != "" && !p.stopFirst {
-			run.stopAlloc(p.previous, p.stopDesc, "")
+		if err := run.place(placement{group: p.group, name: f.take()}); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// place places one allocation, or records why it could not be placed.
+func (run *evalRun) place(p placement) error {
+	name := deref(p.group.Name)
+	if m := run.failed[name]; m != nil && p.node == nil {
+		m.CoalescedFailures++
+		run.queued[name]++
+		return nil
+	}
+	if p.stopFirst {
+		run.stopAlloc(p.previous, p.stopDesc, "")
+	}
+	gc := run.selector.groupChecks(p.group)
+	o, m, err := run.selector.selectFor(gc, p)
+	if err != nil {
+		return err
+	}
+	if o == nil {
+		if p.stopFirst {
+			run.unstopAlloc(p.previous)
+		}
+		run.recordFailure(name, m)
+		return nil
+	}
+	alloc := run.newAlloc(p, gc, o, m)
+	run.selector.track(alloc, 1)
+	run.plan.AppendAlloc(alloc)
+	if p.stopDesc != "" && !p.stopFirst {
+		run.stopAlloc(p.previous, p.stopDesc, "")
 	}
 	return nil
 }

@@ -38,6 +38,9 @@ type placement struct {
 	node *api.Node
 	// canary places a canary of the new version beside the old ones.
 	canary bool
+	// fresh, when set, stands for fresh.left new allocations of group,
+	// named as they are placed; name is unused then.
+	fresh *freshNames
 }
 
 // allocStop asks to stop an allocation.
@@ -233,14 +236,34 @@ func (r *reconciler) reconcileGroup(tg *api.TaskGroup, allocs []*api.Allocation,
 			d.Ignore++
 		}
 	}
-	for i, missing := 0, count-len(slots); missing > 0; i++ {
-		if used[i] {
-			continue
-		}
-		r.result.places = append(r.result.places, placement{group: tg, name: allocName(r.job, name, i)})
-		d.Place++
-		missing--
+	if missing := count - len(slots); missing > 0 {
+		r.result.places = append(r.result.places, placement{group: tg,
+			fresh: &freshNames{job: r.job, group: name, used: used, left: missing}})
+		d.Place += uint64(missing)
 	}
+}
+
+// freshNames names a group's new allocations, lowest free index first, as
+// they are placed: a group asking for a huge count costs only the
+// placements actually tried, not one entry per allocation asked for.
+type freshNames struct {
+	job   *api.Job
+	group string
+	used  map[int]bool
+	next  int
+	// left is how many allocations are still to be named.
+	left int
+}
+
+// take returns the next name.
+func (f *freshNames) take() string {
+	for f.used[f.next] {
+		f.next++
+	}
+	name := allocName(f.job, f.group, f.next)
+	f.next++
+	f.left--
+	return name
 }
 
 // classify sorts a group's allocations into slots, stopping lost ones and

@@ -43,6 +43,10 @@ func (s *Server) RegisterJob(args *structs.JobRegisterArgs) (*structs.JobRegiste
 	}
 	job.Stop = ptr(false)
 	req := &structs.JobRegisterRequest{Job: job, Submission: args.Submission, Time: time.Now().UnixNano()}
+	warning := s.JobLimits().sourceTooLarge(args.Submission)
+	if warning != "" {
+		req.Submission = nil
+	}
 	if !isPeriodicOrParameterized(job) {
 		trigger := args.Trigger
 		if trigger == "" {
@@ -58,7 +62,7 @@ func (s *Server) RegisterJob(args *structs.JobRegisterArgs) (*structs.JobRegiste
 	if err != nil || stored == nil {
 		return nil, fmt.Errorf("read back job %q: %v", *job.ID, err)
 	}
-	res := &structs.JobRegisterReply{JobModifyIndex: derefU64(stored.JobModifyIndex), Index: index}
+	res := &structs.JobRegisterReply{JobModifyIndex: derefU64(stored.JobModifyIndex), Index: index, Warnings: warning}
 	if req.Eval != nil {
 		res.EvalID, res.EvalCreateIndex = req.Eval.ID, index
 	}
@@ -69,17 +73,23 @@ func isPeriodicOrParameterized(job *api.Job) bool {
 	return job.Periodic != nil || job.ParameterizedJob != nil
 }
 
-// validateJob runs the job specification's semantic checks, checks that
-// its namespace exists and allows it, and runs each task's driver
-// configuration check.
+// validateJob runs the job specification's semantic checks and the
+// server's job limits, checks that its namespace exists and allows it, and
+// runs each task's driver configuration check.
 func (s *Server) validateJob(job *api.Job) error {
-	if job == nil || job.ID == nil || *job.ID == "" {
+	if job == nil {
+		return fmt.Errorf("%w: Missing job", ErrInvalid)
+	}
+	if job.ID == nil || *job.ID == "" {
 		return fmt.Errorf("%w: Missing job ID", ErrInvalid)
 	}
 	if job.Namespace == nil || *job.Namespace == "" {
 		return fmt.Errorf("%w: Missing job namespace", ErrInvalid)
 	}
 	if err := jobspec.Validate(job); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := s.JobLimits().Check(job); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	ns, err := lookupNamespace(s.State().Snapshot(), *job.Namespace, fmt.Sprintf("job %q", *job.ID))

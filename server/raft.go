@@ -12,6 +12,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -38,6 +41,7 @@ func (s *Server) setupRaft() error {
 	conf.SnapshotThreshold = 8192
 	conf.TrailingLogs = 10240
 	var (
+		raftDB string // the log file; "" in memory
 		logs   raft.LogStore
 		stable raft.StableStore
 		snaps  raft.SnapshotStore
@@ -57,12 +61,21 @@ func (s *Server) setupRaft() error {
 		snaps = raft.NewInmemSnapshotStore()
 	} else {
 		dir := filepath.Join(s.config.DataDir, "server", "raft")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return fmt.Errorf("create raft dir: %w", err)
+		if err := privateDir(dir); err != nil {
+			return err
 		}
-		bolt, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
+		// Raft's snapshots hold the whole cluster state, variables included.
+		if err := privateDir(filepath.Join(dir, "snapshots")); err != nil {
+			return err
+		}
+		raftDB = filepath.Join(dir, "raft.db")
+		var bolt *raftboltdb.BoltStore
+		err := readRaftLog(raftDB, func() (err error) {
+			bolt, err = raftboltdb.New(raftboltdb.Options{Path: raftDB, BoltOptions: &bbolt.Options{Timeout: raftLogLockWait}})
+			return err
+		})
 		if err != nil {
-			return fmt.Errorf("open raft log: %w", err)
+			return err
 		}
 		s.closers = append(s.closers, bolt.Close)
 		logs, stable = bolt, bolt
@@ -70,9 +83,13 @@ func (s *Server) setupRaft() error {
 			return fmt.Errorf("open raft snapshots: %w", err)
 		}
 	}
-	hasState, err := raft.HasExistingState(logs, stable, snaps)
+	var hasState bool
+	err := readRaftLog(raftDB, func() (err error) {
+		hasState, err = raft.HasExistingState(logs, stable, snaps)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("read raft state: %w", err)
+		return err
 	}
 	if hasState {
 		s.bootstrapped.Store(true)
@@ -83,12 +100,79 @@ func (s *Server) setupRaft() error {
 		}
 		s.bootstrapped.Store(true)
 	}
-	r, err := raft.NewRaft(conf, s.fsm, logs, stable, snaps, trans)
+	var r *raft.Raft
+	err = readRaftLog(raftDB, func() (err error) {
+		r, err = raft.NewRaft(conf, s.fsm, logs, stable, snaps, trans)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("start raft: %w", err)
+		return err
 	}
 	s.raft = r
 	return nil
+}
+
+// raftLogLockWait is how long start-up waits for another process to
+// release the Raft log.
+const raftLogLockWait = 5 * time.Second
+
+// privateDir creates dir readable by its owner only, or makes an existing
+// one so.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("restrict %s to its owner: %w", dir, err)
+	}
+	return nil
+}
+
+// readRaftLog runs read, a step of start-up that reads the Raft log at
+// path ("" when Raft is in memory). The storage library panics on some
+// damage to the file and returns errors for other damage; both become
+// one clear error that names the file and the way to recover.
+func readRaftLog(path string, read func() error) (err error) {
+	if path != "" {
+		defer func() {
+			if v := recover(); v != nil {
+				err = damagedRaftLog(path, fmt.Errorf("%v", v))
+			}
+		}()
+	}
+	err = read()
+	if err == nil || path == "" || errors.Is(err, os.ErrPermission) {
+		return err
+	}
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return fmt.Errorf("the raft log %s is locked by another process: is another agent running on this data_dir?", path)
+	}
+	if isDamage(err) {
+		return damagedRaftLog(path, err)
+	}
+	return fmt.Errorf("read raft log %s: %w", path, err)
+}
+
+// isDamage reports whether err says the Raft log file is damaged.
+func isDamage(err error) bool {
+	for _, e := range []error{bolterrors.ErrInvalid, bolterrors.ErrVersionMismatch, bolterrors.ErrChecksum, bolterrors.ErrInvalidMapping} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "file size too small") || strings.Contains(msg, "unexpected EOF") ||
+		strings.Contains(msg, "decode") || strings.Contains(msg, "corrupt")
+}
+
+// damagedRaftLog is the error a damaged Raft log stops start-up with.
+func damagedRaftLog(path string, cause error) error {
+	dir := filepath.Dir(path)
+	return fmt.Errorf("the raft log %s is damaged and this server cannot start from it (%v). "+
+		"To recover a server of a cluster: remove it from the cluster (roam operator raft remove-peer, on another server), "+
+		"delete %s and start it again: it rejoins and receives the state from the leader. "+
+		"To recover a single server: move %s aside, start the server and restore your latest snapshot "+
+		"(roam operator snapshot restore <file>)", path, cause, dir, dir)
 }
 
 // IsLeader reports whether this server leads the cluster.

@@ -63,6 +63,8 @@ type Config struct {
 	HeartbeatGrace time.Duration
 	// MinHeartbeatTTL is the smallest TTL handed to a node.
 	MinHeartbeatTTL time.Duration
+	// JobLimits bound what a job may ask for.
+	JobLimits JobLimits
 	// ValidateTaskConfig checks a task's driver config; nil skips it.
 	ValidateTaskConfig func(driver string, config map[string]any) error
 	// KEKs are the key-encryption keys that wrap the keyring's root keys

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -114,20 +115,36 @@ func mkdirShared(dir string) error {
 	return nil
 }
 
-// Resolve turns a path relative to the allocation directory (as the fs API
-// takes it: "alloc/logs", "/web/local") into an absolute path inside it.
-func (a *AllocDir) Resolve(rel string) (string, error) {
-	p := filepath.Join(a.Dir, filepath.Clean("/"+rel))
-	if p != a.Dir && !strings.HasPrefix(p, a.Dir+string(filepath.Separator)) {
-		return "", ErrEscapes
+// OpenRoot opens the allocation directory as an os.Root. Whatever is
+// opened through it stays beneath the directory: each step of a path is
+// resolved from the directory's descriptor, so no symlink, absolute or
+// leading out, and however it changes meanwhile, reaches a file outside.
+func (a *AllocDir) OpenRoot() (*os.Root, error) {
+	return os.OpenRoot(a.Dir)
+}
+
+// RootName turns a path relative to the allocation directory, as the fs
+// API takes it ("alloc/logs", "/web/local", "../x" clamped to "x"), into a
+// name for the Root of OpenRoot: "." is the directory itself.
+func RootName(rel string) (string, error) {
+	if strings.ContainsRune(rel, 0) {
+		return "", ErrInvalidPath
 	}
-	real, err := filepath.EvalSymlinks(p)
-	if err != nil {
-		return p, nil // missing paths are reported by the caller's stat
+	name := strings.TrimPrefix(path.Clean("/"+rel), "/")
+	if name == "" {
+		return ".", nil
 	}
-	base, err := filepath.EvalSymlinks(a.Dir)
-	if err == nil && real != base && !strings.HasPrefix(real, base+string(filepath.Separator)) {
-		return "", ErrEscapes
+	return name, nil
+}
+
+// ErrInvalidPath is returned for a path no file can have (a NUL byte).
+var ErrInvalidPath = errors.New("path contains a NUL byte")
+
+// Escapes turns a Root's refusal of a path that leads outside it into
+// ErrEscapes; other errors are returned as they are.
+func Escapes(err error) error {
+	if pe, ok := errors.AsType[*os.PathError](err); ok && pe.Err.Error() == "path escapes from parent" {
+		return fmt.Errorf("%w: %s", ErrEscapes, pe.Path)
 	}
-	return p, nil
+	return err
 }

@@ -25,28 +25,42 @@ func TestBuildLayout(t *testing.T) {
 	}
 }
 
-func TestResolve(t *testing.T) {
+func TestRoot(t *testing.T) {
 	a := New(t.TempDir(), "a1")
 	if err := a.Build(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink("/etc", filepath.Join(a.SharedDir(), "link")); err != nil {
+	for link, target := range map[string]string{"abs": "/etc", "up": "../../../../../../etc", "in": "logs"} {
+		if err := os.Symlink(target, filepath.Join(a.SharedDir(), link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, err := a.OpenRoot()
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer root.Close()
 	cases := []struct {
 		name, rel, want string
 		err             error
 	}{
-		{"root", "/", a.Dir, nil},
-		{"relative", "alloc/logs", a.LogDir(), nil},
-		{"dotdot is clamped", "../../etc", filepath.Join(a.Dir, "etc"), nil},
-		{"symlink out", "alloc/link", "", ErrEscapes},
+		{"the directory", "/", ".", nil},
+		{"relative", "alloc/logs", "alloc/logs", nil},
+		{"dotdot is clamped", "../../alloc", "alloc", nil},
+		{"symlink inside", "alloc/in", "alloc/in", nil},
+		{"absolute symlink out", "alloc/abs", "alloc/abs", ErrEscapes},
+		{"relative symlink out", "/alloc/up/passwd", "alloc/up/passwd", ErrEscapes},
+		{"NUL byte", "alloc/\x00x", "", ErrInvalidPath},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := a.Resolve(tc.rel)
-			if !errors.Is(err, tc.err) || got != tc.want {
-				t.Fatalf("Resolve(%q) = %q, %v; want %q, %v", tc.rel, got, err, tc.want, tc.err)
+			name, err := RootName(tc.rel)
+			if err == nil {
+				_, err = root.Stat(name)
+				err = Escapes(err)
+			}
+			if !errors.Is(err, tc.err) || name != tc.want {
+				t.Fatalf("RootName(%q) = %q, then %v; want %q, %v", tc.rel, name, err, tc.want, tc.err)
 			}
 		})
 	}

@@ -3,23 +3,12 @@ package fsapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
-	"os"
 
 	"github.com/hashicorp/nomad/api"
 )
-
-func statFile(abs, rel string) (os.FileInfo, error) {
-	fi, err := os.Stat(abs)
-	if err != nil {
-		return nil, statErr(rel, err)
-	}
-	if fi.IsDir() {
-		return nil, badRequest("file %q is a directory", rel)
-	}
-	return fi, nil
-}
 
 // allocStats serves /v1/client/allocation/:id/stats.
 func (h *handler) allocStats(w http.ResponseWriter, r *http.Request) error {
@@ -33,6 +22,9 @@ func (h *handler) allocStats(w http.ResponseWriter, r *http.Request) error {
 // decodeBody reads an optional JSON body into v.
 func decodeBody(r *http.Request, v any) error {
 	err := json.NewDecoder(r.Body).Decode(v)
+	if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return &codedError{http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body too large: the limit is %d bytes", tooLarge.Limit)}
+	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		return badRequest("failed to decode request body: %v", err)
 	}

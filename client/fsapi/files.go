@@ -6,44 +6,62 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
+	"path"
 	"sort"
 	"strconv"
+	"syscall"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/client/allocdir"
 )
 
-// resolve returns the absolute path of the request's ?path= in the alloc
-// dir; required says whether an empty path is an error (else it is "/").
-func (h *handler) resolve(r *http.Request, required bool) (string, string, error) {
+// resolve opens the allocation directory of the request as a Root and
+// names the request's ?path= in it; required says whether an empty path is
+// an error (else it is the directory itself). It also returns the path as
+// given, for messages. The caller closes the Root.
+func (h *handler) resolve(r *http.Request, required bool) (root *os.Root, name, rel string, err error) {
 	ar, err := h.runner(r)
 	if err != nil {
-		return "", "", err
+		return nil, "", "", err
 	}
-	rel := r.URL.Query().Get("path")
-	if rel == "" {
-		if required {
-			return "", "", badRequest("must provide a file path")
-		}
-		rel = "/"
+	rel = r.URL.Query().Get("path")
+	if rel == "" && required {
+		return nil, "", "", badRequest("must provide a file path")
 	}
-	abs, err := ar.AllocDir().Resolve(rel)
-	return abs, rel, err
+	if name, err = allocdir.RootName(rel); err != nil {
+		return nil, "", "", badRequest("invalid path %q: %v", rel, err)
+	}
+	if root, err = openRoot(ar.AllocDir()); err != nil {
+		return nil, "", "", err
+	}
+	return root, name, rel, nil
 }
 
-func fileInfo(name string, fi os.FileInfo, abs string) *api.AllocFileInfo {
-	info := &api.AllocFileInfo{
+// openRoot opens an allocation directory as a Root; its errors do not
+// show the directory's host path.
+func openRoot(dir *allocdir.AllocDir) (*os.Root, error) {
+	root, err := dir.OpenRoot()
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, notFound("allocation directory not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("allocation directory: %w", hidePath(err))
+	}
+	return root, nil
+}
+
+func fileInfo(name string, fi os.FileInfo, contentType string) *api.AllocFileInfo {
+	return &api.AllocFileInfo{
 		Name: name, IsDir: fi.IsDir(), Size: fi.Size(),
-		FileMode: fi.Mode().String(), ModTime: fi.ModTime(),
+		FileMode: fi.Mode().String(), ModTime: fi.ModTime(), ContentType: contentType,
 	}
-	if !fi.IsDir() {
-		info.ContentType = contentType(abs)
-	}
-	return info
 }
 
-func contentType(path string) string {
-	f, err := os.Open(path)
+// contentType sniffs the type of the named file of root; "" for a
+// directory or a file that cannot be read.
+func contentType(root *os.Root, name string) string {
+	f, err := openRead(root, name)
 	if err != nil {
 		return ""
 	}
@@ -53,62 +71,105 @@ func contentType(path string) string {
 	return http.DetectContentType(buf[:n])
 }
 
-func statErr(rel string, err error) error {
-	if errors.Is(err, os.ErrNotExist) {
+// openRead opens the named file of root for reading. It does not block
+// on a named pipe with no writer, which a task may leave in its directory.
+func openRead(root *os.Root, name string) (*os.File, error) {
+	return root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+}
+
+// fsErr turns an error of a Root operation on rel into the API's answer.
+// Root errors name paths inside the allocation directory only, never the
+// host path of the directory.
+func fsErr(rel string, err error) error {
+	err = allocdir.Escapes(err)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		return notFound("file %q not found", rel)
+	case errors.Is(err, allocdir.ErrEscapes):
+		return badRequest("path %q escapes the allocation directory", rel)
+	case errors.Is(err, os.ErrPermission):
+		return &codedError{http.StatusForbidden, fmt.Sprintf("permission denied reading %q", rel)}
 	}
-	return fmt.Errorf("stat %q: %w", rel, err)
+	return fmt.Errorf("read %q: %w", rel, err)
+}
+
+// hidePath drops the host path from a file operation's error.
+func hidePath(err error) error {
+	if pe, ok := errors.AsType[*os.PathError](err); ok {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
 }
 
 func (h *handler) list(w http.ResponseWriter, r *http.Request) error {
-	abs, rel, err := h.resolve(r, false)
+	root, name, rel, err := h.resolve(r, false)
 	if err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(abs)
+	defer root.Close()
+	dir, err := root.Open(name)
 	if err != nil {
-		return statErr(rel, err)
+		return fsErr(rel, err)
 	}
-	out := make([]*api.AllocFileInfo, 0, len(entries))
-	for _, e := range entries {
-		fi, err := e.Info()
+	names, err := dir.Readdirnames(-1)
+	dir.Close()
+	if err != nil {
+		return badRequest("cannot list %q: %v", rel, hidePath(err))
+	}
+	out := make([]*api.AllocFileInfo, 0, len(names))
+	for _, n := range names {
+		entry := path.Join(name, n)
+		fi, err := root.Lstat(entry)
 		if err != nil {
-			continue
+			continue // gone meanwhile, or no longer inside the directory
 		}
-		out = append(out, fileInfo(e.Name(), fi, filepath.Join(abs, e.Name())))
+		var ctype string
+		if fi.Mode().IsRegular() {
+			ctype = contentType(root, entry)
+		}
+		out = append(out, fileInfo(n, fi, ctype))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return writeJSON(w, out)
 }
 
 func (h *handler) stat(w http.ResponseWriter, r *http.Request) error {
-	abs, rel, err := h.resolve(r, true)
+	root, name, rel, err := h.resolve(r, true)
 	if err != nil {
 		return err
 	}
-	fi, err := os.Stat(abs)
+	defer root.Close()
+	fi, err := root.Stat(name)
 	if err != nil {
-		return statErr(rel, err)
+		return fsErr(rel, err)
 	}
-	return writeJSON(w, fileInfo(fi.Name(), fi, abs))
+	var ctype string
+	if fi.Mode().IsRegular() {
+		ctype = contentType(root, name)
+	}
+	return writeJSON(w, fileInfo(path.Base(name), fi, ctype))
 }
 
-// openFile opens a regular file of the alloc dir for reading.
+// openFile opens a regular file of the alloc dir for reading, in one step
+// beneath the directory: what is checked is what is read.
 func (h *handler) openFile(r *http.Request) (*os.File, error) {
-	abs, rel, err := h.resolve(r, true)
+	root, name, rel, err := h.resolve(r, true)
 	if err != nil {
 		return nil, err
 	}
-	fi, err := os.Stat(abs)
+	defer root.Close()
+	f, err := openRead(root, name)
 	if err != nil {
-		return nil, statErr(rel, err)
+		return nil, fsErr(rel, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fsErr(rel, hidePath(err))
 	}
 	if fi.IsDir() {
+		f.Close()
 		return nil, badRequest("file %q is a directory", rel)
-	}
-	f, err := os.Open(abs)
-	if err != nil {
-		return nil, fmt.Errorf("open %q: %w", rel, err)
 	}
 	return f, nil
 }
@@ -130,6 +191,9 @@ func (h *handler) readAt(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if offset < 0 {
+		return badRequest("offset must be non-negative")
+	}
 	limit, err := intParam(q.Get("limit"), "limit")
 	if err != nil {
 		return err
@@ -140,7 +204,7 @@ func (h *handler) readAt(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer f.Close()
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return badRequest("seek to offset %d: %v", offset, err)
+		return badRequest("cannot seek to offset %d: %v", offset, hidePath(err))
 	}
 	var src io.Reader = f
 	if limit > 0 {

@@ -228,12 +228,33 @@ func TestErrors(t *testing.T) {
 			`Unexpected response code: 400 (file "alloc" is a directory)`},
 		{"restart a dead task", func() error { return e.api.Allocations().Restart(alloc, "web", nil) },
 			`Unexpected response code: 500 (Task not running)`},
+		{"NUL byte in a path", func() error { _, err := e.api.AllocFS().Cat(alloc, "alloc/\x00x", nil); return err },
+			`Unexpected response code: 400 (invalid path "alloc/\x00x": path contains a NUL byte)`},
+		{"NUL byte in a listed path", func() error { _, _, err := e.api.AllocFS().List(alloc, "alloc\x00", nil); return err },
+			`Unexpected response code: 400 (invalid path "alloc\x00": path contains a NUL byte)`},
+		{"negative offset", func() error {
+			_, err := e.api.AllocFS().ReadAt(alloc, "alloc/logs/web.stdout.0", -1, 10, nil)
+			return err
+		}, `Unexpected response code: 400 (offset must be non-negative)`},
+		{"symlink out of the directory", func() error { _, err := e.api.AllocFS().Cat(alloc, "web/local/out", nil); return err },
+			`Unexpected response code: 400 (path "web/local/out" escapes the allocation directory)`},
+	}
+	ar, err := e.client.AllocRunner(alloc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostDir := ar.AllocDir().Dir
+	if err := os.Symlink("/etc/hostname", filepath.Join(hostDir, "web", "local", "out")); err != nil {
+		t.Fatal(err)
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.call()
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), hostDir) {
+				t.Fatalf("err = %v shows the host path %s", err, hostDir)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package fsapi
 
 import (
 	"net/http"
+	"path"
 	"path/filepath"
 	"strconv"
 
@@ -35,13 +36,20 @@ func (h *handler) logs(w http.ResponseWriter, r *http.Request) error {
 	}
 	follow, _ := strconv.ParseBool(q.Get("follow"))
 	plain, _ := strconv.ParseBool(q.Get("plain"))
+	root, err := openRoot(ar.AllocDir())
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	base := ar.AllocDir().LogBase(task, kind)
+	logName := func(i int) string {
+		return path.Join(allocdir.SharedAllocName, allocdir.LogDirName, filepath.Base(logging.FileName(base, i)))
+	}
 	seq := fileSeq{
+		root:    root,
 		indexes: func() []int { idx, _ := logging.Indexes(base); return idx },
-		path:    func(i int) string { return logging.FileName(base, i) },
-		name: func(i int) string {
-			return filepath.Join(allocdir.SharedAllocName, allocdir.LogDirName, filepath.Base(logging.FileName(base, i)))
-		},
+		path:    logName,
+		name:    logName,
 	}
 	finished := func() bool {
 		s, ok := ar.TaskStates()[task]
@@ -58,21 +66,27 @@ func (h *handler) logs(w http.ResponseWriter, r *http.Request) error {
 
 // stream serves /v1/client/fs/stream/:alloc, which follows one file.
 func (h *handler) stream(w http.ResponseWriter, r *http.Request) error {
-	abs, rel, err := h.resolve(r, true)
+	root, name, rel, err := h.resolve(r, true)
 	if err != nil {
 		return err
 	}
+	defer root.Close()
 	q := r.URL.Query()
 	origin, offset, err := originOffset(q.Get("origin"), q.Get("offset"))
 	if err != nil {
 		return err
 	}
-	if _, err := statFile(abs, rel); err != nil {
-		return err
+	fi, err := root.Stat(name)
+	if err != nil {
+		return fsErr(rel, err)
+	}
+	if fi.IsDir() {
+		return badRequest("file %q is a directory", rel)
 	}
 	seq := fileSeq{
+		root:    root,
 		indexes: func() []int { return []int{0} },
-		path:    func(int) string { return abs },
+		path:    func(int) string { return name },
 		name:    func(int) string { return rel },
 	}
 	out := newJSONFrames(w)

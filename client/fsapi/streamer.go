@@ -19,12 +19,14 @@ const (
 	chunkSize      = 64 * 1024
 )
 
-// fileSeq is a sequence of files read as one stream: a task's rotated log
-// files, or a single file.
+// fileSeq is a sequence of files of an allocation directory read as one
+// stream: a task's rotated log files, or a single file. Files are opened
+// through the directory's Root, so the stream never leaves it.
 type fileSeq struct {
+	root *os.Root
 	// indexes lists the files present, ascending.
 	indexes func() []int
-	// path is a file's absolute path; name is how frames name it.
+	// path is a file's name in root; name is how frames name it.
 	path, name func(idx int) string
 }
 
@@ -38,8 +40,9 @@ func (s fileSeq) next(idx int) (int, bool) {
 	return 0, false
 }
 
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
+// size is the size of a file of the sequence, 0 when it cannot be read.
+func (s fileSeq) size(idx int) int64 {
+	fi, err := s.root.Stat(s.path(idx))
 	if err != nil {
 		return 0
 	}
@@ -56,7 +59,7 @@ func (s fileSeq) start(origin string, offset int64) (idx int, off int64, ok bool
 	rem := offset
 	if origin == api.OriginEnd {
 		for i := len(idxs) - 1; i >= 0; i-- {
-			size := fileSize(s.path(idxs[i]))
+			size := s.size(idxs[i])
 			if rem <= size {
 				return idxs[i], size - rem, true
 			}
@@ -65,14 +68,14 @@ func (s fileSeq) start(origin string, offset int64) (idx int, off int64, ok bool
 		return idxs[0], 0, true
 	}
 	for _, i := range idxs {
-		size := fileSize(s.path(i))
+		size := s.size(i)
 		if rem <= size {
 			return i, rem, true
 		}
 		rem -= size
 	}
 	last := idxs[len(idxs)-1]
-	return last, fileSize(s.path(last)), true
+	return last, s.size(last), true
 }
 
 // frameWriter sends data to the client: as JSON frames or as raw bytes.
@@ -165,7 +168,7 @@ func (s *streamer) run(origin string, offset int64) error {
 // copyFile streams one file from off; it returns the index of the file to
 // continue with, or -1 when the stream is over.
 func (s *streamer) copyFile(idx int, off int64) (int, error) {
-	f, err := os.Open(s.seq.path(idx))
+	f, err := openRead(s.seq.root, s.seq.path(idx))
 	if err != nil {
 		if next, ok := s.seq.next(idx); ok { // rotated away meanwhile
 			return next, nil
@@ -174,7 +177,7 @@ func (s *streamer) copyFile(idx int, off int64) (int, error) {
 	}
 	defer f.Close()
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return -1, err
+		return -1, hidePath(err)
 	}
 	buf := make([]byte, chunkSize)
 	lastChance, quiet := false, time.Now()
@@ -189,7 +192,7 @@ func (s *streamer) copyFile(idx int, off int64) (int, error) {
 			continue
 		}
 		if err != nil && err != io.EOF {
-			return -1, err
+			return -1, hidePath(err)
 		}
 		if next, ok := s.seq.next(idx); ok {
 			return next, nil
