@@ -111,8 +111,12 @@ func (s *Server) authenticateRPC(ci rpc.ConnInfo) (rpc.Peer, error) {
 
 // isServerAddr reports whether addr's IP is that of another server: a
 // Raft peer or a server known from gossip, this one excluded (so a lone
-// server lets no one in as a server).
+// server lets no one in as a server). Until the server has started it
+// knows no other server.
 func (s *Server) isServerAddr(addr net.Addr) bool {
+	if !s.started.Load() {
+		return false
+	}
 	host, _, err := net.SplitHostPort(addr.String())
 	if err != nil {
 		return false

@@ -95,6 +95,9 @@ type Server struct {
 	// bootstrapped is set once this server has bootstrapped Raft or found
 	// existing Raft state.
 	bootstrapped atomic.Bool
+	// started is set once Raft and Serf are set up: the RPC port accepts
+	// connections before that, and must not look at them until then.
+	started atomic.Bool
 	// keys seal variables' items; keyGenMu makes the leader create at
 	// most one first root key.
 	keys     *keyring
@@ -172,6 +175,7 @@ func New(cfg Config) (*Server, error) {
 		s.goRun(func() { w.run(s.shutdownCtx) })
 	}
 	s.goRun(s.monitorLeadership)
+	s.started.Store(true)
 	return s, nil
 }
 
