@@ -41,7 +41,7 @@ func productionConfig() *Config {
 		LeaveOnInterrupt: true, LeaveOnTerminate: true, EnableSyslog: true,
 		DisableUpdateCheck: true, EnableDebug: true,
 		HTTPAPIResponseHeaders: map[string]string{"Access-Control-Allow-Origin": "*"},
-		ACL:                    ACLConfig{Enabled: true},
+		ACL:                    ACLConfig{Enabled: true, TokenTTL: 30 * time.Second},
 		UI:                     UIConfig{Enabled: true},
 		Extra: map[string]any{
 			"syslog_facility": "LOCAL0",

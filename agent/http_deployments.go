@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/roam-project/roam/acl"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -20,9 +21,15 @@ func (h *httpAPI) deploymentsList(w http.ResponseWriter, r *http.Request) (any, 
 		return nil, err
 	}
 	out := []*api.Deployment{}
+	allowed := callerACL(r)
 	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		all, err := snap.Deployments(opts.prefix)
-		out = append(out[:0], all...)
+		out = out[:0]
+		for _, d := range all {
+			if allowed.AllowNamespaceOperation(d.Namespace, acl.NamespaceCapabilityReadJob) {
+				out = append(out, d)
+			}
+		}
 		return snap.Index("deployments"), err
 	})
 	return out, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/roam-project/roam/acl"
 	"github.com/roam-project/roam/jobspec"
 	"github.com/roam-project/roam/server"
 	"github.com/roam-project/roam/state"
@@ -35,6 +36,7 @@ func (h *httpAPI) jobList(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, err
 	}
 	out := []*api.JobListStub{}
+	allowed := callerACL(r)
 	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		jobs, err := snap.Jobs(opts.namespace, opts.prefix)
 		if err != nil {
@@ -42,6 +44,9 @@ func (h *httpAPI) jobList(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		out = out[:0]
 		for _, j := range jobs {
+			if !allowed.AllowNamespaceOperation(*j.Namespace, acl.NamespaceCapabilityListJobs) {
+				continue
+			}
 			sum, err := snap.JobSummary(*j.Namespace, *j.ID)
 			if err != nil {
 				return 0, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/roam-project/roam/acl"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -23,11 +24,14 @@ func (h *httpAPI) varsList(w http.ResponseWriter, r *http.Request) (any, error) 
 		return nil, err
 	}
 	out := []*api.VariableMetadata{}
+	allowed := callerACL(r)
 	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		vars, err := snap.VarsByPrefix(opts.namespace, opts.prefix)
 		out = out[:0]
 		for _, v := range vars {
-			out = append(out, v.Metadata())
+			if allowed.AllowVariableOperation(v.Namespace, v.Path, acl.VariablesCapabilityList) {
+				out = append(out, v.Metadata())
+			}
 		}
 		return snap.VarsIndex(), err
 	})

@@ -45,5 +45,10 @@ func fromRemote(err error) error {
 	case msg == errNotLeader.Error():
 		return errNotLeader
 	}
+	for _, known := range []error{ErrPermissionDenied, ErrTokenNotFound, ErrTokenExpired, ErrTokenInvalid} {
+		if msg == known.Error() {
+			return known
+		}
+	}
 	return errors.New(msg)
 }

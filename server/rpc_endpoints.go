@@ -122,6 +122,7 @@ func (s *Server) registerEndpoints() error {
 		"ServiceRegistration": &serviceEndpoint{s},
 		"Var":                 &varEndpoint{s},
 		"Keyring":             &keyringEndpoint{s},
+		"ACL":                 &aclEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

@@ -58,6 +58,8 @@ type Config struct {
 	HeartbeatGrace time.Duration
 	// MinHeartbeatTTL is the smallest TTL handed to a node.
 	MinHeartbeatTTL time.Duration
+	// ACLEnabled turns on token checks (the agent's acl block).
+	ACLEnabled bool
 	// ValidateTaskConfig checks a task's driver config; nil skips it.
 	ValidateTaskConfig func(driver string, config map[string]any) error
 	Logger             *slog.Logger
@@ -81,6 +83,8 @@ type Server struct {
 	bootstrapped atomic.Bool
 	// keys seal variables' items.
 	keys *keyring
+	// aclCache holds compiled ACLs.
+	aclCache aclCache
 
 	closers []func() error
 

@@ -23,6 +23,9 @@ type snapshotRecord struct {
 	Service    *api.ServiceRegistration `json:",omitempty"`
 	Var        *structs.Var             `json:",omitempty"`
 	Deployment *api.Deployment          `json:",omitempty"`
+	ACLPolicy  *api.ACLPolicy           `json:",omitempty"`
+	ACLToken   *api.ACLToken            `json:",omitempty"`
+	ACLRole    *api.ACLRole             `json:",omitempty"`
 }
 
 // Persist writes every object of the snapshot to w as a JSON stream.
@@ -59,6 +62,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableServices, func(r any) snapshotRecord { return snapshotRecord{Service: r.(*api.ServiceRegistration)} }},
 		{tableVars, func(r any) snapshotRecord { return snapshotRecord{Var: r.(*structs.Var)} }},
 		{tableDeployments, func(r any) snapshotRecord { return snapshotRecord{Deployment: r.(*api.Deployment)} }},
+		{tableACLPolicies, func(r any) snapshotRecord { return snapshotRecord{ACLPolicy: r.(*api.ACLPolicy)} }},
+		{tableACLTokens, func(r any) snapshotRecord { return snapshotRecord{ACLToken: r.(*api.ACLToken)} }},
+		{tableACLRoles, func(r any) snapshotRecord { return snapshotRecord{ACLRole: r.(*api.ACLRole)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -106,6 +112,12 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.Var
 		case rec.Deployment != nil:
 			obj = rec.Deployment
+		case rec.ACLPolicy != nil:
+			obj = rec.ACLPolicy
+		case rec.ACLToken != nil:
+			obj = rec.ACLToken
+		case rec.ACLRole != nil:
+			obj = rec.ACLRole
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}

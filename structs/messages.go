@@ -132,3 +132,14 @@ type NamespacedID struct {
 	Namespace string
 	ID        string
 }
+
+// The ACL entry types, after the ones above.
+const (
+	ACLPolicyUpsertRequestType MessageType = iota + DeploymentUpsertRequestType + 1
+	ACLPolicyDeleteRequestType
+	ACLTokenUpsertRequestType
+	ACLTokenDeleteRequestType
+	ACLTokenBootstrapRequestType
+	ACLRoleUpsertRequestType
+	ACLRoleDeleteRequestType
+)
