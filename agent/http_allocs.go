@@ -40,7 +40,7 @@ func (h *httpAPI) allocRequest(w http.ResponseWriter, r *http.Request) (any, err
 		if r.Method != http.MethodPut && r.Method != http.MethodPost {
 			return nil, methodNotAllowed()
 		}
-		evalID, index, err := h.srv.StopAlloc(id)
+		evalID, index, err := h.srv.StopAlloc(secretOf(r), id)
 		if err != nil {
 			return nil, err
 		}

@@ -67,6 +67,7 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	canonicalizeJob(job, r)
 	res, err := h.srv.RegisterJob(&structs.JobRegisterArgs{
 		Job: job, Submission: req.Submission, EnforceIndex: req.EnforceIndex, ModifyIndex: req.JobModifyIndex,
+		WriteRequest: writeRequest(r),
 	})
 	if err != nil {
 		return nil, err
@@ -181,7 +182,7 @@ func (h *httpAPI) jobRequest(w http.ResponseWriter, r *http.Request) (any, error
 		return h.registerJob(w, r, &req)
 	case http.MethodDelete:
 		purge, _ := strconv.ParseBool(r.URL.Query().Get("purge"))
-		evalID, index, err := h.srv.DeregisterJob(ns, id, purge)
+		evalID, index, err := h.srv.DeregisterJob(secretOf(r), ns, id, purge)
 		if err != nil {
 			return nil, err
 		}
@@ -231,7 +232,7 @@ func (h *httpAPI) jobSubRequest(w http.ResponseWriter, r *http.Request, ns, id, 
 		if r.Method != http.MethodPut && r.Method != http.MethodPost {
 			return nil, methodNotAllowed()
 		}
-		evalID, index, err := h.srv.EvaluateJob(ns, id)
+		evalID, index, err := h.srv.EvaluateJob(secretOf(r), ns, id)
 		if err != nil {
 			return nil, err
 		}
@@ -244,7 +245,7 @@ func (h *httpAPI) jobSubRequest(w http.ResponseWriter, r *http.Request, ns, id, 
 		if err := decodeBody(r, &req); err != nil {
 			return nil, err
 		}
-		res, err := h.srv.RevertJob(ns, id, req.JobVersion, req.EnforcePriorVersion)
+		res, err := h.srv.RevertJob(secretOf(r), ns, id, req.JobVersion, req.EnforcePriorVersion)
 		if err != nil {
 			return nil, err
 		}
@@ -325,7 +326,7 @@ func (h *httpAPI) jobScale(w http.ResponseWriter, r *http.Request, ns, id string
 	if req.Count == nil {
 		return nil, codedError(http.StatusBadRequest, "scaling action without a count is not supported")
 	}
-	res, err := h.srv.ScaleJob(ns, id, group, int(*req.Count))
+	res, err := h.srv.ScaleJob(secretOf(r), ns, id, group, int(*req.Count))
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ func (h *httpAPI) nodeRequest(w http.ResponseWriter, r *http.Request) (any, erro
 		if err := decodeBody(r, &req); err != nil {
 			return nil, err
 		}
-		index, err := h.srv.UpdateEligibility(id, req.Eligibility)
+		index, err := h.srv.UpdateEligibility(secretOf(r), id, req.Eligibility)
 		if err != nil {
 			return nil, err
 		}
@@ -74,7 +74,7 @@ func (h *httpAPI) nodeRequest(w http.ResponseWriter, r *http.Request) (any, erro
 				strategy.ForceDeadline = time.Now().Add(req.DrainSpec.Deadline)
 			}
 		}
-		index, err := h.srv.UpdateDrain(id, strategy, req.MarkEligible)
+		index, err := h.srv.UpdateDrain(secretOf(r), id, strategy, req.MarkEligible)
 		if err != nil {
 			return nil, err
 		}

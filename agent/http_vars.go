@@ -99,7 +99,7 @@ func (h *httpAPI) varWrite(w http.ResponseWriter, r *http.Request, path string) 
 	if err := casArg(q.Get("cas"), args, structs.VarOpCAS); err != nil {
 		return nil, err
 	}
-	return h.varApply(w, args)
+	return h.varApply(w, r, args)
 }
 
 func (h *httpAPI) varDelete(w http.ResponseWriter, r *http.Request, path string) (any, error) {
@@ -111,7 +111,7 @@ func (h *httpAPI) varDelete(w http.ResponseWriter, r *http.Request, path string)
 	if err := casArg(r.URL.Query().Get("cas"), args, structs.VarOpDeleteCAS); err != nil {
 		return nil, err
 	}
-	return h.varApply(w, args)
+	return h.varApply(w, r, args)
 }
 
 // casArg turns a ?cas=N parameter into a check-and-set operation.
@@ -129,7 +129,8 @@ func casArg(raw string, args *structs.VarApplyArgs, op structs.VarOp) error {
 
 // varApply runs a variable operation and answers a conflict with 409 and
 // the current variable; otherwise it returns the stored variable.
-func (h *httpAPI) varApply(w http.ResponseWriter, args *structs.VarApplyArgs) (any, error) {
+func (h *httpAPI) varApply(w http.ResponseWriter, r *http.Request, args *structs.VarApplyArgs) (any, error) {
+	args.WriteRequest = writeRequest(r)
 	reply, err := h.srv.ApplyVar(args)
 	if err != nil {
 		return nil, err
