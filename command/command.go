@@ -35,6 +35,7 @@ type verb struct {
 
 // groupSynopses describes the verbs that only group subcommands.
 var groupSynopses = map[string]string{
+	"acl":        "Interact with ACL policies, tokens and roles",
 	"alloc":      "Interact with allocations",
 	"deployment": "Interact with deployments",
 	"eval":       "Interact with evaluations",
@@ -66,6 +67,9 @@ func verbs() []*verb {
 		evalStatusVerb, evalListVerb, deploymentListVerb, deploymentStatusVerb, deploymentPromoteVerb, deploymentFailVerb,
 		varPutVerb, varGetVerb, varListVerb, varPurgeVerb,
 		serviceListVerb, serviceInfoVerb, serviceDeleteVerb,
+		aclBootstrapVerb, aclPolicyApplyVerb, aclPolicyListVerb, aclPolicyInfoVerb, aclPolicyDeleteVerb,
+		aclTokenCreateVerb, aclTokenListVerb, aclTokenInfoVerb, aclTokenSelfVerb, aclTokenUpdateVerb, aclTokenDeleteVerb,
+		aclRoleCreateVerb, aclRoleListVerb, aclRoleInfoVerb, aclRoleUpdateVerb, aclRoleDeleteVerb,
 	}
 }
 
