@@ -47,6 +47,13 @@ type Agent struct {
 // New starts an agent from a validated configuration.
 func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 	a := &Agent{config: cfg, logger: logger, done: make(chan struct{})}
+	if cfg.DataDir != "" {
+		// The data directory holds Raft's log, the keyring and the client's
+		// state: readable by root only, as in Nomad's hardening guide.
+		if err := privateDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	if err := a.loadDrivers(); err != nil {
@@ -109,6 +116,18 @@ func (a *Agent) startServer() error {
 		return fmt.Errorf("start server: %w", err)
 	}
 	a.server = srv
+	return nil
+}
+
+// privateDir creates dir, or tightens an existing one, so that only its
+// owner can read or enter it.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("set data dir permissions: %w", err)
+	}
 	return nil
 }
 

@@ -124,6 +124,9 @@ func (k *keyring) storeLocked(id string, key []byte) error {
 		if err := os.MkdirAll(k.dir, 0o700); err != nil {
 			return fmt.Errorf("create keystore: %w", err)
 		}
+		if err := os.Chmod(k.dir, 0o700); err != nil {
+			return fmt.Errorf("set keystore permissions: %w", err)
+		}
 		raw, err := json.Marshal(keyFile{KeyID: id, Key: key})
 		if err != nil {
 			return fmt.Errorf("encode key: %w", err)
