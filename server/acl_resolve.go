@@ -3,8 +3,6 @@ package server
 import (
 	"errors"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -104,36 +102,36 @@ func tokenPolicies(snap *state.Snapshot, token *api.ACLToken) ([]*api.ACLPolicy,
 	return out, nil
 }
 
-// aclCache keeps compiled ACLs keyed by the exact policy versions they
-// were compiled from, so that a request pays a map lookup, not a parse.
+// aclCache keeps each token's compiled ACL with the ACL tables' index it
+// was compiled at, so that a request pays a few lookups, not a parse; any
+// change to policies, roles or tokens recompiles on next use.
 type aclCache struct {
 	mu      sync.Mutex
-	entries map[string]*acl.ACL
+	entries map[string]cachedACL
+}
+
+type cachedACL struct {
+	acl   *acl.ACL
+	index uint64
 }
 
 // maxCachedACLs bounds the cache; it starts afresh when full.
-const maxCachedACLs = 1024
+const maxCachedACLs = 4096
 
 func (c *aclCache) compile(snap *state.Snapshot, token *api.ACLToken) (*acl.ACL, error) {
 	if token.Type == structs.ACLManagementToken {
 		return acl.ManagementACL, nil
 	}
+	index := snap.ACLIndex()
+	c.mu.Lock()
+	e, ok := c.entries[token.AccessorID]
+	c.mu.Unlock()
+	if ok && e.index == index {
+		return e.acl, nil
+	}
 	policies, err := tokenPolicies(snap, token)
 	if err != nil {
 		return nil, err
-	}
-	var key strings.Builder
-	for _, p := range policies {
-		key.WriteString(p.Name)
-		key.WriteByte('@')
-		key.WriteString(strconv.FormatUint(p.ModifyIndex, 10))
-		key.WriteByte(',')
-	}
-	c.mu.Lock()
-	a, ok := c.entries[key.String()]
-	c.mu.Unlock()
-	if ok {
-		return a, nil
 	}
 	parsed := make([]*acl.Policy, 0, len(policies))
 	for _, p := range policies {
@@ -144,12 +142,12 @@ func (c *aclCache) compile(snap *state.Snapshot, token *api.ACLToken) (*acl.ACL,
 		}
 		parsed = append(parsed, pp)
 	}
-	a = acl.Compile(parsed)
+	a := acl.Compile(parsed)
 	c.mu.Lock()
 	if c.entries == nil || len(c.entries) >= maxCachedACLs {
-		c.entries = map[string]*acl.ACL{}
+		c.entries = map[string]cachedACL{}
 	}
-	c.entries[key.String()] = a
+	c.entries[token.AccessorID] = cachedACL{acl: a, index: index}
 	c.mu.Unlock()
 	return a, nil
 }
