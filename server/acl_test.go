@@ -212,6 +212,23 @@ func TestACLWritesRejectBadInput(t *testing.T) {
 	}
 }
 
+// settledIndex waits for the scheduler to finish with the evaluations an
+// allowed call created, so that a change seen next is the call's own.
+func settledIndex(t *testing.T, s *Server) uint64 {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		before := s.State().Snapshot().LatestIndex()
+		time.Sleep(100 * time.Millisecond)
+		if after := s.State().Snapshot().LatestIndex(); after == before {
+			return after
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("state never settled")
+		}
+	}
+}
+
 // TestRPCEndpointsCheckTokens calls the RPC endpoints a follower forwards
 // HTTP writes to: each checks the token the request carries.
 func TestRPCEndpointsCheckTokens(t *testing.T) {
@@ -263,7 +280,7 @@ node { policy = "write" }`)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, tok := range []string{"", reader} {
-				before := s.State().Snapshot().LatestIndex()
+				before := settledIndex(t, s)
 				if err := tc.call(tok); !errors.Is(err, ErrPermissionDenied) {
 					t.Fatalf("token %q: err = %v, want permission denied", tok, err)
 				}
