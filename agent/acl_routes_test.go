@@ -55,6 +55,8 @@ operator { policy = "write" }`
 var aclCases = []aclCase{
 	{pattern: "/v1/jobs", method: "GET", path: "/v1/jobs", grant: listJobs, lack: readJob},
 	{pattern: "/v1/jobs", method: "PUT", path: "/v1/jobs", body: jobBody, grant: submitJob, lack: nsRead},
+	{pattern: "/v1/jobs", method: "PUT", path: "/v1/jobs", body: strings.Replace(jobBody, `"ID": "acl-test"`, `"ID": "acl-prod", "Namespace": "prod"`, 1),
+		grant: "namespace \"*\" { capabilities = [\"submit-job\"] }", lack: submitJob},
 	{pattern: "/v1/jobs/parse", method: "PUT", path: "/v1/jobs/parse", body: `{"JobHCL": "job \"x\" {}"}`, grant: `namespace "default" { capabilities = ["parse-job"] }`, lack: listJobs},
 	{pattern: "/v1/job/", method: "GET", path: "/v1/job/acl-test", grant: readJob, lack: listJobs},
 	{pattern: "/v1/job/", method: "GET", path: "/v1/job/acl-test/allocations", grant: readJob, lack: listJobs},
@@ -99,6 +101,9 @@ var aclCases = []aclCase{
 		path "app/*" { capabilities = ["read", "list", "destroy"] }
 	}
 }`},
+	{pattern: "/v1/var/", method: "PUT", path: "/v1/var/app/db", body: `{"Namespace": "prod", "Items": {"a": "b"}}`,
+		grant: "namespace \"*\" {\n\tvariables {\n\t\tpath \"*\" { capabilities = [\"write\"] }\n\t}\n}",
+		lack: "namespace \"default\" {\n\tvariables {\n\t\tpath \"*\" { capabilities = [\"write\"] }\n\t}\n}"},
 	{pattern: "/v1/var/", method: "DELETE", path: "/v1/var/app/db", grant: `namespace "default" {
 	variables {
 		path "app/*" { capabilities = ["destroy"] }

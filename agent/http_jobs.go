@@ -65,6 +65,10 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 		return nil, codedError(http.StatusBadRequest, "Job must be specified")
 	}
 	canonicalizeJob(job, r)
+	// The route checked the query's namespace; the job may name another.
+	if !callerACL(r).AllowNamespaceOperation(*job.Namespace, acl.NamespaceCapabilitySubmitJob) {
+		return nil, server.ErrPermissionDenied
+	}
 	res, err := h.srv.RegisterJob(&structs.JobRegisterArgs{
 		Job: job, Submission: req.Submission, EnforceIndex: req.EnforceIndex, ModifyIndex: req.JobModifyIndex,
 		WriteRequest: writeRequest(r),
@@ -301,6 +305,9 @@ func (h *httpAPI) jobPlan(w http.ResponseWriter, r *http.Request, id string) (an
 		return nil, codedError(http.StatusBadRequest, "Job ID does not match")
 	}
 	canonicalizeJob(req.Job, r)
+	if !callerACL(r).AllowNamespaceOperation(*req.Job.Namespace, acl.NamespaceCapabilitySubmitJob) {
+		return nil, server.ErrPermissionDenied
+	}
 	return h.srv.PlanJob(req.Job, req.Diff)
 }
 

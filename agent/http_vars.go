@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/acl"
+	"github.com/roam-project/roam/server"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -130,6 +131,14 @@ func casArg(raw string, args *structs.VarApplyArgs, op structs.VarOp) error {
 // varApply runs a variable operation and answers a conflict with 409 and
 // the current variable; otherwise it returns the stored variable.
 func (h *httpAPI) varApply(w http.ResponseWriter, r *http.Request, args *structs.VarApplyArgs) (any, error) {
+	// The route checked the query's namespace; the body may name another.
+	op := acl.VariablesCapabilityWrite
+	if args.Op == structs.VarOpDelete || args.Op == structs.VarOpDeleteCAS {
+		op = acl.VariablesCapabilityDestroy
+	}
+	if !callerACL(r).AllowVariableOperation(args.Var.Namespace, args.Var.Path, op) {
+		return nil, server.ErrPermissionDenied
+	}
 	args.WriteRequest = writeRequest(r)
 	reply, err := h.srv.ApplyVar(args)
 	if err != nil {
