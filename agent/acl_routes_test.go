@@ -42,8 +42,6 @@ const (
 	nodeWriteP  = `node { policy = "write" }`
 	agentReadP  = `agent { policy = "read" }`
 	agentWriteP = `agent { policy = "write" }`
-	opReadP     = `operator { policy = "read" }`
-	opWriteP    = `operator { policy = "write" }`
 	everything  = `namespace "*" { policy = "write" }
 node { policy = "write" }
 agent { policy = "write" }
@@ -103,7 +101,7 @@ var aclCases = []aclCase{
 }`},
 	{pattern: "/v1/var/", method: "PUT", path: "/v1/var/app/db", body: `{"Namespace": "prod", "Items": {"a": "b"}}`,
 		grant: "namespace \"*\" {\n\tvariables {\n\t\tpath \"*\" { capabilities = [\"write\"] }\n\t}\n}",
-		lack: "namespace \"default\" {\n\tvariables {\n\t\tpath \"*\" { capabilities = [\"write\"] }\n\t}\n}"},
+		lack:  "namespace \"default\" {\n\tvariables {\n\t\tpath \"*\" { capabilities = [\"write\"] }\n\t}\n}"},
 	{pattern: "/v1/var/", method: "DELETE", path: "/v1/var/app/db", grant: `namespace "default" {
 	variables {
 		path "app/*" { capabilities = ["destroy"] }
@@ -117,8 +115,8 @@ var aclCases = []aclCase{
 	{pattern: "/v1/status/leader", method: "GET", path: "/v1/status/leader", public: true},
 	{pattern: "/v1/status/peers", method: "GET", path: "/v1/status/peers", public: true},
 	{pattern: "/v1/system/gc", method: "PUT", path: "/v1/system/gc", grant: "management", lack: everything},
-	{pattern: "/v1/operator/raft/configuration", method: "GET", path: "/v1/operator/raft/configuration", grant: opReadP, lack: agentWriteP},
-	{pattern: "/v1/operator/raft/peer", method: "DELETE", path: "/v1/operator/raft/peer?id=nobody", grant: opWriteP, lack: opReadP},
+	{pattern: "/v1/operator/raft/configuration", method: "GET", path: "/v1/operator/raft/configuration", grant: "management", lack: everything},
+	{pattern: "/v1/operator/raft/peer", method: "DELETE", path: "/v1/operator/raft/peer?id=nobody", grant: "management", lack: everything},
 	{pattern: "/v1/operator/snapshot", method: "GET", path: "/v1/operator/snapshot", grant: "management", lack: everything},
 	{pattern: "/v1/agent/join", method: "PUT", path: "/v1/agent/join?address=127.0.0.1:1", grant: agentWriteP, lack: agentReadP},
 	{pattern: "/v1/agent/force-leave", method: "PUT", path: "/v1/agent/force-leave?node=nobody", grant: agentWriteP, lack: agentReadP},

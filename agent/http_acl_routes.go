@@ -70,7 +70,9 @@ func reads(get, write authorizer) authorizer {
 	}
 }
 
-// The coarse requirements.
+// The coarse requirements. operatorRead and operatorWrite are for the
+// operator routes Nomad guards with the operator rule (autopilot, scheduler
+// configuration); raft and snapshots need management.
 func nodeRead(_ *http.Request, a *acl.ACL) bool      { return a.AllowNodeRead() }
 func nodeWrite(_ *http.Request, a *acl.ACL) bool     { return a.AllowNodeWrite() }
 func agentRead(_ *http.Request, a *acl.ACL) bool     { return a.AllowAgentRead() }
