@@ -15,7 +15,8 @@ import (
 )
 
 // remoteResolver resolves tokens on a client-only agent through the
-// servers, caching each answer for the acl block's token_ttl.
+// servers, caching each answer (the token with its policies and roles)
+// for the shortest of the acl block's token_ttl, policy_ttl and role_ttl.
 type remoteResolver struct {
 	servers *rpcservers.Set
 	ttl     time.Duration
@@ -30,13 +31,15 @@ type resolved struct {
 	expires time.Time
 }
 
-// defaultTokenTTL is Nomad's token_ttl default.
+// defaultTokenTTL is Nomad's token_ttl (and policy_ttl, role_ttl) default.
 const defaultTokenTTL = 30 * time.Second
 
 func newRemoteResolver(servers *rpcservers.Set, cfg ACLConfig) *remoteResolver {
-	ttl := cfg.TokenTTL
-	if ttl <= 0 {
-		ttl = defaultTokenTTL
+	ttl := defaultTokenTTL
+	for _, d := range []time.Duration{cfg.TokenTTL, cfg.PolicyTTL, cfg.RoleTTL} {
+		if d > 0 && d < ttl {
+			ttl = d
+		}
 	}
 	return &remoteResolver{servers: servers, ttl: ttl, entries: map[string]resolved{}}
 }

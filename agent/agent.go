@@ -374,6 +374,7 @@ func (a *Agent) configMap() map[string]any {
 		"Server":  map[string]any{"Enabled": cfg.Server.Enabled, "BootstrapExpect": cfg.Server.BootstrapExpect},
 		"Client":  map[string]any{"Enabled": cfg.Client.Enabled, "Servers": cfg.Client.Servers, "NodeClass": cfg.Client.NodeClass},
 		"DevMode": cfg.DevMode,
+		"ACL":     map[string]any{"Enabled": cfg.ACL.Enabled},
 	}
 }
 

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +151,17 @@ func TestACLs(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("bearer token: status %d", resp.StatusCode)
+		}
+	})
+	t.Run("secrets are never logged", func(t *testing.T) {
+		logged, err := os.ReadFile(a.log.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{boot.SecretID, reader.SecretID, deployer.SecretID} {
+			if strings.Contains(string(logged), secret) {
+				t.Errorf("the agent log holds a token secret")
+			}
 		}
 	})
 	for _, id := range []string{"managed", "by-role"} {
