@@ -241,23 +241,27 @@ func (m *matcher[T]) any(ok func(T) bool) bool {
 }
 
 // globMatch matches name against pattern, where '*' stands for any run of
-// characters (slashes included).
+// characters (slashes included). It does not allocate: list endpoints call
+// it for every object they return.
 func globMatch(pattern, name string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
+	first, rest, found := strings.Cut(pattern, "*")
+	if !found {
 		return pattern == name
 	}
-	if !strings.HasPrefix(name, parts[0]) {
+	if !strings.HasPrefix(name, first) {
 		return false
 	}
-	name = name[len(parts[0]):]
-	last := parts[len(parts)-1]
-	for _, p := range parts[1 : len(parts)-1] {
-		i := strings.Index(name, p)
+	name = name[len(first):]
+	for {
+		part, more, found := strings.Cut(rest, "*")
+		if !found {
+			// part is the pattern's tail: name must end with it.
+			return strings.HasSuffix(name, part)
+		}
+		i := strings.Index(name, part)
 		if i < 0 {
 			return false
 		}
-		name = name[i+len(p):]
+		name, rest = name[i+len(part):], more
 	}
-	return strings.HasSuffix(name, last)
 }

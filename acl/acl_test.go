@@ -195,3 +195,24 @@ func TestGlobMatch(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAllowNamespaceOperation is the per-object check of a filtered
+// list: an exact namespace rule, and a namespace found through globs.
+func BenchmarkAllowNamespaceOperation(b *testing.B) {
+	p, err := Parse(`namespace "default" { policy = "write" }
+namespace "prod-*" { policy = "read" }
+namespace "*" { policy = "deny" }`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := Compile([]*Policy{p})
+	for _, ns := range []string{"default", "prod-web"} {
+		b.Run(ns, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if !a.AllowNamespaceOperation(ns, NamespaceCapabilityListJobs) {
+					b.Fatal("denied")
+				}
+			}
+		})
+	}
+}
