@@ -8,43 +8,10 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
-	"github.com/roam-project/roam/acl"
 	"github.com/roam-project/roam/server"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
-
-// nodeRule: reading nodes needs node read, changing them (drain,
-// eligibility, purge) node write.
-func nodeRule(r *http.Request, a *acl.ACL) bool {
-	if r.Method == http.MethodGet {
-		return a.AllowNodeRead()
-	}
-	return a.AllowNodeWrite()
-}
-
-// varRule: /v1/var/<path> needs read (GET), write (PUT) or destroy
-// (DELETE) on the path in the request's namespace.
-func varRule(r *http.Request, a *acl.ACL) bool {
-	path := strings.Trim(strings.TrimPrefix(r.URL.Path, "/v1/var/"), " /")
-	op := acl.VariablesCapabilityWrite
-	switch r.Method {
-	case http.MethodGet:
-		op = acl.VariablesCapabilityRead
-	case http.MethodDelete:
-		op = acl.VariablesCapabilityDestroy
-	}
-	return a.AllowVariableOperation(namespaceOf(r), path, op)
-}
-
-// aclTokenRule: /v1/acl/token/self is for any token; other tokens are
-// for management only.
-func aclTokenRule(r *http.Request, a *acl.ACL) bool {
-	if r.URL.Path == "/v1/acl/token/self" && r.Method == http.MethodGet {
-		return true
-	}
-	return a.IsManagement()
-}
 
 // aclBootstrap serves /v1/acl/bootstrap, with an optional body naming the
 // operator's BootstrapSecret.

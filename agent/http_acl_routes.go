@@ -112,6 +112,38 @@ func jobRule(r *http.Request, a *acl.ACL) bool {
 	return allow(acl.NamespaceCapabilitySubmitJob)
 }
 
+// nodeRule: reading nodes needs node read, changing them (drain,
+// eligibility, purge) node write.
+func nodeRule(r *http.Request, a *acl.ACL) bool {
+	if r.Method == http.MethodGet {
+		return a.AllowNodeRead()
+	}
+	return a.AllowNodeWrite()
+}
+
+// varRule: /v1/var/<path> needs read (GET), write (PUT) or destroy
+// (DELETE) on the path in the request's namespace.
+func varRule(r *http.Request, a *acl.ACL) bool {
+	path := strings.Trim(strings.TrimPrefix(r.URL.Path, "/v1/var/"), " /")
+	op := acl.VariablesCapabilityWrite
+	switch r.Method {
+	case http.MethodGet:
+		op = acl.VariablesCapabilityRead
+	case http.MethodDelete:
+		op = acl.VariablesCapabilityDestroy
+	}
+	return a.AllowVariableOperation(namespaceOf(r), path, op)
+}
+
+// aclTokenRule: /v1/acl/token/self is for any token; other tokens are
+// for management only.
+func aclTokenRule(r *http.Request, a *acl.ACL) bool {
+	if r.URL.Path == "/v1/acl/token/self" && r.Method == http.MethodGet {
+		return true
+	}
+	return a.IsManagement()
+}
+
 // jobSubResources are the sub-paths of /v1/job/<id>.
 var jobSubResources = []string{"allocations", "evaluations", "summary", "versions", "plan", "evaluate",
 	"scale", "revert", "submission", "deployments", "deployment", "dispatch", "periodic/force"}

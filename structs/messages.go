@@ -23,6 +23,13 @@ const (
 	ServiceRegistrationUpsertRequestType
 	ServiceRegistrationDeleteRequestType
 	DeploymentUpsertRequestType
+	ACLPolicyUpsertRequestType
+	ACLPolicyDeleteRequestType
+	ACLTokenUpsertRequestType
+	ACLTokenDeleteRequestType
+	ACLTokenBootstrapRequestType
+	ACLRoleUpsertRequestType
+	ACLRoleDeleteRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.
@@ -132,14 +139,3 @@ type NamespacedID struct {
 	Namespace string
 	ID        string
 }
-
-// The ACL entry types, after the ones above.
-const (
-	ACLPolicyUpsertRequestType MessageType = iota + DeploymentUpsertRequestType + 1
-	ACLPolicyDeleteRequestType
-	ACLTokenUpsertRequestType
-	ACLTokenDeleteRequestType
-	ACLTokenBootstrapRequestType
-	ACLRoleUpsertRequestType
-	ACLRoleDeleteRequestType
-)
