@@ -216,3 +216,27 @@ namespace "*" { policy = "deny" }`)
 		})
 	}
 }
+
+// TestAllowNamespace is the check a namespace list filters with: whether
+// the token may do anything at all in a namespace.
+func TestAllowNamespace(t *testing.T) {
+	cases := []struct {
+		name  string
+		rules string
+		ns    string
+		want  bool
+	}{
+		{"capabilities", `namespace "a" { capabilities = ["list-jobs"] }`, "a", true},
+		{"variables only", "namespace \"a\" {\n variables {\n  path \"*\" { capabilities = [\"read\"] }\n }\n}", "a", true},
+		{"deny", `namespace "a" { policy = "deny" }`, "a", false},
+		{"other namespace", `namespace "a" { policy = "read" }`, "b", false},
+		{"glob", `namespace "a-*" { policy = "read" }`, "a-1", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := compile(t, tc.rules).AllowNamespace(tc.ns); got != tc.want {
+				t.Fatalf("AllowNamespace(%q) = %v, want %v", tc.ns, got, tc.want)
+			}
+		})
+	}
+}
