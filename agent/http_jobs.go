@@ -151,7 +151,7 @@ func (h *httpAPI) validateJob(w http.ResponseWriter, r *http.Request) (any, erro
 func (h *httpAPI) jobRequest(w http.ResponseWriter, r *http.Request) (any, error) {
 	path := strings.TrimPrefix(r.URL.Path, "/v1/job/")
 	ns := namespaceOf(r)
-	for _, sub := range []string{"allocations", "evaluations", "summary", "versions", "plan", "evaluate", "scale", "revert", "submission", "deployments", "deployment", "dispatch", "periodic/force"} {
+	for _, sub := range jobSubResources {
 		if id, ok := strings.CutSuffix(path, "/"+sub); ok {
 			return h.jobSubRequest(w, r, ns, id, sub)
 		}
