@@ -144,10 +144,6 @@ func aclTokenRule(r *http.Request, a *acl.ACL) bool {
 	return a.IsManagement()
 }
 
-// jobSubResources are the sub-paths of /v1/job/<id>.
-var jobSubResources = []string{"allocations", "evaluations", "summary", "versions", "plan", "evaluate",
-	"scale", "revert", "submission", "deployments", "deployment", "dispatch", "periodic/force"}
-
 // objectNamespace finds the namespace of the object a by-ID path names,
 // so that a check is made against where the object lives, not where the
 // request says it does; "" when there is no such object.

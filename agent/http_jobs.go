@@ -147,6 +147,10 @@ func (h *httpAPI) validateJob(w http.ResponseWriter, r *http.Request) (any, erro
 	return resp, nil
 }
 
+// jobSubResources are the sub-paths of /v1/job/<id>.
+var jobSubResources = []string{"allocations", "evaluations", "summary", "versions", "plan", "evaluate",
+	"scale", "revert", "submission", "deployments", "deployment", "dispatch", "periodic/force"}
+
 // jobRequest serves /v1/job/<id> and its sub-resources.
 func (h *httpAPI) jobRequest(w http.ResponseWriter, r *http.Request) (any, error) {
 	path := strings.TrimPrefix(r.URL.Path, "/v1/job/")
