@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 	"github.com/hashicorp/serf/serf"
 
+	"github.com/roam-project/roam/acl"
 	"github.com/roam-project/roam/client"
 	"github.com/roam-project/roam/client/fsapi"
 	"github.com/roam-project/roam/client/rpcservers"
@@ -53,6 +54,13 @@ type Agent struct {
 // New starts an agent from a validated configuration.
 func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 	a := &Agent{config: cfg, logger: logger, done: make(chan struct{})}
+	if cfg.DataDir != "" {
+		// The data directory holds Raft's log, the keyring and the client's
+		// state: readable by root only, as in Nomad's hardening guide.
+		if err := privateDir(cfg.DataDir); err != nil {
+			return nil, err
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	if err := a.setupTLS(); err != nil {
@@ -124,6 +132,7 @@ func (a *Agent) startServer() error {
 		HeartbeatGrace:     cfg.Server.HeartbeatGrace,
 		MinHeartbeatTTL:    cfg.Server.MinHeartbeatTTL,
 		JobLimits:          cfg.Server.jobLimits(),
+		ACLEnabled:         cfg.ACL.Enabled,
 		ValidateTaskConfig: a.validateTaskConfig,
 		KEKs:               keks,
 		Logger:             a.logger,
@@ -134,6 +143,18 @@ func (a *Agent) startServer() error {
 		return fmt.Errorf("start server: %w", err)
 	}
 	a.server = srv
+	return nil
+}
+
+// privateDir creates dir, or tightens an existing one, so that only its
+// owner can read or enter it.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("set data dir permissions: %w", err)
+	}
 	return nil
 }
 
@@ -282,60 +303,89 @@ func (a *Agent) startHTTP() error {
 // HTTPAddr is the address the HTTP API listens on.
 func (a *Agent) HTTPAddr() string { return a.listener.Addr().String() }
 
-// routes maps Nomad's /v1 paths to handlers.
+// routes maps Nomad's /v1 paths to handlers, each behind the ACL check its
+// route declares.
 func (a *Agent) routes() http.Handler {
-	h := &httpAPI{srv: a.server, agent: a, logger: a.logger, jobBodyLimit: jobBodyBase + 2*a.config.Server.jobLimits().MaxSourceSize}
+	h := &httpAPI{srv: a.server, agent: a, logger: a.logger, resolver: a.resolver(),
+		jobBodyLimit: jobBodyBase + 2*a.config.Server.jobLimits().MaxSourceSize}
 	mux := http.NewServeMux()
-	handle := func(pattern string, fn handlerFunc) { mux.HandleFunc(pattern, h.toLeader(h.wrap(fn))) }
-	if a.server != nil {
-		handle("/v1/jobs", h.jobsRequest)
-		handle("/v1/jobs/parse", h.jobsParse)
-		handle("/v1/job/", h.jobRequest)
-		handle("/v1/validate/job", h.validateJob)
-		handle("/v1/allocations", h.allocsList)
-		handle("/v1/allocation/", h.allocRequest)
-		handle("/v1/evaluations", h.evalsList)
-		handle("/v1/evaluation/", h.evalRequest)
-		handle("/v1/deployments", h.deploymentsList)
-		handle("/v1/deployment/", h.deploymentRequest)
-		handle("/v1/nodes", h.nodesList)
-		handle("/v1/services", h.servicesList)
-		handle("/v1/service/", h.serviceRequest)
-		handle("/v1/node/", h.nodeRequest)
-		handle("/v1/vars", h.varsList)
-		handle("/v1/var/", h.varRequest)
-		handle("/v1/namespaces", h.namespacesList)
-		handle("/v1/namespace", h.namespaceRequest)
-		handle("/v1/namespace/", h.namespaceRequest)
-		handle("/v1/agent/members", h.agentMembers)
-		handle("/v1/status/leader", h.statusLeader)
-		handle("/v1/status/peers", h.statusPeers)
-		handle("/v1/system/gc", h.systemGC)
-		handle("/v1/operator/raft/configuration", h.raftConfiguration)
-		handle("/v1/operator/raft/peer", h.raftRemovePeer)
-		handle("/v1/operator/snapshot", h.operatorSnapshot)
-		handle("/v1/agent/join", h.agentJoin)
-		handle("/v1/agent/force-leave", h.agentForceLeave)
-		handle("/v1/agent/keyring/", h.agentKeyring)
+	for _, rt := range a.routeTable(h) {
+		handler := h.authorize(rt.allow, rt.handler)
+		if rt.toLeader {
+			handler = h.toLeader(handler)
+		}
+		mux.HandleFunc(rt.pattern, handler)
 	}
 	if a.server == nil && a.remote != nil {
+		// The server the request is proxied to checks its token.
 		mux.HandleFunc("/v1/", serversProxy(a.remote, h))
 	}
-	handle("/v1/agent/self", h.agentSelf)
-	handle("/v1/agent/servers", h.agentServers)
-	handle("/v1/agent/health", h.agentHealth)
-	if a.client != nil {
-		mux.Handle("/v1/client/", fsapi.Handler(a.client))
+	return h.guard(mux)
+}
+
+// routeTable lists the agent's routes with their ACL requirements, as
+// Nomad's API documents them ("ACL Required").
+func (a *Agent) routeTable(h *httpAPI) []route {
+	var routes []route
+	handle := func(pattern string, allow authorizer, fn handlerFunc) {
+		routes = append(routes, route{pattern: pattern, allow: allow, handler: h.wrap(fn), toLeader: true})
 	}
-	mux.Handle("/ui/", ui.Handler())
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	readJob := nsCap(acl.NamespaceCapabilityReadJob)
+	if a.server != nil {
+		handle("/v1/jobs", reads(nsCap(acl.NamespaceCapabilityListJobs), nsCap(acl.NamespaceCapabilitySubmitJob)), h.jobsRequest)
+		handle("/v1/jobs/parse", nsAnyCap(acl.NamespaceCapabilityParseJob, acl.NamespaceCapabilitySubmitJob), h.jobsParse)
+		handle("/v1/job/", jobRule, h.jobRequest)
+		handle("/v1/validate/job", readJob, h.validateJob)
+		handle("/v1/allocations", readJob, h.allocsList)
+		handle("/v1/allocation/", h.inObjectNamespace(allocNamespace, allocCap), h.allocRequest)
+		handle("/v1/evaluations", readJob, h.evalsList)
+		handle("/v1/evaluation/", h.inObjectNamespace(evalNamespace, constCap(acl.NamespaceCapabilityReadJob)), h.evalRequest)
+		handle("/v1/deployments", readJob, h.deploymentsList)
+		handle("/v1/deployment/", h.inObjectNamespace(deploymentNamespace, deploymentCap), h.deploymentRequest)
+		handle("/v1/nodes", nodeRead, h.nodesList)
+		handle("/v1/node/", nodeRule, h.nodeRequest)
+		handle("/v1/services", readJob, h.servicesList)
+		handle("/v1/service/", reads(readJob, nsCap(acl.NamespaceCapabilitySubmitJob)), h.serviceRequest)
+		handle("/v1/vars", anyToken, h.varsList)
+		handle("/v1/var/", varRule, h.varRequest)
+		handle("/v1/agent/members", nodeRead, h.agentMembers)
+		handle("/v1/status/leader", public, h.statusLeader)
+		handle("/v1/status/peers", public, h.statusPeers)
+		handle("/v1/system/gc", management, h.systemGC)
+		handle("/v1/operator/raft/configuration", management, h.raftConfiguration)
+		handle("/v1/operator/raft/peer", management, h.raftRemovePeer)
+		handle("/v1/operator/snapshot", management, h.operatorSnapshot)
+		handle("/v1/agent/join", agentWrite, h.agentJoin)
+		handle("/v1/agent/force-leave", agentWrite, h.agentForceLeave)
+		handle("/v1/agent/keyring/", reads(agentRead, agentWrite), h.agentKeyring)
+		handle("/v1/namespaces", anyToken, h.namespacesList)
+		handle("/v1/namespace", management, h.namespaceRequest)
+		handle("/v1/namespace/", namespaceRule, h.namespaceRequest)
+		handle("/v1/acl/bootstrap", public, h.aclBootstrap)
+		handle("/v1/acl/policies", anyToken, h.aclPolicies)
+		handle("/v1/acl/policy/", reads(anyToken, management), h.aclPolicy)
+		handle("/v1/acl/tokens", management, h.aclTokens)
+		handle("/v1/acl/token", management, h.aclTokenCreate)
+		handle("/v1/acl/token/", aclTokenRule, h.aclToken)
+		handle("/v1/acl/roles", anyToken, h.aclRoles)
+		handle("/v1/acl/role", management, h.aclRoleCreate)
+		handle("/v1/acl/role/", reads(anyToken, management), h.aclRole)
+	}
+	handle("/v1/agent/self", agentRead, h.agentSelf)
+	handle("/v1/agent/servers", reads(agentRead, agentWrite), h.agentServers)
+	handle("/v1/agent/health", public, h.agentHealth)
+	if a.client != nil {
+		routes = append(routes, route{pattern: "/v1/client/", allow: h.clientRule, handler: fsapi.Handler(a.client).ServeHTTP})
+	}
+	routes = append(routes, route{pattern: "/ui/", allow: public, handler: ui.Handler().ServeHTTP})
+	routes = append(routes, route{pattern: "/", allow: public, handler: func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {
 			http.Redirect(w, r, "/ui/", http.StatusTemporaryRedirect)
 			return
 		}
 		http.NotFound(w, r)
-	})
-	return h.guard(mux)
+	}})
+	return routes
 }
 
 // member describes this agent as a cluster member.
@@ -372,6 +422,7 @@ func (a *Agent) configMap() map[string]any {
 		"Server":  map[string]any{"Enabled": cfg.Server.Enabled, "BootstrapExpect": cfg.Server.BootstrapExpect},
 		"Client":  map[string]any{"Enabled": cfg.Client.Enabled, "Servers": cfg.Client.Servers, "NodeClass": cfg.Client.NodeClass},
 		"DevMode": cfg.DevMode,
+		"ACL":     map[string]any{"Enabled": cfg.ACL.Enabled},
 	}
 }
 

@@ -162,9 +162,14 @@ type PluginConfig struct {
 	Config map[string]any
 }
 
-// ACLConfig is the typed part of the `acl` block.
+// ACLConfig is the typed part of the `acl` block. The TTLs bound how long
+// a client-only agent caches tokens, policies and roles it resolved
+// through the servers.
 type ACLConfig struct {
-	Enabled bool
+	Enabled   bool
+	TokenTTL  time.Duration
+	PolicyTTL time.Duration
+	RoleTTL   time.Duration
 }
 
 // UIConfig is the typed part of the `ui` block.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -205,7 +206,7 @@ func (r *fileRoot) config() (*Config, hcl.Diagnostics) {
 	c.HTTPAPIResponseHeaders = rest.maps["http_api_response_headers"]
 	c.Extra = rest.extra
 	for _, b := range rest.blocks.OfType("acl") {
-		c.ACL.Enabled = c.ACL.Enabled || decodeEnabled(b, &diags)
+		c.ACL = c.ACL.merge(decodeACL(b, &diags))
 	}
 	for _, b := range rest.blocks.OfType("ui") {
 		c.UI.Enabled = c.UI.Enabled || decodeEnabled(b, &diags)
@@ -241,6 +242,37 @@ func decodeEnabled(b *hcl.Block, diags *hcl.Diagnostics) bool {
 	var e fileEnabled
 	*diags = append(*diags, gohcl.DecodeBody(b.Body, nil, &e)...)
 	return e.Enabled
+}
+
+// fileACL is the `acl` block as written.
+type fileACL struct {
+	Enabled   bool           `hcl:"enabled,optional"`
+	TokenTTL  hcl.Expression `hcl:"token_ttl,optional"`
+	PolicyTTL hcl.Expression `hcl:"policy_ttl,optional"`
+	RoleTTL   hcl.Expression `hcl:"role_ttl,optional"`
+	Rest      hcl.Body       `hcl:",remain"`
+}
+
+// decodeACL reads an acl block's typed settings.
+func decodeACL(b *hcl.Block, diags *hcl.Diagnostics) ACLConfig {
+	var f fileACL
+	*diags = append(*diags, gohcl.DecodeBody(b.Body, nil, &f)...)
+	var dp durationParser
+	c := ACLConfig{Enabled: f.Enabled, TokenTTL: dp.parse(f.TokenTTL),
+		PolicyTTL: dp.parse(f.PolicyTTL), RoleTTL: dp.parse(f.RoleTTL)}
+	*diags = append(*diags, dp.diags...)
+	return c
+}
+
+// merge lays o's set values over c.
+func (c ACLConfig) merge(o ACLConfig) ACLConfig {
+	c.Enabled = c.Enabled || o.Enabled
+	for _, p := range []struct{ dst, src *time.Duration }{{&c.TokenTTL, &o.TokenTTL}, {&c.PolicyTTL, &o.PolicyTTL}, {&c.RoleTTL, &o.RoleTTL}} {
+		if *p.src != 0 {
+			*p.dst = *p.src
+		}
+	}
+	return c
 }
 
 // pluginConfigs converts plugin blocks; a plugin named twice is an error.

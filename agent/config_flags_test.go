@@ -220,7 +220,6 @@ func TestValidate(t *testing.T) {
 		{name: "no data dir", edit: func(c *Config) { c.DataDir = "" }, want: "data_dir must be set"},
 		{name: "bad log level", edit: func(c *Config) { c.LogLevel = "LOUD" }, want: `log_level "LOUD"`},
 		{name: "bad port", edit: func(c *Config) { c.Ports.RPC = 70000 }, want: "ports.rpc: port 70000"},
-		{name: "acl refused until ACLs exist", edit: func(c *Config) { c.ACL.Enabled = true }, want: "this Roam build has no ACL system"},
 		{name: "gossip key not base64", edit: func(c *Config) { c.Server.EncryptKey = "not base64!" }, want: "server.encrypt: not base64"},
 		{name: "gossip key of a wrong size", edit: func(c *Config) { c.Server.EncryptKey = "c2hvcnQ=" }, want: "server.encrypt: key is 5 bytes"},
 		{name: "valid gossip key", edit: func(c *Config) { c.Server.EncryptKey = "cg8StVXbQJ0gPvMd9o7yrg==" }},

@@ -43,7 +43,7 @@ func productionConfig() *Config {
 		LeaveOnInterrupt: true, LeaveOnTerminate: true, EnableSyslog: true,
 		DisableUpdateCheck: true, EnableDebug: true,
 		HTTPAPIResponseHeaders: map[string]string{"Access-Control-Allow-Origin": "*"},
-		ACL:                    ACLConfig{Enabled: true},
+		ACL:                    ACLConfig{Enabled: true, TokenTTL: 30 * time.Second},
 		UI:                     UIConfig{Enabled: true},
 		TLS: tlsutil.Config{HTTP: true, RPC: true, CAFile: "/etc/nomad/ca.pem",
 			CertFile: "/etc/nomad/cert.pem", KeyFile: "/etc/nomad/key.pem"},

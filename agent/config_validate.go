@@ -58,18 +58,7 @@ func (c *Config) Validate() error {
 	if _, err := c.Server.GossipKey(); err != nil {
 		errs = append(errs, err)
 	}
-	errs = append(errs, refuseACLUntilBuilt(c.ACL))
 	return errors.Join(errs...)
-}
-
-// refuseACLUntilBuilt refuses `acl { enabled = true }` while this build has
-// no ACL system: an agent must never run open while its operator believes
-// it is closed. Remove this check when ACLs land.
-func refuseACLUntilBuilt(acl ACLConfig) error {
-	if acl.Enabled {
-		return errors.New("acl.enabled = true: this Roam build has no ACL system yet; refusing to start rather than serve every request without access control")
-	}
-	return nil
 }
 
 // GossipKey decodes server.encrypt: base64 of a 16, 24 or 32-byte key.

@@ -42,6 +42,8 @@ type httpAPI struct {
 	mux    *http.ServeMux
 	// jobBodyLimit caps the bodies of job registrations (see bodyLimit).
 	jobBodyLimit int64
+	// resolver resolves request tokens; nil when ACLs are off.
+	resolver tokenResolver
 }
 
 // wrap turns a handlerFunc into an http.HandlerFunc: it encodes the result
@@ -74,6 +76,8 @@ func (h *httpAPI) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	switch {
 	case errors.As(err, &coded):
 		code = coded.code
+	case isACLError(err):
+		code = http.StatusForbidden
 	case errors.Is(err, server.ErrNotFound), errors.Is(err, state.ErrNotFound):
 		code = http.StatusNotFound
 		msg = strings.TrimSuffix(strings.TrimSuffix(msg, server.ErrNotFound.Error()), ": ")
@@ -159,6 +163,11 @@ func decodeBody(r *http.Request, out any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return codedError(http.StatusBadRequest, "Request body is empty")
 	}
+	return decodeJSON(body, out)
+}
+
+// decodeJSON decodes a request body already read.
+func decodeJSON(body []byte, out any) error {
 	if err := json.Unmarshal(body, out); err != nil {
 		return codedError(http.StatusBadRequest, "Failed to decode request body: %v", err)
 	}

@@ -155,7 +155,7 @@ func (h *httpAPI) systemGC(w http.ResponseWriter, r *http.Request) (any, error) 
 	if r.Method != http.MethodPut && r.Method != http.MethodPost {
 		return nil, methodNotAllowed()
 	}
-	return nil, h.srv.GarbageCollect()
+	return nil, h.srv.GarbageCollect(secretOf(r))
 }
 
 // raftConfiguration serves /v1/operator/raft/configuration.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/roam-project/roam/acl"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -17,11 +18,12 @@ func (h *httpAPI) allocsList(w http.ResponseWriter, r *http.Request) (any, error
 		return nil, err
 	}
 	out := []*api.AllocationListStub{}
+	allowed := callerACL(r)
 	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		allocs, err := snap.Allocs(opts.prefix)
 		out = out[:0]
 		for _, a := range allocs {
-			if opts.inNamespace(a.Namespace) {
+			if opts.inNamespace(a.Namespace) && allowed.AllowNamespaceOperation(a.Namespace, acl.NamespaceCapabilityReadJob) {
 				out = append(out, structs.AllocStub(a))
 			}
 		}
@@ -38,7 +40,7 @@ func (h *httpAPI) allocRequest(w http.ResponseWriter, r *http.Request) (any, err
 		if r.Method != http.MethodPut && r.Method != http.MethodPost {
 			return nil, methodNotAllowed()
 		}
-		evalID, index, err := h.srv.StopAlloc(id)
+		evalID, index, err := h.srv.StopAlloc(secretOf(r), id)
 		if err != nil {
 			return nil, err
 		}
@@ -75,11 +77,15 @@ func (h *httpAPI) evalsList(w http.ResponseWriter, r *http.Request) (any, error)
 	jobFilter := r.URL.Query().Get("job")
 	statusFilter := r.URL.Query().Get("status")
 	out := []*api.Evaluation{}
+	allowed := callerACL(r)
 	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		evals, err := snap.Evals(opts.prefix)
 		out = out[:0]
 		for _, e := range evals {
-			if opts.inNamespace(e.Namespace) && (jobFilter == "" || e.JobID == jobFilter) && (statusFilter == "" || e.Status == statusFilter) {
+			if !opts.inNamespace(e.Namespace) || !allowed.AllowNamespaceOperation(e.Namespace, acl.NamespaceCapabilityReadJob) {
+				continue
+			}
+			if (jobFilter == "" || e.JobID == jobFilter) && (statusFilter == "" || e.Status == statusFilter) {
 				out = append(out, e)
 			}
 		}

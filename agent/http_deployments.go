@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/roam-project/roam/acl"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -20,11 +21,12 @@ func (h *httpAPI) deploymentsList(w http.ResponseWriter, r *http.Request) (any, 
 		return nil, err
 	}
 	out := []*api.Deployment{}
+	allowed := callerACL(r)
 	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		all, err := snap.Deployments(opts.prefix)
 		out = out[:0]
 		for _, d := range all {
-			if opts.inNamespace(d.Namespace) {
+			if opts.inNamespace(d.Namespace) && allowed.AllowNamespaceOperation(d.Namespace, acl.NamespaceCapabilityReadJob) {
 				out = append(out, d)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/roam-project/roam/acl"
 	"github.com/roam-project/roam/jobspec"
 	"github.com/roam-project/roam/server"
 	"github.com/roam-project/roam/state"
@@ -35,6 +36,7 @@ func (h *httpAPI) jobList(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, err
 	}
 	out := []*api.JobListStub{}
+	allowed := callerACL(r)
 	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		jobs, err := snap.Jobs(opts.namespace, opts.prefix)
 		if err != nil {
@@ -42,6 +44,9 @@ func (h *httpAPI) jobList(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		out = out[:0]
 		for _, j := range jobs {
+			if !allowed.AllowNamespaceOperation(*j.Namespace, acl.NamespaceCapabilityListJobs) {
+				continue
+			}
 			sum, err := snap.JobSummary(*j.Namespace, *j.ID)
 			if err != nil {
 				return 0, err
@@ -62,8 +67,13 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	if err := h.canonicalizeJob(job, r, req.Namespace); err != nil {
 		return nil, err
 	}
+	// The route checked the query's namespace; the job may name another.
+	if !callerACL(r).AllowNamespaceOperation(*job.Namespace, acl.NamespaceCapabilitySubmitJob) {
+		return nil, server.ErrPermissionDenied
+	}
 	res, err := h.srv.RegisterJob(&structs.JobRegisterArgs{
 		Job: job, Submission: req.Submission, EnforceIndex: req.EnforceIndex, ModifyIndex: req.JobModifyIndex,
+		WriteRequest: writeRequest(r),
 	})
 	if err != nil {
 		return nil, err
@@ -180,11 +190,15 @@ func (h *httpAPI) validateJob(w http.ResponseWriter, r *http.Request) (any, erro
 	return resp, nil
 }
 
+// jobSubResources are the sub-paths of /v1/job/<id>.
+var jobSubResources = []string{"allocations", "evaluations", "summary", "versions", "plan", "evaluate",
+	"scale", "revert", "submission", "deployments", "deployment", "dispatch", "periodic/force"}
+
 // jobRequest serves /v1/job/<id> and its sub-resources.
 func (h *httpAPI) jobRequest(w http.ResponseWriter, r *http.Request) (any, error) {
 	path := strings.TrimPrefix(r.URL.Path, "/v1/job/")
 	ns := namespaceOf(r)
-	for _, sub := range []string{"allocations", "evaluations", "summary", "versions", "plan", "evaluate", "scale", "revert", "submission", "deployments", "deployment", "dispatch", "periodic/force"} {
+	for _, sub := range jobSubResources {
 		if id, ok := strings.CutSuffix(path, "/"+sub); ok {
 			return h.jobSubRequest(w, r, ns, id, sub)
 		}
@@ -219,7 +233,7 @@ func (h *httpAPI) jobRequest(w http.ResponseWriter, r *http.Request) (any, error
 		return h.registerJob(w, r, &req)
 	case http.MethodDelete:
 		purge, _ := strconv.ParseBool(r.URL.Query().Get("purge"))
-		evalID, index, err := h.srv.DeregisterJob(ns, id, purge)
+		evalID, index, err := h.srv.DeregisterJob(secretOf(r), ns, id, purge)
 		if err != nil {
 			return nil, err
 		}
@@ -278,7 +292,7 @@ func (h *httpAPI) jobSubRequest(w http.ResponseWriter, r *http.Request, ns, id, 
 		if r.Method != http.MethodPut && r.Method != http.MethodPost {
 			return nil, methodNotAllowed()
 		}
-		evalID, index, err := h.srv.EvaluateJob(ns, id)
+		evalID, index, err := h.srv.EvaluateJob(secretOf(r), ns, id)
 		if err != nil {
 			return nil, err
 		}
@@ -291,7 +305,7 @@ func (h *httpAPI) jobSubRequest(w http.ResponseWriter, r *http.Request, ns, id, 
 		if err := decodeBody(r, &req); err != nil {
 			return nil, err
 		}
-		res, err := h.srv.RevertJob(ns, id, req.JobVersion, req.EnforcePriorVersion)
+		res, err := h.srv.RevertJob(secretOf(r), ns, id, req.JobVersion, req.EnforcePriorVersion)
 		if err != nil {
 			return nil, err
 		}
@@ -349,6 +363,9 @@ func (h *httpAPI) jobPlan(w http.ResponseWriter, r *http.Request, id string) (an
 	if err := h.canonicalizeJob(req.Job, r, req.Namespace); err != nil {
 		return nil, err
 	}
+	if !callerACL(r).AllowNamespaceOperation(*req.Job.Namespace, acl.NamespaceCapabilitySubmitJob) {
+		return nil, server.ErrPermissionDenied
+	}
 	return h.srv.PlanJob(req.Job, req.Diff)
 }
 
@@ -374,7 +391,7 @@ func (h *httpAPI) jobScale(w http.ResponseWriter, r *http.Request, ns, id string
 	if req.Count == nil {
 		return nil, codedError(http.StatusBadRequest, "scaling action without a count is not supported")
 	}
-	res, err := h.srv.ScaleJob(ns, id, group, int(*req.Count))
+	res, err := h.srv.ScaleJob(secretOf(r), ns, id, group, int(*req.Count))
 	if err != nil {
 		return nil, err
 	}

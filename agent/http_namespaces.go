@@ -19,10 +19,16 @@ func (h *httpAPI) namespacesList(w http.ResponseWriter, r *http.Request) (any, e
 	if err != nil {
 		return nil, err
 	}
+	allowed := callerACL(r)
 	out := []*api.Namespace{}
 	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		all, err := snap.Namespaces(opts.prefix)
-		out = append(out[:0], all...)
+		out = out[:0]
+		for _, ns := range all {
+			if allowed.AllowNamespace(ns.Name) {
+				out = append(out, ns)
+			}
+		}
 		return snap.NamespacesIndex(), err
 	})
 	return out, err

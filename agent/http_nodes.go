@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/roam-project/roam/acl"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -36,9 +37,15 @@ func (h *httpAPI) nodeRequest(w http.ResponseWriter, r *http.Request) (any, erro
 	path := strings.TrimPrefix(r.URL.Path, "/v1/node/")
 	if id, ok := strings.CutSuffix(path, "/allocations"); ok {
 		out := []*api.Allocation{}
+		allowed := callerACL(r)
 		err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 			allocs, err := snap.AllocsByNode(id)
-			out = append(out[:0], allocs...)
+			out = out[:0]
+			for _, a := range allocs {
+				if allowed.AllowNamespaceOperation(a.Namespace, acl.NamespaceCapabilityReadJob) {
+					out = append(out, a)
+				}
+			}
 			return snap.Index("allocs"), err
 		})
 		return out, err
@@ -48,7 +55,7 @@ func (h *httpAPI) nodeRequest(w http.ResponseWriter, r *http.Request) (any, erro
 		if err := decodeBody(r, &req); err != nil {
 			return nil, err
 		}
-		index, err := h.srv.UpdateEligibility(id, req.Eligibility)
+		index, err := h.srv.UpdateEligibility(secretOf(r), id, req.Eligibility)
 		if err != nil {
 			return nil, err
 		}
@@ -67,7 +74,7 @@ func (h *httpAPI) nodeRequest(w http.ResponseWriter, r *http.Request) (any, erro
 				strategy.ForceDeadline = time.Now().Add(req.DrainSpec.Deadline)
 			}
 		}
-		index, err := h.srv.UpdateDrain(id, strategy, req.MarkEligible)
+		index, err := h.srv.UpdateDrain(secretOf(r), id, strategy, req.MarkEligible)
 		if err != nil {
 			return nil, err
 		}

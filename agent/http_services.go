@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/roam-project/roam/acl"
 	"github.com/roam-project/roam/state"
 )
 
@@ -22,9 +23,16 @@ func (h *httpAPI) servicesList(w http.ResponseWriter, r *http.Request) (any, err
 	}
 	ns := namespaceOf(r)
 	var out []*api.ServiceRegistrationListStub
+	allowed := callerACL(r)
 	err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		regs, err := snap.ServiceRegistrations(ns)
-		out = serviceStubs(regs)
+		visible := regs[:0:0]
+		for _, reg := range regs {
+			if allowed.AllowNamespaceOperation(reg.Namespace, acl.NamespaceCapabilityReadJob) {
+				visible = append(visible, reg)
+			}
+		}
+		out = serviceStubs(visible)
 		return snap.ServicesIndex(), err
 	})
 	return out, err

@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/roam-project/roam/acl"
+	"github.com/roam-project/roam/server"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -23,11 +25,14 @@ func (h *httpAPI) varsList(w http.ResponseWriter, r *http.Request) (any, error) 
 		return nil, err
 	}
 	out := []*api.VariableMetadata{}
+	allowed := callerACL(r)
 	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		vars, err := snap.VarsByPrefix(opts.namespace, opts.prefix)
 		out = out[:0]
 		for _, v := range vars {
-			out = append(out, v.Metadata())
+			if allowed.AllowVariableOperation(v.Namespace, v.Path, acl.VariablesCapabilityList) {
+				out = append(out, v.Metadata())
+			}
 		}
 		return snap.VarsIndex(), err
 	})
@@ -95,7 +100,7 @@ func (h *httpAPI) varWrite(w http.ResponseWriter, r *http.Request, path string) 
 	if err := casArg(q.Get("cas"), args, structs.VarOpCAS); err != nil {
 		return nil, err
 	}
-	return h.varApply(w, args)
+	return h.varApply(w, r, args)
 }
 
 func (h *httpAPI) varDelete(w http.ResponseWriter, r *http.Request, path string) (any, error) {
@@ -107,7 +112,7 @@ func (h *httpAPI) varDelete(w http.ResponseWriter, r *http.Request, path string)
 	if err := casArg(r.URL.Query().Get("cas"), args, structs.VarOpDeleteCAS); err != nil {
 		return nil, err
 	}
-	return h.varApply(w, args)
+	return h.varApply(w, r, args)
 }
 
 // casArg turns a ?cas=N parameter into a check-and-set operation.
@@ -125,7 +130,16 @@ func casArg(raw string, args *structs.VarApplyArgs, op structs.VarOp) error {
 
 // varApply runs a variable operation and answers a conflict with 409 and
 // the current variable; otherwise it returns the stored variable.
-func (h *httpAPI) varApply(w http.ResponseWriter, args *structs.VarApplyArgs) (any, error) {
+func (h *httpAPI) varApply(w http.ResponseWriter, r *http.Request, args *structs.VarApplyArgs) (any, error) {
+	// The route checked the query's namespace; the body may name another.
+	op := acl.VariablesCapabilityWrite
+	if args.Op == structs.VarOpDelete || args.Op == structs.VarOpDeleteCAS {
+		op = acl.VariablesCapabilityDestroy
+	}
+	if !callerACL(r).AllowVariableOperation(args.Var.Namespace, args.Var.Path, op) {
+		return nil, server.ErrPermissionDenied
+	}
+	args.WriteRequest = writeRequest(r)
 	reply, err := h.srv.ApplyVar(args)
 	if err != nil {
 		return nil, err

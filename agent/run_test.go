@@ -3,24 +3,12 @@ package agent
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-// freePort is a TCP port free on loopback when asked.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // TestSecuritySettingsThatCannotBeHonouredStopTheStart checks that an agent
 // never starts open while its configuration asks for it to be closed.
@@ -40,7 +28,6 @@ func TestSecuritySettingsThatCannotBeHonouredStopTheStart(t *testing.T) {
 		{"tls on without files", serverOn + "tls {\n  rpc = true\n}", "tls.cert_file must be set"},
 		{"tls upgrade mode, not implemented", serverOn + "tls {\n  rpc_upgrade_mode = true\n}", "rpc_upgrade_mode is not supported"},
 		{"a tls setting Roam does not know", serverOn + "tls {\n  http = true\n  verify_everything = true\n}", "Unsupported argument"},
-		{"acl enabled before ACLs exist", serverOn + "acl {\n  enabled = true\n}", "no ACL system yet"},
 		{"a gossip key that is not one", "server {\n  enabled = true\n  encrypt = \"hunter2\"\n}\n", "server.encrypt: not base64"},
 	}
 	for _, tc := range cases {

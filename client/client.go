@@ -62,9 +62,14 @@ func New(cfg *Config, servers Servers) (*Client, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	for _, dir := range []string{cfg.StateDir, cfg.AllocDir} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+	// The state directory (node ID, task handles) is root's alone; the
+	// alloc directory stays traversable for tasks that run as other users.
+	for dir, mode := range map[string]os.FileMode{cfg.StateDir: 0o700, cfg.AllocDir: 0o755} {
+		if err := os.MkdirAll(dir, mode); err != nil {
 			return nil, fmt.Errorf("create client dir: %w", err)
+		}
+		if err := os.Chmod(dir, mode); err != nil {
+			return nil, fmt.Errorf("set client dir permissions: %w", err)
 		}
 	}
 	nodeID := cfg.NodeID

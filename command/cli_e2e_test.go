@@ -20,6 +20,8 @@ type e2eCluster struct {
 	bin  string
 	addr string
 	dir  string
+	// token, when set, is sent as NOMAD_TOKEN.
+	token string
 }
 
 // run runs the CLI against the agent from the test's work directory and
@@ -36,7 +38,7 @@ func (c *e2eCluster) runEnv(t *testing.T, env []string, args ...string) (int, st
 	defer cancel()
 	cmd := exec.CommandContext(ctx, c.bin, args...)
 	cmd.Dir = c.dir
-	cmd.Env = append(append(os.Environ(), "NOMAD_ADDR="+c.addr), env...)
+	cmd.Env = append(append(os.Environ(), "NOMAD_ADDR="+c.addr, "NOMAD_TOKEN="+c.token), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -96,6 +98,24 @@ func freePorts(t *testing.T, n int) []int {
 // agent is interrupted when the test ends.
 func startCluster(t *testing.T) *e2eCluster {
 	t.Helper()
+	c := startAgent(t, "")
+	c.waitReady(t)
+	return c
+}
+
+// waitReady waits for the dev node to be ready.
+func (c *e2eCluster) waitReady(t *testing.T) {
+	t.Helper()
+	eventually(t, "the dev node to be ready", func() (bool, string) {
+		code, out := c.run(t, "node", "status")
+		return code == 0 && strings.Contains(out, "ready"), out
+	})
+}
+
+// startAgent builds roam and starts `roam agent -dev` on free ports with
+// extra configuration; the agent is interrupted when the test ends.
+func startAgent(t *testing.T, extra string) *e2eCluster {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "roam")
 	build := exec.Command("go", "build", "-o", bin, "../cmd/roam")
@@ -104,7 +124,7 @@ func startCluster(t *testing.T) *e2eCluster {
 	}
 	ports := freePorts(t, 3)
 	cfg := filepath.Join(dir, "ports.hcl")
-	conf := fmt.Sprintf("ports {\n  http = %d\n  rpc  = %d\n  serf = %d\n}\n", ports[0], ports[1], ports[2])
+	conf := fmt.Sprintf("ports {\n  http = %d\n  rpc  = %d\n  serf = %d\n}\n", ports[0], ports[1], ports[2]) + extra
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -128,12 +148,7 @@ func startCluster(t *testing.T) *e2eCluster {
 			t.Logf("agent log:\n%s", log.String())
 		}
 	})
-	c := &e2eCluster{bin: bin, addr: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), dir: dir}
-	eventually(t, "the dev node to be ready", func() (bool, string) {
-		code, out := c.run(t, "node", "status")
-		return code == 0 && strings.Contains(out, "ready"), out
-	})
-	return c
+	return &e2eCluster{bin: bin, addr: fmt.Sprintf("http://127.0.0.1:%d", ports[0]), dir: dir}
 }
 
 // rawExecJob is a service job the dev agent can run without Docker.
@@ -318,5 +333,112 @@ func TestCLINamespaces(t *testing.T) {
 	out := c.mustRun(t, 0, "namespace", "list")
 	if strings.Contains(out, "prod") || !strings.Contains(out, "qa") {
 		t.Fatalf("namespace list after deleting prod:\n%s", out)
+	}
+}
+
+// TestCLIACL drives the acl verbs against a dev agent with ACLs on: the
+// bootstrap token, policies, tokens and roles, and the token every
+// command sends.
+func TestCLIACL(t *testing.T) {
+	c := startAgent(t, "acl {\n  enabled = true\n}\n")
+	eventually(t, "the agent to answer", func() (bool, string) {
+		code, out := c.run(t, "status")
+		return code != 0 && strings.Contains(out, "Permission denied"), out
+	})
+	out := c.mustRun(t, 0, "acl", "bootstrap")
+	for _, field := range []string{"Accessor ID", "Secret ID", "Name         = Bootstrap Token", "Type         = management",
+		"Global       = true", "Create Time", "Expiry Time  = <none>", "Create Index", "Modify Index", "Policies     = n/a", "Roles        = n/a"} {
+		if !strings.Contains(out, field) {
+			t.Errorf("bootstrap output lacks %q:\n%s", field, out)
+		}
+	}
+	secret := regexp.MustCompile(`Secret ID\s+= (\S+)`).FindStringSubmatch(out)
+	if secret == nil {
+		t.Fatalf("no secret in:\n%s", out)
+	}
+	if code, out := c.run(t, "acl", "bootstrap"); code == 0 || !strings.Contains(out, "ACL bootstrap already done") {
+		t.Errorf("second bootstrap: exit %d:\n%s", code, out)
+	}
+	if code, out := c.run(t, "node", "status"); code == 0 || !strings.Contains(out, "Permission denied") {
+		t.Errorf("anonymous node status: exit %d:\n%s", code, out)
+	}
+	c.token = secret[1]
+	c.waitReady(t)
+
+	rules := filepath.Join(c.dir, "readonly.hcl")
+	if err := os.WriteFile(rules, []byte("namespace \"default\" {\n  policy = \"read\"\n}\nnode {\n  policy = \"read\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = c.mustRun(t, 0, "acl", "policy", "apply", "-description", "Read only", "readonly", rules)
+	if !strings.Contains(out, `Successfully wrote "readonly" ACL policy!`) {
+		t.Errorf("policy apply:\n%s", out)
+	}
+	bad := filepath.Join(c.dir, "bad.hcl")
+	if err := os.WriteFile(bad, []byte("namespace \"default\" {\n  policy = \"sudo\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := c.run(t, "acl", "policy", "apply", "bad", bad); code == 0 || !strings.Contains(out, "policy.hcl:2") {
+		t.Errorf("bad policy: exit %d:\n%s", code, out)
+	}
+	if out := c.mustRun(t, 0, "acl", "policy", "list"); !strings.Contains(out, "readonly  Read only") {
+		t.Errorf("policy list:\n%s", out)
+	}
+	if out := c.mustRun(t, 0, "acl", "policy", "info", "readonly"); !strings.Contains(out, `policy = "read"`) {
+		t.Errorf("policy info:\n%s", out)
+	}
+
+	out = c.mustRun(t, 0, "acl", "role", "create", "-name", "readers", "-policy", "readonly")
+	roleID := regexp.MustCompile(`ID\s+= (\S+)`).FindStringSubmatch(out)
+	if roleID == nil {
+		t.Fatalf("role create:\n%s", out)
+	}
+	if out := c.mustRun(t, 0, "acl", "role", "list"); !strings.Contains(out, "readers") {
+		t.Errorf("role list:\n%s", out)
+	}
+	if out := c.mustRun(t, 0, "acl", "role", "info", "-by-name", "readers"); !strings.Contains(out, roleID[1]) {
+		t.Errorf("role info:\n%s", out)
+	}
+	c.mustRun(t, 0, "acl", "role", "update", "-description", "people who read", roleID[1])
+
+	out = c.mustRun(t, 0, "acl", "token", "create", "-name", "reader", "-role-name", "readers", "-ttl", "1h")
+	accessor := regexp.MustCompile(`Accessor ID\s+= (\S+)`).FindStringSubmatch(out)
+	readerSecret := regexp.MustCompile(`Secret ID\s+= (\S+)`).FindStringSubmatch(out)
+	if accessor == nil || readerSecret == nil || !strings.Contains(out, "Roles        = [readers]") || strings.Contains(out, "Expiry Time  = <none>") {
+		t.Fatalf("token create:\n%s", out)
+	}
+	if out := c.mustRun(t, 0, "acl", "token", "list"); !strings.Contains(out, accessor[1]) || !strings.Contains(out, "Bootstrap Token") {
+		t.Errorf("token list:\n%s", out)
+	}
+	if out := c.mustRun(t, 0, "acl", "token", "info", accessor[1]); !strings.Contains(out, "Name         = reader") {
+		t.Errorf("token info:\n%s", out)
+	}
+	c.mustRun(t, 0, "acl", "token", "update", "-name", "reader2", "-policy", "readonly", accessor[1])
+
+	reader := *c
+	reader.token = readerSecret[1]
+	if out := reader.mustRun(t, 0, "acl", "token", "self"); !strings.Contains(out, "Name         = reader2") {
+		t.Errorf("token self:\n%s", out)
+	}
+	reader.mustRun(t, 0, "node", "status")
+	reader.mustRun(t, 0, "job", "status")
+	job := filepath.Join(c.dir, "web.nomad.hcl")
+	if err := os.WriteFile(job, []byte(rawExecJob), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := reader.run(t, "job", "run", "-detach", job); code == 0 || !strings.Contains(out, "Permission denied") {
+		t.Errorf("read-only job run: exit %d:\n%s", code, out)
+	}
+	if code, out := c.run(t, "acl", "token", "list", "-token", readerSecret[1]); code == 0 || !strings.Contains(out, "Permission denied") {
+		t.Errorf("-token flag not sent: exit %d:\n%s", code, out)
+	}
+
+	c.mustRun(t, 0, "acl", "token", "delete", accessor[1])
+	if code, out := reader.run(t, "job", "status"); code == 0 || !strings.Contains(out, "ACL token not found") {
+		t.Errorf("deleted token still works: exit %d:\n%s", code, out)
+	}
+	c.mustRun(t, 0, "acl", "role", "delete", roleID[1])
+	c.mustRun(t, 0, "acl", "policy", "delete", "readonly")
+	if out := c.mustRun(t, 0, "acl", "policy", "list"); !strings.Contains(out, "No policies found") {
+		t.Errorf("policy list after delete:\n%s", out)
 	}
 }

@@ -35,6 +35,7 @@ type verb struct {
 
 // groupSynopses describes the verbs that only group subcommands.
 var groupSynopses = map[string]string{
+	"acl":        "Interact with ACL policies, tokens and roles",
 	"alloc":      "Interact with allocations",
 	"deployment": "Interact with deployments",
 	"eval":       "Interact with evaluations",
@@ -70,6 +71,9 @@ func verbs() []*verb {
 		serviceListVerb, serviceInfoVerb, serviceDeleteVerb,
 		namespaceApplyVerb, namespaceListVerb, namespaceStatusVerb, namespaceInspectVerb, namespaceDeleteVerb,
 		tlsCACreateVerb, tlsCertCreateVerb, operatorGossipKeyringVerb,
+		aclBootstrapVerb, aclPolicyApplyVerb, aclPolicyListVerb, aclPolicyInfoVerb, aclPolicyDeleteVerb,
+		aclTokenCreateVerb, aclTokenListVerb, aclTokenInfoVerb, aclTokenSelfVerb, aclTokenUpdateVerb, aclTokenDeleteVerb,
+		aclRoleCreateVerb, aclRoleListVerb, aclRoleInfoVerb, aclRoleUpdateVerb, aclRoleDeleteVerb,
 	}
 }
 

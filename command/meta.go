@@ -242,7 +242,7 @@ const generalOptionsHelp = `
 
   -token=<token>
     The SecretID of an ACL token to use to authenticate API requests with.
-    Overrides the NOMAD_TOKEN environment variable if set.
+    Overrides the ROAM_TOKEN and NOMAD_TOKEN environment variables if set.
 
   -ca-cert=<path>, -ca-path=<path>, -client-cert=<path>, -client-key=<path>,
   -tls-server-name=<name>, -tls-skip-verify

@@ -63,6 +63,23 @@ func freePorts(t testing.TB, n int) []int {
 // startDevAgent starts a dev agent and waits until its node is ready.
 func startDevAgent(t testing.TB, extraConfig string) *devAgent {
 	t.Helper()
+	a := launchDevAgent(t, extraConfig)
+	a.waitReady(t)
+	return a
+}
+
+// waitReady waits until the agent's node is ready.
+func (a *devAgent) waitReady(t testing.TB) {
+	t.Helper()
+	waitUntil(t, 30*time.Second, "a ready node", func() bool {
+		nodes, _, err := a.client.Nodes().List(nil)
+		return err == nil && len(nodes) == 1 && nodes[0].Status == "ready"
+	})
+}
+
+// launchDevAgent starts a dev agent without waiting for it.
+func launchDevAgent(t testing.TB, extraConfig string) *devAgent {
+	t.Helper()
 	dir := t.TempDir()
 	ports := freePorts(t, 3)
 	conf := fmt.Sprintf("ports {\n  http = %d\n  rpc = %d\n  serf = %d\n}\n%s", ports[0], ports[1], ports[2], extraConfig)
@@ -85,10 +102,6 @@ func startDevAgent(t testing.TB, extraConfig string) *devAgent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 30*time.Second, "a ready node", func() bool {
-		nodes, _, err := a.client.Nodes().List(nil)
-		return err == nil && len(nodes) == 1 && nodes[0].Status == "ready"
-	})
 	return a
 }
 

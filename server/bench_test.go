@@ -39,10 +39,10 @@ func BenchmarkPlace5000On1000Nodes(b *testing.B) {
 		}
 		placed += len(liveAllocs(b, s, id))
 		b.StopTimer()
-		if _, _, err := s.DeregisterJob("default", id, true); err != nil {
+		if _, _, err := s.DeregisterJob("", "default", id, true); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.GarbageCollect(); err != nil {
+		if err := s.GarbageCollect(""); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

@@ -30,7 +30,7 @@ func TestDispatchValidation(t *testing.T) {
 	} {
 		mustRegister(t, s, j)
 	}
-	if _, _, err := s.DeregisterJob("default", "stopped", false); err != nil {
+	if _, _, err := s.DeregisterJob("", "default", "stopped", false); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {

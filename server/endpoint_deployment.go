@@ -89,7 +89,7 @@ func (s *Server) failDeployment(snap *state.Snapshot, d *api.Deployment, desc st
 		return resp, err
 	}
 	version := derefU64(revert.Version)
-	reply, err := s.RevertJob(d.Namespace, d.JobID, version, &d.JobVersion)
+	reply, err := s.RevertJob("", d.Namespace, d.JobID, version, &d.JobVersion)
 	if err != nil {
 		return nil, fmt.Errorf("deployment %s: auto revert to version %d: %w", d.ID, version, err)
 	}

@@ -114,9 +114,9 @@ func (s *Server) validateJob(job *api.Job) error {
 
 // DeregisterJob stops a job (or purges it) and creates the evaluation that
 // stops its allocations.
-func (s *Server) DeregisterJob(namespace, jobID string, purge bool) (evalID string, index uint64, err error) {
+func (s *Server) DeregisterJob(token, namespace, jobID string, purge bool) (evalID string, index uint64, err error) {
 	var reply structs.EvalReply
-	if done, err := s.forward("Job.Deregister", &structs.JobDeregisterArgs{Namespace: namespace, JobID: jobID, Purge: purge}, &reply); done {
+	if done, err := s.forward("Job.Deregister", &structs.JobDeregisterArgs{Namespace: namespace, JobID: jobID, Purge: purge, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
 		return reply.EvalID, reply.Index, err
 	}
 	job, err := s.State().Snapshot().JobByID(namespace, jobID)
@@ -139,9 +139,9 @@ func (s *Server) DeregisterJob(namespace, jobID string, purge bool) (evalID stri
 }
 
 // EvaluateJob forces a new evaluation of a job.
-func (s *Server) EvaluateJob(namespace, jobID string) (evalID string, index uint64, err error) {
+func (s *Server) EvaluateJob(token string, namespace, jobID string) (evalID string, index uint64, err error) {
 	var reply structs.EvalReply
-	if done, err := s.forward("Job.Evaluate", &structs.JobEvaluateArgs{Namespace: namespace, JobID: jobID}, &reply); done {
+	if done, err := s.forward("Job.Evaluate", &structs.JobEvaluateArgs{Namespace: namespace, JobID: jobID, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
 		return reply.EvalID, reply.Index, err
 	}
 	job, err := s.State().Snapshot().JobByID(namespace, jobID)
@@ -163,9 +163,9 @@ func (s *Server) EvaluateJob(namespace, jobID string) (evalID string, index uint
 }
 
 // RevertJob registers an older version of a job again as its newest.
-func (s *Server) RevertJob(namespace, jobID string, version uint64, enforcePrior *uint64) (*structs.JobRegisterReply, error) {
+func (s *Server) RevertJob(token string, namespace, jobID string, version uint64, enforcePrior *uint64) (*structs.JobRegisterReply, error) {
 	var reply structs.JobRegisterReply
-	if done, err := s.forward("Job.Revert", &structs.JobRevertArgs{Namespace: namespace, JobID: jobID, Version: version, EnforcePrior: enforcePrior}, &reply); done {
+	if done, err := s.forward("Job.Revert", &structs.JobRevertArgs{Namespace: namespace, JobID: jobID, Version: version, EnforcePrior: enforcePrior, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
 		return &reply, err
 	}
 	snap := s.State().Snapshot()
@@ -195,9 +195,9 @@ func (s *Server) RevertJob(namespace, jobID string, version uint64, enforcePrior
 }
 
 // ScaleJob sets a task group's count and re-evaluates the job.
-func (s *Server) ScaleJob(namespace, jobID, group string, count int) (*structs.JobRegisterReply, error) {
+func (s *Server) ScaleJob(token string, namespace, jobID, group string, count int) (*structs.JobRegisterReply, error) {
 	var reply structs.JobRegisterReply
-	if done, err := s.forward("Job.Scale", &structs.JobScaleArgs{Namespace: namespace, JobID: jobID, Group: group, Count: count}, &reply); done {
+	if done, err := s.forward("Job.Scale", &structs.JobScaleArgs{Namespace: namespace, JobID: jobID, Group: group, Count: count, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
 		return &reply, err
 	}
 	if count < 0 {
@@ -225,9 +225,9 @@ func (s *Server) ScaleJob(namespace, jobID, group string, count int) (*structs.J
 }
 
 // StopAlloc stops one allocation and lets the scheduler replace it.
-func (s *Server) StopAlloc(allocID string) (evalID string, index uint64, err error) {
+func (s *Server) StopAlloc(token string, allocID string) (evalID string, index uint64, err error) {
 	var reply structs.EvalReply
-	if done, err := s.forward("Alloc.Stop", &structs.AllocStopArgs{AllocID: allocID}, &reply); done {
+	if done, err := s.forward("Alloc.Stop", &structs.AllocStopArgs{AllocID: allocID, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
 		return reply.EvalID, reply.Index, err
 	}
 	snap := s.State().Snapshot()

@@ -45,7 +45,7 @@ func TestSameJobIDInTwoNamespacesSchedulesBoth(t *testing.T) {
 	waitFor(t, "both namespaces placed", func() bool {
 		return nsLiveAllocs(t, s, "default", "web") == 1 && nsLiveAllocs(t, s, "prod", "web") == 2
 	})
-	if _, _, err := s.DeregisterJob("prod", "web", false); err != nil {
+	if _, _, err := s.DeregisterJob("", "prod", "web", false); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "prod stopped", func() bool { return nsLiveAllocs(t, s, "prod", "web") == 0 })

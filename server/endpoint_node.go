@@ -85,9 +85,9 @@ func (s *Server) updateNodeStatus(nodeID, status string, event *api.NodeEvent) e
 }
 
 // UpdateEligibility marks a node eligible or ineligible for placements.
-func (s *Server) UpdateEligibility(nodeID, eligibility string) (uint64, error) {
+func (s *Server) UpdateEligibility(token string, nodeID, eligibility string) (uint64, error) {
 	var reply structs.IndexReply
-	if done, err := s.forward("Node.UpdateEligibility", &structs.NodeEligibilityArgs{NodeID: nodeID, Eligibility: eligibility}, &reply); done {
+	if done, err := s.forward("Node.UpdateEligibility", &structs.NodeEligibilityArgs{NodeID: nodeID, Eligibility: eligibility, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
 		return reply.Index, err
 	}
 	if eligibility != structs.NodeSchedulingEligible && eligibility != structs.NodeSchedulingIneligible {
@@ -110,9 +110,9 @@ func (s *Server) UpdateEligibility(nodeID, eligibility string) (uint64, error) {
 
 // UpdateDrain sets (or, with a nil strategy, clears) a node's drain. The
 // node's allocations are migrated by evaluations.
-func (s *Server) UpdateDrain(nodeID string, strategy *api.DrainStrategy, markEligible bool) (uint64, error) {
+func (s *Server) UpdateDrain(token string, nodeID string, strategy *api.DrainStrategy, markEligible bool) (uint64, error) {
 	var reply structs.IndexReply
-	if done, err := s.forward("Node.UpdateDrain", &structs.NodeDrainArgs{NodeID: nodeID, Strategy: strategy, MarkEligible: markEligible}, &reply); done {
+	if done, err := s.forward("Node.UpdateDrain", &structs.NodeDrainArgs{NodeID: nodeID, Strategy: strategy, MarkEligible: markEligible, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
 		return reply.Index, err
 	}
 	snap := s.State().Snapshot()

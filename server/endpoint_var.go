@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/roam-project/roam/acl"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -125,6 +126,20 @@ type varEndpoint struct{ s *Server }
 
 // Apply writes or deletes a variable.
 func (e *varEndpoint) Apply(args *structs.VarApplyArgs, reply *structs.VarApplyReply) error {
+	if args.Var == nil {
+		return fmt.Errorf("%w: missing variable", ErrInvalid)
+	}
+	ns, op := args.Var.Namespace, acl.VariablesCapabilityWrite
+	if ns == "" {
+		ns = structs.DefaultNamespace
+	}
+	if args.Op == structs.VarOpDelete || args.Op == structs.VarOpDeleteCAS {
+		op = acl.VariablesCapabilityDestroy
+	}
+	allowed := func(a *acl.ACL) bool { return a.AllowVariableOperation(ns, args.Var.Path, op) }
+	if err := e.s.authorize(args.AuthToken, allowed); err != nil {
+		return err
+	}
 	r, err := e.s.ApplyVar(args)
 	if r != nil {
 		*reply = *r

@@ -96,5 +96,10 @@ func fromRemote(err error) error {
 	case msg == errShutdown.Error():
 		return errShutdown
 	}
+	for _, known := range []error{ErrPermissionDenied, ErrTokenNotFound, ErrTokenExpired, ErrTokenInvalid} {
+		if msg == known.Error() {
+			return known
+		}
+	}
 	return errors.New(msg)
 }

@@ -117,6 +117,27 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.NamespaceDeleteRequestType:
 		var req structs.NamespaceDeleteRequest
 		return f.apply(l.Index, body, &req, func() error { return store.DeleteNamespaces(l.Index, &req) }, nil, nil)
+	case structs.ACLPolicyUpsertRequestType:
+		var req structs.ACLPolicyUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertACLPolicies(l.Index, &req) }, nil, nil)
+	case structs.ACLPolicyDeleteRequestType:
+		var req structs.ACLPolicyDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.DeleteACLPolicies(l.Index, &req) }, nil, nil)
+	case structs.ACLTokenUpsertRequestType:
+		var req structs.ACLTokenUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertACLTokens(l.Index, &req) }, nil, nil)
+	case structs.ACLTokenDeleteRequestType:
+		var req structs.ACLTokenDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.DeleteACLTokens(l.Index, &req) }, nil, nil)
+	case structs.ACLTokenBootstrapRequestType:
+		var req structs.ACLTokenBootstrapRequest
+		return f.apply(l.Index, body, &req, func() error { return store.BootstrapACLToken(l.Index, &req) }, nil, nil)
+	case structs.ACLRoleUpsertRequestType:
+		var req structs.ACLRoleUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertACLRoles(l.Index, &req) }, nil, nil)
+	case structs.ACLRoleDeleteRequestType:
+		var req structs.ACLRoleDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.DeleteACLRoles(l.Index, &req) }, nil, nil)
 	default:
 		// An entry from a newer version: refusing to go on would wedge the
 		// cluster, so it is logged loudly and skipped.

@@ -32,8 +32,8 @@ func (s *Server) runGC(ctx context.Context) {
 }
 
 // GarbageCollect forces a collection of everything eligible now.
-func (s *Server) GarbageCollect() error {
-	if done, err := s.forward("System.GarbageCollect", &structs.EmptyArgs{}, &structs.IndexReply{}); done {
+func (s *Server) GarbageCollect(token string) error {
+	if done, err := s.forward("System.GarbageCollect", &structs.WriteRequest{AuthToken: token}, &structs.IndexReply{}); done {
 		return err
 	}
 	return s.collectGarbage(0)

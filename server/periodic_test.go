@@ -96,7 +96,7 @@ func TestPeriodicStoppedOrDisabledParentLaunchesNothing(t *testing.T) {
 	}
 	mustRegister(t, s, periodicJob("stopped", everySecond, false))
 	waitFor(t, "a first child", func() bool { return len(childrenOf(t, s, "stopped")) >= 1 })
-	if _, _, err := s.DeregisterJob("default", "stopped", false); err != nil {
+	if _, _, err := s.DeregisterJob("", "default", "stopped", false); err != nil {
 		t.Fatal(err)
 	}
 	stoppedAt := time.Now().Unix()
@@ -153,7 +153,7 @@ func TestForcePeriodicRun(t *testing.T) {
 	for _, j := range []*api.Job{periodicJob("yearly", "@yearly", false), disabled, batchJob("plain", nil), periodicJob("stopped", "@yearly", false)} {
 		mustRegister(t, s, j)
 	}
-	if _, _, err := s.DeregisterJob("default", "stopped", false); err != nil {
+	if _, _, err := s.DeregisterJob("", "default", "stopped", false); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {

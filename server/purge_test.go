@@ -60,7 +60,7 @@ func TestPurgeThenRegisterPlacesAtOnce(t *testing.T) {
 			waitFor(t, "placement", func() bool { return len(liveAllocs(t, s, "web")) == 2 })
 			old := liveAllocs(t, s, "web")
 			tc.before(t, s, old)
-			if _, _, err := s.DeregisterJob("default", "web", true); err != nil {
+			if _, _, err := s.DeregisterJob("", "default", "web", true); err != nil {
 				t.Fatal(err)
 			}
 			res := mustRegister(t, s, slowRescheduleJob(2))
@@ -118,7 +118,7 @@ func TestPurgeCancelsRunningDeployment(t *testing.T) {
 	if !structs.DeploymentActive(d) {
 		t.Fatalf("deployment %s is %s, want running", d.ID, d.Status)
 	}
-	if _, _, err := s.DeregisterJob("default", "web", true); err != nil {
+	if _, _, err := s.DeregisterJob("", "default", "web", true); err != nil {
 		t.Fatal(err)
 	}
 	got := mustDeployment(t, s, d.ID)
@@ -135,10 +135,10 @@ func TestRevertAcrossPurge(t *testing.T) {
 	s := testServer(t, time.Minute)
 	mustRegister(t, s, testJob("web", 1, 128))
 	mustRegister(t, s, testJob("web", 2, 128)) // version 1
-	if _, _, err := s.DeregisterJob("default", "web", true); err != nil {
+	if _, _, err := s.DeregisterJob("", "default", "web", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RevertJob("default", "web", 0, nil); !errors.Is(err, ErrNotFound) {
+	if _, err := s.RevertJob("", "default", "web", 0, nil); !errors.Is(err, ErrNotFound) {
 		t.Errorf("revert of a purged job: %v, want job not found", err)
 	}
 	mustRegister(t, s, testJob("web", 3, 128)) // version 0 of the new job
@@ -153,7 +153,7 @@ func TestRevertAcrossPurge(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := s.RevertJob("default", "web", tc.version, nil)
+			_, err := s.RevertJob("", "default", "web", tc.version, nil)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("revert to %d: %v, want %v", tc.version, err, tc.want)
 			}
@@ -189,7 +189,7 @@ func TestGCCollectsPurgedAndStoppedJobs(t *testing.T) {
 			d := waitDeployment(t, s, 0)
 			waitFor(t, "placement", func() bool { return len(liveAllocs(t, s, "web")) == 1 })
 			allocs := liveAllocs(t, s, "web")
-			if _, _, err := s.DeregisterJob("default", "web", tc.purge); err != nil {
+			if _, _, err := s.DeregisterJob("", "default", "web", tc.purge); err != nil {
 				t.Fatal(err)
 			}
 			waitFor(t, "allocation stopped", func() bool { return allocByID(s, allocs[0].ID).DesiredStatus == structs.AllocDesiredStatusStop })
@@ -203,7 +203,7 @@ func TestGCCollectsPurgedAndStoppedJobs(t *testing.T) {
 				return true
 			})
 			reportStatus(t, s, structs.AllocClientStatusComplete, allocs...)
-			if err := s.GarbageCollect(); err != nil {
+			if err := s.GarbageCollect(""); err != nil {
 				t.Fatal(err)
 			}
 			snap := s.State().Snapshot()

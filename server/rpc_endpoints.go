@@ -4,39 +4,60 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/roam-project/roam/acl"
 	"github.com/roam-project/roam/structs"
 )
 
 // The server's RPC endpoints: net/rpc receivers whose methods call the
 // server's own operations, which forward to the leader where needed.
 
-// jobEndpoint serves "Job.*".
+// jobEndpoint serves "Job.*". Each method checks the token the request
+// carries: a follower forwarding an HTTP request passes its caller's on.
 type jobEndpoint struct{ s *Server }
 
 func (e *jobEndpoint) Register(args *structs.JobRegisterArgs, reply *structs.JobRegisterReply) error {
+	ns := structs.DefaultNamespace
+	if args.Job != nil && args.Job.Namespace != nil {
+		ns = *args.Job.Namespace
+	}
+	if err := e.s.authorize(args.AuthToken, nsAllows(ns, acl.NamespaceCapabilitySubmitJob)); err != nil {
+		return err
+	}
 	r, err := e.s.RegisterJob(args)
 	return fill(reply, r, err)
 }
 
 func (e *jobEndpoint) Deregister(args *structs.JobDeregisterArgs, reply *structs.EvalReply) error {
-	id, index, err := e.s.DeregisterJob(args.Namespace, args.JobID, args.Purge)
+	if err := e.s.authorize(args.AuthToken, nsAllows(args.Namespace, acl.NamespaceCapabilitySubmitJob)); err != nil {
+		return err
+	}
+	id, index, err := e.s.DeregisterJob(args.AuthToken, args.Namespace, args.JobID, args.Purge)
 	*reply = structs.EvalReply{EvalID: id, Index: index}
 	return err
 }
 
 func (e *jobEndpoint) Evaluate(args *structs.JobEvaluateArgs, reply *structs.EvalReply) error {
-	id, index, err := e.s.EvaluateJob(args.Namespace, args.JobID)
+	if err := e.s.authorize(args.AuthToken, nsAllows(args.Namespace, acl.NamespaceCapabilitySubmitJob)); err != nil {
+		return err
+	}
+	id, index, err := e.s.EvaluateJob(args.AuthToken, args.Namespace, args.JobID)
 	*reply = structs.EvalReply{EvalID: id, Index: index}
 	return err
 }
 
 func (e *jobEndpoint) Revert(args *structs.JobRevertArgs, reply *structs.JobRegisterReply) error {
-	r, err := e.s.RevertJob(args.Namespace, args.JobID, args.Version, args.EnforcePrior)
+	if err := e.s.authorize(args.AuthToken, nsAllows(args.Namespace, acl.NamespaceCapabilitySubmitJob)); err != nil {
+		return err
+	}
+	r, err := e.s.RevertJob(args.AuthToken, args.Namespace, args.JobID, args.Version, args.EnforcePrior)
 	return fill(reply, r, err)
 }
 
 func (e *jobEndpoint) Scale(args *structs.JobScaleArgs, reply *structs.JobRegisterReply) error {
-	r, err := e.s.ScaleJob(args.Namespace, args.JobID, args.Group, args.Count)
+	if err := e.s.authorize(args.AuthToken, nsAllows(args.Namespace, acl.NamespaceCapabilityScaleJob, acl.NamespaceCapabilitySubmitJob)); err != nil {
+		return err
+	}
+	r, err := e.s.ScaleJob(args.AuthToken, args.Namespace, args.JobID, args.Group, args.Count)
 	return fill(reply, r, err)
 }
 
@@ -44,9 +65,28 @@ func (e *jobEndpoint) Scale(args *structs.JobScaleArgs, reply *structs.JobRegist
 type allocEndpoint struct{ s *Server }
 
 func (e *allocEndpoint) Stop(args *structs.AllocStopArgs, reply *structs.EvalReply) error {
-	id, index, err := e.s.StopAlloc(args.AllocID)
+	ns := structs.DefaultNamespace
+	if a, err := e.s.State().Snapshot().AllocByID(args.AllocID); err == nil && a != nil {
+		ns = a.Namespace
+	}
+	if err := e.s.authorize(args.AuthToken, nsAllows(ns, acl.NamespaceCapabilityAllocLifecycle)); err != nil {
+		return err
+	}
+	id, index, err := e.s.StopAlloc(args.AuthToken, args.AllocID)
 	*reply = structs.EvalReply{EvalID: id, Index: index}
 	return err
+}
+
+// nsAllows is the check that namespace ns grants one of caps.
+func nsAllows(ns string, caps ...string) func(*acl.ACL) bool {
+	return func(a *acl.ACL) bool {
+		for _, c := range caps {
+			if a.AllowNamespaceOperation(ns, c) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 // nodeEndpoint serves "Node.*": what clients call.
@@ -97,13 +137,19 @@ func (e *nodeEndpoint) UpdateAllocs(args *structs.AllocUpdateArgs, reply *struct
 }
 
 func (e *nodeEndpoint) UpdateEligibility(args *structs.NodeEligibilityArgs, reply *structs.IndexReply) error {
-	index, err := e.s.UpdateEligibility(args.NodeID, args.Eligibility)
+	if err := e.s.authorize(args.AuthToken, (*acl.ACL).AllowNodeWrite); err != nil {
+		return err
+	}
+	index, err := e.s.UpdateEligibility(args.AuthToken, args.NodeID, args.Eligibility)
 	reply.Index = index
 	return err
 }
 
 func (e *nodeEndpoint) UpdateDrain(args *structs.NodeDrainArgs, reply *structs.IndexReply) error {
-	index, err := e.s.UpdateDrain(args.NodeID, args.Strategy, args.MarkEligible)
+	if err := e.s.authorize(args.AuthToken, (*acl.ACL).AllowNodeWrite); err != nil {
+		return err
+	}
+	index, err := e.s.UpdateDrain(args.AuthToken, args.NodeID, args.Strategy, args.MarkEligible)
 	reply.Index = index
 	return err
 }
@@ -111,8 +157,11 @@ func (e *nodeEndpoint) UpdateDrain(args *structs.NodeDrainArgs, reply *structs.I
 // systemEndpoint serves "System.*".
 type systemEndpoint struct{ s *Server }
 
-func (e *systemEndpoint) GarbageCollect(args *structs.EmptyArgs, reply *structs.IndexReply) error {
-	return e.s.GarbageCollect()
+func (e *systemEndpoint) GarbageCollect(args *structs.WriteRequest, reply *structs.IndexReply) error {
+	if err := e.s.authorize(args.AuthToken, isManagement); err != nil {
+		return err
+	}
+	return e.s.GarbageCollect(args.AuthToken)
 }
 
 // statusEndpoint serves "Status.*".
@@ -144,6 +193,7 @@ func (s *Server) registerEndpoints() error {
 		"ServiceRegistration": &serviceEndpoint{s},
 		"Var":                 &varEndpoint{s},
 		"Namespace":           &namespaceEndpoint{s},
+		"ACL":                 &aclEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

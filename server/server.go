@@ -65,6 +65,8 @@ type Config struct {
 	MinHeartbeatTTL time.Duration
 	// JobLimits bound what a job may ask for.
 	JobLimits JobLimits
+	// ACLEnabled turns on token checks (the agent's acl block).
+	ACLEnabled bool
 	// ValidateTaskConfig checks a task's driver config; nil skips it.
 	ValidateTaskConfig func(driver string, config map[string]any) error
 	// KEKs are the key-encryption keys that wrap the keyring's root keys
@@ -105,6 +107,8 @@ type Server struct {
 	// clusterSecret authenticates servers to each other on the RPC port
 	// when there is no TLS; empty when server.encrypt is not set.
 	clusterSecret []byte
+	// aclCache holds compiled ACLs.
+	aclCache aclCache
 
 	closers []func() error
 

@@ -192,7 +192,7 @@ func TestDeregisterStopsAllocations(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "placement", func() bool { return len(liveAllocs(t, s, "web")) == 2 })
-	if _, _, err := s.DeregisterJob("default", "web", false); err != nil {
+	if _, _, err := s.DeregisterJob("", "default", "web", false); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "allocations stopped", func() bool { return len(liveAllocs(t, s, "web")) == 0 })

@@ -35,7 +35,7 @@ func TestSnapshotSaveRestore(t *testing.T) {
 	}
 
 	// Change the state, then go back to the snapshot.
-	if _, _, err := s.DeregisterJob("default", "kept", true); err != nil {
+	if _, _, err := s.DeregisterJob("", "default", "kept", true); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.RegisterJob(&structs.JobRegisterArgs{Job: testJob("later", 1, 64)}); err != nil {

@@ -25,6 +25,9 @@ type snapshotRecord struct {
 	Deployment *api.Deployment          `json:",omitempty"`
 	RootKey    *structs.RootKey         `json:",omitempty"`
 	Namespace  *api.Namespace           `json:",omitempty"`
+	ACLPolicy  *api.ACLPolicy           `json:",omitempty"`
+	ACLToken   *api.ACLToken            `json:",omitempty"`
+	ACLRole    *api.ACLRole             `json:",omitempty"`
 }
 
 // Persist writes every object of the snapshot to w as a JSON stream.
@@ -63,6 +66,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableDeployments, func(r any) snapshotRecord { return snapshotRecord{Deployment: r.(*api.Deployment)} }},
 		{tableRootKeys, func(r any) snapshotRecord { return snapshotRecord{RootKey: r.(*structs.RootKey)} }},
 		{tableNamespaces, func(r any) snapshotRecord { return snapshotRecord{Namespace: r.(*api.Namespace)} }},
+		{tableACLPolicies, func(r any) snapshotRecord { return snapshotRecord{ACLPolicy: r.(*api.ACLPolicy)} }},
+		{tableACLTokens, func(r any) snapshotRecord { return snapshotRecord{ACLToken: r.(*api.ACLToken)} }},
+		{tableACLRoles, func(r any) snapshotRecord { return snapshotRecord{ACLRole: r.(*api.ACLRole)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -114,6 +120,12 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.RootKey
 		case rec.Namespace != nil:
 			obj = rec.Namespace
+		case rec.ACLPolicy != nil:
+			obj = rec.ACLPolicy
+		case rec.ACLToken != nil:
+			obj = rec.ACLToken
+		case rec.ACLRole != nil:
+			obj = rec.ACLRole
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}

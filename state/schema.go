@@ -28,7 +28,7 @@ func schema() *memdb.DBSchema {
 		&memdb.StringFieldIndex{Field: "Namespace"},
 		&memdb.StringFieldIndex{Field: "JobID"},
 	}}
-	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+	db := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
 		tableIndex: {Name: tableIndex, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Key"}},
 		}},
@@ -60,6 +60,10 @@ func schema() *memdb.DBSchema {
 		tableRootKeys:    rootKeysTableSchema(),
 		tableNamespaces:  namespacesTableSchema(),
 	}}
+	for _, t := range aclTableSchemas() {
+		db.Tables[t.Name] = t
+	}
+	return db
 }
 
 // jobIndexer indexes *api.Job by namespace and ID; the api type keeps both

@@ -26,6 +26,13 @@ const (
 	RootKeyUpsertRequestType
 	NamespaceUpsertRequestType
 	NamespaceDeleteRequestType
+	ACLPolicyUpsertRequestType
+	ACLPolicyDeleteRequestType
+	ACLTokenUpsertRequestType
+	ACLTokenDeleteRequestType
+	ACLTokenBootstrapRequestType
+	ACLRoleUpsertRequestType
+	ACLRoleDeleteRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.

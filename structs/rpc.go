@@ -18,6 +18,7 @@ type JobRegisterArgs struct {
 	Trigger      string
 	EnforceIndex bool
 	ModifyIndex  uint64
+	WriteRequest
 }
 
 // JobRegisterReply is what registering (or reverting, scaling) a job
@@ -34,11 +35,13 @@ type JobRegisterReply struct {
 type JobDeregisterArgs struct {
 	Namespace, JobID string
 	Purge            bool
+	WriteRequest
 }
 
 // JobEvaluateArgs forces an evaluation of a job.
 type JobEvaluateArgs struct {
 	Namespace, JobID string
+	WriteRequest
 }
 
 // JobRevertArgs registers an older version of a job again.
@@ -46,17 +49,20 @@ type JobRevertArgs struct {
 	Namespace, JobID string
 	Version          uint64
 	EnforcePrior     *uint64
+	WriteRequest
 }
 
 // JobScaleArgs sets a group's count.
 type JobScaleArgs struct {
 	Namespace, JobID, Group string
 	Count                   int
+	WriteRequest
 }
 
 // AllocStopArgs stops one allocation.
 type AllocStopArgs struct {
 	AllocID string
+	WriteRequest
 }
 
 // EvalReply names the evaluation a write created and its index.
@@ -107,6 +113,7 @@ type AllocUpdateArgs struct {
 // NodeEligibilityArgs changes a node's eligibility.
 type NodeEligibilityArgs struct {
 	NodeID, Eligibility string
+	WriteRequest
 }
 
 // NodeDrainArgs sets or clears a node's drain.
@@ -114,6 +121,7 @@ type NodeDrainArgs struct {
 	NodeID       string
 	Strategy     *api.DrainStrategy
 	MarkEligible bool
+	WriteRequest
 }
 
 // IndexReply is the Raft index a write committed at.

@@ -66,6 +66,7 @@ type VarApplyArgs struct {
 	Op         VarOp
 	Var        *api.Variable
 	CheckIndex uint64
+	WriteRequest
 }
 
 // VarApplyReply is the outcome: the stored variable (Output) or, when a

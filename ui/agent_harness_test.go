@@ -26,6 +26,8 @@ type devAgent struct {
 	cmd    *exec.Cmd
 	log    *os.File
 	client *api.Client
+	// secret is the bootstrap token of an agent with ACLs on.
+	secret string
 }
 
 // binaryEnv names the roam binary the tests run; TestMain builds one when
@@ -64,10 +66,22 @@ func freePorts(t *testing.T, n int) []int {
 // startDevAgent builds roam and starts a dev agent, waiting for a ready client node.
 func startDevAgent(t *testing.T) *devAgent {
 	t.Helper()
+	return startAgentWith(t, "")
+}
+
+// startACLDevAgent starts a dev agent with ACLs on and bootstraps them;
+// its client sends the management token.
+func startACLDevAgent(t *testing.T) *devAgent {
+	t.Helper()
+	return startAgentWith(t, "acl {\n  enabled = true\n}\n")
+}
+
+func startAgentWith(t *testing.T, extra string) *devAgent {
+	t.Helper()
 	dir := t.TempDir()
 	p := freePorts(t, 3)
 	cfg := filepath.Join(dir, "agent.hcl")
-	body := fmt.Sprintf("ports {\n  http = %d\n  rpc  = %d\n  serf = %d\n}\n", p[0], p[1], p[2])
+	body := fmt.Sprintf("ports {\n  http = %d\n  rpc  = %d\n  serf = %d\n}\n", p[0], p[1], p[2]) + extra
 	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +121,16 @@ func (a *devAgent) start(t *testing.T) {
 	if err := a.cmd.Start(); err != nil {
 		t.Fatalf("start agent: %v", err)
 	}
+	if strings.Contains(a.configText(t), "acl {") && a.secret == "" {
+		waitUntil(t, 30*time.Second, "the ACL bootstrap", func() error {
+			tok, _, err := a.client.ACLTokens().Bootstrap(nil)
+			if err == nil {
+				a.secret = tok.SecretID
+				a.client.SetSecretID(tok.SecretID)
+			}
+			return err
+		})
+	}
 	waitUntil(t, 90*time.Second, "the dev agent has a ready client node", func() error {
 		nodes, _, err := a.client.Nodes().List(nil)
 		if err != nil {
@@ -119,6 +143,16 @@ func (a *devAgent) start(t *testing.T) {
 		}
 		return fmt.Errorf("%d nodes, none ready", len(nodes))
 	})
+}
+
+// configText is the agent's configuration file.
+func (a *devAgent) configText(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile(a.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
 }
 
 // stopJobs stops every job and waits for its tasks to exit, so that no

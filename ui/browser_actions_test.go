@@ -121,3 +121,27 @@ func namespacesFromUI(t *testing.T, b *browser, c *api.Client) {
 			`[...document.querySelectorAll('main thead th')].some(th => th.textContent === 'Namespace')`)
 	b.screenshot(t, "jobs-all-namespaces")
 }
+
+// TestBrowserSignIn signs in with an ACL token on the tokens page: before,
+// the jobs page says the request was refused; after, it lists the jobs.
+func TestBrowserSignIn(t *testing.T) {
+	agent := startACLDevAgent(t)
+	b := newBrowser(t, agent.url)
+	b.open(t, "/ui/jobs")
+	b.waitFor(t, "the jobs page says the anonymous request was refused", mainHas("Permission denied", "Sign in"))
+	b.open(t, "/ui/settings/tokens")
+	b.waitFor(t, "the token form is shown", `!!document.querySelector('#token-secret')`)
+	eval[any](t, b, fmt.Sprintf(`document.querySelector('#token-secret').value = %q`, agent.secret))
+	b.click(t, "Sign in")
+	b.waitFor(t, "the page shows the signed-in token", mainHas("Signed in", "Bootstrap Token", "management"))
+	b.screenshot(t, "signed-in")
+	b.open(t, "/ui/jobs")
+	b.waitFor(t, "the jobs page loads with the token", `!document.querySelector('main .error-box') && `+mainHas("Jobs"))
+	b.open(t, "/ui/settings/tokens")
+	b.waitFor(t, "the page shows the stored token", mainHas("Signed in"))
+	b.click(t, "Sign out")
+	b.waitFor(t, "signed out", mainHas("Not signed in"))
+	if got := eval[string](t, b, `localStorage.getItem('nomad.token') || ''`); got != "" {
+		t.Fatalf("token still stored after sign out")
+	}
+}

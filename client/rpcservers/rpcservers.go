@@ -180,3 +180,12 @@ func (s *Set) LeaderHTTPAddr(ctx context.Context) (string, error) {
 	}
 	return reply.HTTPAddr, nil
 }
+
+// ResolveToken asks the servers for a token and its policies.
+func (s *Set) ResolveToken(secret string) (*structs.ACLResolveReply, error) {
+	var reply structs.ACLResolveReply
+	if err := s.call(context.Background(), callTimeout, "ACL.ResolveToken", &structs.ACLResolveArgs{SecretID: secret}, &reply); err != nil {
+		return nil, err
+	}
+	return &reply, nil
+}

@@ -1,6 +1,6 @@
 // allocfs.js shows an allocation's logs (followed live) and the files of
 // its allocation directory, through the client fs API.
-import { APIError, enc, get, sleep } from './api.js';
+import { APIError, authHeaders, enc, get, sleep } from './api.js';
 import { bytes, emptyState, errorBox, fill, h, section, table, timeEl } from './dom.js';
 
 const maxLog = 256 * 1024; // characters of log kept on the page
@@ -24,7 +24,7 @@ async function followLog(id, task, type, out, status, signal) {
   while (!signal.aborted) {
     const url = `/v1/client/fs/logs/${enc(id)}?task=${enc(task)}&type=${type}&plain=true&follow=true&origin=start&offset=${offset}`;
     try {
-      const res = await fetch(url, { signal });
+      const res = await fetch(url, { signal, headers: authHeaders() });
       if (!res.ok) throw new APIError(res.status, (await res.text()).trim() || res.statusText, url);
       status.textContent = 'Following';
       failures = 0;

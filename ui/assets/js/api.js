@@ -17,9 +17,29 @@ export class APIError extends Error {
   /** describe is the message to show a person. */
   describe(what) {
     if (this.status === 0) return `${what}: cannot reach the agent (${this.message}).`;
+    if (this.status === 403) return `${what}: ${this.message} (HTTP 403). Sign in with an ACL token under ACL Tokens.`;
     if (this.unsupported) return `${what}: this agent does not support ${this.path.split('?')[0]} yet (HTTP ${this.status}).`;
     return `${what}: ${this.message} (HTTP ${this.status}).`;
   }
+}
+
+// The ACL token's secret is kept in localStorage, as Nomad's UI keeps it,
+// and sent with every request.
+const tokenKey = 'nomad.token';
+
+/** token is the stored ACL token secret, or ''. */
+export const token = () => localStorage.getItem(tokenKey) || '';
+
+/** setToken stores (or, with '', forgets) the ACL token secret. */
+export function setToken(secret) {
+  if (secret) localStorage.setItem(tokenKey, secret);
+  else localStorage.removeItem(tokenKey);
+}
+
+/** authHeaders are the headers that carry the stored token. */
+export function authHeaders() {
+  const secret = token();
+  return secret ? { 'X-Nomad-Token': secret } : {};
 }
 
 const listeners = new Set();
@@ -39,7 +59,7 @@ function setConnection(state) {
 
 /** request sends one call and resolves to {data, index}; it rejects with APIError. */
 export async function request(method, path, body, { signal } = {}) {
-  const init = { method, signal, headers: {} };
+  const init = { method, signal, headers: authHeaders() };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);

@@ -10,6 +10,7 @@ import { allocView } from './alloc.js';
 import { clientsView, clientView } from './clients.js';
 import { serversView } from './servers.js';
 import { topologyView } from './topology.js';
+import { tokensView } from './tokens.js';
 
 const routes = [
   [/^\/ui\/jobs\/?$/, 'jobs', jobsView],
@@ -20,6 +21,7 @@ const routes = [
   [/^\/ui\/clients\/([^/]+)\/?$/, 'clients', clientView],
   [/^\/ui\/servers\/?$/, 'servers', serversView],
   [/^\/ui\/topology\/?$/, 'topology', topologyView],
+  [/^\/ui\/settings\/tokens\/?$/, 'tokens', tokensView],
 ];
 
 const main = document.getElementById('main');
