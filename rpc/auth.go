@@ -49,7 +49,7 @@ type helloAnswer struct {
 
 // Peer is the authenticated other end of a connection.
 type Peer struct {
-	Role string
+	Role   string
 	Remote net.Addr
 }
 
