@@ -70,6 +70,7 @@ var aclCases = []aclCase{
 	{pattern: "/v1/allocation/", method: "GET", path: "/v1/allocation/8d2b5a7e-0000-0000-0000-000000000000", grant: readJob, lack: listJobs},
 	{pattern: "/v1/allocation/", method: "PUT", path: "/v1/allocation/8d2b5a7e-0000-0000-0000-000000000000/stop", grant: `namespace "default" { capabilities = ["alloc-lifecycle"] }`, lack: nsRead},
 	{pattern: "/v1/evaluations", method: "GET", path: "/v1/evaluations", grant: readJob, lack: listJobs},
+	{pattern: "/v1/evaluations/count", method: "GET", path: "/v1/evaluations/count", grant: readJob, lack: listJobs},
 	{pattern: "/v1/evaluation/", method: "GET", path: "/v1/evaluation/8d2b5a7e-0000-0000-0000-000000000000", grant: readJob, lack: listJobs},
 	{pattern: "/v1/deployments", method: "GET", path: "/v1/deployments", grant: readJob, lack: listJobs},
 	{pattern: "/v1/deployment/", method: "GET", path: "/v1/deployment/8d2b5a7e-0000-0000-0000-000000000000", grant: readJob, lack: listJobs},

@@ -339,6 +339,7 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/allocations", readJob, h.allocsList)
 		handle("/v1/allocation/", h.inObjectNamespace(allocNamespace, allocCap), h.allocRequest)
 		handle("/v1/evaluations", readJob, h.evalsList)
+		handle("/v1/evaluations/count", readJob, h.evalsCount)
 		handle("/v1/evaluation/", h.inObjectNamespace(evalNamespace, constCap(acl.NamespaceCapabilityReadJob)), h.evalRequest)
 		handle("/v1/deployments", readJob, h.deploymentsList)
 		handle("/v1/deployment/", h.inObjectNamespace(deploymentNamespace, deploymentCap), h.deploymentRequest)
