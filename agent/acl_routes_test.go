@@ -33,16 +33,18 @@ type aclCase struct {
 }
 
 const (
-	listJobs    = `namespace "default" { capabilities = ["list-jobs"] }`
-	readJob     = `namespace "default" { capabilities = ["read-job"] }`
-	nsRead      = `namespace "default" { policy = "read" }`
-	nsWrite     = `namespace "default" { policy = "write" }`
-	submitJob   = `namespace "default" { capabilities = ["submit-job"] }`
-	nodeReadP   = `node { policy = "read" }`
-	nodeWriteP  = `node { policy = "write" }`
-	agentReadP  = `agent { policy = "read" }`
-	agentWriteP = `agent { policy = "write" }`
-	everything  = `namespace "*" { policy = "write" }
+	listJobs       = `namespace "default" { capabilities = ["list-jobs"] }`
+	readJob        = `namespace "default" { capabilities = ["read-job"] }`
+	nsRead         = `namespace "default" { policy = "read" }`
+	nsWrite        = `namespace "default" { policy = "write" }`
+	submitJob      = `namespace "default" { capabilities = ["submit-job"] }`
+	nodeReadP      = `node { policy = "read" }`
+	nodeWriteP     = `node { policy = "write" }`
+	agentReadP     = `agent { policy = "read" }`
+	agentWriteP    = `agent { policy = "write" }`
+	operatorReadP  = `operator { policy = "read" }`
+	operatorWriteP = `operator { policy = "write" }`
+	everything     = `namespace "*" { policy = "write" }
 node { policy = "write" }
 agent { policy = "write" }
 operator { policy = "write" }`
@@ -70,6 +72,7 @@ var aclCases = []aclCase{
 	{pattern: "/v1/allocation/", method: "GET", path: "/v1/allocation/8d2b5a7e-0000-0000-0000-000000000000", grant: readJob, lack: listJobs},
 	{pattern: "/v1/allocation/", method: "PUT", path: "/v1/allocation/8d2b5a7e-0000-0000-0000-000000000000/stop", grant: `namespace "default" { capabilities = ["alloc-lifecycle"] }`, lack: nsRead},
 	{pattern: "/v1/evaluations", method: "GET", path: "/v1/evaluations", grant: readJob, lack: listJobs},
+	{pattern: "/v1/evaluations", method: "DELETE", path: "/v1/evaluations", body: `{"EvalIDs": ["8d2b5a7e-0000-0000-0000-000000000000"]}`, grant: "management", lack: everything},
 	{pattern: "/v1/evaluations/count", method: "GET", path: "/v1/evaluations/count", grant: readJob, lack: listJobs},
 	{pattern: "/v1/evaluation/", method: "GET", path: "/v1/evaluation/8d2b5a7e-0000-0000-0000-000000000000", grant: readJob, lack: listJobs},
 	{pattern: "/v1/deployments", method: "GET", path: "/v1/deployments", grant: readJob, lack: listJobs},
@@ -119,6 +122,11 @@ var aclCases = []aclCase{
 	{pattern: "/v1/operator/raft/configuration", method: "GET", path: "/v1/operator/raft/configuration", grant: "management", lack: everything},
 	{pattern: "/v1/operator/raft/peer", method: "DELETE", path: "/v1/operator/raft/peer?id=nobody", grant: "management", lack: everything},
 	{pattern: "/v1/operator/snapshot", method: "GET", path: "/v1/operator/snapshot", grant: "management", lack: everything},
+	{pattern: "/v1/operator/scheduler/configuration", method: "GET", path: "/v1/operator/scheduler/configuration", grant: operatorReadP, lack: agentWriteP},
+	{pattern: "/v1/operator/scheduler/configuration", method: "PUT", path: "/v1/operator/scheduler/configuration", body: `{"SchedulerAlgorithm": "binpack"}`, grant: operatorWriteP, lack: operatorReadP},
+	{pattern: "/v1/operator/autopilot/configuration", method: "GET", path: "/v1/operator/autopilot/configuration", grant: operatorReadP, lack: agentWriteP},
+	{pattern: "/v1/operator/autopilot/configuration", method: "PUT", path: "/v1/operator/autopilot/configuration", body: `{"CleanupDeadServers": true}`, grant: operatorWriteP, lack: operatorReadP},
+	{pattern: "/v1/operator/autopilot/health", method: "GET", path: "/v1/operator/autopilot/health", grant: operatorReadP, lack: agentWriteP},
 	{pattern: "/v1/agent/join", method: "PUT", path: "/v1/agent/join?address=127.0.0.1:1", grant: agentWriteP, lack: agentReadP},
 	{pattern: "/v1/agent/force-leave", method: "PUT", path: "/v1/agent/force-leave?node=nobody", grant: agentWriteP, lack: agentReadP},
 	{pattern: "/v1/agent/keyring/", method: "GET", path: "/v1/agent/keyring/list", grant: agentReadP, lack: nodeWriteP},

@@ -72,11 +72,29 @@ func (h *httpAPI) allocRequest(w http.ResponseWriter, r *http.Request) (any, err
 // evalsList serves /v1/evaluations: those of ?namespace ("*": all),
 // with ?job and ?status narrowing them.
 func (h *httpAPI) evalsList(w http.ResponseWriter, r *http.Request) (any, error) {
+	if r.Method == http.MethodDelete {
+		return h.evalsDelete(w, r)
+	}
 	if r.Method != http.MethodGet {
 		return nil, methodNotAllowed()
 	}
 	out, err := h.listEvals(w, r)
 	return page(w, r, out, err, evalKey)
+}
+
+// evalsDelete serves DELETE /v1/evaluations: the evaluations the body
+// names by ID or by filter go, while the eval broker is paused.
+func (h *httpAPI) evalsDelete(w http.ResponseWriter, r *http.Request) (any, error) {
+	var req api.EvalDeleteRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	reply, err := h.srv.DeleteEvals(secretOf(r), req.EvalIDs, req.Filter)
+	if err != nil {
+		return nil, err
+	}
+	setIndex(w, reply.Index)
+	return &api.EvalDeleteResponse{Count: reply.Count}, nil
 }
 
 // evalsCount serves /v1/evaluations/count: how many evaluations the list

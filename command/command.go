@@ -60,6 +60,7 @@ func verbs() []*verb {
 		serverMembersVerb, serverJoinVerb, serverForceLeaveVerb, systemGCVerb,
 		operatorRaftListPeersVerb, operatorRaftRemovePeerVerb,
 		operatorSnapshotSaveVerb, operatorSnapshotRestoreVerb, operatorSnapshotInspectVerb,
+		operatorSchedulerGetConfigVerb, operatorSchedulerSetConfigVerb,
 		nodeStatusVerb, nodeEligibilityVerb, nodeDrainVerb,
 		jobRunVerb, jobStatusVerb, jobStopVerb, jobStartVerb, jobInspectVerb,
 		jobValidateVerb, jobPlanVerb, jobHistoryVerb, jobInitVerb,

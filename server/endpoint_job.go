@@ -19,6 +19,9 @@ func (s *Server) RegisterJob(args *structs.JobRegisterArgs) (*structs.JobRegiste
 	if done, err := s.forward("Job.Register", args, &reply); done {
 		return &reply, err
 	}
+	if err := s.registrationAllowed(args.AuthToken); err != nil {
+		return nil, err
+	}
 	job, enforceIndex, modifyIndex := args.Job, args.EnforceIndex, args.ModifyIndex
 	jobspec.DefaultOperators(job)
 	if err := s.validateJob(job); err != nil {

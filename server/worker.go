@@ -45,11 +45,20 @@ func (w *worker) process(ctx context.Context, eval *api.Evaluation) error {
 		return err
 	}
 	p := &workerPlanner{ctx: ctx, srv: w.srv, eval: eval, snapIndex: snap.LatestIndex()}
-	sched, err := scheduler.New(eval.Type, snap, p, scheduler.Options{Logger: w.logger})
+	sched, err := scheduler.New(eval.Type, snap, p, scheduler.Options{Logger: w.logger, Algorithm: schedulerAlgorithm(snap)})
 	if err != nil {
 		return fmt.Errorf("eval %s: %w", eval.ID, err)
 	}
 	return sched.Process(eval)
+}
+
+// schedulerAlgorithm is the ranking the scheduler configuration asks for.
+func schedulerAlgorithm(snap *state.Snapshot) api.SchedulerAlgorithm {
+	cfg, err := snap.SchedulerConfig()
+	if err != nil {
+		return api.SchedulerAlgorithmBinpack
+	}
+	return cfg.SchedulerAlgorithm
 }
 
 // workerPlanner is the scheduler's Planner inside a server: plans go to

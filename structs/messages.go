@@ -33,6 +33,8 @@ const (
 	ACLTokenBootstrapRequestType
 	ACLRoleUpsertRequestType
 	ACLRoleDeleteRequestType
+	SchedulerConfigRequestType
+	AutopilotConfigRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.
