@@ -345,6 +345,8 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/deployment/", h.inObjectNamespace(deploymentNamespace, deploymentCap), h.deploymentRequest)
 		handle("/v1/nodes", nodeRead, h.nodesList)
 		handle("/v1/node/", nodeRule, h.nodeRequest)
+		handle("/v1/node/pools", anyToken, h.nodePoolsRequest)
+		handle("/v1/node/pool/", nodePoolRule, h.nodePoolRequest)
 		handle("/v1/services", readJob, h.servicesList)
 		handle("/v1/service/", reads(readJob, nsCap(acl.NamespaceCapabilitySubmitJob)), h.serviceRequest)
 		handle("/v1/vars", anyToken, h.varsList)

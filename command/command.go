@@ -62,6 +62,7 @@ func verbs() []*verb {
 		operatorSnapshotSaveVerb, operatorSnapshotRestoreVerb, operatorSnapshotInspectVerb,
 		operatorSchedulerGetConfigVerb, operatorSchedulerSetConfigVerb,
 		nodeStatusVerb, nodeEligibilityVerb, nodeDrainVerb,
+		nodePoolApplyVerb, nodePoolListVerb, nodePoolInfoVerb, nodePoolDeleteVerb, nodePoolNodesVerb, nodePoolJobsVerb,
 		jobRunVerb, jobStatusVerb, jobStopVerb, jobStartVerb, jobInspectVerb,
 		jobValidateVerb, jobPlanVerb, jobHistoryVerb, jobInitVerb,
 		jobScaleVerb, jobRevertVerb, jobAllocsVerb, jobEvalVerb,

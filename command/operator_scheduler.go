@@ -80,7 +80,7 @@ func (c *cli) operatorSchedulerGetConfig(v *verb, args []string) int {
 	if *asJSON {
 		return c.printJSON(resp.SchedulerConfig)
 	}
-	c.outf("%s\n", formatSchedulerConfig(resp.SchedulerConfig))
+	c.outf("%s", formatSchedulerConfig(resp.SchedulerConfig))
 	return 0
 }
 
@@ -182,7 +182,7 @@ func (c *cli) operatorSchedulerSetConfig(v *verb, args []string) int {
 		c.errorf("Error setting scheduler configuration: %s", err)
 		return 1
 	}
-	c.outf("Scheduler configuration updated!\n")
+	c.outf("Scheduler configuration updated!")
 	return 0
 }
 

@@ -28,6 +28,9 @@ func (s *Server) RegisterJob(args *structs.JobRegisterArgs) (*structs.JobRegiste
 		return nil, err
 	}
 	snap := s.State().Snapshot()
+	if err := requireNodePool(snap, job); err != nil {
+		return nil, err
+	}
 	existing, err := snap.JobByID(*job.Namespace, *job.ID)
 	if err != nil {
 		return nil, err

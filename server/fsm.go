@@ -151,6 +151,12 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.AutopilotConfigRequestType:
 		var req structs.AutopilotConfigRequest
 		return f.apply(l.Index, body, &req, func() error { return store.SetAutopilotConfig(l.Index, &req) }, nil, nil)
+	case structs.NodePoolUpsertRequestType:
+		var req structs.NodePoolUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertNodePools(l.Index, &req) }, nil, nil)
+	case structs.NodePoolDeleteRequestType:
+		var req structs.NodePoolDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.DeleteNodePools(l.Index, &req) }, nil, nil)
 	default:
 		// An entry from a newer version: refusing to go on would wedge the
 		// cluster, so it is logged loudly and skipped.

@@ -196,6 +196,7 @@ func (s *Server) registerEndpoints() error {
 		"ACL":                 &aclEndpoint{s},
 		"Operator":            &operatorEndpoint{s},
 		"Eval":                &evalEndpoint{s},
+		"NodePool":            &nodePoolEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

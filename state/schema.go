@@ -60,6 +60,7 @@ func schema() *memdb.DBSchema {
 		tableRootKeys:    rootKeysTableSchema(),
 		tableNamespaces:  namespacesTableSchema(),
 		tableConfig:      configTableSchema(),
+		tableNodePools:   nodePoolsTableSchema(),
 	}}
 	for _, t := range aclTableSchemas() {
 		db.Tables[t.Name] = t

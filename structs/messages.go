@@ -35,6 +35,8 @@ const (
 	ACLRoleDeleteRequestType
 	SchedulerConfigRequestType
 	AutopilotConfigRequestType
+	NodePoolUpsertRequestType
+	NodePoolDeleteRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.
