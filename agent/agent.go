@@ -46,6 +46,8 @@ type Agent struct {
 	tempDir  string
 	// tls holds the certificates of the tls block; nil when TLS is off.
 	tls *tlsutil.Store
+	// stopping is closed when the HTTP API shuts down, ending its streams.
+	stopping chan struct{}
 	// proxy carries requests this agent forwards to the leader's HTTPS
 	// API; nil when the HTTP API is plain.
 	proxy *httpsTransport
@@ -129,6 +131,7 @@ func (a *Agent) startServer() error {
 		BootstrapExpect:    cfg.Server.BootstrapExpect,
 		RaftMultiplier:     cfg.Server.RaftMultiplier,
 		NumSchedulers:      cfg.Server.NumSchedulers,
+		EventBufferSize:    cfg.Server.EventBufferSize,
 		HeartbeatGrace:     cfg.Server.HeartbeatGrace,
 		MinHeartbeatTTL:    cfg.Server.MinHeartbeatTTL,
 		JobLimits:          cfg.Server.jobLimits(),
@@ -292,6 +295,7 @@ func (a *Agent) startHTTP() error {
 	a.listener = ln
 	a.http = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+	a.http.RegisterOnShutdown(func() { close(a.stopping) })
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.logger.Error("HTTP server stopped", "error", err)
@@ -306,8 +310,9 @@ func (a *Agent) HTTPAddr() string { return a.listener.Addr().String() }
 // routes maps Nomad's /v1 paths to handlers, each behind the ACL check its
 // route declares.
 func (a *Agent) routes() http.Handler {
+	a.stopping = make(chan struct{})
 	h := &httpAPI{srv: a.server, agent: a, logger: a.logger, resolver: a.resolver(),
-		jobBodyLimit: jobBodyBase + 2*a.config.Server.jobLimits().MaxSourceSize}
+		jobBodyLimit: jobBodyBase + 2*a.config.Server.jobLimits().MaxSourceSize, stopping: a.stopping}
 	mux := http.NewServeMux()
 	for _, rt := range a.routeTable(h) {
 		handler := h.authorize(rt.allow, rt.handler)
@@ -376,6 +381,10 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/acl/roles", anyToken, h.aclRoles)
 		handle("/v1/acl/role", management, h.aclRoleCreate)
 		handle("/v1/acl/role/", reads(anyToken, management), h.aclRole)
+	}
+	if a.server != nil {
+		// Every server applies the log, so each streams events itself.
+		routes = append(routes, route{pattern: "/v1/event/stream", allow: eventStreamRule, handler: h.eventStream})
 	}
 	handle("/v1/agent/self", agentRead, h.agentSelf)
 	handle("/v1/agent/servers", reads(agentRead, agentWrite), h.agentServers)

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/hashicorp/serf/serf"
 
+	"github.com/roam-project/roam/events"
 	"github.com/roam-project/roam/rpc"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/tlsutil"
@@ -65,6 +66,9 @@ type Config struct {
 	MinHeartbeatTTL time.Duration
 	// JobLimits bound what a job may ask for.
 	JobLimits JobLimits
+	// EventBufferSize is how many Raft indexes of events the event stream
+	// keeps (the server's event_buffer_size); 0 means the default.
+	EventBufferSize int
 	// ACLEnabled turns on token checks (the agent's acl block).
 	ACLEnabled bool
 	// ValidateTaskConfig checks a task's driver config; nil skips it.
@@ -89,6 +93,8 @@ type Server struct {
 	fsm     *fsm
 	broker  *evalBroker
 	blocked *blockedEvals
+	// events is the event stream's broker, fed by the FSM.
+	events  *events.Broker
 	planner *planApplier
 	beats   *heartbeats
 	mux     *rpc.Mux
@@ -147,7 +153,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.shutdownCtx, s.shutdown = context.WithCancel(context.Background())
 	var err error
-	s.fsm, err = newFSM(s.logger, s)
+	s.events = events.NewBroker(cfg.EventBufferSize)
+	s.fsm, err = newFSM(s.logger, s, s.events)
 	if err != nil {
 		return nil, err
 	}
