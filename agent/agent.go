@@ -372,6 +372,14 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/namespaces", anyToken, h.namespacesList)
 		handle("/v1/namespace", management, h.namespaceRequest)
 		handle("/v1/namespace/", namespaceRule, h.namespaceRequest)
+		handle("/v1/scaling/policies", nsAnyCap(acl.NamespaceCapabilityListScalingPolicies, acl.NamespaceCapabilityReadJob), h.scalingPolicies)
+		handle("/v1/scaling/policy/", h.inObjectNamespace(scalingPolicyNamespace, constCap(acl.NamespaceCapabilityReadScalingPolicy)), h.scalingPolicy)
+		handle("/v1/search", anyToken, h.searchPrefix)
+		handle("/v1/search/fuzzy", anyToken, h.searchFuzzy)
+		for _, p := range []string{"/v1/quotas", "/v1/quota", "/v1/quota/", "/v1/quota-usages", "/v1/recommendations", "/v1/recommendations/",
+			"/v1/recommendation", "/v1/recommendation/", "/v1/sentinel/policies", "/v1/sentinel/policy/", "/v1/operator/license"} {
+			handle(p, public, h.enterpriseOnly)
+		}
 		handle("/v1/acl/bootstrap", public, h.aclBootstrap)
 		handle("/v1/acl/policies", anyToken, h.aclPolicies)
 		handle("/v1/acl/policy/", reads(anyToken, management), h.aclPolicy)
