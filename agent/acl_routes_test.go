@@ -112,6 +112,8 @@ var aclCases = []aclCase{
 	}
 }`},
 	{pattern: "/v1/agent/members", method: "GET", path: "/v1/agent/members", grant: nodeReadP, lack: agentWriteP},
+	{pattern: "/.well-known/jwks.json", method: "GET", path: "/.well-known/jwks.json", public: true},
+	{pattern: "/.well-known/openid-configuration", method: "GET", path: "/.well-known/openid-configuration", public: true},
 	{pattern: "/v1/status/leader", method: "GET", path: "/v1/status/leader", public: true},
 	{pattern: "/v1/status/peers", method: "GET", path: "/v1/status/peers", public: true},
 	{pattern: "/v1/system/gc", method: "PUT", path: "/v1/system/gc", grant: "management", lack: everything},

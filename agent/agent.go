@@ -133,6 +133,7 @@ func (a *Agent) startServer() error {
 		MinHeartbeatTTL:    cfg.Server.MinHeartbeatTTL,
 		JobLimits:          cfg.Server.jobLimits(),
 		ACLEnabled:         cfg.ACL.Enabled,
+		OIDCIssuer:         cfg.Server.OIDCIssuer,
 		ValidateTaskConfig: a.validateTaskConfig,
 		KEKs:               keks,
 		Logger:             a.logger,
@@ -349,6 +350,8 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/vars", anyToken, h.varsList)
 		handle("/v1/var/", varRule, h.varRequest)
 		handle("/v1/agent/members", nodeRead, h.agentMembers)
+		handle("/.well-known/jwks.json", public, h.jwks)
+		handle("/.well-known/openid-configuration", public, h.oidcDiscovery)
 		handle("/v1/status/leader", public, h.statusLeader)
 		handle("/v1/status/peers", public, h.statusPeers)
 		handle("/v1/system/gc", management, h.systemGC)

@@ -50,6 +50,7 @@ func (s *Snapshot) RootKeys() ([]*structs.RootKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("root key list: %w", err)
 	}
+	s.watch(it.WatchCh())
 	var out []*structs.RootKey
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		out = append(out, raw.(*structs.RootKey))
@@ -62,6 +63,9 @@ func (s *Snapshot) RootKeys() ([]*structs.RootKey, error) {
 	})
 	return out, nil
 }
+
+// RootKeysIndex is the index of the last change to the keyring.
+func (s *Snapshot) RootKeysIndex() uint64 { return s.Index(tableRootKeys) }
 
 func rootKeysTableSchema() *memdb.TableSchema {
 	return &memdb.TableSchema{Name: tableRootKeys, Indexes: map[string]*memdb.IndexSchema{
