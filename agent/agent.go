@@ -358,6 +358,7 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/operator/raft/configuration", management, h.raftConfiguration)
 		handle("/v1/operator/raft/peer", management, h.raftRemovePeer)
 		handle("/v1/operator/snapshot", management, h.operatorSnapshot)
+		handle("/v1/operator/keyring/", management, h.operatorKeyring)
 		handle("/v1/agent/join", agentWrite, h.agentJoin)
 		handle("/v1/agent/force-leave", agentWrite, h.agentForceLeave)
 		handle("/v1/agent/keyring/", reads(agentRead, agentWrite), h.agentKeyring)

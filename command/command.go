@@ -71,6 +71,7 @@ func verbs() []*verb {
 		serviceListVerb, serviceInfoVerb, serviceDeleteVerb,
 		namespaceApplyVerb, namespaceListVerb, namespaceStatusVerb, namespaceInspectVerb, namespaceDeleteVerb,
 		tlsCACreateVerb, tlsCertCreateVerb, operatorGossipKeyringVerb,
+		operatorRootKeyringListVerb, operatorRootKeyringRotateVerb, operatorRootKeyringRemoveVerb,
 		aclBootstrapVerb, aclPolicyApplyVerb, aclPolicyListVerb, aclPolicyInfoVerb, aclPolicyDeleteVerb,
 		aclTokenCreateVerb, aclTokenListVerb, aclTokenInfoVerb, aclTokenSelfVerb, aclTokenUpdateVerb, aclTokenDeleteVerb,
 		aclRoleCreateVerb, aclRoleListVerb, aclRoleInfoVerb, aclRoleUpdateVerb, aclRoleDeleteVerb,

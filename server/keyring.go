@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-uuid"
+
 	"github.com/roam-project/roam/structs"
 )
 
@@ -128,11 +130,11 @@ func kekFingerprint(kek []byte) string {
 // generate makes a new root key, wrapped for Raft, and its material: the
 // AES key that seals variables and the RSA key that signs identities.
 func (k *keyring) generate(now time.Time) (*structs.RootKey, []byte, *rsa.PrivateKey, error) {
-	idBytes := make([]byte, 16)
-	key := make([]byte, 32)
-	if _, err := rand.Read(idBytes); err != nil {
+	id, err := uuid.GenerateUUID()
+	if err != nil {
 		return nil, nil, nil, fmt.Errorf("generate key id: %w", err)
 	}
+	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, nil, nil, fmt.Errorf("generate key: %w", err)
 	}
@@ -140,7 +142,7 @@ func (k *keyring) generate(now time.Time) (*structs.RootKey, []byte, *rsa.Privat
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("generate signing key: %w", err)
 	}
-	rk, err := k.wrap(hex.EncodeToString(idBytes), key, signer, now)
+	rk, err := k.wrap(id, key, signer, now)
 	return rk, key, signer, err
 }
 

@@ -32,6 +32,20 @@ func (s *Store) RootKeyUpsert(index uint64, req *structs.RootKeyUpsertRequest) e
 	})
 }
 
+// RootKeyDelete removes a root key; a missing one is no error.
+func (s *Store) RootKeyDelete(index uint64, req *structs.RootKeyDeleteRequest) error {
+	return s.write(index, func(tx *writeTxn) error {
+		raw, err := tx.First(tableRootKeys, "id", req.KeyID)
+		if err != nil {
+			return fmt.Errorf("root key lookup: %w", err)
+		}
+		if raw == nil {
+			return nil
+		}
+		return tx.delete(tableRootKeys, raw)
+	})
+}
+
 // RootKey returns the root key with id, or nil.
 func (s *Snapshot) RootKey(id string) (*structs.RootKey, error) {
 	raw, err := s.txn.First(tableRootKeys, "id", id)

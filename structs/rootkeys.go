@@ -1,5 +1,7 @@
 package structs
 
+import "github.com/hashicorp/nomad/api"
+
 // RootKey is a keyring key as Raft and the state store keep it: the key
 // material (a 256-bit AES key that seals variables, and an RSA key that
 // signs workload identities) wrapped with a key-encryption key (KEK), so
@@ -39,4 +41,31 @@ const RootKeyAlgorithm = "aes256-gcm"
 // RootKeyUpsertRequest is the Raft entry that adds a key to the keyring.
 type RootKeyUpsertRequest struct {
 	Key *RootKey
+}
+
+// RootKeyDeleteRequest is the Raft entry that removes a key.
+type RootKeyDeleteRequest struct {
+	KeyID string
+}
+
+// KeyringRotateArgs asks the leader for a new active root key; Full also
+// re-encrypts every variable with it.
+type KeyringRotateArgs struct {
+	Full bool
+	WriteRequest
+}
+
+// KeyringDeleteArgs asks the leader to remove a root key; Force removes
+// one that variables are still sealed with.
+type KeyringDeleteArgs struct {
+	KeyID string
+	Force bool
+	WriteRequest
+}
+
+// KeyringReply is the outcome of a keyring write: the new key's metadata,
+// never its material.
+type KeyringReply struct {
+	Key   *api.RootKeyMeta
+	Index uint64
 }
