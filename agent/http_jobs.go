@@ -160,6 +160,12 @@ func (h *httpAPI) jobsParse(w http.ResponseWriter, r *http.Request) (any, error)
 	if err != nil {
 		return nil, codedError(http.StatusBadRequest, "%v", err)
 	}
+	if req.Canonicalize && job.Namespace == nil {
+		// The API canonicalises fully, as Nomad does; only the CLI's
+		// parse leaves the namespace to its -namespace flag.
+		ns := api.DefaultNamespace
+		job.Namespace = &ns
+	}
 	return job, nil
 }
 
