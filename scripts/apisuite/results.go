@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -33,6 +34,10 @@ func newResults(all []string) *results {
 	return r
 }
 
+// agentBanner matches what the agents the tests start print on their
+// standard output (test2json puts it under whichever test ran last).
+var agentBanner = regexp.MustCompile(`^(==> |\s*$|\s+(Advertise Addrs|Bind Addrs|Client|Log Level|Node Id|Region|Server|Version): )`)
+
 // outputLimit bounds the output kept per test (its tail).
 const outputLimit = 4000
 
@@ -46,19 +51,27 @@ func (r *results) read(in io.Reader) error {
 			// Not an event: the build failed or go test itself complained.
 			return fmt.Errorf("go test: %s", sc.Text())
 		}
-		if e.Test == "" || strings.Contains(e.Test, "/") {
-			continue // package lines and subtests
+		if e.Test == "" {
+			continue // package lines
 		}
-		r.all[e.Test] = true
+		// A subtest's output belongs to its top-level test; its result
+		// does not count on its own.
+		top, sub, _ := strings.Cut(e.Test, "/")
+		r.all[top] = true
 		switch e.Action {
 		case "pass", "fail", "skip":
-			r.status[e.Test] = e.Action
+			if sub == "" {
+				r.status[top] = e.Action
+			}
 		case "output":
-			out := r.output[e.Test] + e.Output
+			if agentBanner.MatchString(e.Output) {
+				continue
+			}
+			out := r.output[top] + e.Output
 			if len(out) > outputLimit {
 				out = out[len(out)-outputLimit:]
 			}
-			r.output[e.Test] = out
+			r.output[top] = out
 		}
 	}
 	return sc.Err()
