@@ -55,7 +55,7 @@ func (h *httpAPI) jobList(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		return snap.Index("jobs", "job_summary"), nil
 	})
-	return out, err
+	return page(w, r, out, err, jobKey)
 }
 
 // registerJob canonicalizes a submitted job and registers it.

@@ -40,6 +40,30 @@ func (s *Server) evalsUpserted(evals []*api.Evaluation) {
 	}
 }
 
+// schedulerConfigChanged pauses or resumes the leader's eval broker as the
+// new scheduler configuration's PauseEvalBroker says; resumed, it gets the
+// pending evaluations back from the state.
+func (s *Server) schedulerConfigChanged() {
+	if !s.IsLeader() {
+		return
+	}
+	on := !s.brokerPaused()
+	if s.broker.Enabled() == on {
+		return
+	}
+	s.broker.SetEnabled(on)
+	if on {
+		s.restoreEvals()
+	}
+}
+
+// brokerPaused reports whether the scheduler configuration pauses the eval
+// broker.
+func (s *Server) brokerPaused() bool {
+	cfg, err := s.State().Snapshot().SchedulerConfig()
+	return err == nil && cfg.PauseEvalBroker
+}
+
 // capacityChanged wakes blocked evaluations after a change at index.
 func (s *Server) capacityChanged(index uint64) { s.blocked.Unblock(index) }
 
@@ -96,7 +120,7 @@ func (s *Server) establishLeadership() {
 	}
 	ctx, cancel := context.WithCancel(s.shutdownCtx)
 	s.leaderCancel = cancel
-	s.broker.SetEnabled(true)
+	s.broker.SetEnabled(!s.brokerPaused())
 	s.blocked.SetEnabled(true)
 	s.restoreEvals()
 	s.migrateLegacyKeys()

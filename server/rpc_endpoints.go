@@ -211,6 +211,9 @@ func (s *Server) registerEndpoints() error {
 		"Namespace":           &namespaceEndpoint{s},
 		"ACL":                 &aclEndpoint{s},
 		"Keyring":             &keyringEndpoint{s},
+		"Operator":            &operatorEndpoint{s},
+		"Eval":                &evalEndpoint{s},
+		"NodePool":            &nodePoolEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

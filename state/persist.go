@@ -28,6 +28,8 @@ type snapshotRecord struct {
 	ACLPolicy  *api.ACLPolicy           `json:",omitempty"`
 	ACLToken   *api.ACLToken            `json:",omitempty"`
 	ACLRole    *api.ACLRole             `json:",omitempty"`
+	Config     *ConfigEntry             `json:",omitempty"`
+	NodePool   *api.NodePool            `json:",omitempty"`
 }
 
 // Persist writes every object of the snapshot to w as a JSON stream.
@@ -69,6 +71,8 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableACLPolicies, func(r any) snapshotRecord { return snapshotRecord{ACLPolicy: r.(*api.ACLPolicy)} }},
 		{tableACLTokens, func(r any) snapshotRecord { return snapshotRecord{ACLToken: r.(*api.ACLToken)} }},
 		{tableACLRoles, func(r any) snapshotRecord { return snapshotRecord{ACLRole: r.(*api.ACLRole)} }},
+		{tableConfig, func(r any) snapshotRecord { return snapshotRecord{Config: r.(*ConfigEntry)} }},
+		{tableNodePools, func(r any) snapshotRecord { return snapshotRecord{NodePool: r.(*api.NodePool)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -126,6 +130,10 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.ACLToken
 		case rec.ACLRole != nil:
 			obj = rec.ACLRole
+		case rec.Config != nil:
+			obj = rec.Config
+		case rec.NodePool != nil:
+			obj = rec.NodePool
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}

@@ -59,6 +59,8 @@ func schema() *memdb.DBSchema {
 		tableDeployments: deploymentsTableSchema(),
 		tableRootKeys:    rootKeysTableSchema(),
 		tableNamespaces:  namespacesTableSchema(),
+		tableConfig:      configTableSchema(),
+		tableNodePools:   nodePoolsTableSchema(),
 	}}
 	for _, t := range aclTableSchemas() {
 		db.Tables[t.Name] = t

@@ -34,6 +34,10 @@ const (
 	ACLRoleUpsertRequestType
 	ACLRoleDeleteRequestType
 	RootKeyDeleteRequestType
+	SchedulerConfigRequestType
+	AutopilotConfigRequestType
+	NodePoolUpsertRequestType
+	NodePoolDeleteRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.
