@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/client/template"
 )
 
 // Servers is what the client needs from the server cluster.
@@ -27,4 +29,6 @@ type Servers interface {
 	// DeleteServiceRegistrations withdraws services by ID; with namespace
 	// "" IDs already gone are skipped.
 	DeleteServiceRegistrations(namespace string, ids []string) (uint64, error)
+	// Source answers the lookups of tasks' templates.
+	template.Source
 }

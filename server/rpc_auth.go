@@ -36,6 +36,9 @@ import (
 var clientMethods = map[string]bool{
 	"Node.Register": true, "Node.Heartbeat": true, "Node.GetAllocs": true, "Node.UpdateAllocs": true,
 	"ServiceRegistration.Upsert": true, "ServiceRegistration.Delete": true, "Status.Leader": true,
+	// Templates' lookups: each checks the ACL token it carries (the
+	// task's workload identity).
+	"Var.Read": true, "Var.List": true, "ServiceRegistration.List": true,
 	// A client-only agent resolves the tokens of the HTTP requests it
 	// serves itself (task files and logs).
 	"ACL.ResolveToken": true,
