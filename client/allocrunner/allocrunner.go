@@ -17,6 +17,7 @@ import (
 	"github.com/roam-project/roam/client/services"
 	"github.com/roam-project/roam/client/state"
 	"github.com/roam-project/roam/client/taskrunner"
+	"github.com/roam-project/roam/client/template"
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/structs"
 )
@@ -43,6 +44,10 @@ type Config struct {
 	Restored map[string]*state.TaskRecord
 	// Services publishes Nomad-provider services; nil publishes none.
 	Services services.Registrar
+	// Lookups answers templates' variable and service lookups.
+	Lookups template.Source
+	// TemplateSettings are the client's template block.
+	TemplateSettings template.Settings
 }
 
 // AllocRunner runs one allocation.
@@ -89,6 +94,7 @@ func New(cfg Config) (*AllocRunner, error) {
 			Node: cfg.Node, Region: cfg.Region, State: cfg.State, Logger: logger,
 			OnStateChange: ar.taskStateChanged, Restored: cfg.Restored[task.Name],
 			StartGate: ar.order.gate(task),
+			Lookups:   cfg.Lookups, TemplateSettings: cfg.TemplateSettings,
 		}))
 	}
 	ar.health = newHealthWatcher(ar)
