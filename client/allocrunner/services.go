@@ -12,7 +12,9 @@ import (
 
 // servicesHook publishes the allocation's Nomad-provider services and runs
 // their http and tcp checks: the group's while any task runs, each task's
-// while that task runs, none once the allocation is told to stop.
+// while that task runs, none once the allocation is told to stop. A
+// service with checks is published only while they all pass, so that
+// lookups (templates, DNS) find only healthy instances.
 type servicesHook struct {
 	ar        *AllocRunner
 	publisher *services.Publisher
@@ -28,7 +30,9 @@ func newServicesHook(ar *AllocRunner, registrar services.Registrar, logger *slog
 		return nil
 	}
 	logger = logger.With("component", "services")
-	return &servicesHook{ar: ar, publisher: services.NewPublisher(registrar, logger), checker: services.NewChecker(logger)}
+	h := &servicesHook{ar: ar, publisher: services.NewPublisher(registrar, logger)}
+	h.checker = services.NewChecker(logger, h.update)
+	return h
 }
 
 // update recomputes the wanted registrations and checks from the tasks'
@@ -43,8 +47,8 @@ func (h *servicesHook) update() {
 	if alloc := h.ar.Alloc(); !isStopped(alloc) {
 		want = h.wanted(alloc, h.ar.TaskStates())
 	}
-	h.publisher.SetDesired(want.Registrations)
 	h.checker.SetChecks(want.Checks)
+	h.publisher.SetDesired(h.checker.Passing(want.Registrations, want.Checks))
 }
 
 // wanted builds the services of the running tasks and, when any task

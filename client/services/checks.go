@@ -41,8 +41,11 @@ const (
 type Check struct {
 	// Status holds the check's identity (ID, Check, Group, Task, Service,
 	// Mode); the checker fills in the result.
-	Status   api.AllocCheckStatus
-	Type     string
+	Status api.AllocCheckStatus
+	// Registration is the ID of the service registration the check
+	// guards: it is published only while its checks pass.
+	Registration string
+	Type         string
 	Address  string
 	Port     int
 	Path     string
@@ -85,7 +88,8 @@ func serviceChecks(src Source, task *api.Task, svc *api.Service, reg *api.Servic
 				ID: hex.EncodeToString(sum[:]), Check: name, Group: src.Alloc.Name, Task: task.Name,
 				Service: reg.ServiceName, Mode: mode, Status: CheckPending,
 			},
-			Type: sc.Type, Address: reg.Address, Port: port, Path: env.Replace(sc.Path),
+			Registration: reg.ID,
+			Type:         sc.Type, Address: reg.Address, Port: port, Path: env.Replace(sc.Path),
 			Method: sc.Method, Header: sc.Header, Interval: sc.Interval, Timeout: sc.Timeout,
 		}
 		if c.Method == "" {
@@ -153,8 +157,11 @@ func (c *Check) run(ctx context.Context) api.AllocCheckStatus {
 // Checker runs an allocation's checks at their intervals and keeps their
 // latest results.
 type Checker struct {
-	logger  *slog.Logger
-	mu      sync.Mutex
+	logger *slog.Logger
+	// onChange, when set, is called (without the checker's lock) after a
+	// check's status changes.
+	onChange func()
+	mu       sync.Mutex
 	loops   map[string]*checkLoop
 	results api.AllocCheckStatuses
 }
@@ -165,9 +172,30 @@ type checkLoop struct {
 	done   chan struct{}
 }
 
-// NewChecker returns a checker with no checks.
-func NewChecker(logger *slog.Logger) *Checker {
-	return &Checker{logger: logger, loops: map[string]*checkLoop{}, results: api.AllocCheckStatuses{}}
+// NewChecker returns a checker with no checks; onChange (may be nil) is
+// called after any check's status changes.
+func NewChecker(logger *slog.Logger, onChange func()) *Checker {
+	return &Checker{logger: logger, onChange: onChange, loops: map[string]*checkLoop{}, results: api.AllocCheckStatuses{}}
+}
+
+// Passing keeps the registrations whose checks all passed on their latest
+// run; a check not run yet does not pass.
+func (c *Checker) Passing(regs []*api.ServiceRegistration, checks []Check) []*api.ServiceRegistration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	failing := map[string]bool{}
+	for _, ch := range checks {
+		if c.results[ch.Status.ID].Status != CheckSuccess {
+			failing[ch.Registration] = true
+		}
+	}
+	var out []*api.ServiceRegistration
+	for _, r := range regs {
+		if !failing[r.ID] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // SetChecks runs exactly checks: new ones start, removed ones stop and
@@ -220,11 +248,15 @@ func (c *Checker) run(ctx context.Context, loop *checkLoop) {
 			c.mu.Unlock()
 			return
 		}
-		if prev := c.results[res.ID]; prev.Status != res.Status {
+		changed := c.results[res.ID].Status != res.Status
+		if changed {
 			c.logger.Info("service check status changed", "service", res.Service, "check", res.Check, "status", res.Status)
 		}
 		c.results[res.ID] = res
 		c.mu.Unlock()
+		if changed && c.onChange != nil {
+			c.onChange()
+		}
 		t.Reset(loop.check.Interval)
 	}
 }

@@ -61,7 +61,7 @@ func TestServiceChecks(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			host, port := hostPort(t, tc.addr)
-			c := NewChecker(slog.New(slog.NewTextHandler(io.Discard, nil)))
+			c := NewChecker(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 			defer c.Close()
 			c.SetChecks([]Check{{
 				Status: api.AllocCheckStatus{ID: "c1", Check: "alive", Status: CheckPending},
@@ -107,5 +107,50 @@ func TestServiceChecksBuiltFromTheJob(t *testing.T) {
 	}
 	if tcp.Status.ID == web.Status.ID || len(tcp.Status.ID) != 32 || tcp.Status.Group != src.Alloc.Name {
 		t.Errorf("check identity: %+v / %+v", tcp.Status, web.Status)
+	}
+}
+
+func TestPassingKeepsOnlyHealthyRegistrations(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer up.Close()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := closed.Addr().String()
+	closed.Close()
+	check := func(id, reg, addr string) Check {
+		host, port := hostPort(t, addr)
+		return Check{Status: api.AllocCheckStatus{ID: id, Status: CheckPending}, Registration: reg,
+			Type: "tcp", Address: host, Port: port, Interval: time.Hour, Timeout: time.Second}
+	}
+	regs := []*api.ServiceRegistration{{ID: "healthy"}, {ID: "unhealthy"}, {ID: "half"}, {ID: "unchecked"}}
+	checks := []Check{
+		check("c1", "healthy", up.Listener.Addr().String()),
+		check("c2", "unhealthy", closedAddr),
+		check("c3", "half", up.Listener.Addr().String()),
+		check("c4", "half", closedAddr),
+	}
+	changes := make(chan struct{}, 10)
+	c := NewChecker(slog.New(slog.NewTextHandler(io.Discard, nil)), func() { changes <- struct{}{} })
+	defer c.Close()
+	if got := c.Passing(regs, checks); len(got) != 1 || got[0].ID != "unchecked" {
+		t.Fatalf("before any check ran: %v", got)
+	}
+	c.SetChecks(checks)
+	for range checks {
+		select {
+		case <-changes:
+		case <-time.After(10 * time.Second):
+			t.Fatal("checks did not report")
+		}
+	}
+	got := c.Passing(regs, checks)
+	var ids []string
+	for _, r := range got {
+		ids = append(ids, r.ID)
+	}
+	if len(ids) != 2 || ids[0] != "healthy" || ids[1] != "unchecked" {
+		t.Fatalf("passing = %v, want [healthy unchecked]", ids)
 	}
 }
