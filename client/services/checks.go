@@ -46,13 +46,13 @@ type Check struct {
 	// guards: it is published only while its checks pass.
 	Registration string
 	Type         string
-	Address  string
-	Port     int
-	Path     string
-	Method   string
-	Header   map[string][]string
-	Interval time.Duration
-	Timeout  time.Duration
+	Address      string
+	Port         int
+	Path         string
+	Method       string
+	Header       map[string][]string
+	Interval     time.Duration
+	Timeout      time.Duration
 }
 
 // serviceChecks builds the http and tcp checks of a service; other check
@@ -162,8 +162,8 @@ type Checker struct {
 	// check's status changes.
 	onChange func()
 	mu       sync.Mutex
-	loops   map[string]*checkLoop
-	results api.AllocCheckStatuses
+	loops    map[string]*checkLoop
+	results  api.AllocCheckStatuses
 }
 
 type checkLoop struct {
