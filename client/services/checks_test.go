@@ -61,7 +61,7 @@ func TestServiceChecks(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			host, port := hostPort(t, tc.addr)
-			c := NewChecker(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+			c := NewChecker(slog.New(slog.NewTextHandler(io.Discard, nil)), CheckerHooks{})
 			defer c.Close()
 			c.SetChecks([]Check{{
 				Status: api.AllocCheckStatus{ID: "c1", Check: "alive", Status: CheckPending},
@@ -88,17 +88,29 @@ func TestServiceChecksBuiltFromTheJob(t *testing.T) {
 	svc := &api.Service{Name: "web", PortLabel: "http", Provider: "nomad", Checks: []api.ServiceCheck{
 		{Name: "alive", Type: "tcp", Interval: 3 * time.Second, Timeout: time.Second},
 		{Type: "http", Path: "/health", OnUpdate: "ignore"},
-		{Name: "script", Type: "script", Command: "true"},
+		{Name: "script", Type: "script", Command: "/bin/check", Args: []string{"${NOMAD_TASK_NAME}"}, TaskName: "main",
+			CheckRestart: &api.CheckRestart{Limit: 3, Grace: ptrTo(10 * time.Second)}},
+		{Name: "rpc", Type: "grpc", GRPCService: "db.v1"},
 	}}
 	src := testSource(t, []*api.Service{svc}, clienttest.ShellTask("main", "true"))
 	set, err := GroupRegistrations(src)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(set.Checks) != 2 {
-		t.Fatalf("checks = %+v, want the tcp and http ones", set.Checks)
+	if len(set.Checks) != 4 {
+		t.Fatalf("checks = %+v, want the tcp, http, script and grpc ones", set.Checks)
 	}
-	tcp, web := set.Checks[0], set.Checks[1]
+	tcp, web, script, rpc := set.Checks[0], set.Checks[1], set.Checks[2], set.Checks[3]
+	if script.Command != "/bin/check" || script.ExecTask != "main" || script.RestartLimit != 3 || script.RestartGrace != 10*time.Second {
+		t.Errorf("script check = %+v", script)
+	}
+	if rpc.GRPCService != "db.v1" || rpc.Port != 25000 || rpc.RestartLimit != 0 {
+		t.Errorf("grpc check = %+v", rpc)
+	}
+	noTask := &api.Service{Name: "web", PortLabel: "http", Provider: "nomad", Checks: []api.ServiceCheck{{Type: "script", Command: "true"}}}
+	if _, err := GroupRegistrations(testSource(t, []*api.Service{noTask}, clienttest.ShellTask("main", "true"))); err == nil {
+		t.Error("a group script check without a task was accepted")
+	}
 	if tcp.Status.Check != "alive" || tcp.Port != 25000 || tcp.Address != "127.0.0.1" || tcp.Interval != 3*time.Second || tcp.Status.Mode != "healthiness" {
 		t.Errorf("tcp check = %+v", tcp)
 	}
@@ -132,7 +144,7 @@ func TestPassingKeepsOnlyHealthyRegistrations(t *testing.T) {
 		check("c4", "half", closedAddr),
 	}
 	changes := make(chan struct{}, 10)
-	c := NewChecker(slog.New(slog.NewTextHandler(io.Discard, nil)), func() { changes <- struct{}{} })
+	c := NewChecker(slog.New(slog.NewTextHandler(io.Discard, nil)), CheckerHooks{OnChange: func() { changes <- struct{}{} }})
 	defer c.Close()
 	if got := c.Passing(regs, checks); len(got) != 1 || got[0].ID != "unchecked" {
 		t.Fatalf("before any check ran: %v", got)
@@ -154,3 +166,5 @@ func TestPassingKeepsOnlyHealthyRegistrations(t *testing.T) {
 		t.Fatalf("passing = %v, want [healthy unchecked]", ids)
 	}
 }
+
+func ptrTo[T any](v T) *T { return &v }

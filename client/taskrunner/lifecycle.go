@@ -46,6 +46,12 @@ func (tr *TaskRunner) Restart(ctx context.Context) error {
 	return tr.restart(ctx, reasonUserRestart)
 }
 
+// RestartBecause restarts the task as Restart does, recording reason (a
+// failing health check, say) in its event.
+func (tr *TaskRunner) RestartBecause(ctx context.Context, reason string) error {
+	return tr.restart(ctx, reason)
+}
+
 // restart asks the run loop to restart the task, giving the reason.
 func (tr *TaskRunner) restart(ctx context.Context, reason string) error {
 	if !tr.isRunning() {
