@@ -243,6 +243,7 @@ func (a *Agent) startClient(ctx context.Context) error {
 		Drivers:          a.drivers,
 		HTTPAddr:         net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
 		TLSEnabled:       cfg.TLS.HTTP,
+		Templates:        cfg.Client.Template,
 		Logger:           a.logger,
 	}, servers)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/roam-project/roam/internal/telemetry"
+	"github.com/roam-project/roam/client/template"
 	"github.com/roam-project/roam/tlsutil"
 )
 
@@ -140,6 +141,9 @@ type ClientConfig struct {
 	MaxKillTimeout        time.Duration
 	NoHostUUID            bool
 	DisableRemoteExec     bool
+	// Template is the `template` block: function denylist, file sandbox,
+	// blocking-query wait and wait bounds of tasks' templates.
+	Template template.Settings
 	// Extra keeps accepted Nomad client settings that Roam does not use.
 	Extra map[string]any
 }

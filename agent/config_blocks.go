@@ -114,30 +114,31 @@ func (j *fileServerJoin) config(dp *durationParser) *ServerJoin {
 
 // fileClient is the `client` block as written.
 type fileClient struct {
-	Enabled               bool             `hcl:"enabled,optional"`
-	Servers               []string         `hcl:"servers,optional"`
-	ServerJoin            *fileServerJoin  `hcl:"server_join,block"`
-	NodeClass             string           `hcl:"node_class,optional"`
-	NodePool              string           `hcl:"node_pool,optional"`
-	NetworkInterface      string           `hcl:"network_interface,optional"`
-	StateDir              string           `hcl:"state_dir,optional"`
-	AllocDir              string           `hcl:"alloc_dir,optional"`
-	CpuTotalCompute       int              `hcl:"cpu_total_compute,optional"`
-	MemoryTotalMB         int              `hcl:"memory_total_mb,optional"`
-	NodeMaxAllocs         int              `hcl:"node_max_allocs,optional"`
-	Reserved              *fileReserved    `hcl:"reserved,block"`
-	MinDynamicPort        int              `hcl:"min_dynamic_port,optional"`
-	MaxDynamicPort        int              `hcl:"max_dynamic_port,optional"`
-	HostVolumes           []fileHostVolume `hcl:"host_volume,block"`
-	GCInterval            hcl.Expression   `hcl:"gc_interval,optional"`
-	GCDiskUsageThreshold  float64          `hcl:"gc_disk_usage_threshold,optional"`
-	GCInodeUsageThreshold float64          `hcl:"gc_inode_usage_threshold,optional"`
-	GCMaxAllocs           int              `hcl:"gc_max_allocs,optional"`
-	GCParallelDestroys    int              `hcl:"gc_parallel_destroys,optional"`
-	MaxKillTimeout        hcl.Expression   `hcl:"max_kill_timeout,optional"`
-	NoHostUUID            bool             `hcl:"no_host_uuid,optional"`
-	DisableRemoteExec     bool             `hcl:"disable_remote_exec,optional"`
-	Rest                  hcl.Body         `hcl:",remain"`
+	Enabled               bool                `hcl:"enabled,optional"`
+	Servers               []string            `hcl:"servers,optional"`
+	ServerJoin            *fileServerJoin     `hcl:"server_join,block"`
+	NodeClass             string              `hcl:"node_class,optional"`
+	NodePool              string              `hcl:"node_pool,optional"`
+	NetworkInterface      string              `hcl:"network_interface,optional"`
+	StateDir              string              `hcl:"state_dir,optional"`
+	AllocDir              string              `hcl:"alloc_dir,optional"`
+	CpuTotalCompute       int                 `hcl:"cpu_total_compute,optional"`
+	MemoryTotalMB         int                 `hcl:"memory_total_mb,optional"`
+	NodeMaxAllocs         int                 `hcl:"node_max_allocs,optional"`
+	Reserved              *fileReserved       `hcl:"reserved,block"`
+	MinDynamicPort        int                 `hcl:"min_dynamic_port,optional"`
+	MaxDynamicPort        int                 `hcl:"max_dynamic_port,optional"`
+	HostVolumes           []fileHostVolume    `hcl:"host_volume,block"`
+	GCInterval            hcl.Expression      `hcl:"gc_interval,optional"`
+	GCDiskUsageThreshold  float64             `hcl:"gc_disk_usage_threshold,optional"`
+	GCInodeUsageThreshold float64             `hcl:"gc_inode_usage_threshold,optional"`
+	GCMaxAllocs           int                 `hcl:"gc_max_allocs,optional"`
+	GCParallelDestroys    int                 `hcl:"gc_parallel_destroys,optional"`
+	MaxKillTimeout        hcl.Expression      `hcl:"max_kill_timeout,optional"`
+	NoHostUUID            bool                `hcl:"no_host_uuid,optional"`
+	DisableRemoteExec     bool                `hcl:"disable_remote_exec,optional"`
+	Template              *fileClientTemplate `hcl:"template,block"`
+	Rest                  hcl.Body            `hcl:",remain"`
 }
 
 // clientRest lists the client settings Roam accepts without acting on
@@ -150,7 +151,7 @@ var clientRest = restSchema{
 		"bridge_network_subnet_ipv6", "bridge_network_hairpin_mode", "cgroup_parent",
 		"preferred_address_family", "gc_volumes_on_node_gc", "nomad_service_discovery"},
 	blocks: []hcl.BlockHeaderSchema{{Type: "host_network", LabelNames: []string{"name"}},
-		{Type: "template"}, {Type: "artifact"}, {Type: "drain_on_shutdown"}, {Type: "users"},
+		{Type: "artifact"}, {Type: "drain_on_shutdown"}, {Type: "users"},
 		{Type: "fingerprint"}},
 }
 
@@ -196,7 +197,10 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 		}
 		c.HostVolume[hv.Name] = HostVolume{Path: hv.Path, ReadOnly: hv.ReadOnly}
 	}
+	tmpl, tdiags := f.Template.config(&dp)
+	c.Template = tmpl
 	rest, diags := decodeRest(f.Rest, clientRest)
+	diags = append(diags, tdiags...)
 	c.Meta = rest.maps["meta"]
 	c.Options = rest.maps["options"]
 	c.ChrootEnv = rest.maps["chroot_env"]

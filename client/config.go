@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/roam-project/roam/client/template"
 	"github.com/roam-project/roam/drivers"
 )
 
@@ -32,6 +33,8 @@ type Config struct {
 	// TLSEnabled reports that the HTTP API is HTTPS, so that API clients
 	// reaching the node directly (alloc logs and files) use https.
 	TLSEnabled bool
+	// Templates are the client's template block settings.
+	Templates template.Settings
 	// Drivers is the driver set, already configured by the agent.
 	Drivers map[string]drivers.Driver
 	Logger  *slog.Logger

@@ -106,6 +106,9 @@ func TestClientsMayOnlyMakeClientCallsAsTheirNode(t *testing.T) {
 		{"re-registration with another secret", "Node.Register", &structs.NodeRegisterArgs{Node: testNode("n1", 1024), NodeAuth: auth("n1", "other")}, "wrong SecretID"},
 		{"job registration", "Job.Register", &structs.JobRegisterArgs{Job: testJob("web", 1, 128)}, "Permission denied: Job.Register may not be called by a client"},
 		{"variable write", "Var.Apply", &structs.VarApplyArgs{Op: structs.VarOpSet}, "Permission denied"},
+		{"template variable read with the node's secret", "Var.Read", &structs.VarReadArgs{Path: "app", QueryArgs: structs.QueryArgs{NodeAuth: auth("n1", "secret-1")}}, ""},
+		{"template variable read without a secret", "Var.Read", &structs.VarReadArgs{Path: "app"}, "carries no node SecretID"},
+		{"template service list with a wrong secret", "ServiceRegistration.List", &structs.ServiceListArgs{QueryArgs: structs.QueryArgs{NodeAuth: auth("n1", "guess")}}, "wrong SecretID"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,6 +144,8 @@ func TestAuthorizeRPC(t *testing.T) {
 		{"client asks for the leader", client, "Status.Leader", true},
 		{"client may not register jobs", client, "Job.Register", false},
 		{"client may not write variables", client, "Var.Apply", false},
+		{"client reads variables for templates", client, "Var.Read", true},
+		{"client lists services for templates", client, "ServiceRegistration.List", true},
 		{"client may not collect garbage", client, "System.GarbageCollect", false},
 		{"client may not drain nodes", client, "Node.UpdateDrain", false},
 		{"no role, nothing", rpc.Peer{}, "Status.Leader", false},

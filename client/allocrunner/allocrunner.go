@@ -17,6 +17,7 @@ import (
 	"github.com/roam-project/roam/client/services"
 	"github.com/roam-project/roam/client/state"
 	"github.com/roam-project/roam/client/taskrunner"
+	"github.com/roam-project/roam/client/template"
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/structs"
 )
@@ -46,6 +47,10 @@ type Config struct {
 	// Identities signs the tasks' workload identities; nil gives tasks
 	// none.
 	Identities taskrunner.IdentitySigner
+	// Lookups answers templates' variable and service lookups.
+	Lookups template.Source
+	// TemplateSettings are the client's template block.
+	TemplateSettings template.Settings
 }
 
 // AllocRunner runs one allocation.
@@ -92,6 +97,7 @@ func New(cfg Config) (*AllocRunner, error) {
 			Node: cfg.Node, Region: cfg.Region, State: cfg.State, Logger: logger,
 			OnStateChange: ar.taskStateChanged, Restored: cfg.Restored[task.Name],
 			StartGate: ar.order.gate(task), Identities: cfg.Identities,
+			Lookups:   cfg.Lookups, TemplateSettings: cfg.TemplateSettings,
 		}))
 	}
 	ar.health = newHealthWatcher(ar)

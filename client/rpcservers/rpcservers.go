@@ -200,3 +200,36 @@ func (s *Set) ResolveToken(secret string) (*structs.ACLResolveReply, error) {
 	}
 	return &reply, nil
 }
+
+// ReadVar implements template.Source with a blocking RPC.
+func (s *Set) ReadVar(ctx context.Context, args *structs.VarReadArgs) (*structs.VarReadReply, error) {
+	var reply structs.VarReadReply
+	a := *args
+	a.NodeAuth = s.auth
+	if err := s.call(ctx, a.Wait+callTimeout, "Var.Read", &a, &reply); err != nil {
+		return nil, err
+	}
+	return &reply, nil
+}
+
+// ListVars implements template.Source with a blocking RPC.
+func (s *Set) ListVars(ctx context.Context, args *structs.VarListArgs) (*structs.VarListReply, error) {
+	var reply structs.VarListReply
+	a := *args
+	a.NodeAuth = s.auth
+	if err := s.call(ctx, a.Wait+callTimeout, "Var.List", &a, &reply); err != nil {
+		return nil, err
+	}
+	return &reply, nil
+}
+
+// ListServiceRegistrations implements template.Source with a blocking RPC.
+func (s *Set) ListServiceRegistrations(ctx context.Context, args *structs.ServiceListArgs) (*structs.ServiceListReply, error) {
+	var reply structs.ServiceListReply
+	a := *args
+	a.NodeAuth = s.auth
+	if err := s.call(ctx, a.Wait+callTimeout, "ServiceRegistration.List", &a, &reply); err != nil {
+		return nil, err
+	}
+	return &reply, nil
+}
