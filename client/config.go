@@ -22,11 +22,15 @@ type Config struct {
 	AllocDir string
 	// NetworkInterface is fingerprinted for the node's address; "" is the
 	// interface of the default route.
-	NetworkInterface               string
-	MinDynamicPort, MaxDynamicPort int
-	ReservedCPU, ReservedMemoryMB  int
-	ReservedDiskMB                 int
-	ReservedPorts                  string
+	NetworkInterface string
+	// BridgeNetworkName and BridgeNetworkSubnet are the bridge of
+	// bridge-mode allocations; "" takes network.DefaultBridge and
+	// network.DefaultSubnet.
+	BridgeNetworkName, BridgeNetworkSubnet string
+	MinDynamicPort, MaxDynamicPort         int
+	ReservedCPU, ReservedMemoryMB          int
+	ReservedDiskMB                         int
+	ReservedPorts                          string
 	// HTTPAddr is the agent's advertised HTTP address (host:port).
 	HTTPAddr string
 	// TLSEnabled reports that the HTTP API is HTTPS, so that API clients

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/vishvananda/netlink"
@@ -293,9 +292,9 @@ func (m *Manager) teardownLocked(s *Status) error {
 	return nil
 }
 
-// Reconcile tears down the networks of allocations that live says are gone,
-// and deletes namespaces and veth pairs of Roam's that no status accounts
-// for (a client that crashed between creating and recording them).
+// Reconcile tears down the networks of allocations that live says are gone.
+// Every namespace and veth pair of this package's is recorded before it is
+// made, so a client that crashed part-way leaves nothing unrecorded.
 func (m *Manager) Reconcile(live func(allocID string) bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -305,16 +304,6 @@ func (m *Manager) Reconcile(live func(allocID string) bool) error {
 			if err := m.teardownLocked(s); err != nil {
 				errs = append(errs, err)
 			}
-		}
-	}
-	entries, _ := os.ReadDir(namespaceDir)
-	for _, e := range entries {
-		id, ok := strings.CutPrefix(e.Name(), "roam-")
-		if ok && m.statuses[id] == nil {
-			if err := deleteNamespace(id); err != nil {
-				errs = append(errs, err)
-			}
-			m.logger.Info("removed leftover network namespace", "alloc_id", id)
 		}
 	}
 	return errors.Join(errs...)

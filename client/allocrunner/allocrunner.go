@@ -43,6 +43,8 @@ type Config struct {
 	Restored map[string]*state.TaskRecord
 	// Services publishes Nomad-provider services; nil publishes none.
 	Services services.Registrar
+	// Network sets up bridge and none mode networks; nil refuses them.
+	Network NetworkManager
 }
 
 // AllocRunner runs one allocation.
@@ -54,6 +56,7 @@ type AllocRunner struct {
 	health   *healthWatcher
 	order    *lifecycle
 	services *servicesHook
+	network  *networkHook
 
 	mu    sync.Mutex
 	alloc *api.Allocation
@@ -91,6 +94,7 @@ func New(cfg Config) (*AllocRunner, error) {
 			StartGate: ar.order.gate(task),
 		}))
 	}
+	ar.network = newNetworkHook(ar, group)
 	ar.health = newHealthWatcher(ar)
 	ar.services = newServicesHook(ar, cfg.Services, ar.logger)
 	return ar, nil
@@ -124,6 +128,7 @@ func (ar *AllocRunner) Run() {
 	if isStopped(ar.Alloc()) {
 		ar.killAll(nil)
 	}
+	ar.network.prerun(ar.tasks)
 	go ar.health.run()
 	ar.order.update(ar.TaskStates())
 	var wg sync.WaitGroup
@@ -136,6 +141,9 @@ func (ar *AllocRunner) Run() {
 	wg.Wait()
 	ar.health.stop()
 	ar.services.close(ar.IsTerminal())
+	if ar.IsTerminal() {
+		ar.network.teardown()
+	}
 }
 
 // watchTask kills the siblings of a task that failed, or of a dead leader.
@@ -230,6 +238,7 @@ func (ar *AllocRunner) Destroy(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	ar.network.teardown()
 	if err := ar.allocDir.Destroy(); err != nil {
 		return err
 	}

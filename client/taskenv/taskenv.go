@@ -25,6 +25,9 @@ type Input struct {
 	// HostEnv includes the agent's own environment (drivers without
 	// filesystem isolation, such as raw_exec).
 	HostEnv bool
+	// AllocIP is the allocation's own address in bridge mode, for
+	// NOMAD_ALLOC_IP_<label> and NOMAD_ALLOC_ADDR_<label>.
+	AllocIP string
 }
 
 // Env is a built task environment.
@@ -128,6 +131,10 @@ func (e *Env) setPortVars(p drivers.Port) {
 	e.vars["NOMAD_HOST_PORT_"+label] = host
 	e.vars["NOMAD_ADDR_"+label] = addr
 	e.vars["NOMAD_HOST_ADDR_"+label] = addr
+	if e.in.AllocIP != "" {
+		e.vars["NOMAD_ALLOC_IP_"+label] = e.in.AllocIP
+		e.vars["NOMAD_ALLOC_ADDR_"+label] = joinHostPort(e.in.AllocIP, inTask)
+	}
 }
 
 func joinHostPort(ip, port string) string {

@@ -62,6 +62,7 @@ type TaskRunner struct {
 	alloc    *api.Allocation
 	state    *api.TaskState
 	handle   *drivers.TaskHandle
+	network  *Network
 	running  bool
 	killOnce sync.Once
 	killCh   chan struct{}
@@ -89,7 +90,7 @@ func New(cfg Config) *TaskRunner {
 	tr.shutdown, tr.stop = context.WithCancel(context.Background())
 	jobType := jobType(cfg.Alloc)
 	tr.tracker = newRestartTracker(resolvePolicy(jobType, groupRestart(cfg.Alloc), cfg.Task.RestartPolicy), jobType)
-	tr.hooks = []prestartHook{taskDirHook{}, envHook{}, payloadHook{}, &artifactHook{}, templateHook{}, logsHook{}}
+	tr.hooks = []prestartHook{taskDirHook{}, networkHook{}, envHook{}, payloadHook{}, &artifactHook{}, templateHook{}, logsHook{}}
 	if r := cfg.Restored; r != nil && r.State != nil {
 		tr.state = r.State
 		tr.handle = r.Handle
