@@ -33,6 +33,7 @@ const (
 	ACLTokenBootstrapRequestType
 	ACLRoleUpsertRequestType
 	ACLRoleDeleteRequestType
+	SubnetLeaseRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.
