@@ -230,12 +230,13 @@ func (a *Agent) startClient(ctx context.Context) error {
 		AllocDir:          allocDir,
 		NetworkInterface:  iface,
 		BridgeNetworkName: cfg.Client.BridgeNetworkName, BridgeNetworkSubnet: cfg.Client.BridgeNetworkSubnet,
-		MinDynamicPort: cfg.Client.MinDynamicPort,
-		MaxDynamicPort: cfg.Client.MaxDynamicPort,
-		Drivers:        a.drivers,
-		HTTPAddr:       net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
-		TLSEnabled:     cfg.TLS.HTTP,
-		Logger:         a.logger,
+		ClusterNetworkCIDR: cfg.Client.ClusterNetworkCIDR,
+		MinDynamicPort:     cfg.Client.MinDynamicPort,
+		MaxDynamicPort:     cfg.Client.MaxDynamicPort,
+		Drivers:            a.drivers,
+		HTTPAddr:           net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
+		TLSEnabled:         cfg.TLS.HTTP,
+		Logger:             a.logger,
 	}, servers)
 	if err != nil {
 		return fmt.Errorf("start client: %w", err)

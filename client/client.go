@@ -90,7 +90,8 @@ func New(cfg *Config, servers Servers) (*Client, error) {
 		nodeID: nodeID, db: db, allocs: map[string]*allocrunner.AllocRunner{}, unknown: map[string]bool{},
 	}
 	c.network, err = network.New(network.Config{
-		Bridge: cfg.BridgeNetworkName, Subnet: cfg.BridgeNetworkSubnet, Store: db, Logger: c.logger,
+		Bridge: cfg.BridgeNetworkName, Subnet: cfg.BridgeNetworkSubnet, ClusterCIDR: cfg.ClusterNetworkCIDR,
+		Store: db, Logger: c.logger,
 	})
 	if err != nil {
 		db.Close()
@@ -149,6 +150,11 @@ func (c *Client) Run(ctx context.Context) error {
 		return err
 	}
 	loops.Go(func() { c.heartbeat(ctx, ttl) })
+	if c.cfg.ClusterNetworkCIDR != "" {
+		if err := c.joinClusterNetwork(ctx, loops.Go); err != nil {
+			return err
+		}
+	}
 	loops.Go(func() { c.watchDrivers(ctx) })
 	c.watchAllocations(ctx)
 	return ctx.Err()

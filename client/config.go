@@ -27,10 +27,14 @@ type Config struct {
 	// bridge-mode allocations; "" takes network.DefaultBridge and
 	// network.DefaultSubnet.
 	BridgeNetworkName, BridgeNetworkSubnet string
-	MinDynamicPort, MaxDynamicPort         int
-	ReservedCPU, ReservedMemoryMB          int
-	ReservedDiskMB                         int
-	ReservedPorts                          string
+	// ClusterNetworkCIDR, when set, is the cluster network: the node
+	// leases a /24 of it for its bridge and routes to the other nodes'
+	// subnets over a VXLAN overlay.
+	ClusterNetworkCIDR             string
+	MinDynamicPort, MaxDynamicPort int
+	ReservedCPU, ReservedMemoryMB  int
+	ReservedDiskMB                 int
+	ReservedPorts                  string
 	// HTTPAddr is the agent's advertised HTTP address (host:port).
 	HTTPAddr string
 	// TLSEnabled reports that the HTTP API is HTTPS, so that API clients

@@ -18,17 +18,18 @@ const (
 
 // firewall holds the iptables rules of the node's bridge and port mappings.
 type firewall struct {
-	ipt    *iptables.IPTables
-	bridge string
-	subnet *net.IPNet
+	ipt     *iptables.IPTables
+	bridge  string
+	subnet  *net.IPNet
+	cluster *net.IPNet // nil without a cluster network
 }
 
-func newFirewall(bridge string, subnet *net.IPNet) (*firewall, error) {
+func newFirewall(bridge string, subnet, cluster *net.IPNet) (*firewall, error) {
 	ipt, err := iptables.New()
 	if err != nil {
 		return nil, fmt.Errorf("iptables: %w", err)
 	}
-	return &firewall{ipt: ipt, bridge: bridge, subnet: subnet}, nil
+	return &firewall{ipt: ipt, bridge: bridge, subnet: subnet, cluster: cluster}, nil
 }
 
 // jump is a rule of a built-in chain that sends traffic to one of Roam's.
@@ -58,12 +59,17 @@ func (f *firewall) ensureBase() error {
 			}
 		}
 	}
-	rules := []jump{
+	var rules []jump
+	if f.cluster != nil {
+		// Allocation to allocation across nodes keeps its source address.
+		rules = append(rules, jump{"nat", postChain, []string{"-s", f.subnet.String(), "-d", f.cluster.String(), "-j", "RETURN"}})
+	}
+	rules = append(rules, []jump{
 		{"nat", postChain, []string{"-s", f.subnet.String(), "!", "-o", f.bridge, "-j", "MASQUERADE"}},
 		{"nat", postChain, []string{"-s", "127.0.0.0/8", "-o", f.bridge, "-j", "MASQUERADE"}},
 		{"filter", forwardChain, []string{"-i", f.bridge, "-j", "ACCEPT"}},
 		{"filter", forwardChain, []string{"-o", f.bridge, "-j", "ACCEPT"}},
-	}
+	}...)
 	for _, r := range rules {
 		if err := f.ipt.AppendUnique(r.table, r.chain, r.spec...); err != nil {
 			return fmt.Errorf("iptables -t %s -A %s: %w", r.table, r.chain, err)

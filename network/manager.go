@@ -53,6 +53,9 @@ type Status struct {
 	PrefixLen     int
 	Gateway       string
 	Ports         []Port
+	// Cluster says that Address is on the cluster network, reachable from
+	// every node's allocations.
+	Cluster bool
 }
 
 // Store persists allocations' network statuses (the client's state file).
@@ -77,20 +80,25 @@ type Request struct {
 type Config struct {
 	// Bridge is the bridge's name; "" is DefaultBridge.
 	Bridge string
-	// Subnet is the node's allocation subnet (CIDR); "" is DefaultSubnet.
+	// Subnet is the node's allocation subnet (CIDR); "" is DefaultSubnet,
+	// or, with ClusterCIDR, the subnet UseSubnet sets once it is leased.
 	Subnet string
-	Store  Store
-	Logger *slog.Logger
+	// ClusterCIDR is the cluster network; traffic within it is routed
+	// between nodes, not masqueraded.
+	ClusterCIDR string
+	Store       Store
+	Logger      *slog.Logger
 }
 
 // Manager sets up and tears down allocations' networks on one node.
 type Manager struct {
-	bridge string
-	subnet *net.IPNet
-	store  Store
-	logger *slog.Logger
+	bridge  string
+	cluster *net.IPNet
+	store   Store
+	logger  *slog.Logger
 
 	mu       sync.Mutex
+	subnet   *net.IPNet // nil until a cluster subnet is leased
 	statuses map[string]*Status
 	link     netlink.Link // the bridge, once set up
 	fw       *firewall
@@ -101,32 +109,69 @@ func New(cfg Config) (*Manager, error) {
 	if cfg.Bridge == "" {
 		cfg.Bridge = DefaultBridge
 	}
-	if cfg.Subnet == "" {
+	if cfg.Subnet == "" && cfg.ClusterCIDR == "" {
 		cfg.Subnet = DefaultSubnet
-	}
-	_, subnet, err := net.ParseCIDR(cfg.Subnet)
-	if err != nil || subnet.IP.To4() == nil {
-		return nil, fmt.Errorf("bridge subnet %q: want an IPv4 CIDR such as %s", cfg.Subnet, DefaultSubnet)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	m := &Manager{bridge: cfg.Bridge, subnet: subnet, store: cfg.Store, logger: cfg.Logger, statuses: map[string]*Status{}}
+	m := &Manager{bridge: cfg.Bridge, store: cfg.Store, logger: cfg.Logger, statuses: map[string]*Status{}}
+	var err error
+	if cfg.ClusterCIDR != "" {
+		if m.cluster, err = parseSubnet("cluster network", cfg.ClusterCIDR); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Subnet != "" {
+		if m.subnet, err = parseSubnet("bridge subnet", cfg.Subnet); err != nil {
+			return nil, err
+		}
+	}
 	kept, err := cfg.Store.Networks()
 	if err != nil {
 		return nil, fmt.Errorf("read allocation networks: %w", err)
 	}
 	for _, s := range kept {
 		m.statuses[s.AllocID] = s
+		if m.subnet == nil && s.Cluster && s.Address != "" {
+			// The lease a restarted client held, until it is confirmed.
+			_, m.subnet, _ = net.ParseCIDR(fmt.Sprintf("%s/%d", s.Address, s.PrefixLen))
+		}
 	}
 	return m, nil
 }
 
-// Subnet is the node's allocation subnet.
-func (m *Manager) Subnet() *net.IPNet { return m.subnet }
+func parseSubnet(what, cidr string) (*net.IPNet, error) {
+	_, subnet, err := net.ParseCIDR(cidr)
+	if err != nil || subnet.IP.To4() == nil {
+		return nil, fmt.Errorf("%s %q: want an IPv4 CIDR such as %s", what, cidr, DefaultSubnet)
+	}
+	return subnet, nil
+}
 
-// Bridge is the bridge's name.
-func (m *Manager) Bridge() string { return m.bridge }
+// UseSubnet sets the node's allocation subnet, once leased from the
+// cluster network. It cannot change once allocations use the bridge.
+func (m *Manager) UseSubnet(cidr string) error {
+	subnet, err := parseSubnet("leased subnet", cidr)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.link != nil && m.subnet.String() != subnet.String() {
+		return fmt.Errorf("leased subnet %s differs from %s, which the bridge already uses", subnet, m.subnet)
+	}
+	m.subnet = subnet
+	return nil
+}
+
+// Subnet is the node's allocation subnet; nil while a cluster lease is
+// awaited.
+func (m *Manager) Subnet() *net.IPNet {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.subnet
+}
 
 // Status returns the allocation's network, or nil.
 func (m *Manager) Status(allocID string) *Status {
@@ -179,7 +224,7 @@ func (m *Manager) setupLocked(req Request) (*Status, error) {
 		}
 		ones, _ := m.subnet.Mask.Size()
 		s.Address, s.PrefixLen, s.Gateway, s.Interface = ip.String(), ones, gateway(m.subnet).String(), "eth0"
-		s.Ports = req.Ports
+		s.Ports, s.Cluster = req.Ports, m.cluster != nil
 	default:
 		return nil, fmt.Errorf("unknown network mode %q (want host, bridge or none)", req.Mode)
 	}
@@ -218,11 +263,14 @@ func (m *Manager) ensureBaseLocked() error {
 	if m.link != nil {
 		return nil
 	}
+	if m.subnet == nil {
+		return errors.New("the node has no subnet of the cluster network yet")
+	}
 	link, err := ensureBridge(m.bridge, gateway(m.subnet), m.subnet)
 	if err != nil {
 		return err
 	}
-	fw, err := newFirewall(m.bridge, m.subnet)
+	fw, err := newFirewall(m.bridge, m.subnet, m.cluster)
 	if err != nil {
 		return err
 	}

@@ -107,7 +107,7 @@ func (h *networkHook) setup() (*taskrunner.Network, error) {
 	h.ar.mu.Lock()
 	h.status = status
 	h.ar.mu.Unlock()
-	return &taskrunner.Network{Isolation: iso, Address: status.Address}, nil
+	return &taskrunner.Network{Isolation: iso, Address: status.Address, Cluster: status.Cluster}, nil
 }
 
 // networkStatus is the allocation's network as Nomad reports it; nil in

@@ -28,6 +28,9 @@ type Input struct {
 	// AllocIP is the allocation's own address in bridge mode, for
 	// NOMAD_ALLOC_IP_<label> and NOMAD_ALLOC_ADDR_<label>.
 	AllocIP string
+	// ClusterIP says AllocIP is a cluster network address, which
+	// NOMAD_IP_<label> and NOMAD_ADDR_<label> then carry as well.
+	ClusterIP bool
 }
 
 // Env is a built task environment.
@@ -134,6 +137,10 @@ func (e *Env) setPortVars(p drivers.Port) {
 	if e.in.AllocIP != "" {
 		e.vars["NOMAD_ALLOC_IP_"+label] = e.in.AllocIP
 		e.vars["NOMAD_ALLOC_ADDR_"+label] = joinHostPort(e.in.AllocIP, inTask)
+	}
+	if e.in.ClusterIP {
+		e.vars["NOMAD_IP_"+label] = e.in.AllocIP
+		e.vars["NOMAD_ADDR_"+label] = joinHostPort(e.in.AllocIP, inTask)
 	}
 }
 

@@ -57,7 +57,7 @@ func (envHook) Prestart(tr *TaskRunner, cfg *drivers.TaskConfig) error {
 // env builds the task's runtime environment from the current allocation.
 func (tr *TaskRunner) env() *taskenv.Env {
 	tr.mu.Lock()
-	alloc, allocIP := tr.alloc, tr.networkLocked().Address
+	alloc, n := tr.alloc, tr.networkLocked()
 	tr.mu.Unlock()
 	hostEnv := false
 	if d, ok := tr.cfg.Driver.(hostEnvDriver); ok {
@@ -65,7 +65,7 @@ func (tr *TaskRunner) env() *taskenv.Env {
 	}
 	return taskenv.Build(taskenv.Input{
 		Alloc: alloc, Task: tr.cfg.Task, Node: tr.cfg.Node, Region: tr.cfg.Region,
-		AllocDir: tr.cfg.AllocDir, TaskDir: tr.cfg.AllocDir.TaskDir(tr.cfg.Task.Name), HostEnv: hostEnv, AllocIP: allocIP,
+		AllocDir: tr.cfg.AllocDir, TaskDir: tr.cfg.AllocDir.TaskDir(tr.cfg.Task.Name), HostEnv: hostEnv, AllocIP: n.Address, ClusterIP: n.Cluster,
 	})
 }
 

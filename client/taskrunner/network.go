@@ -10,6 +10,9 @@ type Network struct {
 	Isolation *drivers.NetworkIsolation
 	// Address is the allocation's own address (NOMAD_ALLOC_IP_*).
 	Address string
+	// Cluster says Address is on the cluster network: NOMAD_IP_* and
+	// NOMAD_ADDR_* carry it too, since it works from every node.
+	Cluster bool
 	// Err fails the task's start: the network could not be set up.
 	Err error
 }
