@@ -5,8 +5,8 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/roam-project/roam/internal/telemetry"
 	"github.com/roam-project/roam/client/template"
+	"github.com/roam-project/roam/internal/telemetry"
 	"github.com/roam-project/roam/tlsutil"
 )
 
@@ -115,14 +115,21 @@ type ServerJoin struct {
 
 // ClientConfig is the agent's `client` block.
 type ClientConfig struct {
-	Enabled               bool
-	Servers               []string
-	ServerJoin            *ServerJoin
-	NodeClass             string
-	NodePool              string
-	Meta                  map[string]string
-	Options               map[string]string
-	NetworkInterface      string
+	Enabled          bool
+	Servers          []string
+	ServerJoin       *ServerJoin
+	NodeClass        string
+	NodePool         string
+	Meta             map[string]string
+	Options          map[string]string
+	NetworkInterface string
+	// BridgeNetworkName and BridgeNetworkSubnet are the bridge of
+	// bridge-mode allocations (default roam0, 172.26.64.0/20).
+	BridgeNetworkName   string
+	BridgeNetworkSubnet string
+	// ClusterNetworkCIDR is `cluster_network { cidr }`: the node leases a
+	// subnet of it through the servers, and allocations reach every node's.
+	ClusterNetworkCIDR    string
 	StateDir              string
 	AllocDir              string
 	CpuTotalCompute       int

@@ -120,6 +120,9 @@ type fileClient struct {
 	NodeClass             string              `hcl:"node_class,optional"`
 	NodePool              string              `hcl:"node_pool,optional"`
 	NetworkInterface      string              `hcl:"network_interface,optional"`
+	BridgeNetworkName     string              `hcl:"bridge_network_name,optional"`
+	BridgeNetworkSubnet   string              `hcl:"bridge_network_subnet,optional"`
+	ClusterNetwork        *fileClusterNet     `hcl:"cluster_network,block"`
 	StateDir              string              `hcl:"state_dir,optional"`
 	AllocDir              string              `hcl:"alloc_dir,optional"`
 	CpuTotalCompute       int                 `hcl:"cpu_total_compute,optional"`
@@ -147,12 +150,16 @@ var clientRest = restSchema{
 	maps: []string{"meta", "options", "chroot_env"},
 	attrs: []string{"alloc_mounts_dir", "host_volumes_dir", "common_plugin_dir",
 		"network_speed", "cpu_disable_dmidecode", "disk_total_mb", "disk_free_mb",
-		"cni_path", "cni_config_dir", "bridge_network_name", "bridge_network_subnet",
-		"bridge_network_subnet_ipv6", "bridge_network_hairpin_mode", "cgroup_parent",
+		"cni_path", "cni_config_dir", "bridge_network_subnet_ipv6", "bridge_network_hairpin_mode", "cgroup_parent",
 		"preferred_address_family", "gc_volumes_on_node_gc", "nomad_service_discovery"},
 	blocks: []hcl.BlockHeaderSchema{{Type: "host_network", LabelNames: []string{"name"}},
 		{Type: "artifact"}, {Type: "drain_on_shutdown"}, {Type: "users"},
 		{Type: "fingerprint"}},
+}
+
+// fileClusterNet is the client's `cluster_network` block (Roam's own).
+type fileClusterNet struct {
+	CIDR string `hcl:"cidr"`
 }
 
 // fileReserved is the client's `reserved` block as written.
@@ -183,9 +190,13 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 		GCInodeUsageThreshold: f.GCInodeUsageThreshold, GCMaxAllocs: f.GCMaxAllocs,
 		GCParallelDestroys: f.GCParallelDestroys, NoHostUUID: f.NoHostUUID,
 		DisableRemoteExec: f.DisableRemoteExec,
-		ServerJoin:        f.ServerJoin.config(&dp),
-		GCInterval:        dp.parse(f.GCInterval),
-		MaxKillTimeout:    dp.parse(f.MaxKillTimeout),
+		BridgeNetworkName: f.BridgeNetworkName, BridgeNetworkSubnet: f.BridgeNetworkSubnet,
+		ServerJoin:     f.ServerJoin.config(&dp),
+		GCInterval:     dp.parse(f.GCInterval),
+		MaxKillTimeout: dp.parse(f.MaxKillTimeout),
+	}
+	if f.ClusterNetwork != nil {
+		c.ClusterNetworkCIDR = f.ClusterNetwork.CIDR
 	}
 	if f.Reserved != nil {
 		r := Reserved(*f.Reserved)

@@ -23,7 +23,15 @@ type Config struct {
 	AllocDir string
 	// NetworkInterface is fingerprinted for the node's address; "" is the
 	// interface of the default route.
-	NetworkInterface               string
+	NetworkInterface string
+	// BridgeNetworkName and BridgeNetworkSubnet are the bridge of
+	// bridge-mode allocations; "" takes network.DefaultBridge and
+	// network.DefaultSubnet.
+	BridgeNetworkName, BridgeNetworkSubnet string
+	// ClusterNetworkCIDR, when set, is the cluster network: the node
+	// leases a /24 of it for its bridge and routes to the other nodes'
+	// subnets over a VXLAN overlay.
+	ClusterNetworkCIDR             string
 	MinDynamicPort, MaxDynamicPort int
 	ReservedCPU, ReservedMemoryMB  int
 	ReservedDiskMB                 int

@@ -6,8 +6,8 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
-	"github.com/roam-project/roam/structs"
 	"github.com/roam-project/roam/client/template"
+	"github.com/roam-project/roam/structs"
 )
 
 // Servers is what the client needs from the server cluster.

@@ -160,6 +160,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.NodePoolDeleteRequestType:
 		var req structs.NodePoolDeleteRequest
 		return f.apply(l.Index, body, &req, func() error { return store.DeleteNodePools(l.Index, &req) }, nil, nil)
+	case structs.SubnetLeaseRequestType:
+		var req structs.SubnetLeaseRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertSubnetLease(l.Index, &req) }, nil, nil)
 	default:
 		// An entry from a newer version: refusing to go on would wedge the
 		// cluster, so it is logged loudly and skipped.

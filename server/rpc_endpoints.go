@@ -214,6 +214,7 @@ func (s *Server) registerEndpoints() error {
 		"Operator":            &operatorEndpoint{s},
 		"Eval":                &evalEndpoint{s},
 		"NodePool":            &nodePoolEndpoint{s},
+		"Network":             &networkEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

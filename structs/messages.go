@@ -38,6 +38,7 @@ const (
 	AutopilotConfigRequestType
 	NodePoolUpsertRequestType
 	NodePoolDeleteRequestType
+	SubnetLeaseRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.

@@ -51,6 +51,8 @@ type Config struct {
 	Lookups template.Source
 	// TemplateSettings are the client's template block.
 	TemplateSettings template.Settings
+	// Network sets up bridge and none mode networks; nil refuses them.
+	Network NetworkManager
 }
 
 // AllocRunner runs one allocation.
@@ -62,6 +64,7 @@ type AllocRunner struct {
 	health   *healthWatcher
 	order    *lifecycle
 	services *servicesHook
+	network  *networkHook
 
 	mu    sync.Mutex
 	alloc *api.Allocation
@@ -97,9 +100,10 @@ func New(cfg Config) (*AllocRunner, error) {
 			Node: cfg.Node, Region: cfg.Region, State: cfg.State, Logger: logger,
 			OnStateChange: ar.taskStateChanged, Restored: cfg.Restored[task.Name],
 			StartGate: ar.order.gate(task), Identities: cfg.Identities,
-			Lookups:   cfg.Lookups, TemplateSettings: cfg.TemplateSettings,
+			Lookups: cfg.Lookups, TemplateSettings: cfg.TemplateSettings,
 		}))
 	}
+	ar.network = newNetworkHook(ar, group)
 	ar.health = newHealthWatcher(ar)
 	ar.services = newServicesHook(ar, cfg.Services, ar.logger)
 	return ar, nil
@@ -133,6 +137,7 @@ func (ar *AllocRunner) Run() {
 	if isStopped(ar.Alloc()) {
 		ar.killAll(nil)
 	}
+	ar.network.prerun(ar.tasks)
 	go ar.health.run()
 	ar.order.update(ar.TaskStates())
 	var wg sync.WaitGroup
@@ -145,6 +150,9 @@ func (ar *AllocRunner) Run() {
 	wg.Wait()
 	ar.health.stop()
 	ar.services.close(ar.IsTerminal())
+	if ar.IsTerminal() {
+		ar.network.teardown()
+	}
 }
 
 // watchTask kills the siblings of a task that failed, or of a dead leader.
@@ -239,6 +247,7 @@ func (ar *AllocRunner) Destroy(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	ar.network.teardown()
 	if err := ar.allocDir.Destroy(); err != nil {
 		return err
 	}

@@ -233,3 +233,24 @@ func (s *Set) ListServiceRegistrations(ctx context.Context, args *structs.Servic
 	}
 	return &reply, nil
 }
+
+// LeaseSubnet asks for the node's subnet of the cluster network.
+func (s *Set) LeaseSubnet(args *structs.SubnetLeaseArgs) (*structs.SubnetLease, error) {
+	var reply structs.SubnetLeaseReply
+	a := *args
+	a.NodeAuth = s.auth
+	if err := s.call(context.Background(), callTimeout, "Network.Lease", &a, &reply); err != nil {
+		return nil, err
+	}
+	return reply.Lease, nil
+}
+
+// LiveSubnetLeases is a blocking query for the live nodes' subnet leases.
+func (s *Set) LiveSubnetLeases(ctx context.Context, minIndex uint64, wait time.Duration) ([]*structs.SubnetLease, uint64, error) {
+	var reply structs.SubnetLeasesReply
+	args := &structs.SubnetLeasesArgs{NodeID: s.auth.AuthNodeID, MinIndex: minIndex, Wait: wait, NodeAuth: s.auth}
+	if err := s.call(ctx, wait+callTimeout, "Network.Leases", args, &reply); err != nil {
+		return nil, 0, err
+	}
+	return reply.Leases, reply.Index, nil
+}

@@ -76,6 +76,7 @@ type TaskRunner struct {
 	alloc    *api.Allocation
 	state    *api.TaskState
 	handle   *drivers.TaskHandle
+	network  *Network
 	running  bool
 	killOnce sync.Once
 	killCh   chan struct{}
@@ -108,7 +109,7 @@ func New(cfg Config) *TaskRunner {
 	jobType := jobType(cfg.Alloc)
 	tr.tracker = newRestartTracker(resolvePolicy(jobType, groupRestart(cfg.Alloc), cfg.Task.RestartPolicy), jobType)
 	tr.tmpl = &templateHook{}
-	tr.hooks = []prestartHook{taskDirHook{}, identityHook{}, envHook{}, payloadHook{}, &artifactHook{}, tr.tmpl, logsHook{}}
+	tr.hooks = []prestartHook{taskDirHook{}, identityHook{}, networkHook{}, envHook{}, payloadHook{}, &artifactHook{}, tr.tmpl, logsHook{}}
 	if r := cfg.Restored; r != nil && r.State != nil {
 		tr.state = r.State
 		tr.handle = r.Handle
