@@ -197,9 +197,10 @@ func (s *Server) NodeAllocations(ctx context.Context, nodeID string, minIndex ui
 	return allocs, index, err
 }
 
-// UpdateAllocations records what a client reports about its allocations.
-// Allocations that failed get an evaluation so the scheduler can replace
-// them per the reschedule policy.
+// UpdateAllocations records what a client reports about its allocations,
+// committed with other clients' updates in one batch. Allocations that
+// failed get an evaluation (one per job and batch) so the scheduler can
+// replace them per the reschedule policy.
 func (s *Server) UpdateAllocations(updates []*api.Allocation) error {
 	if len(updates) == 0 {
 		return nil
@@ -208,8 +209,7 @@ func (s *Server) UpdateAllocations(updates []*api.Allocation) error {
 		return err
 	}
 	snap := s.State().Snapshot()
-	req := &structs.AllocClientUpdateRequest{Allocs: updates, Time: time.Now().UnixNano()}
-	seen := map[jobKey]bool{}
+	evals := map[jobKey]*api.Evaluation{}
 	for _, u := range updates {
 		if u.ClientStatus != structs.AllocClientStatusFailed {
 			continue
@@ -219,16 +219,14 @@ func (s *Server) UpdateAllocations(updates []*api.Allocation) error {
 			continue
 		}
 		key := jobKey{stored.Namespace, stored.JobID}
-		if seen[key] {
+		if evals[key] != nil {
 			continue
 		}
-		seen[key] = true
 		if job, _ := snap.JobByID(stored.Namespace, stored.JobID); job != nil {
-			req.Evals = append(req.Evals, newEval(job, structs.EvalTriggerRetryFailedAlloc))
+			evals[key] = newEval(job, structs.EvalTriggerRetryFailedAlloc)
 		}
 	}
-	_, err := s.raftApply(structs.AllocClientUpdateRequestType, req)
-	return err
+	return s.allocUpdates.submit(updates, evals)
 }
 
 // newEval makes a pending evaluation of job.

@@ -55,6 +55,8 @@ type Report struct {
 	NodesUp time.Duration
 	// PendingEvals and BlockedEvals are left after placement.
 	PendingEvals, BlockedEvals int
+	// Evals counts the evaluations by what triggered them and their status.
+	Evals map[string]int
 	// Unplaced is the allocations the job summaries do not count as
 	// running or complete.
 	Unplaced int
@@ -223,7 +225,9 @@ func (r *Report) checkSettled(leader *serverProc, jobs []*api.Job) error {
 			return false
 		}
 		r.PendingEvals, r.BlockedEvals = 0, 0
+		r.Evals = map[string]int{}
 		for _, e := range evals {
+			r.Evals[e.TriggeredBy+"/"+e.Status]++
 			switch e.Status {
 			case "pending":
 				r.PendingEvals++
@@ -302,6 +306,7 @@ func (r *Report) WriteSummary(w io.Writer) {
 	fmt.Fprintf(w, "nodes registered in        %s\n", r.NodesUp.Round(time.Millisecond))
 	fmt.Fprintf(w, "placed                     %d in %s: %.0f placements/s\n", r.Placed, r.Elapsed.Round(time.Millisecond), r.PlacementsPerSec())
 	fmt.Fprintf(w, "left behind                %d allocations not running, %d evals pending, %d blocked\n", r.Unplaced, r.PendingEvals, r.BlockedEvals)
+	fmt.Fprintf(w, "evaluations                %v\n", r.Evals)
 	fmt.Fprintf(w, "broker ready, at most      %d\n", r.MaxBrokerReady)
 	fmt.Fprintf(w, "leader RSS                 %.2f GiB\n", float64(r.RSS)/(1<<30))
 	for _, name := range latencyMetrics {
