@@ -197,6 +197,42 @@ func (s *Server) NodeAllocations(ctx context.Context, nodeID string, minIndex ui
 	return allocs, index, err
 }
 
+// NodeClientAllocs blocks until the node's allocations change past
+// minIndex (or wait passes) and names them with their modify indexes.
+func (s *Server) NodeClientAllocs(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) (map[string]uint64, uint64, error) {
+	var allocs map[string]uint64
+	index, err := s.State().BlockingQuery(ctx, minIndex, wait, func(snap *state.Snapshot) (uint64, error) {
+		list, err := snap.AllocsByNode(nodeID)
+		if err != nil {
+			return 0, err
+		}
+		allocs = make(map[string]uint64, len(list))
+		var index uint64
+		for _, a := range list {
+			allocs[a.ID] = a.ModifyIndex
+			index = max(index, a.ModifyIndex)
+		}
+		return max(index, 1), nil
+	})
+	return allocs, index, err
+}
+
+// AllocsByIDs returns the allocations among ids that exist.
+func (s *Server) AllocsByIDs(ids []string) ([]*api.Allocation, error) {
+	snap := s.State().Snapshot()
+	out := make([]*api.Allocation, 0, len(ids))
+	for _, id := range ids {
+		a, err := snap.AllocByID(id)
+		if err != nil {
+			return nil, err
+		}
+		if a != nil {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
 // UpdateAllocations records what a client reports about its allocations,
 // committed with other clients' updates in one batch. Allocations that
 // failed get an evaluation (one per job and batch) so the scheduler can
