@@ -77,14 +77,12 @@ func (s *Server) cancelEval(e *api.Evaluation) {
 	s.finishEval(e, structs.EvalStatusCancelled, "canceled after more recent eval was processed")
 }
 
+// finishEval commits e's final status with the next batch.
 func (s *Server) finishEval(e *api.Evaluation, status, desc string) {
 	updated := *e
 	updated.Status = status
 	updated.StatusDescription = desc
-	req := &structs.EvalUpdateRequest{Evals: []*api.Evaluation{&updated}, Time: time.Now().UnixNano()}
-	if _, err := s.raftApply(structs.EvalUpdateRequestType, req); err != nil {
-		s.logger.Warn("update evaluation", "eval_id", e.ID, "status", status, "error", err)
-	}
+	s.evalUpdates.add(&updated)
 }
 
 // monitorLeadership starts the leader's loops when this server gains

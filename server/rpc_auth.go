@@ -35,6 +35,7 @@ import (
 // clientMethods are the calls a client may make.
 var clientMethods = map[string]bool{
 	"Node.Register": true, "Node.Heartbeat": true, "Node.GetAllocs": true, "Node.UpdateAllocs": true,
+	"Node.GetClientAllocs": true, "Alloc.GetAllocs": true,
 	"ServiceRegistration.Upsert": true, "ServiceRegistration.Delete": true, "Status.Leader": true,
 	// The task runner asks for its task's workload identities.
 	"Alloc.SignIdentities": true,
