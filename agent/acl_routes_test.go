@@ -113,6 +113,7 @@ var aclCases = []aclCase{
 }`},
 	{pattern: "/v1/agent/members", method: "GET", path: "/v1/agent/members", grant: nodeReadP, lack: agentWriteP},
 	{pattern: "/v1/status/leader", method: "GET", path: "/v1/status/leader", public: true},
+	{pattern: "/v1/regions", method: "GET", path: "/v1/regions", public: true},
 	{pattern: "/v1/status/peers", method: "GET", path: "/v1/status/peers", public: true},
 	{pattern: "/v1/system/gc", method: "PUT", path: "/v1/system/gc", grant: "management", lack: everything},
 	{pattern: "/v1/operator/raft/configuration", method: "GET", path: "/v1/operator/raft/configuration", grant: "management", lack: everything},

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -49,6 +50,11 @@ type Agent struct {
 	// proxy carries requests this agent forwards to the leader's HTTPS
 	// API; nil when the HTTP API is plain.
 	proxy *httpsTransport
+	// regionRT carries requests forwarded to other regions (see
+	// regionTransport); tunnel serves the requests they forward here.
+	regionOnce sync.Once
+	regionRT   *http.Transport
+	tunnel     *http.Server
 }
 
 // New starts an agent from a validated configuration.
@@ -297,6 +303,15 @@ func (a *Agent) startHTTP() error {
 			a.logger.Error("HTTP server stopped", "error", err)
 		}
 	}()
+	if a.server != nil && a.server.HTTPTunnel() != nil {
+		// Requests other regions' servers forward here, through the RPC port.
+		a.tunnel = &http.Server{Handler: a.http.Handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: a.http.ErrorLog}
+		go func() {
+			if err := a.tunnel.Serve(a.server.HTTPTunnel()); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				a.logger.Error("HTTP tunnel server stopped", "error", err)
+			}
+		}()
+	}
 	return nil
 }
 
@@ -320,7 +335,7 @@ func (a *Agent) routes() http.Handler {
 		// The server the request is proxied to checks its token.
 		mux.HandleFunc("/v1/", serversProxy(a.remote, h))
 	}
-	return h.guard(mux)
+	return h.guard(h.regionLayer(mux))
 }
 
 // routeTable lists the agent's routes with their ACL requirements, as
@@ -351,6 +366,7 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/agent/members", nodeRead, h.agentMembers)
 		handle("/v1/status/leader", public, h.statusLeader)
 		handle("/v1/status/peers", public, h.statusPeers)
+		handle("/v1/regions", public, h.regions)
 		handle("/v1/system/gc", management, h.systemGC)
 		handle("/v1/operator/raft/configuration", management, h.raftConfiguration)
 		handle("/v1/operator/raft/peer", management, h.raftRemovePeer)
@@ -432,6 +448,9 @@ func (a *Agent) Shutdown() {
 	if a.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = a.http.Shutdown(ctx)
+		if a.tunnel != nil {
+			_ = a.tunnel.Shutdown(ctx)
+		}
 		cancel()
 	}
 	if a.client != nil {

@@ -145,6 +145,11 @@ func (h *httpAPI) statusLeader(w http.ResponseWriter, r *http.Request) (any, err
 	return h.srv.Leader(), nil
 }
 
+// regions serves /v1/regions: the regions of the servers gossip knows.
+func (h *httpAPI) regions(w http.ResponseWriter, r *http.Request) (any, error) {
+	return h.srv.Regions(), nil
+}
+
 // statusPeers serves /v1/status/peers: the Raft voters' RPC addresses.
 func (h *httpAPI) statusPeers(w http.ResponseWriter, r *http.Request) (any, error) {
 	return h.srv.Peers()

@@ -64,6 +64,9 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	if job == nil {
 		return nil, codedError(http.StatusBadRequest, "Job must be specified")
 	}
+	if h.toJobRegion(w, r, job, req) {
+		return nil, nil
+	}
 	if err := h.canonicalizeJob(job, r, req.Namespace); err != nil {
 		return nil, err
 	}
@@ -100,6 +103,10 @@ func (h *httpAPI) canonicalizeJob(job *api.Job, r *http.Request, bodyNamespace s
 	job.Namespace = &ns
 	if job.Name == nil && job.ID != nil {
 		job.Name = job.ID
+	}
+	// A job that names no region, or "global", belongs to this one.
+	if job.Region == nil || h.isLocalRegion(*job.Region) {
+		job.Region = new(h.srv.Region())
 	}
 	// Nomad (1.7+) places a job with no datacenters anywhere, and in the
 	// default node pool.
@@ -359,6 +366,9 @@ func (h *httpAPI) jobPlan(w http.ResponseWriter, r *http.Request, id string) (an
 	}
 	if req.Job.ID == nil || *req.Job.ID != id {
 		return nil, codedError(http.StatusBadRequest, "Job ID does not match")
+	}
+	if h.toJobRegion(w, r, req.Job, &req) {
+		return nil, nil
 	}
 	if err := h.canonicalizeJob(req.Job, r, req.Namespace); err != nil {
 		return nil, err

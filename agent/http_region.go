@@ -1,0 +1,162 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/server"
+)
+
+// The region layer: a request whose ?region= (the CLI's -region, the API
+// client's Region) names another region is sent, whole, to a server of
+// that region through an HTTP tunnel on its RPC port, for every route
+// alike; that server answers it as if it had been sent to it. The agent's
+// own views (/v1/agent/, a node's /v1/client/ files, the UI) stay local.
+
+// regionLocal are the paths a server answers itself whatever ?region says.
+var regionLocal = []string{"/v1/agent/", "/v1/client/", "/v1/regions", "/ui/"}
+
+// regionLayer forwards requests for other regions; the rest go to next.
+func (h *httpAPI) regionLayer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		region := r.URL.Query().Get("region")
+		if h.srv == nil || h.isLocalRegion(region) || !regionRouted(r.URL.Path) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h.forwardRegion(w, r, region, nil)
+	})
+}
+
+// isLocalRegion reports whether region means this server's own: empty,
+// its name, or "global", the region of jobs that name none.
+func (h *httpAPI) isLocalRegion(region string) bool {
+	return region == "" || region == "global" || region == h.srv.Region()
+}
+
+func regionRouted(path string) bool {
+	for _, p := range regionLocal {
+		if strings.HasPrefix(path, p) {
+			return false
+		}
+	}
+	return path != "/"
+}
+
+// forwardRegion sends r to a server of region, trying each live one until
+// one answers; body, when not nil, replaces r's (a job whose region sent it
+// there, after its body was read). A region none of whose servers answers
+// is answered 503 naming it; an unknown one, 400 listing the known.
+func (h *httpAPI) forwardRegion(w http.ResponseWriter, r *http.Request, region string, body []byte) {
+	addrs, err := h.srv.RegionServers(region)
+	if err != nil {
+		h.writeError(w, r, regionError(err))
+		return
+	}
+	replay := &replayBody{buf: body}
+	if body == nil {
+		if replay, err = newReplayBody(r); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
+	var lastErr error
+	for _, addr := range addrs {
+		if !replay.replayable() {
+			break
+		}
+		if lastErr = h.proxyRegion(w, r, region, addr, replay); lastErr == nil {
+			return
+		}
+		h.logger.Debug("forward to region failed", "region", region, "server", addr, "error", lastErr)
+	}
+	h.writeError(w, r, regionError(fmt.Errorf("%w: region %q: no server answered (%v)", server.ErrRegionUnreachable, region, lastErr)))
+}
+
+// proxyRegion sends r with the next copy of body to the server at the RPC
+// address addr. It returns an error, having written nothing to w, when the
+// server could not be reached.
+func (h *httpAPI) proxyRegion(w http.ResponseWriter, r *http.Request, region, addr string, body *replayBody) error {
+	var failed error
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(&url.URL{Scheme: "http", Host: addr})
+			pr.Out.Host = r.Host
+		},
+		Transport: h.agent.regionTransport(),
+		ErrorHandler: func(_ http.ResponseWriter, _ *http.Request, err error) {
+			failed = err
+		},
+	}
+	out := r.Clone(context.WithValue(r.Context(), regionKey{}, region))
+	switch {
+	case body.stream != nil:
+		out.Body, out.ContentLength = body.next(), -1
+	case len(body.buf) == 0:
+		out.Body, out.ContentLength = http.NoBody, 0
+		body.attempts++
+	default:
+		out.Body, out.ContentLength = body.next(), int64(len(body.buf))
+	}
+	proxy.ServeHTTP(w, out)
+	return failed
+}
+
+// toJobRegion forwards a job registration or plan, req, to the region its
+// job names, when that is another region; it reports whether it did (and
+// so answered the request).
+func (h *httpAPI) toJobRegion(w http.ResponseWriter, r *http.Request, job *api.Job, req any) bool {
+	if job.Region == nil || h.isLocalRegion(*job.Region) {
+		return false
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		h.writeError(w, r, err)
+		return true
+	}
+	h.forwardRegion(w, r, *job.Region, body)
+	return true
+}
+
+// regionError gives region errors their status codes.
+func regionError(err error) error {
+	switch {
+	case errors.Is(err, server.ErrNoRegionPath):
+		return codedError(http.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), server.ErrInvalid.Error()+": "))
+	case errors.Is(err, server.ErrRegionUnreachable):
+		return codedError(http.StatusServiceUnavailable, "%v", err)
+	}
+	return err
+}
+
+// regionKey carries, in a forwarded request's context, the region its
+// tunnel is dialled to.
+type regionKey struct{}
+
+// regionTransport is the HTTP transport of region forwarding: its
+// connections are tunnels to other regions' RPC ports, kept alive between
+// requests.
+func (a *Agent) regionTransport() http.RoundTripper {
+	a.regionOnce.Do(func() {
+		a.regionRT = &http.Transport{
+			DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+				region, _ := ctx.Value(regionKey{}).(string)
+				return a.server.DialRegion(ctx, region, addr)
+			},
+			MaxIdleConnsPerHost:   16,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: 0,
+		}
+	})
+	return a.regionRT
+}
