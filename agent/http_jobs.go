@@ -105,7 +105,7 @@ func (h *httpAPI) canonicalizeJob(job *api.Job, r *http.Request, bodyNamespace s
 		job.Name = job.ID
 	}
 	// A job that names no region, or "global", belongs to this one.
-	if job.Region == nil || h.isLocalRegion(*job.Region) {
+	if job.Region == nil || h.isLocalJobRegion(*job.Region) {
 		job.Region = new(h.srv.Region())
 	}
 	// Nomad (1.7+) places a job with no datacenters anywhere, and in the

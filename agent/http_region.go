@@ -1,10 +1,12 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -26,22 +28,79 @@ import (
 // regionLocal are the paths a server answers itself whatever ?region says.
 var regionLocal = []string{"/v1/agent/", "/v1/client/", "/v1/regions", "/ui/"}
 
-// regionLayer forwards requests for other regions; the rest go to next.
+// authoritativeWrites are the writes of replicated state (ACL policies,
+// roles, the bootstrap, namespaces) that a region which is not the
+// authoritative one sends there, as Nomad does; it has them back by
+// replication. Global tokens go there too (see isGlobalTokenWrite).
+var authoritativeWrites = []string{"/v1/acl/bootstrap", "/v1/acl/policy/", "/v1/acl/role", "/v1/namespace"}
+
+// regionLayer forwards requests for other regions, and writes of
+// replicated state to the authoritative region; the rest go to next.
 func (h *httpAPI) regionLayer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		region := r.URL.Query().Get("region")
-		if h.srv == nil || h.isLocalRegion(region) || !regionRouted(r.URL.Path) {
+		if h.srv == nil || !regionRouted(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		h.forwardRegion(w, r, region, nil)
+		region := r.URL.Query().Get("region")
+		if !h.isLocalRegion(region) {
+			h.forwardRegion(w, r, region, nil)
+			return
+		}
+		auth := h.srv.AuthoritativeRegion()
+		if h.isLocalRegion(auth) || r.Method == http.MethodGet || r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		for _, p := range authoritativeWrites {
+			if strings.HasPrefix(r.URL.Path, p) {
+				h.forwardRegion(w, r, auth, nil)
+				return
+			}
+		}
+		if strings.HasPrefix(r.URL.Path, "/v1/acl/token") && r.Method != http.MethodDelete {
+			body, global, err := isGlobalTokenWrite(r)
+			switch {
+			case err != nil:
+				h.writeError(w, r, err)
+			case global:
+				h.forwardRegion(w, r, auth, body)
+			default:
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				next.ServeHTTP(w, r)
+			}
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 
+// isGlobalTokenWrite reads a token write's body and reports whether it
+// writes a global token.
+func isGlobalTokenWrite(r *http.Request) ([]byte, bool, error) {
+	replay, err := newReplayBody(r)
+	if err != nil {
+		return nil, false, err
+	}
+	if replay.stream != nil {
+		return nil, false, codedError(http.StatusRequestEntityTooLarge, "Request body too large")
+	}
+	var token struct{ Global bool }
+	_ = json.Unmarshal(replay.buf, &token)
+	return replay.buf, token.Global, nil
+}
+
 // isLocalRegion reports whether region means this server's own: empty,
-// its name, or "global", the region of jobs that name none.
+// or its name.
 func (h *httpAPI) isLocalRegion(region string) bool {
-	return region == "" || region == "global" || region == h.srv.Region()
+	return region == "" || region == h.srv.Region()
+}
+
+// isLocalJobRegion is isLocalRegion for a job's region, where "global"
+// (the api's default) also means the region the job is sent to, as in
+// Nomad.
+func (h *httpAPI) isLocalJobRegion(region string) bool {
+	return region == "global" || h.isLocalRegion(region)
 }
 
 func regionRouted(path string) bool {
@@ -116,7 +175,7 @@ func (h *httpAPI) proxyRegion(w http.ResponseWriter, r *http.Request, region, ad
 // job names, when that is another region; it reports whether it did (and
 // so answered the request).
 func (h *httpAPI) toJobRegion(w http.ResponseWriter, r *http.Request, job *api.Job, req any) bool {
-	if job.Region == nil || h.isLocalRegion(*job.Region) {
+	if job.Region == nil || h.isLocalJobRegion(*job.Region) {
 		return false
 	}
 	body, err := json.Marshal(req)

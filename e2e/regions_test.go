@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/nomad/api"
 )
 
 // federation is two regions, east and west, of one server and one client
@@ -16,13 +18,24 @@ import (
 type federation struct {
 	east, west             *agentProc
 	eastClient, westClient *agentProc
+	// token is the management token when ACLs are on, bootstrapped in
+	// east (the authoritative region).
+	token string
 }
 
-// startFederation starts the two regions; serverExtra goes inside each
-// server block, agentExtra at the top level of each agent.
-func startFederation(t *testing.T, serverExtra, agentExtra string) *federation {
+// bootstrapSecret is the management token of federations with ACLs.
+const bootstrapSecret = "2b778dd9-f5f1-6f29-b4b4-9a5fa948757a"
+
+// startFederation starts the two regions, with ACLs on when acls is set
+// (east bootstrapped with bootstrapSecret).
+func startFederation(t *testing.T, acls bool) *federation {
 	t.Helper()
 	f := &federation{}
+	serverExtra, agentExtra := "", ""
+	if acls {
+		agentExtra = "acl {\n  enabled = true\n}\n"
+		f.token = bootstrapSecret
+	}
 	server := func(region, join string) *agentProc {
 		p := newAgentProc(t, "server-"+region, "")
 		p.conf += fmt.Sprintf(`region = %q
@@ -74,19 +87,36 @@ plugin "raw_exec" {
 			}
 		}
 	})
+	if acls {
+		c := f.east.client(t)
+		waitUntil(t, 30*time.Second, "east's leader", func() bool {
+			leader, err := c.Status().Leader()
+			return err == nil && leader != ""
+		})
+		if _, _, err := c.ACLTokens().BootstrapOpts(bootstrapSecret, nil); err != nil {
+			t.Fatalf("bootstrap east: %v", err)
+		}
+	}
 	for _, pair := range [][2]*agentProc{{f.east, f.eastClient}, {f.west, f.westClient}} {
-		c := pair[0].client(t)
+		c := f.api(t, pair[0])
 		waitUntil(t, 60*time.Second, "a ready node in "+pair[0].name, func() bool {
 			nodes, _, err := c.Nodes().List(nil)
 			return err == nil && len(nodes) == 1 && nodes[0].Status == "ready"
 		})
 	}
-	eastAPI := f.east.client(t)
+	eastAPI := f.api(t, f.east)
 	waitUntil(t, 30*time.Second, "both regions known in east", func() bool {
 		regions, err := eastAPI.Regions().List()
 		return err == nil && slices.Equal(regions, []string{"east", "west"})
 	})
 	return f
+}
+
+// api is an API client of p, with the federation's token.
+func (f *federation) api(t *testing.T, p *agentProc) *api.Client {
+	c := p.client(t)
+	c.SetSecretID(f.token)
+	return c
 }
 
 // stopJobs stops the jobs of srv's region, unless srv is down, and waits
@@ -95,7 +125,7 @@ func (f *federation) stopJobs(t *testing.T, srv *agentProc) {
 	if srv.cmd.ProcessState != nil {
 		return
 	}
-	c := srv.client(t)
+	c := f.api(t, srv)
 	jobs, _, _ := c.Jobs().List(nil)
 	for _, j := range jobs {
 		_, _, _ = c.Jobs().Deregister(j.ID, true, nil)
@@ -122,7 +152,7 @@ func roamAt(t *testing.T, p *agentProc, env []string, args ...string) (string, i
 }
 
 func TestRegionsForwardRequestsAndJobs(t *testing.T) {
-	f := startFederation(t, "", "")
+	f := startFederation(t, false)
 	east := f.east.client(t)
 	westViaEast := f.east.client(t)
 	westViaEast.SetRegion("west")
@@ -214,5 +244,62 @@ func TestRegionsForwardRequestsAndJobs(t *testing.T) {
 	out, code = roamAt(t, f.east, nil, "job", "status", "-region", "west")
 	if code == 0 || !strings.Contains(out, `region "west"`) {
 		t.Fatalf("job status -region west with west down: exit %d\n%s", code, out)
+	}
+}
+
+func TestRegionsReplicateACLsAndNamespaces(t *testing.T) {
+	f := startFederation(t, true)
+	east, west := f.api(t, f.east), f.api(t, f.west)
+
+	// The bootstrap token, a policy and a namespace written in east are
+	// west's too (west resolved the token to answer startFederation).
+	policy := &api.ACLPolicy{Name: "readers", Description: "read jobs", Rules: `namespace "*" { policy = "read" }`}
+	if _, err := east.ACLPolicies().Upsert(policy, nil); err != nil {
+		t.Fatalf("write a policy in east: %v", err)
+	}
+	if _, err := east.Namespaces().Register(&api.Namespace{Name: "prod", Description: "production"}, nil); err != nil {
+		t.Fatalf("write a namespace in east: %v", err)
+	}
+	waitUntil(t, 30*time.Second, "the policy and the namespace in west", func() bool {
+		p, _, err := west.ACLPolicies().Info("readers", nil)
+		ns, _, nsErr := west.Namespaces().Info("prod", nil)
+		return err == nil && p.Rules == policy.Rules && nsErr == nil && ns.Description == "production"
+	})
+
+	// A policy written in west goes to east, and comes back.
+	if _, err := west.ACLPolicies().Upsert(&api.ACLPolicy{Name: "from-west", Rules: `node { policy = "read" }`}, nil); err != nil {
+		t.Fatalf("write a policy in west: %v", err)
+	}
+	if _, _, err := east.ACLPolicies().Info("from-west", nil); err != nil {
+		t.Fatalf("a policy written in west, in east: %v", err)
+	}
+	waitUntil(t, 30*time.Second, "the west policy replicated back to west", func() bool {
+		_, _, err := west.ACLPolicies().Info("from-west", nil)
+		return err == nil
+	})
+
+	// A global token made in east works in west; a deletion follows.
+	token, _, err := east.ACLTokens().Create(&api.ACLToken{Name: "reader", Type: "client", Policies: []string{"readers"}, Global: true}, nil)
+	if err != nil {
+		t.Fatalf("create a global token in east: %v", err)
+	}
+	reader := f.west.client(t)
+	reader.SetSecretID(token.SecretID)
+	waitUntil(t, 30*time.Second, "the global token usable in west", func() bool {
+		_, _, err := reader.Jobs().List(nil)
+		return err == nil
+	})
+	if _, err := east.ACLPolicies().Delete("from-west", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "the deleted policy gone from west", func() bool {
+		_, _, err := west.ACLPolicies().Info("from-west", nil)
+		return err != nil && strings.Contains(err.Error(), "404")
+	})
+
+	// agent-info in west reports replication.
+	out, code := roamAt(t, f.west, []string{"NOMAD_TOKEN=" + f.token}, "agent-info")
+	if code != 0 || !strings.Contains(out, "replication") || !strings.Contains(out, "authoritative_region = east") {
+		t.Fatalf("agent-info in west: exit %d\n%s", code, out)
 	}
 }

@@ -30,6 +30,10 @@ var ErrRegionUnreachable = fmt.Errorf("region unreachable")
 // Region is this server's region.
 func (s *Server) Region() string { return s.config.Region }
 
+// AuthoritativeRegion is the region whose ACLs and namespaces this one
+// replicates; "" when none is set.
+func (s *Server) AuthoritativeRegion() string { return s.config.AuthoritativeRegion }
+
 // Regions lists, sorted, the regions of the servers gossip knows, this
 // server's included.
 func (s *Server) Regions() []string {

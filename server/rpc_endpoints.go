@@ -194,6 +194,7 @@ func (s *Server) registerEndpoints() error {
 		"Var":                 &varEndpoint{s},
 		"Namespace":           &namespaceEndpoint{s},
 		"ACL":                 &aclEndpoint{s},
+		"Replication":         &replicationEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)
