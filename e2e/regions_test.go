@@ -28,7 +28,7 @@ const bootstrapSecret = "2b778dd9-f5f1-6f29-b4b4-9a5fa948757a"
 
 // startFederation starts the two regions, with ACLs on when acls is set
 // (east bootstrapped with bootstrapSecret).
-func startFederation(t *testing.T, acls bool) *federation {
+func startFederation(t testing.TB, acls bool) *federation {
 	t.Helper()
 	f := &federation{}
 	serverExtra, agentExtra := "", ""
@@ -113,7 +113,7 @@ plugin "raw_exec" {
 }
 
 // api is an API client of p, with the federation's token.
-func (f *federation) api(t *testing.T, p *agentProc) *api.Client {
+func (f *federation) api(t testing.TB, p *agentProc) *api.Client {
 	c := p.client(t)
 	c.SetSecretID(f.token)
 	return c
@@ -121,7 +121,7 @@ func (f *federation) api(t *testing.T, p *agentProc) *api.Client {
 
 // stopJobs stops the jobs of srv's region, unless srv is down, and waits
 // for their tasks to stop.
-func (f *federation) stopJobs(t *testing.T, srv *agentProc) {
+func (f *federation) stopJobs(t testing.TB, srv *agentProc) {
 	if srv.cmd.ProcessState != nil {
 		return
 	}
@@ -301,5 +301,34 @@ func TestRegionsReplicateACLsAndNamespaces(t *testing.T) {
 	out, code := roamAt(t, f.west, []string{"NOMAD_TOKEN=" + f.token}, "agent-info")
 	if code != 0 || !strings.Contains(out, "replication") || !strings.Contains(out, "authoritative_region = east") {
 		t.Fatalf("agent-info in west: exit %d\n%s", code, out)
+	}
+}
+
+// BenchmarkRegionForwarding measures what forwarding adds to GET /v1/jobs:
+// asked of west itself, and of east for region west (through east's
+// tunnel to west's RPC port).
+func BenchmarkRegionForwarding(b *testing.B) {
+	f := startFederation(b, false)
+	west := f.west.client(b)
+	viaEast := f.east.client(b)
+	viaEast.SetRegion("west")
+	for i := range 20 {
+		job := shellJob(fmt.Sprintf("bench-%d", i), "batch", 0, "true")
+		if _, _, err := west.Jobs().Register(job, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, bc := range []struct {
+		name   string
+		client *api.Client
+	}{{"west-direct", west}, {"east-to-west", viaEast}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				jobs, _, err := bc.client.Jobs().List(nil)
+				if err != nil || len(jobs) != 20 {
+					b.Fatalf("list: %d jobs, %v", len(jobs), err)
+				}
+			}
+		})
 	}
 }
