@@ -74,7 +74,11 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	if !callerACL(r).AllowNamespaceOperation(*job.Namespace, acl.NamespaceCapabilitySubmitJob) {
 		return nil, server.ErrPermissionDenied
 	}
-	res, err := h.srv.RegisterJob(&structs.JobRegisterArgs{
+	register := h.srv.RegisterJob
+	if structs.IsMultiregion(job) {
+		register = h.srv.RegisterMultiregionJob
+	}
+	res, err := register(&structs.JobRegisterArgs{
 		Job: job, Submission: req.Submission, EnforceIndex: req.EnforceIndex, ModifyIndex: req.JobModifyIndex,
 		WriteRequest: writeRequest(r),
 	})

@@ -120,8 +120,13 @@ func (s *Server) checkDeployment(snap *state.Snapshot, d *api.Deployment) error 
 			req.Evals = append(req.Evals, deploymentEval(job, d.ID))
 		}
 	}
-	_, err = s.raftApply(structs.DeploymentUpsertRequestType, req)
-	return err
+	if _, err = s.raftApply(structs.DeploymentUpsertRequestType, req); err != nil {
+		return err
+	}
+	if next.Status == structs.DeploymentStatusSuccessful {
+		s.multiregionDeploymentEnded(snap, d, true, next.StatusDescription)
+	}
+	return nil
 }
 
 // recount is a copy of d with its allocation counts taken from allocs, and

@@ -46,7 +46,10 @@ var clientMethods = map[string]bool{
 
 // regionMethods are the calls a server of another region may make,
 // besides forwarding HTTP requests in tunnels.
-var regionMethods = map[string]bool{"Replication.Fetch": true, "Status.Leader": true}
+var regionMethods = map[string]bool{
+	"Replication.Fetch": true, "Status.Leader": true,
+	"Multiregion.Register": true, "Multiregion.Fail": true,
+}
 
 // nodeSecretAttr is the node attribute holding the SHA-256 of the node's
 // SecretID: the secret itself is never stored.

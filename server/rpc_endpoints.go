@@ -195,6 +195,7 @@ func (s *Server) registerEndpoints() error {
 		"Namespace":           &namespaceEndpoint{s},
 		"ACL":                 &aclEndpoint{s},
 		"Replication":         &replicationEndpoint{s},
+		"Multiregion":         &multiregionEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)
