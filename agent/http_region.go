@@ -152,7 +152,7 @@ func (h *httpAPI) proxyRegion(w http.ResponseWriter, r *http.Request, region, ad
 			pr.SetURL(&url.URL{Scheme: "http", Host: addr})
 			pr.Out.Host = r.Host
 		},
-		Transport: h.agent.regionTransport(),
+		Transport: headerDeadline{next: h.agent.regionTransport(), wait: regionHeaderWait(r)},
 		ErrorHandler: func(_ http.ResponseWriter, _ *http.Request, err error) {
 			failed = err
 		},
@@ -195,6 +195,72 @@ func regionError(err error) error {
 	case errors.Is(err, server.ErrRegionUnreachable):
 		return codedError(http.StatusServiceUnavailable, "%v", err)
 	}
+	return err
+}
+
+// regionHeaderWait is how long a forwarded request may wait for the
+// other region's answer to begin: a blocking query its wait and more, any
+// other request regionAnswerWait. A region cut off silently (its packets
+// dropped) fails the request then, rather than hold it.
+func regionHeaderWait(r *http.Request) time.Duration {
+	q := r.URL.Query()
+	if q.Get("index") == "" {
+		return regionAnswerWait
+	}
+	wait, err := time.ParseDuration(q.Get("wait"))
+	if err != nil || wait <= 0 {
+		wait = 5 * time.Minute
+	}
+	return min(wait, 10*time.Minute) + wait/16 + regionAnswerWait
+}
+
+// regionAnswerWait bounds the wait for the beginning of an answer to a
+// request that does not block.
+const regionAnswerWait = 10 * time.Second
+
+// headerDeadline is a RoundTripper that gives up when the answer's
+// headers have not come within wait; once they have, the body streams
+// for as long as it takes (logs, exec).
+type headerDeadline struct {
+	next http.RoundTripper
+	wait time.Duration
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t headerDeadline) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(r.Context())
+	timer := time.AfterFunc(t.wait, cancel)
+	resp, err := t.next.RoundTrip(r.WithContext(ctx))
+	if !timer.Stop() {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		cancel()
+		return nil, fmt.Errorf("no answer within %s", t.wait)
+	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// An upgraded connection lives on its own; the context goes with
+		// the request's.
+		return resp, nil
+	}
+	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose releases a request's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+// Close implements io.Closer.
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
 	return err
 }
 
