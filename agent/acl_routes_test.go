@@ -125,6 +125,7 @@ var aclCases = []aclCase{
 	{pattern: "/.well-known/jwks.json", method: "GET", path: "/.well-known/jwks.json", public: true},
 	{pattern: "/.well-known/openid-configuration", method: "GET", path: "/.well-known/openid-configuration", public: true},
 	{pattern: "/v1/status/leader", method: "GET", path: "/v1/status/leader", public: true},
+	{pattern: "/v1/regions", method: "GET", path: "/v1/regions", public: true},
 	{pattern: "/v1/status/peers", method: "GET", path: "/v1/status/peers", public: true},
 	{pattern: "/v1/system/gc", method: "PUT", path: "/v1/system/gc", grant: "management", lack: everything},
 	{pattern: "/v1/operator/raft/configuration", method: "GET", path: "/v1/operator/raft/configuration", grant: "management", lack: everything},

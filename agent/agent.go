@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -52,6 +53,11 @@ type Agent struct {
 	proxy *httpsTransport
 	// telemetry keeps the metrics /v1/metrics serves.
 	telemetry *telemetry.Telemetry
+	// regionRT carries requests forwarded to other regions (see
+	// regionTransport); tunnel serves the requests they forward here.
+	regionOnce sync.Once
+	regionRT   *http.Transport
+	tunnel     *http.Server
 }
 
 // New starts an agent from a validated configuration.
@@ -121,32 +127,33 @@ func (a *Agent) startServer() error {
 			"so anyone who reaches the gossip and RPC ports can join as a server")
 	}
 	srv, err := server.New(server.Config{
-		NodeName:           cfg.Name + "." + cfg.Region,
-		Region:             cfg.Region,
-		Datacenter:         cfg.Datacenter,
-		DataDir:            cfg.DataDir,
-		RPCAddr:            net.JoinHostPort(cfg.Addresses.RPC, strconv.Itoa(cfg.Ports.RPC)),
-		RPCAdvertise:       net.JoinHostPort(cfg.Advertise.RPC, strconv.Itoa(cfg.Ports.RPC)),
-		SerfAddr:           net.JoinHostPort(cfg.Addresses.Serf, strconv.Itoa(cfg.Ports.Serf)),
-		SerfAdvertise:      net.JoinHostPort(cfg.Advertise.Serf, strconv.Itoa(cfg.Ports.Serf)),
-		HTTPAdvertise:      net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
-		StartJoin:          withDefaultPort(join.StartJoin, cfg.Ports.Serf),
-		RetryJoin:          withDefaultPort(join.RetryJoin, cfg.Ports.Serf),
-		RetryInterval:      join.RetryInterval,
-		RetryMax:           join.RetryMax,
-		BootstrapExpect:    cfg.Server.BootstrapExpect,
-		RaftMultiplier:     cfg.Server.RaftMultiplier,
-		NumSchedulers:      cfg.Server.NumSchedulers,
-		HeartbeatGrace:     cfg.Server.HeartbeatGrace,
-		MinHeartbeatTTL:    cfg.Server.MinHeartbeatTTL,
-		JobLimits:          cfg.Server.jobLimits(),
-		ACLEnabled:         cfg.ACL.Enabled,
-		OIDCIssuer:         cfg.Server.OIDCIssuer,
-		ValidateTaskConfig: a.validateTaskConfig,
-		KEKs:               keks,
-		Logger:             a.logger,
-		TLS:                a.rpcTLS(),
-		EncryptKey:         gossipKey,
+		NodeName:            cfg.Name + "." + cfg.Region,
+		Region:              cfg.Region,
+		Datacenter:          cfg.Datacenter,
+		DataDir:             cfg.DataDir,
+		RPCAddr:             net.JoinHostPort(cfg.Addresses.RPC, strconv.Itoa(cfg.Ports.RPC)),
+		RPCAdvertise:        net.JoinHostPort(cfg.Advertise.RPC, strconv.Itoa(cfg.Ports.RPC)),
+		SerfAddr:            net.JoinHostPort(cfg.Addresses.Serf, strconv.Itoa(cfg.Ports.Serf)),
+		SerfAdvertise:       net.JoinHostPort(cfg.Advertise.Serf, strconv.Itoa(cfg.Ports.Serf)),
+		HTTPAdvertise:       net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
+		StartJoin:           withDefaultPort(join.StartJoin, cfg.Ports.Serf),
+		RetryJoin:           withDefaultPort(join.RetryJoin, cfg.Ports.Serf),
+		RetryInterval:       join.RetryInterval,
+		RetryMax:            join.RetryMax,
+		BootstrapExpect:     cfg.Server.BootstrapExpect,
+		RaftMultiplier:      cfg.Server.RaftMultiplier,
+		NumSchedulers:       cfg.Server.NumSchedulers,
+		HeartbeatGrace:      cfg.Server.HeartbeatGrace,
+		MinHeartbeatTTL:     cfg.Server.MinHeartbeatTTL,
+		JobLimits:           cfg.Server.jobLimits(),
+		ACLEnabled:          cfg.ACL.Enabled,
+		OIDCIssuer:          cfg.Server.OIDCIssuer,
+		ValidateTaskConfig:  a.validateTaskConfig,
+		KEKs:                keks,
+		Logger:              a.logger,
+		TLS:                 a.rpcTLS(),
+		EncryptKey:          gossipKey,
+		AuthoritativeRegion: cfg.Server.AuthoritativeRegion,
 	})
 	if err != nil {
 		return fmt.Errorf("start server: %w", err)
@@ -309,6 +316,15 @@ func (a *Agent) startHTTP() error {
 			a.logger.Error("HTTP server stopped", "error", err)
 		}
 	}()
+	if a.server != nil && a.server.HTTPTunnel() != nil {
+		// Requests other regions' servers forward here, through the RPC port.
+		a.tunnel = &http.Server{Handler: a.http.Handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: a.http.ErrorLog}
+		go func() {
+			if err := a.tunnel.Serve(a.server.HTTPTunnel()); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				a.logger.Error("HTTP tunnel server stopped", "error", err)
+			}
+		}()
+	}
 	return nil
 }
 
@@ -332,7 +348,7 @@ func (a *Agent) routes() http.Handler {
 		// The server the request is proxied to checks its token.
 		mux.HandleFunc("/v1/", serversProxy(a.remote, h))
 	}
-	return h.guard(mux)
+	return h.guard(h.regionLayer(mux))
 }
 
 // routeTable lists the agent's routes with their ACL requirements, as
@@ -368,6 +384,7 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/.well-known/openid-configuration", public, h.oidcDiscovery)
 		handle("/v1/status/leader", public, h.statusLeader)
 		handle("/v1/status/peers", public, h.statusPeers)
+		handle("/v1/regions", public, h.regions)
 		handle("/v1/system/gc", management, h.systemGC)
 		handle("/v1/operator/raft/configuration", management, h.raftConfiguration)
 		handle("/v1/operator/raft/peer", management, h.raftRemovePeer)
@@ -454,6 +471,9 @@ func (a *Agent) Shutdown() {
 	if a.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = a.http.Shutdown(ctx)
+		if a.tunnel != nil {
+			_ = a.tunnel.Shutdown(ctx)
+		}
 		cancel()
 	}
 	if a.client != nil {

@@ -71,13 +71,16 @@ type Addresses struct {
 
 // ServerConfig is the agent's `server` block.
 type ServerConfig struct {
-	Enabled               bool
-	BootstrapExpect       int
-	NumSchedulers         int
-	EnabledSchedulers     []string
-	HeartbeatGrace        time.Duration
-	MinHeartbeatTTL       time.Duration
-	EncryptKey            string // `encrypt`: the gossip encryption key
+	Enabled           bool
+	BootstrapExpect   int
+	NumSchedulers     int
+	EnabledSchedulers []string
+	HeartbeatGrace    time.Duration
+	MinHeartbeatTTL   time.Duration
+	EncryptKey        string // `encrypt`: the gossip encryption key
+	// AuthoritativeRegion owns ACLs and namespaces; other regions
+	// replicate them from it.
+	AuthoritativeRegion   string
 	RaftProtocol          int
 	RaftMultiplier        int // scales Raft's timeouts: 1 (default) for a LAN, up to 10
 	DataDir               string

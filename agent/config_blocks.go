@@ -18,6 +18,7 @@ type fileServer struct {
 	HeartbeatGrace        hcl.Expression  `hcl:"heartbeat_grace,optional"`
 	MinHeartbeatTTL       hcl.Expression  `hcl:"min_heartbeat_ttl,optional"`
 	Encrypt               string          `hcl:"encrypt,optional"`
+	AuthoritativeRegion   string          `hcl:"authoritative_region,optional"`
 	RaftProtocol          int             `hcl:"raft_protocol,optional"`
 	RaftMultiplier        int             `hcl:"raft_multiplier,optional"`
 	DataDir               string          `hcl:"data_dir,optional"`
@@ -42,7 +43,7 @@ type fileServer struct {
 
 // serverRest lists the server settings Roam accepts without acting on them.
 var serverRest = restSchema{
-	attrs: []string{"authoritative_region", "enable_event_broker", "event_buffer_size",
+	attrs: []string{"enable_event_broker", "event_buffer_size",
 		"batch_eval_gc_threshold", "csi_volume_claim_gc_interval", "csi_volume_claim_gc_threshold",
 		"csi_plugin_gc_threshold", "acl_token_gc_threshold", "root_key_gc_interval",
 		"root_key_gc_threshold", "root_key_rotation_threshold", "failover_heartbeat_ttl",
@@ -68,7 +69,8 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 	c := ServerConfig{
 		Enabled: s.Enabled, BootstrapExpect: s.BootstrapExpect, NumSchedulers: s.NumSchedulers,
 		EnabledSchedulers: s.EnabledSchedulers, EncryptKey: s.Encrypt,
-		RaftProtocol: s.RaftProtocol, RaftMultiplier: s.RaftMultiplier, DataDir: s.DataDir, RejoinAfterLeave: s.RejoinAfterLeave,
+		AuthoritativeRegion: s.AuthoritativeRegion,
+		RaftProtocol:        s.RaftProtocol, RaftMultiplier: s.RaftMultiplier, DataDir: s.DataDir, RejoinAfterLeave: s.RejoinAfterLeave,
 		HeartbeatGrace:        dp.parse(s.HeartbeatGrace),
 		MinHeartbeatTTL:       dp.parse(s.MinHeartbeatTTL),
 		NodeGCThreshold:       dp.parse(s.NodeGCThreshold),

@@ -148,6 +148,10 @@ func TestAuthorizeRPC(t *testing.T) {
 		{"client lists services for templates", client, "ServiceRegistration.List", true},
 		{"client may not collect garbage", client, "System.GarbageCollect", false},
 		{"client may not drain nodes", client, "Node.UpdateDrain", false},
+		{"another region's server pulls replication", rpc.Peer{Role: rpc.RoleRegion}, "Replication.Fetch", true},
+		{"another region's server may not register jobs here", rpc.Peer{Role: rpc.RoleRegion}, "Job.Register", false},
+		{"another region's server may not fetch keys", rpc.Peer{Role: rpc.RoleRegion}, "Keyring.Get", false},
+		{"client may not pull replication", client, "Replication.Fetch", false},
 		{"no role, nothing", rpc.Peer{}, "Status.Leader", false},
 	}
 	for _, tc := range cases {

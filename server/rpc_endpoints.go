@@ -264,6 +264,8 @@ func (s *Server) registerEndpoints() error {
 		"Eval":                &evalEndpoint{s},
 		"NodePool":            &nodePoolEndpoint{s},
 		"Network":             &networkEndpoint{s},
+		"Replication":         &replicationEndpoint{s},
+		"Multiregion":         &multiregionEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

@@ -78,6 +78,9 @@ type Config struct {
 	Logger *slog.Logger
 	// TLS, when set, puts the RPC port (Raft and RPC) under mutual TLS.
 	TLS *tlsutil.Store
+	// AuthoritativeRegion is the region whose ACLs and namespaces every
+	// region replicates; empty or this region's own: nothing replicated.
+	AuthoritativeRegion string
 	// EncryptKey is the gossip encryption key (server.encrypt); the
 	// cluster secret that authenticates servers on the RPC port is derived
 	// from it. Empty leaves gossip in plain text.
@@ -117,6 +120,9 @@ type Server struct {
 	clusterSecret []byte
 	// aclCache holds compiled ACLs.
 	aclCache aclCache
+	// replication is the state of replication from the authoritative
+	// region.
+	replication replicationStatus
 
 	closers []func() error
 
