@@ -80,6 +80,10 @@ func (c *Client) buildNode(ctx context.Context) (*api.Node, error) {
 		a["nomad.advertise.address"] = cfg.HTTPAddr
 	}
 	c.fingerprintDrivers(ctx, node)
+	node.NodeResources.Devices = c.devices.Fingerprint(ctx)
+	for name, hv := range cfg.HostVolumes {
+		node.HostVolumes[name] = &api.HostVolumeInfo{Path: hv.Path, ReadOnly: hv.ReadOnly}
+	}
 	return node, nil
 }
 

@@ -81,6 +81,34 @@ type TaskConfig struct {
 	LogMaxFileSizeMB int
 	// KillSignal is the task's kill_signal, used when StopTask names none.
 	KillSignal string
+	// Mounts are host paths bound into the task: its host volumes, and
+	// what its devices need.
+	Mounts []Mount
+	// DeviceNodes are the host device nodes the task may open (its GPUs);
+	// isolating drivers deny the others.
+	DeviceNodes []DeviceNode
+}
+
+// Mount is a host path bound into a task at TaskPath.
+type Mount struct {
+	HostPath, TaskPath string
+	ReadOnly           bool
+	// PropagationMode is the volume_mount's: "private" (the default),
+	// "host-to-task" or "bidirectional".
+	PropagationMode string
+}
+
+// DeviceNode is a host device node a task may open.
+type DeviceNode struct {
+	HostPath, TaskPath string
+	// Permissions is a cgroup access string: a combination of r, w, m.
+	Permissions string
+}
+
+// Device is a group of device instances the scheduler gave the task.
+type Device struct {
+	Vendor, Type, Name string
+	IDs                []string
 }
 
 // Resources are the task's allocated resources as the driver sees them.
@@ -92,6 +120,8 @@ type Resources struct {
 	DiskMB        int64
 	// Ports maps a port label to its host value and in-task value.
 	Ports []Port
+	// Devices are the device instances allocated to the task.
+	Devices []Device
 }
 
 // Port is one allocated port of the task's group network.

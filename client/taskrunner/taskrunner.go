@@ -46,6 +46,9 @@ type Config struct {
 	// StartGate, when set, holds the task's first start until it is
 	// closed (lifecycle ordering); a kill releases it without starting.
 	StartGate <-chan struct{}
+	// Devices reserves the task's device instances; nil on a client
+	// without device plugins.
+	Devices DeviceReserver
 }
 
 // TaskRunner runs one task.
@@ -89,7 +92,7 @@ func New(cfg Config) *TaskRunner {
 	tr.shutdown, tr.stop = context.WithCancel(context.Background())
 	jobType := jobType(cfg.Alloc)
 	tr.tracker = newRestartTracker(resolvePolicy(jobType, groupRestart(cfg.Alloc), cfg.Task.RestartPolicy), jobType)
-	tr.hooks = []prestartHook{taskDirHook{}, envHook{}, payloadHook{}, &artifactHook{}, templateHook{}, logsHook{}}
+	tr.hooks = []prestartHook{taskDirHook{}, envHook{}, deviceHook{}, payloadHook{}, &artifactHook{}, templateHook{}, logsHook{}}
 	if r := cfg.Restored; r != nil && r.State != nil {
 		tr.state = r.State
 		tr.handle = r.Handle
