@@ -111,6 +111,11 @@ func (gc *groupChecks) staticReason(node *api.Node, m *constraintMatcher, region
 			return constraintString(c)
 		}
 	}
+	if gc.ask.hasDevices {
+		if reason := devicesReason(gc.ask, node, m); reason != "" {
+			return reason
+		}
+	}
 	return ""
 }
 
