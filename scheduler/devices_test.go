@@ -186,3 +186,45 @@ func TestAllocsFitDevices(t *testing.T) {
 		})
 	}
 }
+
+func TestHostVolumePlacement(t *testing.T) {
+	withVolume := func(n *api.Node, name string, readOnly bool) *api.Node {
+		n.HostVolumes = map[string]*api.HostVolumeInfo{name: {Path: "/srv/" + name, ReadOnly: readOnly}}
+		return n
+	}
+	volumeJob := func(source string, readOnly bool) *api.Job {
+		job := testJob("db", "service", 1)
+		job.TaskGroups[0].Volumes = map[string]*api.VolumeRequest{"data": {Name: "data", Type: "host", Source: source, ReadOnly: readOnly}}
+		return job
+	}
+	cases := []struct {
+		name     string
+		job      *api.Job
+		wantNode int // index of the node that must get the alloc; -1: none
+	}{
+		{"only the node with the volume", volumeJob("pg", false), 1},
+		{"read-only volume refused for writing", volumeJob("certs", false), -1},
+		{"read-only volume for reading", volumeJob("certs", true), 2},
+		{"no node has it", volumeJob("nope", true), -1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n := makeNodes(3, nodeSpec{})
+			nodes := []*api.Node{n[0], withVolume(n[1], "pg", false), withVolume(n[2], "certs", true)}
+			h := newHarness(t)
+			h.state.upsertNodes(nodes...)
+			h.runJob(tc.job)
+			placed := planAllocs(h.lastPlan())
+			if tc.wantNode < 0 {
+				m := h.lastEval().FailedTGAllocs["web"]
+				if len(placed) != 0 || m == nil || m.ConstraintFiltered[filterHostVolumes] != 3 {
+					t.Fatalf("placed %d, metric %+v; want the volume named", len(placed), m)
+				}
+				return
+			}
+			if len(placed) != 1 || placed[0].NodeID != nodes[tc.wantNode].ID {
+				t.Fatalf("placed %+v, want on node %d", placed, tc.wantNode)
+			}
+		})
+	}
+}

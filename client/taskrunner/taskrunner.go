@@ -92,7 +92,7 @@ func New(cfg Config) *TaskRunner {
 	tr.shutdown, tr.stop = context.WithCancel(context.Background())
 	jobType := jobType(cfg.Alloc)
 	tr.tracker = newRestartTracker(resolvePolicy(jobType, groupRestart(cfg.Alloc), cfg.Task.RestartPolicy), jobType)
-	tr.hooks = []prestartHook{taskDirHook{}, envHook{}, deviceHook{}, payloadHook{}, &artifactHook{}, templateHook{}, logsHook{}}
+	tr.hooks = []prestartHook{taskDirHook{}, envHook{}, deviceHook{}, volumeHook{}, payloadHook{}, &artifactHook{}, templateHook{}, logsHook{}}
 	if r := cfg.Restored; r != nil && r.State != nil {
 		tr.state = r.State
 		tr.handle = r.Handle
