@@ -39,7 +39,7 @@ type Config struct {
 	DevicePlugins []devices.Plugin
 	// HostVolumes are the client's `host_volume` blocks by name.
 	HostVolumes map[string]HostVolume
-	Logger  *slog.Logger
+	Logger      *slog.Logger
 }
 
 // HostVolume is a directory of the machine offered to jobs by name.
