@@ -116,3 +116,16 @@ func TestManager(t *testing.T) {
 		t.Fatal("Reserve of a group no plugin reports succeeded")
 	}
 }
+
+func TestStatsFor(t *testing.T) {
+	stats := []*api.DeviceGroupStats{{Vendor: "nvidia", Type: "gpu", Name: "T4", InstanceStats: map[string]*api.DeviceStats{
+		"GPU-a": {}, "GPU-b": {},
+	}}}
+	got := StatsFor(stats, []*api.AllocatedDeviceResource{{Vendor: "nvidia", Type: "gpu", Name: "T4", DeviceIDs: []string{"GPU-b"}}})
+	if len(got) != 1 || len(got[0].InstanceStats) != 1 || got[0].InstanceStats["GPU-b"] == nil {
+		t.Fatalf("StatsFor = %+v, want GPU-b alone", got)
+	}
+	if got := StatsFor(stats, []*api.AllocatedDeviceResource{{Vendor: "nvidia", Type: "gpu", Name: "A100", DeviceIDs: []string{"GPU-a"}}}); len(got) != 0 {
+		t.Fatalf("StatsFor of another model = %+v", got)
+	}
+}

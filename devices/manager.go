@@ -102,3 +102,26 @@ func (m *Manager) Reserve(allocated []*api.AllocatedDeviceResource) (*Reservatio
 	}
 	return r, nil
 }
+
+// StatsFor picks, out of a node's device statistics, those of the
+// allocated instances.
+func StatsFor(stats []*api.DeviceGroupStats, allocated []*api.AllocatedDeviceResource) []*api.DeviceGroupStats {
+	var out []*api.DeviceGroupStats
+	for _, d := range allocated {
+		for _, g := range stats {
+			if g.Vendor != d.Vendor || g.Type != d.Type || g.Name != d.Name {
+				continue
+			}
+			picked := &api.DeviceGroupStats{Vendor: g.Vendor, Type: g.Type, Name: g.Name, InstanceStats: map[string]*api.DeviceStats{}}
+			for _, id := range d.DeviceIDs {
+				if s, ok := g.InstanceStats[id]; ok {
+					picked.InstanceStats[id] = s
+				}
+			}
+			if len(picked.InstanceStats) > 0 {
+				out = append(out, picked)
+			}
+		}
+	}
+	return out
+}

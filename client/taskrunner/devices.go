@@ -1,6 +1,7 @@
 package taskrunner
 
 import (
+	"context"
 	"errors"
 
 	"github.com/hashicorp/nomad/api"
@@ -10,9 +11,32 @@ import (
 )
 
 // DeviceReserver says what a task needs to use the device instances the
-// scheduler gave it.
+// scheduler gave it, and samples the node's devices.
 type DeviceReserver interface {
 	Reserve(allocated []*api.AllocatedDeviceResource) (*devices.Reservation, error)
+	Stats(ctx context.Context) []*api.DeviceGroupStats
+}
+
+// allocatedDevices are the device instances the scheduler gave the task.
+func (tr *TaskRunner) allocatedDevices() []*api.AllocatedDeviceResource {
+	tr.mu.Lock()
+	alloc := tr.alloc
+	tr.mu.Unlock()
+	if ar := alloc.AllocatedResources; ar != nil {
+		if t := ar.Tasks[tr.cfg.Task.Name]; t != nil {
+			return t.Devices
+		}
+	}
+	return nil
+}
+
+// deviceStats samples the task's devices.
+func (tr *TaskRunner) deviceStats(ctx context.Context) []*api.DeviceGroupStats {
+	allocated := tr.allocatedDevices()
+	if len(allocated) == 0 || tr.cfg.Devices == nil {
+		return nil
+	}
+	return devices.StatsFor(tr.cfg.Devices.Stats(ctx), allocated)
 }
 
 // errNoDevicePlugins is the failure of a task given devices on a client
@@ -26,15 +50,7 @@ type deviceHook struct{}
 func (deviceHook) Name() string { return "devices" }
 
 func (deviceHook) Prestart(tr *TaskRunner, cfg *drivers.TaskConfig) error {
-	tr.mu.Lock()
-	alloc := tr.alloc
-	tr.mu.Unlock()
-	var allocated []*api.AllocatedDeviceResource
-	if ar := alloc.AllocatedResources; ar != nil {
-		if t := ar.Tasks[tr.cfg.Task.Name]; t != nil {
-			allocated = t.Devices
-		}
-	}
+	allocated := tr.allocatedDevices()
 	if len(allocated) == 0 {
 		return nil
 	}
