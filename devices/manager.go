@@ -67,10 +67,17 @@ func (m *Manager) noteReason(p Plugin, err error, found int) {
 	}
 }
 
-// Stats samples every plugin's devices; a plugin that fails is skipped.
+// Stats samples the devices of every plugin whose last fingerprint found
+// some; a plugin that fails is skipped.
 func (m *Manager) Stats(ctx context.Context) []*api.DeviceGroupStats {
 	var all []*api.DeviceGroupStats
 	for _, p := range m.plugins {
+		m.mu.Lock()
+		reason, seen := m.reasons[p.Name()]
+		m.mu.Unlock()
+		if !seen || reason != "" {
+			continue
+		}
 		stats, err := p.Stats(ctx)
 		if err != nil {
 			m.logger.Debug("device stats", "plugin", p.Name(), "error", err)
