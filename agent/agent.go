@@ -234,7 +234,13 @@ func (a *Agent) startClient(ctx context.Context) error {
 	if iface == "" && cfg.DevMode {
 		iface = loopbackInterface()
 	}
+	devicePlugins, err := loadDevicePlugins(cfg.Plugins)
+	if err != nil {
+		return err
+	}
 	c, err := client.New(&client.Config{
+		DevicePlugins:     devicePlugins,
+		HostVolumes:       hostVolumes(cfg.Client.HostVolume),
 		NodeName:          cfg.Name,
 		Datacenter:        cfg.Datacenter,
 		Region:            cfg.Region,

@@ -53,6 +53,8 @@ type Config struct {
 	TemplateSettings template.Settings
 	// Network sets up bridge and none mode networks; nil refuses them.
 	Network NetworkManager
+	// Devices reserves the tasks' device instances.
+	Devices taskrunner.DeviceReserver
 }
 
 // AllocRunner runs one allocation.
@@ -100,7 +102,7 @@ func New(cfg Config) (*AllocRunner, error) {
 			Node: cfg.Node, Region: cfg.Region, State: cfg.State, Logger: logger,
 			OnStateChange: ar.taskStateChanged, Restored: cfg.Restored[task.Name],
 			StartGate: ar.order.gate(task), Identities: cfg.Identities,
-			Lookups: cfg.Lookups, TemplateSettings: cfg.TemplateSettings,
+			Lookups: cfg.Lookups, TemplateSettings: cfg.TemplateSettings, Devices: cfg.Devices,
 		}))
 	}
 	ar.network = newNetworkHook(ar, group)

@@ -59,6 +59,9 @@ type Config struct {
 	// Identities signs the task's workload identities; nil gives the
 	// task none.
 	Identities IdentitySigner
+	// Devices reserves the task's device instances; nil on a client
+	// without device plugins.
+	Devices DeviceReserver
 }
 
 // TaskRunner runs one task.
@@ -109,7 +112,7 @@ func New(cfg Config) *TaskRunner {
 	jobType := jobType(cfg.Alloc)
 	tr.tracker = newRestartTracker(resolvePolicy(jobType, groupRestart(cfg.Alloc), cfg.Task.RestartPolicy), jobType)
 	tr.tmpl = &templateHook{}
-	tr.hooks = []prestartHook{taskDirHook{}, identityHook{}, networkHook{}, envHook{}, payloadHook{}, &artifactHook{}, tr.tmpl, logsHook{}}
+	tr.hooks = []prestartHook{taskDirHook{}, identityHook{}, networkHook{}, envHook{}, deviceHook{}, volumeHook{}, payloadHook{}, &artifactHook{}, tr.tmpl, logsHook{}}
 	if r := cfg.Restored; r != nil && r.State != nil {
 		tr.state = r.State
 		tr.handle = r.Handle
