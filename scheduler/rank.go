@@ -12,6 +12,7 @@ const (
 	scoreJobAntiAffinity   = "job-anti-affinity"
 	scoreReschedulePenalty = "node-reschedule-penalty"
 	scoreNodeAffinity      = "node-affinity"
+	scoreDevices           = "devices"
 )
 
 // binPackMaxScore bounds the raw bin-packing score.
@@ -39,6 +40,9 @@ func (s *nodeSelector) rank(gc *groupChecks, o *offer, penaltyNode string) {
 		if a := s.affinityScore(gc.affinities, node); a != 0 {
 			o.scores[scoreNodeAffinity] = a
 		}
+	}
+	if o.deviceScore != 0 {
+		o.scores[scoreDevices] = o.deviceScore
 	}
 	if len(gc.spreads) > 0 {
 		o.scores[scoreSpread] = spreadScore(gc.spreads, node, s.region)

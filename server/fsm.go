@@ -117,6 +117,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.RootKeyUpsertRequestType:
 		var req structs.RootKeyUpsertRequest
 		return f.apply(l.Index, body, &req, func() error { return store.RootKeyUpsert(l.Index, &req) }, nil, nil)
+	case structs.RootKeyDeleteRequestType:
+		var req structs.RootKeyDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.RootKeyDelete(l.Index, &req) }, nil, nil)
 	case structs.NamespaceUpsertRequestType:
 		var req structs.NamespaceUpsertRequest
 		return f.apply(l.Index, body, &req, func() error { return store.UpsertNamespaces(l.Index, &req) }, nil, nil)
@@ -160,6 +163,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.NodePoolDeleteRequestType:
 		var req structs.NodePoolDeleteRequest
 		return f.apply(l.Index, body, &req, func() error { return store.DeleteNodePools(l.Index, &req) }, nil, nil)
+	case structs.SubnetLeaseRequestType:
+		var req structs.SubnetLeaseRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertSubnetLease(l.Index, &req) }, nil, nil)
 	default:
 		// An entry from a newer version: refusing to go on would wedge the
 		// cluster, so it is logged loudly and skipped.

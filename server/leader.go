@@ -77,14 +77,12 @@ func (s *Server) cancelEval(e *api.Evaluation) {
 	s.finishEval(e, structs.EvalStatusCancelled, "canceled after more recent eval was processed")
 }
 
+// finishEval commits e's final status with the next batch.
 func (s *Server) finishEval(e *api.Evaluation, status, desc string) {
 	updated := *e
 	updated.Status = status
 	updated.StatusDescription = desc
-	req := &structs.EvalUpdateRequest{Evals: []*api.Evaluation{&updated}, Time: time.Now().UnixNano()}
-	if _, err := s.raftApply(structs.EvalUpdateRequestType, req); err != nil {
-		s.logger.Warn("update evaluation", "eval_id", e.ID, "status", status, "error", err)
-	}
+	s.evalUpdates.add(&updated)
 }
 
 // monitorLeadership starts the leader's loops when this server gains
@@ -124,6 +122,7 @@ func (s *Server) establishLeadership() {
 	s.blocked.SetEnabled(true)
 	s.restoreEvals()
 	s.migrateLegacyKeys()
+	s.ensureSigningKey()
 	s.goRun(func() { s.planner.Run(ctx) })
 	s.beats.Start(ctx)
 	s.goRun(func() { s.runGC(ctx) })
@@ -131,6 +130,9 @@ func (s *Server) establishLeadership() {
 	s.goRun(func() { s.runDeploymentWatcher(ctx) })
 	s.goRun(s.reconcilePeers)
 	s.goRun(func() { s.cleanupDeadServers(ctx) })
+	if auth := s.config.AuthoritativeRegion; auth != "" && auth != s.config.Region && s.pool != nil {
+		s.goRun(func() { s.runReplication(ctx) })
+	}
 	s.logger.Info("cluster leadership acquired")
 }
 
