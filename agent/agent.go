@@ -25,6 +25,7 @@ import (
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/internal/telemetry"
 	"github.com/roam-project/roam/internal/version"
+	"github.com/roam-project/roam/logstream"
 	"github.com/roam-project/roam/rpc"
 	"github.com/roam-project/roam/server"
 	"github.com/roam-project/roam/tlsutil"
@@ -36,6 +37,8 @@ import (
 type Agent struct {
 	config *Config
 	logger *slog.Logger
+	// logs copies the agent's log to /v1/agent/monitor's followers.
+	logs   *logstream.Handler
 	server *server.Server
 	client *client.Client
 	// remote are the servers a client-only agent talks to.
@@ -64,7 +67,9 @@ type Agent struct {
 
 // New starts an agent from a validated configuration.
 func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
-	a := &Agent{config: cfg, logger: logger, done: make(chan struct{})}
+	logs := logstream.New(logger.Handler())
+	logger = slog.New(logs)
+	a := &Agent{config: cfg, logger: logger, logs: logs, done: make(chan struct{})}
 	if cfg.DataDir != "" {
 		// The data directory holds Raft's log, the keyring and the client's
 		// state: readable by root only, as in Nomad's hardening guide.
@@ -432,6 +437,9 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		// Every server applies the log, so each streams events itself.
 		routes = append(routes, route{pattern: "/v1/event/stream", allow: eventStreamRule, handler: h.eventStream})
 	}
+	routes = append(routes,
+		route{pattern: "/v1/agent/monitor", allow: agentRead, handler: h.agentMonitor},
+		route{pattern: "/v1/agent/pprof/", allow: agentWrite, handler: h.agentPprof})
 	handle("/v1/agent/self", agentRead, h.agentSelf)
 	handle("/v1/agent/servers", reads(agentRead, agentWrite), h.agentServers)
 	handle("/v1/agent/health", public, h.agentHealth)

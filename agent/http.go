@@ -126,7 +126,8 @@ func (h *httpAPI) bodyLimit(path string) int64 {
 
 // guard protects every handler behind it: request bodies are capped at
 // bodyLimit (413 beyond), and a panic is logged with its stack and
-// answered with a 500 instead of dropping the connection.
+// answered with a 500 instead of dropping the connection. Each request is
+// logged at debug level, as Nomad does.
 func (h *httpAPI) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -147,7 +148,9 @@ func (h *httpAPI) guard(next http.Handler) http.Handler {
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
+		start := time.Now()
 		next.ServeHTTP(w, r)
+		h.logger.Debug("http: request complete", "method", r.Method, "path", r.URL.Path, "duration", time.Since(start))
 	})
 }
 

@@ -34,7 +34,8 @@ func (h *httpAPI) allocsList(w http.ResponseWriter, r *http.Request) (any, error
 	return page(w, r, out, err, allocKey)
 }
 
-// allocRequest serves /v1/allocation/<id> and /v1/allocation/<id>/stop.
+// allocRequest serves /v1/allocation/<id>, /v1/allocation/<id>/stop and
+// /v1/allocation/<id>/services.
 func (h *httpAPI) allocRequest(w http.ResponseWriter, r *http.Request) (any, error) {
 	path := strings.TrimPrefix(r.URL.Path, "/v1/allocation/")
 	if id, ok := strings.CutSuffix(path, "/stop"); ok {
@@ -50,6 +51,9 @@ func (h *httpAPI) allocRequest(w http.ResponseWriter, r *http.Request) (any, err
 	}
 	if r.Method != http.MethodGet {
 		return nil, methodNotAllowed()
+	}
+	if id, ok := strings.CutSuffix(path, "/services"); ok {
+		return h.allocServices(w, r, id)
 	}
 	var alloc *api.Allocation
 	err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
@@ -67,6 +71,18 @@ func (h *httpAPI) allocRequest(w http.ResponseWriter, r *http.Request) (any, err
 		return nil, codedError(http.StatusNotFound, "alloc not found")
 	}
 	return alloc, nil
+}
+
+// allocServices serves /v1/allocation/<id>/services: the Nomad-provider
+// services the allocation registered.
+func (h *httpAPI) allocServices(w http.ResponseWriter, r *http.Request, id string) (any, error) {
+	out := []*api.ServiceRegistration{}
+	err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+		regs, err := snap.ServiceRegistrationsByAlloc(id)
+		out = append(out[:0], regs...)
+		return snap.ServicesIndex(), err
+	})
+	return out, err
 }
 
 // evalsList serves /v1/evaluations: those of ?namespace ("*": all),

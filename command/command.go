@@ -56,7 +56,7 @@ var commonVerbs = []string{"run", "stop", "status", "alloc", "job", "node", "age
 // verbs returns every verb the CLI knows.
 func verbs() []*verb {
 	return []*verb{
-		agentVerb, agentInfoVerb, versionVerb, fmtVerb, statusVerb, uiVerb,
+		agentVerb, agentInfoVerb, agentMonitorVerb, versionVerb, fmtVerb, statusVerb, uiVerb,
 		serverMembersVerb, serverJoinVerb, serverForceLeaveVerb, systemGCVerb,
 		operatorRaftListPeersVerb, operatorRaftRemovePeerVerb,
 		operatorSnapshotSaveVerb, operatorSnapshotRestoreVerb, operatorSnapshotInspectVerb,
