@@ -60,7 +60,7 @@ func verbs() []*verb {
 		serverMembersVerb, serverJoinVerb, serverForceLeaveVerb, systemGCVerb,
 		operatorRaftListPeersVerb, operatorRaftRemovePeerVerb,
 		operatorSnapshotSaveVerb, operatorSnapshotRestoreVerb, operatorSnapshotInspectVerb,
-		operatorSchedulerGetConfigVerb, operatorSchedulerSetConfigVerb,
+		operatorSchedulerGetConfigVerb, operatorSchedulerSetConfigVerb, operatorDebugVerb,
 		nodeStatusVerb, nodeEligibilityVerb, nodeDrainVerb,
 		nodePoolApplyVerb, nodePoolListVerb, nodePoolInfoVerb, nodePoolDeleteVerb, nodePoolNodesVerb, nodePoolJobsVerb,
 		jobRunVerb, jobStatusVerb, jobStopVerb, jobStartVerb, jobInspectVerb,

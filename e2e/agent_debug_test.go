@@ -1,9 +1,14 @@
 package e2e
 
 import (
+	"archive/tar"
 	"bufio"
+	"compress/gzip"
 	"context"
+	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +108,49 @@ func TestAgentMonitorPprofAndStats(t *testing.T) {
 	usage, err := a.client.Allocations().Stats(alloc, nil)
 	if err != nil || usage.ResourceUsage == nil || usage.Tasks["main"] == nil {
 		t.Fatalf("allocation stats = %+v, %v", usage, err)
+	}
+}
+
+// TestOperatorDebug builds a debug archive with `roam operator debug` and
+// checks what it holds.
+func TestOperatorDebug(t *testing.T) {
+	a := startDevAgent(t, "")
+	dir := t.TempDir()
+	out, code := a.roam(t, "operator", "debug", "-duration=1s", "-interval=1s", "-output="+dir)
+	if code != 0 || !strings.Contains(out, "Created debug archive: ") {
+		t.Fatalf("operator debug (%d):\n%s", code, out)
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "nomad-debug-*.tar.gz"))
+	if len(paths) != 1 {
+		t.Fatalf("archives in %s: %v", dir, paths)
+	}
+	f, err := os.Open(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]int{}
+	tr := tar.NewReader(gz)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, name, _ := strings.Cut(hdr.Name, "/")
+		files[name] = int(hdr.Size)
+	}
+	for _, want := range []string{"cluster/agent-self.json", "cluster/members.json", "cluster/nodes.json", "cluster/jobs.json",
+		"cluster/node-pools.json", "cluster/scheduler-config.json", "interval/0000/metrics.json", "interval/0000/heap.prof",
+		"interval/0000/profile.prof", "interval/0000/goroutine-debug2.txt"} {
+		if files[want] == 0 {
+			t.Errorf("archive lacks %s (has %v)", want, files)
+		}
 	}
 }
