@@ -2,6 +2,7 @@ package agent
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/nomad/api"
@@ -194,5 +195,56 @@ func (h *httpAPI) evalRequest(w http.ResponseWriter, r *http.Request) (any, erro
 	if eval == nil {
 		return nil, codedError(http.StatusNotFound, "eval not found")
 	}
+	if related, _ := strconv.ParseBool(r.URL.Query().Get("related")); related {
+		return h.withRelatedEvals(eval)
+	}
 	return eval, nil
+}
+
+// withRelatedEvals is a copy of eval with RelatedEvals: the evaluations
+// linked to it, directly or through others, by NextEval, PreviousEval or
+// BlockedEval.
+func (h *httpAPI) withRelatedEvals(eval *api.Evaluation) (*api.Evaluation, error) {
+	evals, err := h.srv.State().Snapshot().EvalsByJob(eval.Namespace, eval.JobID)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*api.Evaluation{}
+	links := map[string][]string{}
+	for _, e := range evals {
+		byID[e.ID] = e
+		for _, other := range []string{e.NextEval, e.PreviousEval, e.BlockedEval} {
+			if other != "" {
+				links[e.ID] = append(links[e.ID], other)
+				links[other] = append(links[other], e.ID)
+			}
+		}
+	}
+	c := *eval
+	c.RelatedEvals = []*api.EvaluationStub{}
+	seen := map[string]bool{eval.ID: true}
+	queue := []string{eval.ID}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, next := range links[id] {
+			if seen[next] {
+				continue
+			}
+			seen[next] = true
+			queue = append(queue, next)
+			if e := byID[next]; e != nil {
+				c.RelatedEvals = append(c.RelatedEvals, evalStub(e))
+			}
+		}
+	}
+	return &c, nil
+}
+
+// evalStub is an evaluation as a related one is listed.
+func evalStub(e *api.Evaluation) *api.EvaluationStub {
+	return &api.EvaluationStub{ID: e.ID, Priority: e.Priority, Type: e.Type, TriggeredBy: e.TriggeredBy,
+		Namespace: e.Namespace, JobID: e.JobID, NodeID: e.NodeID, DeploymentID: e.DeploymentID, Status: e.Status,
+		StatusDescription: e.StatusDescription, WaitUntil: e.WaitUntil, NextEval: e.NextEval, PreviousEval: e.PreviousEval,
+		BlockedEval: e.BlockedEval, CreateIndex: e.CreateIndex, ModifyIndex: e.ModifyIndex, CreateTime: e.CreateTime, ModifyTime: e.ModifyTime}
 }

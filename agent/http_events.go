@@ -21,8 +21,8 @@ func eventTopics(r *http.Request) (map[string][]string, error) {
 	topics := map[string][]string{}
 	for _, t := range r.URL.Query()["topic"] {
 		topic, key, ok := strings.Cut(t, ":")
-		if topic == "" {
-			return nil, codedError(http.StatusBadRequest, "Invalid topic %q: want Topic or Topic:key", t)
+		if topic == "" || (ok && (key == "" || strings.Contains(key, ":"))) {
+			return nil, codedError(http.StatusBadRequest, "Invalid key value pair for topic: %s", t)
 		}
 		if !ok {
 			key = "*"

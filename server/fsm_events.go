@@ -106,6 +106,13 @@ func eventsOf(index uint64, req any, before, after *state.Snapshot) []events.Eve
 // client's event decoder reads it back as a duration.
 type nodePoolPayload api.NodePool
 
+// nodePayload is a node as an event carries it: with an empty SecretID,
+// as Nomad's events show it, so that no reader mistakes its absence.
+type nodePayload struct {
+	*api.Node
+	SecretID string
+}
+
 // eventList collects an entry's events.
 type eventList struct {
 	index uint64
@@ -152,7 +159,7 @@ func (e *eventList) deployment(typ, id string) {
 
 func (e *eventList) node(typ, id string) {
 	if n, _ := e.after.NodeByID(id); n != nil {
-		e.add(events.TopicNode, typ, n.ID, "", nil, map[string]any{"Node": n})
+		e.add(events.TopicNode, typ, n.ID, "", nil, map[string]any{"Node": nodePayload{Node: n}})
 	}
 }
 
