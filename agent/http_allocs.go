@@ -21,12 +21,18 @@ func (h *httpAPI) allocsList(w http.ResponseWriter, r *http.Request) (any, error
 	}
 	out := []*api.AllocationListStub{}
 	allowed := callerACL(r)
+	// As in Nomad, the allocated resources come only with ?resources=true.
+	withResources, _ := strconv.ParseBool(r.URL.Query().Get("resources"))
 	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		allocs, err := snap.Allocs(opts.prefix)
 		out = out[:0]
 		for _, a := range allocs {
 			if opts.inNamespace(a.Namespace) && allowed.AllowNamespaceOperation(a.Namespace, acl.NamespaceCapabilityReadJob) {
-				out = append(out, structs.AllocStub(a))
+				stub := structs.AllocStub(a)
+				if !withResources {
+					stub.AllocatedResources = nil
+				}
+				out = append(out, stub)
 			}
 		}
 		return snap.Index("allocs"), err

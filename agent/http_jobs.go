@@ -417,8 +417,12 @@ func (h *httpAPI) jobScale(w http.ResponseWriter, r *http.Request, ns, id string
 				return snap.Index("jobs"), err
 			}
 			allocs, err := snap.AllocsByJob(ns, id)
-			status = scaleStatus(job, allocs)
-			return snap.Index("jobs", "allocs"), err
+			if err != nil {
+				return 0, err
+			}
+			events, err := snap.ScalingEventsOf(ns, id)
+			status = scaleStatus(job, allocs, events)
+			return snap.Index("jobs", "allocs", "scaling_events"), err
 		})
 		if err == nil && status == nil {
 			return nil, codedError(http.StatusNotFound, "job not found")
@@ -433,10 +437,8 @@ func (h *httpAPI) jobScale(w http.ResponseWriter, r *http.Request, ns, id string
 	if group == "" {
 		return nil, codedError(http.StatusBadRequest, "missing task group name for scaling action")
 	}
-	if req.Count == nil {
-		return nil, codedError(http.StatusBadRequest, "scaling action without a count is not supported")
-	}
-	res, err := h.srv.ScaleJob(secretOf(r), ns, id, group, int(*req.Count))
+	res, err := h.srv.ScaleJob(&structs.JobScaleArgs{Namespace: ns, JobID: id, Group: group, Count: req.Count,
+		Message: req.Message, Error: req.Error, Meta: req.Meta, WriteRequest: structs.WriteRequest{AuthToken: secretOf(r)}})
 	if err != nil {
 		return nil, err
 	}

@@ -98,9 +98,10 @@ func scalingPolicyNamespace(snap *state.Snapshot, r *http.Request) string {
 	return p.Namespace
 }
 
-// scaleStatus reports each group's desired count and how many of its
-// allocations are placed, running, healthy and unhealthy.
-func scaleStatus(job *api.Job, allocs []*api.Allocation) *api.JobScaleStatusResponse {
+// scaleStatus reports each group's desired count, how many of its
+// allocations are placed, running, healthy and unhealthy, and its scaling
+// events.
+func scaleStatus(job *api.Job, allocs []*api.Allocation, events map[string][]*api.ScalingEvent) *api.JobScaleStatusResponse {
 	out := &api.JobScaleStatusResponse{
 		JobID: *job.ID, Namespace: *job.Namespace, JobCreateIndex: *job.CreateIndex,
 		JobModifyIndex: *job.JobModifyIndex, JobStopped: *job.Stop,
@@ -108,7 +109,11 @@ func scaleStatus(job *api.Job, allocs []*api.Allocation) *api.JobScaleStatusResp
 	}
 	counts := map[string]*api.TaskGroupScaleStatus{}
 	for _, tg := range job.TaskGroups {
-		counts[*tg.Name] = &api.TaskGroupScaleStatus{Desired: *tg.Count}
+		c := &api.TaskGroupScaleStatus{Desired: *tg.Count}
+		for _, ev := range events[*tg.Name] {
+			c.Events = append(c.Events, *ev)
+		}
+		counts[*tg.Name] = c
 	}
 	for _, a := range allocs {
 		c := counts[a.TaskGroup]

@@ -64,6 +64,22 @@ func TestSearchScalingAndEvaluate(t *testing.T) {
 		t.Fatalf("scale status = %+v, %v", status, err)
 	}
 
+	// Scaling events: one that scales, one that only informs.
+	scaled, _, err := a.client.Jobs().Scale("searchable", "app", ptr(3), "more", false, map[string]any{"by": "test"}, nil)
+	if err != nil || scaled.EvalID == "" {
+		t.Fatalf("scale = %+v, %v", scaled, err)
+	}
+	if noop, _, err := a.client.Jobs().Scale("searchable", "app", nil, "just saying", true, nil, nil); err != nil || noop.EvalID != "" {
+		t.Fatalf("error event = %+v, %v", noop, err)
+	}
+	status, _, err = a.client.Jobs().ScaleStatus("searchable", nil)
+	events := status.TaskGroups["app"].Events
+	if err != nil || status.TaskGroups["app"].Desired != 3 || len(events) != 2 || !events[0].Error || events[0].Message != "just saying" ||
+		events[1].Message != "more" || *events[1].EvalID != scaled.EvalID || *events[1].Count != 3 || events[1].PreviousCount != 2 ||
+		events[1].Meta["by"] != "test" {
+		t.Fatalf("scale status after scaling = %+v, %v", status, err)
+	}
+
 	evalID, _, err := a.client.Jobs().EvaluateWithOpts("searchable", api.EvalOptions{ForceReschedule: true}, nil)
 	if err != nil || evalID == "" {
 		t.Fatalf("evaluate with ForceReschedule = %q, %v", evalID, err)

@@ -261,7 +261,7 @@ node { policy = "write" }`)
 			return jobs.Evaluate(&structs.JobEvaluateArgs{Namespace: "default", JobID: "rpc", WriteRequest: structs.WriteRequest{AuthToken: tok}}, &structs.EvalReply{})
 		}},
 		{"Job.Scale", writer, func(tok string) error {
-			return jobs.Scale(&structs.JobScaleArgs{Namespace: "default", JobID: "rpc", Group: "web", Count: 0, WriteRequest: structs.WriteRequest{AuthToken: tok}}, &structs.JobRegisterReply{})
+			return jobs.Scale(&structs.JobScaleArgs{Namespace: "default", JobID: "rpc", Group: "web", Count: ptr(int64(0)), WriteRequest: structs.WriteRequest{AuthToken: tok}}, &structs.JobRegisterReply{})
 		}},
 		{"Node.UpdateEligibility", writer, func(tok string) error {
 			return nodes.UpdateEligibility(&structs.NodeEligibilityArgs{NodeID: "n1", Eligibility: "ineligible", WriteRequest: structs.WriteRequest{AuthToken: tok}}, &structs.IndexReply{})

@@ -272,33 +272,57 @@ func (s *Server) RevertJob(token string, namespace, jobID string, version uint64
 }
 
 // ScaleJob sets a task group's count and re-evaluates the job.
-func (s *Server) ScaleJob(token string, namespace, jobID, group string, count int) (*structs.JobRegisterReply, error) {
+func (s *Server) ScaleJob(args *structs.JobScaleArgs) (*structs.JobRegisterReply, error) {
 	var reply structs.JobRegisterReply
-	if done, err := s.forward("Job.Scale", &structs.JobScaleArgs{Namespace: namespace, JobID: jobID, Group: group, Count: count, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
+	if done, err := s.forward("Job.Scale", args, &reply); done {
 		return &reply, err
 	}
-	if count < 0 {
+	if args.Count != nil && *args.Count < 0 {
 		return nil, fmt.Errorf("%w: scaling action count can't be negative", ErrInvalid)
 	}
-	job, err := s.State().Snapshot().JobByID(namespace, jobID)
+	if args.Count != nil && args.Error {
+		return nil, fmt.Errorf("%w: scaling action should not contain count if error is true", ErrInvalid)
+	}
+	job, err := s.State().Snapshot().JobByID(args.Namespace, args.JobID)
 	if err != nil {
 		return nil, err
 	}
 	if job == nil {
-		return nil, fmt.Errorf("job %q not found: %w", jobID, ErrNotFound)
+		return nil, fmt.Errorf("job %q not found: %w", args.JobID, ErrNotFound)
 	}
 	scaled := copyJob(job)
-	found := false
+	var previous *int
 	for _, tg := range scaled.TaskGroups {
-		if *tg.Name == group {
-			tg.Count = ptr(count)
-			found = true
+		if *tg.Name == args.Group {
+			previous = ptr(*tg.Count)
+			if args.Count != nil {
+				tg.Count = ptr(int(*args.Count))
+			}
 		}
 	}
-	if !found {
-		return nil, fmt.Errorf("%w: task group %q specified for scaling does not exist in job", ErrInvalid, group)
+	if previous == nil {
+		return nil, fmt.Errorf("%w: task group %q specified for scaling does not exist in job", ErrInvalid, args.Group)
 	}
-	return s.RegisterJob(&structs.JobRegisterArgs{Job: scaled})
+	event := &api.ScalingEvent{Count: args.Count, PreviousCount: int64(*previous), Error: args.Error, Message: args.Message,
+		Meta: args.Meta, Time: uint64(time.Now().UnixNano())}
+	out := &structs.JobRegisterReply{JobModifyIndex: derefU64(job.JobModifyIndex)}
+	if args.Count != nil {
+		r, err := s.RegisterJob(&structs.JobRegisterArgs{Job: scaled, WriteRequest: args.WriteRequest})
+		if err != nil {
+			return nil, err
+		}
+		out = r
+		if r.EvalID != "" {
+			event.EvalID = ptr(r.EvalID)
+		}
+	}
+	index, err := s.raftApply(structs.ScalingEventRequestType, &structs.ScalingEventRequest{
+		Namespace: args.Namespace, JobID: args.JobID, Group: args.Group, Event: event})
+	if err != nil {
+		return nil, err
+	}
+	out.Index = max(out.Index, index)
+	return out, nil
 }
 
 // StopAlloc stops one allocation and lets the scheduler replace it.

@@ -166,6 +166,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.SubnetLeaseRequestType:
 		var req structs.SubnetLeaseRequest
 		return f.apply(l.Index, body, &req, func() error { return store.UpsertSubnetLease(l.Index, &req) }, nil, nil)
+	case structs.ScalingEventRequestType:
+		var req structs.ScalingEventRequest
+		return f.apply(l.Index, body, &req, func() error { return store.AddScalingEvent(l.Index, &req) }, nil, nil)
 	default:
 		// An entry from a newer version: refusing to go on would wedge the
 		// cluster, so it is logged loudly and skipped.

@@ -60,7 +60,7 @@ func (e *jobEndpoint) Scale(args *structs.JobScaleArgs, reply *structs.JobRegist
 	if err := e.s.authorize(args.AuthToken, nsAllows(args.Namespace, acl.NamespaceCapabilityScaleJob, acl.NamespaceCapabilitySubmitJob)); err != nil {
 		return err
 	}
-	r, err := e.s.ScaleJob(args.AuthToken, args.Namespace, args.JobID, args.Group, args.Count)
+	r, err := e.s.ScaleJob(args)
 	return fill(reply, r, err)
 }
 

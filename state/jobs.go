@@ -198,6 +198,9 @@ func (tx *writeTxn) purgeJob(job *api.Job, now int64) error {
 	if err := tx.deleteJob(ns, id); err != nil {
 		return err
 	}
+	if err := tx.deleteScalingEvents(ns, id); err != nil {
+		return err
+	}
 	it, err := tx.Get(tableAllocs, "job", ns, id)
 	if err != nil {
 		return fmt.Errorf("alloc list: %w", err)

@@ -31,6 +31,7 @@ type snapshotRecord struct {
 	ACLRole     *api.ACLRole             `json:",omitempty"`
 	Config      *ConfigEntry             `json:",omitempty"`
 	NodePool    *api.NodePool            `json:",omitempty"`
+	Scaling     *ScalingEvents           `json:",omitempty"`
 }
 
 // Persist writes every object of the snapshot to w as a JSON stream.
@@ -75,6 +76,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableSubnetLeases, func(r any) snapshotRecord { return snapshotRecord{SubnetLease: r.(*structs.SubnetLease)} }},
 		{tableConfig, func(r any) snapshotRecord { return snapshotRecord{Config: r.(*ConfigEntry)} }},
 		{tableNodePools, func(r any) snapshotRecord { return snapshotRecord{NodePool: r.(*api.NodePool)} }},
+		{tableScalingEvents, func(r any) snapshotRecord { return snapshotRecord{Scaling: r.(*ScalingEvents)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -138,6 +140,8 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.Config
 		case rec.NodePool != nil:
 			obj = rec.NodePool
+		case rec.Scaling != nil:
+			obj = rec.Scaling
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}

@@ -38,6 +38,7 @@ const (
 	AutopilotConfigRequestType
 	NodePoolUpsertRequestType
 	NodePoolDeleteRequestType
+	ScalingEventRequestType
 	SubnetLeaseRequestType
 )
 

@@ -69,7 +69,12 @@ type JobRevertArgs struct {
 // JobScaleArgs sets a group's count.
 type JobScaleArgs struct {
 	Namespace, JobID, Group string
-	Count                   int
+	// Count is the group's new count; nil records the event only.
+	Count *int64
+	// Message, Error and Meta describe the scaling event recorded.
+	Message string
+	Error   bool
+	Meta    map[string]any
 	WriteRequest
 }
 

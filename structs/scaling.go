@@ -7,6 +7,17 @@ import (
 	"github.com/hashicorp/nomad/api"
 )
 
+// ScalingEventRequest is the Raft entry that records a scaling event of a
+// job's group.
+type ScalingEventRequest struct {
+	Namespace, JobID, Group string
+	Event                   *api.ScalingEvent
+}
+
+// MaxScalingEvents is how many events a group keeps, newest first, as in
+// Nomad.
+const MaxScalingEvents = 20
+
 // ScalingPolicyTypeHorizontal is the type of a group's scaling block.
 const ScalingPolicyTypeHorizontal = "horizontal"
 
