@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/identity"
@@ -30,7 +31,13 @@ func (identityHook) Prestart(tr *TaskRunner, _ *drivers.TaskConfig) error {
 	tr.mu.Lock()
 	allocID := tr.alloc.ID
 	tr.mu.Unlock()
+	return tr.signIdentities(allocID)
+}
+
+// signIdentities fetches the task's identities and writes the files.
+func (tr *TaskRunner) signIdentities(allocID string) error {
 	task := tr.cfg.Task
+	signedAt := time.Now()
 	signed, err := tr.cfg.Identities.SignIdentities(&structs.AllocSignIdentitiesArgs{AllocID: allocID, TaskName: task.Name})
 	if err != nil {
 		return fmt.Errorf("sign workload identities: %w", err)
@@ -40,7 +47,7 @@ func (identityHook) Prestart(tr *TaskRunner, _ *drivers.TaskConfig) error {
 		ids[s.IdentityName] = s.JWT
 	}
 	tr.mu.Lock()
-	tr.identities = ids
+	tr.identities, tr.identitiesSigned = ids, signedAt
 	tr.mu.Unlock()
 	td := tr.cfg.AllocDir.TaskDir(task.Name)
 	for _, wid := range identity.TaskIdentities(task) {
