@@ -79,7 +79,14 @@ func TestIdentityHook(t *testing.T) {
 			alloc := &api.Allocation{ID: "8d2b5a7e-0000-0000-0000-000000000001", TaskGroup: "g", Job: &api.Job{ID: new("j"), Type: new("service")}}
 			task := &api.Task{Name: "t", Driver: "raw_exec", Identity: tc.identity, Identities: tc.named,
 				Config: map[string]any{"command": "/bin/sh", "args": []any{"-c", tc.script}}}
-			ad := allocdir.New(t.TempDir(), alloc.ID)
+			// Not t.TempDir: the killed task's detached executor may still
+			// be writing its state when the test ends.
+			root, err := os.MkdirTemp("", "identity-hook-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = os.RemoveAll(root) })
+			ad := allocdir.New(root, alloc.ID)
 			if err := ad.Build(); err != nil {
 				t.Fatal(err)
 			}
