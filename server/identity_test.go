@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +19,7 @@ import (
 )
 
 // placedAlloc registers node n and job id and waits for its allocation.
-func placedAlloc(t *testing.T, s *Server, id string) *api.Allocation {
+func placedAlloc(t testing.TB, s *Server, id string) *api.Allocation {
 	t.Helper()
 	if _, err := s.RegisterNode(testNode("n", 4096)); err != nil {
 		t.Fatal(err)
@@ -30,7 +32,7 @@ func placedAlloc(t *testing.T, s *Server, id string) *api.Allocation {
 }
 
 // defaultIdentity signs the default identity of the alloc's task.
-func defaultIdentity(t *testing.T, s *Server, alloc *api.Allocation) string {
+func defaultIdentity(t testing.TB, s *Server, alloc *api.Allocation) string {
 	t.Helper()
 	ids, err := s.SignIdentities(&structs.AllocSignIdentitiesArgs{AllocID: alloc.ID, TaskName: "server"})
 	if err != nil {
@@ -220,4 +222,31 @@ func TestSignIdentitiesOverRPC(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkIdentity measures signing a task's identities (once per task
+// start) and resolving one on a request (signature check, allocation
+// lookup, cached ACL).
+func BenchmarkIdentity(b *testing.B) {
+	s, err := New(Config{NodeName: "bench.global", Region: "global", Datacenter: "dc1", NumSchedulers: 1,
+		ACLEnabled: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(s.Shutdown)
+	waitFor(b, "leadership", func() bool { return s.IsLeader() })
+	alloc := placedAlloc(b, s, "web")
+	token := defaultIdentity(b, s, alloc)
+	b.Run("sign", func(b *testing.B) {
+		for b.Loop() {
+			defaultIdentity(b, s, alloc)
+		}
+	})
+	b.Run("resolve", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := s.ResolveToken(token); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
