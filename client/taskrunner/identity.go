@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/nomad/api"
+
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/identity"
 	"github.com/roam-project/roam/structs"
@@ -31,7 +33,29 @@ func (identityHook) Prestart(tr *TaskRunner, _ *drivers.TaskConfig) error {
 	tr.mu.Lock()
 	allocID := tr.alloc.ID
 	tr.mu.Unlock()
-	return tr.signIdentities(allocID)
+	err := tr.signIdentities(allocID)
+	if err != nil && !needsIdentity(tr.cfg.Task) {
+		// Nothing in the task reads it: a server that cannot sign (or an
+		// older one) does not keep it from starting.
+		tr.logger.Warn("task starts without its workload identity", "error", err)
+		return nil
+	}
+	return err
+}
+
+// needsIdentity reports whether a task reads its identities: one is put in
+// its environment or a file, or it has templates (which read the cluster's
+// variables and services with it).
+func needsIdentity(task *api.Task) bool {
+	if len(task.Templates) > 0 {
+		return true
+	}
+	for _, wid := range identity.TaskIdentities(task) {
+		if wid.Env || wid.File {
+			return true
+		}
+	}
+	return false
 }
 
 // signIdentities fetches the task's identities and writes the files.
