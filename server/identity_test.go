@@ -142,6 +142,15 @@ func TestWorkloadIdentityACL(t *testing.T) {
 		})
 	}
 
+	started := &api.TaskState{State: structs.TaskStateRunning, StartedAt: time.Now()}
+	if err := s.UpdateAllocations([]*api.Allocation{{ID: alloc.ID, NodeID: "n", ClientStatus: structs.AllocClientStatusRunning,
+		TaskStates: map[string]*api.TaskState{"server": started}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the task's start", func() bool {
+		a, _ := s.State().Snapshot().AllocByID(alloc.ID)
+		return a != nil && a.TaskStates["server"] != nil
+	})
 	t.Run("rotation keeps old identities valid while their key exists", func(t *testing.T) {
 		if _, err := s.RotateRootKey(&structs.KeyringRotateArgs{}); err != nil {
 			t.Fatal(err)
@@ -152,6 +161,9 @@ func TestWorkloadIdentityACL(t *testing.T) {
 		fresh := defaultIdentity(t, s, alloc)
 		if newKid, _, _ := s.signingKey(s.State().Snapshot()); newKid == kid || !strings.Contains(fresh, ".") {
 			t.Fatal("rotation did not change the signing key")
+		}
+		if _, err := s.DeleteRootKey(&structs.KeyringDeleteArgs{KeyID: kid}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "signed the workload identities") {
+			t.Fatalf("deleting the key a running task's identity is signed with: %v", err)
 		}
 		if _, err := s.DeleteRootKey(&structs.KeyringDeleteArgs{KeyID: kid, Force: true}); err != nil {
 			t.Fatal(err)
