@@ -41,6 +41,10 @@ func (s *countingSigner) SignIdentities(args *structs.AllocSignIdentitiesArgs) (
 // tokens, named identities' names, and renewal of ttl'd ones with their
 // change_mode.
 func TestIdentityHook(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "outside")
+	if err := os.WriteFile(outside, []byte("untouched"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name     string
 		identity *api.WorkloadIdentity
@@ -88,6 +92,18 @@ func TestIdentityHook(t *testing.T) {
 				file, _ := os.ReadFile(filepath.Join(taskDir, "secrets", "nomad_token"))
 				return string(file) == "tok-3"
 			}},
+		{name: "renewal replaces a link the task put in its place", identity: &api.WorkloadIdentity{File: true, TTL: 400 * time.Millisecond},
+			script: `ln -sf "$OUTSIDE" secrets/nomad_token; touch "$NOMAD_ALLOC_DIR/linked"; sleep 30`,
+			check: func(t *testing.T, taskDir, allocDir string) bool {
+				if _, err := os.Stat(filepath.Join(allocDir, "linked")); err != nil {
+					return false
+				}
+				if out, _ := os.ReadFile(outside); string(out) != "untouched" {
+					t.Fatalf("the client wrote through the task's link: %q", out)
+				}
+				fi, err := os.Lstat(filepath.Join(taskDir, "secrets", "nomad_token"))
+				return err == nil && fi.Mode().IsRegular()
+			}},
 		{name: "ttl renewal with change_mode restart", identity: &api.WorkloadIdentity{File: true, TTL: 400 * time.Millisecond, ChangeMode: "restart"},
 			script: `cat secrets/nomad_token >> "$NOMAD_ALLOC_DIR/starts"; echo >> "$NOMAD_ALLOC_DIR/starts"; sleep 30`,
 			check: func(t *testing.T, taskDir, allocDir string) bool {
@@ -102,7 +118,7 @@ func TestIdentityHook(t *testing.T) {
 				t.Fatal(err)
 			}
 			alloc := &api.Allocation{ID: "8d2b5a7e-0000-0000-0000-000000000001", TaskGroup: "g", Job: &api.Job{ID: new("j"), Type: new("service")}}
-			task := &api.Task{Name: "t", Driver: "raw_exec", Identity: tc.identity, Identities: tc.named,
+			task := &api.Task{Name: "t", Driver: "raw_exec", Identity: tc.identity, Identities: tc.named, Env: map[string]string{"OUTSIDE": outside},
 				Config: map[string]any{"command": "/bin/sh", "args": []any{"-c", tc.script}}}
 			// Not t.TempDir: the killed task's detached executor may still
 			// be writing its state when the test ends.
