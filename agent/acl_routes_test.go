@@ -150,6 +150,7 @@ var aclCases = []aclCase{
 	{pattern: "/v1/acl/bootstrap", method: "PUT", path: "/v1/acl/bootstrap", public: true},
 	{pattern: "/v1/acl/policies", method: "GET", path: "/v1/acl/policies", grant: listJobs, lack: ""},
 	{pattern: "/v1/acl/policy/", method: "GET", path: "/v1/acl/policy/held", grant: "held", lack: nsWrite},
+	{pattern: "/v1/acl/policy/", method: "GET", path: "/v1/acl/policy/self", grant: listJobs, lack: ""},
 	{pattern: "/v1/acl/policy/", method: "PUT", path: "/v1/acl/policy/new-policy", body: `{"Name": "new-policy", "Rules": "node { policy = \"read\" }"}`, grant: "management", lack: everything},
 	{pattern: "/v1/acl/policy/", method: "DELETE", path: "/v1/acl/policy/held", grant: "management", lack: everything},
 	{pattern: "/v1/acl/tokens", method: "GET", path: "/v1/acl/tokens", grant: "management", lack: everything},

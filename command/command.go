@@ -74,7 +74,7 @@ func verbs() []*verb {
 		namespaceApplyVerb, namespaceListVerb, namespaceStatusVerb, namespaceInspectVerb, namespaceDeleteVerb,
 		tlsCACreateVerb, tlsCertCreateVerb, operatorGossipKeyringVerb,
 		operatorRootKeyringListVerb, operatorRootKeyringRotateVerb, operatorRootKeyringRemoveVerb,
-		aclBootstrapVerb, aclPolicyApplyVerb, aclPolicyListVerb, aclPolicyInfoVerb, aclPolicyDeleteVerb,
+		aclBootstrapVerb, aclPolicyApplyVerb, aclPolicyListVerb, aclPolicyInfoVerb, aclPolicyDeleteVerb, aclPolicySelfVerb,
 		aclTokenCreateVerb, aclTokenListVerb, aclTokenInfoVerb, aclTokenSelfVerb, aclTokenUpdateVerb, aclTokenDeleteVerb,
 		aclRoleCreateVerb, aclRoleListVerb, aclRoleInfoVerb, aclRoleUpdateVerb, aclRoleDeleteVerb,
 	}

@@ -174,6 +174,10 @@ func New(cfg Config) (*Server, error) {
 	if s.keys, err = newKeyring(cfg.KEKs, legacyKeystoreDir(cfg.DataDir)); err != nil {
 		return nil, err
 	}
+	// RSA key generation takes a fifth of a second or more: done now, in
+	// the background, the first root key does not hold up the first
+	// leadership (which every caller waits for).
+	s.keys.prepareSigner()
 	if cfg.RPCAddr != "" {
 		if err := s.setupRPC(); err != nil {
 			s.Shutdown()

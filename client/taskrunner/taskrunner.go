@@ -88,8 +88,9 @@ type TaskRunner struct {
 	waitCh    chan struct{}
 
 	// identities are the task's signed workload identities by name, from
-	// the identity hook.
-	identities map[string]string
+	// the identity hook, signed at identitiesSigned.
+	identities       map[string]string
+	identitiesSigned time.Time
 }
 
 // New returns a task runner; Run starts it.
