@@ -77,6 +77,7 @@ var aclCases = []aclCase{
 	{pattern: "/v1/nodes", method: "GET", path: "/v1/nodes", grant: nodeReadP, lack: agentWriteP},
 	{pattern: "/v1/node/", method: "GET", path: "/v1/node/8d2b5a7e-0000-0000-0000-000000000000", grant: nodeReadP, lack: agentWriteP},
 	{pattern: "/v1/node/", method: "PUT", path: "/v1/node/8d2b5a7e-0000-0000-0000-000000000000/eligibility", body: `{"Eligibility": "ineligible"}`, grant: nodeWriteP, lack: nodeReadP},
+	{pattern: "/v1/node/", method: "PUT", path: "/v1/node/8d2b5a7e-0000-0000-0000-000000000000/evaluate", grant: nodeWriteP, lack: nodeReadP},
 	{pattern: "/v1/services", method: "GET", path: "/v1/services", grant: readJob, lack: listJobs},
 	{pattern: "/v1/service/", method: "GET", path: "/v1/service/web", grant: readJob, lack: listJobs},
 	{pattern: "/v1/service/", method: "DELETE", path: "/v1/service/web/_nomad-task-x", grant: submitJob, lack: nsRead},

@@ -180,12 +180,10 @@ func (h *httpAPI) raftRemovePeer(w http.ResponseWriter, r *http.Request) (any, e
 	if r.Method != http.MethodDelete {
 		return nil, methodNotAllowed()
 	}
-	target := r.URL.Query().Get("id")
-	if target == "" {
-		target = r.URL.Query().Get("address")
-	}
-	if target == "" {
+	q := r.URL.Query()
+	id, address := q.Get("id"), q.Get("address")
+	if (id == "") == (address == "") {
 		return nil, codedError(http.StatusBadRequest, "Must specify either ?id with the server's ID or ?address with IP:port of peer to remove")
 	}
-	return nil, h.srv.RemovePeer(target)
+	return nil, h.srv.RemovePeer(id, address)
 }

@@ -317,9 +317,9 @@ func (s *Server) VerifyLeader() error {
 	return nil
 }
 
-// RemovePeer removes a server from the Raft configuration by ID or
-// address (`operator raft remove-peer`).
-func (s *Server) RemovePeer(idOrAddr string) error {
+// RemovePeer removes a server from the Raft configuration by ID or by
+// address, whichever is given (`operator raft remove-peer`).
+func (s *Server) RemovePeer(id, address string) error {
 	if !s.IsLeader() {
 		return errNotLeader
 	}
@@ -328,11 +328,14 @@ func (s *Server) RemovePeer(idOrAddr string) error {
 		return err
 	}
 	for _, srv := range f.Configuration().Servers {
-		if string(srv.ID) == idOrAddr || string(srv.Address) == idOrAddr {
+		if (id != "" && string(srv.ID) == id) || (address != "" && string(srv.Address) == address) {
 			return s.raft.RemoveServer(srv.ID, 0, 0).Error()
 		}
 	}
-	return fmt.Errorf("peer %q: %w", idOrAddr, ErrNotFound)
+	if id != "" {
+		return fmt.Errorf("id %q was not found in the Raft configuration: %w", id, ErrNotFound)
+	}
+	return fmt.Errorf("address %q was not found in the Raft configuration: %w", address, ErrNotFound)
 }
 
 // RaftServers is the Raft configuration: each server's ID and address.

@@ -112,7 +112,7 @@ func ValidateVar(v *api.Variable) error {
 		return err
 	}
 	if len(v.Items) == 0 {
-		return fmt.Errorf("variable %q has no items: a variable needs at least one", v.Path)
+		return fmt.Errorf("variable missing required Items object")
 	}
 	size := 0
 	for k, val := range v.Items {
