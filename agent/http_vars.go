@@ -26,7 +26,7 @@ func (h *httpAPI) varsList(w http.ResponseWriter, r *http.Request) (any, error) 
 	}
 	out := []*api.VariableMetadata{}
 	allowed := callerACL(r)
-	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+	err = h.blockingRead(w, r, indexAtLeastOne(func(snap *state.Snapshot) (uint64, error) {
 		vars, err := snap.VarsByPrefix(opts.namespace, opts.prefix)
 		out = out[:0]
 		for _, v := range vars {
@@ -35,7 +35,7 @@ func (h *httpAPI) varsList(w http.ResponseWriter, r *http.Request) (any, error) 
 			}
 		}
 		return snap.VarsIndex(), err
-	})
+	}))
 	return out, err
 }
 
