@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/structs"
 )
 
 // Servers is what the client needs from the server cluster.
@@ -27,4 +29,7 @@ type Servers interface {
 	// DeleteServiceRegistrations withdraws services by ID; with namespace
 	// "" IDs already gone are skipped.
 	DeleteServiceRegistrations(namespace string, ids []string) (uint64, error)
+	// SignIdentities returns the signed workload identities of one task
+	// of one of the node's allocations.
+	SignIdentities(args *structs.AllocSignIdentitiesArgs) ([]*structs.SignedIdentity, error)
 }

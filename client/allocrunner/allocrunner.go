@@ -43,6 +43,9 @@ type Config struct {
 	Restored map[string]*state.TaskRecord
 	// Services publishes Nomad-provider services; nil publishes none.
 	Services services.Registrar
+	// Identities signs the tasks' workload identities; nil gives tasks
+	// none.
+	Identities taskrunner.IdentitySigner
 }
 
 // AllocRunner runs one allocation.
@@ -88,7 +91,7 @@ func New(cfg Config) (*AllocRunner, error) {
 			Alloc: alloc, Task: task, Driver: cfg.Drivers[task.Driver], AllocDir: ar.allocDir,
 			Node: cfg.Node, Region: cfg.Region, State: cfg.State, Logger: logger,
 			OnStateChange: ar.taskStateChanged, Restored: cfg.Restored[task.Name],
-			StartGate: ar.order.gate(task),
+			StartGate: ar.order.gate(task), Identities: cfg.Identities,
 		}))
 	}
 	ar.health = newHealthWatcher(ar)

@@ -26,6 +26,7 @@ func (tr *TaskRunner) Run() {
 	if !tr.begin() {
 		return
 	}
+	go tr.renewIdentities()
 	if tr.loop(tr.recover()) == outcomeKilled {
 		tr.emit(killedEvent(nil), markDead)
 	}
@@ -143,6 +144,7 @@ func (tr *TaskRunner) recover() <-chan *drivers.ExitResult {
 	tr.running = true
 	tr.mu.Unlock()
 	tr.logger.Info("re-attached to running task")
+	go tr.resignIdentities()
 	return ch
 }
 

@@ -46,6 +46,9 @@ type Config struct {
 	// StartGate, when set, holds the task's first start until it is
 	// closed (lifecycle ordering); a kill releases it without starting.
 	StartGate <-chan struct{}
+	// Identities signs the task's workload identities; nil gives the
+	// task none.
+	Identities IdentitySigner
 }
 
 // TaskRunner runs one task.
@@ -68,6 +71,11 @@ type TaskRunner struct {
 
 	restartCh chan restartRequest
 	waitCh    chan struct{}
+
+	// identities are the task's signed workload identities by name, from
+	// the identity hook, signed at identitiesSigned.
+	identities       map[string]string
+	identitiesSigned time.Time
 }
 
 // New returns a task runner; Run starts it.
@@ -89,7 +97,7 @@ func New(cfg Config) *TaskRunner {
 	tr.shutdown, tr.stop = context.WithCancel(context.Background())
 	jobType := jobType(cfg.Alloc)
 	tr.tracker = newRestartTracker(resolvePolicy(jobType, groupRestart(cfg.Alloc), cfg.Task.RestartPolicy), jobType)
-	tr.hooks = []prestartHook{taskDirHook{}, envHook{}, payloadHook{}, &artifactHook{}, templateHook{}, logsHook{}}
+	tr.hooks = []prestartHook{taskDirHook{}, identityHook{}, envHook{}, payloadHook{}, &artifactHook{}, templateHook{}, logsHook{}}
 	if r := cfg.Restored; r != nil && r.State != nil {
 		tr.state = r.State
 		tr.handle = r.Handle
