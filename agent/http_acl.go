@@ -211,6 +211,7 @@ func (h *httpAPI) aclToken(w http.ResponseWriter, r *http.Request) (any, error) 
 		if token == nil || token.AccessorID == server.AnonymousToken.AccessorID {
 			return nil, server.ErrTokenNotFound
 		}
+		h.setMeta(w, max(h.srv.State().Snapshot().ACLTokensIndex(), 1))
 		return token, nil
 	}
 	if id == "" {

@@ -108,7 +108,8 @@ func (h *httpAPI) agentForceLeave(w http.ResponseWriter, r *http.Request) (any, 
 	if node == "" {
 		return nil, codedError(http.StatusBadRequest, "missing node to force leave")
 	}
-	return nil, h.srv.ForceLeave(node)
+	prune, _ := strconv.ParseBool(r.URL.Query().Get("prune"))
+	return nil, h.srv.ForceLeave(node, prune)
 }
 
 // agentServers serves /v1/agent/servers: the servers a client knows.

@@ -199,7 +199,7 @@ func nodeExists(snap *state.Snapshot, nodeID string) error {
 		return err
 	}
 	if node == nil {
-		return fmt.Errorf("node %s: %w", nodeID, ErrNotFound)
+		return fmt.Errorf("node not found: %w", ErrNotFound)
 	}
 	return nil
 }

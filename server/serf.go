@@ -149,10 +149,14 @@ func (s *Server) SerfStats() map[string]string {
 	return s.serf.Stats()
 }
 
-// ForceLeave removes a failed member from gossip, and so from Raft.
-func (s *Server) ForceLeave(node string) error {
+// ForceLeave removes a failed member from gossip, and so from Raft; with
+// prune it also drops the member from the member list at once.
+func (s *Server) ForceLeave(node string, prune bool) error {
 	if s.serf == nil {
 		return fmt.Errorf("%w: gossip is disabled on this server", ErrInvalid)
+	}
+	if prune {
+		return s.serf.RemoveFailedNodePrune(node)
 	}
 	return s.serf.RemoveFailedNode(node)
 }
