@@ -99,6 +99,7 @@ func (s *Server) establishLeadership() {
 	s.broker.SetEnabled(true)
 	s.blocked.SetEnabled(true)
 	s.restoreEvals()
+	s.restoreVarLocks()
 	s.migrateLegacyKeys()
 	s.ensureSigningKey()
 	s.goRun(func() { s.planner.Run(ctx) })
@@ -122,6 +123,7 @@ func (s *Server) revokeLeadership() {
 	s.broker.SetEnabled(false)
 	s.blocked.SetEnabled(false)
 	s.beats.Stop()
+	s.locks.stopAll()
 	s.logger.Info("cluster leadership lost")
 }
 
