@@ -87,6 +87,7 @@ var aclCases = []aclCase{
 	{pattern: "/v1/node/pool/", method: "GET", path: "/v1/node/pool/default/nodes", grant: `node_pool "default" { policy = "read" }` + "\n" + nodeReadP, lack: `node_pool "default" { policy = "read" }`},
 	{pattern: "/v1/node/pool/", method: "GET", path: "/v1/node/pool/default/jobs", grant: `node_pool "default" { policy = "read" }`, lack: nodeReadP},
 	{pattern: "/v1/node/pool/", method: "DELETE", path: "/v1/node/pool/nope", grant: `node_pool "nope" { capabilities = ["delete"] }`, lack: `node_pool "nope" { capabilities = ["read", "write"] }`},
+	{pattern: "/v1/node/", method: "PUT", path: "/v1/node/8d2b5a7e-0000-0000-0000-000000000000/evaluate", grant: nodeWriteP, lack: nodeReadP},
 	{pattern: "/v1/services", method: "GET", path: "/v1/services", grant: readJob, lack: listJobs},
 	{pattern: "/v1/service/", method: "GET", path: "/v1/service/web", grant: readJob, lack: listJobs},
 	{pattern: "/v1/service/", method: "DELETE", path: "/v1/service/web/_nomad-task-x", grant: submitJob, lack: nsRead},

@@ -101,7 +101,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 		return f.apply(l.Index, body, &req, func() error { return store.VarApply(l.Index, &req) }, nil, nil)
 	case structs.GCRequestType:
 		var req structs.GCRequest
-		return f.apply(l.Index, body, &req, func() error { return store.GC(l.Index, &req) }, nil, nil)
+		return f.apply(l.Index, body, &req, func() error { return store.GC(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, nil)
 	case structs.ServiceRegistrationUpsertRequestType:
 		var req structs.ServiceRegistrationUpsertRequest
 		return f.apply(l.Index, body, &req, func() error { return store.UpsertServiceRegistrations(l.Index, &req) }, nil, nil)

@@ -102,9 +102,11 @@ type Server struct {
 	// allocUpdates commits clients' allocation updates in batches.
 	allocUpdates *allocUpdateBatcher
 	beats        *heartbeats
-	mux          *rpc.Mux
-	pool         *rpc.Pool
-	serf         *serf.Serf
+	// locks times the leases of variable locks (leader only).
+	locks *varLocks
+	mux   *rpc.Mux
+	pool  *rpc.Pool
+	serf  *serf.Serf
 	// bootstrapped is set once this server has bootstrapped Raft or found
 	// existing Raft state.
 	bootstrapped atomic.Bool
@@ -171,6 +173,7 @@ func New(cfg Config) (*Server, error) {
 	s.blocked = newBlockedEvals(s.broker.Enqueue, s.cancelEval)
 	s.planner = newPlanApplier(s.fsm.State, s.raftApply, s.logger)
 	s.beats = newHeartbeats(s)
+	s.locks = newVarLocks(s.expireVarLock)
 	if s.keys, err = newKeyring(cfg.KEKs, legacyKeystoreDir(cfg.DataDir)); err != nil {
 		return nil, err
 	}
