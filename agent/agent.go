@@ -48,6 +48,8 @@ type Agent struct {
 	tempDir  string
 	// tls holds the certificates of the tls block; nil when TLS is off.
 	tls *tlsutil.Store
+	// stopping is closed when the HTTP API shuts down, ending its streams.
+	stopping chan struct{}
 	// proxy carries requests this agent forwards to the leader's HTTPS
 	// API; nil when the HTTP API is plain.
 	proxy *httpsTransport
@@ -143,6 +145,7 @@ func (a *Agent) startServer() error {
 		BootstrapExpect:     cfg.Server.BootstrapExpect,
 		RaftMultiplier:      cfg.Server.RaftMultiplier,
 		NumSchedulers:       cfg.Server.NumSchedulers,
+		EventBufferSize:     cfg.Server.EventBufferSize,
 		HeartbeatGrace:      cfg.Server.HeartbeatGrace,
 		MinHeartbeatTTL:     cfg.Server.MinHeartbeatTTL,
 		JobLimits:           cfg.Server.jobLimits(),
@@ -317,6 +320,7 @@ func (a *Agent) startHTTP() error {
 	a.listener = ln
 	a.http = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+	a.http.RegisterOnShutdown(func() { close(a.stopping) })
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.logger.Error("HTTP server stopped", "error", err)
@@ -340,8 +344,9 @@ func (a *Agent) HTTPAddr() string { return a.listener.Addr().String() }
 // routes maps Nomad's /v1 paths to handlers, each behind the ACL check its
 // route declares.
 func (a *Agent) routes() http.Handler {
+	a.stopping = make(chan struct{})
 	h := &httpAPI{srv: a.server, agent: a, logger: a.logger, resolver: a.resolver(),
-		jobBodyLimit: jobBodyBase + 2*a.config.Server.jobLimits().MaxSourceSize}
+		jobBodyLimit: jobBodyBase + 2*a.config.Server.jobLimits().MaxSourceSize, stopping: a.stopping}
 	mux := http.NewServeMux()
 	for _, rt := range a.routeTable(h) {
 		handler := h.authorize(rt.allow, measured(rt.pattern, rt.handler))
@@ -405,6 +410,14 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/namespaces", anyToken, h.namespacesList)
 		handle("/v1/namespace", management, h.namespaceRequest)
 		handle("/v1/namespace/", namespaceRule, h.namespaceRequest)
+		handle("/v1/scaling/policies", nsAnyCap(acl.NamespaceCapabilityListScalingPolicies, acl.NamespaceCapabilityReadJob), h.scalingPolicies)
+		handle("/v1/scaling/policy/", h.inObjectNamespace(scalingPolicyNamespace, constCap(acl.NamespaceCapabilityReadScalingPolicy)), h.scalingPolicy)
+		handle("/v1/search", anyToken, h.searchPrefix)
+		handle("/v1/search/fuzzy", anyToken, h.searchFuzzy)
+		for _, p := range []string{"/v1/quotas", "/v1/quota", "/v1/quota/", "/v1/quota-usages", "/v1/recommendations", "/v1/recommendations/",
+			"/v1/recommendation", "/v1/recommendation/", "/v1/sentinel/policies", "/v1/sentinel/policy/", "/v1/operator/license"} {
+			handle(p, public, h.enterpriseOnly)
+		}
 		handle("/v1/acl/bootstrap", public, h.aclBootstrap)
 		handle("/v1/acl/policies", anyToken, h.aclPolicies)
 		handle("/v1/acl/policy/", reads(anyToken, management), h.aclPolicy)
@@ -414,6 +427,10 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/acl/roles", anyToken, h.aclRoles)
 		handle("/v1/acl/role", management, h.aclRoleCreate)
 		handle("/v1/acl/role/", reads(anyToken, management), h.aclRole)
+	}
+	if a.server != nil {
+		// Every server applies the log, so each streams events itself.
+		routes = append(routes, route{pattern: "/v1/event/stream", allow: eventStreamRule, handler: h.eventStream})
 	}
 	handle("/v1/agent/self", agentRead, h.agentSelf)
 	handle("/v1/agent/servers", reads(agentRead, agentWrite), h.agentServers)

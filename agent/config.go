@@ -71,9 +71,12 @@ type Addresses struct {
 
 // ServerConfig is the agent's `server` block.
 type ServerConfig struct {
-	Enabled           bool
-	BootstrapExpect   int
-	NumSchedulers     int
+	Enabled         bool
+	BootstrapExpect int
+	NumSchedulers   int
+	// EventBufferSize is how many Raft indexes of events the event stream
+	// keeps.
+	EventBufferSize   int
 	EnabledSchedulers []string
 	HeartbeatGrace    time.Duration
 	MinHeartbeatTTL   time.Duration

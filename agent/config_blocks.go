@@ -36,6 +36,7 @@ type fileServer struct {
 	JobMaxPriority        int             `hcl:"job_max_priority,optional"`
 	JobDefaultPriority    int             `hcl:"job_default_priority,optional"`
 	JobMaxCount           int             `hcl:"job_max_count,optional"`
+	EventBufferSize       int             `hcl:"event_buffer_size,optional"`
 	JobMaxSourceSize      string          `hcl:"job_max_source_size,optional"`
 	OIDCIssuer            string          `hcl:"oidc_issuer,optional"`
 	Rest                  hcl.Body        `hcl:",remain"`
@@ -43,7 +44,7 @@ type fileServer struct {
 
 // serverRest lists the server settings Roam accepts without acting on them.
 var serverRest = restSchema{
-	attrs: []string{"enable_event_broker", "event_buffer_size",
+	attrs: []string{"enable_event_broker",
 		"batch_eval_gc_threshold", "csi_volume_claim_gc_interval", "csi_volume_claim_gc_threshold",
 		"csi_plugin_gc_threshold", "acl_token_gc_threshold", "root_key_gc_interval",
 		"root_key_gc_threshold", "root_key_rotation_threshold", "failover_heartbeat_ttl",
@@ -81,6 +82,7 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 		JobMaxPriority:        s.JobMaxPriority,
 		JobDefaultPriority:    s.JobDefaultPriority,
 		JobMaxCount:           s.JobMaxCount,
+		EventBufferSize:       s.EventBufferSize,
 		OIDCIssuer:            s.OIDCIssuer,
 	}
 	var diags hcl.Diagnostics

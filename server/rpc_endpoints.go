@@ -43,7 +43,7 @@ func (e *jobEndpoint) Evaluate(args *structs.JobEvaluateArgs, reply *structs.Eva
 	if err := e.s.authorize(args.AuthToken, nsAllows(args.Namespace, acl.NamespaceCapabilitySubmitJob)); err != nil {
 		return err
 	}
-	id, index, err := e.s.EvaluateJob(args.AuthToken, args.Namespace, args.JobID)
+	id, index, err := e.s.EvaluateJob(args.AuthToken, args.Namespace, args.JobID, args.ForceReschedule)
 	*reply = structs.EvalReply{EvalID: id, Index: index}
 	return err
 }

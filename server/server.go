@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/hashicorp/serf/serf"
 
+	"github.com/roam-project/roam/events"
 	"github.com/roam-project/roam/rpc"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/tlsutil"
@@ -65,6 +66,9 @@ type Config struct {
 	MinHeartbeatTTL time.Duration
 	// JobLimits bound what a job may ask for.
 	JobLimits JobLimits
+	// EventBufferSize is how many Raft indexes of events the event stream
+	// keeps (the server's event_buffer_size); 0 means the default.
+	EventBufferSize int
 	// ACLEnabled turns on token checks (the agent's acl block).
 	ACLEnabled bool
 	// OIDCIssuer is the issuer of workload identities (server.oidc_issuer);
@@ -95,6 +99,8 @@ type Server struct {
 	fsm     *fsm
 	broker  *evalBroker
 	blocked *blockedEvals
+	// events is the event stream's broker, fed by the FSM.
+	events  *events.Broker
 	planner *planApplier
 	// evalUpdates commits the leader's own evaluation status changes in
 	// batches.
@@ -163,7 +169,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.shutdownCtx, s.shutdown = context.WithCancel(context.Background())
 	var err error
-	s.fsm, err = newFSM(s.logger, s)
+	s.events = events.NewBroker(cfg.EventBufferSize)
+	s.fsm, err = newFSM(s.logger, s, s.events)
 	if err != nil {
 		return nil, err
 	}
