@@ -26,6 +26,7 @@ require (
 	github.com/hashicorp/raft-boltdb/v2 v2.3.1
 	github.com/hashicorp/serf v0.10.2
 	github.com/hashicorp/yamux v0.1.2
+	github.com/miekg/dns v1.1.56
 	github.com/moby/term v0.5.2
 	github.com/opencontainers/runtime-spec v1.3.0
 	github.com/zclconf/go-cty v1.20.0
@@ -77,7 +78,6 @@ require (
 	github.com/huandu/xstrings v1.5.0 // indirect
 	github.com/mattn/go-colorable v0.1.13 // indirect
 	github.com/mattn/go-isatty v0.0.20 // indirect
-	github.com/miekg/dns v1.1.56 // indirect
 	github.com/mitchellh/copystructure v1.2.0 // indirect
 	github.com/mitchellh/go-homedir v1.1.0 // indirect
 	github.com/mitchellh/go-wordwrap v1.0.1 // indirect

@@ -21,6 +21,7 @@ import (
 	"github.com/roam-project/roam/client"
 	"github.com/roam-project/roam/client/fsapi"
 	"github.com/roam-project/roam/client/rpcservers"
+	"github.com/roam-project/roam/client/servicedns"
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/internal/version"
 	"github.com/roam-project/roam/rpc"
@@ -37,7 +38,9 @@ type Agent struct {
 	server *server.Server
 	client *client.Client
 	// remote are the servers a client-only agent talks to.
-	remote   *rpcservers.Set
+	remote *rpcservers.Set
+	// dns answers queries for services when client.service_dns is set.
+	dns      *servicedns.Server
 	drivers  map[string]drivers.Driver
 	http     *http.Server
 	listener net.Listener
@@ -248,6 +251,12 @@ func (a *Agent) startClient(ctx context.Context) error {
 		a.remote.Identify(c.Node().ID, secret)
 	}
 	a.client = c
+	if sd := cfg.Client.ServiceDNS; sd.Address != "" {
+		if a.dns, err = servicedns.Start(servicedns.Config{Addr: sd.Address, Domain: sd.Domain, Token: sd.Token, Logger: a.logger}, servers); err != nil {
+			return err
+		}
+		a.logger.Info("service DNS listening", "address", a.dns.Addr())
+	}
 	go func() {
 		defer close(a.done)
 		if err := c.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -448,6 +457,9 @@ func (a *Agent) Shutdown() {
 		if err := a.client.Shutdown(); err != nil {
 			a.logger.Warn("client shutdown", "error", err)
 		}
+	}
+	if a.dns != nil {
+		a.dns.Close()
 	}
 	a.cancel()
 	if a.client != nil {

@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+	"github.com/miekg/dns"
 )
 
 // dbJob runs count instances of a "db" service whose tcp check passes
@@ -97,7 +100,8 @@ EOT
 `
 
 func TestTemplateLiveDiscovery(t *testing.T) {
-	a := startDevAgent(t, "")
+	dnsAddr := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
+	a := startDevAgent(t, fmt.Sprintf("client {\n  service_dns {\n    address = %q\n  }\n}\n", dnsAddr))
 	dir := t.TempDir()
 	a.runJobFile(t, dbJob(dir))
 	a.runJobFile(t, appJob)
@@ -118,6 +122,30 @@ func TestTemplateLiveDiscovery(t *testing.T) {
 	waitUntil(t, 30*time.Second, "both db instances in the file", func() bool {
 		c := conf()
 		return strings.Contains(c, "password=one") && strings.Contains(c, "db="+dbAddrs[0]) && strings.Contains(c, "db="+dbAddrs[1])
+	})
+
+	t.Run("DNS answers A and SRV for the service", func(t *testing.T) {
+		var ips []string
+		for _, addr := range dbAddrs {
+			ips = append(ips, addr[:strings.LastIndex(addr, ":")])
+		}
+		a4 := dnsQuery(t, dnsAddr, "db.service.default.roam.", dns.TypeA)
+		if len(a4.Answer) != 2 {
+			t.Fatalf("A answers: %v", a4.Answer)
+		}
+		srv := dnsQuery(t, dnsAddr, "db.service.default.roam.", dns.TypeSRV)
+		var got []string
+		for _, rr := range srv.Answer {
+			got = append(got, strconv.Itoa(int(rr.(*dns.SRV).Port)))
+		}
+		for _, addr := range dbAddrs {
+			if !slices.Contains(got, addr[strings.LastIndex(addr, ":")+1:]) {
+				t.Fatalf("SRV ports %v lack %s", got, addr)
+			}
+		}
+		if len(srv.Extra) != 2 || !slices.Contains(ips, srv.Extra[0].(*dns.A).A.String()) {
+			t.Fatalf("SRV extra: %v", srv.Extra)
+		}
 	})
 
 	t.Run("a changed variable re-renders and signals", func(t *testing.T) {
@@ -156,6 +184,9 @@ func TestTemplateLiveDiscovery(t *testing.T) {
 			c := conf()
 			return !strings.Contains(c, gone) && strings.Count(c, "db=") == 1
 		})
+		waitUntil(t, 10*time.Second, "the failing instance to leave DNS", func() bool {
+			return len(dnsQuery(t, dnsAddr, "db.service.default.roam.", dns.TypeA).Answer) == 1
+		})
 	})
 
 	t.Run("scaling up adds an instance", func(t *testing.T) {
@@ -170,9 +201,9 @@ func TestTemplateLiveDiscovery(t *testing.T) {
 		waitUntil(t, 20*time.Second, "the task to start again", func() bool {
 			return strings.Contains(catFile(t, a, app, "app/local/log"), "start release=2")
 		})
-		if !a.hasEvent(t, app.ID, "app", api.TaskRestartSignal, "Template with change_mode restart re-rendered") {
-			t.Fatalf("no restart event: %+v", a.taskState(t, app.ID, "app").Events)
-		}
+		waitUntil(t, 10*time.Second, "the restart event", func() bool {
+			return a.hasEvent(t, app.ID, "app", api.TaskRestartSignal, "Template with change_mode restart re-rendered")
+		})
 	})
 }
 
@@ -223,4 +254,16 @@ func (a *devAgent) serviceAddrs(t *testing.T, name string, n int) []string {
 		return err == nil && len(regs) == n
 	})
 	return out
+}
+
+// dnsQuery asks the agent's service DNS.
+func dnsQuery(t *testing.T, addr, name string, qtype uint16) *dns.Msg {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	r, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(m, addr)
+	if err != nil {
+		t.Fatalf("DNS %s: %v", name, err)
+	}
+	return r
 }
