@@ -16,6 +16,9 @@ type ACL struct {
 	operator   string
 	quota      string
 	plugin     string
+	// workload is the implicit grant of a workload identity; nil for
+	// ACL tokens.
+	workload *workloadGrant
 }
 
 // capSet is a set of capabilities.
@@ -93,7 +96,7 @@ func (a *ACL) AllowNamespaceOperation(ns, cap string) bool {
 
 // AllowNamespace reports whether the token may do anything at all in ns.
 func (a *ACL) AllowNamespace(ns string) bool {
-	if a.management {
+	if a.management || (a.workload != nil && a.workload.namespace == ns) {
 		return true
 	}
 	nc, ok := a.namespaces.match(ns)
@@ -110,7 +113,7 @@ func (a *ACL) AllowNamespace(ns string) bool {
 // is allowed on the variable at path in namespace ns. With ns "*" it
 // reports whether op is allowed on path in any namespace.
 func (a *ACL) AllowVariableOperation(ns, path, op string) bool {
-	if a.management {
+	if a.management || a.workload.allows(ns, path, op) {
 		return true
 	}
 	check := func(nc *namespaceCaps) bool {

@@ -136,6 +136,7 @@ func (a *Agent) startServer() error {
 		MinHeartbeatTTL:    cfg.Server.MinHeartbeatTTL,
 		JobLimits:          cfg.Server.jobLimits(),
 		ACLEnabled:         cfg.ACL.Enabled,
+		OIDCIssuer:         cfg.Server.OIDCIssuer,
 		ValidateTaskConfig: a.validateTaskConfig,
 		KEKs:               keks,
 		Logger:             a.logger,
@@ -354,17 +355,20 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/deployment/", h.inObjectNamespace(deploymentNamespace, deploymentCap), h.deploymentRequest)
 		handle("/v1/nodes", nodeRead, h.nodesList)
 		handle("/v1/node/", nodeRule, h.nodeRequest)
-		handle("/v1/services", readJob, h.servicesList)
-		handle("/v1/service/", reads(readJob, nsCap(acl.NamespaceCapabilitySubmitJob)), h.serviceRequest)
+		handle("/v1/services", serviceRead, h.servicesList)
+		handle("/v1/service/", reads(serviceRead, nsCap(acl.NamespaceCapabilitySubmitJob)), h.serviceRequest)
 		handle("/v1/vars", anyToken, h.varsList)
 		handle("/v1/var/", varRule, h.varRequest)
 		handle("/v1/agent/members", nodeRead, h.agentMembers)
+		handle("/.well-known/jwks.json", public, h.jwks)
+		handle("/.well-known/openid-configuration", public, h.oidcDiscovery)
 		handle("/v1/status/leader", public, h.statusLeader)
 		handle("/v1/status/peers", public, h.statusPeers)
 		handle("/v1/system/gc", management, h.systemGC)
 		handle("/v1/operator/raft/configuration", management, h.raftConfiguration)
 		handle("/v1/operator/raft/peer", management, h.raftRemovePeer)
 		handle("/v1/operator/snapshot", management, h.operatorSnapshot)
+		handle("/v1/operator/keyring/", management, h.operatorKeyring)
 		handle("/v1/agent/join", agentWrite, h.agentJoin)
 		handle("/v1/agent/force-leave", agentWrite, h.agentForceLeave)
 		handle("/v1/agent/keyring/", reads(agentRead, agentWrite), h.agentKeyring)

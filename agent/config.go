@@ -91,6 +91,10 @@ type ServerConfig struct {
 	JobDefaultPriority int
 	JobMaxCount        int
 	JobMaxSourceSize   int64
+	// OIDCIssuer is the `iss` claim of workload identities and the issuer
+	// /.well-known/openid-configuration describes; empty turns discovery
+	// off, as in Nomad.
+	OIDCIssuer string
 	// ServerJoin also receives the deprecated server-level retry_join,
 	// retry_interval, retry_max and start_join keys.
 	ServerJoin *ServerJoin

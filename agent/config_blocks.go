@@ -36,6 +36,7 @@ type fileServer struct {
 	JobDefaultPriority    int             `hcl:"job_default_priority,optional"`
 	JobMaxCount           int             `hcl:"job_max_count,optional"`
 	JobMaxSourceSize      string          `hcl:"job_max_source_size,optional"`
+	OIDCIssuer            string          `hcl:"oidc_issuer,optional"`
 	Rest                  hcl.Body        `hcl:",remain"`
 }
 
@@ -48,7 +49,7 @@ var serverRest = restSchema{
 		"max_heartbeats_per_second", "non_voting_server", "license_path",
 		"raft_snapshot_threshold", "raft_snapshot_interval", "raft_trailing_logs",
 		"redundancy_zone", "upgrade_version", "deployment_query_rate_limit",
-		"job_tracked_versions", "oidc_issuer", "protocol_version", "heartbeat_grace_period"},
+		"job_tracked_versions", "protocol_version", "heartbeat_grace_period"},
 	blocks: []hcl.BlockHeaderSchema{{Type: "plan_rejection_tracker"}, {Type: "raft_boltdb"},
 		{Type: "search"}, {Type: "default_scheduler_config"}, {Type: "client_introduction"}},
 }
@@ -78,6 +79,7 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 		JobMaxPriority:        s.JobMaxPriority,
 		JobDefaultPriority:    s.JobDefaultPriority,
 		JobMaxCount:           s.JobMaxCount,
+		OIDCIssuer:            s.OIDCIssuer,
 	}
 	var diags hcl.Diagnostics
 	if s.JobMaxSourceSize != "" {

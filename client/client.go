@@ -197,7 +197,7 @@ func (c *Client) startAlloc(a *api.Allocation, restored map[string]*state.TaskRe
 	ar, err := allocrunner.New(allocrunner.Config{
 		Alloc: a, Node: c.Node(), Region: c.cfg.Region, Drivers: c.cfg.Drivers,
 		AllocRoot: c.cfg.AllocDir, State: c.db, Logger: c.cfg.Logger,
-		OnUpdate: c.updates.queue, Restored: restored, Services: c.servers,
+		OnUpdate: c.updates.queue, Restored: restored, Services: c.servers, Identities: c.servers,
 		Lookups: c.servers, TemplateSettings: c.cfg.Templates,
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/client/template"
+	"github.com/roam-project/roam/structs"
 )
 
 // Servers is what the client needs from the server cluster.
@@ -31,4 +32,7 @@ type Servers interface {
 	DeleteServiceRegistrations(namespace string, ids []string) (uint64, error)
 	// Source answers the lookups of tasks' templates.
 	template.Source
+	// SignIdentities returns the signed workload identities of one task
+	// of one of the node's allocations.
+	SignIdentities(args *structs.AllocSignIdentitiesArgs) ([]*structs.SignedIdentity, error)
 }

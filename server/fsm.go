@@ -111,6 +111,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.RootKeyUpsertRequestType:
 		var req structs.RootKeyUpsertRequest
 		return f.apply(l.Index, body, &req, func() error { return store.RootKeyUpsert(l.Index, &req) }, nil, nil)
+	case structs.RootKeyDeleteRequestType:
+		var req structs.RootKeyDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.RootKeyDelete(l.Index, &req) }, nil, nil)
 	case structs.NamespaceUpsertRequestType:
 		var req structs.NamespaceUpsertRequest
 		return f.apply(l.Index, body, &req, func() error { return store.UpsertNamespaces(l.Index, &req) }, nil, nil)

@@ -100,6 +100,7 @@ func (s *Server) establishLeadership() {
 	s.blocked.SetEnabled(true)
 	s.restoreEvals()
 	s.migrateLegacyKeys()
+	s.ensureSigningKey()
 	s.goRun(func() { s.planner.Run(ctx) })
 	s.beats.Start(ctx)
 	s.goRun(func() { s.runGC(ctx) })

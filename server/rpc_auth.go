@@ -39,6 +39,8 @@ var clientMethods = map[string]bool{
 	// Templates' lookups: each checks the ACL token it carries (the
 	// task's workload identity).
 	"Var.Read": true, "Var.List": true, "ServiceRegistration.List": true,
+	// The task runner asks for its task's workload identities.
+	"Alloc.SignIdentities": true,
 	// A client-only agent resolves the tokens of the HTTP requests it
 	// serves itself (task files and logs).
 	"ACL.ResolveToken": true,

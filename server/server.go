@@ -67,6 +67,9 @@ type Config struct {
 	JobLimits JobLimits
 	// ACLEnabled turns on token checks (the agent's acl block).
 	ACLEnabled bool
+	// OIDCIssuer is the issuer of workload identities (server.oidc_issuer);
+	// empty: identities carry no `iss` and OIDC discovery is off.
+	OIDCIssuer string
 	// ValidateTaskConfig checks a task's driver config; nil skips it.
 	ValidateTaskConfig func(driver string, config map[string]any) error
 	// KEKs are the key-encryption keys that wrap the keyring's root keys

@@ -33,6 +33,7 @@ const (
 	ACLTokenBootstrapRequestType
 	ACLRoleUpsertRequestType
 	ACLRoleDeleteRequestType
+	RootKeyDeleteRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.

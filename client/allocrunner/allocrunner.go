@@ -48,6 +48,9 @@ type Config struct {
 	Lookups template.Source
 	// TemplateSettings are the client's template block.
 	TemplateSettings template.Settings
+	// Identities signs the tasks' workload identities; nil gives tasks
+	// none.
+	Identities taskrunner.IdentitySigner
 }
 
 // AllocRunner runs one allocation.
@@ -93,8 +96,8 @@ func New(cfg Config) (*AllocRunner, error) {
 			Alloc: alloc, Task: task, Driver: cfg.Drivers[task.Driver], AllocDir: ar.allocDir,
 			Node: cfg.Node, Region: cfg.Region, State: cfg.State, Logger: logger,
 			OnStateChange: ar.taskStateChanged, Restored: cfg.Restored[task.Name],
-			StartGate: ar.order.gate(task),
-			Lookups:   cfg.Lookups, TemplateSettings: cfg.TemplateSettings,
+			StartGate: ar.order.gate(task), Identities: cfg.Identities,
+			Lookups: cfg.Lookups, TemplateSettings: cfg.TemplateSettings,
 		}))
 	}
 	ar.health = newHealthWatcher(ar)

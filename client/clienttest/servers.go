@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/structs"
 )
 
 // HeartbeatTTL is the TTL the fake servers hand out unless SetHeartbeatTTL
@@ -134,6 +136,17 @@ func (s *Servers) UpdateAllocations(updates []*api.Allocation) error {
 	}
 	s.bumpLocked()
 	return nil
+}
+
+// SignIdentities implements client.Servers with unsigned stand-ins: one
+// "identity:<alloc>/<task>" per call, for tests of the client alone.
+func (s *Servers) SignIdentities(args *structs.AllocSignIdentitiesArgs) ([]*structs.SignedIdentity, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.partitioned {
+		return nil, ErrUnreachable
+	}
+	return []*structs.SignedIdentity{{IdentityName: "default", JWT: "identity:" + args.AllocID + "/" + args.TaskName}}, nil
 }
 
 // UpsertServiceRegistrations implements client.Servers.

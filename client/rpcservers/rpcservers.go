@@ -169,6 +169,17 @@ func (s *Set) DeleteServiceRegistrations(namespace string, ids []string) (uint64
 	return reply.Index, nil
 }
 
+// SignIdentities implements client.Servers.
+func (s *Set) SignIdentities(args *structs.AllocSignIdentitiesArgs) ([]*structs.SignedIdentity, error) {
+	a := *args
+	a.NodeAuth = s.auth
+	var reply structs.AllocSignIdentitiesReply
+	if err := s.call(context.Background(), callTimeout, "Alloc.SignIdentities", &a, &reply); err != nil {
+		return nil, err
+	}
+	return reply.Identities, nil
+}
+
 // LeaderHTTPAddr asks the servers for the leader's HTTP address.
 func (s *Set) LeaderHTTPAddr(ctx context.Context) (string, error) {
 	var reply structs.LeaderReply

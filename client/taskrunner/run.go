@@ -27,6 +27,7 @@ func (tr *TaskRunner) Run() {
 	if !tr.begin() {
 		return
 	}
+	go tr.renewIdentities()
 	if tr.loop(tr.recover()) == outcomeKilled {
 		tr.emit(killedEvent(nil), markDead)
 	}

@@ -49,13 +49,12 @@ type Config struct {
 	Lookups template.Source
 	// TemplateSettings are the client's template block.
 	TemplateSettings template.Settings
-	// IdentityToken is the task's workload identity, the ACL token its
-	// templates' lookups act with; empty sends none (the anonymous policy
-	// when ACLs are on).
-	IdentityToken string
 	// StartGate, when set, holds the task's first start until it is
 	// closed (lifecycle ordering); a kill releases it without starting.
 	StartGate <-chan struct{}
+	// Identities signs the task's workload identities; nil gives the
+	// task none.
+	Identities IdentitySigner
 }
 
 // TaskRunner runs one task.
@@ -79,6 +78,11 @@ type TaskRunner struct {
 
 	restartCh chan restartRequest
 	waitCh    chan struct{}
+
+	// identities are the task's signed workload identities by name, from
+	// the identity hook, signed at identitiesSigned.
+	identities       map[string]string
+	identitiesSigned time.Time
 }
 
 // New returns a task runner; Run starts it.
@@ -101,7 +105,7 @@ func New(cfg Config) *TaskRunner {
 	jobType := jobType(cfg.Alloc)
 	tr.tracker = newRestartTracker(resolvePolicy(jobType, groupRestart(cfg.Alloc), cfg.Task.RestartPolicy), jobType)
 	tr.tmpl = &templateHook{}
-	tr.hooks = []prestartHook{taskDirHook{}, envHook{}, payloadHook{}, &artifactHook{}, tr.tmpl, logsHook{}}
+	tr.hooks = []prestartHook{taskDirHook{}, identityHook{}, envHook{}, payloadHook{}, &artifactHook{}, tr.tmpl, logsHook{}}
 	if r := cfg.Restored; r != nil && r.State != nil {
 		tr.state = r.State
 		tr.handle = r.Handle
