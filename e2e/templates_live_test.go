@@ -267,3 +267,52 @@ func dnsQuery(t *testing.T, addr, name string, qtype uint16) *dns.Msg {
 	}
 	return r
 }
+
+// TestTemplateLookupsActWithTheTaskIdentity runs, with ACLs on, a task
+// whose template reads its own job's variable (its workload identity may)
+// and one whose template reads another job's (refused: the task never
+// starts and its event says why).
+func TestTemplateLookupsActWithTheTaskIdentity(t *testing.T) {
+	allocRoot := t.TempDir()
+	a := launchDevAgent(t, "acl {\n  enabled = true\n}\nclient {\n  alloc_dir = \""+allocRoot+"\"\n}\n")
+	waitUntil(t, 30*time.Second, "the HTTP API", func() bool { _, err := a.client.Status().Leader(); return err == nil })
+	boot, _, err := a.client.ACLTokens().Bootstrap(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.client = a.tokenClient(t, boot.SecretID)
+	a.waitReady(t)
+	if _, _, err := a.client.Variables().Create(&api.Variable{Path: "nomad/jobs/owner", Items: api.VariableItems{"secret": "mine"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tmplJob := func(id string) *api.Job {
+		job := shellJob(id, "service", 1, "exec sleep 600")
+		noRestarts(job.TaskGroups[0])
+		job.TaskGroups[0].Tasks[0].Templates = []*api.Template{{
+			EmbeddedTmpl: ptr(`secret={{ with nomadVar "nomad/jobs/owner" }}{{ .secret }}{{ end }}`),
+			DestPath:     ptr("local/secret.txt"),
+		}}
+		return job
+	}
+	for _, id := range []string{"owner", "thief"} {
+		if _, _, err := a.client.Jobs().Register(tmplJob(id), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owner := a.firstAlloc(t, "owner")
+	a.waitAllocStatus(t, owner.ID, "running", 30*time.Second)
+	got, err := os.ReadFile(filepath.Join(allocRoot, owner.ID, "main", "local", "secret.txt"))
+	if err != nil || string(got) != "secret=mine" {
+		t.Fatalf("the owner's template: %q, %v", got, err)
+	}
+	thief := a.firstAlloc(t, "thief")
+	waitUntil(t, 30*time.Second, "the thief's template to be refused", func() bool {
+		return a.hasEvent(t, thief.ID, "main", api.TaskSetupFailure, "Permission denied")
+	})
+	if a.hasEvent(t, thief.ID, "main", api.TaskStarted, "") {
+		t.Fatal("the thief's task started")
+	}
+	if _, err := os.Stat(filepath.Join(allocRoot, thief.ID, "main", "local", "secret.txt")); err == nil {
+		t.Fatal("the thief's template was rendered")
+	}
+}
