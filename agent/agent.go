@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -39,6 +40,8 @@ type Agent struct {
 	client *client.Client
 	// remote are the servers a client-only agent talks to.
 	remote *rpcservers.Set
+	// api is the HTTP API's handler once it is built, for the Task API.
+	api atomic.Pointer[http.Handler]
 	// dns answers queries for services when client.service_dns is set.
 	dns      *servicedns.Server
 	drivers  map[string]drivers.Driver
@@ -239,6 +242,7 @@ func (a *Agent) startClient(ctx context.Context) error {
 		HTTPAddr:         net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
 		TLSEnabled:       cfg.TLS.HTTP,
 		Templates:        cfg.Client.Template,
+		TaskAPI:          http.HandlerFunc(a.serveTaskAPI),
 		Logger:           a.logger,
 	}, servers)
 	if err != nil {
@@ -265,6 +269,17 @@ func (a *Agent) startClient(ctx context.Context) error {
 		}
 	}()
 	return nil
+}
+
+// serveTaskAPI answers a request a task made on its secrets/api.sock with
+// the agent's HTTP API (the task runner has set its identity token).
+func (a *Agent) serveTaskAPI(w http.ResponseWriter, r *http.Request) {
+	h := a.api.Load()
+	if h == nil {
+		http.Error(w, "the agent's HTTP API is starting", http.StatusServiceUnavailable)
+		return
+	}
+	(*h).ServeHTTP(w, r)
 }
 
 // withDefaultPort appends port to addresses given without one.
@@ -301,7 +316,9 @@ func (a *Agent) startHTTP() error {
 		ln = tlsutil.NewListener(ln, a.tls.IncomingHTTP(), a.logger.With("component", "https"))
 	}
 	a.listener = ln
-	a.http = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second,
+	handler := a.routes()
+	a.api.Store(&handler)
+	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

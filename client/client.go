@@ -198,7 +198,7 @@ func (c *Client) startAlloc(a *api.Allocation, restored map[string]*state.TaskRe
 		Alloc: a, Node: c.Node(), Region: c.cfg.Region, Drivers: c.cfg.Drivers,
 		AllocRoot: c.cfg.AllocDir, State: c.db, Logger: c.cfg.Logger,
 		OnUpdate: c.updates.queue, Restored: restored, Services: c.servers, Identities: c.servers,
-		Lookups: c.servers, TemplateSettings: c.cfg.Templates,
+		Lookups: c.servers, TemplateSettings: c.cfg.Templates, TaskAPI: c.cfg.TaskAPI,
 	})
 	if err != nil {
 		c.logger.Error("create alloc runner", "alloc_id", a.ID, "error", err)

@@ -271,9 +271,15 @@ func dnsQuery(t *testing.T, addr, name string, qtype uint16) *dns.Msg {
 // TestTemplateLookupsActWithTheTaskIdentity runs, with ACLs on, a task
 // whose template reads its own job's variable (its workload identity may)
 // and one whose template reads another job's (refused: the task never
-// starts and its event says why).
+// starts and its event says why). The first task also reads its variable
+// with the CLI through the Task API socket, with no token of its own.
 func TestTemplateLookupsActWithTheTaskIdentity(t *testing.T) {
-	allocRoot := t.TempDir()
+	// A short allocation root: a unix socket's path must fit in 108 bytes.
+	allocRoot, err := os.MkdirTemp("", "ta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(allocRoot) })
 	a := launchDevAgent(t, "acl {\n  enabled = true\n}\nclient {\n  alloc_dir = \""+allocRoot+"\"\n}\n")
 	waitUntil(t, 30*time.Second, "the HTTP API", func() bool { _, err := a.client.Status().Leader(); return err == nil })
 	boot, _, err := a.client.ACLTokens().Bootstrap(nil)
@@ -285,8 +291,10 @@ func TestTemplateLookupsActWithTheTaskIdentity(t *testing.T) {
 	if _, _, err := a.client.Variables().Create(&api.Variable{Path: "nomad/jobs/owner", Items: api.VariableItems{"secret": "mine"}}, nil); err != nil {
 		t.Fatal(err)
 	}
+	script := `NOMAD_ADDR="unix://$NOMAD_SECRETS_DIR/api.sock" ` + roamBin + ` var get -item secret nomad/jobs/owner > "$NOMAD_ALLOC_DIR/sock.out" 2>&1
+exec sleep 600`
 	tmplJob := func(id string) *api.Job {
-		job := shellJob(id, "service", 1, "exec sleep 600")
+		job := shellJob(id, "service", 1, script)
 		noRestarts(job.TaskGroups[0])
 		job.TaskGroups[0].Tasks[0].Templates = []*api.Template{{
 			EmbeddedTmpl: ptr(`secret={{ with nomadVar "nomad/jobs/owner" }}{{ .secret }}{{ end }}`),
@@ -305,6 +313,10 @@ func TestTemplateLookupsActWithTheTaskIdentity(t *testing.T) {
 	if err != nil || string(got) != "secret=mine" {
 		t.Fatalf("the owner's template: %q, %v", got, err)
 	}
+	waitUntil(t, 20*time.Second, "the CLI's answer through the Task API", func() bool {
+		b, _ := os.ReadFile(filepath.Join(allocRoot, owner.ID, "alloc", "sock.out"))
+		return strings.TrimSpace(string(b)) == "mine"
+	})
 	thief := a.firstAlloc(t, "thief")
 	waitUntil(t, 30*time.Second, "the thief's template to be refused", func() bool {
 		return a.hasEvent(t, thief.ID, "main", api.TaskSetupFailure, "Permission denied")

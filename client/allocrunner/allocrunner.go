@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -48,6 +49,9 @@ type Config struct {
 	Lookups template.Source
 	// TemplateSettings are the client's template block.
 	TemplateSettings template.Settings
+	// TaskAPI is the agent's HTTP API, served to each task on
+	// secrets/api.sock; nil serves none.
+	TaskAPI http.Handler
 	// Identities signs the tasks' workload identities; nil gives tasks
 	// none.
 	Identities taskrunner.IdentitySigner
@@ -97,7 +101,7 @@ func New(cfg Config) (*AllocRunner, error) {
 			Node: cfg.Node, Region: cfg.Region, State: cfg.State, Logger: logger,
 			OnStateChange: ar.taskStateChanged, Restored: cfg.Restored[task.Name],
 			StartGate: ar.order.gate(task), Identities: cfg.Identities,
-			Lookups: cfg.Lookups, TemplateSettings: cfg.TemplateSettings,
+			Lookups: cfg.Lookups, TemplateSettings: cfg.TemplateSettings, TaskAPI: cfg.TaskAPI,
 		}))
 	}
 	ar.health = newHealthWatcher(ar)
