@@ -18,6 +18,7 @@ type fileServer struct {
 	HeartbeatGrace        hcl.Expression  `hcl:"heartbeat_grace,optional"`
 	MinHeartbeatTTL       hcl.Expression  `hcl:"min_heartbeat_ttl,optional"`
 	Encrypt               string          `hcl:"encrypt,optional"`
+	AuthoritativeRegion   string          `hcl:"authoritative_region,optional"`
 	RaftProtocol          int             `hcl:"raft_protocol,optional"`
 	RaftMultiplier        int             `hcl:"raft_multiplier,optional"`
 	DataDir               string          `hcl:"data_dir,optional"`
@@ -42,7 +43,7 @@ type fileServer struct {
 
 // serverRest lists the server settings Roam accepts without acting on them.
 var serverRest = restSchema{
-	attrs: []string{"authoritative_region", "enable_event_broker", "event_buffer_size",
+	attrs: []string{"enable_event_broker", "event_buffer_size",
 		"batch_eval_gc_threshold", "csi_volume_claim_gc_interval", "csi_volume_claim_gc_threshold",
 		"csi_plugin_gc_threshold", "acl_token_gc_threshold", "root_key_gc_interval",
 		"root_key_gc_threshold", "root_key_rotation_threshold", "failover_heartbeat_ttl",
@@ -68,7 +69,8 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 	c := ServerConfig{
 		Enabled: s.Enabled, BootstrapExpect: s.BootstrapExpect, NumSchedulers: s.NumSchedulers,
 		EnabledSchedulers: s.EnabledSchedulers, EncryptKey: s.Encrypt,
-		RaftProtocol: s.RaftProtocol, RaftMultiplier: s.RaftMultiplier, DataDir: s.DataDir, RejoinAfterLeave: s.RejoinAfterLeave,
+		AuthoritativeRegion: s.AuthoritativeRegion,
+		RaftProtocol:        s.RaftProtocol, RaftMultiplier: s.RaftMultiplier, DataDir: s.DataDir, RejoinAfterLeave: s.RejoinAfterLeave,
 		HeartbeatGrace:        dp.parse(s.HeartbeatGrace),
 		MinHeartbeatTTL:       dp.parse(s.MinHeartbeatTTL),
 		NodeGCThreshold:       dp.parse(s.NodeGCThreshold),
@@ -120,6 +122,9 @@ type fileClient struct {
 	NodeClass             string              `hcl:"node_class,optional"`
 	NodePool              string              `hcl:"node_pool,optional"`
 	NetworkInterface      string              `hcl:"network_interface,optional"`
+	BridgeNetworkName     string              `hcl:"bridge_network_name,optional"`
+	BridgeNetworkSubnet   string              `hcl:"bridge_network_subnet,optional"`
+	ClusterNetwork        *fileClusterNet     `hcl:"cluster_network,block"`
 	StateDir              string              `hcl:"state_dir,optional"`
 	AllocDir              string              `hcl:"alloc_dir,optional"`
 	CpuTotalCompute       int                 `hcl:"cpu_total_compute,optional"`
@@ -148,12 +153,16 @@ var clientRest = restSchema{
 	maps: []string{"meta", "options", "chroot_env"},
 	attrs: []string{"alloc_mounts_dir", "host_volumes_dir", "common_plugin_dir",
 		"network_speed", "cpu_disable_dmidecode", "disk_total_mb", "disk_free_mb",
-		"cni_path", "cni_config_dir", "bridge_network_name", "bridge_network_subnet",
-		"bridge_network_subnet_ipv6", "bridge_network_hairpin_mode", "cgroup_parent",
+		"cni_path", "cni_config_dir", "bridge_network_subnet_ipv6", "bridge_network_hairpin_mode", "cgroup_parent",
 		"preferred_address_family", "gc_volumes_on_node_gc", "nomad_service_discovery"},
 	blocks: []hcl.BlockHeaderSchema{{Type: "host_network", LabelNames: []string{"name"}},
 		{Type: "artifact"}, {Type: "drain_on_shutdown"}, {Type: "users"},
 		{Type: "fingerprint"}},
+}
+
+// fileClusterNet is the client's `cluster_network` block (Roam's own).
+type fileClusterNet struct {
+	CIDR string `hcl:"cidr"`
 }
 
 // fileReserved is the client's `reserved` block as written.
@@ -191,9 +200,13 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 		GCInodeUsageThreshold: f.GCInodeUsageThreshold, GCMaxAllocs: f.GCMaxAllocs,
 		GCParallelDestroys: f.GCParallelDestroys, NoHostUUID: f.NoHostUUID,
 		DisableRemoteExec: f.DisableRemoteExec,
-		ServerJoin:        f.ServerJoin.config(&dp),
-		GCInterval:        dp.parse(f.GCInterval),
-		MaxKillTimeout:    dp.parse(f.MaxKillTimeout),
+		BridgeNetworkName: f.BridgeNetworkName, BridgeNetworkSubnet: f.BridgeNetworkSubnet,
+		ServerJoin:     f.ServerJoin.config(&dp),
+		GCInterval:     dp.parse(f.GCInterval),
+		MaxKillTimeout: dp.parse(f.MaxKillTimeout),
+	}
+	if f.ClusterNetwork != nil {
+		c.ClusterNetworkCIDR = f.ClusterNetwork.CIDR
 	}
 	if f.Reserved != nil {
 		r := Reserved(*f.Reserved)

@@ -30,9 +30,9 @@ type Servers interface {
 	// DeleteServiceRegistrations withdraws services by ID; with namespace
 	// "" IDs already gone are skipped.
 	DeleteServiceRegistrations(namespace string, ids []string) (uint64, error)
-	// Source answers the lookups of tasks' templates.
-	template.Source
 	// SignIdentities returns the signed workload identities of one task
 	// of one of the node's allocations.
 	SignIdentities(args *structs.AllocSignIdentitiesArgs) ([]*structs.SignedIdentity, error)
+	// Source answers the lookups of tasks' templates.
+	template.Source
 }

@@ -59,6 +59,11 @@ func (h *servicesHook) update() {
 // runs, of the group.
 func (h *servicesHook) wanted(alloc *api.Allocation, states map[string]*api.TaskState) services.Set {
 	src := services.Source{Alloc: alloc, Node: h.ar.cfg.Node, Region: h.ar.cfg.Region, AllocDir: h.ar.allocDir}
+	h.ar.mu.Lock()
+	if s := h.ar.network.status; s != nil {
+		src.AllocAddress, src.ClusterAddress = s.Address, s.Cluster
+	}
+	h.ar.mu.Unlock()
 	var want services.Set
 	add := func(set services.Set, err error, owner string) {
 		if err != nil {

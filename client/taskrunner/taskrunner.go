@@ -59,6 +59,9 @@ type Config struct {
 	// Identities signs the task's workload identities; nil gives the
 	// task none.
 	Identities IdentitySigner
+	// Devices reserves the task's device instances; nil on a client
+	// without device plugins.
+	Devices DeviceReserver
 }
 
 // TaskRunner runs one task.
@@ -77,6 +80,7 @@ type TaskRunner struct {
 	alloc    *api.Allocation
 	state    *api.TaskState
 	handle   *drivers.TaskHandle
+	network  *Network
 	running  bool
 	killOnce sync.Once
 	killCh   chan struct{}
@@ -110,7 +114,7 @@ func New(cfg Config) *TaskRunner {
 	jobType := jobType(cfg.Alloc)
 	tr.tracker = newRestartTracker(resolvePolicy(jobType, groupRestart(cfg.Alloc), cfg.Task.RestartPolicy), jobType)
 	tr.tmpl, tr.taskAPI = &templateHook{}, &taskAPIHook{}
-	tr.hooks = []prestartHook{taskDirHook{}, identityHook{}, envHook{}, payloadHook{}, &artifactHook{}, tr.tmpl, tr.taskAPI, logsHook{}}
+	tr.hooks = []prestartHook{taskDirHook{}, identityHook{}, networkHook{}, envHook{}, deviceHook{}, volumeHook{}, payloadHook{}, &artifactHook{}, tr.tmpl, tr.taskAPI, logsHook{}}
 	if r := cfg.Restored; r != nil && r.State != nil {
 		tr.state = r.State
 		tr.handle = r.Handle
