@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -22,6 +23,7 @@ import (
 	"github.com/roam-project/roam/client"
 	"github.com/roam-project/roam/client/fsapi"
 	"github.com/roam-project/roam/client/rpcservers"
+	"github.com/roam-project/roam/client/servicedns"
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/internal/telemetry"
 	"github.com/roam-project/roam/internal/version"
@@ -39,7 +41,11 @@ type Agent struct {
 	server *server.Server
 	client *client.Client
 	// remote are the servers a client-only agent talks to.
-	remote   *rpcservers.Set
+	remote *rpcservers.Set
+	// api is the HTTP API's handler once it is built, for the Task API.
+	api atomic.Pointer[http.Handler]
+	// dns answers queries for services when client.service_dns is set.
+	dns      *servicedns.Server
 	drivers  map[string]drivers.Driver
 	http     *http.Server
 	listener net.Listener
@@ -262,6 +268,7 @@ func (a *Agent) startClient(ctx context.Context) error {
 		HTTPAddr:           net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
 		TLSEnabled:         cfg.TLS.HTTP,
 		Templates:          cfg.Client.Template,
+		TaskAPI:            http.HandlerFunc(a.serveTaskAPI),
 		Logger:             a.logger,
 	}, servers)
 	if err != nil {
@@ -275,6 +282,12 @@ func (a *Agent) startClient(ctx context.Context) error {
 		a.remote.Identify(c.Node().ID, secret)
 	}
 	a.client = c
+	if sd := cfg.Client.ServiceDNS; sd.Address != "" {
+		if a.dns, err = servicedns.Start(servicedns.Config{Addr: sd.Address, Domain: sd.Domain, Token: sd.Token, Logger: a.logger}, servers); err != nil {
+			return err
+		}
+		a.logger.Info("service DNS listening", "address", a.dns.Addr())
+	}
 	go func() {
 		defer close(a.done)
 		if err := c.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -282,6 +295,17 @@ func (a *Agent) startClient(ctx context.Context) error {
 		}
 	}()
 	return nil
+}
+
+// serveTaskAPI answers a request a task made on its secrets/api.sock with
+// the agent's HTTP API (the task runner has set its identity token).
+func (a *Agent) serveTaskAPI(w http.ResponseWriter, r *http.Request) {
+	h := a.api.Load()
+	if h == nil {
+		http.Error(w, "the agent's HTTP API is starting", http.StatusServiceUnavailable)
+		return
+	}
+	(*h).ServeHTTP(w, r)
 }
 
 // withDefaultPort appends port to addresses given without one.
@@ -318,7 +342,9 @@ func (a *Agent) startHTTP() error {
 		ln = tlsutil.NewListener(ln, a.tls.IncomingHTTP(), a.logger.With("component", "https"))
 	}
 	a.listener = ln
-	a.http = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second,
+	handler := a.routes()
+	a.api.Store(&handler)
+	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
 	a.http.RegisterOnShutdown(func() { close(a.stopping) })
 	go func() {
@@ -512,6 +538,9 @@ func (a *Agent) Shutdown() {
 		if err := a.client.Shutdown(); err != nil {
 			a.logger.Warn("client shutdown", "error", err)
 		}
+	}
+	if a.dns != nil {
+		a.dns.Close()
 	}
 	a.cancel()
 	if a.client != nil {

@@ -157,8 +157,21 @@ type ClientConfig struct {
 	// Template is the `template` block: function denylist, file sandbox,
 	// blocking-query wait and wait bounds of tasks' templates.
 	Template template.Settings
+	// ServiceDNS is Roam's `service_dns` block: the embedded DNS server
+	// answering for services.
+	ServiceDNS ServiceDNS
 	// Extra keeps accepted Nomad client settings that Roam does not use.
 	Extra map[string]any
+}
+
+// ServiceDNS is the client's `service_dns` block (a Roam addition): where
+// the embedded DNS server answers for `<service>.service.<namespace>.<domain>`
+// names; off when Address is empty.
+type ServiceDNS struct {
+	Address string
+	Domain  string
+	// Token reads the catalogue when ACLs are on.
+	Token string
 }
 
 // Reserved is the client's `reserved` block: resources held back from

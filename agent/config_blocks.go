@@ -145,6 +145,7 @@ type fileClient struct {
 	NoHostUUID            bool                `hcl:"no_host_uuid,optional"`
 	DisableRemoteExec     bool                `hcl:"disable_remote_exec,optional"`
 	Template              *fileClientTemplate `hcl:"template,block"`
+	ServiceDNS            *fileServiceDNS     `hcl:"service_dns,block"`
 	Rest                  hcl.Body            `hcl:",remain"`
 }
 
@@ -173,6 +174,13 @@ type fileReserved struct {
 	Memory        int    `hcl:"memory,optional"`
 	Disk          int    `hcl:"disk,optional"`
 	ReservedPorts string `hcl:"reserved_ports,optional"`
+}
+
+// fileServiceDNS is the client's `service_dns` block as written.
+type fileServiceDNS struct {
+	Address string `hcl:"address,optional"`
+	Domain  string `hcl:"domain,optional"`
+	Token   string `hcl:"token,optional"`
 }
 
 // fileHostVolume is a client `host_volume "NAME"` block as written.
@@ -214,6 +222,9 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 	}
 	tmpl, tdiags := f.Template.config(&dp)
 	c.Template = tmpl
+	if f.ServiceDNS != nil {
+		c.ServiceDNS = ServiceDNS(*f.ServiceDNS)
+	}
 	rest, diags := decodeRest(f.Rest, clientRest)
 	diags = append(diags, tdiags...)
 	c.Meta = rest.maps["meta"]

@@ -222,7 +222,7 @@ func (c *Client) startAlloc(a *api.Allocation, restored map[string]*state.TaskRe
 		Alloc: a, Node: c.Node(), Region: c.cfg.Region, Drivers: c.cfg.Drivers,
 		AllocRoot: c.cfg.AllocDir, State: c.db, Logger: c.cfg.Logger,
 		OnUpdate: c.updates.queue, Restored: restored, Services: c.servers, Identities: c.servers, Network: c.network,
-		Lookups: c.servers, TemplateSettings: c.cfg.Templates, Devices: c.devices,
+		Lookups: c.servers, TemplateSettings: c.cfg.Templates, TaskAPI: c.cfg.TaskAPI, Devices: c.devices,
 	})
 	if err != nil {
 		c.logger.Error("create alloc runner", "alloc_id", a.ID, "error", err)
