@@ -80,9 +80,10 @@ func (h *httpAPI) varRead(w http.ResponseWriter, r *http.Request, path string) (
 
 func (h *httpAPI) varWrite(w http.ResponseWriter, r *http.Request, path string) (any, error) {
 	q := r.URL.Query()
-	for _, lockOp := range []string{"lock-acquire", "lock-release", "lock-renew"} {
-		if _, ok := q[lockOp]; ok {
-			return nil, codedError(http.StatusBadRequest, "Variable locks are not supported by Roam")
+	op := structs.VarOpSet
+	for _, lockOp := range []structs.VarOp{structs.VarOpLockAcquire, structs.VarOpLockRenew, structs.VarOpLockRelease} {
+		if _, ok := q[string(lockOp)]; ok {
+			op = lockOp
 		}
 	}
 	var v api.Variable
@@ -96,7 +97,10 @@ func (h *httpAPI) varWrite(w http.ResponseWriter, r *http.Request, path string) 
 	} else if v.Namespace == "" {
 		v.Namespace = "default"
 	}
-	args := &structs.VarApplyArgs{Op: structs.VarOpSet, Var: &v}
+	args := &structs.VarApplyArgs{Op: op, Var: &v}
+	if op != structs.VarOpSet {
+		return h.varApply(w, r, args)
+	}
 	if err := casArg(q.Get("cas"), args, structs.VarOpCAS); err != nil {
 		return nil, err
 	}

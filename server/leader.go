@@ -123,6 +123,7 @@ func (s *Server) establishLeadership() {
 	s.restoreEvals()
 	s.migrateLegacyKeys()
 	s.ensureSigningKey()
+	s.varLocks.enable()
 	s.goRun(func() { s.planner.Run(ctx) })
 	s.beats.Start(ctx)
 	s.goRun(func() { s.runGC(ctx) })
@@ -147,6 +148,7 @@ func (s *Server) revokeLeadership() {
 	s.broker.SetEnabled(false)
 	s.blocked.SetEnabled(false)
 	s.beats.Stop()
+	s.varLocks.disable()
 	s.logger.Info("cluster leadership lost")
 }
 

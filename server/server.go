@@ -102,6 +102,7 @@ type Server struct {
 	// allocUpdates commits clients' allocation updates in batches.
 	allocUpdates *allocUpdateBatcher
 	beats        *heartbeats
+	varLocks     *varLocks
 	mux          *rpc.Mux
 	pool         *rpc.Pool
 	serf         *serf.Serf
@@ -171,6 +172,7 @@ func New(cfg Config) (*Server, error) {
 	s.blocked = newBlockedEvals(s.broker.Enqueue, s.cancelEval)
 	s.planner = newPlanApplier(s.fsm.State, s.raftApply, s.logger)
 	s.beats = newHeartbeats(s)
+	s.varLocks = newVarLocks(s)
 	if s.keys, err = newKeyring(cfg.KEKs, legacyKeystoreDir(cfg.DataDir)); err != nil {
 		return nil, err
 	}

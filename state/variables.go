@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-memdb"
+	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/structs"
 )
@@ -36,12 +37,19 @@ func (s *Store) VarApply(index uint64, req *structs.VarApplyRequest) error {
 		if err != nil {
 			return err
 		}
-		if req.Op == structs.VarOpSet || req.Op == structs.VarOpCAS {
+		if req.Op == structs.VarOpSet || req.Op == structs.VarOpCAS || req.Op == structs.VarOpLockAcquire {
 			if err := tx.requireNamespace(req.Var.Namespace, fmt.Sprintf("variable %q", req.Var.Path)); err != nil {
 				return err
 			}
 		}
+		if err := lockCheck(req, existing); err != nil {
+			return err
+		}
 		switch req.Op {
+		case structs.VarOpLockAcquire:
+			return tx.varLock(req, existing)
+		case structs.VarOpLockRelease:
+			return tx.varPut(existing, existing, req.Time, nil)
 		case structs.VarOpSet:
 			return tx.varSet(req.Var, existing, req.Time)
 		case structs.VarOpCAS:
@@ -60,6 +68,40 @@ func (s *Store) VarApply(index uint64, req *structs.VarApplyRequest) error {
 			return fmt.Errorf("variable %q: unknown operation %q", req.Var.Path, req.Op)
 		}
 	})
+}
+
+// lockCheck refuses, with a *VarConflictError, an operation on a locked
+// variable that does not carry the lock's ID, a second acquisition, and a
+// release of a lock that is not held.
+func lockCheck(req *structs.VarApplyRequest, existing *structs.Var) error {
+	held := existing != nil && existing.Lock != nil
+	given := ""
+	if req.Var.Lock != nil {
+		given = req.Var.Lock.ID
+	}
+	switch {
+	case req.Op == structs.VarOpLockAcquire && held:
+		return &VarConflictError{Current: existing}
+	case req.Op == structs.VarOpLockRelease && (!held || existing.Lock.ID != given):
+		current := existing
+		if current == nil {
+			current = &structs.Var{Namespace: req.Var.Namespace, Path: req.Var.Path}
+		}
+		return &VarConflictError{Current: current}
+	case req.Op != structs.VarOpLockAcquire && held && existing.Lock.ID != given:
+		return &VarConflictError{Current: existing}
+	}
+	return nil
+}
+
+// varLock stores the variable locked: with the request's sealed items, or
+// the existing ones when it has none.
+func (tx *writeTxn) varLock(req *structs.VarApplyRequest, existing *structs.Var) error {
+	locked := *req.Var
+	if len(locked.Data) == 0 && existing != nil {
+		locked.Data, locked.KeyID = existing.Data, existing.KeyID
+	}
+	return tx.varPut(&locked, existing, req.Time, req.Var.Lock)
 }
 
 // casCheck compares a check-and-set request with the stored variable.
@@ -86,9 +128,21 @@ func (tx *writeTxn) varGet(namespace, path string) (*structs.Var, error) {
 	return raw.(*structs.Var), nil
 }
 
-// varSet stores a copy of v, keeping the creation metadata of existing.
+// varSet stores a copy of v, keeping the creation metadata and the lock
+// of existing.
 func (tx *writeTxn) varSet(v, existing *structs.Var, now int64) error {
+	var lock *api.VariableLock
+	if existing != nil {
+		lock = existing.Lock
+	}
+	return tx.varPut(v, existing, now, lock)
+}
+
+// varPut stores a copy of v with lock, keeping the creation metadata of
+// existing.
+func (tx *writeTxn) varPut(v, existing *structs.Var, now int64, lock *api.VariableLock) error {
 	stored := *v
+	stored.Lock = lock
 	stored.CreateIndex, stored.CreateTime = tx.index, now
 	if existing != nil {
 		stored.CreateIndex, stored.CreateTime = existing.CreateIndex, existing.CreateTime

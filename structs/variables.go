@@ -23,6 +23,14 @@ const (
 	// VarOpDeleteCAS deletes only when CheckIndex equals the stored
 	// ModifyIndex (0: only when the variable does not exist, a no-op).
 	VarOpDeleteCAS VarOp = "delete-cas"
+	// VarOpLockAcquire locks a variable (creating it, or replacing its
+	// items when the request has some); it fails while another holds it.
+	VarOpLockAcquire VarOp = "lock-acquire"
+	// VarOpLockRenew extends the lock's TTL on the leader; it never
+	// reaches Raft.
+	VarOpLockRenew VarOp = "lock-renew"
+	// VarOpLockRelease unlocks a variable; the lock ID must match.
+	VarOpLockRelease VarOp = "lock-release"
 )
 
 // Var is a variable as the state store keeps it: metadata in the clear,
@@ -37,6 +45,9 @@ type Var struct {
 	ModifyTime  int64
 	KeyID       string
 	Data        []byte
+	// Lock is the variable's lock, nil when it is not locked. While it is
+	// set, writes and deletes must carry its ID.
+	Lock *api.VariableLock `json:",omitempty"`
 }
 
 // Metadata is the variable's listing entry.
@@ -48,6 +59,7 @@ func (v *Var) Metadata() *api.VariableMetadata {
 		ModifyIndex: v.ModifyIndex,
 		CreateTime:  v.CreateTime,
 		ModifyTime:  v.ModifyTime,
+		Lock:        v.Lock,
 	}
 }
 
