@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-		"os"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
