@@ -49,6 +49,8 @@ type Agent struct {
 	// proxy carries requests this agent forwards to the leader's HTTPS
 	// API; nil when the HTTP API is plain.
 	proxy *httpsTransport
+	// ingress is the built-in entry point to services; nil when off.
+	ingress *ingressServer
 }
 
 // New starts an agent from a validated configuration.
@@ -88,6 +90,10 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 		}
 	}
 	if err := a.startHTTP(); err != nil {
+		a.Shutdown()
+		return nil, err
+	}
+	if err := a.startIngress(ctx); err != nil {
 		a.Shutdown()
 		return nil, err
 	}
@@ -376,6 +382,7 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 	handle("/v1/agent/self", agentRead, h.agentSelf)
 	handle("/v1/agent/servers", reads(agentRead, agentWrite), h.agentServers)
 	handle("/v1/agent/health", public, h.agentHealth)
+	handle("/v1/ingress/routes", agentRead, h.ingressRoutes)
 	if a.client != nil {
 		routes = append(routes, route{pattern: "/v1/client/", allow: h.clientRule, handler: fsapi.Handler(a.client).ServeHTTP})
 	}
@@ -431,6 +438,7 @@ func (a *Agent) configMap() map[string]any {
 // Shutdown stops the HTTP API, the client (leaving its tasks running) and
 // the server.
 func (a *Agent) Shutdown() {
+	a.ingress.stop()
 	if a.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = a.http.Shutdown(ctx)

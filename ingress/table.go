@@ -178,3 +178,22 @@ func (t *Table) statsFor(host, path string) *routeStats {
 	}
 	return &routeStats{}
 }
+
+// RouteView is a route as the agent's API and `roam ingress list` show it.
+type RouteView struct {
+	Host, Path         string
+	Namespace, Service string
+	Instances          []Instance
+	Conflicts          []string `json:",omitempty"`
+	Stats              Stats
+}
+
+// View lists the table's routes for display.
+func (t *Table) View() []RouteView {
+	out := []RouteView{}
+	for _, r := range t.Routes() {
+		out = append(out, RouteView{Host: r.Host, Path: r.Path, Namespace: r.Namespace, Service: r.Service,
+			Instances: r.Instances, Conflicts: r.Conflicts, Stats: r.stats.snapshot()})
+	}
+	return out
+}
