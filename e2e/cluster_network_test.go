@@ -36,7 +36,7 @@ const (
 
 // newUnderlay creates the bridge and n hosts on it (10.198.0.2, .3, ...);
 // everything is removed when the test ends.
-func newUnderlay(t *testing.T, n int) []*testHost {
+func newUnderlay(t testing.TB, n int) []*testHost {
 	t.Helper()
 	if l, err := netlink.LinkByName(underlayBridge); err == nil {
 		_ = netlink.LinkDel(l) // left by an interrupted run
@@ -110,14 +110,14 @@ func newNamedNamespace(name string) error {
 	return <-done
 }
 
-func mustNet(t *testing.T, err error) {
+func mustNet(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-func mustAddr(t *testing.T, cidr string) *netlink.Addr {
+func mustAddr(t testing.TB, cidr string) *netlink.Addr {
 	t.Helper()
 	a, err := netlink.ParseAddr(cidr)
 	if err != nil {
@@ -135,7 +135,7 @@ type nsAgent struct {
 
 // startAgentIn starts an agent with config body, inside the namespace
 // nsPath ("" is the host's); it is stopped when the test ends.
-func startAgentIn(t *testing.T, nsPath, name, body string) *nsAgent {
+func startAgentIn(t testing.TB, nsPath, name, body string) *nsAgent {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
 	mustNet(t, os.MkdirAll(dir, 0o755))
@@ -156,7 +156,7 @@ func startAgentIn(t *testing.T, nsPath, name, body string) *nsAgent {
 	return a
 }
 
-func (a *nsAgent) start(t *testing.T) {
+func (a *nsAgent) start(t testing.TB) {
 	t.Helper()
 	a.cmd = exec.Command(roamBin, "agent", "-config", a.conf)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
@@ -185,7 +185,7 @@ func (a *nsAgent) stop() {
 }
 
 // buildWebapp builds the test web server for raw_exec tasks.
-func buildWebapp(t *testing.T) string {
+func buildWebapp(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "webapp")
 	build := exec.Command("go", "build", "-o", bin, "../drivers/docker/testdata/webapp")
@@ -196,14 +196,19 @@ func buildWebapp(t *testing.T) string {
 	return bin
 }
 
-// TestClusterNetworkAcrossNodes runs one server and two clients, each
-// client in a network namespace of its own (a machine of its own) on a
-// shared underlay: a bridge-mode system job gets a cluster network address
-// on each node, each allocation reaches the other's by that address over
-// the VXLAN overlay, the service registrations carry the cluster
-// addresses, and a node that goes down loses its route on the other.
-func TestClusterNetworkAcrossNodes(t *testing.T) {
-	requireNetns(t)
+// twoNodes is a server on the host and two clients, each in a namespace
+// of its own, running one bridge-mode allocation each on the cluster
+// network.
+type twoNodes struct {
+	hosts   []*testHost
+	clients []*nsAgent
+	cli     *api.Client
+	allocs  []*api.Allocation
+}
+
+// requireVXLAN skips unless the kernel can make VXLAN devices.
+func requireVXLAN(t testing.TB) {
+	t.Helper()
 	if _, err := os.Stat("/sys/module/vxlan"); err != nil {
 		if err := netlink.LinkAdd(&netlink.Vxlan{LinkAttrs: netlink.LinkAttrs{Name: "roamvxprobe"}, VxlanId: 9}); err != nil {
 			t.Skipf("kernel without VXLAN: %v", err)
@@ -212,6 +217,12 @@ func TestClusterNetworkAcrossNodes(t *testing.T) {
 			_ = netlink.LinkDel(l)
 		}
 	}
+}
+
+// startTwoNodes starts the cluster and waits for both allocations to run
+// with cluster addresses.
+func startTwoNodes(t testing.TB) *twoNodes {
+	t.Helper()
 	hosts := newUnderlay(t, 2)
 	webapp := buildWebapp(t)
 	ports := freePorts(t, 3)
@@ -290,6 +301,20 @@ plugin "raw_exec" {
 		}
 		return true
 	})
+	return &twoNodes{hosts: hosts, clients: clients, cli: cli, allocs: allocs}
+}
+
+// TestClusterNetworkAcrossNodes runs one server and two clients, each
+// client in a network namespace of its own (a machine of its own) on a
+// shared underlay: a bridge-mode system job gets a cluster network address
+// on each node, each allocation reaches the other's by that address over
+// the VXLAN overlay, the service registrations carry the cluster
+// addresses, and a node that goes down loses its route on the other.
+func TestClusterNetworkAcrossNodes(t *testing.T) {
+	requireNetns(t)
+	requireVXLAN(t)
+	c := startTwoNodes(t)
+	hosts, clients, cli, allocs := c.hosts, c.clients, c.cli, c.allocs
 	a, b := allocs[0], allocs[1]
 	t.Logf("cluster addresses %s and %s", a.NetworkStatus.Address, b.NetworkStatus.Address)
 
@@ -369,7 +394,7 @@ func getFrom(nsPath, addr string) string {
 }
 
 // hasRouteIn reports whether the namespace routes subnet over the overlay.
-func hasRouteIn(t *testing.T, nsPath string, subnet *net.IPNet) bool {
+func hasRouteIn(t testing.TB, nsPath string, subnet *net.IPNet) bool {
 	ns, err := netns.GetFromPath(nsPath)
 	mustNet(t, err)
 	defer ns.Close()
@@ -384,4 +409,64 @@ func hasRouteIn(t *testing.T, nsPath string, subnet *net.IPNet) bool {
 		}
 	}
 	return false
+}
+
+// BenchmarkOverlayThroughput compares TCP throughput to an allocation from
+// its own node across the bridge ("bridge") with throughput from an
+// allocation on the other node across the VXLAN overlay ("overlay"), in
+// 1 MiB writes:
+//
+//	go test ./e2e -run XXX -bench OverlayThroughput -benchtime 500x
+func BenchmarkOverlayThroughput(b *testing.B) {
+	requireNetns(b)
+	requireVXLAN(b)
+	c := startTwoNodes(b)
+	dst, src := c.allocs[0], c.allocs[1]
+	var dstHost *testHost
+	node, _, err := c.cli.Nodes().Info(dst.NodeID, nil)
+	mustNet(b, err)
+	for _, h := range c.hosts {
+		if h.name == node.Name {
+			dstHost = h
+		}
+	}
+	var ln net.Listener
+	mustNet(b, network.InNamespace(network.NamespacePath(dst.ID), func() error {
+		var err error
+		ln, err = net.Listen("tcp", ":9000")
+		return err
+	}))
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(io.Discard, conn); conn.Close() }()
+		}
+	}()
+	target := net.JoinHostPort(dst.NetworkStatus.Address, "9000")
+	chunk := make([]byte, 1<<20)
+	for _, tc := range []struct{ name, from string }{
+		{"bridge", dstHost.nsPath},
+		{"overlay", network.NamespacePath(src.ID)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var conn net.Conn
+			mustNet(b, network.InNamespace(tc.from, func() error {
+				var err error
+				conn, err = net.DialTimeout("tcp", target, 5*time.Second)
+				return err
+			}))
+			defer conn.Close()
+			b.SetBytes(int64(len(chunk)))
+			b.ResetTimer()
+			for range b.N {
+				if _, err := conn.Write(chunk); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

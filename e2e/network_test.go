@@ -12,7 +12,7 @@ import (
 
 // requireNetns skips unless the test may create network namespaces,
 // bridges and iptables rules.
-func requireNetns(t *testing.T) {
+func requireNetns(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("bridge networking needs root (network namespaces, bridges, iptables)")
