@@ -106,10 +106,28 @@ func (gc *groupChecks) staticReason(node *api.Node, m *constraintMatcher, region
 			return filterMissingDrivers
 		}
 	}
+	if attr := gc.networkAttr(); attr != "" && node.Attributes[attr] == "" {
+		return fmt.Sprintf("missing network mode %q", gc.group.Networks[0].Mode)
+	}
 	for _, c := range gc.groupConstraints {
 		if !m.meets(c, node, region) {
 			return constraintString(c)
 		}
+	}
+	return ""
+}
+
+// networkAttr is the node attribute the group's network mode needs
+// (structs.NetworkAttr*), or "" for host mode.
+func (gc *groupChecks) networkAttr() string {
+	if len(gc.group.Networks) == 0 || gc.group.Networks[0] == nil {
+		return ""
+	}
+	switch gc.group.Networks[0].Mode {
+	case "bridge":
+		return structs.NodeAttrNetworkBridge
+	case "none":
+		return structs.NodeAttrNetworkNamespaces
 	}
 	return ""
 }
