@@ -21,6 +21,7 @@ import (
 	"github.com/roam-project/roam/client/allocrunner"
 	"github.com/roam-project/roam/client/hoststats"
 	"github.com/roam-project/roam/client/state"
+	"github.com/roam-project/roam/devices"
 	"github.com/roam-project/roam/network"
 	"github.com/roam-project/roam/structs"
 )
@@ -43,6 +44,7 @@ type Client struct {
 	contact *contactTracker
 	stopper *disconnectStopper
 	network *network.Manager
+	devices *devices.Manager
 	// unknown holds the allocations the servers list as "unknown"; owned
 	// by watchAllocations.
 	unknown map[string]bool
@@ -98,6 +100,7 @@ func New(cfg *Config, servers Servers) (*Client, error) {
 		return nil, err
 	}
 	c.updates = newUpdater(servers, c.logger)
+	c.devices = devices.NewManager(cfg.Logger, cfg.DevicePlugins...)
 	c.stopper = newDisconnectStopper(c)
 	if c.contact, err = newContactTracker(db, c.logger, time.Now()); err != nil {
 		db.Close()
@@ -156,6 +159,7 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 	}
 	loops.Go(func() { c.watchDrivers(ctx) })
+	loops.Go(func() { c.watchDevices(ctx) })
 	c.watchAllocations(ctx)
 	return ctx.Err()
 }
@@ -217,7 +221,8 @@ func (c *Client) startAlloc(a *api.Allocation, restored map[string]*state.TaskRe
 	ar, err := allocrunner.New(allocrunner.Config{
 		Alloc: a, Node: c.Node(), Region: c.cfg.Region, Drivers: c.cfg.Drivers,
 		AllocRoot: c.cfg.AllocDir, State: c.db, Logger: c.cfg.Logger,
-		OnUpdate: c.updates.queue, Restored: restored, Services: c.servers, Network: c.network,
+		OnUpdate: c.updates.queue, Restored: restored, Services: c.servers, Identities: c.servers, Network: c.network,
+		Lookups: c.servers, TemplateSettings: c.cfg.Templates, Devices: c.devices,
 	})
 	if err != nil {
 		c.logger.Error("create alloc runner", "alloc_id", a.ID, "error", err)
@@ -256,7 +261,12 @@ func (c *Client) AllocRunner(allocID string) (*allocrunner.AllocRunner, error) {
 
 // HostStats samples the machine's resource usage.
 func (c *Client) HostStats() (*api.HostStats, error) {
-	return c.host.Collect()
+	stats, err := c.host.Collect()
+	if err != nil {
+		return nil, err
+	}
+	stats.DeviceStats = c.devices.Stats(context.Background())
+	return stats, nil
 }
 
 // DestroyAllocs stops the client's loops, then kills every allocation's

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/roam-project/roam/client/template"
+	"github.com/roam-project/roam/devices"
 	"github.com/roam-project/roam/drivers"
 )
 
@@ -40,9 +42,21 @@ type Config struct {
 	// TLSEnabled reports that the HTTP API is HTTPS, so that API clients
 	// reaching the node directly (alloc logs and files) use https.
 	TLSEnabled bool
+	// Templates are the client's template block settings.
+	Templates template.Settings
 	// Drivers is the driver set, already configured by the agent.
 	Drivers map[string]drivers.Driver
-	Logger  *slog.Logger
+	// DevicePlugins find the machine's devices (GPUs).
+	DevicePlugins []devices.Plugin
+	// HostVolumes are the client's `host_volume` blocks by name.
+	HostVolumes map[string]HostVolume
+	Logger      *slog.Logger
+}
+
+// HostVolume is a directory of the machine offered to jobs by name.
+type HostVolume struct {
+	Path     string
+	ReadOnly bool
 }
 
 // Defaults of the dynamic port range, as Nomad's.

@@ -84,6 +84,12 @@ type TaskConfig struct {
 	// Network is the allocation's network namespace, shared by its tasks;
 	// nil runs the task in the host's network.
 	Network *NetworkIsolation
+	// Mounts are host paths bound into the task: its host volumes, and
+	// what its devices need.
+	Mounts []Mount
+	// DeviceNodes are the host device nodes the task may open (its GPUs);
+	// isolating drivers deny the others.
+	DeviceNodes []DeviceNode
 }
 
 // NetworkIsolation is an allocation's network namespace as tasks join it.
@@ -118,6 +124,28 @@ type NetworkSpec struct {
 	DNSOptions              []string
 }
 
+// Mount is a host path bound into a task at TaskPath.
+type Mount struct {
+	HostPath, TaskPath string
+	ReadOnly           bool
+	// PropagationMode is the volume_mount's: "private" (the default),
+	// "host-to-task" or "bidirectional".
+	PropagationMode string
+}
+
+// DeviceNode is a host device node a task may open.
+type DeviceNode struct {
+	HostPath, TaskPath string
+	// Permissions is a cgroup access string: a combination of r, w, m.
+	Permissions string
+}
+
+// Device is a group of device instances the scheduler gave the task.
+type Device struct {
+	Vendor, Type, Name string
+	IDs                []string
+}
+
 // Resources are the task's allocated resources as the driver sees them.
 type Resources struct {
 	CPUShares     int64
@@ -127,6 +155,8 @@ type Resources struct {
 	DiskMB        int64
 	// Ports maps a port label to its host value and in-task value.
 	Ports []Port
+	// Devices are the device instances allocated to the task.
+	Devices []Device
 }
 
 // Port is one allocated port of the task's group network.

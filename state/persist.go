@@ -27,8 +27,10 @@ type snapshotRecord struct {
 	Namespace   *api.Namespace           `json:",omitempty"`
 	ACLPolicy   *api.ACLPolicy           `json:",omitempty"`
 	ACLToken    *api.ACLToken            `json:",omitempty"`
-	ACLRole     *api.ACLRole             `json:",omitempty"`
 	SubnetLease *structs.SubnetLease     `json:",omitempty"`
+	ACLRole     *api.ACLRole             `json:",omitempty"`
+	Config      *ConfigEntry             `json:",omitempty"`
+	NodePool    *api.NodePool            `json:",omitempty"`
 }
 
 // Persist writes every object of the snapshot to w as a JSON stream.
@@ -71,6 +73,8 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableACLTokens, func(r any) snapshotRecord { return snapshotRecord{ACLToken: r.(*api.ACLToken)} }},
 		{tableACLRoles, func(r any) snapshotRecord { return snapshotRecord{ACLRole: r.(*api.ACLRole)} }},
 		{tableSubnetLeases, func(r any) snapshotRecord { return snapshotRecord{SubnetLease: r.(*structs.SubnetLease)} }},
+		{tableConfig, func(r any) snapshotRecord { return snapshotRecord{Config: r.(*ConfigEntry)} }},
+		{tableNodePools, func(r any) snapshotRecord { return snapshotRecord{NodePool: r.(*api.NodePool)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -130,6 +134,10 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.ACLRole
 		case rec.SubnetLease != nil:
 			obj = rec.SubnetLease
+		case rec.Config != nil:
+			obj = rec.Config
+		case rec.NodePool != nil:
+			obj = rec.NodePool
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}

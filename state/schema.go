@@ -59,6 +59,8 @@ func schema() *memdb.DBSchema {
 		tableDeployments:  deploymentsTableSchema(),
 		tableRootKeys:     rootKeysTableSchema(),
 		tableNamespaces:   namespacesTableSchema(),
+		tableConfig:       configTableSchema(),
+		tableNodePools:    nodePoolsTableSchema(),
 		tableSubnetLeases: subnetLeasesTableSchema(),
 	}}
 	for _, t := range aclTableSchemas() {

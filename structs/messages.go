@@ -33,6 +33,11 @@ const (
 	ACLTokenBootstrapRequestType
 	ACLRoleUpsertRequestType
 	ACLRoleDeleteRequestType
+	RootKeyDeleteRequestType
+	SchedulerConfigRequestType
+	AutopilotConfigRequestType
+	NodePoolUpsertRequestType
+	NodePoolDeleteRequestType
 	SubnetLeaseRequestType
 )
 

@@ -17,6 +17,7 @@ import (
 	"github.com/roam-project/roam/client/services"
 	"github.com/roam-project/roam/client/state"
 	"github.com/roam-project/roam/client/taskrunner"
+	"github.com/roam-project/roam/client/template"
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/structs"
 )
@@ -43,8 +44,17 @@ type Config struct {
 	Restored map[string]*state.TaskRecord
 	// Services publishes Nomad-provider services; nil publishes none.
 	Services services.Registrar
+	// Identities signs the tasks' workload identities; nil gives tasks
+	// none.
+	Identities taskrunner.IdentitySigner
+	// Lookups answers templates' variable and service lookups.
+	Lookups template.Source
+	// TemplateSettings are the client's template block.
+	TemplateSettings template.Settings
 	// Network sets up bridge and none mode networks; nil refuses them.
 	Network NetworkManager
+	// Devices reserves the tasks' device instances.
+	Devices taskrunner.DeviceReserver
 }
 
 // AllocRunner runs one allocation.
@@ -91,7 +101,8 @@ func New(cfg Config) (*AllocRunner, error) {
 			Alloc: alloc, Task: task, Driver: cfg.Drivers[task.Driver], AllocDir: ar.allocDir,
 			Node: cfg.Node, Region: cfg.Region, State: cfg.State, Logger: logger,
 			OnStateChange: ar.taskStateChanged, Restored: cfg.Restored[task.Name],
-			StartGate: ar.order.gate(task),
+			StartGate: ar.order.gate(task), Identities: cfg.Identities,
+			Lookups: cfg.Lookups, TemplateSettings: cfg.TemplateSettings, Devices: cfg.Devices,
 		}))
 	}
 	ar.network = newNetworkHook(ar, group)

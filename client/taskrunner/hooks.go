@@ -42,6 +42,7 @@ func (envHook) Name() string { return "env" }
 func (envHook) Prestart(tr *TaskRunner, cfg *drivers.TaskConfig) error {
 	env := tr.env()
 	cfg.Env = env.Map()
+	tr.identityEnv(cfg.Env)
 	cfg.Config = env.ReplaceConfig(tr.cfg.Task.Config)
 	cfg.User = env.Replace(tr.cfg.Task.User)
 	tr.mu.Lock()

@@ -67,6 +67,7 @@ func NewSpec(cfg *drivers.TaskConfig) *Spec {
 		TaskDir: cfg.TaskDir, AllocDir: sharedAllocDir(cfg.AllocDir), Limits: limits,
 		StdoutPath: cfg.StdoutPath, StderrPath: cfg.StderrPath,
 		LogMaxFiles: cfg.LogMaxFiles, LogMaxFileSizeMB: cfg.LogMaxFileSizeMB,
+		Mounts: cfg.Mounts, DeviceNodes: cfg.DeviceNodes,
 	}
 }
 

@@ -96,6 +96,9 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, error)
 	if exists {
 		return nil, fmt.Errorf("task %q is already started", cfg.ID)
 	}
+	if err := linkVolumes(cfg.TaskDir, cfg.Mounts); err != nil {
+		return nil, err
+	}
 	command, err := lookupCommand(tc.Command, cfg.TaskDir, cfg.Env["PATH"])
 	if err != nil {
 		return nil, err
