@@ -120,6 +120,9 @@ type ServerJoin struct {
 type IngressConfig struct {
 	Enabled  bool
 	HTTPPort int
+	// HTTPSPort, with CertFile and KeyFile (PEM), also serves HTTPS.
+	HTTPSPort         int
+	CertFile, KeyFile string
 	// Token reads the service catalogue when ACLs are on.
 	Token string
 }

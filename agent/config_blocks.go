@@ -167,9 +167,12 @@ type fileClusterNet struct {
 
 // fileIngress is the client's `ingress` block (Roam's own).
 type fileIngress struct {
-	Enabled  bool   `hcl:"enabled,optional"`
-	HTTPPort int    `hcl:"http_port,optional"`
-	Token    string `hcl:"token,optional"`
+	Enabled   bool   `hcl:"enabled,optional"`
+	HTTPPort  int    `hcl:"http_port,optional"`
+	HTTPSPort int    `hcl:"https_port,optional"`
+	CertFile  string `hcl:"cert_file,optional"`
+	KeyFile   string `hcl:"key_file,optional"`
+	Token     string `hcl:"token,optional"`
 }
 
 // fileReserved is the client's `reserved` block as written.

@@ -1,9 +1,19 @@
 package e2e
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,10 +44,22 @@ func ingressJob(webapp string, count int) *api.Job {
 // TestIngressRoutesToHealthyInstances runs three instances behind the
 // agent's ingress, one of them with a failing check: requests by Host
 // reach the two healthy ones only, round-robin; while a load loop runs, an
-// instance is added and one is stopped, and no request fails.
+// instance is added and one is stopped, and no request fails; HTTPS serves
+// the configured certificate.
 func TestIngressRoutesToHealthyInstances(t *testing.T) {
-	port := freePorts(t, 1)[0]
-	a := startDevAgent(t, fmt.Sprintf("client {\n  ingress {\n    enabled   = true\n    http_port = %d\n  }\n}\n", port))
+	ports := freePorts(t, 2)
+	port := ports[0]
+	certFile, keyFile := selfSignedCert(t, "2048.localhost")
+	a := startDevAgent(t, fmt.Sprintf(`client {
+  ingress {
+    enabled    = true
+    http_port  = %d
+    https_port = %d
+    cert_file  = %q
+    key_file   = %q
+  }
+}
+`, port, ports[1], certFile, keyFile))
 	webapp := buildWebapp(t)
 	if _, _, err := a.client.Jobs().Register(ingressJob(webapp, 3), nil); err != nil {
 		t.Fatal(err)
@@ -57,9 +79,11 @@ func TestIngressRoutesToHealthyInstances(t *testing.T) {
 		}
 		return n
 	}
-	waitUntil(t, 30*time.Second, "a route to three instances, two healthy", func() bool {
+	// The instance whose check fails is either not in the catalogue (the
+	// client registers services once their checks pass) or out of rotation.
+	waitUntil(t, 30*time.Second, "a route to the two healthy instances", func() bool {
 		rs := routes()
-		return len(rs) == 1 && len(rs[0].Instances) == 3 && healthy(rs[0]) == 2
+		return len(rs) == 1 && healthy(rs[0]) == 2
 	})
 	client := &http.Client{Timeout: 5 * time.Second}
 	fetch := func() (string, error) {
@@ -155,10 +179,49 @@ func TestIngressRoutesToHealthyInstances(t *testing.T) {
 		t.Logf("%d requests, none failed", requests.Load())
 	})
 
+	t.Run("HTTPS with the configured certificate", func(t *testing.T) {
+		tc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{
+			InsecureSkipVerify: true, ServerName: "2048.localhost"}}}
+		req, _ := http.NewRequest("GET", fmt.Sprintf("https://127.0.0.1:%d/whoami", ports[1]), nil)
+		req.Host = "2048.localhost"
+		resp, err := tc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 || resp.TLS == nil || resp.TLS.PeerCertificates[0].Subject.CommonName != "2048.localhost" {
+			t.Fatalf("status %d, TLS %v", resp.StatusCode, resp.TLS != nil)
+		}
+	})
+
 	t.Run("roam ingress list shows the route", func(t *testing.T) {
 		out, code := a.roam(t, "ingress", "list")
 		if code != 0 || !strings.Contains(out, "2048.localhost") || !strings.Contains(out, "default/web2048") {
 			t.Fatalf("ingress list: exit %d:\n%s", code, out)
 		}
 	})
+}
+
+// selfSignedCert writes a self-signed certificate for name and its key.
+func selfSignedCert(t *testing.T, name string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	mustNet(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	mustNet(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600))
+	return certFile, keyFile
 }
