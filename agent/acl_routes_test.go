@@ -183,6 +183,7 @@ var aclCases = []aclCase{
 	{pattern: "/v1/agent/servers", method: "GET", path: "/v1/agent/servers", grant: agentReadP, lack: nodeWriteP},
 	{pattern: "/v1/agent/servers", method: "PUT", path: "/v1/agent/servers?address=127.0.0.1:4647", grant: agentWriteP, lack: agentReadP},
 	{pattern: "/v1/agent/health", method: "GET", path: "/v1/agent/health", public: true},
+	{pattern: "/v1/ingress/routes", method: "GET", path: "/v1/ingress/routes", grant: agentReadP, lack: nodeWriteP},
 	{pattern: "/v1/metrics", method: "GET", path: "/v1/metrics", public: true},
 	{pattern: "/v1/client/", method: "GET", path: "/v1/client/stats", grant: nodeReadP, lack: agentWriteP},
 	{pattern: "/v1/client/", method: "GET", path: "/v1/client/gc", grant: nodeWriteP, lack: nodeReadP},

@@ -59,6 +59,8 @@ type Agent struct {
 	// proxy carries requests this agent forwards to the leader's HTTPS
 	// API; nil when the HTTP API is plain.
 	proxy *httpsTransport
+	// ingress is the built-in entry point to services; nil when off.
+	ingress *ingressServer
 	// telemetry keeps the metrics /v1/metrics serves.
 	telemetry *telemetry.Telemetry
 	// regionRT carries requests forwarded to other regions (see
@@ -110,6 +112,10 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 		}
 	}
 	if err := a.startHTTP(); err != nil {
+		a.Shutdown()
+		return nil, err
+	}
+	if err := a.startIngress(ctx); err != nil {
 		a.Shutdown()
 		return nil, err
 	}
@@ -461,6 +467,7 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 	handle("/v1/agent/self", agentRead, h.agentSelf)
 	handle("/v1/agent/servers", reads(agentRead, agentWrite), h.agentServers)
 	handle("/v1/agent/health", public, h.agentHealth)
+	handle("/v1/ingress/routes", agentRead, h.ingressRoutes)
 	handle("/v1/metrics", public, h.metrics)
 	if a.client != nil {
 		routes = append(routes, route{pattern: "/v1/client/", allow: h.clientRule, handler: fsapi.Handler(a.client).ServeHTTP})
@@ -517,6 +524,7 @@ func (a *Agent) configMap() map[string]any {
 // Shutdown stops the HTTP API, the client (leaving its tasks running) and
 // the server.
 func (a *Agent) Shutdown() {
+	a.ingress.stop()
 	if a.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = a.http.Shutdown(ctx)

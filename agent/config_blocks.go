@@ -127,6 +127,7 @@ type fileClient struct {
 	BridgeNetworkName     string              `hcl:"bridge_network_name,optional"`
 	BridgeNetworkSubnet   string              `hcl:"bridge_network_subnet,optional"`
 	ClusterNetwork        *fileClusterNet     `hcl:"cluster_network,block"`
+	Ingress               *fileIngress        `hcl:"ingress,block"`
 	StateDir              string              `hcl:"state_dir,optional"`
 	AllocDir              string              `hcl:"alloc_dir,optional"`
 	CpuTotalCompute       int                 `hcl:"cpu_total_compute,optional"`
@@ -165,6 +166,16 @@ var clientRest = restSchema{
 // fileClusterNet is the client's `cluster_network` block (Roam's own).
 type fileClusterNet struct {
 	CIDR string `hcl:"cidr"`
+}
+
+// fileIngress is the client's `ingress` block (Roam's own).
+type fileIngress struct {
+	Enabled   bool   `hcl:"enabled,optional"`
+	HTTPPort  int    `hcl:"http_port,optional"`
+	HTTPSPort int    `hcl:"https_port,optional"`
+	CertFile  string `hcl:"cert_file,optional"`
+	KeyFile   string `hcl:"key_file,optional"`
+	Token     string `hcl:"token,optional"`
 }
 
 // fileReserved is the client's `reserved` block as written.
@@ -206,6 +217,9 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 		ServerJoin:     f.ServerJoin.config(&dp),
 		GCInterval:     dp.parse(f.GCInterval),
 		MaxKillTimeout: dp.parse(f.MaxKillTimeout),
+	}
+	if f.Ingress != nil {
+		c.Ingress = IngressConfig(*f.Ingress)
 	}
 	if f.ClusterNetwork != nil {
 		c.ClusterNetworkCIDR = f.ClusterNetwork.CIDR

@@ -21,6 +21,7 @@ import (
 	"github.com/roam-project/roam/client/allocrunner"
 	"github.com/roam-project/roam/client/hoststats"
 	"github.com/roam-project/roam/client/state"
+	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/devices"
 	"github.com/roam-project/roam/network"
 	"github.com/roam-project/roam/structs"
@@ -208,12 +209,23 @@ func (c *Client) restore() error {
 	if len(allocs) > 0 {
 		c.logger.Info("restored allocations", "count", len(allocs))
 	}
-	// Networks whose allocation is gone (a crash between the two) go.
-	return c.network.Reconcile(func(id string) bool {
+	// Networks whose allocation is gone (a crash between the two) go,
+	// with the pause containers holding their namespaces.
+	gone, err := c.network.Reconcile(func(id string) bool {
 		c.mu.RLock()
 		defer c.mu.RUnlock()
 		return c.allocs[id] != nil
 	})
+	for _, id := range gone {
+		for _, d := range c.cfg.Drivers {
+			if nc, ok := d.(drivers.NetworkCreator); ok {
+				if derr := nc.DestroyNetwork(id); derr != nil {
+					err = errors.Join(err, derr)
+				}
+			}
+		}
+	}
+	return err
 }
 
 // startAlloc creates and runs an alloc runner.
