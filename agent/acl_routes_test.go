@@ -144,6 +144,7 @@ var aclCases = []aclCase{
 	{pattern: "/v1/agent/servers", method: "GET", path: "/v1/agent/servers", grant: agentReadP, lack: nodeWriteP},
 	{pattern: "/v1/agent/servers", method: "PUT", path: "/v1/agent/servers?address=127.0.0.1:4647", grant: agentWriteP, lack: agentReadP},
 	{pattern: "/v1/agent/health", method: "GET", path: "/v1/agent/health", public: true},
+	{pattern: "/v1/metrics", method: "GET", path: "/v1/metrics", public: true},
 	{pattern: "/v1/client/", method: "GET", path: "/v1/client/stats", grant: nodeReadP, lack: agentWriteP},
 	{pattern: "/v1/client/", method: "GET", path: "/v1/client/gc", grant: nodeWriteP, lack: nodeReadP},
 	{pattern: "/v1/client/", method: "GET", path: "/v1/client/fs/ls/8d2b5a7e-0000-0000-0000-000000000000?path=/", grant: `namespace "default" { capabilities = ["read-fs"] }`, lack: `namespace "default" { capabilities = ["read-job", "read-logs", "alloc-exec"] }`},

@@ -22,6 +22,7 @@ import (
 	"github.com/roam-project/roam/client/fsapi"
 	"github.com/roam-project/roam/client/rpcservers"
 	"github.com/roam-project/roam/drivers"
+	"github.com/roam-project/roam/internal/telemetry"
 	"github.com/roam-project/roam/internal/version"
 	"github.com/roam-project/roam/rpc"
 	"github.com/roam-project/roam/server"
@@ -49,6 +50,8 @@ type Agent struct {
 	// proxy carries requests this agent forwards to the leader's HTTPS
 	// API; nil when the HTTP API is plain.
 	proxy *httpsTransport
+	// telemetry keeps the metrics /v1/metrics serves.
+	telemetry *telemetry.Telemetry
 }
 
 // New starts an agent from a validated configuration.
@@ -61,6 +64,11 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 			return nil, err
 		}
 	}
+	tel, err := telemetry.New(cfg.Telemetry)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	a.telemetry = tel
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	if err := a.setupTLS(); err != nil {
@@ -310,7 +318,7 @@ func (a *Agent) routes() http.Handler {
 		jobBodyLimit: jobBodyBase + 2*a.config.Server.jobLimits().MaxSourceSize}
 	mux := http.NewServeMux()
 	for _, rt := range a.routeTable(h) {
-		handler := h.authorize(rt.allow, rt.handler)
+		handler := h.authorize(rt.allow, measured(rt.pattern, rt.handler))
 		if rt.toLeader {
 			handler = h.toLeader(handler)
 		}
@@ -374,6 +382,7 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 	handle("/v1/agent/self", agentRead, h.agentSelf)
 	handle("/v1/agent/servers", reads(agentRead, agentWrite), h.agentServers)
 	handle("/v1/agent/health", public, h.agentHealth)
+	handle("/v1/metrics", public, h.metrics)
 	if a.client != nil {
 		routes = append(routes, route{pattern: "/v1/client/", allow: h.clientRule, handler: fsapi.Handler(a.client).ServeHTTP})
 	}

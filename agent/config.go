@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/roam-project/roam/internal/telemetry"
 	"github.com/roam-project/roam/tlsutil"
 )
 
@@ -36,6 +37,8 @@ type Config struct {
 	Keyrings []KeyringConfig
 	// TLS is the `tls` block: HTTPS and mutual TLS on the RPC port.
 	TLS tlsutil.Config
+	// Telemetry is the typed part of the `telemetry` block.
+	Telemetry telemetry.Config
 
 	LeaveOnInterrupt       bool
 	LeaveOnTerminate       bool
@@ -45,8 +48,8 @@ type Config struct {
 	HTTPAPIResponseHeaders map[string]string
 
 	// Extra keeps Nomad settings that Roam accepts but does not act on
-	// (telemetry, consul, vault, limits, autopilot, audit, ...), as
-	// generic values keyed by their HCL name. For acl, ui and tls it holds
+	// (consul, vault, limits, autopilot, audit, ...), as generic values
+	// keyed by their HCL name. For acl, ui, tls and telemetry it holds
 	// the whole block, including the keys also kept typed above.
 	Extra map[string]any
 
@@ -205,7 +208,8 @@ func DefaultConfig() *Config {
 			GCParallelDestroys:    2,
 			MaxKillTimeout:        30 * time.Second,
 		},
-		UI: UIConfig{Enabled: true},
+		UI:        UIConfig{Enabled: true},
+		Telemetry: telemetry.Config{CollectionInterval: time.Second},
 	}
 }
 

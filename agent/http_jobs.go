@@ -64,6 +64,9 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	if job == nil {
 		return nil, codedError(http.StatusBadRequest, "Job must be specified")
 	}
+	if req.EvalPriority < 0 || req.EvalPriority > 100 {
+		return nil, codedError(http.StatusBadRequest, "Eval priority must be between 1 and 100")
+	}
 	if err := h.canonicalizeJob(job, r, req.Namespace); err != nil {
 		return nil, err
 	}
@@ -73,6 +76,7 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	}
 	res, err := h.srv.RegisterJob(&structs.JobRegisterArgs{
 		Job: job, Submission: req.Submission, EnforceIndex: req.EnforceIndex, ModifyIndex: req.JobModifyIndex,
+		PreserveCounts: req.PreserveCounts, PreserveResources: req.PreserveResources, EvalPriority: req.EvalPriority,
 		WriteRequest: writeRequest(r),
 	})
 	if err != nil {
@@ -160,6 +164,12 @@ func (h *httpAPI) jobsParse(w http.ResponseWriter, r *http.Request) (any, error)
 	if err != nil {
 		return nil, codedError(http.StatusBadRequest, "%v", err)
 	}
+	if req.Canonicalize && job.Namespace == nil {
+		// The API canonicalises fully, as Nomad does; only the CLI's
+		// parse leaves the namespace to its -namespace flag.
+		ns := api.DefaultNamespace
+		job.Namespace = &ns
+	}
 	return job, nil
 }
 
@@ -232,8 +242,17 @@ func (h *httpAPI) jobRequest(w http.ResponseWriter, r *http.Request) (any, error
 		}
 		return h.registerJob(w, r, &req)
 	case http.MethodDelete:
-		purge, _ := strconv.ParseBool(r.URL.Query().Get("purge"))
-		evalID, index, err := h.srv.DeregisterJob(secretOf(r), ns, id, purge)
+		q := r.URL.Query()
+		purge, _ := strconv.ParseBool(q.Get("purge"))
+		args := &structs.JobDeregisterArgs{Namespace: ns, JobID: id, Purge: purge, WriteRequest: writeRequest(r)}
+		if v := q.Get("eval_priority"); v != "" {
+			p, err := strconv.Atoi(v)
+			if err != nil || p < 0 || p > 100 {
+				return nil, codedError(http.StatusBadRequest, "eval_priority must be between 1 and 100")
+			}
+			args.EvalPriority = p
+		}
+		evalID, index, err := h.srv.DeregisterJobOpts(args)
 		if err != nil {
 			return nil, err
 		}

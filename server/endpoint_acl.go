@@ -35,7 +35,7 @@ func (s *Server) BootstrapACL(args *structs.ACLBootstrapArgs) (*api.ACLToken, er
 	if secret == "" {
 		secret, _ = uuid.GenerateUUID()
 	} else if _, err := uuid.ParseUUID(secret); err != nil {
-		return nil, fmt.Errorf("%w: invalid bootstrap secret: must be a UUID", ErrInvalid)
+		return nil, fmt.Errorf("%w: invalid acl token", ErrInvalid)
 	}
 	accessor, _ := uuid.GenerateUUID()
 	token := &api.ACLToken{AccessorID: accessor, SecretID: secret, Name: "Bootstrap Token",
@@ -148,7 +148,9 @@ func (s *Server) UpsertACLToken(args *structs.ACLTokenUpsertArgs) (*structs.ACLT
 }
 
 // validateToken checks a token's type against its policies and roles, and
-// links roles (named by ID or name) to existing roles.
+// links roles (named by ID or name) to existing roles. Policies are named,
+// not linked, and need not exist yet, as in Nomad: a policy that does not
+// exist grants nothing until it is created.
 func validateToken(snap *state.Snapshot, t *api.ACLToken) error {
 	switch t.Type {
 	case structs.ACLClientToken:
@@ -164,15 +166,6 @@ func validateToken(snap *state.Snapshot, t *api.ACLToken) error {
 	}
 	if len(t.Name) > 256 {
 		return fmt.Errorf("%w: token name too long", ErrInvalid)
-	}
-	for _, name := range t.Policies {
-		p, err := snap.ACLPolicyByName(name)
-		if err != nil {
-			return err
-		}
-		if p == nil {
-			return fmt.Errorf("%w: cannot find policy %s", ErrInvalid, name)
-		}
 	}
 	links := make([]*api.ACLTokenRoleLink, 0, len(t.Roles))
 	for _, link := range t.Roles {

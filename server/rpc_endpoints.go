@@ -33,7 +33,7 @@ func (e *jobEndpoint) Deregister(args *structs.JobDeregisterArgs, reply *structs
 	if err := e.s.authorize(args.AuthToken, nsAllows(args.Namespace, acl.NamespaceCapabilitySubmitJob)); err != nil {
 		return err
 	}
-	id, index, err := e.s.DeregisterJob(args.AuthToken, args.Namespace, args.JobID, args.Purge)
+	id, index, err := e.s.DeregisterJobOpts(args)
 	*reply = structs.EvalReply{EvalID: id, Index: index}
 	return err
 }

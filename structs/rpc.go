@@ -18,6 +18,14 @@ type JobRegisterArgs struct {
 	Trigger      string
 	EnforceIndex bool
 	ModifyIndex  uint64
+	// PreserveCounts keeps the group counts of the registered job, and
+	// PreserveResources its tasks' resources, for groups and tasks that
+	// exist already.
+	PreserveCounts    bool
+	PreserveResources bool
+	// EvalPriority, when not 0, is the evaluation's priority instead of
+	// the job's.
+	EvalPriority int
 	WriteRequest
 }
 
@@ -35,6 +43,9 @@ type JobRegisterReply struct {
 type JobDeregisterArgs struct {
 	Namespace, JobID string
 	Purge            bool
+	// EvalPriority, when not 0, is the evaluation's priority instead of
+	// the job's.
+	EvalPriority int
 	WriteRequest
 }
 
