@@ -137,6 +137,7 @@ func (n *simNode) observe(a *api.Allocation) {
 		return
 	}
 	n.known[a.ID] = want
+	n.sim.lastChange.Store(time.Now().UnixNano())
 	switch want {
 	case structs.AllocClientStatusRunning:
 		n.sim.running.Add(1)
