@@ -332,3 +332,96 @@ func BenchmarkRegionForwarding(b *testing.B) {
 		})
 	}
 }
+
+// TestRegionsThreeServersTwoDatacenters federates east, three servers
+// with clients in two datacenters, and west, one server that joins with
+// `server join`: requests for west from any east server, for east from
+// west (to any of its servers, followers included), a job spread over
+// east's datacenters, and east unharmed when west dies.
+func TestRegionsThreeServersTwoDatacenters(t *testing.T) {
+	c := startClusterWith(t, clusterOptions{
+		serverBlock: `  encrypt = "` + testGossipKey + `"`,
+		agentConf: func(p *agentProc) string {
+			dc := "east-1"
+			if p.name == "client1" {
+				dc = "east-2"
+			}
+			return fmt.Sprintf("region = \"east\"\ndatacenter = %q\n", dc)
+		},
+	})
+	west := newAgentProc(t, "server-west", fmt.Sprintf("region = \"west\"\ndatacenter = \"west-1\"\nserver {\n  enabled = true\n  bootstrap_expect = 1\n  encrypt = %q\n}\n", testGossipKey))
+	west.start(t)
+	t.Cleanup(west.stop)
+	waitUntil(t, 30*time.Second, "west's leader", func() bool {
+		leader, err := west.client(t).Status().Leader()
+		return err == nil && leader != ""
+	})
+	if out, code := roamAt(t, west, nil, "server", "join", c.servers[1].serfAddr()); code != 0 {
+		t.Fatalf("server join east from west: exit %d\n%s", code, out)
+	}
+	for _, s := range append(slices.Clone(c.servers), west) {
+		cl := s.client(t)
+		waitUntil(t, 30*time.Second, "both regions known to "+s.name, func() bool {
+			regions, err := cl.Regions().List()
+			return err == nil && slices.Equal(regions, []string{"east", "west"})
+		})
+	}
+	out, code := roamAt(t, c.servers[0], nil, "server", "members")
+	if code != 0 || strings.Count(out, ".east") != 3 || !strings.Contains(out, "server-west.west") {
+		t.Fatalf("server members: exit %d\n%s", code, out)
+	}
+
+	// West's leader, asked of every east server; east's nodes, asked of
+	// west (which may land on any east server).
+	for _, s := range c.servers {
+		viaEast := s.client(t)
+		viaEast.SetRegion("west")
+		if leader, err := viaEast.Status().Leader(); err != nil || leader != west.rpcAddr() {
+			t.Fatalf("west's leader through %s: %q, %v", s.name, leader, err)
+		}
+	}
+	eastViaWest := west.client(t)
+	eastViaWest.SetRegion("east")
+	for range 6 {
+		nodes, _, err := eastViaWest.Nodes().List(nil)
+		if err != nil || len(nodes) != 2 {
+			t.Fatalf("east's nodes through west: %+v, %v", nodes, err)
+		}
+	}
+
+	// A job spread over east's datacenters, sent through west.
+	job := shellJob("spread", "service", 2, "sleep 300")
+	job.Region = ptr("east")
+	job.Datacenters = []string{"east-*"}
+	job.Spreads = []*api.Spread{{Attribute: "${node.datacenter}", Weight: ptr(int8(100))}}
+	if _, _, err := west.client(t).Jobs().Register(job, nil); err != nil {
+		t.Fatalf("register an east job through west: %v", err)
+	}
+	allocs := waitRunning(t, c.servers[0].client(t), "spread", 2)
+	dcs := map[string]bool{}
+	for _, a := range allocs {
+		node, _, err := c.servers[0].client(t).Nodes().Info(a.NodeID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dcs[node.Datacenter] = true
+	}
+	if !dcs["east-1"] || !dcs["east-2"] {
+		t.Fatalf("spread allocations in datacenters %v, want east-1 and east-2", dcs)
+	}
+	out, code = roamAt(t, c.servers[2], nil, "node", "status")
+	if code != 0 || !strings.Contains(out, "east-1") || !strings.Contains(out, "east-2") {
+		t.Fatalf("node status: exit %d\n%s", code, out)
+	}
+
+	// West dies: east serves on, and says west is gone.
+	west.kill()
+	east := c.servers[0].client(t)
+	if _, _, err := east.Jobs().List(nil); err != nil {
+		t.Fatalf("east with west down: %v", err)
+	}
+	east.SetRegion("west")
+	if _, _, err := east.Jobs().List(nil); err == nil || !strings.Contains(err.Error(), `region "west"`) {
+		t.Fatalf("west's jobs with west down: %v", err)
+	}
+}
