@@ -289,6 +289,13 @@ func TestRegionsReplicateACLsAndNamespaces(t *testing.T) {
 		_, _, err := reader.Jobs().List(nil)
 		return err == nil
 	})
+	// Deleting the global token in west deletes it in east.
+	if _, err := west.ACLTokens().Delete(token.AccessorID, nil); err != nil {
+		t.Fatalf("delete the global token in west: %v", err)
+	}
+	if _, _, err := east.ACLTokens().Info(token.AccessorID, nil); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("the global token deleted in west, in east: %v", err)
+	}
 	if _, err := east.ACLPolicies().Delete("from-west", nil); err != nil {
 		t.Fatal(err)
 	}
