@@ -244,7 +244,11 @@ func (h *httpAPI) jobRequest(w http.ResponseWriter, r *http.Request) (any, error
 		return h.registerJob(w, r, &req)
 	case http.MethodDelete:
 		purge, _ := strconv.ParseBool(r.URL.Query().Get("purge"))
-		evalID, index, err := h.srv.DeregisterJob(secretOf(r), ns, id, purge)
+		deregister := h.srv.DeregisterJob
+		if global, _ := strconv.ParseBool(r.URL.Query().Get("global")); global {
+			deregister = h.srv.DeregisterMultiregionJob
+		}
+		evalID, index, err := deregister(secretOf(r), ns, id, purge)
 		if err != nil {
 			return nil, err
 		}

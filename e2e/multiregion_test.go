@@ -167,5 +167,15 @@ func TestMultiregionJobRollsOutRegionAfterRegionAndFailsAll(t *testing.T) {
 			return err == nil && *job.Version == 2 && strings.Contains(job.TaskGroups[0].Tasks[0].Config["args"].([]any)[1].(string), "sleep 300")
 		})
 	}
-	f.stopJobs(t, f.west)
+
+	// job stop -global stops it in both regions.
+	if out, code := roamAt(t, f.east, nil, "job", "stop", "-global", "-detach", "web"); code != 0 {
+		t.Fatalf("job stop -global: exit %d\n%s", code, out)
+	}
+	for name, c := range map[string]*api.Client{"east": east, "west": west} {
+		waitUntil(t, 30*time.Second, "web stopped in "+name, func() bool {
+			job, _, err := c.Jobs().Info("web", nil)
+			return err == nil && *job.Stop
+		})
+	}
 }

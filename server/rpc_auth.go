@@ -49,6 +49,8 @@ var clientMethods = map[string]bool{
 var regionMethods = map[string]bool{
 	"Replication.Fetch": true, "Status.Leader": true,
 	"Multiregion.Register": true, "Multiregion.Fail": true,
+	// job stop -global, with the caller's token, which the region checks.
+	"Job.Deregister": true,
 }
 
 // nodeSecretAttr is the node attribute holding the SHA-256 of the node's
