@@ -23,6 +23,7 @@ import (
 	"github.com/roam-project/roam/client/fsapi"
 	"github.com/roam-project/roam/client/rpcservers"
 	"github.com/roam-project/roam/drivers"
+	"github.com/roam-project/roam/internal/telemetry"
 	"github.com/roam-project/roam/internal/version"
 	"github.com/roam-project/roam/rpc"
 	"github.com/roam-project/roam/server"
@@ -50,6 +51,8 @@ type Agent struct {
 	// proxy carries requests this agent forwards to the leader's HTTPS
 	// API; nil when the HTTP API is plain.
 	proxy *httpsTransport
+	// telemetry keeps the metrics /v1/metrics serves.
+	telemetry *telemetry.Telemetry
 	// regionRT carries requests forwarded to other regions (see
 	// regionTransport); tunnel serves the requests they forward here.
 	regionOnce sync.Once
@@ -67,6 +70,11 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 			return nil, err
 		}
 	}
+	tel, err := telemetry.New(cfg.Telemetry)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	a.telemetry = tel
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
 	if err := a.setupTLS(); err != nil {
@@ -139,6 +147,7 @@ func (a *Agent) startServer() error {
 		MinHeartbeatTTL:     cfg.Server.MinHeartbeatTTL,
 		JobLimits:           cfg.Server.jobLimits(),
 		ACLEnabled:          cfg.ACL.Enabled,
+		OIDCIssuer:          cfg.Server.OIDCIssuer,
 		ValidateTaskConfig:  a.validateTaskConfig,
 		KEKs:                keks,
 		Logger:              a.logger,
@@ -225,23 +234,32 @@ func (a *Agent) startClient(ctx context.Context) error {
 	if iface == "" && cfg.DevMode {
 		iface = loopbackInterface()
 	}
+	devicePlugins, err := loadDevicePlugins(cfg.Plugins)
+	if err != nil {
+		return err
+	}
 	c, err := client.New(&client.Config{
-		NodeName:         cfg.Name,
-		Datacenter:       cfg.Datacenter,
-		Region:           cfg.Region,
-		NodeClass:        cfg.Client.NodeClass,
-		NodePool:         cfg.Client.NodePool,
-		Meta:             cfg.Client.Meta,
-		Options:          cfg.Client.Options,
-		StateDir:         stateDir,
-		AllocDir:         allocDir,
-		NetworkInterface: iface,
-		MinDynamicPort:   cfg.Client.MinDynamicPort,
-		MaxDynamicPort:   cfg.Client.MaxDynamicPort,
-		Drivers:          a.drivers,
-		HTTPAddr:         net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
-		TLSEnabled:       cfg.TLS.HTTP,
-		Logger:           a.logger,
+		DevicePlugins:     devicePlugins,
+		HostVolumes:       hostVolumes(cfg.Client.HostVolume),
+		NodeName:          cfg.Name,
+		Datacenter:        cfg.Datacenter,
+		Region:            cfg.Region,
+		NodeClass:         cfg.Client.NodeClass,
+		NodePool:          cfg.Client.NodePool,
+		Meta:              cfg.Client.Meta,
+		Options:           cfg.Client.Options,
+		StateDir:          stateDir,
+		AllocDir:          allocDir,
+		NetworkInterface:  iface,
+		BridgeNetworkName: cfg.Client.BridgeNetworkName, BridgeNetworkSubnet: cfg.Client.BridgeNetworkSubnet,
+		ClusterNetworkCIDR: cfg.Client.ClusterNetworkCIDR,
+		MinDynamicPort:     cfg.Client.MinDynamicPort,
+		MaxDynamicPort:     cfg.Client.MaxDynamicPort,
+		Drivers:            a.drivers,
+		HTTPAddr:           net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
+		TLSEnabled:         cfg.TLS.HTTP,
+		Templates:          cfg.Client.Template,
+		Logger:             a.logger,
 	}, servers)
 	if err != nil {
 		return fmt.Errorf("start client: %w", err)
@@ -326,7 +344,7 @@ func (a *Agent) routes() http.Handler {
 		jobBodyLimit: jobBodyBase + 2*a.config.Server.jobLimits().MaxSourceSize}
 	mux := http.NewServeMux()
 	for _, rt := range a.routeTable(h) {
-		handler := h.authorize(rt.allow, rt.handler)
+		handler := h.authorize(rt.allow, measured(rt.pattern, rt.handler))
 		if rt.toLeader {
 			handler = h.toLeader(handler)
 		}
@@ -354,17 +372,22 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/validate/job", readJob, h.validateJob)
 		handle("/v1/allocations", readJob, h.allocsList)
 		handle("/v1/allocation/", h.inObjectNamespace(allocNamespace, allocCap), h.allocRequest)
-		handle("/v1/evaluations", readJob, h.evalsList)
+		handle("/v1/evaluations", reads(readJob, management), h.evalsList)
+		handle("/v1/evaluations/count", readJob, h.evalsCount)
 		handle("/v1/evaluation/", h.inObjectNamespace(evalNamespace, constCap(acl.NamespaceCapabilityReadJob)), h.evalRequest)
 		handle("/v1/deployments", readJob, h.deploymentsList)
 		handle("/v1/deployment/", h.inObjectNamespace(deploymentNamespace, deploymentCap), h.deploymentRequest)
 		handle("/v1/nodes", nodeRead, h.nodesList)
 		handle("/v1/node/", nodeRule, h.nodeRequest)
+		handle("/v1/node/pools", anyToken, h.nodePoolsRequest)
+		handle("/v1/node/pool/", nodePoolRule, h.nodePoolRequest)
 		handle("/v1/services", readJob, h.servicesList)
 		handle("/v1/service/", reads(readJob, nsCap(acl.NamespaceCapabilitySubmitJob)), h.serviceRequest)
 		handle("/v1/vars", anyToken, h.varsList)
 		handle("/v1/var/", varRule, h.varRequest)
 		handle("/v1/agent/members", nodeRead, h.agentMembers)
+		handle("/.well-known/jwks.json", public, h.jwks)
+		handle("/.well-known/openid-configuration", public, h.oidcDiscovery)
 		handle("/v1/status/leader", public, h.statusLeader)
 		handle("/v1/status/peers", public, h.statusPeers)
 		handle("/v1/regions", public, h.regions)
@@ -372,6 +395,10 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/operator/raft/configuration", management, h.raftConfiguration)
 		handle("/v1/operator/raft/peer", management, h.raftRemovePeer)
 		handle("/v1/operator/snapshot", management, h.operatorSnapshot)
+		handle("/v1/operator/keyring/", management, h.operatorKeyring)
+		handle("/v1/operator/scheduler/configuration", reads(operatorRead, operatorWrite), h.schedulerConfiguration)
+		handle("/v1/operator/autopilot/configuration", reads(operatorRead, operatorWrite), h.autopilotConfiguration)
+		handle("/v1/operator/autopilot/health", operatorRead, h.autopilotHealth)
 		handle("/v1/agent/join", agentWrite, h.agentJoin)
 		handle("/v1/agent/force-leave", agentWrite, h.agentForceLeave)
 		handle("/v1/agent/keyring/", reads(agentRead, agentWrite), h.agentKeyring)
@@ -391,6 +418,7 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 	handle("/v1/agent/self", agentRead, h.agentSelf)
 	handle("/v1/agent/servers", reads(agentRead, agentWrite), h.agentServers)
 	handle("/v1/agent/health", public, h.agentHealth)
+	handle("/v1/metrics", public, h.metrics)
 	if a.client != nil {
 		routes = append(routes, route{pattern: "/v1/client/", allow: h.clientRule, handler: fsapi.Handler(a.client).ServeHTTP})
 	}

@@ -55,7 +55,7 @@ func (h *httpAPI) jobList(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		return snap.Index("jobs", "job_summary"), nil
 	})
-	return out, err
+	return page(w, r, out, err, jobKey)
 }
 
 // registerJob canonicalizes a submitted job and registers it.
@@ -63,6 +63,9 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	job := req.Job
 	if job == nil {
 		return nil, codedError(http.StatusBadRequest, "Job must be specified")
+	}
+	if req.EvalPriority < 0 || req.EvalPriority > 100 {
+		return nil, codedError(http.StatusBadRequest, "Eval priority must be between 1 and 100")
 	}
 	if h.toJobRegion(w, r, job, req) {
 		return nil, nil
@@ -80,6 +83,7 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	}
 	res, err := register(&structs.JobRegisterArgs{
 		Job: job, Submission: req.Submission, EnforceIndex: req.EnforceIndex, ModifyIndex: req.JobModifyIndex,
+		PreserveCounts: req.PreserveCounts, PreserveResources: req.PreserveResources, EvalPriority: req.EvalPriority,
 		WriteRequest: writeRequest(r),
 	})
 	if err != nil {
@@ -171,6 +175,12 @@ func (h *httpAPI) jobsParse(w http.ResponseWriter, r *http.Request) (any, error)
 	if err != nil {
 		return nil, codedError(http.StatusBadRequest, "%v", err)
 	}
+	if req.Canonicalize && job.Namespace == nil {
+		// The API canonicalises fully, as Nomad does; only the CLI's
+		// parse leaves the namespace to its -namespace flag.
+		ns := api.DefaultNamespace
+		job.Namespace = &ns
+	}
 	return job, nil
 }
 
@@ -243,12 +253,21 @@ func (h *httpAPI) jobRequest(w http.ResponseWriter, r *http.Request) (any, error
 		}
 		return h.registerJob(w, r, &req)
 	case http.MethodDelete:
-		purge, _ := strconv.ParseBool(r.URL.Query().Get("purge"))
-		deregister := h.srv.DeregisterJob
-		if global, _ := strconv.ParseBool(r.URL.Query().Get("global")); global {
+		q := r.URL.Query()
+		purge, _ := strconv.ParseBool(q.Get("purge"))
+		args := &structs.JobDeregisterArgs{Namespace: ns, JobID: id, Purge: purge, WriteRequest: writeRequest(r)}
+		if v := q.Get("eval_priority"); v != "" {
+			p, err := strconv.Atoi(v)
+			if err != nil || p < 0 || p > 100 {
+				return nil, codedError(http.StatusBadRequest, "eval_priority must be between 1 and 100")
+			}
+			args.EvalPriority = p
+		}
+		deregister := h.srv.DeregisterJobOpts
+		if global, _ := strconv.ParseBool(q.Get("global")); global {
 			deregister = h.srv.DeregisterMultiregionJob
 		}
-		evalID, index, err := deregister(secretOf(r), ns, id, purge)
+		evalID, index, err := deregister(args)
 		if err != nil {
 			return nil, err
 		}

@@ -236,24 +236,17 @@ func (s *Server) failPeerDeployment(args *structs.MultiregionFailArgs) error {
 	return err
 }
 
-func derefString(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
 // DeregisterMultiregionJob stops (or purges) a job here and, when it is a
 // multiregion job, in every other region it names (`job stop -global`),
 // with the caller's token, which each region checks. A region the rollout
 // never reached has nothing to stop; one that cannot be reached is named
 // in the error, after the others were stopped.
-func (s *Server) DeregisterMultiregionJob(token, namespace, jobID string, purge bool) (string, uint64, error) {
-	job, err := s.State().Snapshot().JobByID(namespace, jobID)
+func (s *Server) DeregisterMultiregionJob(args *structs.JobDeregisterArgs) (string, uint64, error) {
+	job, err := s.State().Snapshot().JobByID(args.Namespace, args.JobID)
 	if err != nil {
 		return "", 0, err
 	}
-	evalID, index, err := s.DeregisterJob(token, namespace, jobID, purge)
+	evalID, index, err := s.DeregisterJobOpts(args)
 	if err != nil || !structs.IsMultiregion(job) {
 		return evalID, index, err
 	}
@@ -262,11 +255,10 @@ func (s *Server) DeregisterMultiregionJob(token, namespace, jobID string, purge 
 		if r == s.config.Region {
 			continue
 		}
-		args := &structs.JobDeregisterArgs{Namespace: namespace, JobID: jobID, Purge: purge, WriteRequest: structs.WriteRequest{AuthToken: token}}
 		err := s.callRegion(s.shutdownCtx, r, "Job.Deregister", args, &structs.EvalReply{})
 		var remote *rpc.RemoteError
 		if err != nil && !(errors.As(err, &remote) && strings.Contains(remote.Msg, "job not found")) {
-			errs = append(errs, fmt.Errorf("stop job %q in region %q: %w", jobID, r, err))
+			errs = append(errs, fmt.Errorf("stop job %q in region %q: %w", args.JobID, r, err))
 		}
 	}
 	return evalID, index, errors.Join(errs...)

@@ -38,7 +38,15 @@ import (
 // clientMethods are the calls a client may make.
 var clientMethods = map[string]bool{
 	"Node.Register": true, "Node.Heartbeat": true, "Node.GetAllocs": true, "Node.UpdateAllocs": true,
+	"Node.GetClientAllocs": true, "Alloc.GetAllocs": true,
 	"ServiceRegistration.Upsert": true, "ServiceRegistration.Delete": true, "Status.Leader": true,
+	// The task runner asks for its task's workload identities.
+	"Alloc.SignIdentities": true,
+	// Templates' lookups: each checks the ACL token it carries (the
+	// task's workload identity).
+	"Var.Read": true, "Var.List": true, "ServiceRegistration.List": true,
+	// The cluster network: a node's subnet lease and the other nodes'.
+	"Network.Lease": true, "Network.Leases": true,
 	// A client-only agent resolves the tokens of the HTTP requests it
 	// serves itself (task files and logs).
 	"ACL.ResolveToken": true,
