@@ -29,10 +29,10 @@ import (
 var regionLocal = []string{"/v1/agent/", "/v1/client/", "/v1/regions", "/ui/"}
 
 // authoritativeWrites are the writes of replicated state (ACL policies,
-// roles, the bootstrap, namespaces) that a region which is not the
+// roles, the bootstrap, namespaces, node pools) that a region which is not the
 // authoritative one sends there, as Nomad does; it has them back by
 // replication. Writes and deletions of global tokens go there too.
-var authoritativeWrites = []string{"/v1/acl/bootstrap", "/v1/acl/policy/", "/v1/acl/role", "/v1/namespace"}
+var authoritativeWrites = []string{"/v1/acl/bootstrap", "/v1/acl/policy/", "/v1/acl/role", "/v1/namespace", "/v1/node/pool"}
 
 // regionLayer forwards requests for other regions, and writes of
 // replicated state to the authoritative region; the rest go to next.

@@ -260,10 +260,18 @@ func TestRegionsReplicateACLsAndNamespaces(t *testing.T) {
 	if _, err := east.Namespaces().Register(&api.Namespace{Name: "prod", Description: "production"}, nil); err != nil {
 		t.Fatalf("write a namespace in east: %v", err)
 	}
-	waitUntil(t, 30*time.Second, "the policy and the namespace in west", func() bool {
+	// A node pool written in west goes to east, and comes back.
+	if _, err := west.NodePools().Register(&api.NodePool{Name: "batch", Description: "batch work"}, nil); err != nil {
+		t.Fatalf("write a node pool in west: %v", err)
+	}
+	if pool, _, err := east.NodePools().Info("batch", nil); err != nil || pool.Description != "batch work" {
+		t.Fatalf("a node pool written in west, in east: %+v, %v", pool, err)
+	}
+	waitUntil(t, 30*time.Second, "the policy, the namespace and the node pool in west", func() bool {
 		p, _, err := west.ACLPolicies().Info("readers", nil)
 		ns, _, nsErr := west.Namespaces().Info("prod", nil)
-		return err == nil && p.Rules == policy.Rules && nsErr == nil && ns.Description == "production"
+		pool, _, poolErr := west.NodePools().Info("batch", nil)
+		return err == nil && p.Rules == policy.Rules && nsErr == nil && ns.Description == "production" && poolErr == nil && pool.Description == "batch work"
 	})
 
 	// A policy written in west goes to east, and comes back.
