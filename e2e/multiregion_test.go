@@ -78,7 +78,7 @@ func latestDeployment(t *testing.T, c *api.Client, jobID string, version uint64,
 }
 
 func TestMultiregionJobRollsOutRegionAfterRegionAndFailsAll(t *testing.T) {
-	f := startFederation(t, false)
+	f := startFederation(t, federationOptions{})
 	east, west := f.api(t, f.east), f.api(t, f.west)
 	dir := t.TempDir()
 	spec := filepath.Join(dir, "web.hcl")
