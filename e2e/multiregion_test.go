@@ -179,3 +179,32 @@ func TestMultiregionJobRollsOutRegionAfterRegionAndFailsAll(t *testing.T) {
 		})
 	}
 }
+
+// TestMultiregionRolloutResumesAfterLeaderRestart submits a multiregion
+// job while west is down: east deploys it and cannot hand it on. East's
+// server restarts (the retrying leader gone), west comes back, and east's
+// new leadership carries the rollout on to west.
+func TestMultiregionRolloutResumesAfterLeaderRestart(t *testing.T) {
+	f := startFederation(t, federationOptions{})
+	f.west.kill()
+	east := f.api(t, f.east)
+	spec := filepath.Join(t.TempDir(), "web.hcl")
+	if err := os.WriteFile(spec, []byte(multiregionSpec(`sleep 300`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := roamAt(t, f.east, nil, "job", "run", "-detach", spec); code != 0 {
+		t.Fatalf("job run with west down: exit %d\n%s", code, out)
+	}
+	latestDeployment(t, east, "web", 0, "successful")
+
+	f.east.stop()
+	f.west.start(t)
+	f.east.start(t)
+	west := f.api(t, f.west)
+	latestDeployment(t, west, "web", 0, "successful")
+	waitRunning(t, west, "web", 2)
+	logHas(t, f.east, "multiregion: resuming the rollout in the next region", 5*time.Second)
+	if job, _, err := east.Jobs().Info("web", nil); err != nil || *job.Version != 0 {
+		t.Fatalf("east's job after the restart: %v (want version 0 still)", err)
+	}
+}
