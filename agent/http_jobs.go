@@ -263,7 +263,11 @@ func (h *httpAPI) jobRequest(w http.ResponseWriter, r *http.Request) (any, error
 			}
 			args.EvalPriority = p
 		}
-		evalID, index, err := h.srv.DeregisterJobOpts(args)
+		deregister := h.srv.DeregisterJobOpts
+		if global, _ := strconv.ParseBool(q.Get("global")); global {
+			deregister = h.srv.DeregisterMultiregionJob
+		}
+		evalID, index, err := deregister(args)
 		if err != nil {
 			return nil, err
 		}
