@@ -145,6 +145,9 @@ func (c *Client) Run(ctx context.Context) error {
 	loops.Go(func() { c.heartbeat(ctx, ttl) })
 	loops.Go(func() { c.watchDrivers(ctx) })
 	loops.Go(func() { c.watchDevices(ctx) })
+	if hs, ok := c.servers.(hostVolumeServers); ok {
+		loops.Go(func() { c.watchHostVolumes(ctx, hs) })
+	}
 	c.watchAllocations(ctx)
 	return ctx.Err()
 }

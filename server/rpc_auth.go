@@ -36,6 +36,7 @@ import (
 var clientMethods = map[string]bool{
 	"Node.Register": true, "Node.Heartbeat": true, "Node.GetAllocs": true, "Node.UpdateAllocs": true,
 	"ServiceRegistration.Upsert": true, "ServiceRegistration.Delete": true, "Status.Leader": true,
+	"Node.GetHostVolumes": true, "Node.UpdateHostVolume": true,
 	// A client-only agent resolves the tokens of the HTTP requests it
 	// serves itself (task files and logs).
 	"ACL.ResolveToken": true,

@@ -28,6 +28,7 @@ type snapshotRecord struct {
 	ACLPolicy  *api.ACLPolicy           `json:",omitempty"`
 	ACLToken   *api.ACLToken            `json:",omitempty"`
 	ACLRole    *api.ACLRole             `json:",omitempty"`
+	HostVolume *api.HostVolume          `json:",omitempty"`
 }
 
 // Persist writes every object of the snapshot to w as a JSON stream.
@@ -69,6 +70,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableACLPolicies, func(r any) snapshotRecord { return snapshotRecord{ACLPolicy: r.(*api.ACLPolicy)} }},
 		{tableACLTokens, func(r any) snapshotRecord { return snapshotRecord{ACLToken: r.(*api.ACLToken)} }},
 		{tableACLRoles, func(r any) snapshotRecord { return snapshotRecord{ACLRole: r.(*api.ACLRole)} }},
+		{tableHostVolumes, func(r any) snapshotRecord { return snapshotRecord{HostVolume: r.(*api.HostVolume)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -126,6 +128,8 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.ACLToken
 		case rec.ACLRole != nil:
 			obj = rec.ACLRole
+		case rec.HostVolume != nil:
+			obj = rec.HostVolume
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}

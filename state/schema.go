@@ -59,6 +59,7 @@ func schema() *memdb.DBSchema {
 		tableDeployments: deploymentsTableSchema(),
 		tableRootKeys:    rootKeysTableSchema(),
 		tableNamespaces:  namespacesTableSchema(),
+		tableHostVolumes: hostVolumesTableSchema(),
 	}}
 	for _, t := range aclTableSchemas() {
 		db.Tables[t.Name] = t

@@ -33,6 +33,8 @@ const (
 	ACLTokenBootstrapRequestType
 	ACLRoleUpsertRequestType
 	ACLRoleDeleteRequestType
+	HostVolumeUpsertRequestType
+	HostVolumeDeleteRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.
