@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/roam-project/roam/client/template"
+	"github.com/roam-project/roam/internal/telemetry"
 	"github.com/roam-project/roam/tlsutil"
 )
 
@@ -36,6 +38,8 @@ type Config struct {
 	Keyrings []KeyringConfig
 	// TLS is the `tls` block: HTTPS and mutual TLS on the RPC port.
 	TLS tlsutil.Config
+	// Telemetry is the typed part of the `telemetry` block.
+	Telemetry telemetry.Config
 
 	LeaveOnInterrupt       bool
 	LeaveOnTerminate       bool
@@ -45,8 +49,8 @@ type Config struct {
 	HTTPAPIResponseHeaders map[string]string
 
 	// Extra keeps Nomad settings that Roam accepts but does not act on
-	// (telemetry, consul, vault, limits, autopilot, audit, ...), as
-	// generic values keyed by their HCL name. For acl, ui and tls it holds
+	// (consul, vault, limits, autopilot, audit, ...), as generic values
+	// keyed by their HCL name. For acl, ui, tls and telemetry it holds
 	// the whole block, including the keys also kept typed above.
 	Extra map[string]any
 
@@ -67,13 +71,16 @@ type Addresses struct {
 
 // ServerConfig is the agent's `server` block.
 type ServerConfig struct {
-	Enabled               bool
-	BootstrapExpect       int
-	NumSchedulers         int
-	EnabledSchedulers     []string
-	HeartbeatGrace        time.Duration
-	MinHeartbeatTTL       time.Duration
-	EncryptKey            string // `encrypt`: the gossip encryption key
+	Enabled           bool
+	BootstrapExpect   int
+	NumSchedulers     int
+	EnabledSchedulers []string
+	HeartbeatGrace    time.Duration
+	MinHeartbeatTTL   time.Duration
+	EncryptKey        string // `encrypt`: the gossip encryption key
+	// AuthoritativeRegion owns ACLs and namespaces; other regions
+	// replicate them from it.
+	AuthoritativeRegion   string
 	RaftProtocol          int
 	RaftMultiplier        int // scales Raft's timeouts: 1 (default) for a LAN, up to 10
 	DataDir               string
@@ -90,6 +97,10 @@ type ServerConfig struct {
 	JobDefaultPriority int
 	JobMaxCount        int
 	JobMaxSourceSize   int64
+	// OIDCIssuer is the `iss` claim of workload identities and the issuer
+	// /.well-known/openid-configuration describes; empty turns discovery
+	// off, as in Nomad.
+	OIDCIssuer string
 	// ServerJoin also receives the deprecated server-level retry_join,
 	// retry_interval, retry_max and start_join keys.
 	ServerJoin *ServerJoin
@@ -107,14 +118,21 @@ type ServerJoin struct {
 
 // ClientConfig is the agent's `client` block.
 type ClientConfig struct {
-	Enabled               bool
-	Servers               []string
-	ServerJoin            *ServerJoin
-	NodeClass             string
-	NodePool              string
-	Meta                  map[string]string
-	Options               map[string]string
-	NetworkInterface      string
+	Enabled          bool
+	Servers          []string
+	ServerJoin       *ServerJoin
+	NodeClass        string
+	NodePool         string
+	Meta             map[string]string
+	Options          map[string]string
+	NetworkInterface string
+	// BridgeNetworkName and BridgeNetworkSubnet are the bridge of
+	// bridge-mode allocations (default roam0, 172.26.64.0/20).
+	BridgeNetworkName   string
+	BridgeNetworkSubnet string
+	// ClusterNetworkCIDR is `cluster_network { cidr }`: the node leases a
+	// subnet of it through the servers, and allocations reach every node's.
+	ClusterNetworkCIDR    string
 	StateDir              string
 	AllocDir              string
 	CpuTotalCompute       int
@@ -133,6 +151,9 @@ type ClientConfig struct {
 	MaxKillTimeout        time.Duration
 	NoHostUUID            bool
 	DisableRemoteExec     bool
+	// Template is the `template` block: function denylist, file sandbox,
+	// blocking-query wait and wait bounds of tasks' templates.
+	Template template.Settings
 	// Extra keeps accepted Nomad client settings that Roam does not use.
 	Extra map[string]any
 }
@@ -205,7 +226,8 @@ func DefaultConfig() *Config {
 			GCParallelDestroys:    2,
 			MaxKillTimeout:        30 * time.Second,
 		},
-		UI: UIConfig{Enabled: true},
+		UI:        UIConfig{Enabled: true},
+		Telemetry: telemetry.Config{CollectionInterval: time.Second},
 	}
 }
 

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -12,11 +13,12 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 
+	"github.com/roam-project/roam/internal/telemetry"
 	"github.com/roam-project/roam/tlsutil"
 )
 
-// LoadConfigFile reads an agent configuration file, HCL or (for a .json
-// name) JSON. Given a directory it loads every *.hcl and *.json file in
+// LoadConfigFile reads an agent configuration file, HCL or JSON (told
+// apart by content, as Nomad does: JSON starts with `{`). Given a directory it loads every *.hcl and *.json file in
 // it, not recursing, in lexical order, each merged over the ones before.
 // The result holds only what the files set: merge it over DefaultConfig.
 // Errors name the file, line and column of the offending setting.
@@ -56,7 +58,7 @@ func loadConfigFile(path string) (*Config, error) {
 	parser := hclparse.NewParser()
 	var file *hcl.File
 	var diags hcl.Diagnostics
-	if filepath.Ext(path) == ".json" {
+	if isJSON(src) {
 		file, diags = parser.ParseJSON(src, path)
 	} else {
 		file, diags = parser.ParseHCL(src, path)
@@ -74,6 +76,13 @@ func loadConfigFile(path string) (*Config, error) {
 	}
 	c.Files = []string{path}
 	return c, nil
+}
+
+// isJSON reports whether a config file's content is JSON: its first
+// non-space byte is `{`. An HCL file cannot start with a brace.
+func isJSON(src []byte) bool {
+	trimmed := bytes.TrimLeft(src, " \t\r\n")
+	return len(trimmed) > 0 && trimmed[0] == '{'
 }
 
 // diagnosticsError turns HCL error diagnostics into one error, a line
@@ -208,6 +217,9 @@ func (r *fileRoot) config() (*Config, hcl.Diagnostics) {
 	for _, b := range rest.blocks.OfType("acl") {
 		c.ACL = c.ACL.merge(decodeACL(b, &diags))
 	}
+	for _, b := range rest.blocks.OfType("telemetry") {
+		c.Telemetry = mergeTelemetry(c.Telemetry, decodeTelemetry(b, &diags))
+	}
 	for _, b := range rest.blocks.OfType("ui") {
 		c.UI.Enabled = c.UI.Enabled || decodeEnabled(b, &diags)
 	}
@@ -261,6 +273,36 @@ func decodeACL(b *hcl.Block, diags *hcl.Diagnostics) ACLConfig {
 	c := ACLConfig{Enabled: f.Enabled, TokenTTL: dp.parse(f.TokenTTL),
 		PolicyTTL: dp.parse(f.PolicyTTL), RoleTTL: dp.parse(f.RoleTTL)}
 	*diags = append(*diags, dp.diags...)
+	return c
+}
+
+// fileTelemetry is the `telemetry` block as written; the settings Roam
+// does not act on (statsd_address, publish_*_metrics, ...) stay in Extra.
+type fileTelemetry struct {
+	CollectionInterval hcl.Expression `hcl:"collection_interval,optional"`
+	PrometheusMetrics  bool           `hcl:"prometheus_metrics,optional"`
+	DisableHostname    bool           `hcl:"disable_hostname,optional"`
+	Rest               hcl.Body       `hcl:",remain"`
+}
+
+// decodeTelemetry reads a telemetry block's typed settings.
+func decodeTelemetry(b *hcl.Block, diags *hcl.Diagnostics) telemetry.Config {
+	var f fileTelemetry
+	*diags = append(*diags, gohcl.DecodeBody(b.Body, nil, &f)...)
+	var dp durationParser
+	c := telemetry.Config{CollectionInterval: dp.parse(f.CollectionInterval),
+		PrometheusMetrics: f.PrometheusMetrics, DisableHostname: f.DisableHostname}
+	*diags = append(*diags, dp.diags...)
+	return c
+}
+
+// mergeTelemetry lays o's set values over c.
+func mergeTelemetry(c, o telemetry.Config) telemetry.Config {
+	c.PrometheusMetrics = c.PrometheusMetrics || o.PrometheusMetrics
+	c.DisableHostname = c.DisableHostname || o.DisableHostname
+	if o.CollectionInterval != 0 {
+		c.CollectionInterval = o.CollectionInterval
+	}
 	return c
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/roam-project/roam/internal/telemetry"
 	"github.com/roam-project/roam/tlsutil"
 )
 
@@ -45,6 +46,7 @@ func productionConfig() *Config {
 		HTTPAPIResponseHeaders: map[string]string{"Access-Control-Allow-Origin": "*"},
 		ACL:                    ACLConfig{Enabled: true, TokenTTL: 30 * time.Second},
 		UI:                     UIConfig{Enabled: true},
+		Telemetry:              telemetry.Config{CollectionInterval: time.Second, PrometheusMetrics: true},
 		TLS: tlsutil.Config{HTTP: true, RPC: true, CAFile: "/etc/nomad/ca.pem",
 			CertFile: "/etc/nomad/cert.pem", KeyFile: "/etc/nomad/key.pem"},
 		Extra: map[string]any{
@@ -119,6 +121,21 @@ func TestLoadConfigFile(t *testing.T) {
 			name: "tutorial server in JSON",
 			path: "testdata/server_tutorial.json",
 			want: tutorialConfig("testdata/server_tutorial.json"),
+		},
+		{
+			name: "JSON told by its content: the Nomad API test harness's file, no extension",
+			path: "testdata/nomad-api-harness",
+			want: &Config{
+				Name: "node-21000", DataDir: "/tmp/nomad123", DisableUpdateCheck: true, LogLevel: "ERROR",
+				Ports:     Ports{HTTP: 21000, RPC: 21001, Serf: 21002},
+				Server:    ServerConfig{Enabled: true, BootstrapExpect: 1},
+				Client:    ClientConfig{Options: map[string]string{"test.tighten_network_timeouts": "true"}},
+				ACL:       ACLConfig{Enabled: true},
+				Telemetry: telemetry.Config{PrometheusMetrics: true},
+				Extra: map[string]any{"vault": map[string]any{"enabled": false}, "acl": map[string]any{"enabled": true},
+					"telemetry": map[string]any{"prometheus_metrics": true}},
+				Files: []string{"testdata/nomad-api-harness"},
+			},
 		},
 		{
 			name: "production settings kept typed or in Extra",

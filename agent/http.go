@@ -234,7 +234,7 @@ func (h *httpAPI) blockingRead(w http.ResponseWriter, r *http.Request, query sta
 
 // setMeta writes the X-Nomad-* headers of a read.
 func (h *httpAPI) setMeta(w http.ResponseWriter, index uint64) {
-	w.Header().Set("X-Nomad-Index", strconv.FormatUint(max(index, 1), 10))
+	w.Header().Set("X-Nomad-Index", strconv.FormatUint(index, 10))
 	w.Header().Set("X-Nomad-KnownLeader", strconv.FormatBool(h.srv.Leader() != ""))
 	w.Header().Set("X-Nomad-LastContact", strconv.FormatInt(h.srv.LastContact().Milliseconds(), 10))
 }

@@ -50,7 +50,7 @@ func (h *httpAPI) aclPolicies(w http.ResponseWriter, r *http.Request) (any, erro
 		return nil, err
 	}
 	out := []*api.ACLPolicyListStub{}
-	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+	err = h.blockingRead(w, r, indexAtLeastOne(func(snap *state.Snapshot) (uint64, error) {
 		policies, err := snap.ACLPolicies()
 		if err != nil {
 			return 0, err
@@ -67,8 +67,8 @@ func (h *httpAPI) aclPolicies(w http.ResponseWriter, r *http.Request) (any, erro
 			}
 		}
 		return snap.ACLPoliciesIndex(), nil
-	})
-	return out, err
+	}))
+	return page(w, r, out, err, policyKey)
 }
 
 // heldPolicies names the policies the caller holds, directly or through
@@ -107,14 +107,14 @@ func (h *httpAPI) aclPolicy(w http.ResponseWriter, r *http.Request) (any, error)
 	case http.MethodGet:
 		var policy *api.ACLPolicy
 		var held map[string]bool
-		err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+		err := h.blockingRead(w, r, indexAtLeastOne(func(snap *state.Snapshot) (uint64, error) {
 			var err error
 			if policy, err = snap.ACLPolicyByName(name); err != nil {
 				return 0, err
 			}
 			held, err = h.heldPolicies(snap, r)
 			return snap.ACLPoliciesIndex(), err
-		})
+		}))
 		if err != nil {
 			return nil, err
 		}
@@ -160,7 +160,7 @@ func (h *httpAPI) aclTokens(w http.ResponseWriter, r *http.Request) (any, error)
 		return nil, err
 	}
 	out := []*api.ACLTokenListStub{}
-	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+	err = h.blockingRead(w, r, indexAtLeastOne(func(snap *state.Snapshot) (uint64, error) {
 		tokens, err := snap.ACLTokens()
 		out = out[:0]
 		for _, t := range tokens {
@@ -171,8 +171,8 @@ func (h *httpAPI) aclTokens(w http.ResponseWriter, r *http.Request) (any, error)
 			}
 		}
 		return snap.ACLTokensIndex(), err
-	})
-	return out, err
+	}))
+	return page(w, r, out, err, tokenKey)
 }
 
 // aclTokenCreate serves PUT /v1/acl/token.
@@ -219,11 +219,11 @@ func (h *httpAPI) aclToken(w http.ResponseWriter, r *http.Request) (any, error) 
 	switch r.Method {
 	case http.MethodGet:
 		var token *api.ACLToken
-		err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+		err := h.blockingRead(w, r, indexAtLeastOne(func(snap *state.Snapshot) (uint64, error) {
 			var err error
 			token, err = snap.ACLTokenByAccessor(id)
 			return snap.ACLTokensIndex(), err
-		})
+		}))
 		if err != nil {
 			return nil, err
 		}
@@ -265,7 +265,7 @@ func (h *httpAPI) aclRoles(w http.ResponseWriter, r *http.Request) (any, error) 
 		return nil, err
 	}
 	out := []*api.ACLRoleListStub{}
-	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+	err = h.blockingRead(w, r, indexAtLeastOne(func(snap *state.Snapshot) (uint64, error) {
 		roles, err := snap.ACLRoles()
 		out = out[:0]
 		for _, role := range roles {
@@ -275,8 +275,8 @@ func (h *httpAPI) aclRoles(w http.ResponseWriter, r *http.Request) (any, error) 
 			}
 		}
 		return snap.ACLRolesIndex(), err
-	})
-	return out, err
+	}))
+	return page(w, r, out, err, roleKey)
 }
 
 // holdsRole reports whether the caller may see a role: management tokens
@@ -351,11 +351,11 @@ func (h *httpAPI) aclRole(w http.ResponseWriter, r *http.Request) (any, error) {
 
 func (h *httpAPI) readRole(w http.ResponseWriter, r *http.Request, find func(*state.Snapshot) (*api.ACLRole, error)) (any, error) {
 	var role *api.ACLRole
-	err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+	err := h.blockingRead(w, r, indexAtLeastOne(func(snap *state.Snapshot) (uint64, error) {
 		var err error
 		role, err = find(snap)
 		return snap.ACLRolesIndex(), err
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}
@@ -375,4 +375,14 @@ func (h *httpAPI) readRole(w http.ResponseWriter, r *http.Request, find func(*st
 // that a write forwarded to the leader is checked there too.
 func writeRequest(r *http.Request) structs.WriteRequest {
 	return structs.WriteRequest{AuthToken: secretOf(r)}
+}
+
+// indexAtLeastOne floors a query's index at 1, as Nomad's ACL endpoints
+// do: their tables are empty until the first write, and a blocking query
+// needs an index to wait past.
+func indexAtLeastOne(query state.QueryFunc) state.QueryFunc {
+	return func(snap *state.Snapshot) (uint64, error) {
+		index, err := query(snap)
+		return max(index, 1), err
+	}
 }

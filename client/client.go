@@ -22,6 +22,7 @@ import (
 	"github.com/roam-project/roam/client/hoststats"
 	"github.com/roam-project/roam/client/state"
 	"github.com/roam-project/roam/devices"
+	"github.com/roam-project/roam/network"
 	"github.com/roam-project/roam/structs"
 )
 
@@ -42,6 +43,7 @@ type Client struct {
 	host    *hoststats.Collector
 	contact *contactTracker
 	stopper *disconnectStopper
+	network *network.Manager
 	devices *devices.Manager
 	// unknown holds the allocations the servers list as "unknown"; owned
 	// by watchAllocations.
@@ -88,6 +90,14 @@ func New(cfg *Config, servers Servers) (*Client, error) {
 	c := &Client{
 		cfg: cfg, servers: servers, logger: cfg.Logger.With("component", "client"),
 		nodeID: nodeID, db: db, allocs: map[string]*allocrunner.AllocRunner{}, unknown: map[string]bool{},
+	}
+	c.network, err = network.New(network.Config{
+		Bridge: cfg.BridgeNetworkName, Subnet: cfg.BridgeNetworkSubnet, ClusterCIDR: cfg.ClusterNetworkCIDR,
+		Store: db, Logger: c.logger,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
 	}
 	c.updates = newUpdater(servers, c.logger)
 	c.devices = devices.NewManager(cfg.Logger, cfg.DevicePlugins...)
@@ -143,6 +153,11 @@ func (c *Client) Run(ctx context.Context) error {
 		return err
 	}
 	loops.Go(func() { c.heartbeat(ctx, ttl) })
+	if c.cfg.ClusterNetworkCIDR != "" {
+		if err := c.joinClusterNetwork(ctx, loops.Go); err != nil {
+			return err
+		}
+	}
 	loops.Go(func() { c.watchDrivers(ctx) })
 	loops.Go(func() { c.watchDevices(ctx) })
 	if hs, ok := c.servers.(hostVolumeServers); ok {
@@ -196,7 +211,12 @@ func (c *Client) restore() error {
 	if len(allocs) > 0 {
 		c.logger.Info("restored allocations", "count", len(allocs))
 	}
-	return nil
+	// Networks whose allocation is gone (a crash between the two) go.
+	return c.network.Reconcile(func(id string) bool {
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		return c.allocs[id] != nil
+	})
 }
 
 // startAlloc creates and runs an alloc runner.
@@ -204,7 +224,8 @@ func (c *Client) startAlloc(a *api.Allocation, restored map[string]*state.TaskRe
 	ar, err := allocrunner.New(allocrunner.Config{
 		Alloc: a, Node: c.Node(), Region: c.cfg.Region, Drivers: c.cfg.Drivers,
 		AllocRoot: c.cfg.AllocDir, State: c.db, Logger: c.cfg.Logger,
-		OnUpdate: c.updates.queue, Restored: restored, Services: c.servers, Devices: c.devices,
+		OnUpdate: c.updates.queue, Restored: restored, Services: c.servers, Identities: c.servers, Network: c.network,
+		Lookups: c.servers, TemplateSettings: c.cfg.Templates, Devices: c.devices,
 	})
 	if err != nil {
 		c.logger.Error("create alloc runner", "alloc_id", a.ID, "error", err)

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/roam-project/roam/client/template"
 	"github.com/roam-project/roam/devices"
 	"github.com/roam-project/roam/drivers"
 )
@@ -24,7 +25,15 @@ type Config struct {
 	AllocDir string
 	// NetworkInterface is fingerprinted for the node's address; "" is the
 	// interface of the default route.
-	NetworkInterface               string
+	NetworkInterface string
+	// BridgeNetworkName and BridgeNetworkSubnet are the bridge of
+	// bridge-mode allocations; "" takes network.DefaultBridge and
+	// network.DefaultSubnet.
+	BridgeNetworkName, BridgeNetworkSubnet string
+	// ClusterNetworkCIDR, when set, is the cluster network: the node
+	// leases a /24 of it for its bridge and routes to the other nodes'
+	// subnets over a VXLAN overlay.
+	ClusterNetworkCIDR             string
 	MinDynamicPort, MaxDynamicPort int
 	ReservedCPU, ReservedMemoryMB  int
 	ReservedDiskMB                 int
@@ -34,6 +43,8 @@ type Config struct {
 	// TLSEnabled reports that the HTTP API is HTTPS, so that API clients
 	// reaching the node directly (alloc logs and files) use https.
 	TLSEnabled bool
+	// Templates are the client's template block settings.
+	Templates template.Settings
 	// Drivers is the driver set, already configured by the agent.
 	Drivers map[string]drivers.Driver
 	// DevicePlugins find the machine's devices (GPUs).

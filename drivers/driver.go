@@ -81,12 +81,47 @@ type TaskConfig struct {
 	LogMaxFileSizeMB int
 	// KillSignal is the task's kill_signal, used when StopTask names none.
 	KillSignal string
+	// Network is the allocation's network namespace, shared by its tasks;
+	// nil runs the task in the host's network.
+	Network *NetworkIsolation
 	// Mounts are host paths bound into the task: its host volumes, and
 	// what its devices need.
 	Mounts []Mount
 	// DeviceNodes are the host device nodes the task may open (its GPUs);
 	// isolating drivers deny the others.
 	DeviceNodes []DeviceNode
+}
+
+// NetworkIsolation is an allocation's network namespace as tasks join it.
+type NetworkIsolation struct {
+	// Path is the namespace's path (/var/run/netns/..., /proc/PID/ns/net).
+	Path string
+	// Hostname is the group's `network { hostname }`; "" keeps the default.
+	Hostname string
+	// ResolvConf is a resolv.conf file for the tasks; "" keeps the host's.
+	ResolvConf string
+	// Labels hold driver facts about the namespace, such as the pause
+	// container that holds it (SandboxContainerLabel).
+	Labels map[string]string
+}
+
+// SandboxContainerLabel names the docker container that holds an
+// allocation's network namespace, for docker tasks to join.
+const SandboxContainerLabel = "docker_sandbox_container_id"
+
+// NetworkCreator is implemented by drivers that must create an
+// allocation's network namespace themselves (docker: a pause container
+// whose namespace the other tasks join). Both calls are idempotent.
+type NetworkCreator interface {
+	CreateNetwork(allocID string, spec NetworkSpec) (*NetworkIsolation, error)
+	DestroyNetwork(allocID string) error
+}
+
+// NetworkSpec is what a NetworkCreator needs to know of the group's network.
+type NetworkSpec struct {
+	Hostname                string
+	DNSServers, DNSSearches []string
+	DNSOptions              []string
 }
 
 // Mount is a host path bound into a task at TaskPath.

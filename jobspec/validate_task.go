@@ -60,6 +60,7 @@ func validateTask(p problems, t *api.Task) {
 	for _, s := range t.Services {
 		validateService(p.under(fmt.Sprintf("Service %q", s.Name)), s)
 	}
+	validateIdentities(p, t)
 }
 
 // validateService checks a service's checks.

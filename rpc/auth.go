@@ -12,6 +12,8 @@ import (
 	"io"
 	"net"
 	"net/rpc"
+
+	metrics "github.com/hashicorp/go-metrics/compat"
 )
 
 // Every connection to the RPC port, Raft or RPC, in TLS or not, opens with
@@ -31,6 +33,9 @@ const maxHelloSize = 4096
 const (
 	RoleServer = "server"
 	RoleClient = "client"
+	// RoleRegion is a server of another region: it may forward requests
+	// (HTTP tunnels) and pull replicated state, never open Raft.
+	RoleRegion = "region"
 )
 
 // Hello is what a dialer says after naming its protocol.
@@ -218,6 +223,7 @@ func (c *authCodec) ReadRequestHeader(r *rpc.Request) error {
 		return err
 	}
 	c.denied = ""
+	metrics.IncrCounter([]string{"nomad", "rpc", "request"}, 1)
 	if err := c.authorize(c.peer, r.ServiceMethod); err != nil {
 		c.denied = err.Error()
 		r.ServiceMethod = deniedMethod

@@ -122,13 +122,15 @@ func (run *evalRun) groupBudget(d *api.Deployment, tg *api.TaskGroup) int {
 }
 
 // attach gives the rollout a deployment when the plan changes what the
-// job runs and none tracks this version yet, and points the plan's new
-// and updated allocations of rolling groups at it.
+// job runs, or wants to and finds no node, and none tracks this version
+// yet (as in Nomad, a service job registered before any client has a
+// deployment), and points the plan's new and updated allocations of
+// rolling groups at it.
 func (r *rollout) attach(run *evalRun) {
 	if !run.deploys() {
 		return
 	}
-	if r.current == nil && run.changesAllocs() {
+	if r.current == nil && (run.changesAllocs() || len(run.failed) > 0) {
 		r.current = run.newDeployment(r.desiredCanaries)
 		r.created = true
 		run.plan.Deployment = r.current

@@ -166,3 +166,23 @@ func deploymentIDs(allocs []*api.Allocation) []string {
 	}
 	return out
 }
+
+// TestDeploymentBeforeAnyNode: a service job registered before any client
+// gets its deployment at once, as in Nomad; the allocations placed once
+// nodes arrive join it.
+func TestDeploymentBeforeAnyNode(t *testing.T) {
+	h := newHarness(t)
+	job := testJob("early", "service", 2)
+	h.runJob(job)
+	d := h.lastPlan().Deployment
+	if d == nil || d.Status != structs.DeploymentStatusRunning || len(planAllocs(h.lastPlan())) != 0 {
+		t.Fatalf("plan without nodes: deployment %+v, %d placed", d, len(planAllocs(h.lastPlan())))
+	}
+	h.state.upsertNodes(makeNodes(2, nodeSpec{})...)
+	h.runJob(job)
+	p := h.lastPlan()
+	placed := planAllocs(p)
+	if p.Deployment != nil || len(placed) != 2 || slices.ContainsFunc(placed, func(a *api.Allocation) bool { return a.DeploymentID != d.ID }) {
+		t.Fatalf("plan once nodes arrived: new deployment %+v, placed %d under %v, want the first deployment %s", p.Deployment, len(placed), deploymentIDs(placed), d.ID)
+	}
+}

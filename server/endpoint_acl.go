@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/acl"
+	"github.com/roam-project/roam/identity"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -35,7 +36,7 @@ func (s *Server) BootstrapACL(args *structs.ACLBootstrapArgs) (*api.ACLToken, er
 	if secret == "" {
 		secret, _ = uuid.GenerateUUID()
 	} else if _, err := uuid.ParseUUID(secret); err != nil {
-		return nil, fmt.Errorf("%w: invalid bootstrap secret: must be a UUID", ErrInvalid)
+		return nil, fmt.Errorf("%w: invalid acl token", ErrInvalid)
 	}
 	accessor, _ := uuid.GenerateUUID()
 	token := &api.ACLToken{AccessorID: accessor, SecretID: secret, Name: "Bootstrap Token",
@@ -81,6 +82,9 @@ func (s *Server) UpsertACLPolicies(args *structs.ACLPolicyUpsertArgs) (uint64, e
 			return 0, fmt.Errorf("%w: policy description longer than 256 characters", ErrInvalid)
 		}
 		if _, err := acl.Parse(p.Rules); err != nil {
+			return 0, fmt.Errorf("%w: policy %q: %v", ErrInvalid, p.Name, err)
+		}
+		if err := validateJobACL(p.JobACL); err != nil {
 			return 0, fmt.Errorf("%w: policy %q: %v", ErrInvalid, p.Name, err)
 		}
 	}
@@ -148,7 +152,9 @@ func (s *Server) UpsertACLToken(args *structs.ACLTokenUpsertArgs) (*structs.ACLT
 }
 
 // validateToken checks a token's type against its policies and roles, and
-// links roles (named by ID or name) to existing roles.
+// links roles (named by ID or name) to existing roles. Policies are named,
+// not linked, and need not exist yet, as in Nomad: a policy that does not
+// exist grants nothing until it is created.
 func validateToken(snap *state.Snapshot, t *api.ACLToken) error {
 	switch t.Type {
 	case structs.ACLClientToken:
@@ -164,15 +170,6 @@ func validateToken(snap *state.Snapshot, t *api.ACLToken) error {
 	}
 	if len(t.Name) > 256 {
 		return fmt.Errorf("%w: token name too long", ErrInvalid)
-	}
-	for _, name := range t.Policies {
-		p, err := snap.ACLPolicyByName(name)
-		if err != nil {
-			return err
-		}
-		if p == nil {
-			return fmt.Errorf("%w: cannot find policy %s", ErrInvalid, name)
-		}
 	}
 	links := make([]*api.ACLTokenRoleLink, 0, len(t.Roles))
 	for _, link := range t.Roles {
@@ -340,6 +337,14 @@ func (e *aclEndpoint) ResolveToken(args *structs.ACLResolveArgs, reply *structs.
 		return fmt.Errorf("%w: ACL support disabled", ErrInvalid)
 	}
 	snap := e.s.State().Snapshot()
+	if identity.LooksLike(args.SecretID) {
+		r, err := e.s.lookupIdentity(snap, args.SecretID)
+		if err != nil {
+			return err
+		}
+		*reply = structs.ACLResolveReply{Token: r.token, Policies: r.policies, Workload: r.grant}
+		return nil
+	}
 	token, err := lookupToken(snap, args.SecretID, time.Now())
 	if err != nil {
 		return err

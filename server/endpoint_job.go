@@ -19,12 +19,18 @@ func (s *Server) RegisterJob(args *structs.JobRegisterArgs) (*structs.JobRegiste
 	if done, err := s.forward("Job.Register", args, &reply); done {
 		return &reply, err
 	}
+	if err := s.registrationAllowed(args.AuthToken); err != nil {
+		return nil, err
+	}
 	job, enforceIndex, modifyIndex := args.Job, args.EnforceIndex, args.ModifyIndex
 	jobspec.DefaultOperators(job)
 	if err := s.validateJob(job); err != nil {
 		return nil, err
 	}
 	snap := s.State().Snapshot()
+	if err := requireNodePool(snap, job); err != nil {
+		return nil, err
+	}
 	existing, err := snap.JobByID(*job.Namespace, *job.ID)
 	if err != nil {
 		return nil, err
@@ -41,6 +47,9 @@ func (s *Server) RegisterJob(args *structs.JobRegisterArgs) (*structs.JobRegiste
 			return nil, fmt.Errorf("%w: Enforcing job modify index %d: job exists with conflicting job modify index: %d", ErrInvalid, modifyIndex, current)
 		}
 	}
+	if existing != nil {
+		preserve(job, existing, args.PreserveCounts, args.PreserveResources)
+	}
 	job.Stop = ptr(false)
 	req := &structs.JobRegisterRequest{Job: job, Submission: args.Submission, Time: time.Now().UnixNano()}
 	warning := s.JobLimits().sourceTooLarge(args.Submission)
@@ -53,6 +62,9 @@ func (s *Server) RegisterJob(args *structs.JobRegisterArgs) (*structs.JobRegiste
 			trigger = structs.EvalTriggerJobRegister
 		}
 		req.Eval = newEval(job, trigger)
+		if args.EvalPriority != 0 {
+			req.Eval.Priority = args.EvalPriority
+		}
 	}
 	index, err := s.raftApply(structs.JobRegisterRequestType, req)
 	if err != nil {
@@ -67,6 +79,40 @@ func (s *Server) RegisterJob(args *structs.JobRegisterArgs) (*structs.JobRegiste
 		res.EvalID, res.EvalCreateIndex = req.Eval.ID, index
 	}
 	return res, nil
+}
+
+// preserve keeps, in a job registered over existing, the counts of the
+// groups and the resources of the tasks that existing has too.
+func preserve(job, existing *api.Job, counts, resources bool) {
+	for _, tg := range job.TaskGroups {
+		old := groupNamed(existing, *tg.Name)
+		if old == nil {
+			continue
+		}
+		if counts {
+			tg.Count = old.Count
+		}
+		if !resources {
+			continue
+		}
+		for _, t := range tg.Tasks {
+			for _, ot := range old.Tasks {
+				if ot.Name == t.Name {
+					t.Resources = ot.Resources
+				}
+			}
+		}
+	}
+}
+
+// groupNamed is job's task group called name, or nil.
+func groupNamed(job *api.Job, name string) *api.TaskGroup {
+	for _, tg := range job.TaskGroups {
+		if tg.Name != nil && *tg.Name == name {
+			return tg
+		}
+	}
+	return nil
 }
 
 func isPeriodicOrParameterized(job *api.Job) bool {
@@ -115,18 +161,31 @@ func (s *Server) validateJob(job *api.Job) error {
 // DeregisterJob stops a job (or purges it) and creates the evaluation that
 // stops its allocations.
 func (s *Server) DeregisterJob(token, namespace, jobID string, purge bool) (evalID string, index uint64, err error) {
+	return s.DeregisterJobOpts(&structs.JobDeregisterArgs{Namespace: namespace, JobID: jobID, Purge: purge,
+		WriteRequest: structs.WriteRequest{AuthToken: token}})
+}
+
+// DeregisterJobOpts is DeregisterJob with all its options. A job that does
+// not exist is no error, as in Nomad: there is nothing to stop, and no
+// evaluation.
+func (s *Server) DeregisterJobOpts(args *structs.JobDeregisterArgs) (evalID string, index uint64, err error) {
 	var reply structs.EvalReply
-	if done, err := s.forward("Job.Deregister", &structs.JobDeregisterArgs{Namespace: namespace, JobID: jobID, Purge: purge, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
+	if done, err := s.forward("Job.Deregister", args, &reply); done {
 		return reply.EvalID, reply.Index, err
 	}
-	job, err := s.State().Snapshot().JobByID(namespace, jobID)
+	namespace, jobID, purge := args.Namespace, args.JobID, args.Purge
+	snap := s.State().Snapshot()
+	job, err := snap.JobByID(namespace, jobID)
 	if err != nil {
 		return "", 0, err
 	}
 	if job == nil {
-		return "", 0, fmt.Errorf("job not found: %w", ErrNotFound)
+		return "", snap.Index("jobs"), nil
 	}
 	eval := newEval(job, structs.EvalTriggerJobDeregister)
+	if args.EvalPriority != 0 {
+		eval.Priority = args.EvalPriority
+	}
 	req := &structs.JobDeregisterRequest{Namespace: namespace, JobID: jobID, Purge: purge, Eval: eval, Time: time.Now().UnixNano()}
 	index, err = s.raftApply(structs.JobDeregisterRequestType, req)
 	if err != nil {

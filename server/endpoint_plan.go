@@ -49,7 +49,7 @@ func (s *Server) PlanJob(job *api.Job, diff bool) (*api.JobPlanResponse, error) 
 	view := &plannedJobView{Snapshot: snap, job: planned}
 	dry := &dryRunPlanner{}
 	eval := newEval(planned, structs.EvalTriggerJobRegister)
-	sched, err := scheduler.New(*planned.Type, view, dry, scheduler.Options{AnnotatePlan: true, Logger: s.logger})
+	sched, err := scheduler.New(*planned.Type, view, dry, scheduler.Options{AnnotatePlan: true, Logger: s.logger, Algorithm: schedulerAlgorithm(snap, derefString(planned.NodePool))})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -63,6 +63,7 @@ func (s *Server) PlanJob(job *api.Job, diff bool) (*api.JobPlanResponse, error) 
 	if dry.eval != nil {
 		resp.FailedTGAllocs = dry.eval.FailedTGAllocs
 	}
+	resp.CreatedEvals = dry.created
 	return resp, nil
 }
 
@@ -83,6 +84,9 @@ func (v *plannedJobView) JobByID(namespace, id string) (*api.Job, error) {
 type dryRunPlanner struct {
 	plan *structs.Plan
 	eval *api.Evaluation
+	// created are the evaluations the scheduler would create (a blocked
+	// one for what it cannot place), reported as the plan's CreatedEvals.
+	created []*api.Evaluation
 }
 
 func (d *dryRunPlanner) SubmitPlan(plan *structs.Plan) (*structs.PlanResult, scheduler.State, error) {
@@ -95,7 +99,11 @@ func (d *dryRunPlanner) UpdateEval(eval *api.Evaluation) error {
 	return nil
 }
 
-func (d *dryRunPlanner) CreateEval(*api.Evaluation) error  { return nil }
+func (d *dryRunPlanner) CreateEval(e *api.Evaluation) error {
+	d.created = append(d.created, e)
+	return nil
+}
+
 func (d *dryRunPlanner) ReblockEval(*api.Evaluation) error { return nil }
 
 // annotateDiff adds to each task group of a plan's diff the counts of what

@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/acl"
 	"github.com/roam-project/roam/structs"
@@ -31,7 +34,7 @@ func (e *jobEndpoint) Deregister(args *structs.JobDeregisterArgs, reply *structs
 	if err := e.s.authorize(args.AuthToken, nsAllows(args.Namespace, acl.NamespaceCapabilitySubmitJob)); err != nil {
 		return err
 	}
-	id, index, err := e.s.DeregisterJob(args.AuthToken, args.Namespace, args.JobID, args.Purge)
+	id, index, err := e.s.DeregisterJobOpts(args)
 	*reply = structs.EvalReply{EvalID: id, Index: index}
 	return err
 }
@@ -75,6 +78,56 @@ func (e *allocEndpoint) Stop(args *structs.AllocStopArgs, reply *structs.EvalRep
 	id, index, err := e.s.StopAlloc(args.AuthToken, args.AllocID)
 	*reply = structs.EvalReply{EvalID: id, Index: index}
 	return err
+}
+
+// SignIdentities signs a task's workload identities for the client that
+// runs its allocation: the node must prove itself with its SecretID, and
+// the allocation must be on that node.
+func (e *allocEndpoint) SignIdentities(args *structs.AllocSignIdentitiesArgs, reply *structs.AllocSignIdentitiesReply) error {
+	if !args.CallerIsServer() && args.AuthNodeID == "" {
+		return errors.New("Permission denied: the call names no node")
+	}
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.AuthNodeID, false); err != nil {
+		return err
+	}
+	ids, err := e.s.SignIdentities(args)
+	reply.Identities = ids
+	return err
+}
+
+// GetAllocs returns allocations by ID to the client they are placed on,
+// each job version once (see structs.AllocsGetReply): the state store
+// shares one job among the allocations of a version.
+func (e *allocEndpoint) GetAllocs(args *structs.AllocsGetArgs, reply *structs.AllocsGetReply) error {
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.AuthNodeID, false); err != nil {
+		return err
+	}
+	allocs, err := e.s.AllocsByIDs(args.AllocIDs)
+	if err != nil {
+		return err
+	}
+	reply.Allocs = make([]*api.Allocation, 0, len(allocs))
+	jobIndex := map[*api.Job]int{}
+	for _, a := range allocs {
+		if !args.CallerIsServer() && a.NodeID != args.AuthNodeID {
+			return fmt.Errorf("Permission denied: allocation %s is not on node %s", a.ID, args.AuthNodeID)
+		}
+		slim := *a
+		slim.Job = nil
+		reply.Allocs = append(reply.Allocs, &slim)
+		if a.Job == nil {
+			reply.AllocJob = append(reply.AllocJob, -1)
+			continue
+		}
+		i, ok := jobIndex[a.Job]
+		if !ok {
+			i = len(reply.Jobs)
+			jobIndex[a.Job] = i
+			reply.Jobs = append(reply.Jobs, a.Job)
+		}
+		reply.AllocJob = append(reply.AllocJob, i)
+	}
+	return nil
 }
 
 // nsAllows is the check that namespace ns grants one of caps.
@@ -123,6 +176,18 @@ func (e *nodeEndpoint) GetAllocs(args *structs.NodeAllocsArgs, reply *structs.No
 	}
 	allocs, index, err := e.s.NodeAllocations(context.Background(), args.NodeID, args.MinIndex, args.Wait)
 	*reply = structs.NodeAllocsReply{Allocs: allocs, Index: index}
+	return err
+}
+
+// GetClientAllocs names the node's allocations with their modify indexes,
+// blocking as GetAllocs does; the client then fetches the changed ones
+// with Alloc.GetAllocs.
+func (e *nodeEndpoint) GetClientAllocs(args *structs.NodeAllocsArgs, reply *structs.NodeClientAllocsReply) error {
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.NodeID, false); err != nil {
+		return err
+	}
+	allocs, index, err := e.s.NodeClientAllocs(context.Background(), args.NodeID, args.MinIndex, args.Wait)
+	*reply = structs.NodeClientAllocsReply{Allocs: allocs, Index: index}
 	return err
 }
 
@@ -222,6 +287,13 @@ func (s *Server) registerEndpoints() error {
 		"Var":                 &varEndpoint{s},
 		"Namespace":           &namespaceEndpoint{s},
 		"ACL":                 &aclEndpoint{s},
+		"Keyring":             &keyringEndpoint{s},
+		"Operator":            &operatorEndpoint{s},
+		"Eval":                &evalEndpoint{s},
+		"NodePool":            &nodePoolEndpoint{s},
+		"Network":             &networkEndpoint{s},
+		"Replication":         &replicationEndpoint{s},
+		"Multiregion":         &multiregionEndpoint{s},
 		"HostVolume":          &hostVolumeEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {

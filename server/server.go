@@ -67,6 +67,9 @@ type Config struct {
 	JobLimits JobLimits
 	// ACLEnabled turns on token checks (the agent's acl block).
 	ACLEnabled bool
+	// OIDCIssuer is the issuer of workload identities (server.oidc_issuer);
+	// empty: identities carry no `iss` and OIDC discovery is off.
+	OIDCIssuer string
 	// ValidateTaskConfig checks a task's driver config; nil skips it.
 	ValidateTaskConfig func(driver string, config map[string]any) error
 	// KEKs are the key-encryption keys that wrap the keyring's root keys
@@ -75,6 +78,9 @@ type Config struct {
 	Logger *slog.Logger
 	// TLS, when set, puts the RPC port (Raft and RPC) under mutual TLS.
 	TLS *tlsutil.Store
+	// AuthoritativeRegion is the region whose ACLs and namespaces every
+	// region replicates; empty or this region's own: nothing replicated.
+	AuthoritativeRegion string
 	// EncryptKey is the gossip encryption key (server.encrypt); the
 	// cluster secret that authenticates servers on the RPC port is derived
 	// from it. Empty leaves gossip in plain text.
@@ -90,10 +96,15 @@ type Server struct {
 	broker  *evalBroker
 	blocked *blockedEvals
 	planner *planApplier
-	beats   *heartbeats
-	mux     *rpc.Mux
-	pool    *rpc.Pool
-	serf    *serf.Serf
+	// evalUpdates commits the leader's own evaluation status changes in
+	// batches.
+	evalUpdates *evalBatcher
+	// allocUpdates commits clients' allocation updates in batches.
+	allocUpdates *allocUpdateBatcher
+	beats        *heartbeats
+	mux          *rpc.Mux
+	pool         *rpc.Pool
+	serf         *serf.Serf
 	// bootstrapped is set once this server has bootstrapped Raft or found
 	// existing Raft state.
 	bootstrapped atomic.Bool
@@ -109,6 +120,9 @@ type Server struct {
 	clusterSecret []byte
 	// aclCache holds compiled ACLs.
 	aclCache aclCache
+	// replication is the state of replication from the authoritative
+	// region.
+	replication replicationStatus
 
 	closers []func() error
 
@@ -151,6 +165,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.evalUpdates = newEvalBatcher(s.raftApply, s.logger)
+	s.allocUpdates = newAllocUpdateBatcher(s.raftApply)
 	s.broker = newEvalBroker(60*time.Second, 3, s.failEval, s.cancelEval)
 	s.blocked = newBlockedEvals(s.broker.Enqueue, s.cancelEval)
 	s.planner = newPlanApplier(s.fsm.State, s.raftApply, s.logger)

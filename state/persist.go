@@ -12,23 +12,26 @@ import (
 
 // snapshotRecord is one object in a persisted snapshot stream.
 type snapshotRecord struct {
-	Table      string
-	Index      *indexEntry              `json:",omitempty"`
-	Job        *api.Job                 `json:",omitempty"`
-	Submission *api.JobSubmission       `json:",omitempty"`
-	Summary    *api.JobSummary          `json:",omitempty"`
-	Eval       *api.Evaluation          `json:",omitempty"`
-	Alloc      *api.Allocation          `json:",omitempty"`
-	Node       *api.Node                `json:",omitempty"`
-	Service    *api.ServiceRegistration `json:",omitempty"`
-	Var        *structs.Var             `json:",omitempty"`
-	Deployment *api.Deployment          `json:",omitempty"`
-	RootKey    *structs.RootKey         `json:",omitempty"`
-	Namespace  *api.Namespace           `json:",omitempty"`
-	ACLPolicy  *api.ACLPolicy           `json:",omitempty"`
-	ACLToken   *api.ACLToken            `json:",omitempty"`
-	ACLRole    *api.ACLRole             `json:",omitempty"`
-	HostVolume *api.HostVolume          `json:",omitempty"`
+	Table       string
+	Index       *indexEntry              `json:",omitempty"`
+	Job         *api.Job                 `json:",omitempty"`
+	Submission  *api.JobSubmission       `json:",omitempty"`
+	Summary     *api.JobSummary          `json:",omitempty"`
+	Eval        *api.Evaluation          `json:",omitempty"`
+	Alloc       *api.Allocation          `json:",omitempty"`
+	Node        *api.Node                `json:",omitempty"`
+	Service     *api.ServiceRegistration `json:",omitempty"`
+	Var         *structs.Var             `json:",omitempty"`
+	Deployment  *api.Deployment          `json:",omitempty"`
+	RootKey     *structs.RootKey         `json:",omitempty"`
+	Namespace   *api.Namespace           `json:",omitempty"`
+	ACLPolicy   *api.ACLPolicy           `json:",omitempty"`
+	ACLToken    *api.ACLToken            `json:",omitempty"`
+	SubnetLease *structs.SubnetLease     `json:",omitempty"`
+	ACLRole     *api.ACLRole             `json:",omitempty"`
+	Config      *ConfigEntry             `json:",omitempty"`
+	NodePool    *api.NodePool            `json:",omitempty"`
+	HostVolume  *api.HostVolume          `json:",omitempty"`
 }
 
 // Persist writes every object of the snapshot to w as a JSON stream.
@@ -70,6 +73,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableACLPolicies, func(r any) snapshotRecord { return snapshotRecord{ACLPolicy: r.(*api.ACLPolicy)} }},
 		{tableACLTokens, func(r any) snapshotRecord { return snapshotRecord{ACLToken: r.(*api.ACLToken)} }},
 		{tableACLRoles, func(r any) snapshotRecord { return snapshotRecord{ACLRole: r.(*api.ACLRole)} }},
+		{tableSubnetLeases, func(r any) snapshotRecord { return snapshotRecord{SubnetLease: r.(*structs.SubnetLease)} }},
+		{tableConfig, func(r any) snapshotRecord { return snapshotRecord{Config: r.(*ConfigEntry)} }},
+		{tableNodePools, func(r any) snapshotRecord { return snapshotRecord{NodePool: r.(*api.NodePool)} }},
 		{tableHostVolumes, func(r any) snapshotRecord { return snapshotRecord{HostVolume: r.(*api.HostVolume)} }},
 	}
 	for _, st := range steps {
@@ -128,6 +134,12 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.ACLToken
 		case rec.ACLRole != nil:
 			obj = rec.ACLRole
+		case rec.SubnetLease != nil:
+			obj = rec.SubnetLease
+		case rec.Config != nil:
+			obj = rec.Config
+		case rec.NodePool != nil:
+			obj = rec.NodePool
 		case rec.HostVolume != nil:
 			obj = rec.HostVolume
 		default:

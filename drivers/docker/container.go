@@ -121,6 +121,7 @@ func buildContainerSpec(task *drivers.TaskConfig, tc *TaskConfig, plugin PluginC
 	if spec.ignored, err = applyOptions(spec, tc, plugin); err != nil {
 		return nil, err
 	}
+	joinSandbox(task, spec)
 	return spec, nil
 }
 

@@ -28,6 +28,16 @@ func buildChroot(spec *Spec, cred *credential) error {
 	if err := bindChrootEnv(root, spec.ChrootEnv); err != nil {
 		return err
 	}
+	if spec.ResolvConf != "" {
+		if err := bindMount(spec.ResolvConf, filepath.Join(root, "etc/resolv.conf"), true); err != nil {
+			return err
+		}
+	}
+	if spec.Hostname != "" {
+		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+			return fmt.Errorf("set hostname %q: %w", spec.Hostname, err)
+		}
+	}
 	for _, dir := range []string{"local", "secrets", "tmp"} {
 		path := filepath.Join(root, dir)
 		if err := os.MkdirAll(path, 0o755); err != nil {

@@ -92,6 +92,10 @@ type Spec struct {
 	// StdoutPath and StderrPath are the rotated log files' base names.
 	StdoutPath, StderrPath        string
 	LogMaxFiles, LogMaxFileSizeMB int
+	// NetNS is the allocation's network namespace (a path) the task runs
+	// in; "" is the host's. Hostname and ResolvConf (a file bound over
+	// /etc/resolv.conf) apply with Chroot.
+	NetNS, Hostname, ResolvConf string
 }
 
 // exitRecord is how the supervisor reports a finished task (exit.json).
