@@ -221,11 +221,18 @@ func (c *Client) restore() error {
 
 // startAlloc creates and runs an alloc runner.
 func (c *Client) startAlloc(a *api.Allocation, restored map[string]*state.TaskRecord) {
+	var previous allocrunner.PreviousAlloc
+	c.mu.RLock()
+	if prev, ok := c.allocs[a.PreviousAllocation]; ok && a.PreviousAllocation != "" {
+		previous = prev
+	}
+	c.mu.RUnlock()
 	ar, err := allocrunner.New(allocrunner.Config{
 		Alloc: a, Node: c.Node(), Region: c.cfg.Region, Drivers: c.cfg.Drivers,
 		AllocRoot: c.cfg.AllocDir, State: c.db, Logger: c.cfg.Logger,
 		OnUpdate: c.updates.queue, Restored: restored, Services: c.servers, Identities: c.servers, Network: c.network,
 		Lookups: c.servers, TemplateSettings: c.cfg.Templates, Devices: c.devices,
+		Previous: previous,
 	})
 	if err != nil {
 		c.logger.Error("create alloc runner", "alloc_id", a.ID, "error", err)

@@ -72,3 +72,28 @@ func TestMissingHostVolumePath(t *testing.T) {
 		t.Fatalf("New = %v, want an error naming the host volume", err)
 	}
 }
+
+// TestStickyDiskCarriedOver checks that a replacement of an allocation
+// whose ephemeral disk is sticky starts with the previous allocation's
+// alloc/data and task local/ directories, once the previous one stopped.
+func TestStickyDiskCarriedOver(t *testing.T) {
+	servers := clienttest.NewServers()
+	h := startClient(t, servers, t.TempDir())
+	sticky := func(a *api.Allocation) *api.Allocation {
+		a.Job.TaskGroups[0].EphemeralDisk = &api.EphemeralDisk{Sticky: new(true)}
+		return a
+	}
+	first := sticky(clienttest.Alloc(h.client.Node().ID, "service", clienttest.ShellTask("web",
+		`echo shared > "$NOMAD_ALLOC_DIR/data/kept" && echo own > "$NOMAD_TASK_DIR/kept" && echo written && sleep 300`)))
+	servers.PutAlloc(first)
+	h.waitLog(first.ID, "web", "written")
+	second := sticky(clienttest.Alloc(h.client.Node().ID, "service", clienttest.ShellTask("web",
+		`cat "$NOMAD_ALLOC_DIR/data/kept" "$NOMAD_TASK_DIR/kept"; echo read; sleep 300`)))
+	second.PreviousAllocation = first.ID
+	servers.StopAlloc(first.ID)
+	servers.PutAlloc(second)
+	log := h.waitLog(second.ID, "web", "read")
+	if log != "shared\nown\nread\n" {
+		t.Fatalf("replacement read %q, want the previous allocation's files", log)
+	}
+}
