@@ -97,3 +97,28 @@ func TestStickyDiskCarriedOver(t *testing.T) {
 		t.Fatalf("replacement read %q, want the previous allocation's files", log)
 	}
 }
+
+// TestUnhealthyDeviceReported checks that a task whose GPU turns unhealthy
+// gets an event naming the device and the reason.
+func TestUnhealthyDeviceReported(t *testing.T) {
+	servers := clienttest.NewServers()
+	h := startClientWith(t, servers, t.TempDir(), func(c *Config) { c.DevicePlugins = []devices.Plugin{fixtureGPUs{}} })
+	task := clienttest.ShellTask("web", `echo up; sleep 300`)
+	alloc := clienttest.Alloc(h.client.Node().ID, "service", task)
+	alloc.AllocatedResources.Tasks["web"].Devices = []*api.AllocatedDeviceResource{
+		{Vendor: "nvidia", Type: "gpu", Name: "Fixture 80GB", DeviceIDs: []string{"GPU-1"}}}
+	servers.PutAlloc(alloc)
+	h.waitLog(alloc.ID, "web", "up")
+	old, _ := fixtureGPUs{}.Fingerprint(context.Background())
+	fresh, _ := fixtureGPUs{}.Fingerprint(context.Background())
+	fresh[0].Instances[1].Healthy, fresh[0].Instances[1].HealthDescription = false, "NVML memory info: ERROR_GPU_IS_LOST"
+	h.client.reportDeviceHealth(old, fresh)
+	waitFor(t, "the device event", func() bool {
+		a := servers.Alloc(alloc.ID)
+		if a == nil || a.TaskStates["web"] == nil {
+			return false
+		}
+		ev := findEvent(a.TaskStates["web"], "Device Unhealthy")
+		return ev != nil && strings.Contains(ev.DisplayMessage, "GPU-1") && strings.Contains(ev.DisplayMessage, "ERROR_GPU_IS_LOST")
+	})
+}
