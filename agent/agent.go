@@ -402,6 +402,7 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		routes = append(routes, route{pattern: pattern, allow: allow, handler: h.wrap(fn), toLeader: true})
 	}
 	readJob := nsCap(acl.NamespaceCapabilityReadJob)
+	readHostVolumes := nsCap(acl.NamespaceCapabilityHostVolumeRead)
 	if a.server != nil {
 		handle("/v1/jobs", reads(nsCap(acl.NamespaceCapabilityListJobs), nsCap(acl.NamespaceCapabilitySubmitJob)), h.jobsRequest)
 		handle("/v1/jobs/parse", nsAnyCap(acl.NamespaceCapabilityParseJob, acl.NamespaceCapabilitySubmitJob), h.jobsParse)
@@ -418,6 +419,8 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/node/", nodeRule, h.nodeRequest)
 		handle("/v1/node/pools", anyToken, h.nodePoolsRequest)
 		handle("/v1/node/pool/", nodePoolRule, h.nodePoolRequest)
+		handle("/v1/volumes", readHostVolumes, h.volumesList)
+		handle("/v1/volume/", volumeRule, h.volumeRequest)
 		handle("/v1/services", serviceRead, h.servicesList)
 		handle("/v1/service/", reads(serviceRead, nsCap(acl.NamespaceCapabilitySubmitJob)), h.serviceRequest)
 		handle("/v1/vars", anyToken, h.varsList)

@@ -78,6 +78,7 @@ func verbs() []*verb {
 		aclBootstrapVerb, aclPolicyApplyVerb, aclPolicyListVerb, aclPolicyInfoVerb, aclPolicyDeleteVerb, aclPolicySelfVerb,
 		aclTokenCreateVerb, aclTokenListVerb, aclTokenInfoVerb, aclTokenSelfVerb, aclTokenUpdateVerb, aclTokenDeleteVerb,
 		aclRoleCreateVerb, aclRoleListVerb, aclRoleInfoVerb, aclRoleUpdateVerb, aclRoleDeleteVerb,
+		volumeCreateVerb, volumeStatusVerb, volumeDeleteVerb,
 	}
 }
 
