@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -22,6 +23,7 @@ import (
 	"github.com/roam-project/roam/client"
 	"github.com/roam-project/roam/client/fsapi"
 	"github.com/roam-project/roam/client/rpcservers"
+	"github.com/roam-project/roam/client/servicedns"
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/internal/telemetry"
 	"github.com/roam-project/roam/internal/version"
@@ -42,7 +44,11 @@ type Agent struct {
 	server *server.Server
 	client *client.Client
 	// remote are the servers a client-only agent talks to.
-	remote   *rpcservers.Set
+	remote *rpcservers.Set
+	// api is the HTTP API's handler once it is built, for the Task API.
+	api atomic.Pointer[http.Handler]
+	// dns answers queries for services when client.service_dns is set.
+	dns      *servicedns.Server
 	drivers  map[string]drivers.Driver
 	http     *http.Server
 	listener net.Listener
@@ -56,6 +62,8 @@ type Agent struct {
 	// proxy carries requests this agent forwards to the leader's HTTPS
 	// API; nil when the HTTP API is plain.
 	proxy *httpsTransport
+	// ingress is the built-in entry point to services; nil when off.
+	ingress *ingressServer
 	// telemetry keeps the metrics /v1/metrics serves.
 	telemetry *telemetry.Telemetry
 	// regionRT carries requests forwarded to other regions (see
@@ -109,6 +117,10 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 		}
 	}
 	if err := a.startHTTP(); err != nil {
+		a.Shutdown()
+		return nil, err
+	}
+	if err := a.startIngress(ctx); err != nil {
 		a.Shutdown()
 		return nil, err
 	}
@@ -267,6 +279,7 @@ func (a *Agent) startClient(ctx context.Context) error {
 		HTTPAddr:           net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
 		TLSEnabled:         cfg.TLS.HTTP,
 		Templates:          cfg.Client.Template,
+		TaskAPI:            http.HandlerFunc(a.serveTaskAPI),
 		Logger:             a.logger,
 	}, servers)
 	if err != nil {
@@ -280,6 +293,12 @@ func (a *Agent) startClient(ctx context.Context) error {
 		a.remote.Identify(c.Node().ID, secret)
 	}
 	a.client = c
+	if sd := cfg.Client.ServiceDNS; sd.Address != "" {
+		if a.dns, err = servicedns.Start(servicedns.Config{Addr: sd.Address, Domain: sd.Domain, Token: sd.Token, Logger: a.logger}, servers); err != nil {
+			return err
+		}
+		a.logger.Info("service DNS listening", "address", a.dns.Addr())
+	}
 	go func() {
 		defer close(a.done)
 		if err := c.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -287,6 +306,17 @@ func (a *Agent) startClient(ctx context.Context) error {
 		}
 	}()
 	return nil
+}
+
+// serveTaskAPI answers a request a task made on its secrets/api.sock with
+// the agent's HTTP API (the task runner has set its identity token).
+func (a *Agent) serveTaskAPI(w http.ResponseWriter, r *http.Request) {
+	h := a.api.Load()
+	if h == nil {
+		http.Error(w, "the agent's HTTP API is starting", http.StatusServiceUnavailable)
+		return
+	}
+	(*h).ServeHTTP(w, r)
 }
 
 // withDefaultPort appends port to addresses given without one.
@@ -323,7 +353,9 @@ func (a *Agent) startHTTP() error {
 		ln = tlsutil.NewListener(ln, a.tls.IncomingHTTP(), a.logger.With("component", "https"))
 	}
 	a.listener = ln
-	a.http = &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second,
+	handler := a.routes()
+	a.api.Store(&handler)
+	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
 	a.http.RegisterOnShutdown(func() { close(a.stopping) })
 	go func() {
@@ -375,6 +407,7 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		routes = append(routes, route{pattern: pattern, allow: allow, handler: h.wrap(fn), toLeader: true})
 	}
 	readJob := nsCap(acl.NamespaceCapabilityReadJob)
+	readHostVolumes := nsCap(acl.NamespaceCapabilityHostVolumeRead)
 	if a.server != nil {
 		handle("/v1/jobs", reads(nsCap(acl.NamespaceCapabilityListJobs), nsCap(acl.NamespaceCapabilitySubmitJob)), h.jobsRequest)
 		handle("/v1/jobs/parse", nsAnyCap(acl.NamespaceCapabilityParseJob, acl.NamespaceCapabilitySubmitJob), h.jobsParse)
@@ -391,8 +424,10 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/node/", nodeRule, h.nodeRequest)
 		handle("/v1/node/pools", anyToken, h.nodePoolsRequest)
 		handle("/v1/node/pool/", nodePoolRule, h.nodePoolRequest)
-		handle("/v1/services", readJob, h.servicesList)
-		handle("/v1/service/", reads(readJob, nsCap(acl.NamespaceCapabilitySubmitJob)), h.serviceRequest)
+		handle("/v1/volumes", readHostVolumes, h.volumesList)
+		handle("/v1/volume/", volumeRule, h.volumeRequest)
+		handle("/v1/services", serviceRead, h.servicesList)
+		handle("/v1/service/", reads(serviceRead, nsCap(acl.NamespaceCapabilitySubmitJob)), h.serviceRequest)
 		handle("/v1/vars", anyToken, h.varsList)
 		handle("/v1/var/", varRule, h.varRequest)
 		handle("/v1/agent/members", nodeRead, h.agentMembers)
@@ -443,6 +478,7 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 	handle("/v1/agent/self", agentRead, h.agentSelf)
 	handle("/v1/agent/servers", reads(agentRead, agentWrite), h.agentServers)
 	handle("/v1/agent/health", public, h.agentHealth)
+	handle("/v1/ingress/routes", agentRead, h.ingressRoutes)
 	handle("/v1/metrics", public, h.metrics)
 	if a.client != nil {
 		routes = append(routes, route{pattern: "/v1/client/", allow: h.clientRule, handler: fsapi.Handler(a.client).ServeHTTP})
@@ -499,6 +535,7 @@ func (a *Agent) configMap() map[string]any {
 // Shutdown stops the HTTP API, the client (leaving its tasks running) and
 // the server.
 func (a *Agent) Shutdown() {
+	a.ingress.stop()
 	if a.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = a.http.Shutdown(ctx)
@@ -520,6 +557,9 @@ func (a *Agent) Shutdown() {
 		if err := a.client.Shutdown(); err != nil {
 			a.logger.Warn("client shutdown", "error", err)
 		}
+	}
+	if a.dns != nil {
+		a.dns.Close()
 	}
 	a.cancel()
 	if a.client != nil {

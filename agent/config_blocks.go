@@ -127,6 +127,7 @@ type fileClient struct {
 	BridgeNetworkName     string              `hcl:"bridge_network_name,optional"`
 	BridgeNetworkSubnet   string              `hcl:"bridge_network_subnet,optional"`
 	ClusterNetwork        *fileClusterNet     `hcl:"cluster_network,block"`
+	Ingress               *fileIngress        `hcl:"ingress,block"`
 	StateDir              string              `hcl:"state_dir,optional"`
 	AllocDir              string              `hcl:"alloc_dir,optional"`
 	CpuTotalCompute       int                 `hcl:"cpu_total_compute,optional"`
@@ -145,6 +146,7 @@ type fileClient struct {
 	NoHostUUID            bool                `hcl:"no_host_uuid,optional"`
 	DisableRemoteExec     bool                `hcl:"disable_remote_exec,optional"`
 	Template              *fileClientTemplate `hcl:"template,block"`
+	ServiceDNS            *fileServiceDNS     `hcl:"service_dns,block"`
 	Rest                  hcl.Body            `hcl:",remain"`
 }
 
@@ -166,6 +168,16 @@ type fileClusterNet struct {
 	CIDR string `hcl:"cidr"`
 }
 
+// fileIngress is the client's `ingress` block (Roam's own).
+type fileIngress struct {
+	Enabled   bool   `hcl:"enabled,optional"`
+	HTTPPort  int    `hcl:"http_port,optional"`
+	HTTPSPort int    `hcl:"https_port,optional"`
+	CertFile  string `hcl:"cert_file,optional"`
+	KeyFile   string `hcl:"key_file,optional"`
+	Token     string `hcl:"token,optional"`
+}
+
 // fileReserved is the client's `reserved` block as written.
 type fileReserved struct {
 	CPU           int    `hcl:"cpu,optional"`
@@ -173,6 +185,13 @@ type fileReserved struct {
 	Memory        int    `hcl:"memory,optional"`
 	Disk          int    `hcl:"disk,optional"`
 	ReservedPorts string `hcl:"reserved_ports,optional"`
+}
+
+// fileServiceDNS is the client's `service_dns` block as written.
+type fileServiceDNS struct {
+	Address string `hcl:"address,optional"`
+	Domain  string `hcl:"domain,optional"`
+	Token   string `hcl:"token,optional"`
 }
 
 // fileHostVolume is a client `host_volume "NAME"` block as written.
@@ -199,6 +218,9 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 		GCInterval:     dp.parse(f.GCInterval),
 		MaxKillTimeout: dp.parse(f.MaxKillTimeout),
 	}
+	if f.Ingress != nil {
+		c.Ingress = IngressConfig(*f.Ingress)
+	}
 	if f.ClusterNetwork != nil {
 		c.ClusterNetworkCIDR = f.ClusterNetwork.CIDR
 	}
@@ -214,6 +236,9 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 	}
 	tmpl, tdiags := f.Template.config(&dp)
 	c.Template = tmpl
+	if f.ServiceDNS != nil {
+		c.ServiceDNS = ServiceDNS(*f.ServiceDNS)
+	}
 	rest, diags := decodeRest(f.Rest, clientRest)
 	diags = append(diags, tdiags...)
 	c.Meta = rest.maps["meta"]

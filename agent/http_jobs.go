@@ -263,7 +263,11 @@ func (h *httpAPI) jobRequest(w http.ResponseWriter, r *http.Request) (any, error
 			}
 			args.EvalPriority = p
 		}
-		evalID, index, err := h.srv.DeregisterJobOpts(args)
+		deregister := h.srv.DeregisterJobOpts
+		if global, _ := strconv.ParseBool(q.Get("global")); global {
+			deregister = h.srv.DeregisterMultiregionJob
+		}
+		evalID, index, err := deregister(args)
 		if err != nil {
 			return nil, err
 		}
@@ -405,7 +409,12 @@ func (h *httpAPI) jobPlan(w http.ResponseWriter, r *http.Request, id string) (an
 	if !callerACL(r).AllowNamespaceOperation(*req.Job.Namespace, acl.NamespaceCapabilitySubmitJob) {
 		return nil, server.ErrPermissionDenied
 	}
-	return h.srv.PlanJob(req.Job, req.Diff)
+	index := h.srv.State().Snapshot().LatestIndex()
+	resp, err := h.srv.PlanJob(req.Job, req.Diff)
+	if err == nil {
+		setIndex(w, index) // the state the plan was made against
+	}
+	return resp, err
 }
 
 func (h *httpAPI) jobScale(w http.ResponseWriter, r *http.Request, ns, id string) (any, error) {

@@ -327,10 +327,16 @@ func (s *Server) ScaleJob(args *structs.JobScaleArgs) (*structs.JobRegisterReply
 
 // StopAlloc stops one allocation and lets the scheduler replace it.
 func (s *Server) StopAlloc(token string, allocID string) (evalID string, index uint64, err error) {
+	return s.StopAllocOpts(&structs.AllocStopArgs{AllocID: allocID, WriteRequest: structs.WriteRequest{AuthToken: token}})
+}
+
+// StopAllocOpts is StopAlloc with all its options.
+func (s *Server) StopAllocOpts(args *structs.AllocStopArgs) (evalID string, index uint64, err error) {
 	var reply structs.EvalReply
-	if done, err := s.forward("Alloc.Stop", &structs.AllocStopArgs{AllocID: allocID, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
+	if done, err := s.forward("Alloc.Stop", args, &reply); done {
 		return reply.EvalID, reply.Index, err
 	}
+	allocID := args.AllocID
 	snap := s.State().Snapshot()
 	alloc, err := snap.AllocByID(allocID)
 	if err != nil {
@@ -347,6 +353,12 @@ func (s *Server) StopAlloc(token string, allocID string) (evalID string, index u
 		AllocIDs:   []string{alloc.ID},
 		Transition: api.DesiredTransition{Migrate: ptr(true)},
 		Time:       time.Now().UnixNano(),
+	}
+	if args.Reschedule {
+		req.Transition.Reschedule = ptr(true)
+	}
+	if args.NoShutdownDelay {
+		req.Transition.NoShutdownDelay = ptr(true)
 	}
 	if job != nil {
 		e := newEval(job, structs.EvalTriggerAllocStop)

@@ -104,10 +104,16 @@ func (f *fsm) Apply(l *raft.Log) any {
 		return f.apply(l.Index, body, &req, func() error { return store.VarApply(l.Index, &req) }, nil, nil)
 	case structs.GCRequestType:
 		var req structs.GCRequest
-		return f.apply(l.Index, body, &req, func() error { return store.GC(l.Index, &req) }, nil, nil)
+		return f.apply(l.Index, body, &req, func() error { return store.GC(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, nil)
 	case structs.ServiceRegistrationUpsertRequestType:
 		var req structs.ServiceRegistrationUpsertRequest
 		return f.apply(l.Index, body, &req, func() error { return store.UpsertServiceRegistrations(l.Index, &req) }, nil, nil)
+	case structs.HostVolumeUpsertRequestType:
+		var req structs.HostVolumeUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertHostVolumes(l.Index, &req) }, nil, nil)
+	case structs.HostVolumeDeleteRequestType:
+		var req structs.HostVolumeDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.DeleteHostVolumes(l.Index, &req) }, nil, nil)
 	case structs.ServiceRegistrationDeleteRequestType:
 		var req structs.ServiceRegistrationDeleteRequest
 		return f.apply(l.Index, body, &req, func() error { return store.DeleteServiceRegistrations(l.Index, &req) }, nil, nil)

@@ -108,9 +108,11 @@ type Server struct {
 	// allocUpdates commits clients' allocation updates in batches.
 	allocUpdates *allocUpdateBatcher
 	beats        *heartbeats
-	mux          *rpc.Mux
-	pool         *rpc.Pool
-	serf         *serf.Serf
+	// locks times the leases of variable locks (leader only).
+	locks *varLocks
+	mux   *rpc.Mux
+	pool  *rpc.Pool
+	serf  *serf.Serf
 	// bootstrapped is set once this server has bootstrapped Raft or found
 	// existing Raft state.
 	bootstrapped atomic.Bool
@@ -178,9 +180,14 @@ func New(cfg Config) (*Server, error) {
 	s.blocked = newBlockedEvals(s.broker.Enqueue, s.cancelEval)
 	s.planner = newPlanApplier(s.fsm.State, s.raftApply, s.logger)
 	s.beats = newHeartbeats(s)
+	s.locks = newVarLocks(s.expireVarLock)
 	if s.keys, err = newKeyring(cfg.KEKs, legacyKeystoreDir(cfg.DataDir)); err != nil {
 		return nil, err
 	}
+	// RSA key generation takes a fifth of a second or more: done now, in
+	// the background, the first root key does not hold up the first
+	// leadership (which every caller waits for).
+	s.keys.prepareSigner()
 	if cfg.RPCAddr != "" {
 		if err := s.setupRPC(); err != nil {
 			s.Shutdown()

@@ -61,8 +61,9 @@ func schema() *memdb.DBSchema {
 		tableNamespaces:    namespacesTableSchema(),
 		tableConfig:        configTableSchema(),
 		tableNodePools:     nodePoolsTableSchema(),
-		tableScalingEvents: scalingEventsTableSchema(),
 		tableSubnetLeases:  subnetLeasesTableSchema(),
+		tableHostVolumes:   hostVolumesTableSchema(),
+		tableScalingEvents: scalingEventsTableSchema(),
 	}}
 	for _, t := range aclTableSchemas() {
 		db.Tables[t.Name] = t
