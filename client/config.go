@@ -3,6 +3,7 @@ package client
 import (
 	"errors"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 
 	"github.com/roam-project/roam/client/template"
@@ -45,6 +46,9 @@ type Config struct {
 	TLSEnabled bool
 	// Templates are the client's template block settings.
 	Templates template.Settings
+	// TaskAPI is the agent's HTTP API, served to each task on
+	// secrets/api.sock (Nomad's Task API); nil serves none.
+	TaskAPI http.Handler
 	// Drivers is the driver set, already configured by the agent.
 	Drivers map[string]drivers.Driver
 	// DevicePlugins find the machine's devices (GPUs).

@@ -14,6 +14,7 @@ import (
 
 	"github.com/roam-project/roam/client/fingerprint"
 	"github.com/roam-project/roam/internal/version"
+	"github.com/roam-project/roam/network"
 	"github.com/roam-project/roam/structs"
 )
 
@@ -78,6 +79,14 @@ func (c *Client) buildNode(ctx context.Context) (*api.Node, error) {
 	a["unique.network.ip-address"] = fp.Attributes["unique.network.ip-address"]
 	if cfg.HTTPAddr != "" {
 		a["nomad.advertise.address"] = cfg.HTTPAddr
+	}
+	caps := network.Fingerprint(cfg.ClusterNetworkCIDR != "")
+	for k, v := range caps.Attributes {
+		a[k] = v
+	}
+	for attr, why := range caps.Missing {
+		c.logger.Warn("network mode unavailable on this node: groups needing it are placed elsewhere",
+			"attribute", attr, "reason", why)
 	}
 	c.fingerprintDrivers(ctx, node)
 	node.NodeResources.Devices = c.devices.Fingerprint(ctx)

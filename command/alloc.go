@@ -138,6 +138,11 @@ func allocHeader(alloc *api.Allocation, verbose bool, now time.Time) []string {
 		"Created|" + when(alloc.CreateTime),
 		"Modified|" + when(alloc.ModifyTime),
 	}
+	if ns := alloc.NetworkStatus; ns != nil && ns.Address != "" {
+		// Roam's: the allocation's own address (bridge mode; on the
+		// cluster network it answers from every node).
+		rows = append(rows, "Network Address|"+ns.Address)
+	}
 	if alloc.DeploymentID != "" {
 		rows = append(rows, "Deployment ID|"+shortID(alloc.DeploymentID, verbose),
 			"Deployment Health|"+deploymentHealth(alloc.DeploymentStatus))

@@ -57,7 +57,9 @@ var clientMethods = map[string]bool{
 // besides forwarding HTTP requests in tunnels.
 var regionMethods = map[string]bool{
 	"Replication.Fetch": true, "Status.Leader": true,
-	"Multiregion.Register": true, "Multiregion.Fail": true,
+	"Multiregion.Register": true, "Multiregion.Fail": true, "Multiregion.Job": true,
+	// job stop -global, with the caller's token, which the region checks.
+	"Job.Deregister": true,
 }
 
 // nodeSecretAttr is the node attribute holding the SHA-256 of the node's

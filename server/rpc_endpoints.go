@@ -43,7 +43,7 @@ func (e *jobEndpoint) Evaluate(args *structs.JobEvaluateArgs, reply *structs.Eva
 	if err := e.s.authorize(args.AuthToken, nsAllows(args.Namespace, acl.NamespaceCapabilitySubmitJob)); err != nil {
 		return err
 	}
-	id, index, err := e.s.EvaluateJob(args.AuthToken, args.Namespace, args.JobID)
+	id, index, err := e.s.EvaluateJob(args.AuthToken, args.Namespace, args.JobID, args.ForceReschedule)
 	*reply = structs.EvalReply{EvalID: id, Index: index}
 	return err
 }
@@ -75,7 +75,7 @@ func (e *allocEndpoint) Stop(args *structs.AllocStopArgs, reply *structs.EvalRep
 	if err := e.s.authorize(args.AuthToken, nsAllows(ns, acl.NamespaceCapabilityAllocLifecycle)); err != nil {
 		return err
 	}
-	id, index, err := e.s.StopAlloc(args.AuthToken, args.AllocID)
+	id, index, err := e.s.StopAllocOpts(args)
 	*reply = structs.EvalReply{EvalID: id, Index: index}
 	return err
 }
@@ -207,6 +207,26 @@ func (e *nodeEndpoint) UpdateEligibility(args *structs.NodeEligibilityArgs, repl
 	}
 	index, err := e.s.UpdateEligibility(args.AuthToken, args.NodeID, args.Eligibility)
 	reply.Index = index
+	return err
+}
+
+// Evaluate creates evaluations for the jobs on a node.
+func (e *nodeEndpoint) Evaluate(args *structs.NodeIDArgs, reply *structs.NodeEvalReply) error {
+	if err := e.s.authorize(args.AuthToken, (*acl.ACL).AllowNodeWrite); err != nil {
+		return err
+	}
+	ids, index, err := e.s.EvaluateNode(args.AuthToken, args.NodeID)
+	*reply = structs.NodeEvalReply{EvalIDs: ids, Index: index}
+	return err
+}
+
+// Purge removes a node from the state.
+func (e *nodeEndpoint) Purge(args *structs.NodeIDArgs, reply *structs.NodeEvalReply) error {
+	if err := e.s.authorize(args.AuthToken, (*acl.ACL).AllowNodeWrite); err != nil {
+		return err
+	}
+	ids, index, err := e.s.PurgeNode(args.AuthToken, args.NodeID)
+	*reply = structs.NodeEvalReply{EvalIDs: ids, Index: index}
 	return err
 }
 
