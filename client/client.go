@@ -21,8 +21,8 @@ import (
 	"github.com/roam-project/roam/client/allocrunner"
 	"github.com/roam-project/roam/client/hoststats"
 	"github.com/roam-project/roam/client/state"
-	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/devices"
+	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/network"
 	"github.com/roam-project/roam/structs"
 )
