@@ -36,6 +36,7 @@ type fileServer struct {
 	JobMaxPriority        int             `hcl:"job_max_priority,optional"`
 	JobDefaultPriority    int             `hcl:"job_default_priority,optional"`
 	JobMaxCount           int             `hcl:"job_max_count,optional"`
+	EventBufferSize       int             `hcl:"event_buffer_size,optional"`
 	JobMaxSourceSize      string          `hcl:"job_max_source_size,optional"`
 	OIDCIssuer            string          `hcl:"oidc_issuer,optional"`
 	Rest                  hcl.Body        `hcl:",remain"`
@@ -43,7 +44,7 @@ type fileServer struct {
 
 // serverRest lists the server settings Roam accepts without acting on them.
 var serverRest = restSchema{
-	attrs: []string{"enable_event_broker", "event_buffer_size",
+	attrs: []string{"enable_event_broker",
 		"batch_eval_gc_threshold", "csi_volume_claim_gc_interval", "csi_volume_claim_gc_threshold",
 		"csi_plugin_gc_threshold", "acl_token_gc_threshold", "root_key_gc_interval",
 		"root_key_gc_threshold", "root_key_rotation_threshold", "failover_heartbeat_ttl",
@@ -81,6 +82,7 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 		JobMaxPriority:        s.JobMaxPriority,
 		JobDefaultPriority:    s.JobDefaultPriority,
 		JobMaxCount:           s.JobMaxCount,
+		EventBufferSize:       s.EventBufferSize,
 		OIDCIssuer:            s.OIDCIssuer,
 	}
 	var diags hcl.Diagnostics
@@ -144,6 +146,7 @@ type fileClient struct {
 	NoHostUUID            bool                `hcl:"no_host_uuid,optional"`
 	DisableRemoteExec     bool                `hcl:"disable_remote_exec,optional"`
 	Template              *fileClientTemplate `hcl:"template,block"`
+	ServiceDNS            *fileServiceDNS     `hcl:"service_dns,block"`
 	Rest                  hcl.Body            `hcl:",remain"`
 }
 
@@ -182,6 +185,13 @@ type fileReserved struct {
 	Memory        int    `hcl:"memory,optional"`
 	Disk          int    `hcl:"disk,optional"`
 	ReservedPorts string `hcl:"reserved_ports,optional"`
+}
+
+// fileServiceDNS is the client's `service_dns` block as written.
+type fileServiceDNS struct {
+	Address string `hcl:"address,optional"`
+	Domain  string `hcl:"domain,optional"`
+	Token   string `hcl:"token,optional"`
 }
 
 // fileHostVolume is a client `host_volume "NAME"` block as written.
@@ -226,6 +236,9 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 	}
 	tmpl, tdiags := f.Template.config(&dp)
 	c.Template = tmpl
+	if f.ServiceDNS != nil {
+		c.ServiceDNS = ServiceDNS(*f.ServiceDNS)
+	}
 	rest, diags := decodeRest(f.Rest, clientRest)
 	diags = append(diags, tdiags...)
 	c.Meta = rest.maps["meta"]

@@ -162,6 +162,9 @@ func (c *Client) Run(ctx context.Context) error {
 	loops.Go(func() { c.enforcePolicies(ctx) })
 	loops.Go(func() { c.watchDrivers(ctx) })
 	loops.Go(func() { c.watchDevices(ctx) })
+	if hs, ok := c.servers.(hostVolumeServers); ok {
+		loops.Go(func() { c.watchHostVolumes(ctx, hs) })
+	}
 	c.watchAllocations(ctx)
 	return ctx.Err()
 }
@@ -231,11 +234,18 @@ func (c *Client) restore() error {
 
 // startAlloc creates and runs an alloc runner.
 func (c *Client) startAlloc(a *api.Allocation, restored map[string]*state.TaskRecord) {
+	var previous allocrunner.PreviousAlloc
+	c.mu.RLock()
+	if prev, ok := c.allocs[a.PreviousAllocation]; ok && a.PreviousAllocation != "" {
+		previous = prev
+	}
+	c.mu.RUnlock()
 	ar, err := allocrunner.New(allocrunner.Config{
 		Alloc: a, Node: c.Node(), Region: c.cfg.Region, Drivers: c.cfg.Drivers,
 		AllocRoot: c.cfg.AllocDir, State: c.db, Logger: c.cfg.Logger,
 		OnUpdate: c.updates.queue, Restored: restored, Services: c.servers, Identities: c.servers, Network: c.network,
-		Lookups: c.servers, TemplateSettings: c.cfg.Templates, Devices: c.devices,
+		Lookups: c.servers, TemplateSettings: c.cfg.Templates, TaskAPI: c.cfg.TaskAPI, Devices: c.devices,
+		Previous: previous,
 	})
 	if err != nil {
 		c.logger.Error("create alloc runner", "alloc_id", a.ID, "error", err)

@@ -94,8 +94,12 @@ func (c *Client) buildNode(ctx context.Context) (*api.Node, error) {
 		if _, err := os.Stat(hv.Path); err != nil {
 			return nil, fmt.Errorf("host_volume %q: path %q: %w", name, hv.Path, err)
 		}
-		node.HostVolumes[name] = &api.HostVolumeInfo{Path: hv.Path, ReadOnly: hv.ReadOnly}
 	}
+	made, err := loadMadeVolumes(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("read host volume record: %w", err)
+	}
+	node.HostVolumes = nodeHostVolumes(cfg.HostVolumes, made)
 	return node, nil
 }
 

@@ -230,8 +230,14 @@ func formatTaskStatus(alloc *api.Allocation, task string, usage *api.AllocResour
 		fmt.Sprintf("Task %q is %q", task, state.State),
 		"Task Resources:\n" + formatTaskResources(alloc, task, taskUsage),
 	}
+	if taskUsage != nil && taskUsage.ResourceUsage != nil && len(taskUsage.ResourceUsage.DeviceStats) > 0 {
+		parts = append(parts, "Device Stats\n"+formatDeviceUtilization(taskUsage.ResourceUsage.DeviceStats))
+	}
 	if view.stats && taskUsage != nil && taskUsage.ResourceUsage != nil {
 		parts = append(parts, formatDetailedStats(taskUsage.ResourceUsage))
+		if len(taskUsage.ResourceUsage.DeviceStats) > 0 {
+			parts = append(parts, "Detailed Device Stats\n"+formatDeviceStats(taskUsage.ResourceUsage.DeviceStats))
+		}
 	}
 	parts = append(parts, "Task Events:\n"+formatKV(taskTimes(state)))
 	parts = append(parts, "Recent Events:\n"+formatTaskEvents(state.Events))

@@ -70,14 +70,15 @@ func verbs() []*verb {
 		jobPeriodicForceVerb, jobDispatchVerb,
 		allocStatusVerb, allocLogsVerb, allocFSVerb, allocStopVerb, allocRestartVerb, allocSignalVerb, allocExecVerb,
 		evalStatusVerb, evalListVerb, deploymentListVerb, deploymentStatusVerb, deploymentPromoteVerb, deploymentFailVerb,
-		varPutVerb, varGetVerb, varListVerb, varPurgeVerb,
+		varPutVerb, varGetVerb, varListVerb, varPurgeVerb, varInitVerb,
 		serviceListVerb, serviceInfoVerb, serviceDeleteVerb, ingressListVerb,
 		namespaceApplyVerb, namespaceListVerb, namespaceStatusVerb, namespaceInspectVerb, namespaceDeleteVerb,
 		tlsCACreateVerb, tlsCertCreateVerb, operatorGossipKeyringVerb,
 		operatorRootKeyringListVerb, operatorRootKeyringRotateVerb, operatorRootKeyringRemoveVerb,
-		aclBootstrapVerb, aclPolicyApplyVerb, aclPolicyListVerb, aclPolicyInfoVerb, aclPolicyDeleteVerb,
+		aclBootstrapVerb, aclPolicyApplyVerb, aclPolicyListVerb, aclPolicyInfoVerb, aclPolicyDeleteVerb, aclPolicySelfVerb,
 		aclTokenCreateVerb, aclTokenListVerb, aclTokenInfoVerb, aclTokenSelfVerb, aclTokenUpdateVerb, aclTokenDeleteVerb,
 		aclRoleCreateVerb, aclRoleListVerb, aclRoleInfoVerb, aclRoleUpdateVerb, aclRoleDeleteVerb,
+		volumeCreateVerb, volumeStatusVerb, volumeDeleteVerb,
 	}
 }
 
