@@ -37,7 +37,7 @@ func TestHTTPVarStatusCodes(t *testing.T) {
 		{"empty body", "PUT", "/v1/var/app/db", "", 400, "Request body is empty"},
 		{"no items", "PUT", "/v1/var/app/db", `{"Items":{}}`, 400, "missing required Items"},
 		{"reserved path", "PUT", "/v1/var/nomad/x", body, 400, "reserved"},
-		{"lock operations", "PUT", "/v1/var/app/db?lock-acquire", body, 400, "locks are not supported"},
+		{"lock release without its ID", "PUT", "/v1/var/app/db?lock-release", body, 400, "missing lock ID"},
 		{"stale delete", "DELETE", "/v1/var/app/db?cas=1", "", 409, `"Path":"app/db"`},
 		{"list takes no writes", "PUT", "/v1/vars", body, 405, "Invalid method"},
 		{"list every namespace", "GET", "/v1/vars?namespace=*", "", 200, `"Path":"app/db"`},
