@@ -38,6 +38,7 @@ type fileServer struct {
 	JobMaxCount           int             `hcl:"job_max_count,optional"`
 	JobMaxSourceSize      string          `hcl:"job_max_source_size,optional"`
 	OIDCIssuer            string          `hcl:"oidc_issuer,optional"`
+	RootKeyRotation       hcl.Expression  `hcl:"root_key_rotation_threshold,optional"`
 	Rest                  hcl.Body        `hcl:",remain"`
 }
 
@@ -46,7 +47,7 @@ var serverRest = restSchema{
 	attrs: []string{"enable_event_broker", "event_buffer_size",
 		"batch_eval_gc_threshold", "csi_volume_claim_gc_interval", "csi_volume_claim_gc_threshold",
 		"csi_plugin_gc_threshold", "acl_token_gc_threshold", "root_key_gc_interval",
-		"root_key_gc_threshold", "root_key_rotation_threshold", "failover_heartbeat_ttl",
+		"root_key_gc_threshold", "failover_heartbeat_ttl",
 		"max_heartbeats_per_second", "non_voting_server", "license_path",
 		"raft_snapshot_threshold", "raft_snapshot_interval", "raft_trailing_logs",
 		"redundancy_zone", "upgrade_version", "deployment_query_rate_limit",
@@ -82,6 +83,7 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 		JobDefaultPriority:    s.JobDefaultPriority,
 		JobMaxCount:           s.JobMaxCount,
 		OIDCIssuer:            s.OIDCIssuer,
+		RootKeyRotation:       dp.parse(s.RootKeyRotation),
 	}
 	var diags hcl.Diagnostics
 	if s.JobMaxSourceSize != "" {
