@@ -240,6 +240,7 @@ func (h *httpAPI) aclToken(w http.ResponseWriter, r *http.Request) (any, error) 
 		if token == nil || token.AccessorID == server.AnonymousToken.AccessorID {
 			return nil, server.ErrTokenNotFound
 		}
+		h.setMeta(w, max(h.srv.State().Snapshot().ACLTokensIndex(), 1))
 		return token, nil
 	}
 	if id == "" {
@@ -406,9 +407,9 @@ func writeRequest(r *http.Request) structs.WriteRequest {
 	return structs.WriteRequest{AuthToken: secretOf(r)}
 }
 
-// indexAtLeastOne floors a query's index at 1, as Nomad's ACL endpoints
-// do: their tables are empty until the first write, and a blocking query
-// needs an index to wait past.
+// indexAtLeastOne floors a query's index at 1, as Nomad's ACL and
+// variable endpoints do: their tables are empty until the first write,
+// and a blocking query needs an index to wait past.
 func indexAtLeastOne(query state.QueryFunc) state.QueryFunc {
 	return func(snap *state.Snapshot) (uint64, error) {
 		index, err := query(snap)
