@@ -163,6 +163,7 @@ func (a *Agent) startServer() error {
 		JobLimits:           cfg.Server.jobLimits(),
 		ACLEnabled:          cfg.ACL.Enabled,
 		OIDCIssuer:          cfg.Server.OIDCIssuer,
+		RootKeyRotation:     cfg.Server.RootKeyRotation,
 		ValidateTaskConfig:  a.validateTaskConfig,
 		KEKs:                keks,
 		Logger:              a.logger,

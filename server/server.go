@@ -71,6 +71,10 @@ type Config struct {
 	EventBufferSize int
 	// ACLEnabled turns on token checks (the agent's acl block).
 	ACLEnabled bool
+	// RootKeyRotation is how old the active root key gets before
+	// the leader rotates it (server.root_key_rotation_threshold); 0 takes
+	// DefaultRootKeyRotation.
+	RootKeyRotation time.Duration
 	// OIDCIssuer is the issuer of workload identities (server.oidc_issuer);
 	// empty: identities carry no `iss` and OIDC discovery is off.
 	OIDCIssuer string
