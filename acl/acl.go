@@ -11,6 +11,7 @@ type ACL struct {
 	management bool
 	namespaces *matcher[*namespaceCaps]
 	hostVols   *matcher[capSet]
+	nodePools  *matcher[capSet]
 	node       string
 	agent      string
 	operator   string
@@ -54,7 +55,7 @@ var DenyAll = Compile(nil)
 // Compile merges policies into one ACL: capabilities add up across
 // policies, and deny wins over anything granted elsewhere.
 func Compile(policies []*Policy) *ACL {
-	a := &ACL{namespaces: newMatcher[*namespaceCaps](), hostVols: newMatcher[capSet]()}
+	a := &ACL{namespaces: newMatcher[*namespaceCaps](), hostVols: newMatcher[capSet](), nodePools: newMatcher[capSet]()}
 	for _, p := range policies {
 		for _, ns := range p.Namespaces {
 			nc := a.namespaces.get(ns.Name, func() *namespaceCaps {
@@ -67,6 +68,9 @@ func Compile(policies []*Policy) *ACL {
 		}
 		for _, hv := range p.HostVolumes {
 			a.hostVols.get(hv.Name, func() capSet { return capSet{} }).add(hv.Capabilities...)
+		}
+		for _, np := range p.NodePools {
+			a.nodePools.get(np.Name, func() capSet { return capSet{} }).add(np.Capabilities...)
 		}
 		a.node = mergeLevel(a.node, p.Node)
 		a.agent = mergeLevel(a.agent, p.Agent)
@@ -137,6 +141,16 @@ func (a *ACL) AllowHostVolumeOperation(name, cap string) bool {
 		return true
 	}
 	caps, ok := a.hostVols.match(name)
+	return ok && caps.allows(cap)
+}
+
+// AllowNodePoolOperation reports whether cap (read, write, delete) is
+// allowed on the node pool named pool.
+func (a *ACL) AllowNodePoolOperation(pool, cap string) bool {
+	if a.management {
+		return true
+	}
+	caps, ok := a.nodePools.match(pool)
 	return ok && caps.allows(cap)
 }
 

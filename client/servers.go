@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/roam-project/roam/client/template"
 	"github.com/roam-project/roam/structs"
 )
 
@@ -32,4 +33,6 @@ type Servers interface {
 	// SignIdentities returns the signed workload identities of one task
 	// of one of the node's allocations.
 	SignIdentities(args *structs.AllocSignIdentitiesArgs) ([]*structs.SignedIdentity, error)
+	// Source answers the lookups of tasks' templates.
+	template.Source
 }

@@ -13,6 +13,10 @@ import (
 // deploymentIdleWait bounds a watcher wait when no deadline is near.
 const deploymentIdleWait = 5 * time.Minute
 
+// deploymentBatchWait is the pause between two passes of the watcher, so
+// that one pass takes in the health reports of many clients.
+const deploymentBatchWait = 100 * time.Millisecond
+
 // runDeploymentWatcher is the leader's deployment loop: it follows the
 // health the clients report for the allocations of active deployments,
 // through blocking queries on the deployments and allocations tables,
@@ -21,6 +25,7 @@ const deploymentIdleWait = 5 * time.Minute
 // failed (progress deadlines included).
 func (s *Server) runDeploymentWatcher(ctx context.Context) {
 	var index uint64
+	marks := map[string]deploymentMark{}
 	for ctx.Err() == nil {
 		store := s.State()
 		wait := deploymentIdleWait
@@ -34,8 +39,41 @@ func (s *Server) runDeploymentWatcher(ctx context.Context) {
 			return
 		}
 		index = max(seen, 1)
-		s.checkDeployments(store.Snapshot())
+		s.checkDeployments(store.Snapshot(), marks)
+		// Changes arriving meanwhile are taken together in the next pass.
+		select {
+		case <-ctx.Done():
+		case <-time.After(deploymentBatchWait):
+		}
 	}
+}
+
+// deploymentMark is what a deployment's last check saw: its own modify
+// index and its job summary's, which moves with every change to the job's
+// allocations (health included). A deployment whose marks have not moved,
+// and whose progress deadline is still ahead, needs no recount.
+type deploymentMark struct {
+	deployment, allocs uint64
+}
+
+// markOf is d's mark in snap.
+func markOf(snap *state.Snapshot, d *api.Deployment) deploymentMark {
+	m := deploymentMark{deployment: d.ModifyIndex}
+	if sum, err := snap.JobSummary(d.Namespace, d.JobID); err == nil && sum != nil {
+		m.allocs = sum.ModifyIndex
+	}
+	return m
+}
+
+// deadlineAhead reports whether every group's progress deadline of d is
+// after now (or unset).
+func deadlineAhead(d *api.Deployment, now time.Time) bool {
+	for _, st := range d.TaskGroups {
+		if st.ProgressDeadline > 0 && !st.RequireProgressBy.IsZero() && !st.RequireProgressBy.After(now) {
+			return false
+		}
+	}
+	return true
 }
 
 // nextProgressDeadline is the earliest progress deadline of a running
@@ -60,35 +98,73 @@ func nextProgressDeadline(snap *state.Snapshot) time.Time {
 	return next
 }
 
-// checkDeployments brings every active deployment up to date.
-func (s *Server) checkDeployments(snap *state.Snapshot) {
+// checkDeployments brings every active deployment whose allocations
+// changed up to date. The counts and next-batch evaluations of all of them
+// go to Raft in one entry.
+func (s *Server) checkDeployments(snap *state.Snapshot, marks map[string]deploymentMark) {
 	all, err := snap.Deployments("")
 	if err != nil {
 		s.logger.Error("deployment watcher: list deployments", "error", err)
 		return
 	}
+	now := time.Now()
+	batch := &structs.DeploymentUpsertRequest{Time: now.UnixNano()}
+	active := map[string]bool{}
 	for _, d := range all {
 		if !structs.DeploymentActive(d) {
 			continue
 		}
-		if err := s.checkDeployment(snap, d); err != nil {
+		active[d.ID] = true
+		mark := markOf(snap, d)
+		if old, ok := marks[d.ID]; ok && old == mark && deadlineAhead(d, now) {
+			continue
+		}
+		marks[d.ID] = mark
+		req, err := s.checkDeployment(snap, d)
+		if err != nil {
 			s.logger.Warn("deployment watcher", "deployment_id", d.ID, "error", err)
+			continue
+		}
+		if req == nil {
+			continue
+		}
+		if req.StableJob != nil {
+			if _, err := s.raftApply(structs.DeploymentUpsertRequestType, req); err != nil {
+				s.logger.Warn("deployment watcher", "deployment_id", d.ID, "error", err)
+				continue
+			}
+			s.multiregionDeploymentEnded(snap, d, true, structs.DeploymentDescSuccessful)
+			continue
+		}
+		batch.Deployments = append(batch.Deployments, req.Deployments...)
+		batch.Evals = append(batch.Evals, req.Evals...)
+	}
+	for id := range marks {
+		if !active[id] {
+			delete(marks, id)
+		}
+	}
+	if len(batch.Deployments) > 0 {
+		if _, err := s.raftApply(structs.DeploymentUpsertRequestType, batch); err != nil {
+			s.logger.Warn("deployment watcher", "deployments", len(batch.Deployments), "error", err)
 		}
 	}
 }
 
-// checkDeployment recounts one deployment's allocations and commits what
-// changed: counts, a next-batch evaluation, success or failure.
-func (s *Server) checkDeployment(snap *state.Snapshot, d *api.Deployment) error {
+// checkDeployment recounts one deployment's allocations. It commits a
+// failure or a promotion itself, and returns the update to commit for
+// anything else that changed (counts, a next-batch evaluation, success),
+// or nil.
+func (s *Server) checkDeployment(snap *state.Snapshot, d *api.Deployment) (*structs.DeploymentUpsertRequest, error) {
 	allocs, err := snap.AllocsByJob(d.Namespace, d.JobID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	next, progressed := recount(d, allocs, time.Now())
 	canaries := healthyCanaries(d, allocs)
 	job, err := snap.JobByID(d.Namespace, d.JobID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	desc := ""
 	switch {
@@ -99,7 +175,7 @@ func (s *Server) checkDeployment(snap *state.Snapshot, d *api.Deployment) error 
 		desc = structs.DeploymentDescProgressDeadline
 	case autoPromotable(job, next, canaries):
 		_, err := s.promoteGroups(snap, next, nil)
-		return err
+		return nil, err
 	case allHealthy(next):
 		next.Status, next.StatusDescription = structs.DeploymentStatusSuccessful, structs.DeploymentDescSuccessful
 	case readyForPromotion(next, canaries):
@@ -107,21 +183,32 @@ func (s *Server) checkDeployment(snap *state.Snapshot, d *api.Deployment) error 
 	}
 	if desc != "" {
 		_, err := s.failDeployment(snap, next, desc)
-		return err
+		return nil, err
 	}
 	if !progressed && !countsChanged(d, next) && next.Status == d.Status && next.StatusDescription == d.StatusDescription {
-		return nil
+		return nil, nil
 	}
 	req := &structs.DeploymentUpsertRequest{Deployments: []*api.Deployment{next}, Time: time.Now().UnixNano()}
 	if next.Status == structs.DeploymentStatusSuccessful {
 		req.StableJob = &structs.JobVersionRef{Namespace: d.Namespace, JobID: d.JobID, Version: d.JobVersion}
-	} else if progressed {
+	} else if progressed && !allPlaced(next) {
 		if job != nil {
 			req.Evals = append(req.Evals, deploymentEval(job, d.ID))
 		}
 	}
-	_, err = s.raftApply(structs.DeploymentUpsertRequestType, req)
-	return err
+	return req, nil
+}
+
+// allPlaced reports whether every group of d has all its allocations
+// placed and wants no canaries: more healthy allocations then leave the
+// scheduler nothing to do.
+func allPlaced(d *api.Deployment) bool {
+	for _, st := range d.TaskGroups {
+		if st.DesiredCanaries > 0 || st.PlacedAllocs < st.DesiredTotal {
+			return false
+		}
+	}
+	return true
 }
 
 // recount is a copy of d with its allocation counts taken from allocs, and

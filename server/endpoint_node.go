@@ -260,9 +260,46 @@ func (s *Server) NodeAllocations(ctx context.Context, nodeID string, minIndex ui
 	return allocs, index, err
 }
 
-// UpdateAllocations records what a client reports about its allocations.
-// Allocations that failed get an evaluation so the scheduler can replace
-// them per the reschedule policy.
+// NodeClientAllocs blocks until the node's allocations change past
+// minIndex (or wait passes) and names them with their modify indexes.
+func (s *Server) NodeClientAllocs(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) (map[string]uint64, uint64, error) {
+	var allocs map[string]uint64
+	index, err := s.State().BlockingQuery(ctx, minIndex, wait, func(snap *state.Snapshot) (uint64, error) {
+		list, err := snap.AllocsByNode(nodeID)
+		if err != nil {
+			return 0, err
+		}
+		allocs = make(map[string]uint64, len(list))
+		var index uint64
+		for _, a := range list {
+			allocs[a.ID] = a.ModifyIndex
+			index = max(index, a.ModifyIndex)
+		}
+		return max(index, 1), nil
+	})
+	return allocs, index, err
+}
+
+// AllocsByIDs returns the allocations among ids that exist.
+func (s *Server) AllocsByIDs(ids []string) ([]*api.Allocation, error) {
+	snap := s.State().Snapshot()
+	out := make([]*api.Allocation, 0, len(ids))
+	for _, id := range ids {
+		a, err := snap.AllocByID(id)
+		if err != nil {
+			return nil, err
+		}
+		if a != nil {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// UpdateAllocations records what a client reports about its allocations,
+// committed with other clients' updates in one batch. Allocations that
+// failed get an evaluation (one per job and batch) so the scheduler can
+// replace them per the reschedule policy.
 func (s *Server) UpdateAllocations(updates []*api.Allocation) error {
 	if len(updates) == 0 {
 		return nil
@@ -271,8 +308,7 @@ func (s *Server) UpdateAllocations(updates []*api.Allocation) error {
 		return err
 	}
 	snap := s.State().Snapshot()
-	req := &structs.AllocClientUpdateRequest{Allocs: updates, Time: time.Now().UnixNano()}
-	seen := map[jobKey]bool{}
+	evals := map[jobKey]*api.Evaluation{}
 	for _, u := range updates {
 		if u.ClientStatus != structs.AllocClientStatusFailed {
 			continue
@@ -282,16 +318,14 @@ func (s *Server) UpdateAllocations(updates []*api.Allocation) error {
 			continue
 		}
 		key := jobKey{stored.Namespace, stored.JobID}
-		if seen[key] {
+		if evals[key] != nil {
 			continue
 		}
-		seen[key] = true
 		if job, _ := snap.JobByID(stored.Namespace, stored.JobID); job != nil {
-			req.Evals = append(req.Evals, newEval(job, structs.EvalTriggerRetryFailedAlloc))
+			evals[key] = newEval(job, structs.EvalTriggerRetryFailedAlloc)
 		}
 	}
-	_, err := s.raftApply(structs.AllocClientUpdateRequestType, req)
-	return err
+	return s.allocUpdates.submit(updates, evals)
 }
 
 // newEval makes a pending evaluation of job.
@@ -312,6 +346,13 @@ func newEval(job *api.Job, trigger string) *api.Evaluation {
 func derefU64(p *uint64) uint64 {
 	if p == nil {
 		return 0
+	}
+	return *p
+}
+
+func derefString(p *string) string {
+	if p == nil {
+		return ""
 	}
 	return *p
 }

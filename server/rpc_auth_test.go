@@ -106,6 +106,9 @@ func TestClientsMayOnlyMakeClientCallsAsTheirNode(t *testing.T) {
 		{"re-registration with another secret", "Node.Register", &structs.NodeRegisterArgs{Node: testNode("n1", 1024), NodeAuth: auth("n1", "other")}, "wrong SecretID"},
 		{"job registration", "Job.Register", &structs.JobRegisterArgs{Job: testJob("web", 1, 128)}, "Permission denied: Job.Register may not be called by a client"},
 		{"variable write", "Var.Apply", &structs.VarApplyArgs{Op: structs.VarOpSet}, "Permission denied"},
+		{"template variable read with the node's secret", "Var.Read", &structs.VarReadArgs{Path: "app", QueryArgs: structs.QueryArgs{NodeAuth: auth("n1", "secret-1")}}, ""},
+		{"template variable read without a secret", "Var.Read", &structs.VarReadArgs{Path: "app"}, "carries no node SecretID"},
+		{"template service list with a wrong secret", "ServiceRegistration.List", &structs.ServiceListArgs{QueryArgs: structs.QueryArgs{NodeAuth: auth("n1", "guess")}}, "wrong SecretID"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,14 +144,81 @@ func TestAuthorizeRPC(t *testing.T) {
 		{"client asks for the leader", client, "Status.Leader", true},
 		{"client may not register jobs", client, "Job.Register", false},
 		{"client may not write variables", client, "Var.Apply", false},
+		{"client reads variables for templates", client, "Var.Read", true},
+		{"client lists services for templates", client, "ServiceRegistration.List", true},
 		{"client may not collect garbage", client, "System.GarbageCollect", false},
 		{"client may not drain nodes", client, "Node.UpdateDrain", false},
+		{"another region's server pulls replication", rpc.Peer{Role: rpc.RoleRegion}, "Replication.Fetch", true},
+		{"another region's server may not register jobs here", rpc.Peer{Role: rpc.RoleRegion}, "Job.Register", false},
+		{"another region's server may not fetch keys", rpc.Peer{Role: rpc.RoleRegion}, "Keyring.Get", false},
+		{"client may not pull replication", client, "Replication.Fetch", false},
 		{"no role, nothing", rpc.Peer{}, "Status.Leader", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := authorizeRPC(tc.peer, tc.method); (err == nil) != tc.want {
 				t.Fatalf("authorizeRPC(%+v, %s) = %v, want allowed=%v", tc.peer, tc.method, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestClientsFetchOnlyTheirOwnAllocations checks the calls a client
+// watches its allocations with: Node.GetClientAllocs lists the node's own,
+// and Alloc.GetAllocs hands out only allocations placed on the caller's
+// node, each job once.
+func TestClientsFetchOnlyTheirOwnAllocations(t *testing.T) {
+	s := rpcServer(t, nil)
+	client := rpc.DialConfig{Role: rpc.RoleClient}
+	auth := func(id, secret string) structs.NodeAuth { return structs.NodeAuth{AuthNodeID: id, SecretID: secret} }
+	for _, id := range []string{"n1", "n2"} {
+		args := &structs.NodeRegisterArgs{Node: testNode(id, 1024), NodeAuth: auth(id, "secret-"+id)}
+		if err := call(t, s, client, "Node.Register", args, &structs.HeartbeatReply{}); err != nil {
+			t.Fatalf("register %s: %v", id, err)
+		}
+	}
+	if _, err := s.RegisterJob(&structs.JobRegisterArgs{Job: testJob("web", 2, 600)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "an allocation on each node", func() bool { return len(liveAllocs(t, s, "web")) == 2 })
+	byNode := map[string]string{}
+	for _, a := range liveAllocs(t, s, "web") {
+		byNode[a.NodeID] = a.ID
+	}
+	if len(byNode) != 2 {
+		t.Fatalf("allocations by node %v, want one on each", byNode)
+	}
+
+	var list structs.NodeClientAllocsReply
+	if err := call(t, s, client, "Node.GetClientAllocs", &structs.NodeAllocsArgs{NodeID: "n1", NodeAuth: auth("n1", "secret-n1")}, &list); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := list.Allocs[byNode["n1"]]; len(list.Allocs) != 1 || !ok || list.Index == 0 {
+		t.Fatalf("n1's list = %+v, want its one allocation %s", list, byNode["n1"])
+	}
+	var got structs.AllocsGetReply
+	if err := call(t, s, client, "Alloc.GetAllocs", &structs.AllocsGetArgs{AllocIDs: []string{byNode["n1"]}, NodeAuth: auth("n1", "secret-n1")}, &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Allocs) != 1 || got.Allocs[0].Job != nil || len(got.Jobs) != 1 || len(got.AllocJob) != 1 || got.AllocJob[0] != 0 {
+		t.Fatalf("n1's allocation came back as %+v", got)
+	}
+
+	cases := []struct {
+		name, method string
+		args         any
+		wantErr      string
+	}{
+		{"list with a wrong secret", "Node.GetClientAllocs", &structs.NodeAllocsArgs{NodeID: "n1", NodeAuth: auth("n1", "guess")}, "wrong SecretID"},
+		{"list of another node", "Node.GetClientAllocs", &structs.NodeAllocsArgs{NodeID: "n2", NodeAuth: auth("n1", "secret-n1")}, "authenticates as node n1"},
+		{"fetch with a wrong secret", "Alloc.GetAllocs", &structs.AllocsGetArgs{AllocIDs: []string{byNode["n1"]}, NodeAuth: auth("n1", "guess")}, "wrong SecretID"},
+		{"fetch of another node's allocation", "Alloc.GetAllocs", &structs.AllocsGetArgs{AllocIDs: []string{byNode["n2"]}, NodeAuth: auth("n1", "secret-n1")}, "is not on node n1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := call(t, s, client, tc.method, tc.args, &structs.AllocsGetReply{})
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("%s: %v, want an error with %q", tc.method, err, tc.wantErr)
 			}
 		})
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hashicorp/nomad/api"
+
 	"github.com/roam-project/roam/acl"
 	"github.com/roam-project/roam/structs"
 )
@@ -93,6 +95,41 @@ func (e *allocEndpoint) SignIdentities(args *structs.AllocSignIdentitiesArgs, re
 	return err
 }
 
+// GetAllocs returns allocations by ID to the client they are placed on,
+// each job version once (see structs.AllocsGetReply): the state store
+// shares one job among the allocations of a version.
+func (e *allocEndpoint) GetAllocs(args *structs.AllocsGetArgs, reply *structs.AllocsGetReply) error {
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.AuthNodeID, false); err != nil {
+		return err
+	}
+	allocs, err := e.s.AllocsByIDs(args.AllocIDs)
+	if err != nil {
+		return err
+	}
+	reply.Allocs = make([]*api.Allocation, 0, len(allocs))
+	jobIndex := map[*api.Job]int{}
+	for _, a := range allocs {
+		if !args.CallerIsServer() && a.NodeID != args.AuthNodeID {
+			return fmt.Errorf("Permission denied: allocation %s is not on node %s", a.ID, args.AuthNodeID)
+		}
+		slim := *a
+		slim.Job = nil
+		reply.Allocs = append(reply.Allocs, &slim)
+		if a.Job == nil {
+			reply.AllocJob = append(reply.AllocJob, -1)
+			continue
+		}
+		i, ok := jobIndex[a.Job]
+		if !ok {
+			i = len(reply.Jobs)
+			jobIndex[a.Job] = i
+			reply.Jobs = append(reply.Jobs, a.Job)
+		}
+		reply.AllocJob = append(reply.AllocJob, i)
+	}
+	return nil
+}
+
 // nsAllows is the check that namespace ns grants one of caps.
 func nsAllows(ns string, caps ...string) func(*acl.ACL) bool {
 	return func(a *acl.ACL) bool {
@@ -139,6 +176,18 @@ func (e *nodeEndpoint) GetAllocs(args *structs.NodeAllocsArgs, reply *structs.No
 	}
 	allocs, index, err := e.s.NodeAllocations(context.Background(), args.NodeID, args.MinIndex, args.Wait)
 	*reply = structs.NodeAllocsReply{Allocs: allocs, Index: index}
+	return err
+}
+
+// GetClientAllocs names the node's allocations with their modify indexes,
+// blocking as GetAllocs does; the client then fetches the changed ones
+// with Alloc.GetAllocs.
+func (e *nodeEndpoint) GetClientAllocs(args *structs.NodeAllocsArgs, reply *structs.NodeClientAllocsReply) error {
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.NodeID, false); err != nil {
+		return err
+	}
+	allocs, index, err := e.s.NodeClientAllocs(context.Background(), args.NodeID, args.MinIndex, args.Wait)
+	*reply = structs.NodeClientAllocsReply{Allocs: allocs, Index: index}
 	return err
 }
 
@@ -231,6 +280,12 @@ func (s *Server) registerEndpoints() error {
 		"Namespace":           &namespaceEndpoint{s},
 		"ACL":                 &aclEndpoint{s},
 		"Keyring":             &keyringEndpoint{s},
+		"Operator":            &operatorEndpoint{s},
+		"Eval":                &evalEndpoint{s},
+		"NodePool":            &nodePoolEndpoint{s},
+		"Network":             &networkEndpoint{s},
+		"Replication":         &replicationEndpoint{s},
+		"Multiregion":         &multiregionEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

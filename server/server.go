@@ -81,6 +81,9 @@ type Config struct {
 	Logger *slog.Logger
 	// TLS, when set, puts the RPC port (Raft and RPC) under mutual TLS.
 	TLS *tlsutil.Store
+	// AuthoritativeRegion is the region whose ACLs and namespaces every
+	// region replicates; empty or this region's own: nothing replicated.
+	AuthoritativeRegion string
 	// EncryptKey is the gossip encryption key (server.encrypt); the
 	// cluster secret that authenticates servers on the RPC port is derived
 	// from it. Empty leaves gossip in plain text.
@@ -96,7 +99,12 @@ type Server struct {
 	broker  *evalBroker
 	blocked *blockedEvals
 	planner *planApplier
-	beats   *heartbeats
+	// evalUpdates commits the leader's own evaluation status changes in
+	// batches.
+	evalUpdates *evalBatcher
+	// allocUpdates commits clients' allocation updates in batches.
+	allocUpdates *allocUpdateBatcher
+	beats        *heartbeats
 	// locks times the leases of variable locks (leader only).
 	locks *varLocks
 	// workers are the scheduler workers.
@@ -119,6 +127,9 @@ type Server struct {
 	clusterSecret []byte
 	// aclCache holds compiled ACLs.
 	aclCache aclCache
+	// replication is the state of replication from the authoritative
+	// region.
+	replication replicationStatus
 
 	closers []func() error
 
@@ -161,6 +172,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.evalUpdates = newEvalBatcher(s.raftApply, s.logger)
+	s.allocUpdates = newAllocUpdateBatcher(s.raftApply)
 	s.broker = newEvalBroker(60*time.Second, 3, s.failEval, s.cancelEval)
 	s.blocked = newBlockedEvals(s.broker.Enqueue, s.cancelEval)
 	s.planner = newPlanApplier(s.fsm.State, s.raftApply, s.logger)

@@ -56,18 +56,19 @@ func (s *Snapshot) allocList(table, index string, args ...any) ([]*api.Allocatio
 // New ones get their create index; existing ones keep theirs and client
 // state, since the client owns that.
 func (tx *writeTxn) upsertPlanAllocs(allocs []*api.Allocation, now int64) error {
-	jobs := map[[2]string]bool{}
+	changes := summaryChanges{}
 	for _, a := range allocs {
 		raw, err := tx.First(tableAllocs, "id", a.ID)
 		if err != nil {
 			return fmt.Errorf("alloc lookup: %w", err)
 		}
+		var old *api.Allocation
 		if raw == nil {
 			a.CreateIndex = tx.index
 			a.AllocModifyIndex = tx.index
 			a.CreateTime = now
 		} else {
-			old := raw.(*api.Allocation)
+			old = raw.(*api.Allocation)
 			a.CreateIndex = old.CreateIndex
 			a.CreateTime = old.CreateTime
 			a.AllocModifyIndex = tx.index
@@ -88,19 +89,21 @@ func (tx *writeTxn) upsertPlanAllocs(allocs []*api.Allocation, now int64) error 
 		if err := tx.insert(tableAllocs, a); err != nil {
 			return err
 		}
-		jobs[[2]string{a.Namespace, a.JobID}] = true
+		if err := tx.noteAllocChange(changes, old, a); err != nil {
+			return err
+		}
 	}
 	if err := tx.deleteServicesOfTerminalAllocs(allocs); err != nil {
 		return err
 	}
-	return tx.afterAllocChange(jobs)
+	return tx.afterAllocChange(changes)
 }
 
 // updateAllocsFromClient merges what a client reports (status, task
 // states, deployment health) into the stored allocations. Unknown IDs are
 // skipped: the alloc may have been garbage collected meanwhile.
 func (tx *writeTxn) updateAllocsFromClient(updates []*api.Allocation, now int64) error {
-	jobs := map[[2]string]bool{}
+	changes := summaryChanges{}
 	for _, u := range updates {
 		raw, err := tx.First(tableAllocs, "id", u.ID)
 		if err != nil {
@@ -109,7 +112,8 @@ func (tx *writeTxn) updateAllocsFromClient(updates []*api.Allocation, now int64)
 		if raw == nil {
 			continue
 		}
-		a := *raw.(*api.Allocation)
+		old := raw.(*api.Allocation)
+		a := *old
 		a.ClientStatus = u.ClientStatus
 		a.ClientDescription = u.ClientDescription
 		a.TaskStates = u.TaskStates
@@ -127,12 +131,14 @@ func (tx *writeTxn) updateAllocsFromClient(updates []*api.Allocation, now int64)
 		if err := tx.insert(tableAllocs, &a); err != nil {
 			return err
 		}
-		jobs[[2]string{a.Namespace, a.JobID}] = true
+		if err := tx.noteAllocChange(changes, old, &a); err != nil {
+			return err
+		}
 	}
 	if err := tx.deleteServicesOfTerminalAllocs(updates); err != nil {
 		return err
 	}
-	return tx.afterAllocChange(jobs)
+	return tx.afterAllocChange(changes)
 }
 
 // updateAllocDesiredTransition records a migrate/reschedule request.
@@ -145,7 +151,8 @@ func (tx *writeTxn) updateAllocDesiredTransition(ids []string, t api.DesiredTran
 		if raw == nil {
 			continue
 		}
-		a := *raw.(*api.Allocation)
+		old := raw.(*api.Allocation)
+		a := *old
 		a.DesiredTransition = t
 		a.ModifyIndex = tx.index
 		if err := tx.insert(tableAllocs, &a); err != nil {
@@ -155,10 +162,11 @@ func (tx *writeTxn) updateAllocDesiredTransition(ids []string, t api.DesiredTran
 	return nil
 }
 
-// afterAllocChange refreshes the summaries and statuses of touched jobs.
-func (tx *writeTxn) afterAllocChange(jobs map[[2]string]bool) error {
-	for key := range jobs {
-		if err := tx.refreshJobSummary(key[0], key[1]); err != nil {
+// afterAllocChange applies the summary changes and refreshes the statuses
+// of the touched jobs.
+func (tx *writeTxn) afterAllocChange(changes summaryChanges) error {
+	for key, c := range changes {
+		if err := tx.applySummaryChange(c); err != nil {
 			return err
 		}
 		if err := tx.refreshJobStatus(key[0], key[1]); err != nil {

@@ -44,50 +44,83 @@ func (tx *writeTxn) ensureJobSummary(job *api.Job) error {
 	return tx.putSummary(sum)
 }
 
-// refreshJobSummary recounts a job's allocations by client status. A
-// purged job has no summary, and the allocations it left do not count for
-// a job registered later with its ID.
-func (tx *writeTxn) refreshJobSummary(ns, jobID string) error {
-	raw, err := tx.First(tableJobs, "id", ns, jobID)
-	if err != nil {
-		return fmt.Errorf("job lookup: %w", err)
+// summaryChanges are the changes to job summaries a transaction's
+// allocation writes make, by job: counting each change as it happens keeps
+// a write's cost to what it touches, where a recount would cost every
+// allocation of the job.
+type summaryChanges map[[2]string]*summaryChange
+
+// summaryChange is one job's change: per group, counts to add (negative to
+// take away). A job that is gone has none.
+type summaryChange struct {
+	job    *api.Job
+	groups map[string]api.TaskGroupSummary
+}
+
+// noteAllocChange records that old (nil for a new allocation) became cur.
+// Allocations left by a purged job of the same ID do not count.
+func (tx *writeTxn) noteAllocChange(changes summaryChanges, old, cur *api.Allocation) error {
+	key := [2]string{cur.Namespace, cur.JobID}
+	c, ok := changes[key]
+	if !ok {
+		raw, err := tx.First(tableJobs, "id", cur.Namespace, cur.JobID)
+		if err != nil {
+			return fmt.Errorf("job lookup: %w", err)
+		}
+		c = &summaryChange{groups: map[string]api.TaskGroupSummary{}}
+		if raw != nil {
+			c.job = raw.(*jobRow).Job
+		}
+		changes[key] = c
 	}
-	if raw == nil {
+	if c.job == nil {
 		return nil
 	}
-	job := raw.(*jobRow).Job
-	sum := tx.summaryCopy(ns, jobID)
-	counts := map[string]api.TaskGroupSummary{}
-	for group, s := range sum.Summary {
-		counts[group] = api.TaskGroupSummary{Queued: s.Queued}
+	if old != nil && structs.AllocOfJob(old, c.job) {
+		c.count(old, -1)
 	}
-	it, err := tx.Get(tableAllocs, "job", ns, jobID)
-	if err != nil {
-		return fmt.Errorf("alloc list: %w", err)
+	if structs.AllocOfJob(cur, c.job) {
+		c.count(cur, 1)
 	}
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		a := raw.(*api.Allocation)
-		if !structs.AllocOfJob(a, job) {
-			continue
-		}
-		c := counts[a.TaskGroup]
-		switch a.ClientStatus {
-		case "pending":
-			c.Starting++
-		case "running":
-			c.Running++
-		case "complete":
-			c.Complete++
-		case "failed":
-			c.Failed++
-		case "lost":
-			c.Lost++
-		case "unknown":
-			c.Unknown++
-		}
-		counts[a.TaskGroup] = c
+	return nil
+}
+
+// count adds n to the count of a's group for a's client status.
+func (c *summaryChange) count(a *api.Allocation, n int) {
+	g := c.groups[a.TaskGroup]
+	switch a.ClientStatus {
+	case "pending":
+		g.Starting += n
+	case "running":
+		g.Running += n
+	case "complete":
+		g.Complete += n
+	case "failed":
+		g.Failed += n
+	case "lost":
+		g.Lost += n
+	case "unknown":
+		g.Unknown += n
 	}
-	sum.Summary = counts
+	c.groups[a.TaskGroup] = g
+}
+
+// applySummaryChange adds a job's change to its stored summary.
+func (tx *writeTxn) applySummaryChange(c *summaryChange) error {
+	if c.job == nil {
+		return nil
+	}
+	sum := tx.summaryCopy(*c.job.Namespace, *c.job.ID)
+	for group, d := range c.groups {
+		g := sum.Summary[group]
+		g.Starting += d.Starting
+		g.Running += d.Running
+		g.Complete += d.Complete
+		g.Failed += d.Failed
+		g.Lost += d.Lost
+		g.Unknown += d.Unknown
+		sum.Summary[group] = g
+	}
 	return tx.putSummary(sum)
 }
 

@@ -34,6 +34,11 @@ const (
 	ACLRoleUpsertRequestType
 	ACLRoleDeleteRequestType
 	RootKeyDeleteRequestType
+	SchedulerConfigRequestType
+	AutopilotConfigRequestType
+	NodePoolUpsertRequestType
+	NodePoolDeleteRequestType
+	SubnetLeaseRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.

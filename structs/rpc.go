@@ -119,6 +119,30 @@ type NodeAllocsReply struct {
 	Index  uint64
 }
 
+// NodeClientAllocsReply lists a node's allocations as of Index, each with
+// its modify index, so that a client fetches only those that changed
+// (Nomad's Node.GetClientAllocs). NodeAllocsArgs asks for it.
+type NodeClientAllocsReply struct {
+	Allocs map[string]uint64
+	Index  uint64
+}
+
+// AllocsGetArgs asks for allocations by ID (Nomad's Alloc.GetAllocs); a
+// client may ask only for allocations placed on its node.
+type AllocsGetArgs struct {
+	AllocIDs []string
+	NodeAuth
+}
+
+// AllocsGetReply carries the allocations asked for that exist. Each job
+// version travels once: an allocation's Job is nil, and AllocJob[i] is the
+// index in Jobs of the job of Allocs[i] (-1 for none).
+type AllocsGetReply struct {
+	Allocs   []*api.Allocation
+	Jobs     []*api.Job
+	AllocJob []int
+}
+
 // AllocUpdateArgs carries client-side allocation state.
 type AllocUpdateArgs struct {
 	Allocs []*api.Allocation
@@ -163,4 +187,18 @@ type EmptyArgs struct{}
 type LeaderReply struct {
 	RPCAddr  string
 	HTTPAddr string
+}
+
+// EvalDeleteArgs names the evaluations to delete: by ID, or by a go-bexpr
+// filter over them.
+type EvalDeleteArgs struct {
+	EvalIDs []string
+	Filter  string
+	WriteRequest
+}
+
+// EvalDeleteReply counts the evaluations deleted.
+type EvalDeleteReply struct {
+	Count int
+	Index uint64
 }

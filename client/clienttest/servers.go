@@ -36,6 +36,8 @@ type Servers struct {
 	partitioned  bool
 	// services holds the published service registrations by ID.
 	services map[string]*api.ServiceRegistration
+	// lookups answers templates' reads.
+	lookups lookups
 }
 
 // NewServers returns empty fake servers.
@@ -158,6 +160,7 @@ func (s *Servers) UpsertServiceRegistrations(regs []*api.ServiceRegistration) er
 		c := *r
 		s.services[r.ID] = &c
 	}
+	defer s.lookups.bump()
 	return nil
 }
 
@@ -171,6 +174,7 @@ func (s *Servers) DeleteServiceRegistrations(namespace string, ids []string) (ui
 	for _, id := range ids {
 		delete(s.services, id)
 	}
+	defer s.lookups.bump()
 	return s.index, nil
 }
 

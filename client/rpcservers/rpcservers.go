@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"sort"
 	"sync"
 	"time"
 
@@ -31,6 +32,10 @@ type Set struct {
 	servers []string
 	// next is the index of the server to try first.
 	next int
+
+	// allocs are the node's allocations as last fetched, by ID.
+	cacheMu sync.Mutex
+	allocs  map[string]*api.Allocation
 }
 
 // New returns a Set that starts from the configured addresses
@@ -41,7 +46,7 @@ func New(addrs []string, dc rpc.DialConfig) (*Set, error) {
 		return nil, fmt.Errorf("no servers configured: set client.servers")
 	}
 	dc.Role = rpc.RoleClient
-	s := &Set{pool: rpc.NewPool(dc)}
+	s := &Set{pool: rpc.NewPool(dc), allocs: map[string]*api.Allocation{}}
 	for _, a := range addrs {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			a = net.JoinHostPort(a, defaultRPCPort)
@@ -138,14 +143,46 @@ func (s *Set) Heartbeat(nodeID string) (time.Duration, error) {
 	return reply.TTL, nil
 }
 
-// NodeAllocations implements client.Servers with a blocking RPC.
+// NodeAllocations implements client.Servers: a blocking
+// Node.GetClientAllocs names the node's allocations with their modify
+// indexes, and Alloc.GetAllocs fetches only those not already known at
+// that index, so that a change to one allocation does not send them all.
 func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) ([]*api.Allocation, uint64, error) {
-	var reply structs.NodeAllocsReply
+	var list structs.NodeClientAllocsReply
 	args := &structs.NodeAllocsArgs{NodeID: nodeID, MinIndex: minIndex, Wait: wait, NodeAuth: s.auth}
-	if err := s.call(ctx, wait+callTimeout, "Node.GetAllocs", args, &reply); err != nil {
+	if err := s.call(ctx, wait+callTimeout, "Node.GetClientAllocs", args, &list); err != nil {
 		return nil, 0, err
 	}
-	return reply.Allocs, reply.Index, nil
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	var stale []string
+	for id, index := range list.Allocs {
+		if a, ok := s.allocs[id]; !ok || a.ModifyIndex != index {
+			stale = append(stale, id)
+		}
+	}
+	if len(stale) > 0 {
+		var got structs.AllocsGetReply
+		if err := s.call(ctx, callTimeout, "Alloc.GetAllocs", &structs.AllocsGetArgs{AllocIDs: stale, NodeAuth: s.auth}, &got); err != nil {
+			return nil, 0, err
+		}
+		for i, a := range got.Allocs {
+			if i < len(got.AllocJob) && got.AllocJob[i] >= 0 && got.AllocJob[i] < len(got.Jobs) {
+				a.Job = got.Jobs[got.AllocJob[i]]
+			}
+			s.allocs[a.ID] = a
+		}
+	}
+	out := make([]*api.Allocation, 0, len(list.Allocs))
+	for id, a := range s.allocs {
+		if _, listed := list.Allocs[id]; !listed {
+			delete(s.allocs, id)
+			continue
+		}
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, list.Index, nil
 }
 
 // UpdateAllocations implements client.Servers.
@@ -199,4 +236,58 @@ func (s *Set) ResolveToken(secret string) (*structs.ACLResolveReply, error) {
 		return nil, err
 	}
 	return &reply, nil
+}
+
+// ReadVar implements template.Source with a blocking RPC.
+func (s *Set) ReadVar(ctx context.Context, args *structs.VarReadArgs) (*structs.VarReadReply, error) {
+	var reply structs.VarReadReply
+	a := *args
+	a.NodeAuth = s.auth
+	if err := s.call(ctx, a.Wait+callTimeout, "Var.Read", &a, &reply); err != nil {
+		return nil, err
+	}
+	return &reply, nil
+}
+
+// ListVars implements template.Source with a blocking RPC.
+func (s *Set) ListVars(ctx context.Context, args *structs.VarListArgs) (*structs.VarListReply, error) {
+	var reply structs.VarListReply
+	a := *args
+	a.NodeAuth = s.auth
+	if err := s.call(ctx, a.Wait+callTimeout, "Var.List", &a, &reply); err != nil {
+		return nil, err
+	}
+	return &reply, nil
+}
+
+// ListServiceRegistrations implements template.Source with a blocking RPC.
+func (s *Set) ListServiceRegistrations(ctx context.Context, args *structs.ServiceListArgs) (*structs.ServiceListReply, error) {
+	var reply structs.ServiceListReply
+	a := *args
+	a.NodeAuth = s.auth
+	if err := s.call(ctx, a.Wait+callTimeout, "ServiceRegistration.List", &a, &reply); err != nil {
+		return nil, err
+	}
+	return &reply, nil
+}
+
+// LeaseSubnet asks for the node's subnet of the cluster network.
+func (s *Set) LeaseSubnet(args *structs.SubnetLeaseArgs) (*structs.SubnetLease, error) {
+	var reply structs.SubnetLeaseReply
+	a := *args
+	a.NodeAuth = s.auth
+	if err := s.call(context.Background(), callTimeout, "Network.Lease", &a, &reply); err != nil {
+		return nil, err
+	}
+	return reply.Lease, nil
+}
+
+// LiveSubnetLeases is a blocking query for the live nodes' subnet leases.
+func (s *Set) LiveSubnetLeases(ctx context.Context, minIndex uint64, wait time.Duration) ([]*structs.SubnetLease, uint64, error) {
+	var reply structs.SubnetLeasesReply
+	args := &structs.SubnetLeasesArgs{NodeID: s.auth.AuthNodeID, MinIndex: minIndex, Wait: wait, NodeAuth: s.auth}
+	if err := s.call(ctx, wait+callTimeout, "Network.Leases", args, &reply); err != nil {
+		return nil, 0, err
+	}
+	return reply.Leases, reply.Index, nil
 }

@@ -58,7 +58,7 @@ func (envHook) Prestart(tr *TaskRunner, cfg *drivers.TaskConfig) error {
 // env builds the task's runtime environment from the current allocation.
 func (tr *TaskRunner) env() *taskenv.Env {
 	tr.mu.Lock()
-	alloc := tr.alloc
+	alloc, n := tr.alloc, tr.networkLocked()
 	tr.mu.Unlock()
 	hostEnv := false
 	if d, ok := tr.cfg.Driver.(hostEnvDriver); ok {
@@ -66,7 +66,7 @@ func (tr *TaskRunner) env() *taskenv.Env {
 	}
 	return taskenv.Build(taskenv.Input{
 		Alloc: alloc, Task: tr.cfg.Task, Node: tr.cfg.Node, Region: tr.cfg.Region,
-		AllocDir: tr.cfg.AllocDir, TaskDir: tr.cfg.AllocDir.TaskDir(tr.cfg.Task.Name), HostEnv: hostEnv,
+		AllocDir: tr.cfg.AllocDir, TaskDir: tr.cfg.AllocDir.TaskDir(tr.cfg.Task.Name), HostEnv: hostEnv, AllocIP: n.Address, ClusterIP: n.Cluster,
 	})
 }
 
