@@ -96,12 +96,41 @@ func (h *httpAPI) heldPolicies(snap *state.Snapshot, r *http.Request) (map[strin
 	return held, nil
 }
 
+// aclPolicySelf serves /v1/acl/policy/self: the policies the caller
+// holds (for a workload identity, those attached to its job; for a
+// management token, all).
+func (h *httpAPI) aclPolicySelf(w http.ResponseWriter, r *http.Request) (any, error) {
+	out := []*api.ACLPolicyListStub{}
+	err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+		policies, err := snap.ACLPolicies()
+		if err != nil {
+			return 0, err
+		}
+		held, err := h.heldPolicies(snap, r)
+		if err != nil {
+			return 0, err
+		}
+		out = out[:0]
+		for _, p := range policies {
+			if held == nil || held[p.Name] {
+				out = append(out, &api.ACLPolicyListStub{Name: p.Name, Description: p.Description,
+					JobACL: p.JobACL, CreateIndex: p.CreateIndex, ModifyIndex: p.ModifyIndex})
+			}
+		}
+		return snap.ACLPoliciesIndex(), nil
+	})
+	return out, err
+}
+
 // aclPolicy serves /v1/acl/policy/<name>: GET (management, or a token
 // holding it), PUT/POST upsert, DELETE.
 func (h *httpAPI) aclPolicy(w http.ResponseWriter, r *http.Request) (any, error) {
 	name := strings.TrimPrefix(r.URL.Path, "/v1/acl/policy/")
 	if name == "" {
 		return nil, codedError(http.StatusBadRequest, "Missing policy name")
+	}
+	if name == "self" && r.Method == http.MethodGet {
+		return h.aclPolicySelf(w, r)
 	}
 	switch r.Method {
 	case http.MethodGet:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -220,5 +221,29 @@ func TestVariableLocks(t *testing.T) {
 		case st.want != "" && (err == nil || !strings.Contains(err.Error(), st.want)):
 			t.Fatalf("%s: %v, want an error with %q", st.name, err, st.want)
 		}
+	}
+}
+
+// TestVariableSpecFiles writes a variable from var init's specification
+// and reads it back in the hcl and go-template formats.
+func TestVariableSpecFiles(t *testing.T) {
+	a := startDevAgent(t, "")
+	spec := filepath.Join(t.TempDir(), "spec.nv.hcl")
+	if out, code := a.roam(t, "var", "init", spec); code != 0 || !strings.Contains(out, "Example variable specification written to") {
+		t.Fatalf("var init: exit %d\n%s", code, out)
+	}
+	if out, code := a.roam(t, "var", "init", spec); code != 1 || !strings.Contains(out, "already exists") {
+		t.Fatalf("var init over a file: exit %d\n%s", code, out)
+	}
+	if out, code := a.roam(t, "var", "put", "@"+spec, "key2=override"); code != 0 || !strings.Contains(out, `Created variable "path/to/variable"`) {
+		t.Fatalf("var put @spec: exit %d\n%s", code, out)
+	}
+	out, code := a.roam(t, "var", "get", "-out", "hcl", "path/to/variable")
+	if code != 0 || !strings.Contains(out, `key1 = "value 1"`) || !strings.Contains(out, `key2 = "override"`) || !strings.Contains(out, `path      = "path/to/variable"`) {
+		t.Fatalf("var get -out hcl: exit %d\n%s", code, out)
+	}
+	out, code = a.roam(t, "var", "get", "-out", "go-template", "-template", "{{ .Path }}={{ .Items.key2 }}", "path/to/variable")
+	if code != 0 || strings.TrimSpace(out) != "path/to/variable=override" {
+		t.Fatalf("var get -out go-template: exit %d\n%s", code, out)
 	}
 }

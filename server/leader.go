@@ -131,6 +131,9 @@ func (s *Server) establishLeadership() {
 	s.goRun(func() { s.runDeploymentWatcher(ctx) })
 	s.goRun(s.reconcilePeers)
 	s.goRun(func() { s.cleanupDeadServers(ctx) })
+	if s.pool != nil {
+		s.resumeMultiregionRollouts()
+	}
 	if auth := s.config.AuthoritativeRegion; auth != "" && auth != s.config.Region && s.pool != nil {
 		s.goRun(func() { s.runReplication(ctx) })
 	}

@@ -39,6 +39,8 @@ const (
 	NodePoolUpsertRequestType
 	NodePoolDeleteRequestType
 	SubnetLeaseRequestType
+	HostVolumeUpsertRequestType
+	HostVolumeDeleteRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.

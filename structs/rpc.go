@@ -52,6 +52,9 @@ type JobDeregisterArgs struct {
 // JobEvaluateArgs forces an evaluation of a job.
 type JobEvaluateArgs struct {
 	Namespace, JobID string
+	// ForceReschedule reschedules the job's failed allocations now, even
+	// those whose reschedule policy gave up or waits.
+	ForceReschedule bool
 	WriteRequest
 }
 

@@ -24,6 +24,7 @@ const (
 func (tr *TaskRunner) Run() {
 	defer close(tr.waitCh)
 	defer tr.tmpl.stop()
+	defer tr.taskAPI.stop()
 	if !tr.begin() {
 		return
 	}
