@@ -37,6 +37,7 @@ func TestHTTPVarStatusCodes(t *testing.T) {
 		{"empty body", "PUT", "/v1/var/app/db", "", 400, "Request body is empty"},
 		{"no items", "PUT", "/v1/var/app/db", `{"Items":{}}`, 400, "missing required Items"},
 		{"reserved path", "PUT", "/v1/var/nomad/x", body, 400, "reserved"},
+		{"lock release without its ID", "PUT", "/v1/var/app/db?lock-release", body, 400, "missing lock ID"},
 		{"stale delete", "DELETE", "/v1/var/app/db?cas=1", "", 409, `"Path":"app/db"`},
 		{"lock acquire", "PUT", "/v1/var/app/lock?lock-acquire", `{"Lock":{"TTL":"20s"}}`, 200, `"TTL":"20s"`},
 		{"lock acquire again", "PUT", "/v1/var/app/lock?lock-acquire", `{}`, 409, `"Path":"app/lock"`},
