@@ -11,11 +11,15 @@ type ACL struct {
 	management bool
 	namespaces *matcher[*namespaceCaps]
 	hostVols   *matcher[capSet]
+	nodePools  *matcher[capSet]
 	node       string
 	agent      string
 	operator   string
 	quota      string
 	plugin     string
+	// workload is the implicit grant of a workload identity; nil for
+	// ACL tokens.
+	workload *workloadGrant
 }
 
 // capSet is a set of capabilities.
@@ -51,7 +55,7 @@ var DenyAll = Compile(nil)
 // Compile merges policies into one ACL: capabilities add up across
 // policies, and deny wins over anything granted elsewhere.
 func Compile(policies []*Policy) *ACL {
-	a := &ACL{namespaces: newMatcher[*namespaceCaps](), hostVols: newMatcher[capSet]()}
+	a := &ACL{namespaces: newMatcher[*namespaceCaps](), hostVols: newMatcher[capSet](), nodePools: newMatcher[capSet]()}
 	for _, p := range policies {
 		for _, ns := range p.Namespaces {
 			nc := a.namespaces.get(ns.Name, func() *namespaceCaps {
@@ -64,6 +68,9 @@ func Compile(policies []*Policy) *ACL {
 		}
 		for _, hv := range p.HostVolumes {
 			a.hostVols.get(hv.Name, func() capSet { return capSet{} }).add(hv.Capabilities...)
+		}
+		for _, np := range p.NodePools {
+			a.nodePools.get(np.Name, func() capSet { return capSet{} }).add(np.Capabilities...)
 		}
 		a.node = mergeLevel(a.node, p.Node)
 		a.agent = mergeLevel(a.agent, p.Agent)
@@ -93,7 +100,7 @@ func (a *ACL) AllowNamespaceOperation(ns, cap string) bool {
 
 // AllowNamespace reports whether the token may do anything at all in ns.
 func (a *ACL) AllowNamespace(ns string) bool {
-	if a.management {
+	if a.management || (a.workload != nil && a.workload.namespace == ns) {
 		return true
 	}
 	nc, ok := a.namespaces.match(ns)
@@ -110,7 +117,7 @@ func (a *ACL) AllowNamespace(ns string) bool {
 // is allowed on the variable at path in namespace ns. With ns "*" it
 // reports whether op is allowed on path in any namespace.
 func (a *ACL) AllowVariableOperation(ns, path, op string) bool {
-	if a.management {
+	if a.management || a.workload.allows(ns, path, op) {
 		return true
 	}
 	check := func(nc *namespaceCaps) bool {
@@ -134,6 +141,16 @@ func (a *ACL) AllowHostVolumeOperation(name, cap string) bool {
 		return true
 	}
 	caps, ok := a.hostVols.match(name)
+	return ok && caps.allows(cap)
+}
+
+// AllowNodePoolOperation reports whether cap (read, write, delete) is
+// allowed on the node pool named pool.
+func (a *ACL) AllowNodePoolOperation(pool, cap string) bool {
+	if a.management {
+		return true
+	}
+	caps, ok := a.nodePools.match(pool)
 	return ok && caps.allows(cap)
 }
 

@@ -240,3 +240,27 @@ func TestAllowNamespace(t *testing.T) {
 		})
 	}
 }
+
+func TestNodePoolOperations(t *testing.T) {
+	cases := []struct {
+		name  string
+		rules []string
+		pool  string
+		cap   string
+		want  bool
+	}{
+		{"read policy reads", []string{`node_pool "prod" { policy = "read" }`}, "prod", NodePoolCapabilityRead, true},
+		{"read policy cannot write", []string{`node_pool "prod" { policy = "read" }`}, "prod", NodePoolCapabilityWrite, false},
+		{"write policy deletes", []string{`node_pool "prod" { policy = "write" }`}, "prod", NodePoolCapabilityDelete, true},
+		{"glob", []string{`node_pool "prod-*" { capabilities = ["write"] }`}, "prod-eu", NodePoolCapabilityWrite, true},
+		{"other pool", []string{`node_pool "prod" { policy = "write" }`}, "dev", NodePoolCapabilityRead, false},
+		{"deny wins", []string{`node_pool "*" { policy = "write" }`, `node_pool "*" { policy = "deny" }`}, "prod", NodePoolCapabilityRead, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := compile(t, tc.rules...).AllowNodePoolOperation(tc.pool, tc.cap); got != tc.want {
+				t.Fatalf("AllowNodePoolOperation(%q, %q) = %v, want %v", tc.pool, tc.cap, got, tc.want)
+			}
+		})
+	}
+}

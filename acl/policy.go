@@ -68,6 +68,17 @@ const (
 	HostVolumeCapabilityMountReadWrite = "mount-readwrite"
 )
 
+// Node pool capabilities.
+const (
+	NodePoolCapabilityDeny   = "deny"
+	NodePoolCapabilityRead   = "read"
+	NodePoolCapabilityWrite  = "write"
+	NodePoolCapabilityDelete = "delete"
+)
+
+var nodePoolCapabilities = []string{NodePoolCapabilityDeny, NodePoolCapabilityRead,
+	NodePoolCapabilityWrite, NodePoolCapabilityDelete}
+
 var namespaceCapabilities = []string{
 	NamespaceCapabilityDeny, NamespaceCapabilityListJobs, NamespaceCapabilityParseJob,
 	NamespaceCapabilityReadJob, NamespaceCapabilitySubmitJob, NamespaceCapabilityDispatchJob,
@@ -154,11 +165,26 @@ func expandHostVolumePolicy(policy string) []string {
 	return nil
 }
 
+// expandNodePoolPolicy lists the capabilities a node_pool policy stands
+// for.
+func expandNodePoolPolicy(policy string) []string {
+	switch policy {
+	case PolicyDeny:
+		return []string{NodePoolCapabilityDeny}
+	case PolicyRead:
+		return []string{NodePoolCapabilityRead}
+	case PolicyWrite:
+		return []string{NodePoolCapabilityRead, NodePoolCapabilityWrite, NodePoolCapabilityDelete}
+	}
+	return nil
+}
+
 // Policy is one parsed policy document, with coarse policies expanded
 // into capabilities.
 type Policy struct {
 	Namespaces  []*NamespaceRule
 	HostVolumes []*HostVolumeRule
+	NodePools   []*NodePoolRule
 	Node        string
 	Agent       string
 	Operator    string
@@ -188,16 +214,25 @@ type HostVolumeRule struct {
 	Capabilities []string
 }
 
+// NodePoolRule is a node_pool block: a pool name (maybe a glob) and its
+// capabilities.
+type NodePoolRule struct {
+	Name         string
+	Policy       string
+	Capabilities []string
+}
+
 // The policy document as written; expressions keep their source ranges so
 // that errors can name the line.
 type filePolicy struct {
-	Namespaces  []*fileNamespace  `hcl:"namespace,block"`
-	HostVolumes []*fileHostVolume `hcl:"host_volume,block"`
-	Node        []*fileCoarse     `hcl:"node,block"`
-	Agent       []*fileCoarse     `hcl:"agent,block"`
-	Operator    []*fileCoarse     `hcl:"operator,block"`
-	Quota       []*fileCoarse     `hcl:"quota,block"`
-	Plugin      []*fileCoarse     `hcl:"plugin,block"`
+	Namespaces  []*fileNamespace `hcl:"namespace,block"`
+	HostVolumes []*fileNamedRule `hcl:"host_volume,block"`
+	NodePools   []*fileNamedRule `hcl:"node_pool,block"`
+	Node        []*fileCoarse    `hcl:"node,block"`
+	Agent       []*fileCoarse    `hcl:"agent,block"`
+	Operator    []*fileCoarse    `hcl:"operator,block"`
+	Quota       []*fileCoarse    `hcl:"quota,block"`
+	Plugin      []*fileCoarse    `hcl:"plugin,block"`
 }
 
 type fileNamespace struct {
@@ -216,7 +251,8 @@ type filePath struct {
 	Capabilities hcl.Expression `hcl:"capabilities"`
 }
 
-type fileHostVolume struct {
+// fileNamedRule is a block of a named object: host_volume or node_pool.
+type fileNamedRule struct {
 	Name         string         `hcl:"name,label"`
 	Policy       hcl.Expression `hcl:"policy,optional"`
 	Capabilities hcl.Expression `hcl:"capabilities,optional"`
@@ -276,6 +312,13 @@ func (fp *filePolicy) compile() (*Policy, hcl.Diagnostics) {
 		rule.Capabilities = capabilitiesAttr(hv.Capabilities, hostVolumeCapabilities, "host_volume "+hv.Name, &diags)
 		rule.Capabilities = append(rule.Capabilities, expandHostVolumePolicy(rule.Policy)...)
 		out.HostVolumes = append(out.HostVolumes, rule)
+	}
+	for _, np := range fp.NodePools {
+		rule := &NodePoolRule{Name: np.Name}
+		rule.Policy = policyAttr(np.Policy, []string{PolicyDeny, PolicyRead, PolicyWrite}, "node_pool "+np.Name, &diags)
+		rule.Capabilities = capabilitiesAttr(np.Capabilities, nodePoolCapabilities, "node_pool "+np.Name, &diags)
+		rule.Capabilities = append(rule.Capabilities, expandNodePoolPolicy(rule.Policy)...)
+		out.NodePools = append(out.NodePools, rule)
 	}
 	coarse := []struct {
 		name   string

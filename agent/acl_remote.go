@@ -68,6 +68,9 @@ func (c *remoteResolver) ResolveToken(secret string) (*acl.ACL, *api.ACLToken, e
 			policies = append(policies, parsed)
 		}
 		a = acl.Compile(policies)
+		if w := reply.Workload; w != nil {
+			a = a.WithWorkload(w.Namespace, w.Paths)
+		}
 	}
 	c.mu.Lock()
 	if len(c.entries) >= 1024 {

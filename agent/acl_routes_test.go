@@ -33,16 +33,18 @@ type aclCase struct {
 }
 
 const (
-	listJobs    = `namespace "default" { capabilities = ["list-jobs"] }`
-	readJob     = `namespace "default" { capabilities = ["read-job"] }`
-	nsRead      = `namespace "default" { policy = "read" }`
-	nsWrite     = `namespace "default" { policy = "write" }`
-	submitJob   = `namespace "default" { capabilities = ["submit-job"] }`
-	nodeReadP   = `node { policy = "read" }`
-	nodeWriteP  = `node { policy = "write" }`
-	agentReadP  = `agent { policy = "read" }`
-	agentWriteP = `agent { policy = "write" }`
-	everything  = `namespace "*" { policy = "write" }
+	listJobs       = `namespace "default" { capabilities = ["list-jobs"] }`
+	readJob        = `namespace "default" { capabilities = ["read-job"] }`
+	nsRead         = `namespace "default" { policy = "read" }`
+	nsWrite        = `namespace "default" { policy = "write" }`
+	submitJob      = `namespace "default" { capabilities = ["submit-job"] }`
+	nodeReadP      = `node { policy = "read" }`
+	nodeWriteP     = `node { policy = "write" }`
+	agentReadP     = `agent { policy = "read" }`
+	agentWriteP    = `agent { policy = "write" }`
+	operatorReadP  = `operator { policy = "read" }`
+	operatorWriteP = `operator { policy = "write" }`
+	everything     = `namespace "*" { policy = "write" }
 node { policy = "write" }
 agent { policy = "write" }
 operator { policy = "write" }`
@@ -70,6 +72,8 @@ var aclCases = []aclCase{
 	{pattern: "/v1/allocation/", method: "GET", path: "/v1/allocation/8d2b5a7e-0000-0000-0000-000000000000", grant: readJob, lack: listJobs},
 	{pattern: "/v1/allocation/", method: "PUT", path: "/v1/allocation/8d2b5a7e-0000-0000-0000-000000000000/stop", grant: `namespace "default" { capabilities = ["alloc-lifecycle"] }`, lack: nsRead},
 	{pattern: "/v1/evaluations", method: "GET", path: "/v1/evaluations", grant: readJob, lack: listJobs},
+	{pattern: "/v1/evaluations", method: "DELETE", path: "/v1/evaluations", body: `{"EvalIDs": ["8d2b5a7e-0000-0000-0000-000000000000"]}`, grant: "management", lack: everything},
+	{pattern: "/v1/evaluations/count", method: "GET", path: "/v1/evaluations/count", grant: readJob, lack: listJobs},
 	{pattern: "/v1/evaluation/", method: "GET", path: "/v1/evaluation/8d2b5a7e-0000-0000-0000-000000000000", grant: readJob, lack: listJobs},
 	{pattern: "/v1/deployments", method: "GET", path: "/v1/deployments", grant: readJob, lack: listJobs},
 	{pattern: "/v1/deployment/", method: "GET", path: "/v1/deployment/8d2b5a7e-0000-0000-0000-000000000000", grant: readJob, lack: listJobs},
@@ -77,6 +81,12 @@ var aclCases = []aclCase{
 	{pattern: "/v1/nodes", method: "GET", path: "/v1/nodes", grant: nodeReadP, lack: agentWriteP},
 	{pattern: "/v1/node/", method: "GET", path: "/v1/node/8d2b5a7e-0000-0000-0000-000000000000", grant: nodeReadP, lack: agentWriteP},
 	{pattern: "/v1/node/", method: "PUT", path: "/v1/node/8d2b5a7e-0000-0000-0000-000000000000/eligibility", body: `{"Eligibility": "ineligible"}`, grant: nodeWriteP, lack: nodeReadP},
+	{pattern: "/v1/node/pools", method: "GET", path: "/v1/node/pools", grant: nodeReadP, lack: ""},
+	{pattern: "/v1/node/pools", method: "PUT", path: "/v1/node/pools", body: `{"Name": "acl-pool"}`, grant: `node_pool "acl-pool" { policy = "write" }`, lack: `node_pool "acl-pool" { policy = "read" }`},
+	{pattern: "/v1/node/pool/", method: "GET", path: "/v1/node/pool/default", grant: `node_pool "default" { policy = "read" }`, lack: `node_pool "dev" { policy = "write" }`},
+	{pattern: "/v1/node/pool/", method: "GET", path: "/v1/node/pool/default/nodes", grant: `node_pool "default" { policy = "read" }` + "\n" + nodeReadP, lack: `node_pool "default" { policy = "read" }`},
+	{pattern: "/v1/node/pool/", method: "GET", path: "/v1/node/pool/default/jobs", grant: `node_pool "default" { policy = "read" }`, lack: nodeReadP},
+	{pattern: "/v1/node/pool/", method: "DELETE", path: "/v1/node/pool/nope", grant: `node_pool "nope" { capabilities = ["delete"] }`, lack: `node_pool "nope" { capabilities = ["read", "write"] }`},
 	{pattern: "/v1/services", method: "GET", path: "/v1/services", grant: readJob, lack: listJobs},
 	{pattern: "/v1/service/", method: "GET", path: "/v1/service/web", grant: readJob, lack: listJobs},
 	{pattern: "/v1/service/", method: "DELETE", path: "/v1/service/web/_nomad-task-x", grant: submitJob, lack: nsRead},
@@ -112,12 +122,23 @@ var aclCases = []aclCase{
 	}
 }`},
 	{pattern: "/v1/agent/members", method: "GET", path: "/v1/agent/members", grant: nodeReadP, lack: agentWriteP},
+	{pattern: "/.well-known/jwks.json", method: "GET", path: "/.well-known/jwks.json", public: true},
+	{pattern: "/.well-known/openid-configuration", method: "GET", path: "/.well-known/openid-configuration", public: true},
 	{pattern: "/v1/status/leader", method: "GET", path: "/v1/status/leader", public: true},
+	{pattern: "/v1/regions", method: "GET", path: "/v1/regions", public: true},
 	{pattern: "/v1/status/peers", method: "GET", path: "/v1/status/peers", public: true},
 	{pattern: "/v1/system/gc", method: "PUT", path: "/v1/system/gc", grant: "management", lack: everything},
 	{pattern: "/v1/operator/raft/configuration", method: "GET", path: "/v1/operator/raft/configuration", grant: "management", lack: everything},
 	{pattern: "/v1/operator/raft/peer", method: "DELETE", path: "/v1/operator/raft/peer?id=nobody", grant: "management", lack: everything},
 	{pattern: "/v1/operator/snapshot", method: "GET", path: "/v1/operator/snapshot", grant: "management", lack: everything},
+	{pattern: "/v1/operator/keyring/", method: "GET", path: "/v1/operator/keyring/keys", grant: "management", lack: everything},
+	{pattern: "/v1/operator/keyring/", method: "PUT", path: "/v1/operator/keyring/rotate", grant: "management", lack: everything},
+	{pattern: "/v1/operator/keyring/", method: "DELETE", path: "/v1/operator/keyring/key/8d2b5a7e-0000-0000-0000-000000000000", grant: "management", lack: everything},
+	{pattern: "/v1/operator/scheduler/configuration", method: "GET", path: "/v1/operator/scheduler/configuration", grant: operatorReadP, lack: agentWriteP},
+	{pattern: "/v1/operator/scheduler/configuration", method: "PUT", path: "/v1/operator/scheduler/configuration", body: `{"SchedulerAlgorithm": "binpack"}`, grant: operatorWriteP, lack: operatorReadP},
+	{pattern: "/v1/operator/autopilot/configuration", method: "GET", path: "/v1/operator/autopilot/configuration", grant: operatorReadP, lack: agentWriteP},
+	{pattern: "/v1/operator/autopilot/configuration", method: "PUT", path: "/v1/operator/autopilot/configuration", body: `{"CleanupDeadServers": true}`, grant: operatorWriteP, lack: operatorReadP},
+	{pattern: "/v1/operator/autopilot/health", method: "GET", path: "/v1/operator/autopilot/health", grant: operatorReadP, lack: agentWriteP},
 	{pattern: "/v1/agent/join", method: "PUT", path: "/v1/agent/join?address=127.0.0.1:1", grant: agentWriteP, lack: agentReadP},
 	{pattern: "/v1/agent/force-leave", method: "PUT", path: "/v1/agent/force-leave?node=nobody", grant: agentWriteP, lack: agentReadP},
 	{pattern: "/v1/agent/keyring/", method: "GET", path: "/v1/agent/keyring/list", grant: agentReadP, lack: nodeWriteP},

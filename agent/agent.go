@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -52,6 +53,11 @@ type Agent struct {
 	proxy *httpsTransport
 	// telemetry keeps the metrics /v1/metrics serves.
 	telemetry *telemetry.Telemetry
+	// regionRT carries requests forwarded to other regions (see
+	// regionTransport); tunnel serves the requests they forward here.
+	regionOnce sync.Once
+	regionRT   *http.Transport
+	tunnel     *http.Server
 }
 
 // New starts an agent from a validated configuration.
@@ -121,31 +127,33 @@ func (a *Agent) startServer() error {
 			"so anyone who reaches the gossip and RPC ports can join as a server")
 	}
 	srv, err := server.New(server.Config{
-		NodeName:           cfg.Name + "." + cfg.Region,
-		Region:             cfg.Region,
-		Datacenter:         cfg.Datacenter,
-		DataDir:            cfg.DataDir,
-		RPCAddr:            net.JoinHostPort(cfg.Addresses.RPC, strconv.Itoa(cfg.Ports.RPC)),
-		RPCAdvertise:       net.JoinHostPort(cfg.Advertise.RPC, strconv.Itoa(cfg.Ports.RPC)),
-		SerfAddr:           net.JoinHostPort(cfg.Addresses.Serf, strconv.Itoa(cfg.Ports.Serf)),
-		SerfAdvertise:      net.JoinHostPort(cfg.Advertise.Serf, strconv.Itoa(cfg.Ports.Serf)),
-		HTTPAdvertise:      net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
-		StartJoin:          withDefaultPort(join.StartJoin, cfg.Ports.Serf),
-		RetryJoin:          withDefaultPort(join.RetryJoin, cfg.Ports.Serf),
-		RetryInterval:      join.RetryInterval,
-		RetryMax:           join.RetryMax,
-		BootstrapExpect:    cfg.Server.BootstrapExpect,
-		RaftMultiplier:     cfg.Server.RaftMultiplier,
-		NumSchedulers:      cfg.Server.NumSchedulers,
-		HeartbeatGrace:     cfg.Server.HeartbeatGrace,
-		MinHeartbeatTTL:    cfg.Server.MinHeartbeatTTL,
-		JobLimits:          cfg.Server.jobLimits(),
-		ACLEnabled:         cfg.ACL.Enabled,
-		ValidateTaskConfig: a.validateTaskConfig,
-		KEKs:               keks,
-		Logger:             a.logger,
-		TLS:                a.rpcTLS(),
-		EncryptKey:         gossipKey,
+		NodeName:            cfg.Name + "." + cfg.Region,
+		Region:              cfg.Region,
+		Datacenter:          cfg.Datacenter,
+		DataDir:             cfg.DataDir,
+		RPCAddr:             net.JoinHostPort(cfg.Addresses.RPC, strconv.Itoa(cfg.Ports.RPC)),
+		RPCAdvertise:        net.JoinHostPort(cfg.Advertise.RPC, strconv.Itoa(cfg.Ports.RPC)),
+		SerfAddr:            net.JoinHostPort(cfg.Addresses.Serf, strconv.Itoa(cfg.Ports.Serf)),
+		SerfAdvertise:       net.JoinHostPort(cfg.Advertise.Serf, strconv.Itoa(cfg.Ports.Serf)),
+		HTTPAdvertise:       net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
+		StartJoin:           withDefaultPort(join.StartJoin, cfg.Ports.Serf),
+		RetryJoin:           withDefaultPort(join.RetryJoin, cfg.Ports.Serf),
+		RetryInterval:       join.RetryInterval,
+		RetryMax:            join.RetryMax,
+		BootstrapExpect:     cfg.Server.BootstrapExpect,
+		RaftMultiplier:      cfg.Server.RaftMultiplier,
+		NumSchedulers:       cfg.Server.NumSchedulers,
+		HeartbeatGrace:      cfg.Server.HeartbeatGrace,
+		MinHeartbeatTTL:     cfg.Server.MinHeartbeatTTL,
+		JobLimits:           cfg.Server.jobLimits(),
+		ACLEnabled:          cfg.ACL.Enabled,
+		OIDCIssuer:          cfg.Server.OIDCIssuer,
+		ValidateTaskConfig:  a.validateTaskConfig,
+		KEKs:                keks,
+		Logger:              a.logger,
+		TLS:                 a.rpcTLS(),
+		EncryptKey:          gossipKey,
+		AuthoritativeRegion: cfg.Server.AuthoritativeRegion,
 	})
 	if err != nil {
 		return fmt.Errorf("start server: %w", err)
@@ -226,23 +234,32 @@ func (a *Agent) startClient(ctx context.Context) error {
 	if iface == "" && cfg.DevMode {
 		iface = loopbackInterface()
 	}
+	devicePlugins, err := loadDevicePlugins(cfg.Plugins)
+	if err != nil {
+		return err
+	}
 	c, err := client.New(&client.Config{
-		NodeName:         cfg.Name,
-		Datacenter:       cfg.Datacenter,
-		Region:           cfg.Region,
-		NodeClass:        cfg.Client.NodeClass,
-		NodePool:         cfg.Client.NodePool,
-		Meta:             cfg.Client.Meta,
-		Options:          cfg.Client.Options,
-		StateDir:         stateDir,
-		AllocDir:         allocDir,
-		NetworkInterface: iface,
-		MinDynamicPort:   cfg.Client.MinDynamicPort,
-		MaxDynamicPort:   cfg.Client.MaxDynamicPort,
-		Drivers:          a.drivers,
-		HTTPAddr:         net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
-		TLSEnabled:       cfg.TLS.HTTP,
-		Logger:           a.logger,
+		DevicePlugins:     devicePlugins,
+		HostVolumes:       hostVolumes(cfg.Client.HostVolume),
+		NodeName:          cfg.Name,
+		Datacenter:        cfg.Datacenter,
+		Region:            cfg.Region,
+		NodeClass:         cfg.Client.NodeClass,
+		NodePool:          cfg.Client.NodePool,
+		Meta:              cfg.Client.Meta,
+		Options:           cfg.Client.Options,
+		StateDir:          stateDir,
+		AllocDir:          allocDir,
+		NetworkInterface:  iface,
+		BridgeNetworkName: cfg.Client.BridgeNetworkName, BridgeNetworkSubnet: cfg.Client.BridgeNetworkSubnet,
+		ClusterNetworkCIDR: cfg.Client.ClusterNetworkCIDR,
+		MinDynamicPort:     cfg.Client.MinDynamicPort,
+		MaxDynamicPort:     cfg.Client.MaxDynamicPort,
+		Drivers:            a.drivers,
+		HTTPAddr:           net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
+		TLSEnabled:         cfg.TLS.HTTP,
+		Templates:          cfg.Client.Template,
+		Logger:             a.logger,
 	}, servers)
 	if err != nil {
 		return fmt.Errorf("start client: %w", err)
@@ -305,6 +322,15 @@ func (a *Agent) startHTTP() error {
 			a.logger.Error("HTTP server stopped", "error", err)
 		}
 	}()
+	if a.server != nil && a.server.HTTPTunnel() != nil {
+		// Requests other regions' servers forward here, through the RPC port.
+		a.tunnel = &http.Server{Handler: a.http.Handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: a.http.ErrorLog}
+		go func() {
+			if err := a.tunnel.Serve(a.server.HTTPTunnel()); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				a.logger.Error("HTTP tunnel server stopped", "error", err)
+			}
+		}()
+	}
 	return nil
 }
 
@@ -328,7 +354,7 @@ func (a *Agent) routes() http.Handler {
 		// The server the request is proxied to checks its token.
 		mux.HandleFunc("/v1/", serversProxy(a.remote, h))
 	}
-	return h.guard(mux)
+	return h.guard(h.regionLayer(mux))
 }
 
 // routeTable lists the agent's routes with their ACL requirements, as
@@ -346,23 +372,33 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/validate/job", readJob, h.validateJob)
 		handle("/v1/allocations", readJob, h.allocsList)
 		handle("/v1/allocation/", h.inObjectNamespace(allocNamespace, allocCap), h.allocRequest)
-		handle("/v1/evaluations", readJob, h.evalsList)
+		handle("/v1/evaluations", reads(readJob, management), h.evalsList)
+		handle("/v1/evaluations/count", readJob, h.evalsCount)
 		handle("/v1/evaluation/", h.inObjectNamespace(evalNamespace, constCap(acl.NamespaceCapabilityReadJob)), h.evalRequest)
 		handle("/v1/deployments", readJob, h.deploymentsList)
 		handle("/v1/deployment/", h.inObjectNamespace(deploymentNamespace, deploymentCap), h.deploymentRequest)
 		handle("/v1/nodes", nodeRead, h.nodesList)
 		handle("/v1/node/", nodeRule, h.nodeRequest)
+		handle("/v1/node/pools", anyToken, h.nodePoolsRequest)
+		handle("/v1/node/pool/", nodePoolRule, h.nodePoolRequest)
 		handle("/v1/services", readJob, h.servicesList)
 		handle("/v1/service/", reads(readJob, nsCap(acl.NamespaceCapabilitySubmitJob)), h.serviceRequest)
 		handle("/v1/vars", anyToken, h.varsList)
 		handle("/v1/var/", varRule, h.varRequest)
 		handle("/v1/agent/members", nodeRead, h.agentMembers)
+		handle("/.well-known/jwks.json", public, h.jwks)
+		handle("/.well-known/openid-configuration", public, h.oidcDiscovery)
 		handle("/v1/status/leader", public, h.statusLeader)
 		handle("/v1/status/peers", public, h.statusPeers)
+		handle("/v1/regions", public, h.regions)
 		handle("/v1/system/gc", management, h.systemGC)
 		handle("/v1/operator/raft/configuration", management, h.raftConfiguration)
 		handle("/v1/operator/raft/peer", management, h.raftRemovePeer)
 		handle("/v1/operator/snapshot", management, h.operatorSnapshot)
+		handle("/v1/operator/keyring/", management, h.operatorKeyring)
+		handle("/v1/operator/scheduler/configuration", reads(operatorRead, operatorWrite), h.schedulerConfiguration)
+		handle("/v1/operator/autopilot/configuration", reads(operatorRead, operatorWrite), h.autopilotConfiguration)
+		handle("/v1/operator/autopilot/health", operatorRead, h.autopilotHealth)
 		handle("/v1/agent/join", agentWrite, h.agentJoin)
 		handle("/v1/agent/force-leave", agentWrite, h.agentForceLeave)
 		handle("/v1/agent/keyring/", reads(agentRead, agentWrite), h.agentKeyring)
@@ -441,6 +477,9 @@ func (a *Agent) Shutdown() {
 	if a.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = a.http.Shutdown(ctx)
+		if a.tunnel != nil {
+			_ = a.tunnel.Shutdown(ctx)
+		}
 		cancel()
 	}
 	if a.client != nil {

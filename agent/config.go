@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/roam-project/roam/client/template"
 	"github.com/roam-project/roam/internal/telemetry"
 	"github.com/roam-project/roam/tlsutil"
 )
@@ -70,13 +71,16 @@ type Addresses struct {
 
 // ServerConfig is the agent's `server` block.
 type ServerConfig struct {
-	Enabled               bool
-	BootstrapExpect       int
-	NumSchedulers         int
-	EnabledSchedulers     []string
-	HeartbeatGrace        time.Duration
-	MinHeartbeatTTL       time.Duration
-	EncryptKey            string // `encrypt`: the gossip encryption key
+	Enabled           bool
+	BootstrapExpect   int
+	NumSchedulers     int
+	EnabledSchedulers []string
+	HeartbeatGrace    time.Duration
+	MinHeartbeatTTL   time.Duration
+	EncryptKey        string // `encrypt`: the gossip encryption key
+	// AuthoritativeRegion owns ACLs and namespaces; other regions
+	// replicate them from it.
+	AuthoritativeRegion   string
 	RaftProtocol          int
 	RaftMultiplier        int // scales Raft's timeouts: 1 (default) for a LAN, up to 10
 	DataDir               string
@@ -93,6 +97,10 @@ type ServerConfig struct {
 	JobDefaultPriority int
 	JobMaxCount        int
 	JobMaxSourceSize   int64
+	// OIDCIssuer is the `iss` claim of workload identities and the issuer
+	// /.well-known/openid-configuration describes; empty turns discovery
+	// off, as in Nomad.
+	OIDCIssuer string
 	// ServerJoin also receives the deprecated server-level retry_join,
 	// retry_interval, retry_max and start_join keys.
 	ServerJoin *ServerJoin
@@ -110,14 +118,21 @@ type ServerJoin struct {
 
 // ClientConfig is the agent's `client` block.
 type ClientConfig struct {
-	Enabled               bool
-	Servers               []string
-	ServerJoin            *ServerJoin
-	NodeClass             string
-	NodePool              string
-	Meta                  map[string]string
-	Options               map[string]string
-	NetworkInterface      string
+	Enabled          bool
+	Servers          []string
+	ServerJoin       *ServerJoin
+	NodeClass        string
+	NodePool         string
+	Meta             map[string]string
+	Options          map[string]string
+	NetworkInterface string
+	// BridgeNetworkName and BridgeNetworkSubnet are the bridge of
+	// bridge-mode allocations (default roam0, 172.26.64.0/20).
+	BridgeNetworkName   string
+	BridgeNetworkSubnet string
+	// ClusterNetworkCIDR is `cluster_network { cidr }`: the node leases a
+	// subnet of it through the servers, and allocations reach every node's.
+	ClusterNetworkCIDR    string
 	StateDir              string
 	AllocDir              string
 	CpuTotalCompute       int
@@ -136,6 +151,9 @@ type ClientConfig struct {
 	MaxKillTimeout        time.Duration
 	NoHostUUID            bool
 	DisableRemoteExec     bool
+	// Template is the `template` block: function denylist, file sandbox,
+	// blocking-query wait and wait bounds of tasks' templates.
+	Template template.Settings
 	// Extra keeps accepted Nomad client settings that Roam does not use.
 	Extra map[string]any
 }

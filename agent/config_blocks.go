@@ -18,6 +18,7 @@ type fileServer struct {
 	HeartbeatGrace        hcl.Expression  `hcl:"heartbeat_grace,optional"`
 	MinHeartbeatTTL       hcl.Expression  `hcl:"min_heartbeat_ttl,optional"`
 	Encrypt               string          `hcl:"encrypt,optional"`
+	AuthoritativeRegion   string          `hcl:"authoritative_region,optional"`
 	RaftProtocol          int             `hcl:"raft_protocol,optional"`
 	RaftMultiplier        int             `hcl:"raft_multiplier,optional"`
 	DataDir               string          `hcl:"data_dir,optional"`
@@ -36,19 +37,20 @@ type fileServer struct {
 	JobDefaultPriority    int             `hcl:"job_default_priority,optional"`
 	JobMaxCount           int             `hcl:"job_max_count,optional"`
 	JobMaxSourceSize      string          `hcl:"job_max_source_size,optional"`
+	OIDCIssuer            string          `hcl:"oidc_issuer,optional"`
 	Rest                  hcl.Body        `hcl:",remain"`
 }
 
 // serverRest lists the server settings Roam accepts without acting on them.
 var serverRest = restSchema{
-	attrs: []string{"authoritative_region", "enable_event_broker", "event_buffer_size",
+	attrs: []string{"enable_event_broker", "event_buffer_size",
 		"batch_eval_gc_threshold", "csi_volume_claim_gc_interval", "csi_volume_claim_gc_threshold",
 		"csi_plugin_gc_threshold", "acl_token_gc_threshold", "root_key_gc_interval",
 		"root_key_gc_threshold", "root_key_rotation_threshold", "failover_heartbeat_ttl",
 		"max_heartbeats_per_second", "non_voting_server", "license_path",
 		"raft_snapshot_threshold", "raft_snapshot_interval", "raft_trailing_logs",
 		"redundancy_zone", "upgrade_version", "deployment_query_rate_limit",
-		"job_tracked_versions", "oidc_issuer", "protocol_version", "heartbeat_grace_period"},
+		"job_tracked_versions", "protocol_version", "heartbeat_grace_period"},
 	blocks: []hcl.BlockHeaderSchema{{Type: "plan_rejection_tracker"}, {Type: "raft_boltdb"},
 		{Type: "search"}, {Type: "default_scheduler_config"}, {Type: "client_introduction"}},
 }
@@ -67,7 +69,8 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 	c := ServerConfig{
 		Enabled: s.Enabled, BootstrapExpect: s.BootstrapExpect, NumSchedulers: s.NumSchedulers,
 		EnabledSchedulers: s.EnabledSchedulers, EncryptKey: s.Encrypt,
-		RaftProtocol: s.RaftProtocol, RaftMultiplier: s.RaftMultiplier, DataDir: s.DataDir, RejoinAfterLeave: s.RejoinAfterLeave,
+		AuthoritativeRegion: s.AuthoritativeRegion,
+		RaftProtocol:        s.RaftProtocol, RaftMultiplier: s.RaftMultiplier, DataDir: s.DataDir, RejoinAfterLeave: s.RejoinAfterLeave,
 		HeartbeatGrace:        dp.parse(s.HeartbeatGrace),
 		MinHeartbeatTTL:       dp.parse(s.MinHeartbeatTTL),
 		NodeGCThreshold:       dp.parse(s.NodeGCThreshold),
@@ -78,6 +81,7 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 		JobMaxPriority:        s.JobMaxPriority,
 		JobDefaultPriority:    s.JobDefaultPriority,
 		JobMaxCount:           s.JobMaxCount,
+		OIDCIssuer:            s.OIDCIssuer,
 	}
 	var diags hcl.Diagnostics
 	if s.JobMaxSourceSize != "" {
@@ -112,30 +116,34 @@ func (j *fileServerJoin) config(dp *durationParser) *ServerJoin {
 
 // fileClient is the `client` block as written.
 type fileClient struct {
-	Enabled               bool             `hcl:"enabled,optional"`
-	Servers               []string         `hcl:"servers,optional"`
-	ServerJoin            *fileServerJoin  `hcl:"server_join,block"`
-	NodeClass             string           `hcl:"node_class,optional"`
-	NodePool              string           `hcl:"node_pool,optional"`
-	NetworkInterface      string           `hcl:"network_interface,optional"`
-	StateDir              string           `hcl:"state_dir,optional"`
-	AllocDir              string           `hcl:"alloc_dir,optional"`
-	CpuTotalCompute       int              `hcl:"cpu_total_compute,optional"`
-	MemoryTotalMB         int              `hcl:"memory_total_mb,optional"`
-	NodeMaxAllocs         int              `hcl:"node_max_allocs,optional"`
-	Reserved              *fileReserved    `hcl:"reserved,block"`
-	MinDynamicPort        int              `hcl:"min_dynamic_port,optional"`
-	MaxDynamicPort        int              `hcl:"max_dynamic_port,optional"`
-	HostVolumes           []fileHostVolume `hcl:"host_volume,block"`
-	GCInterval            hcl.Expression   `hcl:"gc_interval,optional"`
-	GCDiskUsageThreshold  float64          `hcl:"gc_disk_usage_threshold,optional"`
-	GCInodeUsageThreshold float64          `hcl:"gc_inode_usage_threshold,optional"`
-	GCMaxAllocs           int              `hcl:"gc_max_allocs,optional"`
-	GCParallelDestroys    int              `hcl:"gc_parallel_destroys,optional"`
-	MaxKillTimeout        hcl.Expression   `hcl:"max_kill_timeout,optional"`
-	NoHostUUID            bool             `hcl:"no_host_uuid,optional"`
-	DisableRemoteExec     bool             `hcl:"disable_remote_exec,optional"`
-	Rest                  hcl.Body         `hcl:",remain"`
+	Enabled               bool                `hcl:"enabled,optional"`
+	Servers               []string            `hcl:"servers,optional"`
+	ServerJoin            *fileServerJoin     `hcl:"server_join,block"`
+	NodeClass             string              `hcl:"node_class,optional"`
+	NodePool              string              `hcl:"node_pool,optional"`
+	NetworkInterface      string              `hcl:"network_interface,optional"`
+	BridgeNetworkName     string              `hcl:"bridge_network_name,optional"`
+	BridgeNetworkSubnet   string              `hcl:"bridge_network_subnet,optional"`
+	ClusterNetwork        *fileClusterNet     `hcl:"cluster_network,block"`
+	StateDir              string              `hcl:"state_dir,optional"`
+	AllocDir              string              `hcl:"alloc_dir,optional"`
+	CpuTotalCompute       int                 `hcl:"cpu_total_compute,optional"`
+	MemoryTotalMB         int                 `hcl:"memory_total_mb,optional"`
+	NodeMaxAllocs         int                 `hcl:"node_max_allocs,optional"`
+	Reserved              *fileReserved       `hcl:"reserved,block"`
+	MinDynamicPort        int                 `hcl:"min_dynamic_port,optional"`
+	MaxDynamicPort        int                 `hcl:"max_dynamic_port,optional"`
+	HostVolumes           []fileHostVolume    `hcl:"host_volume,block"`
+	GCInterval            hcl.Expression      `hcl:"gc_interval,optional"`
+	GCDiskUsageThreshold  float64             `hcl:"gc_disk_usage_threshold,optional"`
+	GCInodeUsageThreshold float64             `hcl:"gc_inode_usage_threshold,optional"`
+	GCMaxAllocs           int                 `hcl:"gc_max_allocs,optional"`
+	GCParallelDestroys    int                 `hcl:"gc_parallel_destroys,optional"`
+	MaxKillTimeout        hcl.Expression      `hcl:"max_kill_timeout,optional"`
+	NoHostUUID            bool                `hcl:"no_host_uuid,optional"`
+	DisableRemoteExec     bool                `hcl:"disable_remote_exec,optional"`
+	Template              *fileClientTemplate `hcl:"template,block"`
+	Rest                  hcl.Body            `hcl:",remain"`
 }
 
 // clientRest lists the client settings Roam accepts without acting on
@@ -144,12 +152,16 @@ var clientRest = restSchema{
 	maps: []string{"meta", "options", "chroot_env"},
 	attrs: []string{"alloc_mounts_dir", "host_volumes_dir", "common_plugin_dir",
 		"network_speed", "cpu_disable_dmidecode", "disk_total_mb", "disk_free_mb",
-		"cni_path", "cni_config_dir", "bridge_network_name", "bridge_network_subnet",
-		"bridge_network_subnet_ipv6", "bridge_network_hairpin_mode", "cgroup_parent",
+		"cni_path", "cni_config_dir", "bridge_network_subnet_ipv6", "bridge_network_hairpin_mode", "cgroup_parent",
 		"preferred_address_family", "gc_volumes_on_node_gc", "nomad_service_discovery"},
 	blocks: []hcl.BlockHeaderSchema{{Type: "host_network", LabelNames: []string{"name"}},
-		{Type: "template"}, {Type: "artifact"}, {Type: "drain_on_shutdown"}, {Type: "users"},
+		{Type: "artifact"}, {Type: "drain_on_shutdown"}, {Type: "users"},
 		{Type: "fingerprint"}},
+}
+
+// fileClusterNet is the client's `cluster_network` block (Roam's own).
+type fileClusterNet struct {
+	CIDR string `hcl:"cidr"`
 }
 
 // fileReserved is the client's `reserved` block as written.
@@ -180,9 +192,13 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 		GCInodeUsageThreshold: f.GCInodeUsageThreshold, GCMaxAllocs: f.GCMaxAllocs,
 		GCParallelDestroys: f.GCParallelDestroys, NoHostUUID: f.NoHostUUID,
 		DisableRemoteExec: f.DisableRemoteExec,
-		ServerJoin:        f.ServerJoin.config(&dp),
-		GCInterval:        dp.parse(f.GCInterval),
-		MaxKillTimeout:    dp.parse(f.MaxKillTimeout),
+		BridgeNetworkName: f.BridgeNetworkName, BridgeNetworkSubnet: f.BridgeNetworkSubnet,
+		ServerJoin:     f.ServerJoin.config(&dp),
+		GCInterval:     dp.parse(f.GCInterval),
+		MaxKillTimeout: dp.parse(f.MaxKillTimeout),
+	}
+	if f.ClusterNetwork != nil {
+		c.ClusterNetworkCIDR = f.ClusterNetwork.CIDR
 	}
 	if f.Reserved != nil {
 		r := Reserved(*f.Reserved)
@@ -194,7 +210,10 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 		}
 		c.HostVolume[hv.Name] = HostVolume{Path: hv.Path, ReadOnly: hv.ReadOnly}
 	}
+	tmpl, tdiags := f.Template.config(&dp)
+	c.Template = tmpl
 	rest, diags := decodeRest(f.Rest, clientRest)
+	diags = append(diags, tdiags...)
 	c.Meta = rest.maps["meta"]
 	c.Options = rest.maps["options"]
 	c.ChrootEnv = rest.maps["chroot_env"]

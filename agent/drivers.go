@@ -29,6 +29,9 @@ func loadDrivers(plugins map[string]*PluginConfig, stateRoot string, chrootEnv m
 		out[d.Name()] = d
 	}
 	for name, p := range plugins {
+		if isDevicePlugin(name) {
+			continue
+		}
 		d, ok := out[name]
 		if !ok {
 			return nil, fmt.Errorf("plugin %q: no such task driver", name)

@@ -68,7 +68,7 @@ func (h *httpAPI) aclPolicies(w http.ResponseWriter, r *http.Request) (any, erro
 		}
 		return snap.ACLPoliciesIndex(), nil
 	}))
-	return out, err
+	return page(w, r, out, err, policyKey)
 }
 
 // heldPolicies names the policies the caller holds, directly or through
@@ -172,7 +172,7 @@ func (h *httpAPI) aclTokens(w http.ResponseWriter, r *http.Request) (any, error)
 		}
 		return snap.ACLTokensIndex(), err
 	}))
-	return out, err
+	return page(w, r, out, err, tokenKey)
 }
 
 // aclTokenCreate serves PUT /v1/acl/token.
@@ -276,7 +276,7 @@ func (h *httpAPI) aclRoles(w http.ResponseWriter, r *http.Request) (any, error) 
 		}
 		return snap.ACLRolesIndex(), err
 	}))
-	return out, err
+	return page(w, r, out, err, roleKey)
 }
 
 // holdsRole reports whether the caller may see a role: management tokens

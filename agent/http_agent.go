@@ -32,13 +32,16 @@ func (h *httpAPI) agentSelf(w http.ResponseWriter, r *http.Request) (any, error)
 			"leader":         strconv.FormatBool(h.srv.IsLeader()),
 			"leader_addr":    h.srv.Leader(),
 			"bootstrap":      strconv.FormatBool(h.agent.config.Server.BootstrapExpect <= 1),
-			"known_regions":  "1",
+			"known_regions":  strconv.Itoa(len(h.srv.Regions())),
 			"broker_ready":   strconv.Itoa(ready),
 			"broker_unacked": strconv.Itoa(unacked),
 			"blocked_evals":  strconv.Itoa(blocked),
 		}
 		stats["raft"] = h.srv.RaftStats()
 		stats["serf"] = h.srv.SerfStats()
+		if rep := h.srv.ReplicationStats(); rep != nil {
+			stats["replication"] = rep
+		}
 	}
 	if c := h.agent.client; c != nil {
 		last, ttl := c.Heartbeat()
@@ -143,6 +146,11 @@ func (h *httpAPI) agentHealth(w http.ResponseWriter, r *http.Request) (any, erro
 // statusLeader serves /v1/status/leader: the leader's RPC address.
 func (h *httpAPI) statusLeader(w http.ResponseWriter, r *http.Request) (any, error) {
 	return h.srv.Leader(), nil
+}
+
+// regions serves /v1/regions: the regions of the servers gossip knows.
+func (h *httpAPI) regions(w http.ResponseWriter, r *http.Request) (any, error) {
+	return h.srv.Regions(), nil
 }
 
 // statusPeers serves /v1/status/peers: the Raft voters' RPC addresses.

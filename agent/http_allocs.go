@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/acl"
+	"github.com/roam-project/roam/paginate"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -30,7 +31,7 @@ func (h *httpAPI) allocsList(w http.ResponseWriter, r *http.Request) (any, error
 		return snap.Index("allocs"), err
 	})
 	sortAllocs(out)
-	return out, err
+	return page(w, r, out, err, allocKey)
 }
 
 // allocRequest serves /v1/allocation/<id> and /v1/allocation/<id>/stop.
@@ -68,8 +69,58 @@ func (h *httpAPI) allocRequest(w http.ResponseWriter, r *http.Request) (any, err
 	return alloc, nil
 }
 
-// evalsList serves /v1/evaluations: those of ?namespace ("*": all).
+// evalsList serves /v1/evaluations: those of ?namespace ("*": all),
+// with ?job and ?status narrowing them.
 func (h *httpAPI) evalsList(w http.ResponseWriter, r *http.Request) (any, error) {
+	if r.Method == http.MethodDelete {
+		return h.evalsDelete(w, r)
+	}
+	if r.Method != http.MethodGet {
+		return nil, methodNotAllowed()
+	}
+	out, err := h.listEvals(w, r)
+	return page(w, r, out, err, evalKey)
+}
+
+// evalsDelete serves DELETE /v1/evaluations: the evaluations the body
+// names by ID or by filter go, while the eval broker is paused.
+func (h *httpAPI) evalsDelete(w http.ResponseWriter, r *http.Request) (any, error) {
+	var req api.EvalDeleteRequest
+	if err := decodeBody(r, &req); err != nil {
+		return nil, err
+	}
+	reply, err := h.srv.DeleteEvals(secretOf(r), req.EvalIDs, req.Filter)
+	if err != nil {
+		return nil, err
+	}
+	setIndex(w, reply.Index)
+	return &api.EvalDeleteResponse{Count: reply.Count}, nil
+}
+
+// evalsCount serves /v1/evaluations/count: how many evaluations the list
+// with the same parameters (its ?filter= included) would hold.
+func (h *httpAPI) evalsCount(w http.ResponseWriter, r *http.Request) (any, error) {
+	if r.Method != http.MethodGet {
+		return nil, methodNotAllowed()
+	}
+	evals, err := h.listEvals(w, r)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := paginate.FromQuery(r.URL.Query())
+	if err != nil {
+		return nil, listParamError(err)
+	}
+	matched, _, err := paginate.Apply(evals, evalKey, paginate.Options{Filter: opts.Filter})
+	if err != nil {
+		return nil, listParamError(err)
+	}
+	return &api.EvalCountResponse{Count: len(matched)}, nil
+}
+
+// listEvals reads the evaluations a list request selects by namespace,
+// ACL, ?prefix, ?job and ?status, as a blocking query.
+func (h *httpAPI) listEvals(w http.ResponseWriter, r *http.Request) ([]*api.Evaluation, error) {
 	opts, err := parseQuery(r)
 	if err != nil {
 		return nil, err

@@ -32,7 +32,7 @@ func (h *httpAPI) deploymentsList(w http.ResponseWriter, r *http.Request) (any, 
 		}
 		return snap.Index("deployments"), err
 	})
-	return out, err
+	return page(w, r, out, err, deploymentKey)
 }
 
 // deploymentRequest serves /v1/deployment/<id> and the deployment actions

@@ -16,7 +16,7 @@ import (
 
 // localOnly are paths every agent answers itself: its own view, not the
 // cluster's.
-var localOnly = []string{"/v1/agent/", "/v1/status/", "/v1/client/", "/v1/metrics"}
+var localOnly = []string{"/v1/agent/", "/v1/status/", "/v1/client/", "/v1/metrics", "/v1/regions"}
 
 // maxReplayBody is the largest request body kept in memory so that a
 // request can be sent again to a new leader; a larger one (a snapshot

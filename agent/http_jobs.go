@@ -55,7 +55,7 @@ func (h *httpAPI) jobList(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		return snap.Index("jobs", "job_summary"), nil
 	})
-	return out, err
+	return page(w, r, out, err, jobKey)
 }
 
 // registerJob canonicalizes a submitted job and registers it.
@@ -67,6 +67,9 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	if req.EvalPriority < 0 || req.EvalPriority > 100 {
 		return nil, codedError(http.StatusBadRequest, "Eval priority must be between 1 and 100")
 	}
+	if h.toJobRegion(w, r, job, req) {
+		return nil, nil
+	}
 	if err := h.canonicalizeJob(job, r, req.Namespace); err != nil {
 		return nil, err
 	}
@@ -74,7 +77,11 @@ func (h *httpAPI) registerJob(w http.ResponseWriter, r *http.Request, req *api.J
 	if !callerACL(r).AllowNamespaceOperation(*job.Namespace, acl.NamespaceCapabilitySubmitJob) {
 		return nil, server.ErrPermissionDenied
 	}
-	res, err := h.srv.RegisterJob(&structs.JobRegisterArgs{
+	register := h.srv.RegisterJob
+	if structs.IsMultiregion(job) {
+		register = h.srv.RegisterMultiregionJob
+	}
+	res, err := register(&structs.JobRegisterArgs{
 		Job: job, Submission: req.Submission, EnforceIndex: req.EnforceIndex, ModifyIndex: req.JobModifyIndex,
 		PreserveCounts: req.PreserveCounts, PreserveResources: req.PreserveResources, EvalPriority: req.EvalPriority,
 		WriteRequest: writeRequest(r),
@@ -104,6 +111,10 @@ func (h *httpAPI) canonicalizeJob(job *api.Job, r *http.Request, bodyNamespace s
 	job.Namespace = &ns
 	if job.Name == nil && job.ID != nil {
 		job.Name = job.ID
+	}
+	// A job that names no region, or "global", belongs to this one.
+	if job.Region == nil || h.isLocalJobRegion(*job.Region) {
+		job.Region = new(h.srv.Region())
 	}
 	// Nomad (1.7+) places a job with no datacenters anywhere, and in the
 	// default node pool.
@@ -378,6 +389,9 @@ func (h *httpAPI) jobPlan(w http.ResponseWriter, r *http.Request, id string) (an
 	}
 	if req.Job.ID == nil || *req.Job.ID != id {
 		return nil, codedError(http.StatusBadRequest, "Job ID does not match")
+	}
+	if h.toJobRegion(w, r, req.Job, &req) {
+		return nil, nil
 	}
 	if err := h.canonicalizeJob(req.Job, r, req.Namespace); err != nil {
 		return nil, err

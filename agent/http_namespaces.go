@@ -31,7 +31,7 @@ func (h *httpAPI) namespacesList(w http.ResponseWriter, r *http.Request) (any, e
 		}
 		return snap.NamespacesIndex(), err
 	})
-	return out, err
+	return page(w, r, out, err, namespaceKey)
 }
 
 // namespaceRequest serves /v1/namespace (PUT/POST: create or update the

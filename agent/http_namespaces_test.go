@@ -23,6 +23,7 @@ func namespacesServer(t *testing.T) *httptest.Server {
 		mux.HandleFunc("/v1/evaluations", h.wrap(h.evalsList))
 		mux.HandleFunc("/v1/allocations", h.wrap(h.allocsList))
 		mux.HandleFunc("/v1/deployments", h.wrap(h.deploymentsList))
+		mux.HandleFunc("/v1/node/pools", h.wrap(h.nodePoolsRequest))
 		mux.HandleFunc("/v1/vars", h.wrap(h.varsList))
 		mux.HandleFunc("/v1/var/", h.wrap(h.varRequest))
 	})
@@ -71,6 +72,8 @@ func TestHTTPNamespaces(t *testing.T) {
 		{"job absent from default", "GET", "/v1/job/web", "", 404, "job not found", ""},
 		{"qa's job is in the default node pool", "GET", "/v1/job/web?namespace=qa", "", 200, `"NodePool":"default"`, ""},
 		{"a namespace with a default node pool", "PUT", "/v1/namespace", `{"Name":"gpu","NodePoolConfiguration":{"Default":"gpu-pool"}}`, 200, "", ""},
+		{"job in a pool that does not exist", "PUT", "/v1/jobs?namespace=gpu", webJob(""), 400, `nonexistent node pool "gpu-pool"`, ""},
+		{"the pool", "PUT", "/v1/node/pools", `{"Name":"gpu-pool"}`, 200, "", ""},
 		{"job in it", "PUT", "/v1/jobs?namespace=gpu", webJob(""), 200, `"EvalID"`, ""},
 		{"gets the namespace's pool", "GET", "/v1/job/web?namespace=gpu", "", 200, `"NodePool":"gpu-pool"`, ""},
 		{"evaluations of prod", "GET", "/v1/evaluations?namespace=prod", "", 200, `"Namespace":"prod"`, `"Namespace":"qa"`},

@@ -29,7 +29,7 @@ func (h *httpAPI) nodesList(w http.ResponseWriter, r *http.Request) (any, error)
 		}
 		return snap.Index("nodes"), err
 	})
-	return out, err
+	return page(w, r, out, err, nodeKey)
 }
 
 // nodeRequest serves /v1/node/<id> and its sub-resources.

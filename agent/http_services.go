@@ -35,7 +35,7 @@ func (h *httpAPI) servicesList(w http.ResponseWriter, r *http.Request) (any, err
 		out = serviceStubs(visible)
 		return snap.ServicesIndex(), err
 	})
-	return out, err
+	return page(w, r, out, err, serviceKey)
 }
 
 // serviceStubs groups registrations by namespace and service name, with

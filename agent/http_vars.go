@@ -36,7 +36,7 @@ func (h *httpAPI) varsList(w http.ResponseWriter, r *http.Request) (any, error) 
 		}
 		return snap.VarsIndex(), err
 	})
-	return out, err
+	return page(w, r, out, err, varKey)
 }
 
 // varRequest serves /v1/var/<path>: GET reads, PUT writes (?cas=N checks

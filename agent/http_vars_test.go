@@ -69,6 +69,11 @@ func TestHTTPVarsListBlocksUntilAWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A first variable makes the list's index non-zero: index 0 never
+	// blocks.
+	if _, _, err := client.Variables().Create(&api.Variable{Path: "b", Items: api.VariableItems{"k": "v"}}, nil); err != nil {
+		t.Fatal(err)
+	}
 	_, meta, err := client.Variables().List(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +91,7 @@ func TestHTTPVarsListBlocksUntilAWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := <-done
-	if r.err != nil || len(r.vars) != 1 || r.vars[0].Path != "a" {
+	if r.err != nil || len(r.vars) != 2 || r.vars[0].Path != "a" {
 		raw, _ := json.Marshal(r.vars)
 		t.Fatalf("blocking list = %s, %v", raw, r.err)
 	}

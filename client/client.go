@@ -21,6 +21,8 @@ import (
 	"github.com/roam-project/roam/client/allocrunner"
 	"github.com/roam-project/roam/client/hoststats"
 	"github.com/roam-project/roam/client/state"
+	"github.com/roam-project/roam/devices"
+	"github.com/roam-project/roam/network"
 	"github.com/roam-project/roam/structs"
 )
 
@@ -41,6 +43,8 @@ type Client struct {
 	host    *hoststats.Collector
 	contact *contactTracker
 	stopper *disconnectStopper
+	network *network.Manager
+	devices *devices.Manager
 	// unknown holds the allocations the servers list as "unknown"; owned
 	// by watchAllocations.
 	unknown map[string]bool
@@ -87,7 +91,16 @@ func New(cfg *Config, servers Servers) (*Client, error) {
 		cfg: cfg, servers: servers, logger: cfg.Logger.With("component", "client"),
 		nodeID: nodeID, db: db, allocs: map[string]*allocrunner.AllocRunner{}, unknown: map[string]bool{},
 	}
+	c.network, err = network.New(network.Config{
+		Bridge: cfg.BridgeNetworkName, Subnet: cfg.BridgeNetworkSubnet, ClusterCIDR: cfg.ClusterNetworkCIDR,
+		Store: db, Logger: c.logger,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	c.updates = newUpdater(servers, c.logger)
+	c.devices = devices.NewManager(cfg.Logger, cfg.DevicePlugins...)
 	c.stopper = newDisconnectStopper(c)
 	if c.contact, err = newContactTracker(db, c.logger, time.Now()); err != nil {
 		db.Close()
@@ -140,7 +153,13 @@ func (c *Client) Run(ctx context.Context) error {
 		return err
 	}
 	loops.Go(func() { c.heartbeat(ctx, ttl) })
+	if c.cfg.ClusterNetworkCIDR != "" {
+		if err := c.joinClusterNetwork(ctx, loops.Go); err != nil {
+			return err
+		}
+	}
 	loops.Go(func() { c.watchDrivers(ctx) })
+	loops.Go(func() { c.watchDevices(ctx) })
 	c.watchAllocations(ctx)
 	return ctx.Err()
 }
@@ -189,7 +208,12 @@ func (c *Client) restore() error {
 	if len(allocs) > 0 {
 		c.logger.Info("restored allocations", "count", len(allocs))
 	}
-	return nil
+	// Networks whose allocation is gone (a crash between the two) go.
+	return c.network.Reconcile(func(id string) bool {
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		return c.allocs[id] != nil
+	})
 }
 
 // startAlloc creates and runs an alloc runner.
@@ -197,7 +221,8 @@ func (c *Client) startAlloc(a *api.Allocation, restored map[string]*state.TaskRe
 	ar, err := allocrunner.New(allocrunner.Config{
 		Alloc: a, Node: c.Node(), Region: c.cfg.Region, Drivers: c.cfg.Drivers,
 		AllocRoot: c.cfg.AllocDir, State: c.db, Logger: c.cfg.Logger,
-		OnUpdate: c.updates.queue, Restored: restored, Services: c.servers,
+		OnUpdate: c.updates.queue, Restored: restored, Services: c.servers, Identities: c.servers, Network: c.network,
+		Lookups: c.servers, TemplateSettings: c.cfg.Templates, Devices: c.devices,
 	})
 	if err != nil {
 		c.logger.Error("create alloc runner", "alloc_id", a.ID, "error", err)
@@ -236,7 +261,12 @@ func (c *Client) AllocRunner(allocID string) (*allocrunner.AllocRunner, error) {
 
 // HostStats samples the machine's resource usage.
 func (c *Client) HostStats() (*api.HostStats, error) {
-	return c.host.Collect()
+	stats, err := c.host.Collect()
+	if err != nil {
+		return nil, err
+	}
+	stats.DeviceStats = c.devices.Stats(context.Background())
+	return stats, nil
 }
 
 // DestroyAllocs stops the client's loops, then kills every allocation's

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/roam-project/roam/client/template"
+	"github.com/roam-project/roam/devices"
 	"github.com/roam-project/roam/drivers"
 )
 
@@ -22,7 +24,15 @@ type Config struct {
 	AllocDir string
 	// NetworkInterface is fingerprinted for the node's address; "" is the
 	// interface of the default route.
-	NetworkInterface               string
+	NetworkInterface string
+	// BridgeNetworkName and BridgeNetworkSubnet are the bridge of
+	// bridge-mode allocations; "" takes network.DefaultBridge and
+	// network.DefaultSubnet.
+	BridgeNetworkName, BridgeNetworkSubnet string
+	// ClusterNetworkCIDR, when set, is the cluster network: the node
+	// leases a /24 of it for its bridge and routes to the other nodes'
+	// subnets over a VXLAN overlay.
+	ClusterNetworkCIDR             string
 	MinDynamicPort, MaxDynamicPort int
 	ReservedCPU, ReservedMemoryMB  int
 	ReservedDiskMB                 int
@@ -32,9 +42,21 @@ type Config struct {
 	// TLSEnabled reports that the HTTP API is HTTPS, so that API clients
 	// reaching the node directly (alloc logs and files) use https.
 	TLSEnabled bool
+	// Templates are the client's template block settings.
+	Templates template.Settings
 	// Drivers is the driver set, already configured by the agent.
 	Drivers map[string]drivers.Driver
-	Logger  *slog.Logger
+	// DevicePlugins find the machine's devices (GPUs).
+	DevicePlugins []devices.Plugin
+	// HostVolumes are the client's `host_volume` blocks by name.
+	HostVolumes map[string]HostVolume
+	Logger      *slog.Logger
+}
+
+// HostVolume is a directory of the machine offered to jobs by name.
+type HostVolume struct {
+	Path     string
+	ReadOnly bool
 }
 
 // Defaults of the dynamic port range, as Nomad's.

@@ -38,15 +38,25 @@ type harness struct {
 
 func startClient(t *testing.T, servers *clienttest.Servers, dataDir string) *harness {
 	t.Helper()
+	return startClientWith(t, servers, dataDir, nil)
+}
+
+// startClientWith starts a client whose config configure changes first.
+func startClientWith(t *testing.T, servers *clienttest.Servers, dataDir string, configure func(*Config)) *harness {
+	t.Helper()
 	d := rawexec.New()
 	if err := d.SetConfig(map[string]any{"enabled": true}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := New(&Config{
+	cfg := &Config{
 		StateDir: filepath.Join(dataDir, "client"), AllocDir: filepath.Join(dataDir, "alloc"),
 		NetworkInterface: "lo", Drivers: map[string]drivers.Driver{"raw_exec": d},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, servers)
+	}
+	if configure != nil {
+		configure(cfg)
+	}
+	c, err := New(cfg, servers)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,6 +80,13 @@ func (c *Client) buildNode(ctx context.Context) (*api.Node, error) {
 		a["nomad.advertise.address"] = cfg.HTTPAddr
 	}
 	c.fingerprintDrivers(ctx, node)
+	node.NodeResources.Devices = c.devices.Fingerprint(ctx)
+	for name, hv := range cfg.HostVolumes {
+		if _, err := os.Stat(hv.Path); err != nil {
+			return nil, fmt.Errorf("host_volume %q: path %q: %w", name, hv.Path, err)
+		}
+		node.HostVolumes[name] = &api.HostVolumeInfo{Path: hv.Path, ReadOnly: hv.ReadOnly}
+	}
 	return node, nil
 }
 

@@ -5,6 +5,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/client/template"
+	"github.com/roam-project/roam/structs"
 )
 
 // Servers is what the client needs from the server cluster.
@@ -27,4 +30,9 @@ type Servers interface {
 	// DeleteServiceRegistrations withdraws services by ID; with namespace
 	// "" IDs already gone are skipped.
 	DeleteServiceRegistrations(namespace string, ids []string) (uint64, error)
+	// SignIdentities returns the signed workload identities of one task
+	// of one of the node's allocations.
+	SignIdentities(args *structs.AllocSignIdentitiesArgs) ([]*structs.SignedIdentity, error)
+	// Source answers the lookups of tasks' templates.
+	template.Source
 }

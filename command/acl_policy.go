@@ -24,6 +24,16 @@ Apply Options:
 
   -description
     Specifies a human readable description for the policy.
+
+  -job
+    Attaches the policy to the job of this ID (in -namespace), whose tasks'
+    workload identities then hold it.
+
+  -group
+    Attaches the policy to this group of -job only.
+
+  -task
+    Attaches the policy to this task of -group only.
 `,
 	run: (*cli).aclPolicyApply,
 }
@@ -89,16 +99,33 @@ var takesPolicyName = argCount{1, 1, "This command takes one argument: <name>"}
 func (c *cli) aclPolicyApply(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	description := fs.String("description", "", "")
+	job := fs.String("job", "", "")
+	group := fs.String("group", "", "")
+	task := fs.String("task", "", "")
 	client, code, ok := c.connect(v, fs, args, argCount{2, 2, "This command takes two arguments: <name> and <path>"})
 	if !ok {
 		return code
+	}
+	var jobACL *api.JobACL
+	switch {
+	case *job != "":
+		if *task != "" && *group == "" {
+			return c.usageError(v, "-task requires -group")
+		}
+		ns := c.namespace()
+		if ns == "" {
+			ns = "default"
+		}
+		jobACL = &api.JobACL{Namespace: ns, JobID: *job, Group: *group, Task: *task}
+	case *group != "" || *task != "":
+		return c.usageError(v, "-group and -task require -job")
 	}
 	rules, err := c.readFileOrStdin(fs.Arg(1))
 	if err != nil {
 		c.errorf("Error reading policy file: %s", err)
 		return 1
 	}
-	policy := &api.ACLPolicy{Name: fs.Arg(0), Description: *description, Rules: rules}
+	policy := &api.ACLPolicy{Name: fs.Arg(0), Description: *description, Rules: rules, JobACL: jobACL}
 	if _, err := client.ACLPolicies().Upsert(policy, nil); err != nil {
 		c.errorf("Error writing ACL policy: %s", err)
 		return 1
@@ -149,6 +176,11 @@ func (c *cli) aclPolicyInfo(v *verb, args []string) int {
 		fmt.Sprintf("CreateIndex|%d", policy.CreateIndex),
 		fmt.Sprintf("ModifyIndex|%d", policy.ModifyIndex),
 	}))
+	if j := policy.JobACL; j != nil {
+		c.outf("\nAssociated Workload\n%s", formatKV([]string{
+			"Namespace|" + j.Namespace, "JobID|" + j.JobID, "Group|" + j.Group, "Task|" + j.Task,
+		}))
+	}
 	c.outf("\nRules\n\n%s", strings.TrimSpace(policy.Rules))
 	return 0
 }

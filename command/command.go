@@ -60,7 +60,9 @@ func verbs() []*verb {
 		serverMembersVerb, serverJoinVerb, serverForceLeaveVerb, systemGCVerb,
 		operatorRaftListPeersVerb, operatorRaftRemovePeerVerb,
 		operatorSnapshotSaveVerb, operatorSnapshotRestoreVerb, operatorSnapshotInspectVerb,
+		operatorSchedulerGetConfigVerb, operatorSchedulerSetConfigVerb,
 		nodeStatusVerb, nodeEligibilityVerb, nodeDrainVerb,
+		nodePoolApplyVerb, nodePoolListVerb, nodePoolInfoVerb, nodePoolDeleteVerb, nodePoolNodesVerb, nodePoolJobsVerb,
 		jobRunVerb, jobStatusVerb, jobStopVerb, jobStartVerb, jobInspectVerb,
 		jobValidateVerb, jobPlanVerb, jobHistoryVerb, jobInitVerb,
 		jobScaleVerb, jobRevertVerb, jobAllocsVerb, jobEvalVerb,
@@ -71,6 +73,7 @@ func verbs() []*verb {
 		serviceListVerb, serviceInfoVerb, serviceDeleteVerb,
 		namespaceApplyVerb, namespaceListVerb, namespaceStatusVerb, namespaceInspectVerb, namespaceDeleteVerb,
 		tlsCACreateVerb, tlsCertCreateVerb, operatorGossipKeyringVerb,
+		operatorRootKeyringListVerb, operatorRootKeyringRotateVerb, operatorRootKeyringRemoveVerb,
 		aclBootstrapVerb, aclPolicyApplyVerb, aclPolicyListVerb, aclPolicyInfoVerb, aclPolicyDeleteVerb,
 		aclTokenCreateVerb, aclTokenListVerb, aclTokenInfoVerb, aclTokenSelfVerb, aclTokenUpdateVerb, aclTokenDeleteVerb,
 		aclRoleCreateVerb, aclRoleListVerb, aclRoleInfoVerb, aclRoleUpdateVerb, aclRoleDeleteVerb,
@@ -92,13 +95,14 @@ func lookup(args []string) (*verb, []string) {
 		return nil, nil
 	}
 	byName := map[string]*verb{}
+	longest := 1
 	for _, v := range verbs() {
-		byName[v.name] = v
-		for _, a := range v.aliases {
-			byName[a] = v
+		for _, name := range append([]string{v.name}, v.aliases...) {
+			byName[name] = v
+			longest = max(longest, strings.Count(name, " ")+1)
 		}
 	}
-	for n := min(3, len(args)); n > 0; n-- {
+	for n := min(longest, len(args)); n > 0; n-- {
 		if v, ok := byName[strings.Join(args[:n], " ")]; ok {
 			return v, args[n:]
 		}

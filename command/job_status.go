@@ -148,6 +148,9 @@ func (c *cli) showJob(client *api.Client, job *api.Job, o jobStatusOptions) int 
 			c.outf("\nLatest Deployment\n%s", formatLatestDeployment(d, o.verbose))
 		}
 	}
+	if job.Multiregion != nil && len(job.Multiregion.Regions) > 0 {
+		c.outf("\nMultiregion Deployment\n%s", multiregionDeployments(client, job, o.verbose))
+	}
 	evals, _, err := client.Jobs().Evaluations(id, q)
 	if err != nil {
 		c.errorf("Error querying job evaluations: %s", err)
@@ -169,6 +172,31 @@ func (c *cli) showJob(client *api.Client, job *api.Job, o jobStatusOptions) int 
 	}
 	c.outf("%s", formatAllocListStubs(allocs, o.verbose, c.now()))
 	return 0
+}
+
+// multiregionDeployments renders, for each region of a multiregion job,
+// the latest deployment of the job there: "pending" where the rollout has
+// not reached it yet, "unreachable" where its servers do not answer.
+func multiregionDeployments(client *api.Client, job *api.Job, verbose bool) string {
+	rows := []string{"Region|ID|Status"}
+	for _, r := range job.Multiregion.Regions {
+		if r == nil {
+			continue
+		}
+		q := &api.QueryOptions{Namespace: deref(job.Namespace), Region: r.Name}
+		d, _, err := client.Jobs().LatestDeployment(deref(job.ID), q)
+		switch {
+		case err != nil && strings.Contains(err.Error(), "404"):
+			rows = append(rows, r.Name+"|<none>|pending")
+		case err != nil:
+			rows = append(rows, r.Name+"|<none>|unreachable")
+		case d == nil:
+			rows = append(rows, r.Name+"|<none>|pending")
+		default:
+			rows = append(rows, r.Name+"|"+shortID(d.ID, verbose)+"|"+d.Status)
+		}
+	}
+	return formatList(rows)
 }
 
 // jobHeader returns the key/value rows at the top of `job status <id>`.

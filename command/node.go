@@ -57,7 +57,7 @@ func (c *cli) nodeStatus(v *verb, args []string) int {
 	short := fs.Bool("short", false, "")
 	asJSON := fs.Bool("json", false, "")
 	fs.Bool("allocs", false, "")
-	fs.Bool("stats", false, "")
+	withStats := fs.Bool("stats", false, "")
 	client, code, ok := c.connect(v, fs, args, takesOneOrNoArgs)
 	if !ok {
 		return code
@@ -73,7 +73,12 @@ func (c *cli) nodeStatus(v *verb, args []string) int {
 	if *asJSON {
 		return c.printJSON(node)
 	}
-	return c.showNode(client, node, *verbose, *short)
+	return c.showNode(client, node, nodeView{verbose: *verbose, short: *short, stats: *withStats})
+}
+
+// nodeView says how much of a node `node status` shows.
+type nodeView struct {
+	verbose, short, stats bool
 }
 
 // findNode returns the local node with self, else the node whose ID starts
@@ -132,7 +137,8 @@ func formatNodeList(nodes []*api.NodeListStub, verbose bool) string {
 }
 
 // showNode prints one node: its header, events, resources and allocations.
-func (c *cli) showNode(client *api.Client, node *api.Node, verbose, short bool) int {
+func (c *cli) showNode(client *api.Client, node *api.Node, view nodeView) int {
+	verbose, short := view.verbose, view.short
 	var stats *api.HostStats
 	if node.Status == "ready" {
 		stats, _ = client.Nodes().Stats(node.ID, nil)
@@ -151,6 +157,16 @@ func (c *cli) showNode(client *api.Client, node *api.Node, verbose, short bool) 
 	if stats != nil {
 		c.outf("\nAllocation Resource Utilization\n%s", formatAllocUtilization(node, allocStats(client, allocs)))
 		c.outf("\nHost Resource Utilization\n%s", formatHostStats(node, stats))
+		if len(stats.DeviceStats) > 0 {
+			c.outf("\nDevice Resource Utilization\n%s", formatDeviceUtilization(stats.DeviceStats))
+		}
+	}
+	hasDevices := node.NodeResources != nil && len(node.NodeResources.Devices) > 0
+	if verbose && hasDevices {
+		c.outf("\nDevices\n%s", formatDeviceInstances(node))
+	}
+	if view.stats && stats != nil && len(stats.DeviceStats) > 0 {
+		c.outf("\nDevice Stats\n%s", formatDeviceStats(stats.DeviceStats))
 	}
 	stubs := make([]*api.AllocationListStub, 0, len(allocs))
 	for _, a := range allocs {
@@ -165,6 +181,9 @@ func (c *cli) showNode(client *api.Client, node *api.Node, verbose, short bool) 
 	}
 	if verbose {
 		c.outf("\nAttributes\n%s", formatKV(mapRows(node.Attributes)))
+		if hasDevices {
+			c.outf("\nDevice Group Attributes\n%s", formatDeviceAttributes(node))
+		}
 		if len(node.Meta) > 0 {
 			c.outf("\nMeta\n%s", formatKV(mapRows(node.Meta)))
 		}

@@ -81,6 +81,69 @@ type TaskConfig struct {
 	LogMaxFileSizeMB int
 	// KillSignal is the task's kill_signal, used when StopTask names none.
 	KillSignal string
+	// Network is the allocation's network namespace, shared by its tasks;
+	// nil runs the task in the host's network.
+	Network *NetworkIsolation
+	// Mounts are host paths bound into the task: its host volumes, and
+	// what its devices need.
+	Mounts []Mount
+	// DeviceNodes are the host device nodes the task may open (its GPUs);
+	// isolating drivers deny the others.
+	DeviceNodes []DeviceNode
+}
+
+// NetworkIsolation is an allocation's network namespace as tasks join it.
+type NetworkIsolation struct {
+	// Path is the namespace's path (/var/run/netns/..., /proc/PID/ns/net).
+	Path string
+	// Hostname is the group's `network { hostname }`; "" keeps the default.
+	Hostname string
+	// ResolvConf is a resolv.conf file for the tasks; "" keeps the host's.
+	ResolvConf string
+	// Labels hold driver facts about the namespace, such as the pause
+	// container that holds it (SandboxContainerLabel).
+	Labels map[string]string
+}
+
+// SandboxContainerLabel names the docker container that holds an
+// allocation's network namespace, for docker tasks to join.
+const SandboxContainerLabel = "docker_sandbox_container_id"
+
+// NetworkCreator is implemented by drivers that must create an
+// allocation's network namespace themselves (docker: a pause container
+// whose namespace the other tasks join). Both calls are idempotent.
+type NetworkCreator interface {
+	CreateNetwork(allocID string, spec NetworkSpec) (*NetworkIsolation, error)
+	DestroyNetwork(allocID string) error
+}
+
+// NetworkSpec is what a NetworkCreator needs to know of the group's network.
+type NetworkSpec struct {
+	Hostname                string
+	DNSServers, DNSSearches []string
+	DNSOptions              []string
+}
+
+// Mount is a host path bound into a task at TaskPath.
+type Mount struct {
+	HostPath, TaskPath string
+	ReadOnly           bool
+	// PropagationMode is the volume_mount's: "private" (the default),
+	// "host-to-task" or "bidirectional".
+	PropagationMode string
+}
+
+// DeviceNode is a host device node a task may open.
+type DeviceNode struct {
+	HostPath, TaskPath string
+	// Permissions is a cgroup access string: a combination of r, w, m.
+	Permissions string
+}
+
+// Device is a group of device instances the scheduler gave the task.
+type Device struct {
+	Vendor, Type, Name string
+	IDs                []string
 }
 
 // Resources are the task's allocated resources as the driver sees them.
@@ -92,6 +155,8 @@ type Resources struct {
 	DiskMB        int64
 	// Ports maps a port label to its host value and in-task value.
 	Ports []Port
+	// Devices are the device instances allocated to the task.
+	Devices []Device
 }
 
 // Port is one allocated port of the task's group network.

@@ -10,16 +10,16 @@ import (
 )
 
 // webServiceJob is a shell job whose group has a dynamic port "http" and a
-// Nomad-provider service "web" on it, with checks: a tcp one on the port
-// (nothing listens: failure) and an http one on the agent's own port
-// (success).
+// Nomad-provider service "web" on it, with checks that pass (a service is
+// published only while its checks pass): a tcp one and an http one on the
+// agent's own port.
 func webServiceJob(id string, agentPort string) *api.Job {
 	job := shellJob(id, "service", 1, "sleep 600")
 	group := job.TaskGroups[0]
 	group.Networks = []*api.NetworkResource{{DynamicPorts: []api.Port{{Label: "http"}}}}
 	group.Services = []*api.Service{{Name: "web", PortLabel: "http", Provider: "nomad", Tags: []string{"edge", "v1"},
 		Checks: []api.ServiceCheck{
-			{Name: "port", Type: "tcp", Interval: time.Second, Timeout: time.Second},
+			{Name: "port", Type: "tcp", PortLabel: agentPort, Interval: time.Second, Timeout: time.Second},
 			{Name: "agent", Type: "http", PortLabel: agentPort, Path: "/v1/agent/health", Interval: time.Second, Timeout: time.Second},
 		}}}
 	return job
@@ -74,7 +74,7 @@ func TestServiceDiscoveryNomadProvider(t *testing.T) {
 		}
 	})
 	t.Run("checks report through the client API", func(t *testing.T) {
-		want := map[string]string{"port": "failure", "agent": "success"}
+		want := map[string]string{"port": "success", "agent": "success"}
 		got := map[string]string{}
 		waitUntil(t, 30*time.Second, "check results", func() bool {
 			checks, err := a.client.Allocations().Checks(alloc.ID, nil)

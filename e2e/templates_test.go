@@ -32,7 +32,7 @@ EOT
       }
       template {
         data        = "LOG_LEVEL={{ \"DEBUG\" | toLower }}"
-        destination = "secrets/app.env"
+        destination = "local/app.env"
         env         = true
       }
       resources {
@@ -56,7 +56,7 @@ func TestTemplateRenderedIntoTask(t *testing.T) {
 		want string
 	}{
 		{"rendered file through the fs API", "main/local/app.conf", "job=tmpl task=MAIN\n"},
-		{"env template file", "main/secrets/app.env", "LOG_LEVEL=debug"},
+		{"env template file", "main/local/app.env", "LOG_LEVEL=debug"},
 		{"task output in its log", "alloc/logs/main.stdout.0", "job=tmpl task=MAIN\nlevel=debug\n"},
 	}
 	for _, tc := range cases {

@@ -161,6 +161,7 @@ func validateGroup(p problems, job *api.Job, tg *api.TaskGroup) {
 	validateReschedule(p, tg.ReschedulePolicy)
 	validatePorts(p, tg.Networks)
 	validateDisconnect(p, job, tg)
+	validateVolumes(p, tg)
 	for _, d := range []struct {
 		name string
 		d    *time.Duration

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/devices"
 )
 
 var (
@@ -58,6 +60,7 @@ func validateTask(p problems, t *api.Task) {
 	for _, s := range t.Services {
 		validateService(p.under(fmt.Sprintf("Service %q", s.Name)), s)
 	}
+	validateIdentities(p, t)
 }
 
 // validateService checks a service's checks.
@@ -116,7 +119,7 @@ func validateResources(p problems, r *api.Resources) {
 		p.addf("MemoryMaxMB value (%d) should be larger than MemoryMB value (%d)", *r.MemoryMaxMB, *r.MemoryMB)
 	}
 	for _, d := range r.Devices {
-		if d.Name == "" {
+		if _, ok := devices.ParseName(d.Name); !ok {
 			p.addf("device name must be given as one of the following: type, vendor/type, or vendor/type/name")
 		}
 		validateConstraints(p, d.Constraints)

@@ -27,6 +27,18 @@ func TestValidate(t *testing.T) {
 			src:  taskJob("", driver+"\nkill_timeout = \"-5s\""),
 			want: []string{"Invalid duration for kill_timeout: -5s must not be negative"},
 		},
+		"volume_mount of an undefined volume": {
+			src:  taskJob("volume \"data\" {\n type = \"host\"\n source = \"data\"\n}", driver+"\nvolume_mount {\n volume = \"dat\"\n destination = \"/data\"\n}"),
+			want: []string{`Volume Mount (0) references undefined volume "dat"`},
+		},
+		"host volume without source": {
+			src:  taskJob("volume \"data\" {\n type = \"host\"\n}", driver),
+			want: []string{"Volume data: volume has an empty source"},
+		},
+		"device name with an empty part": {
+			src:  taskJob("", driver+"\nresources {\n device \"nvidia//x\" {}\n}"),
+			want: []string{"device name must be given as one of the following"},
+		},
 		"negative count": {src: taskJob("count = -1", driver), want: []string{"Task group count can't be negative"}},
 		"unknown lifecycle hook": {
 			src:  taskJob("", driver+"\nlifecycle {\n hook = \"prestop\"\n}"),

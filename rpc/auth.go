@@ -33,6 +33,9 @@ const maxHelloSize = 4096
 const (
 	RoleServer = "server"
 	RoleClient = "client"
+	// RoleRegion is a server of another region: it may forward requests
+	// (HTTP tunnels) and pull replicated state, never open Raft.
+	RoleRegion = "region"
 )
 
 // Hello is what a dialer says after naming its protocol.

@@ -1,6 +1,7 @@
 // Package rpc is the transport between Roam agents on the RPC port (4647):
 // one TCP listener whose first byte on each connection selects Raft,
-// multiplexed RPC or TLS (which then carries one of the other two), an
+// multiplexed RPC, an HTTP tunnel or TLS (which then carries one of the
+// others), an
 // authenticating handshake, a net/rpc server over yamux streams that checks
 // every call against its peer, and a pool of client sessions with timeouts.
 package rpc
@@ -41,6 +42,7 @@ type Mux struct {
 	sec     Security
 	raft    *RaftLayer
 	rpc     *Server
+	http    *HTTPTunnel
 	closeMu sync.Mutex
 	closed  bool
 }
@@ -62,6 +64,7 @@ func Listen(bind string, advertise net.Addr, logger *slog.Logger, sec Security) 
 	m := &Mux{ln: ln, logger: logger, sec: sec}
 	m.raft = newRaftLayer(advertise, sec.Dial)
 	m.rpc = newServer(logger, sec.Authorize)
+	m.http = newHTTPTunnel(advertise)
 	go m.accept()
 	return m, nil
 }
@@ -71,6 +74,10 @@ func (m *Mux) Addr() net.Addr { return m.ln.Addr() }
 
 // RaftLayer is the stream layer Raft's network transport uses.
 func (m *Mux) RaftLayer() *RaftLayer { return m.raft }
+
+// HTTPTunnel is the listener of HTTP connections tunnelled through the
+// port (see DialHTTP).
+func (m *Mux) HTTPTunnel() *HTTPTunnel { return m.http }
 
 // RPC is the RPC server: register endpoints on it.
 func (m *Mux) RPC() *Server { return m.rpc }
@@ -84,6 +91,7 @@ func (m *Mux) Close() error {
 	}
 	m.closed = true
 	m.raft.close()
+	_ = m.http.Close()
 	return m.ln.Close()
 }
 
@@ -109,11 +117,20 @@ func (m *Mux) route(conn net.Conn) {
 		return
 	}
 	authenticate := m.sec.Authenticate
-	if proto == protoRaft {
+	switch proto {
+	case protoRaft:
 		authenticate = func(ci ConnInfo) (Peer, error) {
 			p, err := m.sec.Authenticate(ci)
 			if err == nil && p.Role != RoleServer {
 				err = errors.New("only servers may open Raft connections")
+			}
+			return p, err
+		}
+	case protoHTTP:
+		authenticate = func(ci ConnInfo) (Peer, error) {
+			p, err := m.sec.Authenticate(ci)
+			if err == nil && !tunnelRoles[p.Role] {
+				err = errTunnelRole
 			}
 			return p, err
 		}
@@ -124,8 +141,12 @@ func (m *Mux) route(conn net.Conn) {
 		return
 	}
 	_ = conn.SetDeadline(time.Time{})
-	if proto == protoRaft {
+	switch proto {
+	case protoRaft:
 		m.raft.handoff(conn)
+		return
+	case protoHTTP:
+		m.http.handoff(conn)
 		return
 	}
 	m.rpc.serveSession(conn, peer)
@@ -162,11 +183,11 @@ func (m *Mux) protocol(conn net.Conn) (net.Conn, *tls.ConnectionState, byte, boo
 			m.refuse(conn, "TLS connection closed before naming its protocol")
 			return nil, nil, 0, false
 		}
-	case m.sec.TLS != nil && (proto == protoRaft || proto == protoRPC):
+	case m.sec.TLS != nil && (proto == protoRaft || proto == protoRPC || proto == protoHTTP):
 		m.refuse(conn, "plain-text connection to an RPC port that requires TLS (tls.rpc = true)")
 		return nil, nil, 0, false
 	}
-	if proto != protoRaft && proto != protoRPC {
+	if proto != protoRaft && proto != protoRPC && proto != protoHTTP {
 		m.logger.Error("unrecognized RPC protocol byte; closing connection (is a non-Roam client talking to the RPC port?)",
 			"remote", conn.RemoteAddr(), "byte", fmt.Sprintf("%#02x", proto))
 		conn.Close()

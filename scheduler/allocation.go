@@ -91,6 +91,7 @@ func allocatedResources(ask *groupAsk, o *offer) (*api.AllocatedResources, *api.
 			Cpu:      api.AllocatedCpuResources{CpuShares: cpu, ReservedCores: o.taskCores[t.name]},
 			Memory:   api.AllocatedMemoryResources{MemoryMB: t.memoryMB, MemoryMaxMB: t.memoryMaxMB},
 			Networks: o.taskNetworks[t.name],
+			Devices:  o.taskDevices[t.name],
 		}
 		tasks[t.name] = legacyResources(int(cpu), t.cores, int(t.memoryMB), int(t.memoryMaxMB), 0, o.taskNetworks[t.name])
 		*total.CPU += int(cpu)

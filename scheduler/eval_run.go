@@ -45,6 +45,8 @@ func newEvalRun(s *genericScheduler, eval *api.Evaluation, state State) (*evalRu
 	if err != nil {
 		return nil, fmt.Errorf("read job %q: %w", eval.JobID, err)
 	}
+	// A multiregion job runs with its region's count, datacenters and meta.
+	job = structs.Regionalize(job)
 	allocs, err := state.AllocsByJob(eval.Namespace, eval.JobID)
 	if err != nil {
 		return nil, fmt.Errorf("read allocations of job %q: %w", eval.JobID, err)

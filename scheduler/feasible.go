@@ -25,6 +25,7 @@ type groupChecks struct {
 	jobConstraints   []*api.Constraint
 	groupConstraints []*api.Constraint
 	drivers          []string
+	hostVolumes      []hostVolumeAsk
 	// distinctHosts: "job" forbids any allocation of the job on the node,
 	// "group" any of this group; "" neither.
 	distinctHosts string
@@ -42,11 +43,12 @@ type verdict struct {
 
 func newGroupChecks(job *api.Job, tg *api.TaskGroup, candidates int) *groupChecks {
 	gc := &groupChecks{
-		group:    tg,
-		name:     deref(tg.Name),
-		count:    deref(tg.Count),
-		ask:      newGroupAsk(tg),
-		verdicts: make([]verdict, candidates),
+		group:       tg,
+		name:        deref(tg.Name),
+		count:       deref(tg.Count),
+		ask:         newGroupAsk(tg),
+		hostVolumes: newHostVolumeAsks(tg),
+		verdicts:    make([]verdict, candidates),
 	}
 	gc.jobConstraints = gc.split(job.Constraints, "job")
 	gc.groupConstraints = gc.split(tg.Constraints, "group")
@@ -93,8 +95,8 @@ func (gc *groupChecks) split(cs []*api.Constraint, scope string) []*api.Constrai
 }
 
 // staticReason says why node can never run the group during this
-// evaluation, or "" when it can: job constraints, drivers, then the
-// group's and tasks' constraints.
+// evaluation, or "" when it can: job constraints, drivers, the group's
+// and tasks' constraints, host volumes, then devices.
 func (gc *groupChecks) staticReason(node *api.Node, m *constraintMatcher, region string) string {
 	for _, c := range gc.jobConstraints {
 		if !m.meets(c, node, region) {
@@ -109,6 +111,14 @@ func (gc *groupChecks) staticReason(node *api.Node, m *constraintMatcher, region
 	for _, c := range gc.groupConstraints {
 		if !m.meets(c, node, region) {
 			return constraintString(c)
+		}
+	}
+	if reason := hostVolumesReason(gc.hostVolumes, node); reason != "" {
+		return reason
+	}
+	if gc.ask.hasDevices {
+		if reason := devicesReason(gc.ask, node, m); reason != "" {
+			return reason
 		}
 	}
 	return ""

@@ -126,6 +126,8 @@ type harness struct {
 	existing    map[string]bool
 	// annotate runs the scheduler with AnnotatePlan, as `job plan` does.
 	annotate bool
+	// algorithm is the scheduler configuration's SchedulerAlgorithm.
+	algorithm api.SchedulerAlgorithm
 	// followup, when set, is the evaluation a test processes next.
 	followup *api.Evaluation
 }
@@ -191,7 +193,7 @@ func (h *harness) ReblockEval(e *api.Evaluation) error {
 // each run draws different IDs.
 func (h *harness) process(jobType string, eval *api.Evaluation) {
 	h.t.Helper()
-	s, err := New(jobType, h.state, h, Options{AnnotatePlan: h.annotate, Rand: rand.New(rand.NewPCG(1, uint64(len(h.plans)+len(h.updates))))})
+	s, err := New(jobType, h.state, h, Options{AnnotatePlan: h.annotate, Algorithm: h.algorithm, Rand: rand.New(rand.NewPCG(1, uint64(len(h.plans)+len(h.updates))))})
 	if err != nil {
 		h.t.Fatalf("new scheduler: %v", err)
 	}

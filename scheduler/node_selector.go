@@ -151,7 +151,7 @@ func (s *nodeSelector) selectNode(gc *groupChecks, p placement) (*offer, *api.Al
 			filterNode(m, node, reason)
 			continue
 		}
-		o, dim := u.makeOffer(gc.ask, s.run.s.opts.Rand)
+		o, dim := u.makeOffer(gc.ask, s.run.s.opts.Rand, s.matcher)
 		if dim != "" {
 			exhaustNode(m, node, dim)
 			continue

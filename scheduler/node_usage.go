@@ -19,6 +19,8 @@ type nodeUsage struct {
 	reservedPorts map[int]bool
 	ports         map[int]int
 	cores         map[uint16]int
+	// devices counts the holders of each device instance (DeviceKey).
+	devices map[string]int
 	// groupAllocs counts the evaluated job's allocations per group.
 	groupAllocs map[string]int
 	ip          string
@@ -39,6 +41,7 @@ func newNodeUsage(node *api.Node) (*nodeUsage, error) {
 		reservedPorts: make(map[int]bool, len(capacity.Ports)),
 		ports:         make(map[int]int),
 		cores:         make(map[uint16]int),
+		devices:       make(map[string]int),
 		groupAllocs:   make(map[string]int),
 		ip:            nodeIP(node),
 	}
@@ -78,6 +81,9 @@ func (u *nodeUsage) add(a *api.Allocation, delta int, ownJob bool) {
 	for _, c := range r.ReservedCores {
 		u.cores[c] += delta
 	}
+	for _, d := range r.Devices {
+		u.devices[d] += delta
+	}
 	if ownJob {
 		u.groupAllocs[a.TaskGroup] += delta
 	}
@@ -92,16 +98,20 @@ type offer struct {
 	sharedNets   []*api.NetworkResource
 	sharedPorts  []api.PortMapping
 	taskNetworks map[string][]*api.NetworkResource
-	cpu          int64
-	memoryMB     int64
-	scores       map[string]float64
-	score        float64
+	taskDevices  map[string][]*api.AllocatedDeviceResource
+	// deviceScore is how well the picked devices meet their affinities,
+	// in [-1, 1]; 0 without device affinities.
+	deviceScore float64
+	cpu         int64
+	memoryMB    int64
+	scores      map[string]float64
+	score       float64
 }
 
 // makeOffer checks that the ask fits next to what the node has in use and
 // picks cores and ports for it. When it does not fit, it names the
 // exhausted dimension.
-func (u *nodeUsage) makeOffer(ask *groupAsk, rng *rand.Rand) (*offer, string) {
+func (u *nodeUsage) makeOffer(ask *groupAsk, rng *rand.Rand, m *constraintMatcher) (*offer, string) {
 	cpu := ask.cpu + int64(ask.cores)*u.sharesPerCore
 	switch {
 	case u.cpu+cpu > u.capacity.CPUShares:
@@ -114,6 +124,11 @@ func (u *nodeUsage) makeOffer(ask *groupAsk, rng *rand.Rand) (*offer, string) {
 	o := &offer{usage: u, cpu: cpu, memoryMB: ask.memoryMB}
 	if ask.cores > 0 && !u.pickCores(ask, o) {
 		return nil, structs.DimensionCores
+	}
+	if ask.hasDevices {
+		if dim := u.pickDevices(ask, o, m); dim != "" {
+			return nil, dim
+		}
 	}
 	if ask.hasPorts {
 		if dim := u.assignAllPorts(ask, o, rng); dim != "" {

@@ -12,18 +12,24 @@ const (
 	scoreJobAntiAffinity   = "job-anti-affinity"
 	scoreReschedulePenalty = "node-reschedule-penalty"
 	scoreNodeAffinity      = "node-affinity"
+	scoreDevices           = "devices"
 )
 
 // binPackMaxScore bounds the raw bin-packing score.
 const binPackMaxScore = 18.0
 
-// rank scores an offer: bin-packing, a penalty for sharing the node with
+// rank scores an offer: bin-packing (or its opposite under the spread
+// algorithm), a penalty for sharing the node with
 // the group's other allocations, a penalty for the node a failed
 // allocation ran on, the node's affinity and the group's spread. The final score is the mean
 // of the scores that apply.
 func (s *nodeSelector) rank(gc *groupChecks, o *offer, penaltyNode string) {
 	node := o.usage.node
-	o.scores = map[string]float64{scoreBinPack: binPackScore(o)}
+	fit := binPackScore(o)
+	if s.run.s.opts.Algorithm == api.SchedulerAlgorithmSpread {
+		fit = 1 - fit
+	}
+	o.scores = map[string]float64{scoreBinPack: fit}
 	if same := o.usage.groupAllocs[gc.name]; same > 0 && gc.count > 0 {
 		o.scores[scoreJobAntiAffinity] = -float64(same+1) / float64(gc.count)
 	}
@@ -34,6 +40,9 @@ func (s *nodeSelector) rank(gc *groupChecks, o *offer, penaltyNode string) {
 		if a := s.affinityScore(gc.affinities, node); a != 0 {
 			o.scores[scoreNodeAffinity] = a
 		}
+	}
+	if o.deviceScore != 0 {
+		o.scores[scoreDevices] = o.deviceScore
 	}
 	if len(gc.spreads) > 0 {
 		o.scores[scoreSpread] = spreadScore(gc.spreads, node, s.region)

@@ -17,6 +17,7 @@ type taskAsk struct {
 	memoryMB    int64
 	memoryMaxMB int64
 	networks    []*api.NetworkResource
+	devices     []deviceAsk
 }
 
 // groupAsk is what one allocation of a group asks of a node, computed once
@@ -29,6 +30,8 @@ type groupAsk struct {
 	diskMB   int64
 	networks []*api.NetworkResource
 	hasPorts bool
+	// hasDevices is true when any task asks for devices.
+	hasDevices bool
 }
 
 func newGroupAsk(tg *api.TaskGroup) *groupAsk {
@@ -45,6 +48,7 @@ func newGroupAsk(tg *api.TaskGroup) *groupAsk {
 		ask.cpu += ta.cpu
 		ask.cores += ta.cores
 		ask.memoryMB += ta.memoryMB
+		ask.hasDevices = ask.hasDevices || len(ta.devices) > 0
 		for _, n := range ta.networks {
 			ask.hasPorts = ask.hasPorts || n.HasPorts()
 		}
@@ -70,5 +74,6 @@ func newTaskAsk(t *api.Task) taskAsk {
 	}
 	ta.memoryMaxMB = int64(deref(r.MemoryMaxMB))
 	ta.networks = r.Networks
+	ta.devices = newDeviceAsks(t)
 	return ta
 }

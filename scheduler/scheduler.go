@@ -63,6 +63,10 @@ type Options struct {
 	AnnotatePlan bool
 	// Logger receives one line per notable event; nil discards.
 	Logger *slog.Logger
+	// Algorithm ranks nodes: "binpack" (the default) favours the fullest
+	// nodes that fit, "spread" the emptiest, as the scheduler
+	// configuration's SchedulerAlgorithm says.
+	Algorithm api.SchedulerAlgorithm
 	// Rand drives node shuffling, port picks and IDs; nil uses a random
 	// seed. Set it for deterministic tests.
 	Rand *rand.Rand

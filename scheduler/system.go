@@ -119,7 +119,7 @@ func (s *nodeSelector) selectFor(gc *groupChecks, p placement) (*offer, *api.All
 	}
 	m := s.newMetric()
 	m.NodesEvaluated = 1
-	o, dim := u.makeOffer(gc.ask, s.run.s.opts.Rand)
+	o, dim := u.makeOffer(gc.ask, s.run.s.opts.Rand, s.matcher)
 	if dim != "" {
 		exhaustNode(m, node, dim)
 		return nil, m, nil

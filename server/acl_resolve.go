@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/acl"
+	"github.com/roam-project/roam/identity"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -40,6 +41,9 @@ func (s *Server) ResolveToken(secret string) (*acl.ACL, *api.ACLToken, error) {
 		return acl.ManagementACL, nil, nil
 	}
 	snap := s.State().Snapshot()
+	if identity.LooksLike(secret) {
+		return s.resolveIdentity(snap, secret)
+	}
 	token, err := lookupToken(snap, secret, time.Now())
 	if err != nil {
 		return nil, nil, err
@@ -123,16 +127,41 @@ func (c *aclCache) compile(snap *state.Snapshot, token *api.ACLToken) (*acl.ACL,
 		return acl.ManagementACL, nil
 	}
 	index := snap.ACLIndex()
-	c.mu.Lock()
-	e, ok := c.entries[token.AccessorID]
-	c.mu.Unlock()
-	if ok && e.index == index {
-		return e.acl, nil
+	if a, ok := c.get(token.AccessorID, index); ok {
+		return a, nil
 	}
 	policies, err := tokenPolicies(snap, token)
 	if err != nil {
 		return nil, err
 	}
+	a, err := compilePolicies(policies)
+	if err != nil {
+		return nil, err
+	}
+	c.put(token.AccessorID, index, a)
+	return a, nil
+}
+
+// get returns the ACL cached under key if it was compiled at index.
+func (c *aclCache) get(key string, index uint64) (*acl.ACL, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	return e.acl, ok && e.index == index
+}
+
+// put caches a, compiled at index, under key.
+func (c *aclCache) put(key string, index uint64, a *acl.ACL) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= maxCachedACLs {
+		c.entries = map[string]cachedACL{}
+	}
+	c.entries[key] = cachedACL{acl: a, index: index}
+}
+
+// compilePolicies parses stored policies and merges them into one ACL.
+func compilePolicies(policies []*api.ACLPolicy) (*acl.ACL, error) {
 	parsed := make([]*acl.Policy, 0, len(policies))
 	for _, p := range policies {
 		pp, err := acl.Parse(p.Rules)
@@ -142,14 +171,7 @@ func (c *aclCache) compile(snap *state.Snapshot, token *api.ACLToken) (*acl.ACL,
 		}
 		parsed = append(parsed, pp)
 	}
-	a := acl.Compile(parsed)
-	c.mu.Lock()
-	if c.entries == nil || len(c.entries) >= maxCachedACLs {
-		c.entries = map[string]cachedACL{}
-	}
-	c.entries[token.AccessorID] = cachedACL{acl: a, index: index}
-	c.mu.Unlock()
-	return a, nil
+	return acl.Compile(parsed), nil
 }
 
 // authorize resolves secret and checks allowed against its ACL: the check

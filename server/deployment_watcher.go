@@ -131,7 +131,9 @@ func (s *Server) checkDeployments(snap *state.Snapshot, marks map[string]deploym
 		if req.StableJob != nil {
 			if _, err := s.raftApply(structs.DeploymentUpsertRequestType, req); err != nil {
 				s.logger.Warn("deployment watcher", "deployment_id", d.ID, "error", err)
+				continue
 			}
+			s.multiregionDeploymentEnded(snap, d, true, structs.DeploymentDescSuccessful)
 			continue
 		}
 		batch.Deployments = append(batch.Deployments, req.Deployments...)

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/acl"
+	"github.com/roam-project/roam/identity"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -81,6 +82,9 @@ func (s *Server) UpsertACLPolicies(args *structs.ACLPolicyUpsertArgs) (uint64, e
 			return 0, fmt.Errorf("%w: policy description longer than 256 characters", ErrInvalid)
 		}
 		if _, err := acl.Parse(p.Rules); err != nil {
+			return 0, fmt.Errorf("%w: policy %q: %v", ErrInvalid, p.Name, err)
+		}
+		if err := validateJobACL(p.JobACL); err != nil {
 			return 0, fmt.Errorf("%w: policy %q: %v", ErrInvalid, p.Name, err)
 		}
 	}
@@ -333,6 +337,14 @@ func (e *aclEndpoint) ResolveToken(args *structs.ACLResolveArgs, reply *structs.
 		return fmt.Errorf("%w: ACL support disabled", ErrInvalid)
 	}
 	snap := e.s.State().Snapshot()
+	if identity.LooksLike(args.SecretID) {
+		r, err := e.s.lookupIdentity(snap, args.SecretID)
+		if err != nil {
+			return err
+		}
+		*reply = structs.ACLResolveReply{Token: r.token, Policies: r.policies, Workload: r.grant}
+		return nil
+	}
 	token, err := lookupToken(snap, args.SecretID, time.Now())
 	if err != nil {
 		return err

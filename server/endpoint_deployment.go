@@ -85,6 +85,9 @@ func (s *Server) failDeployment(snap *state.Snapshot, d *api.Deployment, desc st
 		}
 	}
 	resp, err := s.commitDeployment(req)
+	if err == nil {
+		s.multiregionDeploymentEnded(snap, d, false, desc)
+	}
 	if err != nil || revert == nil {
 		return resp, err
 	}

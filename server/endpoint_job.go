@@ -19,12 +19,18 @@ func (s *Server) RegisterJob(args *structs.JobRegisterArgs) (*structs.JobRegiste
 	if done, err := s.forward("Job.Register", args, &reply); done {
 		return &reply, err
 	}
+	if err := s.registrationAllowed(args.AuthToken); err != nil {
+		return nil, err
+	}
 	job, enforceIndex, modifyIndex := args.Job, args.EnforceIndex, args.ModifyIndex
 	jobspec.DefaultOperators(job)
 	if err := s.validateJob(job); err != nil {
 		return nil, err
 	}
 	snap := s.State().Snapshot()
+	if err := requireNodePool(snap, job); err != nil {
+		return nil, err
+	}
 	existing, err := snap.JobByID(*job.Namespace, *job.ID)
 	if err != nil {
 		return nil, err

@@ -287,4 +287,11 @@ func derefU64(p *uint64) uint64 {
 	return *p
 }
 
+func derefString(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
 func ptr[T any](v T) *T { return &v }

@@ -49,7 +49,7 @@ func (s *Server) PlanJob(job *api.Job, diff bool) (*api.JobPlanResponse, error) 
 	view := &plannedJobView{Snapshot: snap, job: planned}
 	dry := &dryRunPlanner{}
 	eval := newEval(planned, structs.EvalTriggerJobRegister)
-	sched, err := scheduler.New(*planned.Type, view, dry, scheduler.Options{AnnotatePlan: true, Logger: s.logger})
+	sched, err := scheduler.New(*planned.Type, view, dry, scheduler.Options{AnnotatePlan: true, Logger: s.logger, Algorithm: schedulerAlgorithm(snap, derefString(planned.NodePool))})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}

@@ -1,11 +1,14 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/roam-project/roam/acl"
+	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
 
@@ -125,4 +128,43 @@ func (s *Server) DeleteServiceRegistrations(namespace string, ids []string) (uin
 	}
 	req := &structs.ServiceRegistrationDeleteRequest{IDs: ids, Time: time.Now().UnixNano()}
 	return s.raftApply(structs.ServiceRegistrationDeleteRequestType, req)
+}
+
+// List answers a client's blocking list of registrations, for a task's
+// template.
+func (e *serviceEndpoint) List(args *structs.ServiceListArgs, reply *structs.ServiceListReply) error {
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.AuthNodeID, false); err != nil {
+		return err
+	}
+	r, err := e.s.ListServiceRegistrations(e.s.shutdownCtx, args)
+	if r != nil {
+		*reply = *r
+	}
+	return err
+}
+
+// ListServiceRegistrations lists the registrations of one service (or, with
+// no name, of the whole namespace) once their index passes args.MinIndex;
+// the token must grant read-job in the namespace, as Nomad's service API
+// requires. Reads are served from this server's state.
+func (s *Server) ListServiceRegistrations(ctx context.Context, args *structs.ServiceListArgs) (*structs.ServiceListReply, error) {
+	ns := orDefaultNamespace(args.Namespace)
+	if err := s.authorize(args.AuthToken, nsAllows(ns, acl.NamespaceCapabilityReadJob)); err != nil {
+		return nil, err
+	}
+	reply := &structs.ServiceListReply{}
+	var err error
+	reply.Index, err = s.State().BlockingQuery(ctx, args.MinIndex, args.Wait, func(snap *state.Snapshot) (uint64, error) {
+		var err error
+		if args.Name == "" {
+			reply.Services, err = snap.ServiceRegistrations(ns)
+		} else {
+			reply.Services, err = snap.ServiceRegistrationsByName(ns, args.Name)
+		}
+		return max(snap.ServicesIndex(), 1), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return reply, nil
 }

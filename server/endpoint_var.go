@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,4 +146,97 @@ func (e *varEndpoint) Apply(args *structs.VarApplyArgs, reply *structs.VarApplyR
 		*reply = *r
 	}
 	return err
+}
+
+// Read answers a client's blocking read of one variable, for a task's
+// template.
+func (e *varEndpoint) Read(args *structs.VarReadArgs, reply *structs.VarReadReply) error {
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.AuthNodeID, false); err != nil {
+		return err
+	}
+	r, err := e.s.ReadVar(e.s.shutdownCtx, args)
+	if r != nil {
+		*reply = *r
+	}
+	return err
+}
+
+// List answers a client's blocking list of variables, for a task's
+// template.
+func (e *varEndpoint) List(args *structs.VarListArgs, reply *structs.VarListReply) error {
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.AuthNodeID, false); err != nil {
+		return err
+	}
+	r, err := e.s.ListVars(e.s.shutdownCtx, args)
+	if r != nil {
+		*reply = *r
+	}
+	return err
+}
+
+// ReadVar reads one variable, with its items, once its index passes
+// args.MinIndex; the token must grant read on the path. A variable that
+// does not exist is no error: the reply's Var is nil. Reads are served from
+// this server's state (stale reads), as template lookups are in Nomad by
+// default.
+func (s *Server) ReadVar(ctx context.Context, args *structs.VarReadArgs) (*structs.VarReadReply, error) {
+	ns := orDefaultNamespace(args.Namespace)
+	allowed := func(a *acl.ACL) bool {
+		return a.AllowVariableOperation(ns, args.Path, acl.VariablesCapabilityRead)
+	}
+	if err := s.authorize(args.AuthToken, allowed); err != nil {
+		return nil, err
+	}
+	var found *structs.Var
+	index, err := s.State().BlockingQuery(ctx, args.MinIndex, args.Wait, func(snap *state.Snapshot) (uint64, error) {
+		v, err := snap.VarGet(ns, args.Path)
+		found = v
+		if v != nil {
+			return v.ModifyIndex, err
+		}
+		return max(snap.VarsIndex(), 1), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	reply := &structs.VarReadReply{Index: index}
+	if found != nil {
+		if reply.Var, err = s.OpenVar(found); err != nil {
+			return nil, err
+		}
+	}
+	return reply, nil
+}
+
+// ListVars lists the metadata of the variables under args.Prefix that the
+// token may list, once their index passes args.MinIndex.
+func (s *Server) ListVars(ctx context.Context, args *structs.VarListArgs) (*structs.VarListReply, error) {
+	ns := orDefaultNamespace(args.Namespace)
+	a, _, err := s.ResolveToken(args.AuthToken)
+	if err != nil {
+		return nil, err
+	}
+	reply := &structs.VarListReply{}
+	reply.Index, err = s.State().BlockingQuery(ctx, args.MinIndex, args.Wait, func(snap *state.Snapshot) (uint64, error) {
+		vars, err := snap.VarsByPrefix(ns, args.Prefix)
+		reply.Vars = reply.Vars[:0]
+		for _, v := range vars {
+			if a.AllowVariableOperation(v.Namespace, v.Path, acl.VariablesCapabilityList) {
+				reply.Vars = append(reply.Vars, v.Metadata())
+			}
+		}
+		return max(snap.VarsIndex(), 1), err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return reply, nil
+}
+
+// orDefaultNamespace is ns, or "default" when ns is empty.
+func orDefaultNamespace(ns string) string {
+	if ns == "" {
+		return structs.DefaultNamespace
+	}
+	return ns
 }

@@ -75,6 +75,13 @@ func (b *evalBroker) SetEnabled(on bool) {
 	b.broadcast()
 }
 
+// Enabled reports whether the broker hands out evaluations.
+func (b *evalBroker) Enabled() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.enabled
+}
+
 // Enqueue adds a pending evaluation. One that must wait (WaitUntil, as
 // delayed reschedules set) becomes ready when its time comes.
 func (b *evalBroker) Enqueue(e *api.Evaluation) {

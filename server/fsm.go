@@ -29,6 +29,9 @@ type fsm struct {
 type fsmHooks interface {
 	evalsUpserted(evals []*api.Evaluation)
 	capacityChanged(index uint64)
+	// schedulerConfigChanged follows a new scheduler configuration (the
+	// eval broker's pause).
+	schedulerConfigChanged()
 }
 
 func newFSM(logger *slog.Logger, hooks fsmHooks) (*fsm, error) {
@@ -111,6 +114,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.RootKeyUpsertRequestType:
 		var req structs.RootKeyUpsertRequest
 		return f.apply(l.Index, body, &req, func() error { return store.RootKeyUpsert(l.Index, &req) }, nil, nil)
+	case structs.RootKeyDeleteRequestType:
+		var req structs.RootKeyDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.RootKeyDelete(l.Index, &req) }, nil, nil)
 	case structs.NamespaceUpsertRequestType:
 		var req structs.NamespaceUpsertRequest
 		return f.apply(l.Index, body, &req, func() error { return store.UpsertNamespaces(l.Index, &req) }, nil, nil)
@@ -138,6 +144,25 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.ACLRoleDeleteRequestType:
 		var req structs.ACLRoleDeleteRequest
 		return f.apply(l.Index, body, &req, func() error { return store.DeleteACLRoles(l.Index, &req) }, nil, nil)
+	case structs.SchedulerConfigRequestType:
+		var req structs.SchedulerConfigRequest
+		res := f.apply(l.Index, body, &req, func() error { return store.SetSchedulerConfig(l.Index, &req) }, nil, nil)
+		if res == nil {
+			f.hooks.schedulerConfigChanged()
+		}
+		return res
+	case structs.AutopilotConfigRequestType:
+		var req structs.AutopilotConfigRequest
+		return f.apply(l.Index, body, &req, func() error { return store.SetAutopilotConfig(l.Index, &req) }, nil, nil)
+	case structs.NodePoolUpsertRequestType:
+		var req structs.NodePoolUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertNodePools(l.Index, &req) }, nil, nil)
+	case structs.NodePoolDeleteRequestType:
+		var req structs.NodePoolDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.DeleteNodePools(l.Index, &req) }, nil, nil)
+	case structs.SubnetLeaseRequestType:
+		var req structs.SubnetLeaseRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertSubnetLease(l.Index, &req) }, nil, nil)
 	default:
 		// An entry from a newer version: refusing to go on would wedge the
 		// cluster, so it is logged loudly and skipped.

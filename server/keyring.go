@@ -4,6 +4,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +14,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/go-uuid"
 
 	"github.com/roam-project/roam/structs"
 )
@@ -46,8 +49,9 @@ type keyring struct {
 	// fingerprint of the one that wraps new keys ("" for none).
 	keks   map[string][]byte
 	active string
-	// keys are unwrapped root keys by ID.
-	keys map[string][]byte
+	// keys are unwrapped root keys by ID; signers their signing keys.
+	keys    map[string][]byte
+	signers map[string]*rsa.PrivateKey
 	// legacyDir holds keys an earlier Roam kept in the clear, one file
 	// each; legacy lists those loaded, which the leader moves into Raft.
 	legacyDir string
@@ -57,7 +61,7 @@ type keyring struct {
 // newKeyring builds a keyring with the configured KEKs, loading the
 // legacy key files under legacyDir (empty: none).
 func newKeyring(keks []KEK, legacyDir string) (*keyring, error) {
-	k := &keyring{keks: map[string][]byte{}, keys: map[string][]byte{}, legacyDir: legacyDir, legacy: map[string]bool{}}
+	k := &keyring{keks: map[string][]byte{}, keys: map[string][]byte{}, signers: map[string]*rsa.PrivateKey{}, legacyDir: legacyDir, legacy: map[string]bool{}}
 	for _, kek := range keks {
 		if len(kek.Key) != 32 {
 			return nil, fmt.Errorf("keyring %q: the key-encryption key must be 32 bytes, got %d", kek.Name, len(kek.Key))
@@ -123,23 +127,29 @@ func kekFingerprint(kek []byte) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// generate makes a new root key, wrapped for Raft, and its material.
-func (k *keyring) generate(now time.Time) (*structs.RootKey, []byte, error) {
-	idBytes := make([]byte, 16)
+// generate makes a new root key, wrapped for Raft, and its material: the
+// AES key that seals variables and the RSA key that signs identities.
+func (k *keyring) generate(now time.Time) (*structs.RootKey, []byte, *rsa.PrivateKey, error) {
+	id, err := uuid.GenerateUUID()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("generate key id: %w", err)
+	}
 	key := make([]byte, 32)
-	if _, err := rand.Read(idBytes); err != nil {
-		return nil, nil, fmt.Errorf("generate key id: %w", err)
-	}
 	if _, err := rand.Read(key); err != nil {
-		return nil, nil, fmt.Errorf("generate key: %w", err)
+		return nil, nil, nil, fmt.Errorf("generate key: %w", err)
 	}
-	rk, err := k.wrap(hex.EncodeToString(idBytes), key, now)
-	return rk, key, err
+	signer, err := rsa.GenerateKey(rand.Reader, signingKeyBits)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("generate signing key: %w", err)
+	}
+	rk, err := k.wrap(id, key, signer, now)
+	return rk, key, signer, err
 }
 
 // wrap seals key material with the active KEK, or with a fresh one kept
-// beside it when none is configured.
-func (k *keyring) wrap(id string, key []byte, now time.Time) (*structs.RootKey, error) {
+// beside it when none is configured. signer is nil for legacy keys, which
+// sign nothing.
+func (k *keyring) wrap(id string, key []byte, signer *rsa.PrivateKey, now time.Time) (*structs.RootKey, error) {
 	rk := &structs.RootKey{KeyID: id, Algorithm: structs.RootKeyAlgorithm, CreateTime: now.UnixNano()}
 	kek := k.keks[k.active]
 	if kek == nil {
@@ -156,16 +166,30 @@ func (k *keyring) wrap(id string, key []byte, now time.Time) (*structs.RootKey, 
 		return nil, err
 	}
 	rk.WrappedKey = wrapped
+	if signer != nil {
+		if err := wrapSigner(rk, kek, signer); err != nil {
+			return nil, err
+		}
+	}
 	return rk, nil
+}
+
+// kekOf returns the KEK that wrapped rk.
+func (k *keyring) kekOf(rk *structs.RootKey) ([]byte, error) {
+	if rk.KEK != nil {
+		return rk.KEK, nil
+	}
+	if kek := k.keks[rk.KEKID]; kek != nil {
+		return kek, nil
+	}
+	return nil, fmt.Errorf("key %s is wrapped with key-encryption key %s, which no keyring block of this server holds", rk.KeyID, rk.KEKID)
 }
 
 // unwrap returns a root key's material.
 func (k *keyring) unwrap(rk *structs.RootKey) ([]byte, error) {
-	kek := rk.KEK
-	if kek == nil {
-		if kek = k.keks[rk.KEKID]; kek == nil {
-			return nil, fmt.Errorf("key %s is wrapped with key-encryption key %s, which no keyring block of this server holds", rk.KeyID, rk.KEKID)
-		}
+	kek, err := k.kekOf(rk)
+	if err != nil {
+		return nil, err
 	}
 	key, err := openWith(kek, rk.WrappedKey, wrapAAD(rk.KeyID))
 	if err != nil {

@@ -47,16 +47,47 @@ func (s *Server) activeRootKey() (string, []byte, error) {
 		key, err := s.rootKey(id)
 		return id, key, err
 	}
-	rk, key, err := s.keys.generate(time.Now())
+	rk, err := s.newRootKey()
 	if err != nil {
 		return "", nil, err
 	}
+	key, err := s.rootKey(rk.KeyID)
+	return rk.KeyID, key, err
+}
+
+// newRootKey makes a root key (an AES key and a signing key) on the
+// leader and commits it through Raft; it becomes the active key.
+func (s *Server) newRootKey() (*structs.RootKey, error) {
+	rk, key, signer, err := s.keys.generate(time.Now())
+	if err != nil {
+		return nil, err
+	}
 	if _, err := s.raftApply(structs.RootKeyUpsertRequestType, &structs.RootKeyUpsertRequest{Key: rk}); err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	s.keys.remember(rk.KeyID, key)
+	s.keys.rememberSigner(rk.KeyID, signer)
 	s.logger.Info("keyring: new root key", "key_id", rk.KeyID, "kek", kekLabel(rk))
-	return rk.KeyID, key, nil
+	return rk, nil
+}
+
+// ensureSigningKey, on the leader, makes a root key when the keyring has
+// none that signs identities (a new cluster, or one whose keys predate
+// signing), so that every task can be given an identity.
+func (s *Server) ensureSigningKey() {
+	s.keyGenMu.Lock()
+	defer s.keyGenMu.Unlock()
+	keys, err := s.State().Snapshot().RootKeys()
+	if err != nil {
+		s.logger.Error("keyring: list root keys", "error", err)
+		return
+	}
+	if len(keys) > 0 && len(keys[len(keys)-1].WrappedSigningKey) > 0 {
+		return
+	}
+	if _, err := s.newRootKey(); err != nil {
+		s.logger.Error("keyring: make the first signing key", "error", err)
+	}
 }
 
 // newestRootKey names the newest root key in the state store.
@@ -74,7 +105,7 @@ func (s *Server) newestRootKey() (string, bool, error) {
 func (s *Server) migrateLegacyKeys() {
 	for id, key := range s.keys.legacyKeys() {
 		if rk, err := s.State().Snapshot().RootKey(id); err == nil && rk == nil {
-			wrapped, err := s.keys.wrap(id, key, time.Now())
+			wrapped, err := s.keys.wrap(id, key, nil, time.Now())
 			if err == nil {
 				_, err = s.raftApply(structs.RootKeyUpsertRequestType, &structs.RootKeyUpsertRequest{Key: wrapped})
 			}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -44,12 +45,15 @@ func TestKeyringWrapsRootKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rk, key, err := wrapper.generate(time.Now())
+			rk, key, signer, err := wrapper.generate(time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
 			if bytes.Contains(rk.WrappedKey, key) {
 				t.Fatal("wrapped key holds the key material in the clear")
+			}
+			if der, _ := x509.MarshalPKCS8PrivateKey(signer); bytes.Contains(rk.WrappedSigningKey, der[len(der)-64:]) {
+				t.Fatal("wrapped signing key holds the private key in the clear")
 			}
 			if got := rk.KEK != nil; got != tc.wantKEKBeside {
 				t.Fatalf("KEK beside the key = %v, want %v", got, tc.wantKEKBeside)
@@ -68,10 +72,20 @@ func TestKeyringWrapsRootKeys(t *testing.T) {
 			if err != nil || !bytes.Equal(got, key) {
 				t.Fatalf("unwrap = %x, %v; want %x", got, err, key)
 			}
+			gotSigner, err := unwrapper.unwrapSigner(rk)
+			if err != nil || !gotSigner.Equal(signer) {
+				t.Fatalf("unwrap signing key: %v (equal %v)", err, err == nil && gotSigner.Equal(signer))
+			}
+			if pub, err := publicKey(rk); err != nil || !pub.Equal(&signer.PublicKey) {
+				t.Fatalf("public key: %v", err)
+			}
 			moved := *rk
 			moved.KeyID = "another"
 			if _, err := unwrapper.unwrap(&moved); err == nil {
 				t.Fatal("wrapped material unwrapped under another key ID")
+			}
+			if _, err := unwrapper.unwrapSigner(&moved); err == nil {
+				t.Fatal("wrapped signing key unwrapped under another key ID")
 			}
 		})
 	}

@@ -40,6 +40,30 @@ func (s *Server) evalsUpserted(evals []*api.Evaluation) {
 	}
 }
 
+// schedulerConfigChanged pauses or resumes the leader's eval broker as the
+// new scheduler configuration's PauseEvalBroker says; resumed, it gets the
+// pending evaluations back from the state.
+func (s *Server) schedulerConfigChanged() {
+	if !s.IsLeader() {
+		return
+	}
+	on := !s.brokerPaused()
+	if s.broker.Enabled() == on {
+		return
+	}
+	s.broker.SetEnabled(on)
+	if on {
+		s.restoreEvals()
+	}
+}
+
+// brokerPaused reports whether the scheduler configuration pauses the eval
+// broker.
+func (s *Server) brokerPaused() bool {
+	cfg, err := s.State().Snapshot().SchedulerConfig()
+	return err == nil && cfg.PauseEvalBroker
+}
+
 // capacityChanged wakes blocked evaluations after a change at index.
 func (s *Server) capacityChanged(index uint64) { s.blocked.Unblock(index) }
 
@@ -94,10 +118,11 @@ func (s *Server) establishLeadership() {
 	}
 	ctx, cancel := context.WithCancel(s.shutdownCtx)
 	s.leaderCancel = cancel
-	s.broker.SetEnabled(true)
+	s.broker.SetEnabled(!s.brokerPaused())
 	s.blocked.SetEnabled(true)
 	s.restoreEvals()
 	s.migrateLegacyKeys()
+	s.ensureSigningKey()
 	s.goRun(func() { s.planner.Run(ctx) })
 	s.beats.Start(ctx)
 	s.goRun(func() { s.runGC(ctx) })
@@ -105,6 +130,9 @@ func (s *Server) establishLeadership() {
 	s.goRun(func() { s.runDeploymentWatcher(ctx) })
 	s.goRun(s.reconcilePeers)
 	s.goRun(func() { s.cleanupDeadServers(ctx) })
+	if auth := s.config.AuthoritativeRegion; auth != "" && auth != s.config.Region && s.pool != nil {
+		s.goRun(func() { s.runReplication(ctx) })
+	}
 	s.logger.Info("cluster leadership acquired")
 }
 

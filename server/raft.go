@@ -231,8 +231,10 @@ func (s *Server) raftApply(t structs.MessageType, req any) (uint64, error) {
 	}
 	if resp, ok := f.Response().(error); ok && resp != nil {
 		var nsErr *state.NamespaceError
-		if errors.As(resp, &nsErr) {
-			// A write refused for its namespace is the caller's mistake.
+		var refused *state.RefusedError
+		if errors.As(resp, &nsErr) || errors.As(resp, &refused) {
+			// A write refused for its namespace, or for what it would
+			// leave behind, is the caller's mistake.
 			return 0, fmt.Errorf("%w: %v", ErrInvalid, resp)
 		}
 		return 0, resp

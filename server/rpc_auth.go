@@ -27,6 +27,9 @@ import (
 //     server.encrypt) by an HMAC over the connection's challenge. With no
 //     secret at all, the only check left is Nomad's: the caller's address is
 //     a known server's.
+//   - A server of another region (server.<other>.nomad) may forward HTTP
+//     requests through a tunnel and pull replicated state, nothing more:
+//     without TLS it cannot be told apart from a server of this region.
 //   - No RPC hands out key material: root keys reach other servers only
 //     through Raft, which only servers may open.
 //   - Clients may make only the calls a client makes, and each carries the
@@ -37,9 +40,23 @@ var clientMethods = map[string]bool{
 	"Node.Register": true, "Node.Heartbeat": true, "Node.GetAllocs": true, "Node.UpdateAllocs": true,
 	"Node.GetClientAllocs": true, "Alloc.GetAllocs": true,
 	"ServiceRegistration.Upsert": true, "ServiceRegistration.Delete": true, "Status.Leader": true,
+	// The task runner asks for its task's workload identities.
+	"Alloc.SignIdentities": true,
+	// Templates' lookups: each checks the ACL token it carries (the
+	// task's workload identity).
+	"Var.Read": true, "Var.List": true, "ServiceRegistration.List": true,
+	// The cluster network: a node's subnet lease and the other nodes'.
+	"Network.Lease": true, "Network.Leases": true,
 	// A client-only agent resolves the tokens of the HTTP requests it
 	// serves itself (task files and logs).
 	"ACL.ResolveToken": true,
+}
+
+// regionMethods are the calls a server of another region may make,
+// besides forwarding HTTP requests in tunnels.
+var regionMethods = map[string]bool{
+	"Replication.Fetch": true, "Status.Leader": true,
+	"Multiregion.Register": true, "Multiregion.Fail": true,
 }
 
 // nodeSecretAttr is the node attribute holding the SHA-256 of the node's
@@ -52,6 +69,8 @@ func authorizeRPC(peer rpc.Peer, method string) error {
 	case peer.Role == rpc.RoleServer:
 		return nil
 	case peer.Role == rpc.RoleClient && clientMethods[method]:
+		return nil
+	case peer.Role == rpc.RoleRegion && regionMethods[method]:
 		return nil
 	}
 	return fmt.Errorf("Permission denied: %s may not be called by a %s", method, peer.Role)
@@ -85,6 +104,9 @@ func (s *Server) authenticateRPC(ci rpc.ConnInfo) (rpc.Peer, error) {
 			return rpc.Peer{Role: rpc.RoleServer}, nil
 		case tlsutil.RoleClient:
 			return rpc.Peer{Role: rpc.RoleClient}, nil
+		}
+		if region, ok := tlsutil.PeerServerRegion(*ci.TLS); ok && region != s.config.Region {
+			return rpc.Peer{Role: rpc.RoleRegion}, nil
 		}
 		if s.config.TLS.Config().VerifyServerHostname {
 			return rpc.Peer{}, fmt.Errorf("certificate names neither %s nor %s (verify_server_hostname is on)",

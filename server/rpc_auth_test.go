@@ -106,6 +106,9 @@ func TestClientsMayOnlyMakeClientCallsAsTheirNode(t *testing.T) {
 		{"re-registration with another secret", "Node.Register", &structs.NodeRegisterArgs{Node: testNode("n1", 1024), NodeAuth: auth("n1", "other")}, "wrong SecretID"},
 		{"job registration", "Job.Register", &structs.JobRegisterArgs{Job: testJob("web", 1, 128)}, "Permission denied: Job.Register may not be called by a client"},
 		{"variable write", "Var.Apply", &structs.VarApplyArgs{Op: structs.VarOpSet}, "Permission denied"},
+		{"template variable read with the node's secret", "Var.Read", &structs.VarReadArgs{Path: "app", QueryArgs: structs.QueryArgs{NodeAuth: auth("n1", "secret-1")}}, ""},
+		{"template variable read without a secret", "Var.Read", &structs.VarReadArgs{Path: "app"}, "carries no node SecretID"},
+		{"template service list with a wrong secret", "ServiceRegistration.List", &structs.ServiceListArgs{QueryArgs: structs.QueryArgs{NodeAuth: auth("n1", "guess")}}, "wrong SecretID"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,8 +144,14 @@ func TestAuthorizeRPC(t *testing.T) {
 		{"client asks for the leader", client, "Status.Leader", true},
 		{"client may not register jobs", client, "Job.Register", false},
 		{"client may not write variables", client, "Var.Apply", false},
+		{"client reads variables for templates", client, "Var.Read", true},
+		{"client lists services for templates", client, "ServiceRegistration.List", true},
 		{"client may not collect garbage", client, "System.GarbageCollect", false},
 		{"client may not drain nodes", client, "Node.UpdateDrain", false},
+		{"another region's server pulls replication", rpc.Peer{Role: rpc.RoleRegion}, "Replication.Fetch", true},
+		{"another region's server may not register jobs here", rpc.Peer{Role: rpc.RoleRegion}, "Job.Register", false},
+		{"another region's server may not fetch keys", rpc.Peer{Role: rpc.RoleRegion}, "Keyring.Get", false},
+		{"client may not pull replication", client, "Replication.Fetch", false},
 		{"no role, nothing", rpc.Peer{}, "Status.Leader", false},
 	}
 	for _, tc := range cases {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/hashicorp/nomad/api"
@@ -76,6 +77,21 @@ func (e *allocEndpoint) Stop(args *structs.AllocStopArgs, reply *structs.EvalRep
 	}
 	id, index, err := e.s.StopAlloc(args.AuthToken, args.AllocID)
 	*reply = structs.EvalReply{EvalID: id, Index: index}
+	return err
+}
+
+// SignIdentities signs a task's workload identities for the client that
+// runs its allocation: the node must prove itself with its SecretID, and
+// the allocation must be on that node.
+func (e *allocEndpoint) SignIdentities(args *structs.AllocSignIdentitiesArgs, reply *structs.AllocSignIdentitiesReply) error {
+	if !args.CallerIsServer() && args.AuthNodeID == "" {
+		return errors.New("Permission denied: the call names no node")
+	}
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.AuthNodeID, false); err != nil {
+		return err
+	}
+	ids, err := e.s.SignIdentities(args)
+	reply.Identities = ids
 	return err
 }
 
@@ -243,6 +259,13 @@ func (s *Server) registerEndpoints() error {
 		"Var":                 &varEndpoint{s},
 		"Namespace":           &namespaceEndpoint{s},
 		"ACL":                 &aclEndpoint{s},
+		"Keyring":             &keyringEndpoint{s},
+		"Operator":            &operatorEndpoint{s},
+		"Eval":                &evalEndpoint{s},
+		"NodePool":            &nodePoolEndpoint{s},
+		"Network":             &networkEndpoint{s},
+		"Replication":         &replicationEndpoint{s},
+		"Multiregion":         &multiregionEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

@@ -67,6 +67,9 @@ type Config struct {
 	JobLimits JobLimits
 	// ACLEnabled turns on token checks (the agent's acl block).
 	ACLEnabled bool
+	// OIDCIssuer is the issuer of workload identities (server.oidc_issuer);
+	// empty: identities carry no `iss` and OIDC discovery is off.
+	OIDCIssuer string
 	// ValidateTaskConfig checks a task's driver config; nil skips it.
 	ValidateTaskConfig func(driver string, config map[string]any) error
 	// KEKs are the key-encryption keys that wrap the keyring's root keys
@@ -75,6 +78,9 @@ type Config struct {
 	Logger *slog.Logger
 	// TLS, when set, puts the RPC port (Raft and RPC) under mutual TLS.
 	TLS *tlsutil.Store
+	// AuthoritativeRegion is the region whose ACLs and namespaces every
+	// region replicates; empty or this region's own: nothing replicated.
+	AuthoritativeRegion string
 	// EncryptKey is the gossip encryption key (server.encrypt); the
 	// cluster secret that authenticates servers on the RPC port is derived
 	// from it. Empty leaves gossip in plain text.
@@ -114,6 +120,9 @@ type Server struct {
 	clusterSecret []byte
 	// aclCache holds compiled ACLs.
 	aclCache aclCache
+	// replication is the state of replication from the authoritative
+	// region.
+	replication replicationStatus
 
 	closers []func() error
 

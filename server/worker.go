@@ -45,11 +45,29 @@ func (w *worker) process(ctx context.Context, eval *api.Evaluation) error {
 		return err
 	}
 	p := &workerPlanner{ctx: ctx, srv: w.srv, eval: eval, snapIndex: snap.LatestIndex()}
-	sched, err := scheduler.New(eval.Type, snap, p, scheduler.Options{Logger: w.logger})
+	pool := ""
+	if job, err := snap.JobByID(eval.Namespace, eval.JobID); err == nil && job != nil && job.NodePool != nil {
+		pool = *job.NodePool
+	}
+	sched, err := scheduler.New(eval.Type, snap, p, scheduler.Options{Logger: w.logger, Algorithm: schedulerAlgorithm(snap, pool)})
 	if err != nil {
 		return fmt.Errorf("eval %s: %w", eval.ID, err)
 	}
 	return sched.Process(eval)
+}
+
+// schedulerAlgorithm is the ranking for a job in pool: the pool's own
+// scheduler configuration's, else the cluster's.
+func schedulerAlgorithm(snap *state.Snapshot, pool string) api.SchedulerAlgorithm {
+	if p, err := snap.NodePoolByName(pool); err == nil && p != nil && p.SchedulerConfiguration != nil &&
+		p.SchedulerConfiguration.SchedulerAlgorithm != "" {
+		return p.SchedulerConfiguration.SchedulerAlgorithm
+	}
+	cfg, err := snap.SchedulerConfig()
+	if err != nil {
+		return api.SchedulerAlgorithmBinpack
+	}
+	return cfg.SchedulerAlgorithm
 }
 
 // workerPlanner is the scheduler's Planner inside a server: plans go to

@@ -120,6 +120,9 @@ func (s *Store) AllocDesiredTransition(index uint64, req *structs.AllocDesiredTr
 // NodeRegister registers a node.
 func (s *Store) NodeRegister(index uint64, req *structs.NodeRegisterRequest) error {
 	return s.write(index, func(tx *writeTxn) error {
+		if err := tx.ensureNodePool(structs.NodePoolOf(req.Node)); err != nil {
+			return err
+		}
 		if err := tx.upsertNode(req.Node); err != nil {
 			return err
 		}

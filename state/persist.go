@@ -13,22 +13,25 @@ import (
 
 // snapshotRecord is one object in a persisted snapshot stream.
 type snapshotRecord struct {
-	Table      string
-	Index      *indexEntry              `json:",omitempty"`
-	Job        *api.Job                 `json:",omitempty"`
-	Submission *api.JobSubmission       `json:",omitempty"`
-	Summary    *api.JobSummary          `json:",omitempty"`
-	Eval       *api.Evaluation          `json:",omitempty"`
-	Alloc      *api.Allocation          `json:",omitempty"`
-	Node       *api.Node                `json:",omitempty"`
-	Service    *api.ServiceRegistration `json:",omitempty"`
-	Var        *structs.Var             `json:",omitempty"`
-	Deployment *api.Deployment          `json:",omitempty"`
-	RootKey    *structs.RootKey         `json:",omitempty"`
-	Namespace  *api.Namespace           `json:",omitempty"`
-	ACLPolicy  *api.ACLPolicy           `json:",omitempty"`
-	ACLToken   *api.ACLToken            `json:",omitempty"`
-	ACLRole    *api.ACLRole             `json:",omitempty"`
+	Table       string
+	Index       *indexEntry              `json:",omitempty"`
+	Job         *api.Job                 `json:",omitempty"`
+	Submission  *api.JobSubmission       `json:",omitempty"`
+	Summary     *api.JobSummary          `json:",omitempty"`
+	Eval        *api.Evaluation          `json:",omitempty"`
+	Alloc       *api.Allocation          `json:",omitempty"`
+	Node        *api.Node                `json:",omitempty"`
+	Service     *api.ServiceRegistration `json:",omitempty"`
+	Var         *structs.Var             `json:",omitempty"`
+	Deployment  *api.Deployment          `json:",omitempty"`
+	RootKey     *structs.RootKey         `json:",omitempty"`
+	Namespace   *api.Namespace           `json:",omitempty"`
+	ACLPolicy   *api.ACLPolicy           `json:",omitempty"`
+	ACLToken    *api.ACLToken            `json:",omitempty"`
+	SubnetLease *structs.SubnetLease     `json:",omitempty"`
+	ACLRole     *api.ACLRole             `json:",omitempty"`
+	Config      *ConfigEntry             `json:",omitempty"`
+	NodePool    *api.NodePool            `json:",omitempty"`
 	// JobRef links an allocation to the job it runs, written once before
 	// the first allocation of that job version as a record of the table
 	// allocJobsTable; 0 means the allocation carries its job itself (or
@@ -86,6 +89,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableACLPolicies, func(r any) snapshotRecord { return snapshotRecord{ACLPolicy: r.(*api.ACLPolicy)} }},
 		{tableACLTokens, func(r any) snapshotRecord { return snapshotRecord{ACLToken: r.(*api.ACLToken)} }},
 		{tableACLRoles, func(r any) snapshotRecord { return snapshotRecord{ACLRole: r.(*api.ACLRole)} }},
+		{tableSubnetLeases, func(r any) snapshotRecord { return snapshotRecord{SubnetLease: r.(*structs.SubnetLease)} }},
+		{tableConfig, func(r any) snapshotRecord { return snapshotRecord{Config: r.(*ConfigEntry)} }},
+		{tableNodePools, func(r any) snapshotRecord { return snapshotRecord{NodePool: r.(*api.NodePool)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -176,6 +182,12 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.ACLToken
 		case rec.ACLRole != nil:
 			obj = rec.ACLRole
+		case rec.SubnetLease != nil:
+			obj = rec.SubnetLease
+		case rec.Config != nil:
+			obj = rec.Config
+		case rec.NodePool != nil:
+			obj = rec.NodePool
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}

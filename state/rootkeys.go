@@ -32,6 +32,20 @@ func (s *Store) RootKeyUpsert(index uint64, req *structs.RootKeyUpsertRequest) e
 	})
 }
 
+// RootKeyDelete removes a root key; a missing one is no error.
+func (s *Store) RootKeyDelete(index uint64, req *structs.RootKeyDeleteRequest) error {
+	return s.write(index, func(tx *writeTxn) error {
+		raw, err := tx.First(tableRootKeys, "id", req.KeyID)
+		if err != nil {
+			return fmt.Errorf("root key lookup: %w", err)
+		}
+		if raw == nil {
+			return nil
+		}
+		return tx.delete(tableRootKeys, raw)
+	})
+}
+
 // RootKey returns the root key with id, or nil.
 func (s *Snapshot) RootKey(id string) (*structs.RootKey, error) {
 	raw, err := s.txn.First(tableRootKeys, "id", id)
@@ -50,6 +64,7 @@ func (s *Snapshot) RootKeys() ([]*structs.RootKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("root key list: %w", err)
 	}
+	s.watch(it.WatchCh())
 	var out []*structs.RootKey
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		out = append(out, raw.(*structs.RootKey))
@@ -62,6 +77,9 @@ func (s *Snapshot) RootKeys() ([]*structs.RootKey, error) {
 	})
 	return out, nil
 }
+
+// RootKeysIndex is the index of the last change to the keyring.
+func (s *Snapshot) RootKeysIndex() uint64 { return s.Index(tableRootKeys) }
 
 func rootKeysTableSchema() *memdb.TableSchema {
 	return &memdb.TableSchema{Name: tableRootKeys, Indexes: map[string]*memdb.IndexSchema{

@@ -30,6 +30,9 @@ func New() (*Store, error) {
 	if err := insertDefaultNamespace(db); err != nil {
 		return nil, err
 	}
+	if err := insertBuiltinNodePools(db); err != nil {
+		return nil, err
+	}
 	return &Store{db: db, abandon: make(chan struct{})}, nil
 }
 

@@ -121,4 +121,7 @@ type ACLResolveArgs struct {
 type ACLResolveReply struct {
 	Token    *api.ACLToken
 	Policies []*api.ACLPolicy
+	// Workload is the implicit grant of a workload identity; nil for an
+	// ACL token.
+	Workload *WorkloadGrant
 }

@@ -33,6 +33,12 @@ const (
 	ACLTokenBootstrapRequestType
 	ACLRoleUpsertRequestType
 	ACLRoleDeleteRequestType
+	RootKeyDeleteRequestType
+	SchedulerConfigRequestType
+	AutopilotConfigRequestType
+	NodePoolUpsertRequestType
+	NodePoolDeleteRequestType
+	SubnetLeaseRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.

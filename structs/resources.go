@@ -19,6 +19,7 @@ const (
 	DimensionPortCollision       = "network: port collision"
 	DimensionReservedPortCollide = "network: reserved port collision"
 	DimensionDynamicPortsFailed  = "network: dynamic port selection failed"
+	DimensionDevices             = "device oversubscribed"
 )
 
 // Default range of dynamic ports when a node names none.
@@ -39,6 +40,14 @@ type ComparableResources struct {
 	// Ports are the host ports in use, static and dynamic, except static
 	// ports that ignore collisions.
 	Ports []int
+	// Devices are the device instances held, each as DeviceKey names it.
+	Devices []string
+}
+
+// DeviceKey names one device instance on a node: its group's
+// "vendor/type/model" and its ID.
+func DeviceKey(vendor, typ, model, id string) string {
+	return vendor + "/" + typ + "/" + model + "/" + id
 }
 
 // Add adds other to c.
@@ -49,6 +58,7 @@ func (c *ComparableResources) Add(other ComparableResources) {
 	c.MemoryMaxMB += other.MemoryMaxMB
 	c.DiskMB += other.DiskMB
 	c.Ports = append(c.Ports, other.Ports...)
+	c.Devices = append(c.Devices, other.Devices...)
 }
 
 // Subtract removes other from c; ports and cores are removed by value.
@@ -59,6 +69,7 @@ func (c *ComparableResources) Subtract(other ComparableResources) {
 	c.DiskMB -= other.DiskMB
 	c.ReservedCores = removeValues(c.ReservedCores, other.ReservedCores)
 	c.Ports = removeValues(c.Ports, other.Ports)
+	c.Devices = removeValues(c.Devices, other.Devices)
 }
 
 func removeValues[T comparable](from, remove []T) []T {
@@ -115,6 +126,14 @@ func AllocResources(a *api.Allocation) ComparableResources {
 		c.MemoryMaxMB += t.Memory.MemoryMaxMB
 		ports = networkPorts(ports, t.Networks)
 		shared = ignoredPorts(shared, t.Networks)
+		for _, d := range t.Devices {
+			if d == nil {
+				continue
+			}
+			for _, id := range d.DeviceIDs {
+				c.Devices = append(c.Devices, DeviceKey(d.Vendor, d.Type, d.Name, id))
+			}
+		}
 	}
 	c.DiskMB = ar.Shared.DiskMB
 	c.Ports = slices.DeleteFunc(ports, func(p int) bool { return slices.Contains(shared, p) })
@@ -250,8 +269,9 @@ func parsePort(s string) (int, error) {
 }
 
 // AllocsFit reports whether the non-terminal allocations among allocs fit on
-// node together: cpu, memory, disk, reserved cores and host ports (no port
-// used twice, none of the node's reserved ports). When they do not, it names
+// node together: cpu, memory, disk, reserved cores, host ports (no port
+// used twice, none of the node's reserved ports) and device instances (each
+// of the node's, none twice). When they do not, it names
 // the exhausted dimension as Nomad reports it. used is the sum of the
 // non-terminal allocations.
 func AllocsFit(node *api.Node, allocs []*api.Allocation) (bool, string, ComparableResources, error) {
@@ -266,6 +286,7 @@ func AllocsFit(node *api.Node, allocs []*api.Allocation) (bool, string, Comparab
 	}
 	ports := make(map[int]bool)
 	cores := make(map[uint16]bool)
+	devices := nodeDeviceKeys(node)
 	dimension := ""
 	for _, a := range allocs {
 		if AllocTerminal(a) {
@@ -288,6 +309,13 @@ func AllocsFit(node *api.Node, allocs []*api.Allocation) (bool, string, Comparab
 			}
 			cores[c] = true
 		}
+		for _, d := range r.Devices {
+			held, ok := devices[d]
+			if !ok || held {
+				dimension = firstNonEmpty(dimension, DimensionDevices)
+			}
+			devices[d] = true
+		}
 	}
 	if d := used.Exceeds(capacity); d != "" {
 		return false, d, used, nil
@@ -296,6 +324,26 @@ func AllocsFit(node *api.Node, allocs []*api.Allocation) (bool, string, Comparab
 		return false, dimension, used, nil
 	}
 	return true, "", used, nil
+}
+
+// nodeDeviceKeys maps every device instance of the node to false (not
+// held).
+func nodeDeviceKeys(node *api.Node) map[string]bool {
+	out := map[string]bool{}
+	if node.NodeResources == nil {
+		return out
+	}
+	for _, g := range node.NodeResources.Devices {
+		if g == nil {
+			continue
+		}
+		for _, inst := range g.Instances {
+			if inst != nil {
+				out[DeviceKey(g.Vendor, g.Type, g.Name, inst.ID)] = false
+			}
+		}
+	}
+	return out
 }
 
 func firstNonEmpty(a, b string) string {

@@ -172,3 +172,17 @@ type LeaderReply struct {
 	RPCAddr  string
 	HTTPAddr string
 }
+
+// EvalDeleteArgs names the evaluations to delete: by ID, or by a go-bexpr
+// filter over them.
+type EvalDeleteArgs struct {
+	EvalIDs []string
+	Filter  string
+	WriteRequest
+}
+
+// EvalDeleteReply counts the evaluations deleted.
+type EvalDeleteReply struct {
+	Count int
+	Index uint64
+}

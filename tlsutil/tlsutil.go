@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 )
 
@@ -185,7 +186,11 @@ func (s *Store) incoming(auth tls.ClientAuthType) *tls.Config {
 // its HTTPS API: this agent's certificate, the CA, and with
 // verify_server_hostname a check that the server's certificate names
 // server.<region>.nomad.
-func (s *Store) Outgoing() *tls.Config {
+func (s *Store) Outgoing() *tls.Config { return s.OutgoingRegion(s.region) }
+
+// OutgoingRegion is Outgoing for dialing a server of region, whose
+// certificate names server.<region>.nomad.
+func (s *Store) OutgoingRegion(region string) *tls.Config {
 	m := s.current()
 	cfg := &tls.Config{
 		MinVersion: s.cfg.minVersion(),
@@ -194,7 +199,7 @@ func (s *Store) Outgoing() *tls.Config {
 		// (signed by an unknown authority) rather than as no certificate.
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return m.cert, nil },
 		RootCAs:              m.pool,
-		ServerName:           s.ServerName(),
+		ServerName:           RoleName(RoleServer, region),
 	}
 	if !s.cfg.VerifyServerHostname {
 		// The chain is still verified against the CA; only the name is not.
@@ -248,4 +253,23 @@ func PeerRole(cs tls.ConnectionState, region string) Role {
 		}
 	}
 	return RoleNone
+}
+
+// PeerServerRegion is the region of a verified peer certificate that
+// names server.<region>.nomad for some region; ok is false when it names
+// no server.
+func PeerServerRegion(cs tls.ConnectionState) (region string, ok bool) {
+	if len(cs.PeerCertificates) == 0 {
+		return "", false
+	}
+	for _, name := range cs.PeerCertificates[0].DNSNames {
+		rest, found := strings.CutPrefix(name, string(RoleServer)+".")
+		if !found {
+			continue
+		}
+		if region, found := strings.CutSuffix(rest, ".nomad"); found && region != "" && !strings.Contains(region, ".") {
+			return region, true
+		}
+	}
+	return "", false
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/roam-project/roam/client/services"
 	"github.com/roam-project/roam/client/state"
 	"github.com/roam-project/roam/client/taskrunner"
+	"github.com/roam-project/roam/client/template"
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/structs"
 )
@@ -43,6 +44,17 @@ type Config struct {
 	Restored map[string]*state.TaskRecord
 	// Services publishes Nomad-provider services; nil publishes none.
 	Services services.Registrar
+	// Identities signs the tasks' workload identities; nil gives tasks
+	// none.
+	Identities taskrunner.IdentitySigner
+	// Lookups answers templates' variable and service lookups.
+	Lookups template.Source
+	// TemplateSettings are the client's template block.
+	TemplateSettings template.Settings
+	// Network sets up bridge and none mode networks; nil refuses them.
+	Network NetworkManager
+	// Devices reserves the tasks' device instances.
+	Devices taskrunner.DeviceReserver
 }
 
 // AllocRunner runs one allocation.
@@ -54,6 +66,7 @@ type AllocRunner struct {
 	health   *healthWatcher
 	order    *lifecycle
 	services *servicesHook
+	network  *networkHook
 
 	mu    sync.Mutex
 	alloc *api.Allocation
@@ -88,9 +101,11 @@ func New(cfg Config) (*AllocRunner, error) {
 			Alloc: alloc, Task: task, Driver: cfg.Drivers[task.Driver], AllocDir: ar.allocDir,
 			Node: cfg.Node, Region: cfg.Region, State: cfg.State, Logger: logger,
 			OnStateChange: ar.taskStateChanged, Restored: cfg.Restored[task.Name],
-			StartGate: ar.order.gate(task),
+			StartGate: ar.order.gate(task), Identities: cfg.Identities,
+			Lookups: cfg.Lookups, TemplateSettings: cfg.TemplateSettings, Devices: cfg.Devices,
 		}))
 	}
+	ar.network = newNetworkHook(ar, group)
 	ar.health = newHealthWatcher(ar)
 	ar.services = newServicesHook(ar, cfg.Services, ar.logger)
 	return ar, nil
@@ -124,6 +139,7 @@ func (ar *AllocRunner) Run() {
 	if isStopped(ar.Alloc()) {
 		ar.killAll(nil)
 	}
+	ar.network.prerun(ar.tasks)
 	go ar.health.run()
 	ar.order.update(ar.TaskStates())
 	var wg sync.WaitGroup
@@ -136,6 +152,9 @@ func (ar *AllocRunner) Run() {
 	wg.Wait()
 	ar.health.stop()
 	ar.services.close(ar.IsTerminal())
+	if ar.IsTerminal() {
+		ar.network.teardown()
+	}
 }
 
 // watchTask kills the siblings of a task that failed, or of a dead leader.
@@ -230,6 +249,7 @@ func (ar *AllocRunner) Destroy(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	ar.network.teardown()
 	if err := ar.allocDir.Destroy(); err != nil {
 		return err
 	}

@@ -16,15 +16,18 @@ func (ar *AllocRunner) TaskStates() map[string]*api.TaskState {
 }
 
 // ClientUpdate is the allocation's client-side state as the servers take
-// it: ID, NodeID, ClientStatus, ClientDescription, TaskStates and
-// DeploymentStatus.
+// it: ID, NodeID, ClientStatus, ClientDescription, TaskStates,
+// DeploymentStatus and NetworkStatus.
 func (ar *AllocRunner) ClientUpdate() *api.Allocation {
 	a := ar.Alloc()
 	states := ar.TaskStates()
 	status, desc := clientStatus(states)
+	ar.mu.Lock()
+	netStatus := ar.network.networkStatusLocked()
+	ar.mu.Unlock()
 	return &api.Allocation{
 		ID: a.ID, NodeID: a.NodeID, ClientStatus: status, ClientDescription: desc,
-		TaskStates: states, DeploymentStatus: ar.health.deploymentStatus(),
+		TaskStates: states, DeploymentStatus: ar.health.deploymentStatus(), NetworkStatus: netStatus,
 	}
 }
 

@@ -82,6 +82,7 @@ func (ar *AllocRunner) Stats(ctx context.Context) *api.AllocResourceUsage {
 		total.CpuStats.Percent += c.Percent
 		total.CpuStats.TotalTicks += c.TotalTicks
 		total.CpuStats.Measured = c.Measured
+		total.DeviceStats = append(total.DeviceStats, s.ResourceUsage.DeviceStats...)
 	}
 	return usage
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/structs"
 )
 
 // HeartbeatTTL is the TTL the fake servers hand out unless SetHeartbeatTTL
@@ -34,6 +36,8 @@ type Servers struct {
 	partitioned  bool
 	// services holds the published service registrations by ID.
 	services map[string]*api.ServiceRegistration
+	// lookups answers templates' reads.
+	lookups lookups
 }
 
 // NewServers returns empty fake servers.
@@ -134,6 +138,17 @@ func (s *Servers) UpdateAllocations(updates []*api.Allocation) error {
 	return nil
 }
 
+// SignIdentities implements client.Servers with unsigned stand-ins: one
+// "identity:<alloc>/<task>" per call, for tests of the client alone.
+func (s *Servers) SignIdentities(args *structs.AllocSignIdentitiesArgs) ([]*structs.SignedIdentity, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.partitioned {
+		return nil, ErrUnreachable
+	}
+	return []*structs.SignedIdentity{{IdentityName: "default", JWT: "identity:" + args.AllocID + "/" + args.TaskName}}, nil
+}
+
 // UpsertServiceRegistrations implements client.Servers.
 func (s *Servers) UpsertServiceRegistrations(regs []*api.ServiceRegistration) error {
 	s.mu.Lock()
@@ -145,6 +160,7 @@ func (s *Servers) UpsertServiceRegistrations(regs []*api.ServiceRegistration) er
 		c := *r
 		s.services[r.ID] = &c
 	}
+	defer s.lookups.bump()
 	return nil
 }
 
@@ -158,6 +174,7 @@ func (s *Servers) DeleteServiceRegistrations(namespace string, ids []string) (ui
 	for _, id := range ids {
 		delete(s.services, id)
 	}
+	defer s.lookups.bump()
 	return s.index, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"path"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/hashicorp/nomad/api"
@@ -32,10 +33,21 @@ func (h *handler) resolve(r *http.Request, required bool) (root *os.Root, name, 
 	if name, err = allocdir.RootName(rel); err != nil {
 		return nil, "", "", badRequest("invalid path %q: %v", rel, err)
 	}
+	if inSecrets(name) {
+		return nil, "", "", &codedError{http.StatusForbidden, "Permission denied: a task's secrets directory is not accessible through the filesystem API"}
+	}
 	if root, err = openRoot(ar.AllocDir()); err != nil {
 		return nil, "", "", err
 	}
 	return root, name, rel, nil
+}
+
+// inSecrets reports whether name (as RootName gives it) is a task's
+// secrets directory or in it: it holds the task's workload identity, which
+// Nomad never serves through the filesystem API.
+func inSecrets(name string) bool {
+	parts := strings.SplitN(name, "/", 3)
+	return len(parts) >= 2 && parts[0] != allocdir.SharedAllocName && parts[1] == allocdir.TaskSecrets
 }
 
 // openRoot opens an allocation directory as a Root; its errors do not

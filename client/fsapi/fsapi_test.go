@@ -236,6 +236,10 @@ func TestErrors(t *testing.T) {
 			_, err := e.api.AllocFS().ReadAt(alloc, "alloc/logs/web.stdout.0", -1, 10, nil)
 			return err
 		}, `Unexpected response code: 400 (offset must be non-negative)`},
+		{"a task's secrets", func() error { _, err := e.api.AllocFS().Cat(alloc, "web/secrets/nomad_token", nil); return err },
+			`Unexpected response code: 403 (Permission denied: a task's secrets directory`},
+		{"a task's secrets listed", func() error { _, _, err := e.api.AllocFS().List(alloc, "/web/./secrets", nil); return err },
+			`Unexpected response code: 403`},
 		{"symlink out of the directory", func() error { _, err := e.api.AllocFS().Cat(alloc, "web/local/out", nil); return err },
 			`Unexpected response code: 400 (path "web/local/out" escapes the allocation directory)`},
 	}

@@ -206,6 +206,17 @@ func (s *Set) DeleteServiceRegistrations(namespace string, ids []string) (uint64
 	return reply.Index, nil
 }
 
+// SignIdentities implements client.Servers.
+func (s *Set) SignIdentities(args *structs.AllocSignIdentitiesArgs) ([]*structs.SignedIdentity, error) {
+	a := *args
+	a.NodeAuth = s.auth
+	var reply structs.AllocSignIdentitiesReply
+	if err := s.call(context.Background(), callTimeout, "Alloc.SignIdentities", &a, &reply); err != nil {
+		return nil, err
+	}
+	return reply.Identities, nil
+}
+
 // LeaderHTTPAddr asks the servers for the leader's HTTP address.
 func (s *Set) LeaderHTTPAddr(ctx context.Context) (string, error) {
 	var reply structs.LeaderReply
@@ -225,4 +236,58 @@ func (s *Set) ResolveToken(secret string) (*structs.ACLResolveReply, error) {
 		return nil, err
 	}
 	return &reply, nil
+}
+
+// ReadVar implements template.Source with a blocking RPC.
+func (s *Set) ReadVar(ctx context.Context, args *structs.VarReadArgs) (*structs.VarReadReply, error) {
+	var reply structs.VarReadReply
+	a := *args
+	a.NodeAuth = s.auth
+	if err := s.call(ctx, a.Wait+callTimeout, "Var.Read", &a, &reply); err != nil {
+		return nil, err
+	}
+	return &reply, nil
+}
+
+// ListVars implements template.Source with a blocking RPC.
+func (s *Set) ListVars(ctx context.Context, args *structs.VarListArgs) (*structs.VarListReply, error) {
+	var reply structs.VarListReply
+	a := *args
+	a.NodeAuth = s.auth
+	if err := s.call(ctx, a.Wait+callTimeout, "Var.List", &a, &reply); err != nil {
+		return nil, err
+	}
+	return &reply, nil
+}
+
+// ListServiceRegistrations implements template.Source with a blocking RPC.
+func (s *Set) ListServiceRegistrations(ctx context.Context, args *structs.ServiceListArgs) (*structs.ServiceListReply, error) {
+	var reply structs.ServiceListReply
+	a := *args
+	a.NodeAuth = s.auth
+	if err := s.call(ctx, a.Wait+callTimeout, "ServiceRegistration.List", &a, &reply); err != nil {
+		return nil, err
+	}
+	return &reply, nil
+}
+
+// LeaseSubnet asks for the node's subnet of the cluster network.
+func (s *Set) LeaseSubnet(args *structs.SubnetLeaseArgs) (*structs.SubnetLease, error) {
+	var reply structs.SubnetLeaseReply
+	a := *args
+	a.NodeAuth = s.auth
+	if err := s.call(context.Background(), callTimeout, "Network.Lease", &a, &reply); err != nil {
+		return nil, err
+	}
+	return reply.Lease, nil
+}
+
+// LiveSubnetLeases is a blocking query for the live nodes' subnet leases.
+func (s *Set) LiveSubnetLeases(ctx context.Context, minIndex uint64, wait time.Duration) ([]*structs.SubnetLease, uint64, error) {
+	var reply structs.SubnetLeasesReply
+	args := &structs.SubnetLeasesArgs{NodeID: s.auth.AuthNodeID, MinIndex: minIndex, Wait: wait, NodeAuth: s.auth}
+	if err := s.call(ctx, wait+callTimeout, "Network.Leases", args, &reply); err != nil {
+		return nil, 0, err
+	}
+	return reply.Leases, reply.Index, nil
 }

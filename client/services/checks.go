@@ -1,17 +1,11 @@
 package services
 
 import (
-	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -36,29 +30,54 @@ const (
 	minCheckInterval     = time.Second
 )
 
-// Check is one http or tcp health check of a Nomad-provider service,
-// run by the client.
+// Check is one health check of a Nomad-provider service (http, tcp,
+// grpc, or script inside the task), run by the client.
 type Check struct {
 	// Status holds the check's identity (ID, Check, Group, Task, Service,
 	// Mode); the checker fills in the result.
-	Status   api.AllocCheckStatus
-	Type     string
-	Address  string
-	Port     int
-	Path     string
-	Method   string
-	Header   map[string][]string
-	Interval time.Duration
-	Timeout  time.Duration
+	Status api.AllocCheckStatus
+	// Registration is the ID of the service registration the check
+	// guards: it is published only while its checks pass.
+	Registration string
+	Type         string
+	Address      string
+	Port         int
+	Path         string
+	Method       string
+	Header       map[string][]string
+	Interval     time.Duration
+	Timeout      time.Duration
+	// Command and Args are a script check's, run in the task ExecTask
+	// names.
+	Command  string
+	Args     []string
+	ExecTask string
+	// GRPCService is the service a grpc check asks about ("" for the
+	// server as a whole); GRPCUseTLS dials with TLS.
+	GRPCService string
+	GRPCUseTLS  bool
+	// RestartLimit, when above zero, restarts ExecTask after that many
+	// failures in a row, once RestartGrace has passed since the check
+	// started (check_restart).
+	RestartLimit int
+	RestartGrace time.Duration
 }
 
-// serviceChecks builds the http and tcp checks of a service; other check
-// types (script, grpc) are Consul's and are skipped.
+// serviceChecks builds the checks of a service.
 func serviceChecks(src Source, task *api.Task, svc *api.Service, reg *api.ServiceRegistration, env *taskenv.Env) ([]Check, error) {
 	var out []Check
 	for _, sc := range svc.Checks {
-		if sc.Type != "http" && sc.Type != "tcp" {
-			continue
+		switch sc.Type {
+		case "http", "tcp", "grpc", "script":
+		default:
+			return nil, fmt.Errorf("service %q check %q: unknown check type %q", reg.ServiceName, sc.Name, sc.Type)
+		}
+		execTask := task.Name
+		if sc.TaskName != "" {
+			execTask = sc.TaskName
+		}
+		if sc.Type == "script" && (sc.Command == "" || execTask == "") {
+			return nil, fmt.Errorf("service %q script check %q: needs a command and, in a group service, a task", reg.ServiceName, sc.Name)
 		}
 		port := reg.Port
 		if sc.PortLabel != "" {
@@ -68,7 +87,7 @@ func serviceChecks(src Source, task *api.Task, svc *api.Service, reg *api.Servic
 			}
 			port = p
 		}
-		if port == 0 {
+		if port == 0 && sc.Type != "script" {
 			return nil, fmt.Errorf("service %q check %q: no port to check", reg.ServiceName, sc.Name)
 		}
 		name := sc.Name
@@ -85,8 +104,17 @@ func serviceChecks(src Source, task *api.Task, svc *api.Service, reg *api.Servic
 				ID: hex.EncodeToString(sum[:]), Check: name, Group: src.Alloc.Name, Task: task.Name,
 				Service: reg.ServiceName, Mode: mode, Status: CheckPending,
 			},
-			Type: sc.Type, Address: reg.Address, Port: port, Path: env.Replace(sc.Path),
+			Registration: reg.ID,
+			Type:         sc.Type, Address: reg.Address, Port: port, Path: env.Replace(sc.Path),
 			Method: sc.Method, Header: sc.Header, Interval: sc.Interval, Timeout: sc.Timeout,
+			Command: env.Replace(sc.Command), Args: replaceAll(env, sc.Args), ExecTask: execTask,
+			GRPCService: sc.GRPCService, GRPCUseTLS: sc.GRPCUseTLS,
+		}
+		if cr := checkRestart(svc, &sc); cr != nil && cr.Limit > 0 {
+			c.RestartLimit = cr.Limit
+			if cr.Grace != nil {
+				c.RestartGrace = *cr.Grace
+			}
 		}
 		if c.Method == "" {
 			c.Method = http.MethodGet
@@ -103,151 +131,18 @@ func serviceChecks(src Source, task *api.Task, svc *api.Service, reg *api.Servic
 	return out, nil
 }
 
-// run performs the check once and returns its result.
-func (c *Check) run(ctx context.Context) api.AllocCheckStatus {
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
-	defer cancel()
-	res := c.Status
-	res.Timestamp = time.Now().Unix()
-	addr := net.JoinHostPort(c.Address, strconv.Itoa(c.Port))
-	if c.Type == "tcp" {
-		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-		if err != nil {
-			res.Status, res.Output = CheckFailure, err.Error()
-			return res
-		}
-		conn.Close()
-		res.Status, res.Output = CheckSuccess, "nomad: tcp ok"
-		return res
+// checkRestart is a check's check_restart block, or else its service's.
+func checkRestart(svc *api.Service, sc *api.ServiceCheck) *api.CheckRestart {
+	if sc.CheckRestart != nil {
+		return sc.CheckRestart
 	}
-	path := c.Path
-	if !strings.HasPrefix(path, "/") {
-		path = "/" + path
-	}
-	req, err := http.NewRequestWithContext(ctx, c.Method, "http://"+addr+path, nil)
-	if err != nil {
-		res.Status, res.Output = CheckFailure, err.Error()
-		return res
-	}
-	for k, vs := range c.Header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		res.Status, res.Output = CheckFailure, err.Error()
-		return res
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	res.StatusCode = resp.StatusCode
-	res.Output = string(body)
-	res.Status = CheckFailure
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		res.Status = CheckSuccess
-	}
-	return res
+	return svc.CheckRestart
 }
 
-// Checker runs an allocation's checks at their intervals and keeps their
-// latest results.
-type Checker struct {
-	logger  *slog.Logger
-	mu      sync.Mutex
-	loops   map[string]*checkLoop
-	results api.AllocCheckStatuses
-}
-
-type checkLoop struct {
-	check  Check
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// NewChecker returns a checker with no checks.
-func NewChecker(logger *slog.Logger) *Checker {
-	return &Checker{logger: logger, loops: map[string]*checkLoop{}, results: api.AllocCheckStatuses{}}
-}
-
-// SetChecks runs exactly checks: new ones start, removed ones stop and
-// lose their results, changed ones restart.
-func (c *Checker) SetChecks(checks []Check) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	want := map[string]Check{}
-	for _, ch := range checks {
-		want[ch.Status.ID] = ch
-	}
-	for id, loop := range c.loops {
-		if ch, ok := want[id]; !ok || !sameCheck(loop.check, ch) {
-			loop.cancel()
-			delete(c.loops, id)
-			delete(c.results, id)
-		}
-	}
-	for id, ch := range want {
-		if _, ok := c.loops[id]; ok {
-			continue
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		loop := &checkLoop{check: ch, cancel: cancel, done: make(chan struct{})}
-		c.loops[id] = loop
-		c.results[id] = ch.Status
-		go c.run(ctx, loop)
-	}
-}
-
-func sameCheck(a, b Check) bool {
-	return a.Type == b.Type && a.Address == b.Address && a.Port == b.Port && a.Path == b.Path &&
-		a.Method == b.Method && a.Interval == b.Interval && a.Timeout == b.Timeout
-}
-
-func (c *Checker) run(ctx context.Context, loop *checkLoop) {
-	defer close(loop.done)
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		res := loop.check.run(ctx)
-		c.mu.Lock()
-		if ctx.Err() != nil {
-			// Removed meanwhile: its result must not come back.
-			c.mu.Unlock()
-			return
-		}
-		if prev := c.results[res.ID]; prev.Status != res.Status {
-			c.logger.Info("service check status changed", "service", res.Service, "check", res.Check, "status", res.Status)
-		}
-		c.results[res.ID] = res
-		c.mu.Unlock()
-		t.Reset(loop.check.Interval)
-	}
-}
-
-// Statuses returns the latest result of every check, by check ID.
-func (c *Checker) Statuses() api.AllocCheckStatuses {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make(api.AllocCheckStatuses, len(c.results))
-	for id, r := range c.results {
-		out[id] = r
+func replaceAll(env *taskenv.Env, args []string) []string {
+	var out []string
+	for _, a := range args {
+		out = append(out, env.Replace(a))
 	}
 	return out
-}
-
-// Close stops every check and waits for them.
-func (c *Checker) Close() {
-	c.mu.Lock()
-	loops := c.loops
-	c.loops = map[string]*checkLoop{}
-	c.mu.Unlock()
-	for _, loop := range loops {
-		loop.cancel()
-		<-loop.done
-	}
 }

@@ -23,6 +23,11 @@ type Source struct {
 	Node     *api.Node
 	Region   string
 	AllocDir *allocdir.AllocDir
+	// AllocAddress is the allocation's own address in bridge mode;
+	// ClusterAddress says it is on the cluster network, where services
+	// advertise it (and the port inside the namespace) by default.
+	AllocAddress   string
+	ClusterAddress bool
 }
 
 // Set is what an allocation's services call for: registrations to
@@ -130,6 +135,12 @@ func resolveAddress(src Source, task *api.Task, fixed, mode, label string) (stri
 			}
 			if p.HostIP != "" {
 				address = p.HostIP
+			}
+			if src.AllocAddress != "" && (mode == "alloc" || src.ClusterAddress && (mode == "" || mode == "auto")) {
+				address = src.AllocAddress
+				if p.To > 0 {
+					port = p.To
+				}
 			}
 			break
 		}

@@ -74,6 +74,38 @@ func TestServiceGroupRegistrations(t *testing.T) {
 	}
 }
 
+func TestServiceAddressOnAllocNetworks(t *testing.T) {
+	cases := []struct {
+		name     string
+		mode     string
+		allocIP  string
+		cluster  bool
+		wantAddr string
+		wantPort int
+	}{
+		{"host mode advertises the host port", "", "", false, "127.0.0.1", 25000},
+		{"bridge mode advertises the host port by default", "", "172.26.64.2", false, "127.0.0.1", 25000},
+		{"bridge mode with address_mode alloc", "alloc", "172.26.64.2", false, "172.26.64.2", 8080},
+		{"cluster network advertises the cluster address", "", "10.42.1.2", true, "10.42.1.2", 8080},
+		{"address_mode host keeps the host port on the cluster network", "host", "10.42.1.2", true, "127.0.0.1", 25000},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := &api.Service{Name: "web", PortLabel: "http", Provider: "nomad", AddressMode: tc.mode}
+			src := testSource(t, []*api.Service{svc}, clienttest.ShellTask("main", "true"))
+			src.AllocAddress, src.ClusterAddress = tc.allocIP, tc.cluster
+			src.Alloc.AllocatedResources.Shared.Ports[0].To = 8080
+			set, err := GroupRegistrations(src)
+			if err != nil || len(set.Registrations) != 1 {
+				t.Fatalf("registrations = %+v, %v", set.Registrations, err)
+			}
+			if r := set.Registrations[0]; r.Address != tc.wantAddr || r.Port != tc.wantPort {
+				t.Errorf("advertised %s:%d, want %s:%d", r.Address, r.Port, tc.wantAddr, tc.wantPort)
+			}
+		})
+	}
+}
+
 func TestServiceTaskRegistrationsAreNamedAfterTheTask(t *testing.T) {
 	task := clienttest.ShellTask("main", "true")
 	task.Services = []*api.Service{{Name: "api", PortLabel: "http", Provider: "nomad"}}

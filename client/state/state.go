@@ -13,11 +13,14 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/roam-project/roam/drivers"
+	"github.com/roam-project/roam/network"
 )
 
 var (
 	allocsBucket = []byte("allocs")
 	tasksBucket  = []byte("tasks")
+	// networksBucket holds allocations' network set-ups, by alloc ID.
+	networksBucket = []byte("networks")
 	// metaBucket holds facts about the client itself.
 	metaBucket     = []byte("meta")
 	lastContactKey = []byte("last_contact")
@@ -41,7 +44,7 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("open client state %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range [][]byte{allocsBucket, tasksBucket, metaBucket} {
+		for _, b := range [][]byte{allocsBucket, tasksBucket, networksBucket, metaBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -115,6 +118,34 @@ func (d *DB) Tasks(allocID string) (map[string]*TaskRecord, error) {
 			out[string(k[len(prefix):])] = &rec
 		}
 		return nil
+	})
+	return out, err
+}
+
+// PutNetwork stores an allocation's network set-up.
+func (d *DB) PutNetwork(s *network.Status) error {
+	return d.put(networksBucket, []byte(s.AllocID), s)
+}
+
+// DeleteNetwork forgets an allocation's network set-up.
+func (d *DB) DeleteNetwork(allocID string) error {
+	return d.db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(networksBucket).Delete([]byte(allocID))
+	})
+}
+
+// Networks returns every stored network set-up.
+func (d *DB) Networks() ([]*network.Status, error) {
+	var out []*network.Status
+	err := d.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(networksBucket).ForEach(func(k, v []byte) error {
+			var s network.Status
+			if err := json.Unmarshal(v, &s); err != nil {
+				return fmt.Errorf("decode network %s: %w", k, err)
+			}
+			out = append(out, &s)
+			return nil
+		})
 	})
 	return out, err
 }

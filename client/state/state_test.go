@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/drivers"
+	"github.com/roam-project/roam/network"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -79,5 +80,31 @@ func TestLastContact(t *testing.T) {
 	defer db.Close()
 	if got, err := db.LastContact(); err != nil || !got.Equal(want) {
 		t.Fatalf("after reopen: last contact %v, %v; want %v", got, err, want)
+	}
+}
+
+func TestNetworksRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a1", "a2"} {
+		if err := db.PutNetwork(&network.Status{AllocID: id, Mode: network.ModeBridge, Address: "172.26.64." + id[1:]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.DeleteNetwork("a1"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got, err := db.Networks()
+	if err != nil || len(got) != 1 || got[0].AllocID != "a2" || got[0].Address != "172.26.64.2" {
+		t.Fatalf("networks = %+v, %v; want a2 at 172.26.64.2", got, err)
 	}
 }

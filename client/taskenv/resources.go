@@ -16,6 +16,11 @@ func TaskResources(a *api.Allocation, t *api.Task) drivers.Resources {
 			r.ReservedCores = tr.Cpu.ReservedCores
 			r.MemoryMB = tr.Memory.MemoryMB
 			r.MemoryMaxMB = tr.Memory.MemoryMaxMB
+			for _, d := range tr.Devices {
+				if d != nil {
+					r.Devices = append(r.Devices, drivers.Device{Vendor: d.Vendor, Type: d.Type, Name: d.Name, IDs: d.DeviceIDs})
+				}
+			}
 		}
 		r.DiskMB = a.AllocatedResources.Shared.DiskMB
 	} else if t.Resources != nil {

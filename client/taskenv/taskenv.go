@@ -25,6 +25,12 @@ type Input struct {
 	// HostEnv includes the agent's own environment (drivers without
 	// filesystem isolation, such as raw_exec).
 	HostEnv bool
+	// AllocIP is the allocation's own address in bridge mode, for
+	// NOMAD_ALLOC_IP_<label> and NOMAD_ALLOC_ADDR_<label>.
+	AllocIP string
+	// ClusterIP says AllocIP is a cluster network address, which
+	// NOMAD_IP_<label> and NOMAD_ADDR_<label> then carry as well.
+	ClusterIP bool
 }
 
 // Env is a built task environment.
@@ -128,6 +134,14 @@ func (e *Env) setPortVars(p drivers.Port) {
 	e.vars["NOMAD_HOST_PORT_"+label] = host
 	e.vars["NOMAD_ADDR_"+label] = addr
 	e.vars["NOMAD_HOST_ADDR_"+label] = addr
+	if e.in.AllocIP != "" {
+		e.vars["NOMAD_ALLOC_IP_"+label] = e.in.AllocIP
+		e.vars["NOMAD_ALLOC_ADDR_"+label] = joinHostPort(e.in.AllocIP, inTask)
+	}
+	if e.in.ClusterIP {
+		e.vars["NOMAD_IP_"+label] = e.in.AllocIP
+		e.vars["NOMAD_ADDR_"+label] = joinHostPort(e.in.AllocIP, inTask)
+	}
 }
 
 func joinHostPort(ip, port string) string {

@@ -10,7 +10,9 @@ import (
 
 func strp(s string) *string { return &s }
 
-func testEnv() *Env {
+func testEnv() *Env { return testEnvWith(func(*Input) {}) }
+
+func testEnvWith(edit func(*Input)) *Env {
 	ad := allocdir.New("/data/alloc", "0123456789abcdef")
 	alloc := &api.Allocation{
 		ID: "0123456789abcdef", Name: "web.api[2]", Namespace: "default", TaskGroup: "api",
@@ -27,7 +29,9 @@ func testEnv() *Env {
 	}}
 	node := &api.Node{ID: "n1", Name: "host1", Datacenter: "dc1",
 		Attributes: map[string]string{"kernel.name": "linux"}, Meta: map[string]string{"rack": "r7"}}
-	return Build(Input{Alloc: alloc, Task: task, Node: node, AllocDir: ad, TaskDir: ad.TaskDir("srv")})
+	in := Input{Alloc: alloc, Task: task, Node: node, AllocDir: ad, TaskDir: ad.TaskDir("srv")}
+	edit(&in)
+	return Build(in)
 }
 
 func TestBuild(t *testing.T) {
@@ -67,6 +71,39 @@ func TestBuild(t *testing.T) {
 		t.Run(k, func(t *testing.T) {
 			if env[k] != want {
 				t.Fatalf("%s = %q, want %q", k, env[k], want)
+			}
+		})
+	}
+}
+
+func TestAllocAddressVars(t *testing.T) {
+	cases := []struct {
+		name      string
+		in        func(*Input)
+		want      map[string]string
+		wantUnset []string
+	}{
+		{"host mode has no alloc address", func(*Input) {}, map[string]string{"NOMAD_ADDR_http": "10.0.0.5:23456"},
+			[]string{"NOMAD_ALLOC_IP_http", "NOMAD_ALLOC_ADDR_http"}},
+		{"bridge mode adds the alloc address", func(in *Input) { in.AllocIP = "172.26.64.2" }, map[string]string{
+			"NOMAD_ALLOC_IP_http": "172.26.64.2", "NOMAD_ALLOC_ADDR_http": "172.26.64.2:8080",
+			"NOMAD_ADDR_http": "10.0.0.5:23456", "NOMAD_HOST_ADDR_http": "10.0.0.5:23456"}, nil},
+		{"cluster network addresses everywhere", func(in *Input) { in.AllocIP, in.ClusterIP = "10.42.1.2", true }, map[string]string{
+			"NOMAD_ALLOC_ADDR_http": "10.42.1.2:8080", "NOMAD_ADDR_http": "10.42.1.2:8080", "NOMAD_IP_http": "10.42.1.2",
+			"NOMAD_HOST_ADDR_http": "10.0.0.5:23456"}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := testEnvWith(tc.in).Map()
+			for k, want := range tc.want {
+				if env[k] != want {
+					t.Errorf("%s = %q, want %q", k, env[k], want)
+				}
+			}
+			for _, k := range tc.wantUnset {
+				if v, ok := env[k]; ok {
+					t.Errorf("%s = %q, want it unset", k, v)
+				}
 			}
 		})
 	}

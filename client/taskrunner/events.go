@@ -17,6 +17,8 @@ const (
 	reasonNoRestarts   = "Policy allows no restarts"
 	reasonDelay        = "Exceeded allowed attempts, applying a delay"
 	reasonUserRestart  = "User requested restart"
+	// reasonTemplateRestart is Nomad's wording for a template's restart.
+	reasonTemplateRestart = "Template with change_mode restart re-rendered"
 )
 
 func newEvent(typ, display string) *api.TaskEvent {

@@ -42,6 +42,7 @@ func (envHook) Name() string { return "env" }
 func (envHook) Prestart(tr *TaskRunner, cfg *drivers.TaskConfig) error {
 	env := tr.env()
 	cfg.Env = env.Map()
+	tr.identityEnv(cfg.Env)
 	cfg.Config = env.ReplaceConfig(tr.cfg.Task.Config)
 	cfg.User = env.Replace(tr.cfg.Task.User)
 	tr.mu.Lock()
@@ -57,7 +58,7 @@ func (envHook) Prestart(tr *TaskRunner, cfg *drivers.TaskConfig) error {
 // env builds the task's runtime environment from the current allocation.
 func (tr *TaskRunner) env() *taskenv.Env {
 	tr.mu.Lock()
-	alloc := tr.alloc
+	alloc, n := tr.alloc, tr.networkLocked()
 	tr.mu.Unlock()
 	hostEnv := false
 	if d, ok := tr.cfg.Driver.(hostEnvDriver); ok {
@@ -65,7 +66,7 @@ func (tr *TaskRunner) env() *taskenv.Env {
 	}
 	return taskenv.Build(taskenv.Input{
 		Alloc: alloc, Task: tr.cfg.Task, Node: tr.cfg.Node, Region: tr.cfg.Region,
-		AllocDir: tr.cfg.AllocDir, TaskDir: tr.cfg.AllocDir.TaskDir(tr.cfg.Task.Name), HostEnv: hostEnv,
+		AllocDir: tr.cfg.AllocDir, TaskDir: tr.cfg.AllocDir.TaskDir(tr.cfg.Task.Name), HostEnv: hostEnv, AllocIP: n.Address, ClusterIP: n.Cluster,
 	})
 }
 

@@ -43,10 +43,21 @@ func (tr *TaskRunner) Kill(ctx context.Context, ev *api.TaskEvent) error {
 // Restart stops the running task and starts it again at once; the restart
 // does not count against the restart policy.
 func (tr *TaskRunner) Restart(ctx context.Context) error {
+	return tr.restart(ctx, reasonUserRestart)
+}
+
+// RestartBecause restarts the task as Restart does, recording reason (a
+// failing health check, say) in its event.
+func (tr *TaskRunner) RestartBecause(ctx context.Context, reason string) error {
+	return tr.restart(ctx, reason)
+}
+
+// restart asks the run loop to restart the task, giving the reason.
+func (tr *TaskRunner) restart(ctx context.Context, reason string) error {
 	if !tr.isRunning() {
 		return ErrTaskNotRunning
 	}
-	req := restartRequest{reason: reasonUserRestart, done: make(chan error, 1)}
+	req := restartRequest{reason: reason, done: make(chan error, 1)}
 	select {
 	case tr.restartCh <- req:
 	case <-tr.waitCh:

@@ -23,6 +23,7 @@ const (
 // Run runs the task until it is dead for good or the client shuts down.
 func (tr *TaskRunner) Run() {
 	defer close(tr.waitCh)
+	defer tr.tmpl.stop()
 	if !tr.begin() {
 		return
 	}

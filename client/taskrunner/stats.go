@@ -32,6 +32,7 @@ func (tr *TaskRunner) Stats(ctx context.Context) (*api.TaskResourceUsage, error)
 				TotalTicks: ts.CPUPercent / 100 * mhz,
 				Measured:   []string{"System Mode", "User Mode", "Percent"},
 			},
+			DeviceStats: tr.deviceStats(ctx),
 		},
 	}, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/roam-project/roam/client/allocdir"
 	"github.com/roam-project/roam/client/state"
+	"github.com/roam-project/roam/client/template"
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/structs"
 )
@@ -43,9 +44,24 @@ type Config struct {
 	OnStateChange func()
 	// Restored is the record an earlier client process left, if any.
 	Restored *state.TaskRecord
+	// Lookups answers the templates' variable and service lookups; nil
+	// when the task has no servers to ask (tests).
+	Lookups template.Source
+	// TemplateSettings are the client's template block.
+	TemplateSettings template.Settings
+	// IdentityToken is the task's workload identity, the ACL token its
+	// templates' lookups act with; empty sends none (the anonymous policy
+	// when ACLs are on).
+	IdentityToken string
 	// StartGate, when set, holds the task's first start until it is
 	// closed (lifecycle ordering); a kill releases it without starting.
 	StartGate <-chan struct{}
+	// Identities signs the task's workload identities; nil gives the
+	// task none.
+	Identities IdentitySigner
+	// Devices reserves the task's device instances; nil on a client
+	// without device plugins.
+	Devices DeviceReserver
 }
 
 // TaskRunner runs one task.
@@ -55,6 +71,7 @@ type TaskRunner struct {
 	logger   *slog.Logger
 	tracker  *restartTracker
 	hooks    []prestartHook
+	tmpl     *templateHook
 	shutdown context.Context
 	stop     context.CancelFunc
 
@@ -62,12 +79,17 @@ type TaskRunner struct {
 	alloc    *api.Allocation
 	state    *api.TaskState
 	handle   *drivers.TaskHandle
+	network  *Network
 	running  bool
 	killOnce sync.Once
 	killCh   chan struct{}
 
 	restartCh chan restartRequest
 	waitCh    chan struct{}
+
+	// identities are the task's signed workload identities by name, from
+	// the identity hook.
+	identities map[string]string
 }
 
 // New returns a task runner; Run starts it.
@@ -89,7 +111,8 @@ func New(cfg Config) *TaskRunner {
 	tr.shutdown, tr.stop = context.WithCancel(context.Background())
 	jobType := jobType(cfg.Alloc)
 	tr.tracker = newRestartTracker(resolvePolicy(jobType, groupRestart(cfg.Alloc), cfg.Task.RestartPolicy), jobType)
-	tr.hooks = []prestartHook{taskDirHook{}, envHook{}, payloadHook{}, &artifactHook{}, templateHook{}, logsHook{}}
+	tr.tmpl = &templateHook{}
+	tr.hooks = []prestartHook{taskDirHook{}, identityHook{}, networkHook{}, envHook{}, deviceHook{}, volumeHook{}, payloadHook{}, &artifactHook{}, tr.tmpl, logsHook{}}
 	if r := cfg.Restored; r != nil && r.State != nil {
 		tr.state = r.State
 		tr.handle = r.Handle

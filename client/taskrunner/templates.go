@@ -1,50 +1,210 @@
 package taskrunner
 
 import (
+	"context"
 	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/client/template"
 	"github.com/roam-project/roam/drivers"
 )
 
-// templateHook renders the task's `template` blocks before each start and
-// adds the variables of `env = true` templates to the task environment.
-// Templates are rendered once per start; they are not watched, so
-// change_mode, change_signal, splay and once have no effect.
-type templateHook struct{}
+// TaskTemplateEvent is the type of the events templates record, as Nomad's.
+const TaskTemplateEvent = "Template"
 
-func (templateHook) Name() string { return "template" }
+// templateHook renders the task's `template` blocks and keeps them live:
+// the first start waits (the task stays pending) until every template has
+// rendered, and a template manager then re-renders them when the variables
+// and services they look up change, applying each one's change_mode. The
+// variables of `env = true` templates join the task environment at each
+// start.
+type templateHook struct {
+	manager *template.Manager
+}
 
-func (templateHook) Prestart(tr *TaskRunner, cfg *drivers.TaskConfig) error {
+func (*templateHook) Name() string { return "template" }
+
+func (h *templateHook) Prestart(tr *TaskRunner, cfg *drivers.TaskConfig) error {
 	tmpls := tr.cfg.Task.Templates
 	if len(tmpls) == 0 {
 		return nil
 	}
-	env := tr.env()
-	r := &template.Renderer{Env: cfg.Env, TaskDir: cfg.TaskDir, AllocDir: cfg.AllocDir}
-	extra := make(map[string]string)
-	for _, t := range tmpls {
-		if t == nil {
-			continue
-		}
-		resolved := *t
-		resolved.SourcePath = replacePtr(env.Replace, t.SourcePath)
-		resolved.DestPath = replacePtr(env.Replace, t.DestPath)
-		res, err := r.Write(&resolved)
+	if h.manager == nil {
+		m, err := tr.startTemplates(cfg)
 		if err != nil {
 			return fmt.Errorf("Template failed: %w", err)
 		}
-		for k, v := range res.Env {
-			extra[k] = v
-		}
+		h.manager = m
 	}
 	if cfg.Env == nil {
-		cfg.Env = make(map[string]string, len(extra))
+		cfg.Env = map[string]string{}
 	}
-	for k, v := range extra {
+	for k, v := range h.manager.Env() {
 		cfg.Env[k] = v
 	}
 	return nil
+}
+
+// stop ends the templates' watches.
+func (h *templateHook) stop() {
+	if h.manager != nil {
+		h.manager.Stop()
+	}
+}
+
+// startTemplates starts the task's template manager and waits for the
+// first render of every template, recording what it waits for.
+func (tr *TaskRunner) startTemplates(cfg *drivers.TaskConfig) (*template.Manager, error) {
+	env := tr.env()
+	var resolved []*api.Template
+	for _, t := range tr.cfg.Task.Templates {
+		if t == nil {
+			continue
+		}
+		c := *t
+		c.SourcePath = replacePtr(env.Replace, t.SourcePath)
+		c.DestPath = replacePtr(env.Replace, t.DestPath)
+		resolved = append(resolved, &c)
+	}
+	ns := tr.cfg.Alloc.Namespace
+	m, err := template.NewManager(template.Config{
+		Templates: resolved,
+		Renderer:  &template.Renderer{Env: cfg.Env, TaskDir: cfg.TaskDir, AllocDir: cfg.AllocDir},
+		Source:    tr.cfg.Lookups, Token: tr.cfg.IdentityToken, Namespace: ns, Region: tr.cfg.Region,
+		Settings: tr.cfg.TemplateSettings, Logger: tr.logger.With("component", "template"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := tr.untilKilled()
+	defer cancel()
+	if _, err := m.WaitFirst(ctx, func(missing []string) {
+		tr.emit(newEvent(TaskTemplateEvent, "Missing: "+strings.Join(missing, ", ")), nil)
+	}); err != nil {
+		m.Stop()
+		return nil, err
+	}
+	go tr.applyTemplateChanges(m)
+	return m, nil
+}
+
+// untilKilled is a context that ends when the task is killed or the
+// client shuts down.
+func (tr *TaskRunner) untilKilled() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(tr.shutdown)
+	go func() {
+		select {
+		case <-tr.killCh:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// applyTemplateChanges applies change_mode to re-rendered templates until
+// the manager stops: changes that arrive together are acted on once (one
+// restart, each signal once), after a random delay up to their splay.
+func (tr *TaskRunner) applyTemplateChanges(m *template.Manager) {
+	for {
+		var batch []template.Change
+		select {
+		case <-m.Done():
+			return
+		case err := <-m.Errors():
+			tr.emit(newEvent(TaskTemplateEvent, fmt.Sprintf("Template failed to re-render, previous file kept: %v", err)), nil)
+			continue
+		case c := <-m.Changes():
+			batch = append(batch, c)
+		}
+		for more := true; more; {
+			select {
+			case c := <-m.Changes():
+				batch = append(batch, c)
+			default:
+				more = false
+			}
+		}
+		if !tr.splay(m, batch) {
+			return
+		}
+		tr.onTemplateChange(batch)
+	}
+}
+
+// splay waits a random time up to the largest splay of the batch; false
+// when the manager stopped meanwhile.
+func (tr *TaskRunner) splay(m *template.Manager, batch []template.Change) bool {
+	var most int64
+	for _, c := range batch {
+		if s := c.Template.Splay; s != nil && int64(*s) > most {
+			most = int64(*s)
+		}
+	}
+	if most <= 0 {
+		return true
+	}
+	timer := time.NewTimer(time.Duration(rand.Int64N(most)))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-m.Done():
+		return false
+	}
+}
+
+// onTemplateChange applies the change modes of a batch of re-rendered
+// templates: a restart covers every signal and script.
+func (tr *TaskRunner) onTemplateChange(batch []template.Change) {
+	var signals []string
+	var scripts []*api.ChangeScript
+	restart := false
+	for _, c := range batch {
+		switch changeMode(c.Template) {
+		case "restart":
+			restart = true
+		case "signal":
+			if s := deref(c.Template.ChangeSignal); s != "" && !slices.Contains(signals, s) {
+				signals = append(signals, s)
+			}
+		case "script":
+			if c.Template.ChangeScript != nil {
+				scripts = append(scripts, c.Template.ChangeScript)
+			}
+		}
+	}
+	if !tr.isRunning() {
+		return
+	}
+	if restart {
+		if err := tr.restart(tr.shutdown, reasonTemplateRestart); err != nil {
+			tr.logger.Warn("template restart", "error", err)
+		}
+		return
+	}
+	for _, s := range signals {
+		tr.emit(signalingEvent(s, "Template re-rendered"), nil)
+		if err := tr.cfg.Driver.SignalTask(tr.taskID, s); err != nil {
+			tr.emit(newEvent(TaskTemplateEvent, fmt.Sprintf("Template failed to send signal %s: %v", s, err)), nil)
+		}
+	}
+	for _, s := range scripts {
+		tr.runChangeScript(s)
+	}
+}
+
+// changeMode is a template's change_mode, "restart" when unset.
+func changeMode(t *api.Template) string {
+	if m := deref(t.ChangeMode); m != "" {
+		return m
+	}
+	return "restart"
 }
 
 // replacePtr interpolates a template path, keeping nil as nil.

@@ -4,16 +4,85 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/Masterminds/sprig/v3"
+	socktmpl "github.com/hashicorp/go-sockaddr/template"
 )
 
-// funcs returns the template functions: `env` over the task environment
-// and the cheap consul-template helpers.
-func funcs(env map[string]string) template.FuncMap {
+// DefaultFunctionDenylist is the client's function_denylist when its
+// template block sets none, as Nomad's.
+var DefaultFunctionDenylist = []string{"plugin", "writeToFile"}
+
+// funcs returns the template functions that need no lookup: `env` over
+// the task environment, `file`, `sockaddr`, consul-template's helpers and
+// sprig's functions under the `sprig_` prefix; the denied ones answer
+// with an error.
+func (r *Renderer) funcs() template.FuncMap {
+	fm := template.FuncMap{}
+	for name, fn := range sprig.TxtFuncMap() {
+		fm["sprig_"+name] = fn
+	}
+	for name, fn := range helperFuncs(r.Env) {
+		fm[name] = fn
+	}
+	fm["file"] = r.readFile
+	fm["sockaddr"] = sockaddr
+	deny := r.Denylist
+	if deny == nil {
+		deny = DefaultFunctionDenylist
+	}
+	for _, name := range deny {
+		fm[name] = deniedFunc(name)
+	}
+	return fm
+}
+
+// sockaddr evaluates a go-sockaddr template expression, such as
+// `sockaddr "GetPrivateIP"`.
+func sockaddr(args ...string) (string, error) {
+	out, err := socktmpl.Parse("{{ " + strings.Join(args, " ") + " }}")
+	if err != nil {
+		return "", fmt.Errorf("sockaddr: %w", err)
+	}
+	return out, nil
+}
+
+// deniedFunc stands in for a function the client's function_denylist
+// names.
+func deniedFunc(name string) func(...any) (string, error) {
+	return func(...any) (string, error) {
+		return "", fmt.Errorf("function %q is denied by the client's template function_denylist", name)
+	}
+}
+
+// readFile is `file`: a file's contents; unless the file sandbox is
+// disabled, only files inside the allocation directory.
+func (r *Renderer) readFile(path string) (string, error) {
+	p := path
+	if !r.DisableFileSandbox {
+		var err error
+		if p, err = r.resolve(path, "file"); err != nil {
+			return "", err
+		}
+		if err := r.checkLinks(p, "file"); err != nil {
+			return "", err
+		}
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", fmt.Errorf("file: %w", err)
+	}
+	return string(b), nil
+}
+
+// helperFuncs are consul-template's helpers over the task environment.
+func helperFuncs(env map[string]string) template.FuncMap {
 	return template.FuncMap{
 		"env":          func(name string) string { return env[name] },
 		"toLower":      strings.ToLower,

@@ -1,12 +1,11 @@
 // Package template renders a task's `template` blocks, following Nomad's
 // template documentation: a Go text/template with consul-template's
-// common helper functions, rendered from inline data or a source file into
-// a destination inside the allocation directory. Templates marked
+// functions, rendered from inline data or a source file into a destination
+// inside the allocation directory. Templates look up Nomad variables and
+// services through the servers (nomadVar, nomadVarList, nomadService, ...)
+// and stay live: a Manager watches what they looked up with blocking
+// queries and re-renders them when it changes. Templates marked
 // `env = true` are also parsed as KEY=VALUE lines for the task environment.
-//
-// Only the task environment (`env`) and static helpers are available;
-// Nomad service and variable lookups are not supported, and templates are
-// rendered once per task start rather than watched for changes.
 package template
 
 import (
@@ -36,6 +35,12 @@ type Renderer struct {
 	// AllocDir is the allocation directory: no source or destination may
 	// lie outside it.
 	AllocDir string
+	// Denylist names the functions templates may not call; nil is
+	// DefaultFunctionDenylist.
+	Denylist []string
+	// DisableFileSandbox lets the `file` function read outside the
+	// allocation directory.
+	DisableFileSandbox bool
 }
 
 // Result is one rendered template.
@@ -48,33 +53,27 @@ type Result struct {
 	Env map[string]string
 }
 
-// Write renders t and writes it to its destination with its permissions.
-func (r *Renderer) Write(t *api.Template) (*Result, error) {
-	res, err := r.Render(t)
-	if err != nil {
-		return nil, err
-	}
-	perms, err := parsePerms(t.Perms)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.checkLinks(res.Dest, "destination"); err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Dir(res.Dest), 0o755); err != nil {
-		return nil, fmt.Errorf("create template destination directory: %w", err)
-	}
-	if err := os.WriteFile(res.Dest, res.Content, perms); err != nil {
-		return nil, fmt.Errorf("write template %q: %w", res.Dest, err)
-	}
-	if err := os.Chmod(res.Dest, perms); err != nil {
-		return nil, fmt.Errorf("set template permissions: %w", err)
-	}
-	return res, nil
+// prepared is a template parsed and placed, ready to execute again and
+// again with fresh lookup functions.
+type prepared struct {
+	src   *api.Template
+	dest  string
+	perms fs.FileMode
+	tmpl  *template.Template
 }
 
-// Render renders t without writing it.
+// Render renders t once, without lookups (a lookup function fails), and
+// without writing it.
 func (r *Renderer) Render(t *api.Template) (*Result, error) {
+	p, err := r.prepare(t)
+	if err != nil {
+		return nil, err
+	}
+	return p.execute(template.FuncMap{})
+}
+
+// prepare resolves t's destination and permissions and parses its text.
+func (r *Renderer) prepare(t *api.Template) (*prepared, error) {
 	if t == nil {
 		return nil, fmt.Errorf("template is nil")
 	}
@@ -82,21 +81,89 @@ func (r *Renderer) Render(t *api.Template) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	perms, err := parsePerms(t.Perms)
+	if err != nil {
+		return nil, err
+	}
 	text, err := r.source(t)
 	if err != nil {
 		return nil, err
 	}
-	out, err := r.execute(t, text)
-	if err != nil {
-		return nil, err
+	missing := "missingkey=zero"
+	if t.ErrMissingKey != nil && *t.ErrMissingKey {
+		missing = "missingkey=error"
 	}
-	res := &Result{Dest: dest, Content: out}
-	if t.Envvars != nil && *t.Envvars {
-		if res.Env, err = ParseEnv(out); err != nil {
-			return nil, fmt.Errorf("template %q: %w", deref(t.DestPath), err)
+	fm := r.funcs()
+	for name := range (&view{}).funcs() {
+		if _, denied := fm[name]; !denied {
+			fm[name] = noLookups(name)
+		}
+	}
+	tmpl, err := template.New(deref(t.DestPath)).
+		Delims(deref(t.LeftDelim), deref(t.RightDelim)).
+		Funcs(fm).
+		Option(missing).
+		Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("parse template: %w", err)
+	}
+	return &prepared{src: t, dest: dest, perms: perms, tmpl: tmpl}, nil
+}
+
+// noLookups stands in for a lookup function where no servers are at hand.
+func noLookups(name string) func(...any) (string, error) {
+	return func(...any) (string, error) {
+		return "", fmt.Errorf("%s: no servers to look up from", name)
+	}
+}
+
+// execute runs the template with the lookup functions lookups (which
+// replace those of the same name) and parses an env template's output.
+func (p *prepared) execute(lookups template.FuncMap) (*Result, error) {
+	var buf bytes.Buffer
+	if err := p.tmpl.Funcs(lookups).Execute(&buf, nil); err != nil {
+		return nil, fmt.Errorf("execute template: %w", err)
+	}
+	res := &Result{Dest: p.dest, Content: buf.Bytes()}
+	if p.src.Envvars != nil && *p.src.Envvars {
+		var err error
+		if res.Env, err = ParseEnv(res.Content); err != nil {
+			return nil, fmt.Errorf("template %q: %w", deref(p.src.DestPath), err)
 		}
 	}
 	return res, nil
+}
+
+// write puts res at its destination with the template's permissions, by
+// renaming a complete file into place, so that a reader never sees half
+// of it.
+func (r *Renderer) write(p *prepared, res *Result) error {
+	if err := r.checkLinks(res.Dest, "destination"); err != nil {
+		return err
+	}
+	dir := filepath.Dir(res.Dest)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create template destination directory: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(res.Dest)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write template %q: %w", res.Dest, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(res.Content)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), p.perms)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), res.Dest)
+	}
+	if err != nil {
+		return fmt.Errorf("write template %q: %w", res.Dest, err)
+	}
+	return nil
 }
 
 // source returns the template's text: its inline data, or else the
@@ -121,28 +188,6 @@ func (r *Renderer) source(t *api.Template) (string, error) {
 		return "", fmt.Errorf("read template source: %w", err)
 	}
 	return string(b), nil
-}
-
-// execute parses and runs text with the template's delimiters and
-// missing-key behaviour.
-func (r *Renderer) execute(t *api.Template, text string) ([]byte, error) {
-	missing := "missingkey=zero"
-	if t.ErrMissingKey != nil && *t.ErrMissingKey {
-		missing = "missingkey=error"
-	}
-	tmpl, err := template.New(deref(t.DestPath)).
-		Delims(deref(t.LeftDelim), deref(t.RightDelim)).
-		Funcs(funcs(r.Env)).
-		Option(missing).
-		Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("parse template: %w", err)
-	}
-	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, nil); err != nil {
-		return nil, fmt.Errorf("execute template: %w", err)
-	}
-	return buf.Bytes(), nil
 }
 
 // resolve turns a source or destination path into an absolute path inside

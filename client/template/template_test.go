@@ -69,49 +69,6 @@ func TestTemplateRender(t *testing.T) {
 	}
 }
 
-func TestTemplateWriteFromSourceWithPerms(t *testing.T) {
-	cases := []struct {
-		name      string
-		perms     *string
-		wantMode  os.FileMode
-		wantError string
-	}{
-		{"default perms", nil, 0o644, ""},
-		{"explicit perms", ptr("0600"), 0o600, ""},
-		{"bad perms", ptr("rw-"), 0, "invalid template perms"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := newRenderer(t)
-			src := filepath.Join(r.TaskDir, "local", "in.tpl")
-			if err := os.WriteFile(src, []byte(`name={{ env "NOMAD_TASK_NAME" }}`), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			res, err := r.Write(&api.Template{SourcePath: ptr("local/in.tpl"), DestPath: ptr("secrets/out.txt"), Perms: tc.perms})
-			if tc.wantError != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantError) {
-					t.Fatalf("err = %v, want %q", err, tc.wantError)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Dest != filepath.Join(r.TaskDir, "secrets", "out.txt") {
-				t.Fatalf("dest = %s", res.Dest)
-			}
-			got, err := os.ReadFile(res.Dest)
-			if err != nil || string(got) != "name=web" {
-				t.Fatalf("file = %q, %v", got, err)
-			}
-			st, err := os.Stat(res.Dest)
-			if err != nil || st.Mode().Perm() != tc.wantMode {
-				t.Fatalf("mode = %v, %v; want %v", st.Mode().Perm(), err, tc.wantMode)
-			}
-		})
-	}
-}
-
 func TestTemplateParseEnv(t *testing.T) {
 	cases := []struct {
 		name    string
@@ -182,12 +139,68 @@ func TestTemplateLinksOutsideAreRefused(t *testing.T) {
 			if err := os.Symlink(outside, filepath.Join(r.TaskDir, "local", "link")); err != nil {
 				t.Fatal(err)
 			}
-			_, err := r.Write(tc.tmpl)
+			_, err := writeOnce(r, tc.tmpl)
 			if err == nil || !strings.Contains(err.Error(), "through a link") {
 				t.Fatalf("err = %v, want a link escape", err)
 			}
 			if _, err := os.Stat(filepath.Join(outside, "new")); err == nil {
 				t.Fatal("a directory was created outside the allocation directory")
+			}
+		})
+	}
+}
+
+// writeOnce renders t without lookups and writes it, as a Manager does.
+func writeOnce(r *Renderer, t *api.Template) (*Result, error) {
+	p, err := r.prepare(t)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.execute(nil)
+	if err != nil {
+		return nil, err
+	}
+	return res, r.write(p, res)
+}
+
+func TestTemplateWriteFromSourceWithPerms(t *testing.T) {
+	cases := []struct {
+		name      string
+		perms     *string
+		wantMode  os.FileMode
+		wantError string
+	}{
+		{"default perms", nil, 0o644, ""},
+		{"explicit perms", ptr("0600"), 0o600, ""},
+		{"bad perms", ptr("rw-"), 0, "invalid template perms"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRenderer(t)
+			src := filepath.Join(r.TaskDir, "local", "in.tpl")
+			if err := os.WriteFile(src, []byte(`name={{ env "NOMAD_TASK_NAME" }}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res, err := writeOnce(r, &api.Template{SourcePath: ptr("local/in.tpl"), DestPath: ptr("secrets/out.txt"), Perms: tc.perms})
+			if tc.wantError != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantError) {
+					t.Fatalf("err = %v, want %q", err, tc.wantError)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Dest != filepath.Join(r.TaskDir, "secrets", "out.txt") {
+				t.Fatalf("dest = %s", res.Dest)
+			}
+			got, err := os.ReadFile(res.Dest)
+			if err != nil || string(got) != "name=web" {
+				t.Fatalf("file = %q, %v", got, err)
+			}
+			st, err := os.Stat(res.Dest)
+			if err != nil || st.Mode().Perm() != tc.wantMode {
+				t.Fatalf("mode = %v, %v; want %v", st.Mode().Perm(), err, tc.wantMode)
 			}
 		})
 	}

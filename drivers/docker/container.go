@@ -69,6 +69,7 @@ func buildContainerSpec(task *drivers.TaskConfig, tc *TaskConfig, plugin PluginC
 	if err != nil {
 		return nil, err
 	}
+	mounts = append(mounts, clientMounts(task)...)
 	exposed, bindings, err := portBindings(task.Resources.Ports, tc)
 	if err != nil {
 		return nil, err
@@ -115,10 +116,12 @@ func buildContainerSpec(task *drivers.TaskConfig, tc *TaskConfig, plugin PluginC
 	if tc.Init {
 		host.Init = &tc.Init
 	}
+	applyDevices(task, host)
 	spec := &containerSpec{config: cfg, host: host}
 	if spec.ignored, err = applyOptions(spec, tc, plugin); err != nil {
 		return nil, err
 	}
+	joinSandbox(task, spec)
 	return spec, nil
 }
 

@@ -45,6 +45,7 @@ func TestExecIsolation(t *testing.T) {
 		extra      map[string]any
 		plugin     map[string]any
 		chrootEnv  map[string]string
+		task       func(t *testing.T, cfg *drivers.TaskConfig)
 	}{
 		{name: "host file outside the chroot is hidden", command: "/bin/cat", args: []string{secret},
 			wantExit: 1, wantStderr: "No such file or directory"},
@@ -74,6 +75,21 @@ func TestExecIsolation(t *testing.T) {
 		{name: "alloc dir is the shared one", command: "/bin/ls", args: []string{"/alloc"}, wantStdout: "logs\n"},
 		{name: "reserved cores pin the task", command: "/bin/grep", args: []string{"Cpus_allowed_list", "/proc/self/status"},
 			wantStdout: "Cpus_allowed_list:\t1\n", resources: func(r *drivers.Resources) { r.ReservedCores = []uint16{1} }},
+		{name: "host volume is bound read-write", command: "/bin/sh", args: []string{"-c", "echo kept > /data/f && cat /data/f"},
+			wantStdout: "kept\n", task: withVolume(false)},
+		{name: "read-only host volume", command: "/bin/touch", args: []string{"/data/f"}, user: "root",
+			wantExit: 1, wantStderr: "Read-only file system", task: withVolume(true)},
+		{name: "device node given to the task", command: "/bin/sh", args: []string{"-c", "head -c 3 /dev/roam-test0 | wc -c"},
+			wantStdout: "3\n", task: withDevice},
+		// A tun node (10:200) opens for root without a device filter (a
+		// read then fails with EBADFD); the task's device filter refuses
+		// the open.
+		{name: "devices made with mknod are denied", command: "/bin/sh", user: "root",
+			args:     []string{"-c", "mknod /tmp/tun c 10 200 && exec cat /tmp/tun"},
+			wantExit: 1, wantStderr: "cat: /tmp/tun: Operation not permitted"},
+		{name: "other devices denied to a task given devices", command: "/bin/sh", user: "root",
+			args:     []string{"-c", "mknod /tmp/tun c 10 200 && exec cat /tmp/tun"},
+			wantExit: 1, wantStderr: "cat: /tmp/tun: Operation not permitted", task: withDevice},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,6 +107,9 @@ func TestExecIsolation(t *testing.T) {
 			if tc.resources != nil {
 				tc.resources(&cfg.Resources)
 			}
+			if tc.task != nil {
+				tc.task(t, cfg)
+			}
 			res := isolationtest.Run(t, d, cfg)
 			stdout, stderr := isolationtest.ReadLog(t, cfg.StdoutPath), isolationtest.ReadLog(t, cfg.StderrPath)
 			if res.ExitCode != tc.wantExit || res.Signal != 0 || res.OOMKilled || res.Err != nil {
@@ -104,6 +123,23 @@ func TestExecIsolation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withVolume gives the task a world-writable host directory as /data.
+func withVolume(readOnly bool) func(t *testing.T, cfg *drivers.TaskConfig) {
+	return func(t *testing.T, cfg *drivers.TaskConfig) {
+		dir := t.TempDir()
+		if err := os.Chmod(dir, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Mounts = append(cfg.Mounts, drivers.Mount{HostPath: dir, TaskPath: "/data", ReadOnly: readOnly})
+	}
+}
+
+// withDevice gives the task the host's /dev/zero as /dev/roam-test0, as
+// a GPU's node is given.
+func withDevice(_ *testing.T, cfg *drivers.TaskConfig) {
+	cfg.DeviceNodes = append(cfg.DeviceNodes, drivers.DeviceNode{HostPath: "/dev/zero", TaskPath: "/dev/roam-test0", Permissions: "rw"})
 }
 
 // checkCgroupV1 compares files of the task's cgroup (v1 only) with want.

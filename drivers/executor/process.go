@@ -16,6 +16,7 @@ import (
 
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/internal/reexec"
+	"github.com/roam-project/roam/network"
 )
 
 // Process is a supervised task, launched by this client process or
@@ -57,7 +58,7 @@ func Launch(spec *Spec) (*Process, error) {
 	cmd.Stdout, cmd.Stderr = logOut, logOut
 	cmd.ExtraFiles = []*os.File{reportW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = cmd.Start()
+	err = network.InNamespace(spec.NetNS, cmd.Start)
 	reportW.Close()
 	if err != nil {
 		return nil, fmt.Errorf("start executor: %w", err)

@@ -40,6 +40,9 @@ type Spec struct {
 	LogMaxFiles, LogMaxFileSizeMB int
 	// StateDir holds the spec, the exit record and the executor's own log.
 	StateDir string
+	// NetNS is the network namespace (a path) the executor and its task
+	// run in; "" is the agent's.
+	NetNS string
 }
 
 // Handle identifies a launched executor and its task; it is what a client

@@ -29,6 +29,9 @@ type Limits struct {
 	CPUShares int64
 	// Cores pins the task to these CPUs (cpuset) when not empty.
 	Cores []uint16
+	// Devices, when not empty, is the task's device allow-list; every
+	// other device is denied.
+	Devices []specs.LinuxDeviceCgroup
 }
 
 // Cgroup is one task's control group on cgroups v1 or v2.
@@ -53,7 +56,9 @@ func CgroupsAvailable() bool {
 func NewCgroup(name string, limits Limits) (*Cgroup, error) {
 	res := limits.spec()
 	if cgroups.Mode() == cgroups.Unified {
-		m, err := cgroup2.NewManager("/sys/fs/cgroup", name, cgroup2.ToResources(res))
+		r := cgroup2.ToResources(res)
+		r.Devices = limits.Devices // applied as an eBPF device filter
+		m, err := cgroup2.NewManager("/sys/fs/cgroup", name, r)
 		if err != nil {
 			return nil, fmt.Errorf("create cgroup %s: %w", name, err)
 		}
@@ -83,7 +88,7 @@ func LoadCgroup(name string) (*Cgroup, error) {
 }
 
 func (l Limits) spec() *specs.LinuxResources {
-	res := &specs.LinuxResources{CPU: &specs.LinuxCPU{}}
+	res := &specs.LinuxResources{CPU: &specs.LinuxCPU{}, Devices: l.Devices}
 	if l.MemoryMB > 0 {
 		limit := l.MemoryMB * 1024 * 1024
 		res.Memory = &specs.LinuxMemory{Limit: &limit}

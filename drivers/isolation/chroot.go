@@ -12,7 +12,8 @@ import (
 
 // buildChroot lays out the task's root in its own mount namespace: the
 // chroot_env paths bound read-only, /alloc bound to the alloc directory,
-// the task's writable directories, a fresh /proc and a minimal /dev. The
+// the task's writable directories and host volumes, a fresh /proc and a
+// minimal /dev with the task's device nodes. The
 // mounts exist only inside the namespace and vanish with it.
 func buildChroot(spec *Spec, cred *credential) error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
@@ -26,6 +27,16 @@ func buildChroot(spec *Spec, cred *credential) error {
 	}
 	if err := bindChrootEnv(root, spec.ChrootEnv); err != nil {
 		return err
+	}
+	if spec.ResolvConf != "" {
+		if err := bindMount(spec.ResolvConf, filepath.Join(root, "etc/resolv.conf"), true); err != nil {
+			return err
+		}
+	}
+	if spec.Hostname != "" {
+		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+			return fmt.Errorf("set hostname %q: %w", spec.Hostname, err)
+		}
 	}
 	for _, dir := range []string{"local", "secrets", "tmp"} {
 		path := filepath.Join(root, dir)
@@ -44,13 +55,19 @@ func buildChroot(spec *Spec, cred *credential) error {
 			return err
 		}
 	}
+	if err := bindVolumes(root, spec.Mounts); err != nil {
+		return err
+	}
 	if err := mountProc(filepath.Join(root, "proc")); err != nil {
 		return err
 	}
 	if err := mountSys(filepath.Join(root, "sys")); err != nil {
 		return err
 	}
-	return mountDev(filepath.Join(root, "dev"), spec.HostIPC)
+	if err := mountDev(filepath.Join(root, "dev"), spec.HostIPC); err != nil {
+		return err
+	}
+	return bindDevices(root, spec.DeviceNodes)
 }
 
 // enterRoot makes root the process's root directory: pivot_root, which

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/internal/reexec"
 )
 
@@ -83,9 +84,18 @@ type Spec struct {
 	TaskDir, AllocDir string
 	// Limits are the task's cgroup limits.
 	Limits Limits
+	// Mounts are the task's host volumes, bound inside its root (Chroot).
+	Mounts []drivers.Mount
+	// DeviceNodes are bound into its /dev (Chroot); a chrooted task's
+	// cgroup allows them and the usual few, and denies other devices.
+	DeviceNodes []drivers.DeviceNode
 	// StdoutPath and StderrPath are the rotated log files' base names.
 	StdoutPath, StderrPath        string
 	LogMaxFiles, LogMaxFileSizeMB int
+	// NetNS is the allocation's network namespace (a path) the task runs
+	// in; "" is the host's. Hostname and ResolvConf (a file bound over
+	// /etc/resolv.conf) apply with Chroot.
+	NetNS, Hostname, ResolvConf string
 }
 
 // exitRecord is how the supervisor reports a finished task (exit.json).

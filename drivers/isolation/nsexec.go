@@ -225,6 +225,7 @@ var namespaces = []struct {
 	{"ipc", unix.CLONE_NEWIPC},
 	{"uts", unix.CLONE_NEWUTS},
 	{"pid", unix.CLONE_NEWPID},
+	{"net", unix.CLONE_NEWNET},
 	{"mnt", unix.CLONE_NEWNS},
 }
 

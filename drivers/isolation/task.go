@@ -13,6 +13,7 @@ import (
 
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/internal/reexec"
+	"github.com/roam-project/roam/network"
 )
 
 // startTimeout bounds how long Launch waits for the supervisor's report.
@@ -43,6 +44,7 @@ type State struct {
 	TaskDir         string   `json:"task_dir"`
 	Env             []string `json:"env"`
 	Capabilities    []string `json:"capabilities"`
+	NetNS           string   `json:"net_ns,omitempty"`
 }
 
 // Launch starts spec under a new supervisor whose files live in
@@ -70,7 +72,8 @@ func Launch(stateRoot string, spec *Spec) (*Task, error) {
 	}
 	t := &Task{
 		state: State{StateDir: stateDir, Cgroup: cg.Name(), User: spec.User,
-			Chroot: spec.Chroot, TaskDir: spec.TaskDir, Env: spec.Env, Capabilities: spec.Capabilities},
+			Chroot: spec.Chroot, TaskDir: spec.TaskDir, Env: spec.Env, Capabilities: spec.Capabilities,
+			NetNS: spec.NetNS},
 		cgroup: cg,
 		done:   make(chan struct{}),
 	}
@@ -99,7 +102,7 @@ func (t *Task) startSupervisor() error {
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.ExtraFiles = []*os.File{reportW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = cmd.Start()
+	err = network.InNamespace(t.state.NetNS, cmd.Start)
 	reportW.Close()
 	if err != nil {
 		return fmt.Errorf("start supervisor: %w", err)

@@ -57,11 +57,17 @@ func NewSpec(cfg *drivers.TaskConfig) *Spec {
 	if cfg.Resources.MemoryMaxMB > cfg.Resources.MemoryMB {
 		limits.MemoryReservationMB = cfg.Resources.MemoryMB
 	}
+	var netNS, hostname, resolvConf string
+	if n := cfg.Network; n != nil {
+		netNS, hostname, resolvConf = n.Path, n.Hostname, n.ResolvConf
+	}
 	return &Spec{
+		NetNS: netNS, Hostname: hostname, ResolvConf: resolvConf,
 		TaskID: cfg.ID, Env: env, User: cfg.User,
 		TaskDir: cfg.TaskDir, AllocDir: sharedAllocDir(cfg.AllocDir), Limits: limits,
 		StdoutPath: cfg.StdoutPath, StderrPath: cfg.StderrPath,
 		LogMaxFiles: cfg.LogMaxFiles, LogMaxFileSizeMB: cfg.LogMaxFileSizeMB,
+		Mounts: cfg.Mounts, DeviceNodes: cfg.DeviceNodes,
 	}
 }
 

@@ -96,6 +96,9 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, error)
 	if exists {
 		return nil, fmt.Errorf("task %q is already started", cfg.ID)
 	}
+	if err := linkVolumes(cfg.TaskDir, cfg.Mounts); err != nil {
+		return nil, err
+	}
 	command, err := lookupCommand(tc.Command, cfg.TaskDir, cfg.Env["PATH"])
 	if err != nil {
 		return nil, err
@@ -108,7 +111,7 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, error)
 		Command: command, Args: tc.Args, Env: envList(cfg.Env), Dir: dir, User: cfg.User,
 		StdoutPath: cfg.StdoutPath, StderrPath: cfg.StderrPath,
 		LogMaxFiles: cfg.LogMaxFiles, LogMaxFileSizeMB: cfg.LogMaxFileSizeMB,
-		StateDir: StateDir(cfg.TaskDir),
+		StateDir: StateDir(cfg.TaskDir), NetNS: netNS(cfg),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to launch command with executor: %w", err)
@@ -121,6 +124,14 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, error)
 	d.tasks[cfg.ID] = &task{cfg: cfg, proc: proc}
 	d.mu.Unlock()
 	return &drivers.TaskHandle{Driver: Name, Config: cfg, StartedAt: time.Now(), State: state}, nil
+}
+
+// netNS is the network namespace the task joins; "" is the host's.
+func netNS(cfg *drivers.TaskConfig) string {
+	if cfg.Network == nil {
+		return ""
+	}
+	return cfg.Network.Path
 }
 
 // StateDir is where the executor of the task in taskDir keeps its files.

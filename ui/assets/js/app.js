@@ -10,6 +10,7 @@ import { allocView } from './alloc.js';
 import { clientsView, clientView } from './clients.js';
 import { serversView } from './servers.js';
 import { topologyView } from './topology.js';
+import { storageView } from './storage.js';
 import { tokensView } from './tokens.js';
 
 const routes = [
@@ -21,6 +22,7 @@ const routes = [
   [/^\/ui\/clients\/([^/]+)\/?$/, 'clients', clientView],
   [/^\/ui\/servers\/?$/, 'servers', serversView],
   [/^\/ui\/topology\/?$/, 'topology', topologyView],
+  [/^\/ui\/storage\/?$/, 'storage', storageView],
   [/^\/ui\/settings\/tokens\/?$/, 'tokens', tokensView],
 ];
 

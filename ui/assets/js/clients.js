@@ -4,7 +4,7 @@
 import { enc, put, watch } from './api.js';
 import { allocTable } from './allocs.js';
 import { badge, bar, busy, dl, errorBox, fill, h, mhz, mib, notice, section, shortID, table, timeEl, uiPath } from './dom.js';
-import { allocReservation, live, nodeCapacity } from './resources.js';
+import { allocDevices, allocReservation, attrText, live, nodeCapacity, nodeDevices } from './resources.js';
 
 const eligibility = (n) => badge(n.SchedulingEligibility || 'unknown');
 const drain = (n) => (n.Drain ? badge('draining') : h('span', { class: 'muted' }, 'no'));
@@ -88,9 +88,28 @@ function nodeDetails(node) {
       ['Description', ([, d]) => d.HealthDescription || '', 'hide-sm'],
       ['Updated', ([, d]) => timeEl(d.UpdateTime), 'hide-sm'],
     ], Object.entries(node.Drivers || {}).sort(([a], [b]) => a.localeCompare(b)), 'No drivers reported.', 'Drivers')),
+    devicesSection(node),
+    section('Host volumes', table([
+      ['Volume', ([n]) => n],
+      ['Path', ([, v]) => v.Path, 'mono'],
+      ['Access', ([, v]) => (v.ReadOnly ? 'read-only' : 'read-write')],
+    ], Object.entries(node.HostVolumes || {}).sort(([a], [b]) => a.localeCompare(b)), 'No host volumes.', 'Host volumes')),
     section('Attributes', h('details', {}, h('summary', {}, `${attrs.length} attributes`),
       table([['Name', ([k]) => k, 'mono'], ['Value', ([, v]) => v, 'mono']], attrs, 'No attributes.', 'Attributes'))),
   ];
+}
+
+/** devicesSection lists the client's device instances, their health and their group's attributes. */
+function devicesSection(node) {
+  const devs = nodeDevices(node);
+  const attrs = (d) => Object.entries(d.attrs).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k} ${attrText(v)}`).join(' · ');
+  return section('Devices', table([
+    ['Device', (d) => d.group, 'mono'],
+    ['ID', (d) => d.id, 'mono'],
+    ['Health', (d) => h('span', { title: d.why }, badge(d.healthy ? 'healthy' : 'unhealthy'))],
+    ['PCI bus', (d) => d.bus || '–', 'mono hide-sm'],
+    ['Attributes', attrs, 'small hide-sm'],
+  ], devs, 'No devices fingerprinted.', 'Devices'));
 }
 
 /** usageView compares what the client's live allocations reserve with what it offers. */
@@ -100,7 +119,13 @@ function usageView(node, allocs) {
     .reduce((sum, r) => ({ cpu: sum.cpu + r.cpu, mem: sum.mem + r.mem }), { cpu: 0, mem: 0 });
   const row = (label, used, total, unit) => h('div', { class: 'usage' }, h('span', { class: 'topo-label' }, label),
     bar(used, total, `${label} reserved`), h('span', { class: 'usage-num' }, `${unit(used)} of ${unit(total)}`));
-  return [row('CPU', reserved.cpu, cap.cpu, mhz), row('Memory', reserved.mem, cap.mem, mib)];
+  const rows = [row('CPU', reserved.cpu, cap.cpu, mhz), row('Memory', reserved.mem, cap.mem, mib)];
+  const devices = nodeDevices(node).length;
+  if (devices) {
+    const held = allocs.filter(live).reduce((n, a) => n + allocDevices(a).length, 0);
+    rows.push(row('Devices', held, devices, (n) => `${n}`));
+  }
+  return rows;
 }
 
 /** clientView renders the page of one client into root. */

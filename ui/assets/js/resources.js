@@ -26,3 +26,32 @@ export function allocReservation(alloc) {
 
 /** live is true for an allocation that holds its reservation. */
 export const live = (a) => a.DesiredStatus === 'run' && (a.ClientStatus === 'running' || a.ClientStatus === 'pending');
+
+/** allocDevices lists the device instances an allocation holds, as "vendor/type/model[ID]". */
+export function allocDevices(alloc) {
+  const out = [];
+  for (const t of Object.values(alloc.AllocatedResources?.Tasks || {})) {
+    for (const d of t.Devices || []) {
+      for (const id of d.DeviceIDs || []) out.push(`${d.Vendor}/${d.Type}/${d.Name}[${id}]`);
+    }
+  }
+  return out;
+}
+
+/** nodeDevices lists a node's device instances with their group and health. */
+export function nodeDevices(node) {
+  const out = [];
+  for (const g of node.NodeResources?.Devices || []) {
+    for (const i of g.Instances || []) {
+      out.push({ group: `${g.Vendor}/${g.Type}/${g.Name}`, id: i.ID, healthy: i.Healthy, why: i.HealthDescription || '', bus: i.Locality?.PciBusID || '', attrs: g.Attributes || {} });
+    }
+  }
+  return out;
+}
+
+/** attrText renders a device attribute as Nomad prints it: "40960 MiB". */
+export function attrText(a) {
+  if (!a) return '';
+  const v = a.Int ?? a.Float ?? a.Bool ?? a.String ?? '';
+  return a.Unit ? `${v} ${a.Unit}` : String(v);
+}

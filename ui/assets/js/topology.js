@@ -1,9 +1,10 @@
 // topology.js draws the cluster: every client as a panel sized by its
 // memory and cpu, with its allocations inside in proportion to their
-// reservations, coloured by job, and the unused capacity left empty.
+// reservations, coloured by job, and the unused capacity left empty; a
+// client with devices says how many its allocations hold.
 import { enc, get, watch } from './api.js';
 import { errorBox, fill, h, mhz, mib, shortID, uiPath } from './dom.js';
-import { allocReservation, live, nodeCapacity } from './resources.js';
+import { allocDevices, allocReservation, live, nodeCapacity, nodeDevices } from './resources.js';
 
 /** jobColour gives every job a stable colour. */
 export function jobColour(jobID) {
@@ -30,9 +31,12 @@ function row(label, allocs, key, capacity, unit) {
 function panel(node, allocs, maxMem) {
   const cap = nodeCapacity(node);
   const width = maxMem ? Math.max(35, (cap.mem / maxMem) * 100) : 100;
+  const devices = nodeDevices(node).length;
+  const held = allocs.reduce((n, a) => n + a.devices.length, 0);
+  const deviceNote = devices ? ` · ${held}/${devices} devices in use` : '';
   return h('section', { class: 'topo-node', style: { flexBasis: `calc(${width}% - 1rem)` }, 'aria-label': `Client ${node.Name}` },
     h('h2', {}, h('a', { href: uiPath('clients', node.ID) }, node.Name || shortID(node.ID)),
-      h('span', { class: 'muted small' }, ` ${node.Datacenter} · ${mib(cap.mem)} · ${mhz(cap.cpu)} · ${allocs.length} allocs`)),
+      h('span', { class: 'muted small' }, ` ${node.Datacenter} · ${mib(cap.mem)} · ${mhz(cap.cpu)} · ${allocs.length} allocs${deviceNote}`)),
     row('memory', allocs, 'mem', cap.mem, mib),
     row('cpu', allocs, 'cpu', cap.cpu, mhz));
 }
@@ -89,7 +93,7 @@ export function topologyView(root, _params, ctx) {
     const mine = ++seq.allocs;
     const got = await Promise.all((list || []).filter(live).map(async (a) => {
       const src = a.AllocatedResources ? a : (await details(`/v1/allocation/${enc(a.ID)}`, a.ID, 0)) || a;
-      return { ...a, res: allocReservation(src) };
+      return { ...a, res: allocReservation(src), devices: allocDevices(src) };
     }));
     if (mine !== seq.allocs) return;
     allocs = got;

@@ -2,7 +2,8 @@
 // a scratch image. It serves HTTP on $PORT (a comma-separated list of ports;
 // default 80) — a greeting, or the files under $WEBAPP_ROOT when set —
 // writes to stdout and stderr, reports signals, and can
-// allocate memory, burn CPU, or run as echo, cat or env for exec tests.
+// allocate memory, burn CPU, or run as echo, cat, write or env for exec
+// tests.
 package main
 
 import (
@@ -60,7 +61,7 @@ func main() {
 }
 
 // runTool runs the small tools exec tests use in an image with no shell:
-// echo ARGS, cat [FILE] (stdin without FILE) and env.
+// echo ARGS, cat [FILE] (stdin without FILE), write FILE TEXT and env.
 func runTool(name string, args []string) bool {
 	switch name {
 	case "echo":
@@ -76,6 +77,15 @@ func runTool(name string, args []string) bool {
 			in = f
 		}
 		io.Copy(os.Stdout, in)
+	case "write":
+		if len(args) != 2 {
+			fmt.Fprintln(os.Stderr, "usage: write FILE TEXT")
+			os.Exit(2)
+		}
+		if err := os.WriteFile(args[0], []byte(args[1]), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 	case "env":
 		for _, kv := range os.Environ() {
 			fmt.Println(kv)
