@@ -198,7 +198,10 @@ func (s *Store) GC(index uint64, req *structs.GCRequest) error {
 		if err := tx.deleteAllocs(req.AllocIDs); err != nil {
 			return err
 		}
-		return tx.deleteNodes(req.NodeIDs)
+		if err := tx.deleteNodes(req.NodeIDs); err != nil {
+			return err
+		}
+		return tx.upsertEvals(req.Evals, req.Time)
 	})
 }
 

@@ -36,7 +36,8 @@ type snapshotRecord struct {
 	// the first allocation of that job version as a record of the table
 	// allocJobsTable; 0 means the allocation carries its job itself (or
 	// has none).
-	JobRef int `json:",omitempty"`
+	JobRef     int             `json:",omitempty"`
+	HostVolume *api.HostVolume `json:",omitempty"`
 }
 
 // allocJobsTable names the records that carry the jobs allocations run:
@@ -92,6 +93,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableSubnetLeases, func(r any) snapshotRecord { return snapshotRecord{SubnetLease: r.(*structs.SubnetLease)} }},
 		{tableConfig, func(r any) snapshotRecord { return snapshotRecord{Config: r.(*ConfigEntry)} }},
 		{tableNodePools, func(r any) snapshotRecord { return snapshotRecord{NodePool: r.(*api.NodePool)} }},
+		{tableHostVolumes, func(r any) snapshotRecord { return snapshotRecord{HostVolume: r.(*api.HostVolume)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -188,6 +190,8 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.Config
 		case rec.NodePool != nil:
 			obj = rec.NodePool
+		case rec.HostVolume != nil:
+			obj = rec.HostVolume
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}
