@@ -37,3 +37,13 @@ func (g *workloadGrant) allows(ns, path, op string) bool {
 	}
 	return g.paths[path] && (op == VariablesCapabilityRead || op == VariablesCapabilityList)
 }
+
+// AllowServiceRead reports whether service registrations of namespace ns
+// may be read: with read-job there, or by a workload identity of ns (its
+// implicit policy, as Nomad's, reads its namespace's services).
+func (a *ACL) AllowServiceRead(ns string) bool {
+	if a.workload != nil && (ns == a.workload.namespace || ns == "*") {
+		return true
+	}
+	return a.AllowNamespaceOperation(ns, NamespaceCapabilityReadJob)
+}

@@ -45,6 +45,9 @@ func TestWorkloadGrant(t *testing.T) {
 	if !bare.AllowNamespace("default") || bare.AllowNamespace("prod") {
 		t.Error("a workload sees its own namespace only")
 	}
+	if !bare.AllowServiceRead("default") || bare.AllowServiceRead("prod") || DenyAll.AllowServiceRead("default") {
+		t.Error("a workload reads its own namespace's services only")
+	}
 	if bare.AllowNamespaceOperation("default", NamespaceCapabilitySubmitJob) || bare.AllowNamespaceOperation("default", NamespaceCapabilityReadJob) {
 		t.Error("the implicit policy grants no job capability")
 	}

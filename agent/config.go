@@ -71,9 +71,12 @@ type Addresses struct {
 
 // ServerConfig is the agent's `server` block.
 type ServerConfig struct {
-	Enabled           bool
-	BootstrapExpect   int
-	NumSchedulers     int
+	Enabled         bool
+	BootstrapExpect int
+	NumSchedulers   int
+	// EventBufferSize is how many Raft indexes of events the event stream
+	// keeps.
+	EventBufferSize   int
 	EnabledSchedulers []string
 	HeartbeatGrace    time.Duration
 	MinHeartbeatTTL   time.Duration
@@ -116,6 +119,17 @@ type ServerJoin struct {
 	StartJoin     []string
 }
 
+// IngressConfig is the client's `ingress` block (Roam's own).
+type IngressConfig struct {
+	Enabled  bool
+	HTTPPort int
+	// HTTPSPort, with CertFile and KeyFile (PEM), also serves HTTPS.
+	HTTPSPort         int
+	CertFile, KeyFile string
+	// Token reads the service catalogue when ACLs are on.
+	Token string
+}
+
 // ClientConfig is the agent's `client` block.
 type ClientConfig struct {
 	Enabled          bool
@@ -132,7 +146,10 @@ type ClientConfig struct {
 	BridgeNetworkSubnet string
 	// ClusterNetworkCIDR is `cluster_network { cidr }`: the node leases a
 	// subnet of it through the servers, and allocations reach every node's.
-	ClusterNetworkCIDR    string
+	ClusterNetworkCIDR string
+	// Ingress is `ingress { enabled http_port token }`: the built-in
+	// HTTP entry point to services tagged ingress.host=...
+	Ingress               IngressConfig
 	StateDir              string
 	AllocDir              string
 	CpuTotalCompute       int
@@ -154,8 +171,21 @@ type ClientConfig struct {
 	// Template is the `template` block: function denylist, file sandbox,
 	// blocking-query wait and wait bounds of tasks' templates.
 	Template template.Settings
+	// ServiceDNS is Roam's `service_dns` block: the embedded DNS server
+	// answering for services.
+	ServiceDNS ServiceDNS
 	// Extra keeps accepted Nomad client settings that Roam does not use.
 	Extra map[string]any
+}
+
+// ServiceDNS is the client's `service_dns` block (a Roam addition): where
+// the embedded DNS server answers for `<service>.service.<namespace>.<domain>`
+// names; off when Address is empty.
+type ServiceDNS struct {
+	Address string
+	Domain  string
+	// Token reads the catalogue when ACLs are on.
+	Token string
 }
 
 // Reserved is the client's `reserved` block: resources held back from

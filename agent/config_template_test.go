@@ -62,3 +62,18 @@ func durationOr0(d *time.Duration) time.Duration {
 	}
 	return *d
 }
+
+func TestClientServiceDNSBlock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "client.hcl")
+	conf := "client {\n  enabled = true\n  service_dns {\n    address = \"127.0.0.1:8600\"\n    domain = \"example\"\n  }\n}\n"
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfigFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Client.ServiceDNS; got.Address != "127.0.0.1:8600" || got.Domain != "example" {
+		t.Fatalf("service_dns = %+v", got)
+	}
+}

@@ -80,6 +80,10 @@ func agentWrite(_ *http.Request, a *acl.ACL) bool    { return a.AllowAgentWrite(
 func operatorRead(_ *http.Request, a *acl.ACL) bool  { return a.AllowOperatorRead() }
 func operatorWrite(_ *http.Request, a *acl.ACL) bool { return a.AllowOperatorWrite() }
 
+// serviceRead requires reading service registrations of the request's
+// namespace: read-job, or a workload identity of that namespace.
+func serviceRead(r *http.Request, a *acl.ACL) bool { return a.AllowServiceRead(namespaceOf(r)) }
+
 // anyToken admits any valid token (the anonymous one included) but no
 // unknown or expired one; the handler decides what it may see.
 func anyToken(*http.Request, *acl.ACL) bool { return true }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 
-	"github.com/roam-project/roam/acl"
 	"github.com/roam-project/roam/state"
 )
 
@@ -28,7 +27,7 @@ func (h *httpAPI) servicesList(w http.ResponseWriter, r *http.Request) (any, err
 		regs, err := snap.ServiceRegistrations(ns)
 		visible := regs[:0:0]
 		for _, reg := range regs {
-			if allowed.AllowNamespaceOperation(reg.Namespace, acl.NamespaceCapabilityReadJob) {
+			if allowed.AllowServiceRead(reg.Namespace) {
 				visible = append(visible, reg)
 			}
 		}

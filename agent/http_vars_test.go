@@ -35,7 +35,7 @@ func TestHTTPVarStatusCodes(t *testing.T) {
 		{"cas 0 on an existing variable", "PUT", "/v1/var/app/db?cas=0", body, 409, `"Path":"app/db"`},
 		{"cas with a bad index", "PUT", "/v1/var/app/db?cas=x", body, 400, "Invalid cas index"},
 		{"empty body", "PUT", "/v1/var/app/db", "", 400, "Request body is empty"},
-		{"no items", "PUT", "/v1/var/app/db", `{"Items":{}}`, 400, "no items"},
+		{"no items", "PUT", "/v1/var/app/db", `{"Items":{}}`, 400, "missing required Items"},
 		{"reserved path", "PUT", "/v1/var/nomad/x", body, 400, "reserved"},
 		{"lock operations", "PUT", "/v1/var/app/db?lock-acquire", body, 400, "locks are not supported"},
 		{"stale delete", "DELETE", "/v1/var/app/db?cas=1", "", 409, `"Path":"app/db"`},

@@ -3,6 +3,8 @@ package client
 import (
 	"errors"
 	"log/slog"
+	"net/http"
+	"path/filepath"
 
 	"github.com/roam-project/roam/client/template"
 	"github.com/roam-project/roam/devices"
@@ -44,13 +46,19 @@ type Config struct {
 	TLSEnabled bool
 	// Templates are the client's template block settings.
 	Templates template.Settings
+	// TaskAPI is the agent's HTTP API, served to each task on
+	// secrets/api.sock (Nomad's Task API); nil serves none.
+	TaskAPI http.Handler
 	// Drivers is the driver set, already configured by the agent.
 	Drivers map[string]drivers.Driver
 	// DevicePlugins find the machine's devices (GPUs).
 	DevicePlugins []devices.Plugin
 	// HostVolumes are the client's `host_volume` blocks by name.
 	HostVolumes map[string]HostVolume
-	Logger      *slog.Logger
+	// HostVolumesDir holds the dynamic host volumes this client makes;
+	// StateDir/../host_volumes when empty.
+	HostVolumesDir string
+	Logger         *slog.Logger
 }
 
 // HostVolume is a directory of the machine offered to jobs by name.
@@ -89,6 +97,9 @@ func (c *Config) validate() error {
 	}
 	if c.NodePool == "" {
 		c.NodePool = "default"
+	}
+	if c.HostVolumesDir == "" {
+		c.HostVolumesDir = filepath.Join(filepath.Dir(c.StateDir), "host_volumes")
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -18,10 +18,12 @@ var varPutVerb = &verb{
 	name:     "var put",
 	synopsis: "Create or update a variable",
 	help: `
-Usage: roam var put [options] <path> <key>=<value> [<key>=<value>]...
+Usage: roam var put [options] [@<spec file>] <path> <key>=<value> [<key>=<value>]...
 
   Create or update the variable at path with the given items; the items
-  replace all items the variable had.
+  replace all items the variable had. A specification file (as var init
+  writes it, HCL or .json) given as @file supplies the path, namespace and
+  items; items and a path on the command line win over the file's.
 
 General Options:
 ` + generalOptionsHelp + `
@@ -35,8 +37,11 @@ Var put Options:
   -force
     Write regardless of the variable's index on the server.
 
-  -out=<none|json|table>
+  -out=<none|json|hcl|go-template|table>
     Format to show the written variable in. Default: none.
+
+  -template=<template>
+    The Go template of -out=go-template.
 `,
 	run: (*cli).varPut,
 }
@@ -58,9 +63,12 @@ Var get Options:
   -item=<key>
     Print only the value of this item, without a trailing newline.
 
-  -out=<json|table|none>
+  -out=<json|hcl|go-template|table|none>
     Format to show the variable in. Defaults to table when standard output
     is a terminal and to json when it is redirected.
+
+  -template=<template>
+    The Go template of -out=go-template, such as '{{ .Items.user }}'.
 `,
 	run: (*cli).varGet,
 }
@@ -112,14 +120,32 @@ func (c *cli) varPut(v *verb, args []string) int {
 	force := fs.Bool("force", false, "")
 	checkIndex := fs.String("check-index", "", "")
 	out := fs.String("out", "none", "")
-	client, code, ok := c.connect(v, fs, args, argCount{2, -1, "This command requires a path and at least one <key>=<value> item"})
+	tmpl := fs.String("template", "", "")
+	client, code, ok := c.connect(v, fs, args, argCount{1, -1, "This command requires a path (or an @file) and at least one <key>=<value> item"})
 	if !ok {
 		return code
 	}
-	path := fs.Arg(0)
-	sv := api.NewVariable(path)
-	sv.Namespace = c.namespace()
-	for _, kv := range fs.Args()[1:] {
+	rest := fs.Args()
+	sv := api.NewVariable("")
+	if spec, isFile := strings.CutPrefix(rest[0], "@"); isFile {
+		var err error
+		if sv, err = readVarSpec(spec); err != nil {
+			c.errorf("Error reading the variable specification: %s", err)
+			return 1
+		}
+		rest = rest[1:]
+	}
+	if len(rest) > 0 && !strings.Contains(rest[0], "=") {
+		sv.Path, rest = rest[0], rest[1:]
+	}
+	if sv.Path == "" || (len(rest) == 0 && len(sv.Items) == 0) {
+		c.errorf("This command requires a path (or an @file) and at least one <key>=<value> item")
+		return 1
+	}
+	if ns := c.namespace(); ns != "" || sv.Namespace == "" {
+		sv.Namespace = ns
+	}
+	for _, kv := range rest {
 		k, val, found := strings.Cut(kv, "=")
 		if !found || k == "" {
 			c.errorf("Error parsing item %q: items are <key>=<value>", kv)
@@ -145,11 +171,11 @@ func (c *cli) varPut(v *verb, args []string) int {
 		c.varWriteError("creating", err)
 		return 1
 	}
-	return c.printPutVar(written, *out)
+	return c.printPutVar(written, *out, *tmpl)
 }
 
 // printPutVar reports a written variable in the -out format.
-func (c *cli) printPutVar(sv *api.Variable, out string) int {
+func (c *cli) printPutVar(sv *api.Variable, out, tmpl string) int {
 	verb := "Updated"
 	if sv.CreateIndex == sv.ModifyIndex {
 		verb = "Created"
@@ -157,13 +183,10 @@ func (c *cli) printPutVar(sv *api.Variable, out string) int {
 	switch out {
 	case "none":
 		c.outf("%s variable %q with modify index %d", verb, sv.Path, sv.ModifyIndex)
-	case "json":
-		return c.printJSON(sv)
 	case "table":
 		c.outf("Successfully %s variable %q!\n\n%s", strings.ToLower(verb), sv.Path, formatVar(sv))
 	default:
-		c.errorf("Invalid -out value %q: want none, json or table", out)
-		return 1
+		return c.printVar(sv, out, tmpl)
 	}
 	return 0
 }
@@ -192,6 +215,7 @@ func (c *cli) varGet(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	item := fs.String("item", "", "")
 	out := fs.String("out", c.defaultOut(), "")
+	tmpl := fs.String("template", "", "")
 	client, code, ok := c.connect(v, fs, args, takesPath)
 	if !ok {
 		return code
@@ -210,17 +234,7 @@ func (c *cli) varGet(v *verb, args []string) int {
 		fmt.Fprint(c.out, val)
 		return 0
 	}
-	switch *out {
-	case "json":
-		return c.printJSON(sv)
-	case "table":
-		c.outf("%s", formatVar(sv))
-	case "none":
-	default:
-		c.errorf("Invalid -out value %q: want json, table or none", *out)
-		return 1
-	}
-	return 0
+	return c.printVar(sv, *out, *tmpl)
 }
 
 // varList lists variables under a prefix.

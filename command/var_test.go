@@ -1,6 +1,10 @@
 package command
 
 import (
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/nomad/api"
@@ -31,5 +35,39 @@ func TestFormatVar(t *testing.T) {
 				t.Fatalf("got:\n%s\nwant:\n%s", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestVarSpecRoundTrip(t *testing.T) {
+	cases := []struct {
+		name  string
+		file  string
+		write string
+		want  *api.Variable
+	}{
+		{"var init's hcl", "spec.nv.hcl", varSpecHCL, &api.Variable{Path: "path/to/variable", Namespace: "default", Items: api.VariableItems{"key1": "value 1", "key2": "value 2"}}},
+		{"var init's json", "spec.nv.json", varSpecJSON, &api.Variable{Path: "path/to/variable", Namespace: "default", Items: api.VariableItems{"key1": "value 1", "key2": "value 2"}}},
+		{"-out hcl read back", "out.hcl", formatVarHCL(&api.Variable{Namespace: "prod", Path: "a/b", Items: api.VariableItems{"user": "u", "db.pass": "p\"q"}}),
+			&api.Variable{Path: "a/b", Namespace: "prod", Items: api.VariableItems{"user": "u", "db.pass": "p\"q"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), tc.file)
+			if err := os.WriteFile(path, []byte(tc.write), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := readVarSpec(path)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, tc.write)
+			}
+			if got.Path != tc.want.Path || got.Namespace != tc.want.Namespace || !maps.Equal(got.Items, tc.want.Items) {
+				t.Fatalf("read %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+	bad := filepath.Join(t.TempDir(), "bad.hcl")
+	os.WriteFile(bad, []byte("items {\n  k = \n}\n"), 0o600)
+	if _, err := readVarSpec(bad); err == nil || !strings.Contains(err.Error(), "bad.hcl:2") {
+		t.Fatalf("a broken file: %v, want an error naming file and line", err)
 	}
 }

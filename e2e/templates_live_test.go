@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+	"github.com/miekg/dns"
 )
 
 // dbJob runs count instances of a "db" service whose tcp check passes
@@ -97,7 +100,8 @@ EOT
 `
 
 func TestTemplateLiveDiscovery(t *testing.T) {
-	a := startDevAgent(t, "")
+	dnsAddr := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
+	a := startDevAgent(t, fmt.Sprintf("client {\n  service_dns {\n    address = %q\n  }\n}\n", dnsAddr))
 	dir := t.TempDir()
 	a.runJobFile(t, dbJob(dir))
 	a.runJobFile(t, appJob)
@@ -118,6 +122,30 @@ func TestTemplateLiveDiscovery(t *testing.T) {
 	waitUntil(t, 30*time.Second, "both db instances in the file", func() bool {
 		c := conf()
 		return strings.Contains(c, "password=one") && strings.Contains(c, "db="+dbAddrs[0]) && strings.Contains(c, "db="+dbAddrs[1])
+	})
+
+	t.Run("DNS answers A and SRV for the service", func(t *testing.T) {
+		var ips []string
+		for _, addr := range dbAddrs {
+			ips = append(ips, addr[:strings.LastIndex(addr, ":")])
+		}
+		a4 := dnsQuery(t, dnsAddr, "db.service.default.roam.", dns.TypeA)
+		if len(a4.Answer) != 2 {
+			t.Fatalf("A answers: %v", a4.Answer)
+		}
+		srv := dnsQuery(t, dnsAddr, "db.service.default.roam.", dns.TypeSRV)
+		var got []string
+		for _, rr := range srv.Answer {
+			got = append(got, strconv.Itoa(int(rr.(*dns.SRV).Port)))
+		}
+		for _, addr := range dbAddrs {
+			if !slices.Contains(got, addr[strings.LastIndex(addr, ":")+1:]) {
+				t.Fatalf("SRV ports %v lack %s", got, addr)
+			}
+		}
+		if len(srv.Extra) != 2 || !slices.Contains(ips, srv.Extra[0].(*dns.A).A.String()) {
+			t.Fatalf("SRV extra: %v", srv.Extra)
+		}
 	})
 
 	t.Run("a changed variable re-renders and signals", func(t *testing.T) {
@@ -156,6 +184,9 @@ func TestTemplateLiveDiscovery(t *testing.T) {
 			c := conf()
 			return !strings.Contains(c, gone) && strings.Count(c, "db=") == 1
 		})
+		waitUntil(t, 10*time.Second, "the failing instance to leave DNS", func() bool {
+			return len(dnsQuery(t, dnsAddr, "db.service.default.roam.", dns.TypeA).Answer) == 1
+		})
 	})
 
 	t.Run("scaling up adds an instance", func(t *testing.T) {
@@ -170,9 +201,9 @@ func TestTemplateLiveDiscovery(t *testing.T) {
 		waitUntil(t, 20*time.Second, "the task to start again", func() bool {
 			return strings.Contains(catFile(t, a, app, "app/local/log"), "start release=2")
 		})
-		if !a.hasEvent(t, app.ID, "app", api.TaskRestartSignal, "Template with change_mode restart re-rendered") {
-			t.Fatalf("no restart event: %+v", a.taskState(t, app.ID, "app").Events)
-		}
+		waitUntil(t, 10*time.Second, "the restart event", func() bool {
+			return a.hasEvent(t, app.ID, "app", api.TaskRestartSignal, "Template with change_mode restart re-rendered")
+		})
 	})
 }
 
@@ -223,4 +254,77 @@ func (a *devAgent) serviceAddrs(t *testing.T, name string, n int) []string {
 		return err == nil && len(regs) == n
 	})
 	return out
+}
+
+// dnsQuery asks the agent's service DNS.
+func dnsQuery(t *testing.T, addr, name string, qtype uint16) *dns.Msg {
+	t.Helper()
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	r, _, err := (&dns.Client{Timeout: 2 * time.Second}).Exchange(m, addr)
+	if err != nil {
+		t.Fatalf("DNS %s: %v", name, err)
+	}
+	return r
+}
+
+// TestTemplateLookupsActWithTheTaskIdentity runs, with ACLs on, a task
+// whose template reads its own job's variable (its workload identity may)
+// and one whose template reads another job's (refused: the task never
+// starts and its event says why). The first task also reads its variable
+// with the CLI through the Task API socket, with no token of its own.
+func TestTemplateLookupsActWithTheTaskIdentity(t *testing.T) {
+	// A short allocation root: a unix socket's path must fit in 108 bytes.
+	allocRoot, err := os.MkdirTemp("", "ta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(allocRoot) })
+	a := launchDevAgent(t, "acl {\n  enabled = true\n}\nclient {\n  alloc_dir = \""+allocRoot+"\"\n}\n")
+	waitUntil(t, 30*time.Second, "the HTTP API", func() bool { _, err := a.client.Status().Leader(); return err == nil })
+	boot, _, err := a.client.ACLTokens().Bootstrap(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.client = a.tokenClient(t, boot.SecretID)
+	a.waitReady(t)
+	if _, _, err := a.client.Variables().Create(&api.Variable{Path: "nomad/jobs/owner", Items: api.VariableItems{"secret": "mine"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	script := `NOMAD_ADDR="unix://$NOMAD_SECRETS_DIR/api.sock" ` + roamBin + ` var get -item secret nomad/jobs/owner > "$NOMAD_ALLOC_DIR/sock.out" 2>&1
+exec sleep 600`
+	tmplJob := func(id string) *api.Job {
+		job := shellJob(id, "service", 1, script)
+		noRestarts(job.TaskGroups[0])
+		job.TaskGroups[0].Tasks[0].Templates = []*api.Template{{
+			EmbeddedTmpl: ptr(`secret={{ with nomadVar "nomad/jobs/owner" }}{{ .secret }}{{ end }}`),
+			DestPath:     ptr("local/secret.txt"),
+		}}
+		return job
+	}
+	for _, id := range []string{"owner", "thief"} {
+		if _, _, err := a.client.Jobs().Register(tmplJob(id), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owner := a.firstAlloc(t, "owner")
+	a.waitAllocStatus(t, owner.ID, "running", 30*time.Second)
+	got, err := os.ReadFile(filepath.Join(allocRoot, owner.ID, "main", "local", "secret.txt"))
+	if err != nil || string(got) != "secret=mine" {
+		t.Fatalf("the owner's template: %q, %v", got, err)
+	}
+	waitUntil(t, 20*time.Second, "the CLI's answer through the Task API", func() bool {
+		b, _ := os.ReadFile(filepath.Join(allocRoot, owner.ID, "alloc", "sock.out"))
+		return strings.TrimSpace(string(b)) == "mine"
+	})
+	thief := a.firstAlloc(t, "thief")
+	waitUntil(t, 30*time.Second, "the thief's template to be refused", func() bool {
+		return a.hasEvent(t, thief.ID, "main", api.TaskSetupFailure, "Permission denied")
+	})
+	if a.hasEvent(t, thief.ID, "main", api.TaskStarted, "") {
+		t.Fatal("the thief's task started")
+	}
+	if _, err := os.Stat(filepath.Join(allocRoot, thief.ID, "main", "local", "secret.txt")); err == nil {
+		t.Fatal("the thief's template was rendered")
+	}
 }

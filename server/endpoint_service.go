@@ -146,10 +146,11 @@ func (e *serviceEndpoint) List(args *structs.ServiceListArgs, reply *structs.Ser
 // ListServiceRegistrations lists the registrations of one service (or, with
 // no name, of the whole namespace) once their index passes args.MinIndex;
 // the token must grant read-job in the namespace, as Nomad's service API
-// requires. Reads are served from this server's state.
+// requires, or be a workload identity of it. Reads are served from this
+// server's state.
 func (s *Server) ListServiceRegistrations(ctx context.Context, args *structs.ServiceListArgs) (*structs.ServiceListReply, error) {
 	ns := orDefaultNamespace(args.Namespace)
-	if err := s.authorize(args.AuthToken, nsAllows(ns, acl.NamespaceCapabilityReadJob)); err != nil {
+	if err := s.authorize(args.AuthToken, func(a *acl.ACL) bool { return a.AllowServiceRead(ns) }); err != nil {
 		return nil, err
 	}
 	reply := &structs.ServiceListReply{}

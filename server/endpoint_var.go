@@ -30,6 +30,15 @@ func (s *Server) ApplyVar(args *structs.VarApplyArgs) (*structs.VarApplyReply, e
 	if err != nil {
 		return nil, err
 	}
+	key := varKey{stored.Namespace, stored.Path}
+	if args.Op == structs.VarOpLockAcquire {
+		if s.locks.delayed(key) {
+			return s.varConflict(key)
+		}
+		if stored.Lock, err = newLock(args.Var.Lock); err != nil {
+			return nil, err
+		}
+	}
 	req := &structs.VarApplyRequest{Op: args.Op, Var: stored, CheckIndex: args.CheckIndex, Time: time.Now().UnixNano()}
 	index, err := s.raftApply(structs.VarApplyRequestType, req)
 	var conflict *state.VarConflictError
@@ -41,7 +50,23 @@ func (s *Server) ApplyVar(args *structs.VarApplyArgs) (*structs.VarApplyReply, e
 		return nil, err
 	}
 	reply.Index = index
-	if args.Op == structs.VarOpSet || args.Op == structs.VarOpCAS {
+	switch args.Op {
+	case structs.VarOpLockAcquire:
+		s.locks.start(key, stored.Lock)
+	case structs.VarOpLockRelease, structs.VarOpDelete, structs.VarOpDeleteCAS:
+		s.locks.stop(key)
+	}
+	if args.Op == structs.VarOpLockRelease {
+		// As in Nomad, a release answers with the variable, not its items.
+		v, err := s.State().Snapshot().VarGet(stored.Namespace, stored.Path)
+		if err != nil || v == nil {
+			return nil, fmt.Errorf("read back variable %q: %v", stored.Path, err)
+		}
+		m := v.Metadata()
+		reply.Output = &api.Variable{Namespace: m.Namespace, Path: m.Path, CreateIndex: m.CreateIndex,
+			ModifyIndex: m.ModifyIndex, CreateTime: m.CreateTime, ModifyTime: m.ModifyTime}
+	}
+	if args.Op == structs.VarOpSet || args.Op == structs.VarOpCAS || args.Op == structs.VarOpLockAcquire {
 		v, err := s.State().Snapshot().VarGet(stored.Namespace, stored.Path)
 		if err != nil || v == nil {
 			return nil, fmt.Errorf("read back variable %q: %v", stored.Path, err)
@@ -53,20 +78,51 @@ func (s *Server) ApplyVar(args *structs.VarApplyArgs) (*structs.VarApplyReply, e
 	return &reply, nil
 }
 
+// varConflict answers a request on a variable with its current state.
+func (s *Server) varConflict(key varKey) (*structs.VarApplyReply, error) {
+	v, err := s.State().Snapshot().VarGet(key.namespace, key.path)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		v = &structs.Var{Namespace: key.namespace, Path: key.path}
+	}
+	current, err := s.OpenVar(v)
+	return &structs.VarApplyReply{Conflict: current}, err
+}
+
 // sealVar validates a variable for op and builds its stored form; only
-// writes carry (sealed) items.
+// writes carry (sealed) items, and a lock acquisition may carry none (it
+// keeps the stored ones). The request's lock ID goes along, for the check
+// against the lock held.
 func (s *Server) sealVar(op structs.VarOp, v *api.Variable) (*structs.Var, error) {
 	ns := v.Namespace
 	if ns == "" {
 		ns = "default"
 	}
 	stored := &structs.Var{Namespace: ns, Path: v.Path}
+	if v.Lock != nil && v.Lock.ID != "" {
+		stored.Lock = &structs.VarLock{ID: v.Lock.ID}
+	}
 	switch op {
-	case structs.VarOpDelete, structs.VarOpDeleteCAS:
+	case structs.VarOpDelete, structs.VarOpDeleteCAS, structs.VarOpLockRelease:
 		if v.Path == "" {
 			return nil, fmt.Errorf("%w: missing variable path", ErrInvalid)
 		}
+		if op == structs.VarOpLockRelease && stored.Lock == nil {
+			return nil, fmt.Errorf("%w: missing lock ID", ErrInvalid)
+		}
 		return stored, nil
+	case structs.VarOpLockAcquire:
+		if err := structs.ValidateVarPath(v.Path); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		}
+		if len(v.Items) == 0 {
+			if _, err := lookupNamespace(s.State().Snapshot(), ns, fmt.Sprintf("variable %q", v.Path)); err != nil {
+				return nil, err
+			}
+			return stored, nil
+		}
 	case structs.VarOpSet, structs.VarOpCAS:
 	default:
 		return nil, fmt.Errorf("%w: unknown variable operation %q", ErrInvalid, op)
@@ -98,7 +154,7 @@ func (s *Server) sealVar(op structs.VarOp, v *api.Variable) (*structs.Var, error
 func (s *Server) OpenVar(v *structs.Var) (*api.Variable, error) {
 	m := v.Metadata()
 	out := &api.Variable{Namespace: m.Namespace, Path: m.Path, CreateIndex: m.CreateIndex,
-		ModifyIndex: m.ModifyIndex, CreateTime: m.CreateTime, ModifyTime: m.ModifyTime}
+		ModifyIndex: m.ModifyIndex, CreateTime: m.CreateTime, ModifyTime: m.ModifyTime, Lock: m.Lock}
 	if len(v.Data) == 0 {
 		return out, nil
 	}
@@ -124,6 +180,26 @@ func varAAD(namespace, path string) []byte {
 
 // varEndpoint serves "Var.*".
 type varEndpoint struct{ s *Server }
+
+// RenewLock restarts a variable lock's lease.
+func (e *varEndpoint) RenewLock(args *structs.VarApplyArgs, reply *structs.VarApplyReply) error {
+	if args.Var == nil {
+		return fmt.Errorf("%w: missing variable", ErrInvalid)
+	}
+	ns := args.Var.Namespace
+	if ns == "" {
+		ns = structs.DefaultNamespace
+	}
+	allowed := func(a *acl.ACL) bool { return a.AllowVariableOperation(ns, args.Var.Path, acl.VariablesCapabilityWrite) }
+	if err := e.s.authorize(args.AuthToken, allowed); err != nil {
+		return err
+	}
+	r, err := e.s.RenewVarLock(args)
+	if r != nil {
+		*reply = *r
+	}
+	return err
+}
 
 // Apply writes or deletes a variable.
 func (e *varEndpoint) Apply(args *structs.VarApplyArgs, reply *structs.VarApplyReply) error {

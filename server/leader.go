@@ -121,6 +121,7 @@ func (s *Server) establishLeadership() {
 	s.broker.SetEnabled(!s.brokerPaused())
 	s.blocked.SetEnabled(true)
 	s.restoreEvals()
+	s.restoreVarLocks()
 	s.migrateLegacyKeys()
 	s.ensureSigningKey()
 	s.goRun(func() { s.planner.Run(ctx) })
@@ -150,6 +151,7 @@ func (s *Server) revokeLeadership() {
 	s.broker.SetEnabled(false)
 	s.blocked.SetEnabled(false)
 	s.beats.Stop()
+	s.locks.stopAll()
 	s.logger.Info("cluster leadership lost")
 }
 

@@ -47,6 +47,7 @@ var clientMethods = map[string]bool{
 	"Var.Read": true, "Var.List": true, "ServiceRegistration.List": true,
 	// The cluster network: a node's subnet lease and the other nodes'.
 	"Network.Lease": true, "Network.Leases": true,
+	"Node.GetHostVolumes": true, "Node.UpdateHostVolume": true,
 	// A client-only agent resolves the tokens of the HTTP requests it
 	// serves itself (task files and logs).
 	"ACL.ResolveToken": true,

@@ -41,14 +41,23 @@ func (s *Store) VarApply(index uint64, req *structs.VarApplyRequest) error {
 				return err
 			}
 		}
+		if err := lockCheck(req, existing); err != nil {
+			return err
+		}
 		switch req.Op {
+		case structs.VarOpLockAcquire:
+			return tx.varSet(lockedCopy(req.Var, existing), existing, req.Time)
+		case structs.VarOpLockRelease:
+			released := *existing
+			released.Lock = nil
+			return tx.varSet(&released, existing, req.Time)
 		case structs.VarOpSet:
-			return tx.varSet(req.Var, existing, req.Time)
+			return tx.varSet(keepLock(req.Var, existing), existing, req.Time)
 		case structs.VarOpCAS:
 			if err := casCheck(req, existing); err != nil {
 				return err
 			}
-			return tx.varSet(req.Var, existing, req.Time)
+			return tx.varSet(keepLock(req.Var, existing), existing, req.Time)
 		case structs.VarOpDelete:
 			return tx.varDelete(existing)
 		case structs.VarOpDeleteCAS:
@@ -60,6 +69,53 @@ func (s *Store) VarApply(index uint64, req *structs.VarApplyRequest) error {
 			return fmt.Errorf("variable %q: unknown operation %q", req.Var.Path, req.Op)
 		}
 	})
+}
+
+// lockCheck refuses, as a conflict, a request on a locked variable that
+// does not carry the lock's ID, a second acquisition, and a release of a
+// lock that is not held (by that ID).
+func lockCheck(req *structs.VarApplyRequest, existing *structs.Var) error {
+	held := existing != nil && existing.Lock != nil
+	conflict := func() error {
+		current := existing
+		if current == nil {
+			current = &structs.Var{Namespace: req.Var.Namespace, Path: req.Var.Path}
+		}
+		return &VarConflictError{Current: current}
+	}
+	switch {
+	case req.Op == structs.VarOpLockAcquire:
+		if held {
+			return conflict()
+		}
+	case !held:
+		if req.Op == structs.VarOpLockRelease {
+			return conflict()
+		}
+	case req.Var.Lock == nil || req.Var.Lock.ID != existing.Lock.ID:
+		return conflict()
+	}
+	return nil
+}
+
+// lockedCopy is the variable a lock acquisition stores: the request's
+// items, or the stored ones when it brings none, under the request's lock.
+func lockedCopy(v, existing *structs.Var) *structs.Var {
+	out := *v
+	if len(out.Data) == 0 && existing != nil {
+		out.KeyID, out.Data = existing.KeyID, existing.Data
+	}
+	return &out
+}
+
+// keepLock is a write of v that leaves the stored variable's lock as it is.
+func keepLock(v, existing *structs.Var) *structs.Var {
+	out := *v
+	out.Lock = nil
+	if existing != nil {
+		out.Lock = existing.Lock
+	}
+	return &out
 }
 
 // casCheck compares a check-and-set request with the stored variable.

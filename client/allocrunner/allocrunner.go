@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -44,17 +45,24 @@ type Config struct {
 	Restored map[string]*state.TaskRecord
 	// Services publishes Nomad-provider services; nil publishes none.
 	Services services.Registrar
-	// Identities signs the tasks' workload identities; nil gives tasks
-	// none.
-	Identities taskrunner.IdentitySigner
 	// Lookups answers templates' variable and service lookups.
 	Lookups template.Source
 	// TemplateSettings are the client's template block.
 	TemplateSettings template.Settings
+	// TaskAPI is the agent's HTTP API, served to each task on
+	// secrets/api.sock; nil serves none.
+	TaskAPI http.Handler
+	// Identities signs the tasks' workload identities; nil gives tasks
+	// none.
+	Identities taskrunner.IdentitySigner
 	// Network sets up bridge and none mode networks; nil refuses them.
 	Network NetworkManager
 	// Devices reserves the tasks' device instances.
 	Devices taskrunner.DeviceReserver
+	// Previous is the allocation this one replaces on this node, if the
+	// client still has it: a sticky or migrating ephemeral disk is carried
+	// over from it.
+	Previous PreviousAlloc
 }
 
 // AllocRunner runs one allocation.
@@ -102,7 +110,7 @@ func New(cfg Config) (*AllocRunner, error) {
 			Node: cfg.Node, Region: cfg.Region, State: cfg.State, Logger: logger,
 			OnStateChange: ar.taskStateChanged, Restored: cfg.Restored[task.Name],
 			StartGate: ar.order.gate(task), Identities: cfg.Identities,
-			Lookups: cfg.Lookups, TemplateSettings: cfg.TemplateSettings, Devices: cfg.Devices,
+			Lookups: cfg.Lookups, TemplateSettings: cfg.TemplateSettings, TaskAPI: cfg.TaskAPI, Devices: cfg.Devices,
 		}))
 	}
 	ar.network = newNetworkHook(ar, group)
@@ -135,6 +143,11 @@ func (ar *AllocRunner) Run() {
 	}
 	if err := ar.allocDir.Build(); err != nil {
 		ar.logger.Error("build alloc dir", "error", err)
+	}
+	if group := ar.cfg.Alloc.Job.LookupTaskGroup(ar.cfg.Alloc.TaskGroup); ar.cfg.Previous != nil && len(ar.cfg.Restored) == 0 && carriesData(group) {
+		if err := ar.carryOver(group); err != nil {
+			ar.logger.Error("carry over the ephemeral disk", "error", err)
+		}
 	}
 	if isStopped(ar.Alloc()) {
 		ar.killAll(nil)

@@ -112,7 +112,7 @@ func (s *Servers) ListServiceRegistrations(ctx context.Context, args *structs.Se
 	}
 	reply := &structs.ServiceListReply{Index: index}
 	for _, r := range s.Services() {
-		if r.Namespace == nsOrDefault(args.Namespace) && (args.Name == "" || r.ServiceName == args.Name) {
+		if (args.Namespace == "*" || r.Namespace == nsOrDefault(args.Namespace)) && (args.Name == "" || r.ServiceName == args.Name) {
 			reply.Services = append(reply.Services, r)
 		}
 	}

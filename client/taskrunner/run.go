@@ -24,9 +24,11 @@ const (
 func (tr *TaskRunner) Run() {
 	defer close(tr.waitCh)
 	defer tr.tmpl.stop()
+	defer tr.taskAPI.stop()
 	if !tr.begin() {
 		return
 	}
+	go tr.renewIdentities()
 	if tr.loop(tr.recover()) == outcomeKilled {
 		tr.emit(killedEvent(nil), markDead)
 	}
@@ -144,6 +146,7 @@ func (tr *TaskRunner) recover() <-chan *drivers.ExitResult {
 	tr.running = true
 	tr.mu.Unlock()
 	tr.logger.Info("re-attached to running task")
+	go tr.resignIdentities()
 	return ch
 }
 

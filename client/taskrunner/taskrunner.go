@@ -7,6 +7,7 @@ package taskrunner
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -49,10 +50,9 @@ type Config struct {
 	Lookups template.Source
 	// TemplateSettings are the client's template block.
 	TemplateSettings template.Settings
-	// IdentityToken is the task's workload identity, the ACL token its
-	// templates' lookups act with; empty sends none (the anonymous policy
-	// when ACLs are on).
-	IdentityToken string
+	// TaskAPI is the agent's HTTP API, served to the task on
+	// secrets/api.sock; nil serves none.
+	TaskAPI http.Handler
 	// StartGate, when set, holds the task's first start until it is
 	// closed (lifecycle ordering); a kill releases it without starting.
 	StartGate <-chan struct{}
@@ -72,6 +72,7 @@ type TaskRunner struct {
 	tracker  *restartTracker
 	hooks    []prestartHook
 	tmpl     *templateHook
+	taskAPI  *taskAPIHook
 	shutdown context.Context
 	stop     context.CancelFunc
 
@@ -88,8 +89,9 @@ type TaskRunner struct {
 	waitCh    chan struct{}
 
 	// identities are the task's signed workload identities by name, from
-	// the identity hook.
-	identities map[string]string
+	// the identity hook, signed at identitiesSigned.
+	identities       map[string]string
+	identitiesSigned time.Time
 }
 
 // New returns a task runner; Run starts it.
@@ -111,8 +113,8 @@ func New(cfg Config) *TaskRunner {
 	tr.shutdown, tr.stop = context.WithCancel(context.Background())
 	jobType := jobType(cfg.Alloc)
 	tr.tracker = newRestartTracker(resolvePolicy(jobType, groupRestart(cfg.Alloc), cfg.Task.RestartPolicy), jobType)
-	tr.tmpl = &templateHook{}
-	tr.hooks = []prestartHook{taskDirHook{}, identityHook{}, networkHook{}, envHook{}, deviceHook{}, volumeHook{}, payloadHook{}, &artifactHook{}, tr.tmpl, logsHook{}}
+	tr.tmpl, tr.taskAPI = &templateHook{}, &taskAPIHook{}
+	tr.hooks = []prestartHook{taskDirHook{}, identityHook{}, networkHook{}, envHook{}, deviceHook{}, volumeHook{}, payloadHook{}, &artifactHook{}, tr.tmpl, tr.taskAPI, logsHook{}}
 	if r := cfg.Restored; r != nil && r.State != nil {
 		tr.state = r.State
 		tr.handle = r.Handle

@@ -12,6 +12,7 @@ import (
 
 	"github.com/roam-project/roam/client/template"
 	"github.com/roam-project/roam/drivers"
+	"github.com/roam-project/roam/identity"
 )
 
 // TaskTemplateEvent is the type of the events templates record, as Nomad's.
@@ -75,7 +76,7 @@ func (tr *TaskRunner) startTemplates(cfg *drivers.TaskConfig) (*template.Manager
 	m, err := template.NewManager(template.Config{
 		Templates: resolved,
 		Renderer:  &template.Renderer{Env: cfg.Env, TaskDir: cfg.TaskDir, AllocDir: cfg.AllocDir},
-		Source:    tr.cfg.Lookups, Token: tr.cfg.IdentityToken, Namespace: ns, Region: tr.cfg.Region,
+		Source:    tr.cfg.Lookups, Token: tr.identityToken, Namespace: ns, Region: tr.cfg.Region,
 		Settings: tr.cfg.TemplateSettings, Logger: tr.logger.With("component", "template"),
 	})
 	if err != nil {
@@ -91,6 +92,15 @@ func (tr *TaskRunner) startTemplates(cfg *drivers.TaskConfig) (*template.Manager
 	}
 	go tr.applyTemplateChanges(m)
 	return m, nil
+}
+
+// identityToken is the task's default workload identity, the ACL token
+// its templates' lookups act with, as Nomad's do; empty (the anonymous
+// policy when ACLs are on) when the task has none.
+func (tr *TaskRunner) identityToken() string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.identities[identity.DefaultName]
 }
 
 // untilKilled is a context that ends when the task is killed or the

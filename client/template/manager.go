@@ -35,8 +35,9 @@ type Config struct {
 	// Renderer places and renders them.
 	Renderer *Renderer
 	Source   Source
-	// Token is the ACL token lookups act with (the task's identity).
-	Token string
+	// Token returns the ACL token lookups act with (the task's workload
+	// identity, which is renewed); nil sends none.
+	Token func() string
 	// Namespace is the job's: lookups default to it.
 	Namespace string
 	// Region is the client's; a service query naming another is refused.

@@ -28,7 +28,7 @@ const DefaultBlockQueryWait = 5 * time.Minute
 type watcher struct {
 	ctx       context.Context
 	src       Source
-	token     string
+	token     func() string
 	queryWait time.Duration
 	logger    *slog.Logger
 
@@ -46,7 +46,7 @@ type entry struct {
 	subs  map[chan struct{}]bool
 }
 
-func newWatcher(ctx context.Context, src Source, token string, queryWait time.Duration, logger *slog.Logger) *watcher {
+func newWatcher(ctx context.Context, src Source, token func() string, queryWait time.Duration, logger *slog.Logger) *watcher {
 	if queryWait <= 0 {
 		queryWait = DefaultBlockQueryWait
 	}
@@ -121,8 +121,10 @@ func (w *watcher) fetch(l lookup, index uint64) (any, uint64, error) {
 	if w.src == nil {
 		return nil, 0, fmt.Errorf("no servers to look %s up from", l)
 	}
-	q := structs.QueryArgs{Namespace: l.namespace, MinIndex: index, Wait: w.queryWait,
-		WriteRequest: structs.WriteRequest{AuthToken: w.token}}
+	q := structs.QueryArgs{Namespace: l.namespace, MinIndex: index, Wait: w.queryWait}
+	if w.token != nil {
+		q.AuthToken = w.token()
+	}
 	switch l.kind {
 	case lookupVar:
 		r, err := w.src.ReadVar(w.ctx, &structs.VarReadArgs{Path: l.key, QueryArgs: q})
