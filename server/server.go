@@ -140,6 +140,9 @@ type Server struct {
 	// replication is the state of replication from the authoritative
 	// region.
 	replication replicationStatus
+	// multiregionSends orders multiregion jobs' registrations in other
+	// regions.
+	multiregionSends multiregionSends
 
 	closers []func() error
 
