@@ -54,9 +54,13 @@ type Agent struct {
 	tempDir  string
 	// tls holds the certificates of the tls block; nil when TLS is off.
 	tls *tlsutil.Store
+	// stopping is closed when the HTTP API shuts down, ending its streams.
+	stopping chan struct{}
 	// proxy carries requests this agent forwards to the leader's HTTPS
 	// API; nil when the HTTP API is plain.
 	proxy *httpsTransport
+	// ingress is the built-in entry point to services; nil when off.
+	ingress *ingressServer
 	// telemetry keeps the metrics /v1/metrics serves.
 	telemetry *telemetry.Telemetry
 	// regionRT carries requests forwarded to other regions (see
@@ -111,6 +115,10 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 		a.Shutdown()
 		return nil, err
 	}
+	if err := a.startIngress(ctx); err != nil {
+		a.Shutdown()
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -149,6 +157,7 @@ func (a *Agent) startServer() error {
 		BootstrapExpect:     cfg.Server.BootstrapExpect,
 		RaftMultiplier:      cfg.Server.RaftMultiplier,
 		NumSchedulers:       cfg.Server.NumSchedulers,
+		EventBufferSize:     cfg.Server.EventBufferSize,
 		HeartbeatGrace:      cfg.Server.HeartbeatGrace,
 		MinHeartbeatTTL:     cfg.Server.MinHeartbeatTTL,
 		JobLimits:           cfg.Server.jobLimits(),
@@ -343,6 +352,7 @@ func (a *Agent) startHTTP() error {
 	a.api.Store(&handler)
 	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+	a.http.RegisterOnShutdown(func() { close(a.stopping) })
 	go func() {
 		if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			a.logger.Error("HTTP server stopped", "error", err)
@@ -366,8 +376,9 @@ func (a *Agent) HTTPAddr() string { return a.listener.Addr().String() }
 // routes maps Nomad's /v1 paths to handlers, each behind the ACL check its
 // route declares.
 func (a *Agent) routes() http.Handler {
+	a.stopping = make(chan struct{})
 	h := &httpAPI{srv: a.server, agent: a, logger: a.logger, resolver: a.resolver(),
-		jobBodyLimit: jobBodyBase + 2*a.config.Server.jobLimits().MaxSourceSize}
+		jobBodyLimit: jobBodyBase + 2*a.config.Server.jobLimits().MaxSourceSize, stopping: a.stopping}
 	mux := http.NewServeMux()
 	for _, rt := range a.routeTable(h) {
 		handler := h.authorize(rt.allow, measured(rt.pattern, rt.handler))
@@ -391,6 +402,7 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		routes = append(routes, route{pattern: pattern, allow: allow, handler: h.wrap(fn), toLeader: true})
 	}
 	readJob := nsCap(acl.NamespaceCapabilityReadJob)
+	readHostVolumes := nsCap(acl.NamespaceCapabilityHostVolumeRead)
 	if a.server != nil {
 		handle("/v1/jobs", reads(nsCap(acl.NamespaceCapabilityListJobs), nsCap(acl.NamespaceCapabilitySubmitJob)), h.jobsRequest)
 		handle("/v1/jobs/parse", nsAnyCap(acl.NamespaceCapabilityParseJob, acl.NamespaceCapabilitySubmitJob), h.jobsParse)
@@ -407,6 +419,8 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/node/", nodeRule, h.nodeRequest)
 		handle("/v1/node/pools", anyToken, h.nodePoolsRequest)
 		handle("/v1/node/pool/", nodePoolRule, h.nodePoolRequest)
+		handle("/v1/volumes", readHostVolumes, h.volumesList)
+		handle("/v1/volume/", volumeRule, h.volumeRequest)
 		handle("/v1/services", serviceRead, h.servicesList)
 		handle("/v1/service/", reads(serviceRead, nsCap(acl.NamespaceCapabilitySubmitJob)), h.serviceRequest)
 		handle("/v1/vars", anyToken, h.varsList)
@@ -431,6 +445,14 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/namespaces", anyToken, h.namespacesList)
 		handle("/v1/namespace", management, h.namespaceRequest)
 		handle("/v1/namespace/", namespaceRule, h.namespaceRequest)
+		handle("/v1/scaling/policies", nsAnyCap(acl.NamespaceCapabilityListScalingPolicies, acl.NamespaceCapabilityReadJob), h.scalingPolicies)
+		handle("/v1/scaling/policy/", h.inObjectNamespace(scalingPolicyNamespace, constCap(acl.NamespaceCapabilityReadScalingPolicy)), h.scalingPolicy)
+		handle("/v1/search", anyToken, h.searchPrefix)
+		handle("/v1/search/fuzzy", anyToken, h.searchFuzzy)
+		for _, p := range []string{"/v1/quotas", "/v1/quota", "/v1/quota/", "/v1/quota-usages", "/v1/recommendations", "/v1/recommendations/",
+			"/v1/recommendation", "/v1/recommendation/", "/v1/sentinel/policies", "/v1/sentinel/policy/", "/v1/operator/license"} {
+			handle(p, public, h.enterpriseOnly)
+		}
 		handle("/v1/acl/bootstrap", public, h.aclBootstrap)
 		handle("/v1/acl/policies", anyToken, h.aclPolicies)
 		handle("/v1/acl/policy/", reads(anyToken, management), h.aclPolicy)
@@ -441,9 +463,14 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/acl/role", management, h.aclRoleCreate)
 		handle("/v1/acl/role/", reads(anyToken, management), h.aclRole)
 	}
+	if a.server != nil {
+		// Every server applies the log, so each streams events itself.
+		routes = append(routes, route{pattern: "/v1/event/stream", allow: eventStreamRule, handler: h.eventStream})
+	}
 	handle("/v1/agent/self", agentRead, h.agentSelf)
 	handle("/v1/agent/servers", reads(agentRead, agentWrite), h.agentServers)
 	handle("/v1/agent/health", public, h.agentHealth)
+	handle("/v1/ingress/routes", agentRead, h.ingressRoutes)
 	handle("/v1/metrics", public, h.metrics)
 	if a.client != nil {
 		routes = append(routes, route{pattern: "/v1/client/", allow: h.clientRule, handler: fsapi.Handler(a.client).ServeHTTP})
@@ -500,6 +527,7 @@ func (a *Agent) configMap() map[string]any {
 // Shutdown stops the HTTP API, the client (leaving its tasks running) and
 // the server.
 func (a *Agent) Shutdown() {
+	a.ingress.stop()
 	if a.http != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = a.http.Shutdown(ctx)

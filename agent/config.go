@@ -71,9 +71,12 @@ type Addresses struct {
 
 // ServerConfig is the agent's `server` block.
 type ServerConfig struct {
-	Enabled           bool
-	BootstrapExpect   int
-	NumSchedulers     int
+	Enabled         bool
+	BootstrapExpect int
+	NumSchedulers   int
+	// EventBufferSize is how many Raft indexes of events the event stream
+	// keeps.
+	EventBufferSize   int
 	EnabledSchedulers []string
 	HeartbeatGrace    time.Duration
 	MinHeartbeatTTL   time.Duration
@@ -116,6 +119,17 @@ type ServerJoin struct {
 	StartJoin     []string
 }
 
+// IngressConfig is the client's `ingress` block (Roam's own).
+type IngressConfig struct {
+	Enabled  bool
+	HTTPPort int
+	// HTTPSPort, with CertFile and KeyFile (PEM), also serves HTTPS.
+	HTTPSPort         int
+	CertFile, KeyFile string
+	// Token reads the service catalogue when ACLs are on.
+	Token string
+}
+
 // ClientConfig is the agent's `client` block.
 type ClientConfig struct {
 	Enabled          bool
@@ -132,7 +146,10 @@ type ClientConfig struct {
 	BridgeNetworkSubnet string
 	// ClusterNetworkCIDR is `cluster_network { cidr }`: the node leases a
 	// subnet of it through the servers, and allocations reach every node's.
-	ClusterNetworkCIDR    string
+	ClusterNetworkCIDR string
+	// Ingress is `ingress { enabled http_port token }`: the built-in
+	// HTTP entry point to services tagged ingress.host=...
+	Ingress               IngressConfig
 	StateDir              string
 	AllocDir              string
 	CpuTotalCompute       int

@@ -36,6 +36,7 @@ type fileServer struct {
 	JobMaxPriority        int             `hcl:"job_max_priority,optional"`
 	JobDefaultPriority    int             `hcl:"job_default_priority,optional"`
 	JobMaxCount           int             `hcl:"job_max_count,optional"`
+	EventBufferSize       int             `hcl:"event_buffer_size,optional"`
 	JobMaxSourceSize      string          `hcl:"job_max_source_size,optional"`
 	OIDCIssuer            string          `hcl:"oidc_issuer,optional"`
 	Rest                  hcl.Body        `hcl:",remain"`
@@ -43,7 +44,7 @@ type fileServer struct {
 
 // serverRest lists the server settings Roam accepts without acting on them.
 var serverRest = restSchema{
-	attrs: []string{"enable_event_broker", "event_buffer_size",
+	attrs: []string{"enable_event_broker",
 		"batch_eval_gc_threshold", "csi_volume_claim_gc_interval", "csi_volume_claim_gc_threshold",
 		"csi_plugin_gc_threshold", "acl_token_gc_threshold", "root_key_gc_interval",
 		"root_key_gc_threshold", "root_key_rotation_threshold", "failover_heartbeat_ttl",
@@ -81,6 +82,7 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 		JobMaxPriority:        s.JobMaxPriority,
 		JobDefaultPriority:    s.JobDefaultPriority,
 		JobMaxCount:           s.JobMaxCount,
+		EventBufferSize:       s.EventBufferSize,
 		OIDCIssuer:            s.OIDCIssuer,
 	}
 	var diags hcl.Diagnostics
@@ -125,6 +127,7 @@ type fileClient struct {
 	BridgeNetworkName     string              `hcl:"bridge_network_name,optional"`
 	BridgeNetworkSubnet   string              `hcl:"bridge_network_subnet,optional"`
 	ClusterNetwork        *fileClusterNet     `hcl:"cluster_network,block"`
+	Ingress               *fileIngress        `hcl:"ingress,block"`
 	StateDir              string              `hcl:"state_dir,optional"`
 	AllocDir              string              `hcl:"alloc_dir,optional"`
 	CpuTotalCompute       int                 `hcl:"cpu_total_compute,optional"`
@@ -163,6 +166,16 @@ var clientRest = restSchema{
 // fileClusterNet is the client's `cluster_network` block (Roam's own).
 type fileClusterNet struct {
 	CIDR string `hcl:"cidr"`
+}
+
+// fileIngress is the client's `ingress` block (Roam's own).
+type fileIngress struct {
+	Enabled   bool   `hcl:"enabled,optional"`
+	HTTPPort  int    `hcl:"http_port,optional"`
+	HTTPSPort int    `hcl:"https_port,optional"`
+	CertFile  string `hcl:"cert_file,optional"`
+	KeyFile   string `hcl:"key_file,optional"`
+	Token     string `hcl:"token,optional"`
 }
 
 // fileReserved is the client's `reserved` block as written.
@@ -204,6 +217,9 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 		ServerJoin:     f.ServerJoin.config(&dp),
 		GCInterval:     dp.parse(f.GCInterval),
 		MaxKillTimeout: dp.parse(f.MaxKillTimeout),
+	}
+	if f.Ingress != nil {
+		c.Ingress = IngressConfig(*f.Ingress)
 	}
 	if f.ClusterNetwork != nil {
 		c.ClusterNetworkCIDR = f.ClusterNetwork.CIDR

@@ -44,6 +44,9 @@ type httpAPI struct {
 	jobBodyLimit int64
 	// resolver resolves request tokens; nil when ACLs are off.
 	resolver tokenResolver
+	// stopping is closed when the HTTP server starts shutting down, which
+	// ends the streams (events, logs) that would otherwise hold it open.
+	stopping chan struct{}
 }
 
 // wrap turns a handlerFunc into an http.HandlerFunc: it encodes the result

@@ -96,12 +96,41 @@ func (h *httpAPI) heldPolicies(snap *state.Snapshot, r *http.Request) (map[strin
 	return held, nil
 }
 
+// aclPolicySelf serves /v1/acl/policy/self: the policies the caller
+// holds (for a workload identity, those attached to its job; for a
+// management token, all).
+func (h *httpAPI) aclPolicySelf(w http.ResponseWriter, r *http.Request) (any, error) {
+	out := []*api.ACLPolicyListStub{}
+	err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+		policies, err := snap.ACLPolicies()
+		if err != nil {
+			return 0, err
+		}
+		held, err := h.heldPolicies(snap, r)
+		if err != nil {
+			return 0, err
+		}
+		out = out[:0]
+		for _, p := range policies {
+			if held == nil || held[p.Name] {
+				out = append(out, &api.ACLPolicyListStub{Name: p.Name, Description: p.Description,
+					JobACL: p.JobACL, CreateIndex: p.CreateIndex, ModifyIndex: p.ModifyIndex})
+			}
+		}
+		return snap.ACLPoliciesIndex(), nil
+	})
+	return out, err
+}
+
 // aclPolicy serves /v1/acl/policy/<name>: GET (management, or a token
 // holding it), PUT/POST upsert, DELETE.
 func (h *httpAPI) aclPolicy(w http.ResponseWriter, r *http.Request) (any, error) {
 	name := strings.TrimPrefix(r.URL.Path, "/v1/acl/policy/")
 	if name == "" {
 		return nil, codedError(http.StatusBadRequest, "Missing policy name")
+	}
+	if name == "self" && r.Method == http.MethodGet {
+		return h.aclPolicySelf(w, r)
 	}
 	switch r.Method {
 	case http.MethodGet:
@@ -211,6 +240,7 @@ func (h *httpAPI) aclToken(w http.ResponseWriter, r *http.Request) (any, error) 
 		if token == nil || token.AccessorID == server.AnonymousToken.AccessorID {
 			return nil, server.ErrTokenNotFound
 		}
+		h.setMeta(w, max(h.srv.State().Snapshot().ACLTokensIndex(), 1))
 		return token, nil
 	}
 	if id == "" {
@@ -377,9 +407,9 @@ func writeRequest(r *http.Request) structs.WriteRequest {
 	return structs.WriteRequest{AuthToken: secretOf(r)}
 }
 
-// indexAtLeastOne floors a query's index at 1, as Nomad's ACL endpoints
-// do: their tables are empty until the first write, and a blocking query
-// needs an index to wait past.
+// indexAtLeastOne floors a query's index at 1, as Nomad's ACL and
+// variable endpoints do: their tables are empty until the first write,
+// and a blocking query needs an index to wait past.
 func indexAtLeastOne(query state.QueryFunc) state.QueryFunc {
 	return func(snap *state.Snapshot) (uint64, error) {
 		index, err := query(snap)

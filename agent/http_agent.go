@@ -111,7 +111,8 @@ func (h *httpAPI) agentForceLeave(w http.ResponseWriter, r *http.Request) (any, 
 	if node == "" {
 		return nil, codedError(http.StatusBadRequest, "missing node to force leave")
 	}
-	return nil, h.srv.ForceLeave(node)
+	prune, _ := strconv.ParseBool(r.URL.Query().Get("prune"))
+	return nil, h.srv.ForceLeave(node, prune)
 }
 
 // agentServers serves /v1/agent/servers: the servers a client knows.
@@ -188,12 +189,10 @@ func (h *httpAPI) raftRemovePeer(w http.ResponseWriter, r *http.Request) (any, e
 	if r.Method != http.MethodDelete {
 		return nil, methodNotAllowed()
 	}
-	target := r.URL.Query().Get("id")
-	if target == "" {
-		target = r.URL.Query().Get("address")
-	}
-	if target == "" {
+	q := r.URL.Query()
+	id, address := q.Get("id"), q.Get("address")
+	if (id == "") == (address == "") {
 		return nil, codedError(http.StatusBadRequest, "Must specify either ?id with the server's ID or ?address with IP:port of peer to remove")
 	}
-	return nil, h.srv.RemovePeer(target)
+	return nil, h.srv.RemovePeer(id, address)
 }

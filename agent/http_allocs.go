@@ -2,6 +2,7 @@ package agent
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/nomad/api"
@@ -20,12 +21,18 @@ func (h *httpAPI) allocsList(w http.ResponseWriter, r *http.Request) (any, error
 	}
 	out := []*api.AllocationListStub{}
 	allowed := callerACL(r)
+	// As in Nomad, the resources come only with ?resources=true.
+	resources, _ := strconv.ParseBool(r.URL.Query().Get("resources"))
 	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		allocs, err := snap.Allocs(opts.prefix)
 		out = out[:0]
 		for _, a := range allocs {
 			if opts.inNamespace(a.Namespace) && allowed.AllowNamespaceOperation(a.Namespace, acl.NamespaceCapabilityReadJob) {
-				out = append(out, structs.AllocStub(a))
+				stub := structs.AllocStub(a)
+				if !resources {
+					stub.AllocatedResources = nil
+				}
+				out = append(out, stub)
 			}
 		}
 		return snap.Index("allocs"), err
@@ -41,7 +48,11 @@ func (h *httpAPI) allocRequest(w http.ResponseWriter, r *http.Request) (any, err
 		if r.Method != http.MethodPut && r.Method != http.MethodPost {
 			return nil, methodNotAllowed()
 		}
-		evalID, index, err := h.srv.StopAlloc(secretOf(r), id)
+		q := r.URL.Query()
+		args := &structs.AllocStopArgs{AllocID: id, WriteRequest: writeRequest(r)}
+		args.Reschedule, _ = strconv.ParseBool(q.Get("reschedule"))
+		args.NoShutdownDelay, _ = strconv.ParseBool(q.Get("no_shutdown_delay"))
+		evalID, index, err := h.srv.StopAllocOpts(args)
 		if err != nil {
 			return nil, err
 		}
@@ -163,12 +174,20 @@ func (h *httpAPI) evalRequest(w http.ResponseWriter, r *http.Request) (any, erro
 		})
 		return out, err
 	}
+	related, _ := strconv.ParseBool(r.URL.Query().Get("related"))
 	var eval *api.Evaluation
 	err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		var err error
 		eval, err = snap.EvalByID(path)
 		if err != nil || eval == nil {
 			return snap.Index("evals"), err
+		}
+		if related {
+			copied := *eval
+			eval = &copied
+			if eval.RelatedEvals, err = relatedEvals(snap, eval); err != nil {
+				return 0, err
+			}
 		}
 		return eval.ModifyIndex, nil
 	})
@@ -179,4 +198,42 @@ func (h *httpAPI) evalRequest(w http.ResponseWriter, r *http.Request) (any, erro
 		return nil, codedError(http.StatusNotFound, "eval not found")
 	}
 	return eval, nil
+}
+
+// relatedEvals follows an evaluation's next, previous and blocked links,
+// transitively, as Nomad's ?related=true does; the evaluation itself is
+// not listed.
+func relatedEvals(snap *state.Snapshot, eval *api.Evaluation) ([]*api.EvaluationStub, error) {
+	seen := map[string]bool{eval.ID: true}
+	queue := []*api.Evaluation{eval}
+	var out []*api.EvaluationStub
+	for len(queue) > 0 {
+		e := queue[0]
+		queue = queue[1:]
+		for _, id := range []string{e.NextEval, e.PreviousEval, e.BlockedEval} {
+			if id == "" || seen[id] {
+				continue
+			}
+			seen[id] = true
+			linked, err := snap.EvalByID(id)
+			if err != nil {
+				return nil, err
+			}
+			if linked == nil {
+				continue
+			}
+			queue = append(queue, linked)
+			out = append(out, evalStub(linked))
+		}
+	}
+	return out, nil
+}
+
+// evalStub is an evaluation's entry among related evaluations.
+func evalStub(e *api.Evaluation) *api.EvaluationStub {
+	return &api.EvaluationStub{ID: e.ID, Priority: e.Priority, Type: e.Type, TriggeredBy: e.TriggeredBy,
+		Namespace: e.Namespace, JobID: e.JobID, NodeID: e.NodeID, DeploymentID: e.DeploymentID,
+		Status: e.Status, StatusDescription: e.StatusDescription, WaitUntil: e.WaitUntil,
+		NextEval: e.NextEval, PreviousEval: e.PreviousEval, BlockedEval: e.BlockedEval,
+		CreateIndex: e.CreateIndex, ModifyIndex: e.ModifyIndex, CreateTime: e.CreateTime, ModifyTime: e.ModifyTime}
 }

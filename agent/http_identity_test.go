@@ -2,16 +2,19 @@ package agent
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/identity"
 	"github.com/roam-project/roam/server"
@@ -108,5 +111,48 @@ func TestOIDCDiscovery(t *testing.T) {
 				t.Errorf("discovery = %+v", doc)
 			}
 		})
+	}
+}
+
+// TestBadWorkloadIdentitiesAnswer403 sends identity-shaped tokens that
+// must not verify through the HTTP API: each is refused with 403 and
+// nothing is registered.
+func TestBadWorkloadIdentitiesAnswer403(t *testing.T) {
+	a, mgmt := testACLAgent(t)
+	foreign, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _, err := a.server.PublicSigningKeys(a.server.State().Snapshot())
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("signing keys: %v", err)
+	}
+	w := identity.Workload{Region: "global", Namespace: "default", JobID: "web", Group: "g", Task: "t", AllocID: "8d2b5a7e-0000-0000-0000-000000000000"}
+	forged, err := identity.Sign(foreign, keys[0].KeyID, identity.NewClaims(w, &api.WorkloadIdentity{}, "", time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ name, token string }{
+		{"signed with a key the keyring lacks, under its kid", forged},
+		{"malformed", strings.Repeat("e", 40) + "." + strings.Repeat("f", 40) + "." + strings.Repeat("g", 40)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPut, "http://"+a.HTTPAddr()+"/v1/jobs", strings.NewReader(jobBody))
+			req.Header.Set("X-Nomad-Token", tc.token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "ACL token is invalid") {
+				t.Fatalf("status %d %q, want 403", resp.StatusCode, body)
+			}
+		})
+	}
+	c, _ := api.NewClient(&api.Config{Address: "http://" + a.HTTPAddr(), SecretID: mgmt})
+	if jobs, _, err := c.Jobs().List(nil); err != nil || len(jobs) != 0 {
+		t.Fatalf("jobs after refused registrations: %v, %v", jobs, err)
 	}
 }

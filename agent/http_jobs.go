@@ -263,7 +263,11 @@ func (h *httpAPI) jobRequest(w http.ResponseWriter, r *http.Request) (any, error
 			}
 			args.EvalPriority = p
 		}
-		evalID, index, err := h.srv.DeregisterJobOpts(args)
+		deregister := h.srv.DeregisterJobOpts
+		if global, _ := strconv.ParseBool(q.Get("global")); global {
+			deregister = h.srv.DeregisterMultiregionJob
+		}
+		evalID, index, err := deregister(args)
 		if err != nil {
 			return nil, err
 		}
@@ -322,7 +326,13 @@ func (h *httpAPI) jobSubRequest(w http.ResponseWriter, r *http.Request, ns, id, 
 		if r.Method != http.MethodPut && r.Method != http.MethodPost {
 			return nil, methodNotAllowed()
 		}
-		evalID, index, err := h.srv.EvaluateJob(secretOf(r), ns, id)
+		var req api.JobEvaluateRequest
+		if r.ContentLength != 0 {
+			if err := decodeBody(r, &req); err != nil {
+				return nil, err
+			}
+		}
+		evalID, index, err := h.srv.EvaluateJob(secretOf(r), ns, id, req.EvalOptions.ForceReschedule)
 		if err != nil {
 			return nil, err
 		}
@@ -399,19 +409,30 @@ func (h *httpAPI) jobPlan(w http.ResponseWriter, r *http.Request, id string) (an
 	if !callerACL(r).AllowNamespaceOperation(*req.Job.Namespace, acl.NamespaceCapabilitySubmitJob) {
 		return nil, server.ErrPermissionDenied
 	}
-	return h.srv.PlanJob(req.Job, req.Diff)
+	index := h.srv.State().Snapshot().LatestIndex()
+	resp, err := h.srv.PlanJob(req.Job, req.Diff)
+	if err == nil {
+		setIndex(w, index) // the state the plan was made against
+	}
+	return resp, err
 }
 
 func (h *httpAPI) jobScale(w http.ResponseWriter, r *http.Request, ns, id string) (any, error) {
 	if r.Method == http.MethodGet {
-		job, err := h.srv.State().Snapshot().JobByID(ns, id)
-		if err != nil {
-			return nil, err
-		}
-		if job == nil {
+		var status *api.JobScaleStatusResponse
+		err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+			job, err := snap.JobByID(ns, id)
+			if err != nil || job == nil {
+				return snap.Index("jobs"), err
+			}
+			allocs, err := snap.AllocsByJob(ns, id)
+			status = scaleStatus(job, allocs)
+			return snap.Index("jobs", "allocs"), err
+		})
+		if err == nil && status == nil {
 			return nil, codedError(http.StatusNotFound, "job not found")
 		}
-		return scaleStatus(job), nil
+		return status, err
 	}
 	var req api.ScalingRequest
 	if err := decodeBody(r, &req); err != nil {
@@ -430,19 +451,6 @@ func (h *httpAPI) jobScale(w http.ResponseWriter, r *http.Request, ns, id string
 	}
 	setIndex(w, res.Index)
 	return &api.JobRegisterResponse{EvalID: res.EvalID, EvalCreateIndex: res.EvalCreateIndex, JobModifyIndex: res.JobModifyIndex}, nil
-}
-
-// scaleStatus reports each group's desired and actual counts.
-func scaleStatus(job *api.Job) *api.JobScaleStatusResponse {
-	out := &api.JobScaleStatusResponse{
-		JobID: *job.ID, Namespace: *job.Namespace, JobCreateIndex: *job.CreateIndex,
-		JobModifyIndex: *job.JobModifyIndex, JobStopped: *job.Stop,
-		TaskGroups: map[string]api.TaskGroupScaleStatus{},
-	}
-	for _, tg := range job.TaskGroups {
-		out.TaskGroups[*tg.Name] = api.TaskGroupScaleStatus{Desired: *tg.Count}
-	}
-	return out
 }
 
 func namespaceOf(r *http.Request) string {

@@ -24,7 +24,7 @@ func (h *httpAPI) metrics(w http.ResponseWriter, r *http.Request) (any, error) {
 		}
 		return nil, err
 	}
-	return h.agent.telemetry.Summary()
+	return h.agent.telemetry.Summary(), nil
 }
 
 // measured records how long each request to a route takes, as the sample

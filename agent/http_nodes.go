@@ -81,6 +81,28 @@ func (h *httpAPI) nodeRequest(w http.ResponseWriter, r *http.Request) (any, erro
 		setIndex(w, index)
 		return &api.NodeDrainUpdateResponse{NodeModifyIndex: index}, nil
 	}
+	for _, op := range []struct {
+		suffix string
+		run    func(token, nodeID string) ([]string, uint64, error)
+	}{{"/evaluate", h.srv.EvaluateNode}, {"/purge", h.srv.PurgeNode}} {
+		id, ok := strings.CutSuffix(path, op.suffix)
+		if !ok {
+			continue
+		}
+		if r.Method != http.MethodPut && r.Method != http.MethodPost {
+			return nil, methodNotAllowed()
+		}
+		evals, index, err := op.run(secretOf(r), id)
+		if err != nil {
+			return nil, err
+		}
+		setIndex(w, index)
+		resp := &api.NodePurgeResponse{EvalIDs: evals, NodeModifyIndex: index}
+		if len(evals) > 0 {
+			resp.EvalCreateIndex = index
+		}
+		return resp, nil
+	}
 	if r.Method != http.MethodGet {
 		return nil, methodNotAllowed()
 	}
@@ -99,5 +121,9 @@ func (h *httpAPI) nodeRequest(w http.ResponseWriter, r *http.Request) (any, erro
 	if node == nil {
 		return nil, codedError(http.StatusNotFound, "node not found")
 	}
-	return node, nil
+	// Nomad's node carries its SecretID, blanked for the API.
+	return struct {
+		*api.Node
+		SecretID string
+	}{node, ""}, nil
 }

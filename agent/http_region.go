@@ -29,10 +29,10 @@ import (
 var regionLocal = []string{"/v1/agent/", "/v1/client/", "/v1/regions", "/ui/"}
 
 // authoritativeWrites are the writes of replicated state (ACL policies,
-// roles, the bootstrap, namespaces) that a region which is not the
+// roles, the bootstrap, namespaces, node pools) that a region which is not the
 // authoritative one sends there, as Nomad does; it has them back by
-// replication. Global tokens go there too (see isGlobalTokenWrite).
-var authoritativeWrites = []string{"/v1/acl/bootstrap", "/v1/acl/policy/", "/v1/acl/role", "/v1/namespace"}
+// replication. Writes and deletions of global tokens go there too.
+var authoritativeWrites = []string{"/v1/acl/bootstrap", "/v1/acl/policy/", "/v1/acl/role", "/v1/namespace", "/v1/node/pool"}
 
 // regionLayer forwards requests for other regions, and writes of
 // replicated state to the authoritative region; the rest go to next.
@@ -54,6 +54,12 @@ func (h *httpAPI) regionLayer(next http.Handler) http.Handler {
 		}
 		for _, p := range authoritativeWrites {
 			if strings.HasPrefix(r.URL.Path, p) {
+				h.forwardRegion(w, r, auth, nil)
+				return
+			}
+		}
+		if id, ok := strings.CutPrefix(r.URL.Path, "/v1/acl/token/"); ok && r.Method == http.MethodDelete {
+			if t, _ := h.srv.State().Snapshot().ACLTokenByAccessor(id); t != nil && t.Global {
 				h.forwardRegion(w, r, auth, nil)
 				return
 			}
@@ -211,7 +217,8 @@ func regionHeaderWait(r *http.Request) time.Duration {
 	if err != nil || wait <= 0 {
 		wait = 5 * time.Minute
 	}
-	return min(wait, 10*time.Minute) + wait/16 + regionAnswerWait
+	wait = min(wait, 10*time.Minute)
+	return wait + wait/16 + regionAnswerWait
 }
 
 // regionAnswerWait bounds the wait for the beginning of an answer to a

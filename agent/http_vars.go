@@ -26,16 +26,22 @@ func (h *httpAPI) varsList(w http.ResponseWriter, r *http.Request) (any, error) 
 	}
 	out := []*api.VariableMetadata{}
 	allowed := callerACL(r)
-	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
+	err = h.blockingRead(w, r, indexAtLeastOne(func(snap *state.Snapshot) (uint64, error) {
 		vars, err := snap.VarsByPrefix(opts.namespace, opts.prefix)
 		out = out[:0]
 		for _, v := range vars {
 			if allowed.AllowVariableOperation(v.Namespace, v.Path, acl.VariablesCapabilityList) {
-				out = append(out, v.Metadata())
+				m := v.Metadata()
+				// The lock's ID lets its holder change the variable: as in
+				// Nomad, only those who may read the variable see it.
+				if !allowed.AllowVariableOperation(v.Namespace, v.Path, acl.VariablesCapabilityRead) {
+					m.Lock = nil
+				}
+				out = append(out, m)
 			}
 		}
 		return snap.VarsIndex(), err
-	})
+	}))
 	return page(w, r, out, err, varKey)
 }
 
@@ -80,12 +86,6 @@ func (h *httpAPI) varRead(w http.ResponseWriter, r *http.Request, path string) (
 
 func (h *httpAPI) varWrite(w http.ResponseWriter, r *http.Request, path string) (any, error) {
 	q := r.URL.Query()
-	op := structs.VarOpSet
-	for _, lockOp := range []structs.VarOp{structs.VarOpLockAcquire, structs.VarOpLockRenew, structs.VarOpLockRelease} {
-		if _, ok := q[string(lockOp)]; ok {
-			op = lockOp
-		}
-	}
 	var v api.Variable
 	if err := decodeBody(r, &v); err != nil {
 		return nil, err
@@ -97,12 +97,15 @@ func (h *httpAPI) varWrite(w http.ResponseWriter, r *http.Request, path string) 
 	} else if v.Namespace == "" {
 		v.Namespace = "default"
 	}
-	args := &structs.VarApplyArgs{Op: op, Var: &v}
-	if op != structs.VarOpSet {
-		return h.varApply(w, r, args)
-	}
+	args := &structs.VarApplyArgs{Op: structs.VarOpSet, Var: &v}
 	if err := casArg(q.Get("cas"), args, structs.VarOpCAS); err != nil {
 		return nil, err
+	}
+	// Nomad's variable locks: ?lock-acquire, ?lock-renew, ?lock-release.
+	for _, op := range []structs.VarOp{structs.VarOpLockAcquire, structs.VarOpLockRelease, structs.VarOpLockRenew} {
+		if _, ok := q[string(op)]; ok {
+			args.Op = op
+		}
 	}
 	return h.varApply(w, r, args)
 }
@@ -144,7 +147,11 @@ func (h *httpAPI) varApply(w http.ResponseWriter, r *http.Request, args *structs
 		return nil, server.ErrPermissionDenied
 	}
 	args.WriteRequest = writeRequest(r)
-	reply, err := h.srv.ApplyVar(args)
+	apply := h.srv.ApplyVar
+	if args.Op == structs.VarOpLockRenew {
+		apply = h.srv.RenewVarLock
+	}
+	reply, err := apply(args)
 	if err != nil {
 		return nil, err
 	}

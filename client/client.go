@@ -22,6 +22,7 @@ import (
 	"github.com/roam-project/roam/client/hoststats"
 	"github.com/roam-project/roam/client/state"
 	"github.com/roam-project/roam/devices"
+	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/network"
 	"github.com/roam-project/roam/structs"
 )
@@ -160,6 +161,9 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 	loops.Go(func() { c.watchDrivers(ctx) })
 	loops.Go(func() { c.watchDevices(ctx) })
+	if hs, ok := c.servers.(hostVolumeServers); ok {
+		loops.Go(func() { c.watchHostVolumes(ctx, hs) })
+	}
 	c.watchAllocations(ctx)
 	return ctx.Err()
 }
@@ -208,21 +212,39 @@ func (c *Client) restore() error {
 	if len(allocs) > 0 {
 		c.logger.Info("restored allocations", "count", len(allocs))
 	}
-	// Networks whose allocation is gone (a crash between the two) go.
-	return c.network.Reconcile(func(id string) bool {
+	// Networks whose allocation is gone (a crash between the two) go,
+	// with the pause containers holding their namespaces.
+	gone, err := c.network.Reconcile(func(id string) bool {
 		c.mu.RLock()
 		defer c.mu.RUnlock()
 		return c.allocs[id] != nil
 	})
+	for _, id := range gone {
+		for _, d := range c.cfg.Drivers {
+			if nc, ok := d.(drivers.NetworkCreator); ok {
+				if derr := nc.DestroyNetwork(id); derr != nil {
+					err = errors.Join(err, derr)
+				}
+			}
+		}
+	}
+	return err
 }
 
 // startAlloc creates and runs an alloc runner.
 func (c *Client) startAlloc(a *api.Allocation, restored map[string]*state.TaskRecord) {
+	var previous allocrunner.PreviousAlloc
+	c.mu.RLock()
+	if prev, ok := c.allocs[a.PreviousAllocation]; ok && a.PreviousAllocation != "" {
+		previous = prev
+	}
+	c.mu.RUnlock()
 	ar, err := allocrunner.New(allocrunner.Config{
 		Alloc: a, Node: c.Node(), Region: c.cfg.Region, Drivers: c.cfg.Drivers,
 		AllocRoot: c.cfg.AllocDir, State: c.db, Logger: c.cfg.Logger,
 		OnUpdate: c.updates.queue, Restored: restored, Services: c.servers, Identities: c.servers, Network: c.network,
 		Lookups: c.servers, TemplateSettings: c.cfg.Templates, TaskAPI: c.cfg.TaskAPI, Devices: c.devices,
+		Previous: previous,
 	})
 	if err != nil {
 		c.logger.Error("create alloc runner", "alloc_id", a.ID, "error", err)

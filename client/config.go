@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 
 	"github.com/roam-project/roam/client/template"
 	"github.com/roam-project/roam/devices"
@@ -54,7 +55,10 @@ type Config struct {
 	DevicePlugins []devices.Plugin
 	// HostVolumes are the client's `host_volume` blocks by name.
 	HostVolumes map[string]HostVolume
-	Logger      *slog.Logger
+	// HostVolumesDir holds the dynamic host volumes this client makes;
+	// StateDir/../host_volumes when empty.
+	HostVolumesDir string
+	Logger         *slog.Logger
 }
 
 // HostVolume is a directory of the machine offered to jobs by name.
@@ -93,6 +97,9 @@ func (c *Config) validate() error {
 	}
 	if c.NodePool == "" {
 		c.NodePool = "default"
+	}
+	if c.HostVolumesDir == "" {
+		c.HostVolumesDir = filepath.Join(filepath.Dir(c.StateDir), "host_volumes")
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -72,3 +72,53 @@ func TestMissingHostVolumePath(t *testing.T) {
 		t.Fatalf("New = %v, want an error naming the host volume", err)
 	}
 }
+
+// TestStickyDiskCarriedOver checks that a replacement of an allocation
+// whose ephemeral disk is sticky starts with the previous allocation's
+// alloc/data and task local/ directories, once the previous one stopped.
+func TestStickyDiskCarriedOver(t *testing.T) {
+	servers := clienttest.NewServers()
+	h := startClient(t, servers, t.TempDir())
+	sticky := func(a *api.Allocation) *api.Allocation {
+		a.Job.TaskGroups[0].EphemeralDisk = &api.EphemeralDisk{Sticky: new(true)}
+		return a
+	}
+	first := sticky(clienttest.Alloc(h.client.Node().ID, "service", clienttest.ShellTask("web",
+		`echo shared > "$NOMAD_ALLOC_DIR/data/kept" && echo own > "$NOMAD_TASK_DIR/kept" && echo written && sleep 300`)))
+	servers.PutAlloc(first)
+	h.waitLog(first.ID, "web", "written")
+	second := sticky(clienttest.Alloc(h.client.Node().ID, "service", clienttest.ShellTask("web",
+		`cat "$NOMAD_ALLOC_DIR/data/kept" "$NOMAD_TASK_DIR/kept"; echo read; sleep 300`)))
+	second.PreviousAllocation = first.ID
+	servers.StopAlloc(first.ID)
+	servers.PutAlloc(second)
+	log := h.waitLog(second.ID, "web", "read")
+	if log != "shared\nown\nread\n" {
+		t.Fatalf("replacement read %q, want the previous allocation's files", log)
+	}
+}
+
+// TestUnhealthyDeviceReported checks that a task whose GPU turns unhealthy
+// gets an event naming the device and the reason.
+func TestUnhealthyDeviceReported(t *testing.T) {
+	servers := clienttest.NewServers()
+	h := startClientWith(t, servers, t.TempDir(), func(c *Config) { c.DevicePlugins = []devices.Plugin{fixtureGPUs{}} })
+	task := clienttest.ShellTask("web", `echo up; sleep 300`)
+	alloc := clienttest.Alloc(h.client.Node().ID, "service", task)
+	alloc.AllocatedResources.Tasks["web"].Devices = []*api.AllocatedDeviceResource{
+		{Vendor: "nvidia", Type: "gpu", Name: "Fixture 80GB", DeviceIDs: []string{"GPU-1"}}}
+	servers.PutAlloc(alloc)
+	h.waitLog(alloc.ID, "web", "up")
+	old, _ := fixtureGPUs{}.Fingerprint(context.Background())
+	fresh, _ := fixtureGPUs{}.Fingerprint(context.Background())
+	fresh[0].Instances[1].Healthy, fresh[0].Instances[1].HealthDescription = false, "NVML memory info: ERROR_GPU_IS_LOST"
+	h.client.reportDeviceHealth(old, fresh)
+	waitFor(t, "the device event", func() bool {
+		a := servers.Alloc(alloc.ID)
+		if a == nil || a.TaskStates["web"] == nil {
+			return false
+		}
+		ev := findEvent(a.TaskStates["web"], "Device Unhealthy")
+		return ev != nil && strings.Contains(ev.DisplayMessage, "GPU-1") && strings.Contains(ev.DisplayMessage, "ERROR_GPU_IS_LOST")
+	})
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/roam-project/roam/client/fingerprint"
 	"github.com/roam-project/roam/internal/version"
+	"github.com/roam-project/roam/network"
 	"github.com/roam-project/roam/structs"
 )
 
@@ -79,14 +80,26 @@ func (c *Client) buildNode(ctx context.Context) (*api.Node, error) {
 	if cfg.HTTPAddr != "" {
 		a["nomad.advertise.address"] = cfg.HTTPAddr
 	}
+	caps := network.Fingerprint(cfg.ClusterNetworkCIDR != "")
+	for k, v := range caps.Attributes {
+		a[k] = v
+	}
+	for attr, why := range caps.Missing {
+		c.logger.Warn("network mode unavailable on this node: groups needing it are placed elsewhere",
+			"attribute", attr, "reason", why)
+	}
 	c.fingerprintDrivers(ctx, node)
 	node.NodeResources.Devices = c.devices.Fingerprint(ctx)
 	for name, hv := range cfg.HostVolumes {
 		if _, err := os.Stat(hv.Path); err != nil {
 			return nil, fmt.Errorf("host_volume %q: path %q: %w", name, hv.Path, err)
 		}
-		node.HostVolumes[name] = &api.HostVolumeInfo{Path: hv.Path, ReadOnly: hv.ReadOnly}
 	}
+	made, err := loadMadeVolumes(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("read host volume record: %w", err)
+	}
+	node.HostVolumes = nodeHostVolumes(cfg.HostVolumes, made)
 	return node, nil
 }
 

@@ -59,6 +59,28 @@ List Options:
 	run: (*cli).aclPolicyList,
 }
 
+// aclPolicySelfVerb lists the caller's policies.
+var aclPolicySelfVerb = &verb{
+	name:     "acl policy self",
+	synopsis: "Lists the ACL policies of the current token or workload identity",
+	help: `
+Usage: roam acl policy self [options]
+
+  Self lists the ACL policies the token in use holds; for a task's
+  workload identity (NOMAD_TOKEN in a task with identity { env = true }),
+  the policies attached to its job, group or task.
+
+General Options:
+` + generalOptionsHelp + `
+
+Self Options:
+
+  -json
+    Output the ACL policies in JSON format.
+`,
+	run: (*cli).aclPolicySelf,
+}
+
 // aclPolicyInfoVerb shows a policy.
 var aclPolicyInfoVerb = &verb{
 	name:     "acl policy info",
@@ -150,6 +172,31 @@ func (c *cli) aclPolicyList(v *verb, args []string) int {
 		rows := []string{"Name|Description"}
 		for _, p := range policies {
 			rows = append(rows, p.Name+"|"+p.Description)
+		}
+		return formatList(rows)
+	})
+}
+
+func (c *cli) aclPolicySelf(v *verb, args []string) int {
+	fs := c.flagSet(v)
+	asJSON := fs.Bool("json", false, "")
+	client, code, ok := c.connect(v, fs, args, takesNoArgs)
+	if !ok {
+		return code
+	}
+	policies, _, err := client.ACLPolicies().Self(nil)
+	if err != nil {
+		c.errorf("Error fetching ACL policies: %s", err)
+		return 1
+	}
+	return printList(c, policies, *asJSON, "No policies found", func() string {
+		rows := []string{"Name|Job ID|Group Name|Task Name"}
+		for _, p := range policies {
+			j := p.JobACL
+			if j == nil {
+				j = &api.JobACL{}
+			}
+			rows = append(rows, p.Name+"|"+j.JobID+"|"+j.Group+"|"+j.Task)
 		}
 		return formatList(rows)
 	})

@@ -138,6 +138,11 @@ func allocHeader(alloc *api.Allocation, verbose bool, now time.Time) []string {
 		"Created|" + when(alloc.CreateTime),
 		"Modified|" + when(alloc.ModifyTime),
 	}
+	if ns := alloc.NetworkStatus; ns != nil && ns.Address != "" {
+		// Roam's: the allocation's own address (bridge mode; on the
+		// cluster network it answers from every node).
+		rows = append(rows, "Network Address|"+ns.Address)
+	}
 	if alloc.DeploymentID != "" {
 		rows = append(rows, "Deployment ID|"+shortID(alloc.DeploymentID, verbose),
 			"Deployment Health|"+deploymentHealth(alloc.DeploymentStatus))
@@ -225,8 +230,14 @@ func formatTaskStatus(alloc *api.Allocation, task string, usage *api.AllocResour
 		fmt.Sprintf("Task %q is %q", task, state.State),
 		"Task Resources:\n" + formatTaskResources(alloc, task, taskUsage),
 	}
+	if taskUsage != nil && taskUsage.ResourceUsage != nil && len(taskUsage.ResourceUsage.DeviceStats) > 0 {
+		parts = append(parts, "Device Stats\n"+formatDeviceUtilization(taskUsage.ResourceUsage.DeviceStats))
+	}
 	if view.stats && taskUsage != nil && taskUsage.ResourceUsage != nil {
 		parts = append(parts, formatDetailedStats(taskUsage.ResourceUsage))
+		if len(taskUsage.ResourceUsage.DeviceStats) > 0 {
+			parts = append(parts, "Detailed Device Stats\n"+formatDeviceStats(taskUsage.ResourceUsage.DeviceStats))
+		}
 	}
 	parts = append(parts, "Task Events:\n"+formatKV(taskTimes(state)))
 	parts = append(parts, "Recent Events:\n"+formatTaskEvents(state.Events))

@@ -1,7 +1,9 @@
 package command
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/nomad/api"
 )
@@ -102,6 +104,31 @@ func TestFormatAllocAddressesAndStats(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.got != tc.want {
 				t.Errorf("got:\n%s\nwant:\n%s", tc.got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAllocHeaderNetworkAddress(t *testing.T) {
+	cases := []struct {
+		name   string
+		status *api.AllocNetworkStatus
+		want   string
+	}{
+		{"host mode has no row", nil, ""},
+		{"bridge mode shows the allocation's address", &api.AllocNetworkStatus{InterfaceName: "eth0", Address: "10.42.1.2"}, "Network Address|10.42.1.2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rows := allocHeader(&api.Allocation{NetworkStatus: tc.status}, false, time.Now())
+			got := ""
+			for _, r := range rows {
+				if strings.HasPrefix(r, "Network Address|") {
+					got = r
+				}
+			}
+			if got != tc.want {
+				t.Errorf("row %q, want %q", got, tc.want)
 			}
 		})
 	}

@@ -39,6 +39,7 @@ var groupSynopses = map[string]string{
 	"alloc":      "Interact with allocations",
 	"deployment": "Interact with deployments",
 	"eval":       "Interact with evaluations",
+	"ingress":    "Interact with the built-in ingress",
 	"job":        "Interact with jobs",
 	"namespace":  "Interact with namespaces",
 	"node":       "Interact with nodes",
@@ -70,13 +71,14 @@ func verbs() []*verb {
 		allocStatusVerb, allocLogsVerb, allocFSVerb, allocStopVerb, allocRestartVerb, allocSignalVerb, allocExecVerb,
 		evalStatusVerb, evalListVerb, deploymentListVerb, deploymentStatusVerb, deploymentPromoteVerb, deploymentFailVerb,
 		varPutVerb, varGetVerb, varListVerb, varPurgeVerb, varInitVerb, varLockVerb,
-		serviceListVerb, serviceInfoVerb, serviceDeleteVerb,
+		serviceListVerb, serviceInfoVerb, serviceDeleteVerb, ingressListVerb,
 		namespaceApplyVerb, namespaceListVerb, namespaceStatusVerb, namespaceInspectVerb, namespaceDeleteVerb,
 		tlsCACreateVerb, tlsCertCreateVerb, operatorGossipKeyringVerb,
 		operatorRootKeyringListVerb, operatorRootKeyringRotateVerb, operatorRootKeyringRemoveVerb,
-		aclBootstrapVerb, aclPolicyApplyVerb, aclPolicyListVerb, aclPolicyInfoVerb, aclPolicyDeleteVerb,
+		aclBootstrapVerb, aclPolicyApplyVerb, aclPolicyListVerb, aclPolicyInfoVerb, aclPolicyDeleteVerb, aclPolicySelfVerb,
 		aclTokenCreateVerb, aclTokenListVerb, aclTokenInfoVerb, aclTokenSelfVerb, aclTokenUpdateVerb, aclTokenDeleteVerb,
 		aclRoleCreateVerb, aclRoleListVerb, aclRoleInfoVerb, aclRoleUpdateVerb, aclRoleDeleteVerb,
+		volumeCreateVerb, volumeStatusVerb, volumeDeleteVerb,
 	}
 }
 

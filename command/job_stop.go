@@ -38,6 +38,10 @@ Stop Options:
     Override the priority of the evaluations produced as a result of this job
     deregistration. By default, this is set to the priority of the job.
 
+  -global
+    Stop a multiregion job in every region it names. By default, job stop
+    stops a job in one region only. Ignored for single-region jobs.
+
   -purge
     Purge is used to stop the job and purge it from the system. If not set,
     the job will still be queryable and will be purged by the garbage
@@ -60,7 +64,7 @@ func (c *cli) jobStop(v *verb, args []string) int {
 	yes := fs.Bool("yes", false, "")
 	verbose := fs.Bool("verbose", false, "")
 	evalPriority := fs.Int("eval-priority", 0, "")
-	fs.Bool("global", false, "")
+	global := fs.Bool("global", false, "")
 	fs.Bool("no-shutdown-delay", false, "")
 	job, code, ok := c.connectJob(v, fs, args)
 	if !ok {
@@ -72,7 +76,7 @@ func (c *cli) jobStop(v *verb, args []string) int {
 			return code
 		}
 	}
-	opts := &api.DeregisterOptions{Purge: *purge, EvalPriority: *evalPriority}
+	opts := &api.DeregisterOptions{Purge: *purge, Global: *global, EvalPriority: *evalPriority}
 	evalID, _, err := job.client.Jobs().DeregisterOpts(job.id, opts, job.write())
 	if err != nil {
 		c.errorf("Error deregistering job: %s", err)

@@ -60,7 +60,8 @@ Remove Options:
 
   -force
     Remove the key even though variables are still sealed with it (they can
-    no longer be read).
+    no longer be read) or running tasks hold identities it signed (they are
+    refused from then on).
 
 General Options:
 ` + generalOptionsHelp,

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +14,8 @@ import (
 // TestACLsAcrossACluster: with three servers and a client-only agent, a
 // token is checked wherever a request lands: followers pass it on to the
 // leader with the request, and the client agent resolves it through the
-// servers.
+// servers. A task's workload identity, which the client agent gets from
+// the servers over RPC, is honoured on every agent too.
 func TestACLsAcrossACluster(t *testing.T) {
 	var servers []*agentProc
 	for i := 0; i < 3; i++ {
@@ -27,7 +30,7 @@ func TestACLsAcrossACluster(t *testing.T) {
 		s.conf += fmt.Sprintf("server {\n  enabled = true\n  bootstrap_expect = 3\n  server_join {\n    retry_join = [%s]\n    retry_interval = \"1s\"\n  }\n}\n", strings.Join(serfAddrs, ", "))
 		s.start(t)
 	}
-	client := newAgentProc(t, "client0", fmt.Sprintf("acl {\n  enabled = true\n}\nclient {\n  enabled = true\n  servers = [%s]\n  network_interface = \"lo\"\n}\n", strings.Join(rpcAddrs, ", ")))
+	client := newAgentProc(t, "client0", fmt.Sprintf("acl {\n  enabled = true\n}\nclient {\n  enabled = true\n  servers = [%s]\n  network_interface = \"lo\"\n}\nplugin \"raw_exec\" {\n  config {\n    enabled = true\n  }\n}\n", strings.Join(rpcAddrs, ", ")))
 	client.start(t)
 	t.Cleanup(func() {
 		for _, p := range append([]*agentProc{client}, servers...) {
@@ -91,4 +94,36 @@ func TestACLsAcrossACluster(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("workload identity", func(t *testing.T) {
+		for path, secret := range map[string]string{"nomad/jobs/wi-cluster": "mine", "nomad/jobs/acl-0": "theirs"} {
+			if _, _, err := mgmt.Variables().Create(&api.Variable{Path: path, Items: api.VariableItems{"secret": secret}}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		job := shellJob("wi-cluster", "service", 1, "exec sleep 600")
+		job.TaskGroups[0].Tasks[0].Identity = &api.WorkloadIdentity{File: true}
+		if _, _, err := mgmt.Jobs().Register(job, nil); err != nil {
+			t.Fatal(err)
+		}
+		var token []byte
+		waitUntil(t, 60*time.Second, "the task's identity file", func() bool {
+			stubs, _, err := mgmt.Jobs().Allocations("wi-cluster", false, nil)
+			if err != nil || len(stubs) == 0 {
+				return false
+			}
+			token, err = os.ReadFile(filepath.Join(client.dir, "data", "alloc", stubs[0].ID, "main", "secrets", "nomad_token"))
+			return err == nil && len(token) > 0
+		})
+		for _, p := range append(append([]*agentProc{}, servers...), client) {
+			wi := as(p, string(token))
+			v, _, err := wi.Variables().Read("nomad/jobs/wi-cluster", nil)
+			if err != nil || v.Items["secret"] != "mine" {
+				t.Fatalf("own variable through %s: %+v, %v", p.name, v, err)
+			}
+			if _, _, err := wi.Variables().Read("nomad/jobs/acl-0", nil); err == nil || !strings.Contains(err.Error(), "403") {
+				t.Fatalf("another job's variable through %s: %v", p.name, err)
+			}
+		}
+	})
 }

@@ -165,6 +165,12 @@ exec sleep 600`
 		}
 		_, _, err = wi.Jobs().Register(shellJob("wi-spawned", "batch", 1, "true"), nil)
 		wantDenied(t, "registering a job with the attached policy", err, "Permission denied")
+		if held, _, err := wi.ACLPolicies().Self(nil); err != nil || len(held) != 1 || held[0].Name != "wi-extra" || held[0].JobACL.JobID != "wi-app" {
+			t.Errorf("policy self: %+v, %v", held, err)
+		}
+		if out, code := a.roamWithToken(t, token, "acl", "policy", "self"); code != 0 || !strings.Contains(out, "wi-extra") {
+			t.Errorf("roam acl policy self with the identity: %d %s", code, out)
+		}
 	})
 
 	t.Run("refused once its allocation stops", func(t *testing.T) {

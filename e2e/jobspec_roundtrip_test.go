@@ -38,6 +38,14 @@ func TestJobFilesRoundTripThroughTheAgent(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parse: %v", err)
 			}
+			// The corpus names regions and node pools a one-region dev
+			// agent lacks: the job goes to this region, its pool is made.
+			job.Region, job.Multiregion = ptr("global"), nil
+			if p := job.NodePool; p != nil && *p != "" && *p != "default" && *p != "all" {
+				if _, err := a.client.NodePools().Register(&api.NodePool{Name: *p}, nil); err != nil {
+					t.Fatalf("node pool %s: %v", *p, err)
+				}
+			}
 			if _, _, err := a.client.Jobs().Register(job, nil); err != nil {
 				t.Fatalf("register: %v", err)
 			}
@@ -78,6 +86,17 @@ func specJSON(t *testing.T, job *api.Job) map[string]any {
 	c.Status, c.StatusDescription, c.Stable, c.Version, c.SubmitTime = nil, nil, nil, nil, nil
 	c.CreateIndex, c.ModifyIndex, c.JobModifyIndex, c.Stop = nil, nil, nil, nil
 	c.Namespace, c.Datacenters, c.NodePool = nil, nil, nil
+	// Scaling policies get an ID, a namespace and a target on registration.
+	c.TaskGroups = make([]*api.TaskGroup, len(job.TaskGroups))
+	for i, g := range job.TaskGroups {
+		gc := *g
+		if g.Scaling != nil {
+			sc := *g.Scaling
+			sc.ID, sc.Namespace, sc.Target, sc.CreateIndex, sc.ModifyIndex = "", "", nil, 0, 0
+			gc.Scaling = &sc
+		}
+		c.TaskGroups[i] = &gc
+	}
 	buf, err := json.Marshal(&c)
 	if err != nil {
 		t.Fatal(err)

@@ -22,6 +22,11 @@ func TestMetrics(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := startDevAgent(t, tc.config)
+			// A write just before the read puts a Raft apply in the
+			// summary's current interval.
+			if _, _, err := a.client.Variables().Create(&api.Variable{Path: "m", Items: api.VariableItems{"k": "v"}}, nil); err != nil {
+				t.Fatal(err)
+			}
 			op := a.client.Operator()
 			sum, _, err := op.MetricsSummary(nil)
 			if err != nil {

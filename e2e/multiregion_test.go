@@ -78,7 +78,7 @@ func latestDeployment(t *testing.T, c *api.Client, jobID string, version uint64,
 }
 
 func TestMultiregionJobRollsOutRegionAfterRegionAndFailsAll(t *testing.T) {
-	f := startFederation(t, false)
+	f := startFederation(t, federationOptions{})
 	east, west := f.api(t, f.east), f.api(t, f.west)
 	dir := t.TempDir()
 	spec := filepath.Join(dir, "web.hcl")
@@ -167,5 +167,44 @@ func TestMultiregionJobRollsOutRegionAfterRegionAndFailsAll(t *testing.T) {
 			return err == nil && *job.Version == 2 && strings.Contains(job.TaskGroups[0].Tasks[0].Config["args"].([]any)[1].(string), "sleep 300")
 		})
 	}
-	f.stopJobs(t, f.west)
+
+	// job stop -global stops it in both regions.
+	if out, code := roamAt(t, f.east, nil, "job", "stop", "-global", "-detach", "web"); code != 0 {
+		t.Fatalf("job stop -global: exit %d\n%s", code, out)
+	}
+	for name, c := range map[string]*api.Client{"east": east, "west": west} {
+		waitUntil(t, 30*time.Second, "web stopped in "+name, func() bool {
+			job, _, err := c.Jobs().Info("web", nil)
+			return err == nil && *job.Stop
+		})
+	}
+}
+
+// TestMultiregionRolloutResumesAfterLeaderRestart submits a multiregion
+// job while west is down: east deploys it and cannot hand it on. East's
+// server restarts (the retrying leader gone), west comes back, and east's
+// new leadership carries the rollout on to west.
+func TestMultiregionRolloutResumesAfterLeaderRestart(t *testing.T) {
+	f := startFederation(t, federationOptions{})
+	f.west.kill()
+	east := f.api(t, f.east)
+	spec := filepath.Join(t.TempDir(), "web.hcl")
+	if err := os.WriteFile(spec, []byte(multiregionSpec(`sleep 300`)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := roamAt(t, f.east, nil, "job", "run", "-detach", spec); code != 0 {
+		t.Fatalf("job run with west down: exit %d\n%s", code, out)
+	}
+	latestDeployment(t, east, "web", 0, "successful")
+
+	f.east.stop()
+	f.west.start(t)
+	f.east.start(t)
+	west := f.api(t, f.west)
+	latestDeployment(t, west, "web", 0, "successful")
+	waitRunning(t, west, "web", 2)
+	logHas(t, f.east, "multiregion: resuming the rollout in the next region", 5*time.Second)
+	if job, _, err := east.Jobs().Info("web", nil); err != nil || *job.Version != 0 {
+		t.Fatalf("east's job after the restart: %v (want version 0 still)", err)
+	}
 }

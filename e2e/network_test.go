@@ -12,7 +12,7 @@ import (
 
 // requireNetns skips unless the test may create network namespaces,
 // bridges and iptables rules.
-func requireNetns(t *testing.T) {
+func requireNetns(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("bridge networking needs root (network namespaces, bridges, iptables)")
@@ -128,4 +128,63 @@ func TestBridgeNetworkJob(t *testing.T) {
 		return !strings.Contains(string(rules), alloc.ID) && strings.TrimSpace(pause) == "" &&
 			httpBody(fmt.Sprintf("http://127.0.0.1:%d/", port)) == ""
 	})
+}
+
+// TestBridgeNetworkExecTask runs an exec task (chroot and namespaces) in a
+// bridge-mode group: it sees only the allocation's interfaces, the group's
+// hostname and the dns block's resolv.conf.
+func TestBridgeNetworkExecTask(t *testing.T) {
+	requireNetns(t)
+	a := startDevAgent(t, bridgeAgentConfig)
+	nodes, _, err := a.client.Nodes().List(nil)
+	if err != nil || len(nodes) != 1 {
+		t.Fatalf("nodes = %v, %v", nodes, err)
+	}
+	node, _, err := a.client.Nodes().Info(nodes[0].ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := node.Drivers["exec"]; d == nil || !d.Healthy {
+		t.Skip("exec driver unavailable on this machine")
+	}
+	a.runJobFile(t, `job "isolated" {
+  type = "batch"
+  group "g" {
+    network {
+      mode     = "bridge"
+      hostname = "exec-box"
+      dns {
+        servers = ["10.0.0.53"]
+        options = ["ndots:3"]
+      }
+    }
+    task "probe" {
+      driver = "exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", "cat /proc/net/dev; echo host=$(cat /proc/sys/kernel/hostname); cat /etc/resolv.conf"]
+      }
+    }
+  }
+}
+`)
+	alloc := a.firstAlloc(t, "isolated")
+	a.waitAllocStatus(t, alloc.ID, "complete", 60*time.Second)
+	out, _ := a.roam(t, "alloc", "logs", alloc.ID, "probe")
+	cases := []struct{ name, want string }{
+		{"the allocation's interface", "eth0"},
+		{"the group's hostname", "host=exec-box"},
+		{"the dns block", "nameserver 10.0.0.53"},
+		{"the dns options", "options ndots:3"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(out, tc.want) {
+				t.Fatalf("task output lacks %q:\n%s", tc.want, out)
+			}
+		})
+	}
+	if strings.Contains(out, "docker0") || strings.Contains(out, "roame2e0") {
+		t.Errorf("task sees the host's interfaces:\n%s", out)
+	}
 }

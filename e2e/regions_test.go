@@ -26,14 +26,35 @@ type federation struct {
 // bootstrapSecret is the management token of federations with ACLs.
 const bootstrapSecret = "2b778dd9-f5f1-6f29-b4b4-9a5fa948757a"
 
-// startFederation starts the two regions, with ACLs on when acls is set
-// (east bootstrapped with bootstrapSecret).
-func startFederation(t testing.TB, acls bool) *federation {
+// federationOptions choose what a federation runs with.
+type federationOptions struct {
+	// acls turns ACLs on, east bootstrapped with bootstrapSecret.
+	acls bool
+	// certs, when set, is a directory of certificates made by `roam tls`
+	// for both regions (see makeRegionCerts): mutual TLS on HTTP and RPC.
+	certs string
+}
+
+// startFederation starts the two regions as o says.
+func startFederation(t testing.TB, o federationOptions) *federation {
 	t.Helper()
 	f := &federation{}
-	serverExtra, agentExtra := "", ""
-	if acls {
-		agentExtra = "acl {\n  enabled = true\n}\n"
+	extra := func(p *agentProc, region, role string) string {
+		conf := ""
+		if o.acls {
+			conf += "acl {\n  enabled = true\n}\n"
+		}
+		if o.certs != "" {
+			ca := filepath.Join(o.certs, "nomad-agent-ca.pem")
+			prefix := filepath.Join(o.certs, region+"-"+role+"-nomad")
+			conf += tlsBlock(ca, prefix+".pem", prefix+"-key.pem")
+			p.httpURL = strings.Replace(p.httpURL, "http://", "https://", 1)
+			p.tls = &api.TLSConfig{CACert: ca, ClientCert: filepath.Join(o.certs, region+"-cli-nomad.pem"),
+				ClientKey: filepath.Join(o.certs, region+"-cli-nomad-key.pem")}
+		}
+		return conf
+	}
+	if o.acls {
 		f.token = bootstrapSecret
 	}
 	server := func(region, join string) *agentProc {
@@ -47,16 +68,15 @@ server {
   encrypt          = %q
   authoritative_region = "east"
 %s
-%s
 }
-`, region, region, agentExtra, testGossipKey, join, serverExtra)
+`, region, region, extra(p, region, "server"), testGossipKey, join)
 		return p
 	}
 	f.east = server("east", "")
-	f.west = server("west", "")
-	f.west.conf = strings.Replace(f.west.conf, "server {", fmt.Sprintf("server {\n  server_join {\n    retry_join = [%q]\n    retry_interval = \"1s\"\n  }", f.east.serfAddr()), 1)
+	f.west = server("west", fmt.Sprintf("  server_join {\n    retry_join = [%q]\n    retry_interval = \"1s\"\n  }", f.east.serfAddr()))
 	client := func(region string, srv *agentProc) *agentProc {
-		return newAgentProc(t, "client-"+region, fmt.Sprintf(`region = %q
+		p := newAgentProc(t, "client-"+region, "")
+		p.conf += fmt.Sprintf(`region = %q
 datacenter = "%s-1"
 %s
 client {
@@ -69,7 +89,8 @@ plugin "raw_exec" {
     enabled = true
   }
 }
-`, region, region, agentExtra, srv.rpcAddr()))
+`, region, region, extra(p, region, "client"), srv.rpcAddr())
+		return p
 	}
 	f.eastClient, f.westClient = client("east", f.east), client("west", f.west)
 	all := []*agentProc{f.east, f.west, f.eastClient, f.westClient}
@@ -87,7 +108,7 @@ plugin "raw_exec" {
 			}
 		}
 	})
-	if acls {
+	if o.acls {
 		c := f.east.client(t)
 		waitUntil(t, 30*time.Second, "east's leader", func() bool {
 			leader, err := c.Status().Leader()
@@ -152,7 +173,7 @@ func roamAt(t *testing.T, p *agentProc, env []string, args ...string) (string, i
 }
 
 func TestRegionsForwardRequestsAndJobs(t *testing.T) {
-	f := startFederation(t, false)
+	f := startFederation(t, federationOptions{})
 	east := f.east.client(t)
 	westViaEast := f.east.client(t)
 	westViaEast.SetRegion("west")
@@ -248,7 +269,7 @@ func TestRegionsForwardRequestsAndJobs(t *testing.T) {
 }
 
 func TestRegionsReplicateACLsAndNamespaces(t *testing.T) {
-	f := startFederation(t, true)
+	f := startFederation(t, federationOptions{acls: true})
 	east, west := f.api(t, f.east), f.api(t, f.west)
 
 	// The bootstrap token, a policy and a namespace written in east are
@@ -260,10 +281,18 @@ func TestRegionsReplicateACLsAndNamespaces(t *testing.T) {
 	if _, err := east.Namespaces().Register(&api.Namespace{Name: "prod", Description: "production"}, nil); err != nil {
 		t.Fatalf("write a namespace in east: %v", err)
 	}
-	waitUntil(t, 30*time.Second, "the policy and the namespace in west", func() bool {
+	// A node pool written in west goes to east, and comes back.
+	if _, err := west.NodePools().Register(&api.NodePool{Name: "batch", Description: "batch work"}, nil); err != nil {
+		t.Fatalf("write a node pool in west: %v", err)
+	}
+	if pool, _, err := east.NodePools().Info("batch", nil); err != nil || pool.Description != "batch work" {
+		t.Fatalf("a node pool written in west, in east: %+v, %v", pool, err)
+	}
+	waitUntil(t, 30*time.Second, "the policy, the namespace and the node pool in west", func() bool {
 		p, _, err := west.ACLPolicies().Info("readers", nil)
 		ns, _, nsErr := west.Namespaces().Info("prod", nil)
-		return err == nil && p.Rules == policy.Rules && nsErr == nil && ns.Description == "production"
+		pool, _, poolErr := west.NodePools().Info("batch", nil)
+		return err == nil && p.Rules == policy.Rules && nsErr == nil && ns.Description == "production" && poolErr == nil && pool.Description == "batch work"
 	})
 
 	// A policy written in west goes to east, and comes back.
@@ -289,6 +318,13 @@ func TestRegionsReplicateACLsAndNamespaces(t *testing.T) {
 		_, _, err := reader.Jobs().List(nil)
 		return err == nil
 	})
+	// Deleting the global token in west deletes it in east.
+	if _, err := west.ACLTokens().Delete(token.AccessorID, nil); err != nil {
+		t.Fatalf("delete the global token in west: %v", err)
+	}
+	if _, _, err := east.ACLTokens().Info(token.AccessorID, nil); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Fatalf("the global token deleted in west, in east: %v", err)
+	}
 	if _, err := east.ACLPolicies().Delete("from-west", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +344,7 @@ func TestRegionsReplicateACLsAndNamespaces(t *testing.T) {
 // asked of west itself, and of east for region west (through east's
 // tunnel to west's RPC port).
 func BenchmarkRegionForwarding(b *testing.B) {
-	f := startFederation(b, false)
+	f := startFederation(b, federationOptions{})
 	west := f.west.client(b)
 	viaEast := f.east.client(b)
 	viaEast.SetRegion("west")
@@ -331,4 +367,137 @@ func BenchmarkRegionForwarding(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestRegionsThreeServersTwoDatacenters federates east, three servers
+// with clients in two datacenters, and west, one server that joins with
+// `server join`: requests for west from any east server, for east from
+// west (to any of its servers, followers included), a job spread over
+// east's datacenters, and east unharmed when west dies.
+func TestRegionsThreeServersTwoDatacenters(t *testing.T) {
+	c := startClusterWith(t, clusterOptions{
+		serverBlock: `  encrypt = "` + testGossipKey + `"`,
+		agentConf: func(p *agentProc) string {
+			dc := "east-1"
+			if p.name == "client1" {
+				dc = "east-2"
+			}
+			return fmt.Sprintf("region = \"east\"\ndatacenter = %q\n", dc)
+		},
+	})
+	west := newAgentProc(t, "server-west", fmt.Sprintf("region = \"west\"\ndatacenter = \"west-1\"\nserver {\n  enabled = true\n  bootstrap_expect = 1\n  encrypt = %q\n}\n", testGossipKey))
+	west.start(t)
+	t.Cleanup(west.stop)
+	waitUntil(t, 30*time.Second, "west's leader", func() bool {
+		leader, err := west.client(t).Status().Leader()
+		return err == nil && leader != ""
+	})
+	if out, code := roamAt(t, west, nil, "server", "join", c.servers[1].serfAddr()); code != 0 {
+		t.Fatalf("server join east from west: exit %d\n%s", code, out)
+	}
+	for _, s := range append(slices.Clone(c.servers), west) {
+		cl := s.client(t)
+		waitUntil(t, 30*time.Second, "both regions known to "+s.name, func() bool {
+			regions, err := cl.Regions().List()
+			return err == nil && slices.Equal(regions, []string{"east", "west"})
+		})
+	}
+	out, code := roamAt(t, c.servers[0], nil, "server", "members")
+	if code != 0 || strings.Count(out, ".east") != 3 || !strings.Contains(out, "server-west.west") {
+		t.Fatalf("server members: exit %d\n%s", code, out)
+	}
+
+	// West's leader, asked of every east server; east's nodes, asked of
+	// west (which may land on any east server).
+	for _, s := range c.servers {
+		viaEast := s.client(t)
+		viaEast.SetRegion("west")
+		if leader, err := viaEast.Status().Leader(); err != nil || leader != west.rpcAddr() {
+			t.Fatalf("west's leader through %s: %q, %v", s.name, leader, err)
+		}
+	}
+	eastViaWest := west.client(t)
+	eastViaWest.SetRegion("east")
+	for range 6 {
+		nodes, _, err := eastViaWest.Nodes().List(nil)
+		if err != nil || len(nodes) != 2 {
+			t.Fatalf("east's nodes through west: %+v, %v", nodes, err)
+		}
+	}
+
+	// A job spread over east's datacenters, sent through west.
+	job := shellJob("spread", "service", 2, "sleep 300")
+	job.Region = ptr("east")
+	job.Datacenters = []string{"east-*"}
+	job.Spreads = []*api.Spread{{Attribute: "${node.datacenter}", Weight: ptr(int8(100))}}
+	if _, _, err := west.client(t).Jobs().Register(job, nil); err != nil {
+		t.Fatalf("register an east job through west: %v", err)
+	}
+	allocs := waitRunning(t, c.servers[0].client(t), "spread", 2)
+	dcs := map[string]bool{}
+	for _, a := range allocs {
+		node, _, err := c.servers[0].client(t).Nodes().Info(a.NodeID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dcs[node.Datacenter] = true
+	}
+	if !dcs["east-1"] || !dcs["east-2"] {
+		t.Fatalf("spread allocations in datacenters %v, want east-1 and east-2", dcs)
+	}
+	out, code = roamAt(t, c.servers[2], nil, "node", "status")
+	if code != 0 || !strings.Contains(out, "east-1") || !strings.Contains(out, "east-2") {
+		t.Fatalf("node status: exit %d\n%s", code, out)
+	}
+
+	// West dies: east serves on, and says west is gone.
+	west.kill()
+	east := c.servers[0].client(t)
+	if _, _, err := east.Jobs().List(nil); err != nil {
+		t.Fatalf("east with west down: %v", err)
+	}
+	east.SetRegion("west")
+	if _, _, err := east.Jobs().List(nil); err == nil || !strings.Contains(err.Error(), `region "west"`) {
+		t.Fatalf("west's jobs with west down: %v", err)
+	}
+}
+
+// makeRegionCerts makes, in a new directory, a CA and the server, client
+// and CLI certificates of regions east and west.
+func makeRegionCerts(t *testing.T) string {
+	dir := t.TempDir()
+	runRoam(t, dir, nil, "tls", "ca", "create")
+	for _, region := range []string{"east", "west"} {
+		for _, role := range []string{"-server", "-client", "-cli"} {
+			runRoam(t, dir, nil, "tls", "cert", "create", role, "-region", region)
+		}
+	}
+	return dir
+}
+
+// TestRegionsOverMutualTLS federates two regions whose servers hold
+// server.east.nomad and server.west.nomad certificates of one CA: east
+// forwards to west, checking west's name, and west replicates from east
+// as a server of another region.
+func TestRegionsOverMutualTLS(t *testing.T) {
+	f := startFederation(t, federationOptions{certs: makeRegionCerts(t)})
+	east, west := f.east.client(t), f.west.client(t)
+	westViaEast := f.east.client(t)
+	westViaEast.SetRegion("west")
+	if nodes, _, err := westViaEast.Nodes().List(nil); err != nil || len(nodes) != 1 || nodes[0].Datacenter != "west-1" {
+		t.Fatalf("west's nodes through east over TLS: %+v, %v", nodes, err)
+	}
+	if _, err := east.Namespaces().Register(&api.Namespace{Name: "tls-ns"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "east's namespace replicated to west over TLS", func() bool {
+		_, _, err := west.Namespaces().Info("tls-ns", nil)
+		return err == nil
+	})
+	job := shellJob("tls-west", "service", 1, "sleep 300")
+	job.Region = ptr("west")
+	if _, _, err := east.Jobs().Register(job, nil); err != nil {
+		t.Fatalf("a west job sent to east over TLS: %v", err)
+	}
+	waitRunning(t, west, "tls-west", 1)
 }

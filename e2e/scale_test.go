@@ -19,7 +19,7 @@ func TestScaleSmall(t *testing.T) {
 	cfg := benchscale.Config{
 		Roam: roamBin, Dir: t.TempDir(), Servers: 1,
 		Nodes: envInt("ROAM_SCALE_NODES", 200), Jobs: 20, BatchJobs: 4,
-		Allocs:     envInt("ROAM_SCALE_ALLOCS", 5000),
+		Allocs:     envInt("ROAM_SCALE_ALLOCS", 2000),
 		Submitters: 4, Failover: true, Timeout: 5 * time.Minute,
 	}
 	rep, err := benchscale.Run(context.Background(), cfg)

@@ -164,6 +164,66 @@ func TestVariablesReadableOnEveryServer(t *testing.T) {
 	}
 }
 
+// TestVariableLocks drives Nomad's variable locks through the Go client:
+// one holder at a time, renewals, writes only with the lock's ID, and a
+// release that leaves the items.
+func TestVariableLocks(t *testing.T) {
+	a := startDevAgent(t, "")
+	vars := a.client.Variables()
+	v := &api.Variable{Path: "locks/leader", Items: api.VariableItems{"holder": "a"}}
+	held, _, err := vars.AcquireLock(v, nil)
+	if err != nil || held.Lock == nil || held.Lock.ID == "" || held.Lock.TTL != "15s" {
+		t.Fatalf("acquire: %+v, %v", held, err)
+	}
+	steps := []struct {
+		name string
+		run  func() error
+		want string // "" for success, else a substring of the error
+	}{
+		{"a second holder is refused", func() error {
+			_, _, err := vars.AcquireLock(&api.Variable{Path: "locks/leader"}, nil)
+			return err
+		}, "409"},
+		{"a write without the lock ID is refused", func() error {
+			_, _, err := vars.Create(&api.Variable{Path: "locks/leader", Items: api.VariableItems{"holder": "b"}}, nil)
+			return err
+		}, "409"},
+		{"the holder renews", func() error {
+			m, _, err := vars.RenewLock(held, nil)
+			if err == nil && (m.Lock == nil || m.Lock.ID != held.Lock.ID) {
+				return fmt.Errorf("renewal answered %+v", m)
+			}
+			return err
+		}, ""},
+		{"the holder writes", func() error {
+			w := *held
+			w.Items = api.VariableItems{"holder": "a", "term": "2"}
+			_, _, err := vars.Update(&w, nil)
+			return err
+		}, ""},
+		{"the holder releases", func() error {
+			_, _, err := vars.ReleaseLock(held, nil)
+			return err
+		}, ""},
+		{"the items stay, unlocked", func() error {
+			got, _, err := vars.Read("locks/leader", nil)
+			if err == nil && (got.Lock != nil || got.Items["term"] != "2") {
+				return fmt.Errorf("after release: lock %+v, items %v", got.Lock, got.Items)
+			}
+			return err
+		}, ""},
+	}
+	for _, st := range steps {
+		err := st.run()
+		switch {
+		case st.want == "" && err != nil:
+			t.Fatalf("%s: %v", st.name, err)
+		case st.want != "" && (err == nil || !strings.Contains(err.Error(), st.want)):
+			t.Fatalf("%s: %v, want an error with %q", st.name, err, st.want)
+		}
+	}
+}
+
 // TestVariableSpecFiles writes a variable from var init's specification
 // and reads it back in the hcl and go-template formats.
 func TestVariableSpecFiles(t *testing.T) {

@@ -340,19 +340,24 @@ func (m *Manager) teardownLocked(s *Status) error {
 	return nil
 }
 
-// Reconcile tears down the networks of allocations that live says are gone.
-// Every namespace and veth pair of this package's is recorded before it is
-// made, so a client that crashed part-way leaves nothing unrecorded.
-func (m *Manager) Reconcile(live func(allocID string) bool) error {
+// Reconcile tears down the networks of allocations that live says are gone
+// and returns their IDs, so that what else holds their namespaces (pause
+// containers) can go too. Every namespace and veth pair of this package's is
+// recorded before it is made, so a client that crashed part-way leaves
+// nothing unrecorded.
+func (m *Manager) Reconcile(live func(allocID string) bool) ([]string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var gone []string
 	var errs []error
 	for id, s := range m.statuses {
-		if !live(id) {
-			if err := m.teardownLocked(s); err != nil {
-				errs = append(errs, err)
-			}
+		if live(id) {
+			continue
+		}
+		gone = append(gone, id)
+		if err := m.teardownLocked(s); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return gone, errors.Join(errs...)
 }

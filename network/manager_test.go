@@ -113,7 +113,7 @@ func TestBridgeSetupTeardown(t *testing.T) {
 	store := &mapStore{m: map[string]*Status{}}
 	m := newTestManager(t, store, "roamtest0", "10.199.7.0/24")
 	t.Cleanup(func() {
-		m.Reconcile(func(string) bool { return false })
+		_, _ = m.Reconcile(func(string) bool { return false })
 		if l, err := netlink.LinkByName("roamtest0"); err == nil {
 			netlink.LinkDel(l)
 		}
@@ -164,8 +164,9 @@ func TestBridgeSetupTeardown(t *testing.T) {
 	if err != nil || again.Address != a.Address {
 		t.Fatalf("after restart: %+v, %v; want address %s", again, err, a.Address)
 	}
-	if err := m2.Reconcile(func(id string) bool { return id == "bbbbbbbb-2222" }); err != nil {
-		t.Fatal(err)
+	gone, err := m2.Reconcile(func(id string) bool { return id == "bbbbbbbb-2222" })
+	if err != nil || len(gone) != 2 {
+		t.Fatalf("reconcile removed %v, %v; want the two dead allocations", gone, err)
 	}
 	for _, gone := range []string{a.Namespace, none.Namespace} {
 		if _, err := os.Stat(gone); !os.IsNotExist(err) {

@@ -20,6 +20,9 @@ type deviceAsk struct {
 	req   *api.RequestedDevice
 	name  devices.Name
 	count int
+	// verdicts caches whether a node's device group meets the ask's
+	// constraints, for the evaluation the ask is compiled for.
+	verdicts map[*api.NodeDeviceResource]bool
 }
 
 func newDeviceAsks(t *api.Task) []deviceAsk {
@@ -36,7 +39,7 @@ func newDeviceAsks(t *api.Task) []deviceAsk {
 		if d.Count != nil {
 			count = int(*d.Count)
 		}
-		out = append(out, deviceAsk{req: d, name: n, count: count})
+		out = append(out, deviceAsk{req: d, name: n, count: count, verdicts: map[*api.NodeDeviceResource]bool{}})
 	}
 	return out
 }
@@ -49,21 +52,28 @@ func (d deviceAsk) candidates(node *api.Node, m *constraintMatcher) []*api.NodeD
 	}
 	var out []*api.NodeDeviceResource
 	for _, g := range node.NodeResources.Devices {
-		if g == nil || !d.name.Matches(g) {
-			continue
-		}
-		ok := true
-		for _, c := range d.req.Constraints {
-			if c != nil && !deviceMeets(c, g, m) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if g != nil && d.name.Matches(g) && d.meets(g, m) {
 			out = append(out, g)
 		}
 	}
 	return out
+}
+
+// meets reports whether the group meets every constraint of the ask.
+func (d deviceAsk) meets(g *api.NodeDeviceResource, m *constraintMatcher) bool {
+	ok, cached := d.verdicts[g]
+	if cached {
+		return ok
+	}
+	ok = true
+	for _, c := range d.req.Constraints {
+		if c != nil && !deviceMeets(c, g, m) {
+			ok = false
+			break
+		}
+	}
+	d.verdicts[g] = ok
+	return ok
 }
 
 // devicesReason says why the node can never give the tasks their devices:

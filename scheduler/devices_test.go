@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/hashicorp/nomad/api"
@@ -227,4 +228,42 @@ func TestHostVolumePlacement(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkGPUPlacement places a batch job of 400 allocations, each asking
+// for one GPU of at least 40 GiB, on 100 nodes of 8 GPUs (half of them
+// too small), and reports placements per second.
+func BenchmarkGPUPlacement(b *testing.B) {
+	const count = 400
+	state := newMemState()
+	nodes := makeNodes(100, nodeSpec{cpu: 64000, memoryMB: 512 * 1024})
+	for i, n := range nodes {
+		if i%2 == 0 {
+			withGPUs(n, "H100 80GB HBM3", 81559, 8, 0)
+		} else {
+			withGPUs(n, "Tesla T4", 15360, 8, 0)
+		}
+	}
+	state.upsertNodes(nodes...)
+	job := gpuJob("train", count, &api.RequestedDevice{Name: "nvidia/gpu", Count: new(uint64(1)),
+		Constraints: []*api.Constraint{{LTarget: "${device.attr.memory}", Operand: ">=", RTarget: "40 GiB"}}})
+	*job.Type = "batch"
+	state.upsertJob(job)
+	eval := registerEval(job)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		planner := &acceptingPlanner{}
+		s, err := New("batch", state, planner, Options{Rand: rand.New(rand.NewPCG(uint64(i), 7))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Process(eval); err != nil {
+			b.Fatal(err)
+		}
+		if planner.placed != count {
+			b.Fatalf("placed %d, want %d", planner.placed, count)
+		}
+	}
+	b.ReportMetric(float64(count*b.N)/b.Elapsed().Seconds(), "placements/s")
 }

@@ -108,6 +108,9 @@ func (gc *groupChecks) staticReason(node *api.Node, m *constraintMatcher, region
 			return filterMissingDrivers
 		}
 	}
+	if attr := gc.networkAttr(); attr != "" && node.Attributes[attr] == "" {
+		return fmt.Sprintf("missing network mode %q", gc.group.Networks[0].Mode)
+	}
 	for _, c := range gc.groupConstraints {
 		if !m.meets(c, node, region) {
 			return constraintString(c)
@@ -120,6 +123,21 @@ func (gc *groupChecks) staticReason(node *api.Node, m *constraintMatcher, region
 		if reason := devicesReason(gc.ask, node, m); reason != "" {
 			return reason
 		}
+	}
+	return ""
+}
+
+// networkAttr is the node attribute the group's network mode needs
+// (structs.NetworkAttr*), or "" for host mode.
+func (gc *groupChecks) networkAttr() string {
+	if len(gc.group.Networks) == 0 || gc.group.Networks[0] == nil {
+		return ""
+	}
+	switch gc.group.Networks[0].Mode {
+	case "bridge":
+		return structs.NodeAttrNetworkBridge
+	case "none":
+		return structs.NodeAttrNetworkNamespaces
 	}
 	return ""
 }

@@ -49,8 +49,8 @@ func findGroup(job *api.Job, name string) *api.TaskGroup {
 
 // destructiveChange reports whether the group's allocations must be
 // replaced to run the current job: a task's driver, user, config,
-// environment, artifacts, templates, resources, volumes or lifecycle
-// changed, a task was added or removed, or the group's network or
+// environment, artifacts, templates, identities, resources, volumes or
+// lifecycle changed, a task was added or removed, or the group's network or
 // ephemeral disk changed. Changes to meta, count, update and the like are
 // applied in place.
 func destructiveChange(old, current *api.Job, group string) bool {
@@ -84,6 +84,8 @@ func taskChanged(a, b *api.Task) bool {
 		!sameJSON(a.VolumeMounts, b.VolumeMounts) ||
 		!sameJSON(a.Vault, b.Vault) ||
 		!sameJSON(a.DispatchPayload, b.DispatchPayload) ||
+		!sameJSON(a.Identity, b.Identity) ||
+		!sameJSON(a.Identities, b.Identities) ||
 		resourcesChanged(a.Resources, b.Resources)
 }
 

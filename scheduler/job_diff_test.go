@@ -28,6 +28,9 @@ func TestDestructiveChange(t *testing.T) {
 		{"template", func(j *api.Job) {
 			j.TaskGroups[0].Tasks[0].Templates = []*api.Template{{EmbeddedTmpl: new("x")}}
 		}, true},
+		{"identity", func(j *api.Job) {
+			j.TaskGroups[0].Tasks[0].Identity = &api.WorkloadIdentity{Env: true}
+		}, true},
 		{"group network", func(j *api.Job) {
 			j.TaskGroups[0].Networks = []*api.NetworkResource{{DynamicPorts: []api.Port{{Label: "http"}}}}
 		}, true},

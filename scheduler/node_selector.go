@@ -133,6 +133,13 @@ func (s *nodeSelector) selectNode(gc *groupChecks, p placement) (*offer, *api.Al
 	if p.reschedule && p.previous != nil {
 		penaltyNode = p.previous.NodeID
 	}
+	if p.previous != nil && !p.reschedule && stickyDisk(gc.group) {
+		o, err := s.offerOnNode(gc, p.previous.NodeID, m)
+		if o != nil || err != nil {
+			m.AllocationTime = time.Since(start)
+			return o, m, err
+		}
+	}
 	var best *offer
 	n, limit, found, seen := len(s.nodes), s.limit(gc), 0, 0
 	for ; seen < n && found < limit; seen++ {
@@ -168,6 +175,44 @@ func (s *nodeSelector) selectNode(gc *groupChecks, p placement) (*offer, *api.Al
 	}
 	m.AllocationTime = time.Since(start)
 	return best, m, nil
+}
+
+// stickyDisk reports whether the group's ephemeral disk is sticky: its
+// replacements stay on the node that holds the data when they can.
+func stickyDisk(tg *api.TaskGroup) bool {
+	d := tg.EphemeralDisk
+	return d != nil && d.Sticky != nil && *d.Sticky
+}
+
+// offerOnNode is the offer of one candidate node, or nil when it is no
+// candidate or cannot take the group.
+func (s *nodeSelector) offerOnNode(gc *groupChecks, nodeID string, m *api.AllocationMetric) (*offer, error) {
+	i := slices.IndexFunc(s.nodes, func(n *api.Node) bool { return n.ID == nodeID })
+	if i < 0 {
+		return nil, nil
+	}
+	node := s.nodes[i]
+	m.NodesEvaluated++
+	if reason := gc.cachedReason(i, node, s.matcher, s.region); reason != "" {
+		filterNode(m, node, reason)
+		return nil, nil
+	}
+	u, err := s.usageOf(node)
+	if err != nil {
+		return nil, err
+	}
+	if reason := gc.distinctReason(node, u, s.region); reason != "" {
+		filterNode(m, node, reason)
+		return nil, nil
+	}
+	o, dim := u.makeOffer(gc.ask, s.run.s.opts.Rand, s.matcher)
+	if dim != "" {
+		exhaustNode(m, node, dim)
+		return nil, nil
+	}
+	s.rank(gc, o, "")
+	recordScore(m, node, o)
+	return o, nil
 }
 
 // countExisting counts, once per group, the allocations that already hold

@@ -250,6 +250,40 @@ func TestPlacement(t *testing.T) {
 			},
 		},
 		{
+			name: "bridge mode only on nodes that offer it",
+			nodes: func() []*api.Node {
+				ns := makeNodes(3, nodeSpec{})
+				ns[2].Attributes[structs.NodeAttrNetworkBridge] = "1"
+				return ns
+			}(),
+			job: func() *api.Job {
+				j := testJob("bridged", "service", 1)
+				j.TaskGroups[0].Networks = []*api.NetworkResource{{Mode: "bridge"}}
+				return j
+			},
+			placed: 1,
+			checkFn: func(t *testing.T, h *harness, placed []*api.Allocation, _ *api.AllocationMetric) {
+				if placed[0].NodeID != h.state.nodes["00000002-0000-4000-8000-000000000002"].ID {
+					t.Errorf("placed on %s, want the node with network.bridge", placed[0].NodeID)
+				}
+			},
+		},
+		{
+			name:  "no node offers the network mode",
+			nodes: makeNodes(2, nodeSpec{}),
+			job: func() *api.Job {
+				j := testJob("isolated", "service", 1)
+				j.TaskGroups[0].Networks = []*api.NetworkResource{{Mode: "none"}}
+				return j
+			},
+			failed: 1,
+			checkFn: func(t *testing.T, _ *harness, _ []*api.Allocation, m *api.AllocationMetric) {
+				if m.ConstraintFiltered[`missing network mode "none"`] != 2 {
+					t.Errorf("metric = %+v", m)
+				}
+			},
+		},
+		{
 			name: "ineligible and down nodes are not candidates",
 			nodes: func() []*api.Node {
 				ns := makeNodes(3, nodeSpec{})

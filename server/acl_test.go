@@ -162,6 +162,7 @@ func TestACLResolveToken(t *testing.T) {
 func TestACLWritesRejectBadInput(t *testing.T) {
 	s := testACLServer(t, "")
 	putPolicy(t, s, "ok", `node { policy = "read" }`)
+	existing := putToken(t, s, &api.ACLToken{Type: "management"})
 	cases := []struct {
 		name  string
 		write func() error
@@ -199,6 +200,12 @@ func TestACLWritesRejectBadInput(t *testing.T) {
 			_, err := s.UpsertACLRole(&structs.ACLRoleUpsertArgs{Role: &api.ACLRole{Name: "r", Policies: []*api.ACLRolePolicyLink{{Name: "nope"}}}})
 			return err
 		}, "cannot find policy"},
+		{"update changing the expiration", func() error {
+			changed := *existing
+			changed.ExpirationTTL = time.Hour
+			_, err := s.UpsertACLToken(&structs.ACLTokenUpsertArgs{Token: &changed})
+			return err
+		}, "cannot update expiration TTL"},
 		{"update of unknown token", func() error {
 			_, err := s.UpsertACLToken(&structs.ACLTokenUpsertArgs{Token: &api.ACLToken{AccessorID: "5b0a7d0c-0000-4000-8000-000000000000", Type: "management"}})
 			return err

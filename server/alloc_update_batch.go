@@ -14,13 +14,16 @@ import (
 const allocUpdateBatchWindow = 50 * time.Millisecond
 
 // allocUpdateBatcher commits the allocation updates of many clients in one
-// Raft entry per window. Each caller waits for the commit of the batch its
-// updates went into and gets its outcome.
+// Raft entry per window, and one batch at a time: while a batch commits,
+// the next one gathers, so that a busy leader makes fewer, larger entries
+// instead of queueing many. Each caller waits for the commit of the batch
+// its updates went into and gets its outcome.
 type allocUpdateBatcher struct {
 	apply func(structs.MessageType, any) (uint64, error)
 
-	mu      sync.Mutex
-	pending *allocUpdateBatch
+	mu       sync.Mutex
+	pending  *allocUpdateBatch
+	inFlight bool
 }
 
 // allocUpdateBatch is one window's updates and, once committed, the outcome.
@@ -44,7 +47,9 @@ func (b *allocUpdateBatcher) submit(updates []*api.Allocation, evals map[jobKey]
 	if batch == nil {
 		batch = &allocUpdateBatch{jobs: map[jobKey]bool{}, done: make(chan struct{})}
 		b.pending = batch
-		time.AfterFunc(allocUpdateBatchWindow, b.flush)
+		if !b.inFlight {
+			time.AfterFunc(allocUpdateBatchWindow, b.flush)
+		}
 	}
 	batch.allocs = append(batch.allocs, updates...)
 	for key, e := range evals {
@@ -58,13 +63,19 @@ func (b *allocUpdateBatcher) submit(updates []*api.Allocation, evals map[jobKey]
 	return batch.err
 }
 
-// flush commits the pending batch.
+// flush commits the pending batch, then the one that gathered meanwhile.
 func (b *allocUpdateBatcher) flush() {
-	b.mu.Lock()
-	batch := b.pending
-	b.pending = nil
-	b.mu.Unlock()
-	req := &structs.AllocClientUpdateRequest{Allocs: batch.allocs, Evals: batch.evals, Time: time.Now().UnixNano()}
-	_, batch.err = b.apply(structs.AllocClientUpdateRequestType, req)
-	close(batch.done)
+	for {
+		b.mu.Lock()
+		batch := b.pending
+		b.pending = nil
+		b.inFlight = batch != nil
+		b.mu.Unlock()
+		if batch == nil {
+			return
+		}
+		req := &structs.AllocClientUpdateRequest{Allocs: batch.allocs, Evals: batch.evals, Time: time.Now().UnixNano()}
+		_, batch.err = b.apply(structs.AllocClientUpdateRequestType, req)
+		close(batch.done)
+	}
 }

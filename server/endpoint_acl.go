@@ -137,6 +137,12 @@ func (s *Server) UpsertACLToken(args *structs.ACLTokenUpsertArgs) (*structs.ACLT
 		if in.Global != existing.Global {
 			return nil, fmt.Errorf("%w: cannot toggle global mode", ErrInvalid)
 		}
+		if in.ExpirationTTL != 0 && in.ExpirationTTL != existing.ExpirationTTL {
+			return nil, fmt.Errorf("%w: cannot update expiration TTL", ErrInvalid)
+		}
+		if in.ExpirationTime != nil && (existing.ExpirationTime == nil || !in.ExpirationTime.Equal(*existing.ExpirationTime)) {
+			return nil, fmt.Errorf("%w: cannot update expiration time", ErrInvalid)
+		}
 		token.SecretID, token.CreateTime = existing.SecretID, existing.CreateTime
 		token.ExpirationTime, token.ExpirationTTL = existing.ExpirationTime, existing.ExpirationTTL
 	}

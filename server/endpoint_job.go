@@ -198,9 +198,10 @@ func (s *Server) DeregisterJobOpts(args *structs.JobDeregisterArgs) (evalID stri
 }
 
 // EvaluateJob forces a new evaluation of a job.
-func (s *Server) EvaluateJob(token string, namespace, jobID string) (evalID string, index uint64, err error) {
+func (s *Server) EvaluateJob(token string, namespace, jobID string, forceReschedule bool) (evalID string, index uint64, err error) {
 	var reply structs.EvalReply
-	if done, err := s.forward("Job.Evaluate", &structs.JobEvaluateArgs{Namespace: namespace, JobID: jobID, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
+	if done, err := s.forward("Job.Evaluate", &structs.JobEvaluateArgs{Namespace: namespace, JobID: jobID, ForceReschedule: forceReschedule,
+		WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
 		return reply.EvalID, reply.Index, err
 	}
 	job, err := s.State().Snapshot().JobByID(namespace, jobID)
@@ -214,6 +215,23 @@ func (s *Server) EvaluateJob(token string, namespace, jobID string) (evalID stri
 		return "", 0, fmt.Errorf("%w: can't evaluate periodic or parameterized job", ErrInvalid)
 	}
 	eval := newEval(job, structs.EvalTriggerJobRegister)
+	if forceReschedule {
+		// The failed allocations are marked for rescheduling in the same
+		// entry as the evaluation that reschedules them.
+		allocs, err := s.State().Snapshot().AllocsByJob(namespace, jobID)
+		if err != nil {
+			return "", 0, err
+		}
+		req := &structs.AllocDesiredTransitionRequest{Transition: api.DesiredTransition{ForceReschedule: ptr(true)},
+			Evals: []*api.Evaluation{eval}, Time: time.Now().UnixNano()}
+		for _, a := range allocs {
+			if a.ClientStatus == structs.AllocClientStatusFailed && a.DesiredStatus == structs.AllocDesiredStatusRun {
+				req.AllocIDs = append(req.AllocIDs, a.ID)
+			}
+		}
+		index, err = s.raftApply(structs.AllocDesiredTransitionRequestType, req)
+		return eval.ID, index, err
+	}
 	index, err = s.raftApply(structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: []*api.Evaluation{eval}, Time: time.Now().UnixNano()})
 	if err != nil {
 		return "", 0, err
@@ -285,10 +303,16 @@ func (s *Server) ScaleJob(token string, namespace, jobID, group string, count in
 
 // StopAlloc stops one allocation and lets the scheduler replace it.
 func (s *Server) StopAlloc(token string, allocID string) (evalID string, index uint64, err error) {
+	return s.StopAllocOpts(&structs.AllocStopArgs{AllocID: allocID, WriteRequest: structs.WriteRequest{AuthToken: token}})
+}
+
+// StopAllocOpts is StopAlloc with all its options.
+func (s *Server) StopAllocOpts(args *structs.AllocStopArgs) (evalID string, index uint64, err error) {
 	var reply structs.EvalReply
-	if done, err := s.forward("Alloc.Stop", &structs.AllocStopArgs{AllocID: allocID, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
+	if done, err := s.forward("Alloc.Stop", args, &reply); done {
 		return reply.EvalID, reply.Index, err
 	}
+	allocID := args.AllocID
 	snap := s.State().Snapshot()
 	alloc, err := snap.AllocByID(allocID)
 	if err != nil {
@@ -305,6 +329,12 @@ func (s *Server) StopAlloc(token string, allocID string) (evalID string, index u
 		AllocIDs:   []string{alloc.ID},
 		Transition: api.DesiredTransition{Migrate: ptr(true)},
 		Time:       time.Now().UnixNano(),
+	}
+	if args.Reschedule {
+		req.Transition.Reschedule = ptr(true)
+	}
+	if args.NoShutdownDelay {
+		req.Transition.NoShutdownDelay = ptr(true)
 	}
 	if job != nil {
 		e := newEval(job, structs.EvalTriggerAllocStop)

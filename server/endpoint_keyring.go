@@ -89,8 +89,9 @@ func (s *Server) rekeyVars(keyID string) error {
 }
 
 // DeleteRootKey removes an inactive root key on the leader. The active
-// key is never removed; one that variables are still sealed with only
-// with Force (those variables can then no longer be read).
+// key is never removed; one that variables are still sealed with, or that
+// signed the identities of running tasks, only with Force (those
+// variables can then no longer be read, those identities no longer used).
 func (s *Server) DeleteRootKey(args *structs.KeyringDeleteArgs) (uint64, error) {
 	var reply structs.KeyringReply
 	if done, err := s.forward("Keyring.Delete", args, &reply); done {
@@ -101,17 +102,17 @@ func (s *Server) DeleteRootKey(args *structs.KeyringDeleteArgs) (uint64, error) 
 	if err != nil {
 		return 0, err
 	}
-	found := false
+	pos := -1
 	for i, rk := range keys {
 		if rk.KeyID == args.KeyID {
-			found = true
-			if i == len(keys)-1 {
-				return 0, fmt.Errorf("%w: active root key %s cannot be deleted; rotate the keyring first", ErrInvalid, args.KeyID)
-			}
+			pos = i
 		}
 	}
-	if !found {
+	switch {
+	case pos < 0:
 		return 0, fmt.Errorf("root key %s: %w", args.KeyID, ErrNotFound)
+	case pos == len(keys)-1:
+		return 0, fmt.Errorf("%w: active root key %s cannot be deleted; rotate the keyring first", ErrInvalid, args.KeyID)
 	}
 	if !args.Force {
 		vars, err := snap.VarsByPrefix(structs.AllNamespaces, "")
@@ -121,6 +122,14 @@ func (s *Server) DeleteRootKey(args *structs.KeyringDeleteArgs) (uint64, error) 
 		for _, v := range vars {
 			if v.KeyID == args.KeyID {
 				return 0, fmt.Errorf("%w: root key %s is in use by variable %q; rotate with -full or delete with force", ErrInvalid, args.KeyID, v.Path)
+			}
+		}
+		if len(keys[pos].WrappedSigningKey) > 0 {
+			if id, err := identitySignedWith(snap, keys[pos].CreateTime, keys[pos+1].CreateTime); err != nil || id != "" {
+				if err != nil {
+					return 0, err
+				}
+				return 0, fmt.Errorf("%w: root key %s signed the workload identities of running allocation %s; delete with force", ErrInvalid, args.KeyID, id)
 			}
 		}
 	}
@@ -151,4 +160,31 @@ func (e *keyringEndpoint) Delete(args *structs.KeyringDeleteArgs, reply *structs
 	index, err := e.s.DeleteRootKey(args)
 	reply.Index = index
 	return err
+}
+
+// identitySignedWith names a running allocation one of whose tasks last
+// started while the key active from `from` to `until` (Unix ns) signed
+// identities, "" for none. Identities are not stored, so this is judged
+// by start times, with some slack for clocks.
+func identitySignedWith(snap *state.Snapshot, from, until int64) (string, error) {
+	allocs, err := snap.Allocs("")
+	if err != nil {
+		return "", err
+	}
+	const slack = int64(10 * time.Second)
+	for _, a := range allocs {
+		if structs.AllocTerminal(a) {
+			continue
+		}
+		for _, ts := range a.TaskStates {
+			started := ts.StartedAt
+			if ts.LastRestart.After(started) {
+				started = ts.LastRestart
+			}
+			if t := started.UnixNano(); !started.IsZero() && t >= from-slack && t < until+slack {
+				return a.ID, nil
+			}
+		}
+	}
+	return "", nil
 }

@@ -149,6 +149,69 @@ func (s *Server) UpdateDrain(token string, nodeID string, strategy *api.DrainStr
 	return s.raftApply(structs.NodeDrainRequestType, req)
 }
 
+// EvaluateNode creates an evaluation for each job with live allocations
+// on the node (`node eval`); a node without any gets none.
+func (s *Server) EvaluateNode(token, nodeID string) ([]string, uint64, error) {
+	var reply structs.NodeEvalReply
+	if done, err := s.forward("Node.Evaluate", &structs.NodeIDArgs{NodeID: nodeID, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
+		return reply.EvalIDs, reply.Index, err
+	}
+	snap := s.State().Snapshot()
+	if err := nodeExists(snap, nodeID); err != nil {
+		return nil, 0, err
+	}
+	evals, err := s.nodeEvals(snap, nodeID)
+	if err != nil || len(evals) == 0 {
+		return nil, 0, err
+	}
+	index, err := s.raftApply(structs.EvalUpdateRequestType, &structs.EvalUpdateRequest{Evals: evals, Time: time.Now().UnixNano()})
+	return evalIDs(evals), index, err
+}
+
+// PurgeNode removes a node from the cluster state (`node purge`), with an
+// evaluation for each job that had allocations on it. A client agent that
+// is still running registers its node again.
+func (s *Server) PurgeNode(token, nodeID string) ([]string, uint64, error) {
+	var reply structs.NodeEvalReply
+	if done, err := s.forward("Node.Purge", &structs.NodeIDArgs{NodeID: nodeID, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
+		return reply.EvalIDs, reply.Index, err
+	}
+	snap := s.State().Snapshot()
+	if err := nodeExists(snap, nodeID); err != nil {
+		return nil, 0, err
+	}
+	evals, err := s.nodeEvals(snap, nodeID)
+	if err != nil {
+		return nil, 0, err
+	}
+	index, err := s.raftApply(structs.GCRequestType, &structs.GCRequest{NodeIDs: []string{nodeID}, Evals: evals, Time: time.Now().UnixNano()})
+	if err != nil {
+		return nil, 0, err
+	}
+	s.beats.Clear(nodeID)
+	return evalIDs(evals), index, nil
+}
+
+// nodeExists is an ErrNotFound error unless the node is in snap.
+func nodeExists(snap *state.Snapshot, nodeID string) error {
+	node, err := snap.NodeByID(nodeID)
+	if err != nil {
+		return err
+	}
+	if node == nil {
+		return fmt.Errorf("node not found: %w", ErrNotFound)
+	}
+	return nil
+}
+
+func evalIDs(evals []*api.Evaluation) []string {
+	ids := make([]string, len(evals))
+	for i, e := range evals {
+		ids[i] = e.ID
+	}
+	return ids
+}
+
 // nodeEvals makes one pending evaluation per job with live allocations on
 // the node.
 func (s *Server) nodeEvals(snap *state.Snapshot, nodeID string) ([]*api.Evaluation, error) {

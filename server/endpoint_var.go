@@ -14,11 +14,10 @@ import (
 	"github.com/roam-project/roam/structs"
 )
 
-// ApplyVar writes or deletes a variable on the leader, or acquires,
-// renews or releases its lock. Items are sealed with the keyring before
-// they reach Raft, so neither the log nor the state store holds them in
-// the clear. A failed check-and-set, or a lock held by another, is no
-// error: the reply's Conflict carries the current variable.
+// ApplyVar writes or deletes a variable on the leader. Items are sealed
+// with the keyring before they reach Raft, so neither the log nor the
+// state store holds them in the clear. A failed check-and-set is no error:
+// the reply's Conflict carries the current variable.
 func (s *Server) ApplyVar(args *structs.VarApplyArgs) (*structs.VarApplyReply, error) {
 	var reply structs.VarApplyReply
 	if done, err := s.forward("Var.Apply", args, &reply); done {
@@ -27,18 +26,18 @@ func (s *Server) ApplyVar(args *structs.VarApplyArgs) (*structs.VarApplyReply, e
 	if args.Var == nil {
 		return nil, fmt.Errorf("%w: missing variable", ErrInvalid)
 	}
-	if args.Op == structs.VarOpLockRenew {
-		return s.renewVarLock(args.Var)
-	}
 	stored, err := s.sealVar(args.Op, args.Var)
 	if err != nil {
 		return nil, err
 	}
 	key := varKey{stored.Namespace, stored.Path}
-	if args.Op == structs.VarOpLockAcquire && s.varLocks.delayed(key) {
-		// A lock that expired is not handed out again until its delay has
-		// passed.
-		return s.varConflict(stored)
+	if args.Op == structs.VarOpLockAcquire {
+		if s.locks.delayed(key) {
+			return s.varConflict(key)
+		}
+		if stored.Lock, err = newLock(args.Var.Lock); err != nil {
+			return nil, err
+		}
 	}
 	req := &structs.VarApplyRequest{Op: args.Op, Var: stored, CheckIndex: args.CheckIndex, Time: time.Now().UnixNano()}
 	index, err := s.raftApply(structs.VarApplyRequestType, req)
@@ -52,69 +51,75 @@ func (s *Server) ApplyVar(args *structs.VarApplyArgs) (*structs.VarApplyReply, e
 	}
 	reply.Index = index
 	switch args.Op {
-	case structs.VarOpDelete, structs.VarOpDeleteCAS, structs.VarOpLockRelease:
-		s.varLocks.stop(key)
-		if args.Op != structs.VarOpLockRelease {
-			return &reply, nil
+	case structs.VarOpLockAcquire:
+		s.locks.start(key, stored.Lock)
+	case structs.VarOpLockRelease, structs.VarOpDelete, structs.VarOpDeleteCAS:
+		s.locks.stop(key)
+	}
+	if args.Op == structs.VarOpLockRelease {
+		// As in Nomad, a release answers with the variable, not its items.
+		v, err := s.State().Snapshot().VarGet(stored.Namespace, stored.Path)
+		if err != nil || v == nil {
+			return nil, fmt.Errorf("read back variable %q: %v", stored.Path, err)
 		}
+		m := v.Metadata()
+		reply.Output = &api.Variable{Namespace: m.Namespace, Path: m.Path, CreateIndex: m.CreateIndex,
+			ModifyIndex: m.ModifyIndex, CreateTime: m.CreateTime, ModifyTime: m.ModifyTime}
 	}
-	v, err := s.State().Snapshot().VarGet(stored.Namespace, stored.Path)
-	if err != nil || v == nil {
-		return nil, fmt.Errorf("read back variable %q: %v", stored.Path, err)
-	}
-	if args.Op == structs.VarOpLockAcquire {
-		s.varLocks.start(v)
-	}
-	if reply.Output, err = s.OpenVar(v); err != nil {
-		return nil, err
-	}
-	if v.Lock != nil && stored.Lock != nil && stored.Lock.ID == v.Lock.ID {
-		reply.Output.Lock = v.Lock
+	if args.Op == structs.VarOpSet || args.Op == structs.VarOpCAS || args.Op == structs.VarOpLockAcquire {
+		v, err := s.State().Snapshot().VarGet(stored.Namespace, stored.Path)
+		if err != nil || v == nil {
+			return nil, fmt.Errorf("read back variable %q: %v", stored.Path, err)
+		}
+		if reply.Output, err = s.OpenVar(v); err != nil {
+			return nil, err
+		}
 	}
 	return &reply, nil
 }
 
-// varConflict answers an operation refused for the variable as it is
-// stored.
-func (s *Server) varConflict(v *structs.Var) (*structs.VarApplyReply, error) {
-	current, err := s.State().Snapshot().VarGet(v.Namespace, v.Path)
+// varConflict answers a request on a variable with its current state.
+func (s *Server) varConflict(key varKey) (*structs.VarApplyReply, error) {
+	v, err := s.State().Snapshot().VarGet(key.namespace, key.path)
 	if err != nil {
 		return nil, err
 	}
-	if current == nil {
-		current = &structs.Var{Namespace: v.Namespace, Path: v.Path}
+	if v == nil {
+		v = &structs.Var{Namespace: key.namespace, Path: key.path}
 	}
-	open, err := s.OpenVar(current)
-	return &structs.VarApplyReply{Conflict: open}, err
+	current, err := s.OpenVar(v)
+	return &structs.VarApplyReply{Conflict: current}, err
 }
 
 // sealVar validates a variable for op and builds its stored form; only
-// writes carry (sealed) items, and every operation the lock ID it was given
-// (an acquisition a new lock).
+// writes carry (sealed) items, and a lock acquisition may carry none (it
+// keeps the stored ones). The request's lock ID goes along, for the check
+// against the lock held.
 func (s *Server) sealVar(op structs.VarOp, v *api.Variable) (*structs.Var, error) {
 	ns := v.Namespace
 	if ns == "" {
 		ns = "default"
 	}
 	stored := &structs.Var{Namespace: ns, Path: v.Path}
-	if v.Lock != nil {
-		stored.Lock = &api.VariableLock{ID: v.Lock.ID}
+	if v.Lock != nil && v.Lock.ID != "" {
+		stored.Lock = &structs.VarLock{ID: v.Lock.ID}
 	}
 	switch op {
 	case structs.VarOpDelete, structs.VarOpDeleteCAS, structs.VarOpLockRelease:
 		if v.Path == "" {
 			return nil, fmt.Errorf("%w: missing variable path", ErrInvalid)
 		}
+		if op == structs.VarOpLockRelease && stored.Lock == nil {
+			return nil, fmt.Errorf("%w: missing lock ID", ErrInvalid)
+		}
 		return stored, nil
 	case structs.VarOpLockAcquire:
-		lock, err := newVarLock(v.Lock)
-		if err != nil {
-			return nil, fmt.Errorf("%w: variable %q: %v", ErrInvalid, v.Path, err)
+		if err := structs.ValidateVarPath(v.Path); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 		}
-		stored.Lock = lock
 		if len(v.Items) == 0 {
-			if err := structs.ValidateVarPath(v.Path); err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+			if _, err := lookupNamespace(s.State().Snapshot(), ns, fmt.Sprintf("variable %q", v.Path)); err != nil {
+				return nil, err
 			}
 			return stored, nil
 		}
@@ -143,18 +148,13 @@ func (s *Server) sealVar(op structs.VarOp, v *api.Variable) (*structs.Var, error
 	return stored, nil
 }
 
-// OpenVar decrypts a stored variable into the API's form, its lock's ID
-// left out. Its key is in
+// OpenVar decrypts a stored variable into the API's form. Its key is in
 // the state store the variable came from: the key was committed through
 // Raft before any variable sealed with it.
 func (s *Server) OpenVar(v *structs.Var) (*api.Variable, error) {
 	m := v.Metadata()
 	out := &api.Variable{Namespace: m.Namespace, Path: m.Path, CreateIndex: m.CreateIndex,
-		ModifyIndex: m.ModifyIndex, CreateTime: m.CreateTime, ModifyTime: m.ModifyTime}
-	if m.Lock != nil {
-		// The lock's ID is the holder's alone: readers see that it is held.
-		out.Lock = &api.VariableLock{TTL: m.Lock.TTL, LockDelay: m.Lock.LockDelay}
-	}
+		ModifyIndex: m.ModifyIndex, CreateTime: m.CreateTime, ModifyTime: m.ModifyTime, Lock: m.Lock}
 	if len(v.Data) == 0 {
 		return out, nil
 	}
@@ -180,6 +180,26 @@ func varAAD(namespace, path string) []byte {
 
 // varEndpoint serves "Var.*".
 type varEndpoint struct{ s *Server }
+
+// RenewLock restarts a variable lock's lease.
+func (e *varEndpoint) RenewLock(args *structs.VarApplyArgs, reply *structs.VarApplyReply) error {
+	if args.Var == nil {
+		return fmt.Errorf("%w: missing variable", ErrInvalid)
+	}
+	ns := args.Var.Namespace
+	if ns == "" {
+		ns = structs.DefaultNamespace
+	}
+	allowed := func(a *acl.ACL) bool { return a.AllowVariableOperation(ns, args.Var.Path, acl.VariablesCapabilityWrite) }
+	if err := e.s.authorize(args.AuthToken, allowed); err != nil {
+		return err
+	}
+	r, err := e.s.RenewVarLock(args)
+	if r != nil {
+		*reply = *r
+	}
+	return err
+}
 
 // Apply writes or deletes a variable.
 func (e *varEndpoint) Apply(args *structs.VarApplyArgs, reply *structs.VarApplyReply) error {

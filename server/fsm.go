@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 	"github.com/hashicorp/raft"
 
+	"github.com/roam-project/roam/events"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -22,6 +23,8 @@ type fsm struct {
 	store  *state.Store
 	logger *slog.Logger
 	hooks  fsmHooks
+	// events receives the events of every entry applied.
+	events *events.Broker
 }
 
 // fsmHooks are called after entries apply; the server routes them to its
@@ -34,12 +37,12 @@ type fsmHooks interface {
 	schedulerConfigChanged()
 }
 
-func newFSM(logger *slog.Logger, hooks fsmHooks) (*fsm, error) {
+func newFSM(logger *slog.Logger, hooks fsmHooks, broker *events.Broker) (*fsm, error) {
 	store, err := state.New()
 	if err != nil {
 		return nil, err
 	}
-	return &fsm{store: store, logger: logger, hooks: hooks}, nil
+	return &fsm{store: store, logger: logger, hooks: hooks, events: broker}, nil
 }
 
 // State returns the current store; a snapshot restore replaces it.
@@ -101,10 +104,16 @@ func (f *fsm) Apply(l *raft.Log) any {
 		return f.apply(l.Index, body, &req, func() error { return store.VarApply(l.Index, &req) }, nil, nil)
 	case structs.GCRequestType:
 		var req structs.GCRequest
-		return f.apply(l.Index, body, &req, func() error { return store.GC(l.Index, &req) }, nil, nil)
+		return f.apply(l.Index, body, &req, func() error { return store.GC(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, nil)
 	case structs.ServiceRegistrationUpsertRequestType:
 		var req structs.ServiceRegistrationUpsertRequest
 		return f.apply(l.Index, body, &req, func() error { return store.UpsertServiceRegistrations(l.Index, &req) }, nil, nil)
+	case structs.HostVolumeUpsertRequestType:
+		var req structs.HostVolumeUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertHostVolumes(l.Index, &req) }, nil, nil)
+	case structs.HostVolumeDeleteRequestType:
+		var req structs.HostVolumeDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.DeleteHostVolumes(l.Index, &req) }, nil, nil)
 	case structs.ServiceRegistrationDeleteRequestType:
 		var req structs.ServiceRegistrationDeleteRequest
 		return f.apply(l.Index, body, &req, func() error { return store.DeleteServiceRegistrations(l.Index, &req) }, nil, nil)
@@ -180,8 +189,12 @@ func (f *fsm) apply(index uint64, body []byte, req any, write func() error, eval
 		f.logger.Error("decode raft message", "error", err)
 		return fmt.Errorf("decode raft message: %w", err)
 	}
+	before := f.State().Snapshot()
 	if err := write(); err != nil {
 		return err
+	}
+	if f.events != nil {
+		f.events.Publish(events.Batch{Index: index, Events: eventsOf(index, req, before, f.State().Snapshot())})
 	}
 	if evals != nil {
 		if es := evals(); len(es) > 0 {

@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +19,7 @@ import (
 )
 
 // placedAlloc registers node n and job id and waits for its allocation.
-func placedAlloc(t *testing.T, s *Server, id string) *api.Allocation {
+func placedAlloc(t testing.TB, s *Server, id string) *api.Allocation {
 	t.Helper()
 	if _, err := s.RegisterNode(testNode("n", 4096)); err != nil {
 		t.Fatal(err)
@@ -30,7 +32,7 @@ func placedAlloc(t *testing.T, s *Server, id string) *api.Allocation {
 }
 
 // defaultIdentity signs the default identity of the alloc's task.
-func defaultIdentity(t *testing.T, s *Server, alloc *api.Allocation) string {
+func defaultIdentity(t testing.TB, s *Server, alloc *api.Allocation) string {
 	t.Helper()
 	ids, err := s.SignIdentities(&structs.AllocSignIdentitiesArgs{AllocID: alloc.ID, TaskName: "server"})
 	if err != nil {
@@ -140,6 +142,15 @@ func TestWorkloadIdentityACL(t *testing.T) {
 		})
 	}
 
+	started := &api.TaskState{State: structs.TaskStateRunning, StartedAt: time.Now()}
+	if err := s.UpdateAllocations([]*api.Allocation{{ID: alloc.ID, NodeID: "n", ClientStatus: structs.AllocClientStatusRunning,
+		TaskStates: map[string]*api.TaskState{"server": started}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the task's start", func() bool {
+		a, _ := s.State().Snapshot().AllocByID(alloc.ID)
+		return a != nil && a.TaskStates["server"] != nil
+	})
 	t.Run("rotation keeps old identities valid while their key exists", func(t *testing.T) {
 		if _, err := s.RotateRootKey(&structs.KeyringRotateArgs{}); err != nil {
 			t.Fatal(err)
@@ -150,6 +161,9 @@ func TestWorkloadIdentityACL(t *testing.T) {
 		fresh := defaultIdentity(t, s, alloc)
 		if newKid, _, _ := s.signingKey(s.State().Snapshot()); newKid == kid || !strings.Contains(fresh, ".") {
 			t.Fatal("rotation did not change the signing key")
+		}
+		if _, err := s.DeleteRootKey(&structs.KeyringDeleteArgs{KeyID: kid}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "signed the workload identities") {
+			t.Fatalf("deleting the key a running task's identity is signed with: %v", err)
 		}
 		if _, err := s.DeleteRootKey(&structs.KeyringDeleteArgs{KeyID: kid, Force: true}); err != nil {
 			t.Fatal(err)
@@ -220,4 +234,31 @@ func TestSignIdentitiesOverRPC(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkIdentity measures signing a task's identities (once per task
+// start) and resolving one on a request (signature check, allocation
+// lookup, cached ACL).
+func BenchmarkIdentity(b *testing.B) {
+	s, err := New(Config{NodeName: "bench.global", Region: "global", Datacenter: "dc1", NumSchedulers: 1,
+		ACLEnabled: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(s.Shutdown)
+	waitFor(b, "leadership", func() bool { return s.IsLeader() })
+	alloc := placedAlloc(b, s, "web")
+	token := defaultIdentity(b, s, alloc)
+	b.Run("sign", func(b *testing.B) {
+		for b.Loop() {
+			defaultIdentity(b, s, alloc)
+		}
+	})
+	b.Run("resolve", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := s.ResolveToken(token); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

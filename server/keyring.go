@@ -52,6 +52,9 @@ type keyring struct {
 	// keys are unwrapped root keys by ID; signers their signing keys.
 	keys    map[string][]byte
 	signers map[string]*rsa.PrivateKey
+	// spare delivers a signing key made ahead (prepareSigner); nil when
+	// none is on its way.
+	spare chan *rsa.PrivateKey
 	// legacyDir holds keys an earlier Roam kept in the clear, one file
 	// each; legacy lists those loaded, which the leader moves into Raft.
 	legacyDir string
@@ -138,9 +141,9 @@ func (k *keyring) generate(now time.Time) (*structs.RootKey, []byte, *rsa.Privat
 	if _, err := rand.Read(key); err != nil {
 		return nil, nil, nil, fmt.Errorf("generate key: %w", err)
 	}
-	signer, err := rsa.GenerateKey(rand.Reader, signingKeyBits)
+	signer, err := k.newSigner()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("generate signing key: %w", err)
+		return nil, nil, nil, err
 	}
 	rk, err := k.wrap(id, key, signer, now)
 	return rk, key, signer, err

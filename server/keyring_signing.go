@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
@@ -62,6 +63,41 @@ func (k *keyring) unwrapSigner(rk *structs.RootKey) (*rsa.PrivateKey, error) {
 		return nil, fmt.Errorf("signing key %s is not an RSA key", rk.KeyID)
 	}
 	return signer, nil
+}
+
+// prepareSigner starts making the signing key of the next root key in
+// the background.
+func (k *keyring) prepareSigner() {
+	ch := make(chan *rsa.PrivateKey, 1)
+	k.mu.Lock()
+	k.spare = ch
+	k.mu.Unlock()
+	go func() {
+		key, err := rsa.GenerateKey(rand.Reader, signingKeyBits)
+		if err != nil {
+			key = nil
+		}
+		ch <- key
+	}()
+}
+
+// newSigner returns a new signing key: the one prepareSigner made (waiting
+// for it), else a fresh one.
+func (k *keyring) newSigner() (*rsa.PrivateKey, error) {
+	k.mu.Lock()
+	ch := k.spare
+	k.spare = nil
+	k.mu.Unlock()
+	if ch != nil {
+		if key := <-ch; key != nil {
+			return key, nil
+		}
+	}
+	key, err := rsa.GenerateKey(rand.Reader, signingKeyBits)
+	if err != nil {
+		return nil, fmt.Errorf("generate signing key: %w", err)
+	}
+	return key, nil
 }
 
 // cachedSigner returns an unwrapped signing key.

@@ -121,9 +121,9 @@ func (s *Server) establishLeadership() {
 	s.broker.SetEnabled(!s.brokerPaused())
 	s.blocked.SetEnabled(true)
 	s.restoreEvals()
+	s.restoreVarLocks()
 	s.migrateLegacyKeys()
 	s.ensureSigningKey()
-	s.varLocks.enable()
 	s.goRun(func() { s.planner.Run(ctx) })
 	s.beats.Start(ctx)
 	s.goRun(func() { s.runGC(ctx) })
@@ -131,6 +131,9 @@ func (s *Server) establishLeadership() {
 	s.goRun(func() { s.runDeploymentWatcher(ctx) })
 	s.goRun(s.reconcilePeers)
 	s.goRun(func() { s.cleanupDeadServers(ctx) })
+	if s.pool != nil {
+		s.resumeMultiregionRollouts()
+	}
 	if auth := s.config.AuthoritativeRegion; auth != "" && auth != s.config.Region && s.pool != nil {
 		s.goRun(func() { s.runReplication(ctx) })
 	}
@@ -148,7 +151,7 @@ func (s *Server) revokeLeadership() {
 	s.broker.SetEnabled(false)
 	s.blocked.SetEnabled(false)
 	s.beats.Stop()
-	s.varLocks.disable()
+	s.locks.stopAll()
 	s.logger.Info("cluster leadership lost")
 }
 

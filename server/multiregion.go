@@ -38,6 +38,14 @@ func (e *multiregionEndpoint) Register(args *structs.MultiregionRegisterArgs, re
 	return fill(reply, res, err)
 }
 
+// Job answers this region's copy of a job, for a peer region resuming a
+// rollout.
+func (e *multiregionEndpoint) Job(args *structs.MultiregionJobArgs, reply *structs.MultiregionJobReply) error {
+	job, err := e.s.State().Snapshot().JobByID(args.Namespace, args.JobID)
+	reply.Job = job
+	return err
+}
+
 // Fail fails this region's deployment of args.Job.
 func (e *multiregionEndpoint) Fail(args *structs.MultiregionFailArgs, reply *structs.IndexReply) error {
 	return e.s.failPeerDeployment(args)
@@ -98,29 +106,29 @@ func (s *Server) registerInRegion(ctx context.Context, region string, job *api.J
 // retryInRegion keeps registering job in region until it takes it, the
 // server shuts down, or multiregionRetry passes.
 func (s *Server) retryInRegion(region string, job *api.Job) {
-	s.retryRegion(region, "register multiregion job "+derefString(job.ID), func(ctx context.Context) error {
+	_ = s.retryRegion(region, "register multiregion job "+derefString(job.ID), func(ctx context.Context) error {
 		return s.registerInRegion(ctx, region, job)
 	})
 }
 
 // retryRegion runs call until it succeeds, with a growing pause, for at
-// most multiregionRetry.
-func (s *Server) retryRegion(region, what string, call func(context.Context) error) {
+// most multiregionRetry; it returns the last error when it gave up.
+func (s *Server) retryRegion(region, what string, call func(context.Context) error) error {
 	deadline := time.Now().Add(multiregionRetry)
 	for attempt := 1; ; attempt++ {
 		err := call(s.shutdownCtx)
 		if err == nil {
-			return
+			return nil
 		}
 		var remote *rpc.RemoteError
 		if errors.As(err, &remote) || time.Now().After(deadline) {
 			s.logger.Error("multiregion: giving up", "region", region, "action", what, "error", err)
-			return
+			return err
 		}
 		s.logger.Warn("multiregion: region not reached, retrying", "region", region, "action", what, "error", err)
 		select {
 		case <-s.shutdownCtx.Done():
-			return
+			return s.shutdownCtx.Err()
 		case <-time.After(min(time.Duration(attempt)*time.Second, 15*time.Second)):
 		}
 	}
@@ -176,7 +184,7 @@ func (s *Server) multiregionDeploymentEnded(snap *state.Snapshot, d *api.Deploym
 			s.logger.Info("multiregion: failing the deployment in a peer region", "job", d.JobID, "region", r)
 			args := &structs.MultiregionFailArgs{Job: structs.InRegion(job, r), Region: s.config.Region}
 			s.goRun(func() {
-				s.retryRegion(r, "fail multiregion deployment of "+d.JobID, func(ctx context.Context) error {
+				_ = s.retryRegion(r, "fail multiregion deployment of "+d.JobID, func(ctx context.Context) error {
 					return s.callRegion(ctx, r, "Multiregion.Fail", args, &structs.IndexReply{})
 				})
 			})
@@ -184,6 +192,68 @@ func (s *Server) multiregionDeploymentEnded(snap *state.Snapshot, d *api.Deploym
 	default:
 		s.logger.Warn("multiregion: deployment failed, rollout stopped", "job", d.JobID, "region", s.config.Region)
 	}
+}
+
+// resumeMultiregionRollouts, on a new leader, carries on the rollouts a
+// former leader may have left midway (it died between a deployment's end
+// and the next region taking the job): every multiregion job here whose
+// current version finished deploying goes to the next region, unless that
+// region has it already or runs a version this region never had.
+func (s *Server) resumeMultiregionRollouts() {
+	snap := s.State().Snapshot()
+	jobs, err := snap.Jobs("*", "")
+	if err != nil {
+		return
+	}
+	for _, job := range jobs {
+		if !structs.IsMultiregion(job) || derefBool(job.Stop) || isRevert(snap, job) {
+			continue
+		}
+		next := structs.MultiregionNext(job, s.config.Region)
+		d, err := snap.LatestDeploymentByJob(*job.Namespace, *job.ID)
+		if next == "" || err != nil || d == nil || d.JobVersion != derefU64(job.Version) {
+			continue
+		}
+		ended := d.Status == structs.DeploymentStatusSuccessful ||
+			(d.Status == structs.DeploymentStatusFailed && structs.MultiregionOnFailure(job) == structs.MultiregionFailLocal)
+		if ended {
+			s.goRun(func() { s.resumeInRegion(snap, next, job) })
+		}
+	}
+}
+
+// resumeInRegion gives region the job, as resumeMultiregionRollouts says.
+func (s *Server) resumeInRegion(snap *state.Snapshot, region string, job *api.Job) {
+	var reply structs.MultiregionJobReply
+	err := s.retryRegion(region, "read multiregion job "+*job.ID, func(ctx context.Context) error {
+		return s.callRegion(ctx, region, "Multiregion.Job", &structs.MultiregionJobArgs{Namespace: *job.Namespace, JobID: *job.ID}, &reply)
+	})
+	if err != nil {
+		return
+	}
+	if reply.Job != nil {
+		theirs := structs.InRegion(reply.Job, s.config.Region)
+		if !state.SpecChanged(theirs, job) || !ranHere(snap, theirs) {
+			return
+		}
+	}
+	s.logger.Info("multiregion: resuming the rollout in the next region", "job", *job.ID, "region", region)
+	s.retryInRegion(region, structs.InRegion(job, region))
+}
+
+// ranHere reports whether job (as written) is an older version of the job
+// here.
+func ranHere(snap *state.Snapshot, job *api.Job) bool {
+	versions, err := snap.JobVersions(derefString(job.Namespace), derefString(job.ID))
+	if err != nil {
+		return false
+	}
+	for _, v := range versions {
+		if !state.SpecChanged(v, job) {
+			return true
+		}
+	}
+	return false
 }
 
 // isRevert reports whether job's version repeats an older one (an auto
@@ -234,4 +304,32 @@ func (s *Server) failPeerDeployment(args *structs.MultiregionFailArgs) error {
 		}
 	}
 	return err
+}
+
+// DeregisterMultiregionJob stops (or purges) a job here and, when it is a
+// multiregion job, in every other region it names (`job stop -global`),
+// with the caller's token, which each region checks. A region the rollout
+// never reached has nothing to stop; one that cannot be reached is named
+// in the error, after the others were stopped.
+func (s *Server) DeregisterMultiregionJob(args *structs.JobDeregisterArgs) (string, uint64, error) {
+	job, err := s.State().Snapshot().JobByID(args.Namespace, args.JobID)
+	if err != nil {
+		return "", 0, err
+	}
+	evalID, index, err := s.DeregisterJobOpts(args)
+	if err != nil || !structs.IsMultiregion(job) {
+		return evalID, index, err
+	}
+	var errs []error
+	for _, r := range structs.MultiregionRegions(job) {
+		if r == s.config.Region {
+			continue
+		}
+		err := s.callRegion(s.shutdownCtx, r, "Job.Deregister", args, &structs.EvalReply{})
+		var remote *rpc.RemoteError
+		if err != nil && !(errors.As(err, &remote) && strings.Contains(remote.Msg, "job not found")) {
+			errs = append(errs, fmt.Errorf("stop job %q in region %q: %w", args.JobID, r, err))
+		}
+	}
+	return evalID, index, errors.Join(errs...)
 }

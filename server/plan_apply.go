@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	metrics "github.com/hashicorp/go-metrics/compat"
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/state"
@@ -41,6 +42,7 @@ func newPlanApplier(store func() *state.Store, apply func(structs.MessageType, a
 
 // Submit queues a plan and waits for its result.
 func (p *planApplier) Submit(ctx context.Context, plan *structs.Plan) (*structs.PlanResult, error) {
+	defer metrics.MeasureSince([]string{"nomad", "plan", "submit"}, time.Now())
 	pending := &pendingPlan{plan: plan, result: make(chan planOutcome, 1)}
 	select {
 	case p.queue <- pending:
@@ -68,9 +70,14 @@ func (p *planApplier) Run(ctx context.Context) {
 	}
 }
 
+// applyOne evaluates and commits one plan; the timings are Nomad's
+// nomad.plan.evaluate and nomad.plan.apply.
 func (p *planApplier) applyOne(plan *structs.Plan) (*structs.PlanResult, error) {
+	start := time.Now()
+	defer metrics.MeasureSince([]string{"nomad", "plan", "apply"}, start)
 	snap := p.store().Snapshot()
 	result, err := evaluatePlan(snap, plan)
+	metrics.MeasureSince([]string{"nomad", "plan", "evaluate"}, start)
 	if err != nil {
 		return nil, err
 	}

@@ -15,8 +15,8 @@ import (
 )
 
 // Replication: the servers of the authoritative region (the
-// authoritative_region setting) own ACL policies, roles, global tokens and
-// namespaces; the leader of every other region pulls them with blocking
+// authoritative_region setting) own ACL policies, roles, global tokens,
+// namespaces and node pools; the leader of every other region pulls them with blocking
 // queries (Replication.Fetch) and applies the difference through its own
 // Raft, so that each region resolves tokens and namespaces by itself,
 // even while the authoritative region is away.
@@ -32,7 +32,7 @@ func (e *replicationEndpoint) Fetch(args *structs.ReplicationFetchArgs, reply *s
 	wait := min(args.Wait, replicationWait)
 	_, err := e.s.State().BlockingQuery(e.s.shutdownCtx, args.MinIndex, wait, func(snap *state.Snapshot) (uint64, error) {
 		var err error
-		*reply = structs.ReplicationFetchReply{Index: max(snap.ACLIndex(), snap.NamespacesIndex())}
+		*reply = structs.ReplicationFetchReply{Index: max(snap.ACLIndex(), snap.NamespacesIndex(), snap.NodePoolsIndex())}
 		if reply.Policies, err = snap.ACLPolicies(); err != nil {
 			return 0, err
 		}
@@ -48,10 +48,29 @@ func (e *replicationEndpoint) Fetch(args *structs.ReplicationFetchArgs, reply *s
 				reply.Tokens = append(reply.Tokens, t)
 			}
 		}
-		reply.Namespaces, err = snap.Namespaces("")
+		if reply.Namespaces, err = snap.Namespaces(""); err != nil {
+			return 0, err
+		}
+		reply.NodePools, err = replicatedNodePools(snap)
 		return reply.Index, err
 	})
 	return err
+}
+
+// replicatedNodePools are the node pools replication carries: all but the
+// built-in ones, which every region has.
+func replicatedNodePools(snap *state.Snapshot) ([]*api.NodePool, error) {
+	pools, err := snap.NodePools("")
+	if err != nil {
+		return nil, err
+	}
+	var out []*api.NodePool
+	for _, p := range pools {
+		if !structs.IsBuiltinNodePool(p.Name) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 // replicationStatus is what agent-info reports of replication.
@@ -166,6 +185,10 @@ func (s *Server) applyReplicated(reply *structs.ReplicationFetchReply) error {
 	if err != nil {
 		return err
 	}
+	pools, err := replicatedNodePools(snap)
+	if err != nil {
+		return err
+	}
 	upPolicies, delPolicies := diffReplicated(policies, reply.Policies, func(p *api.ACLPolicy) string { return p.Name },
 		func(p *api.ACLPolicy) any { c := *p; c.CreateIndex, c.ModifyIndex = 0, 0; return c })
 	upRoles, delRoles := diffReplicated(roles, reply.Roles, func(r *api.ACLRole) string { return r.ID },
@@ -174,6 +197,8 @@ func (s *Server) applyReplicated(reply *structs.ReplicationFetchReply) error {
 		func(t *api.ACLToken) any { c := *t; c.CreateIndex, c.ModifyIndex = 0, 0; return c })
 	upNamespaces, delNamespaces := diffReplicated(namespaces, reply.Namespaces, func(n *api.Namespace) string { return n.Name },
 		func(n *api.Namespace) any { c := *n; c.CreateIndex, c.ModifyIndex = 0, 0; return c })
+	upPools, delPools := diffReplicated(pools, reply.NodePools, func(p *api.NodePool) string { return p.Name },
+		func(p *api.NodePool) any { c := *p; c.CreateIndex, c.ModifyIndex = 0, 0; return c })
 	steps := []struct {
 		do  bool
 		t   structs.MessageType
@@ -183,6 +208,7 @@ func (s *Server) applyReplicated(reply *structs.ReplicationFetchReply) error {
 		{len(upRoles) > 0, structs.ACLRoleUpsertRequestType, &structs.ACLRoleUpsertRequest{Roles: upRoles}},
 		{len(upTokens) > 0, structs.ACLTokenUpsertRequestType, &structs.ACLTokenUpsertRequest{Tokens: upTokens}},
 		{len(upNamespaces) > 0, structs.NamespaceUpsertRequestType, &structs.NamespaceUpsertRequest{Namespaces: upNamespaces}},
+		{len(upPools) > 0, structs.NodePoolUpsertRequestType, &structs.NodePoolUpsertRequest{Pools: upPools}},
 		{len(delTokens) > 0, structs.ACLTokenDeleteRequestType, &structs.ACLTokenDeleteRequest{AccessorIDs: delTokens}},
 		{len(delRoles) > 0, structs.ACLRoleDeleteRequestType, &structs.ACLRoleDeleteRequest{IDs: delRoles}},
 		{len(delPolicies) > 0, structs.ACLPolicyDeleteRequestType, &structs.ACLPolicyDeleteRequest{Names: delPolicies}},
@@ -195,13 +221,20 @@ func (s *Server) applyReplicated(reply *structs.ReplicationFetchReply) error {
 			return err
 		}
 	}
-	// A namespace that still holds work here is kept, and said so.
+	// A namespace that still holds work here is kept, and so is a node
+	// pool that still has nodes (a node that registers names its pool into
+	// being): each is said so.
 	for _, name := range delNamespaces {
 		if name == structs.DefaultNamespace {
 			continue
 		}
 		if _, err := s.raftApply(structs.NamespaceDeleteRequestType, &structs.NamespaceDeleteRequest{Names: []string{name}}); err != nil {
 			s.logger.Warn("replicated namespace deletion refused here", "namespace", name, "error", err)
+		}
+	}
+	for _, name := range delPools {
+		if _, err := s.raftApply(structs.NodePoolDeleteRequestType, &structs.NodePoolDeleteRequest{Names: []string{name}}); err != nil {
+			s.logger.Debug("replicated node pool deletion refused here", "node_pool", name, "error", err)
 		}
 	}
 	return nil

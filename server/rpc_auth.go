@@ -47,6 +47,7 @@ var clientMethods = map[string]bool{
 	"Var.Read": true, "Var.List": true, "ServiceRegistration.List": true,
 	// The cluster network: a node's subnet lease and the other nodes'.
 	"Network.Lease": true, "Network.Leases": true,
+	"Node.GetHostVolumes": true, "Node.UpdateHostVolume": true,
 	// A client-only agent resolves the tokens of the HTTP requests it
 	// serves itself (task files and logs).
 	"ACL.ResolveToken": true,
@@ -56,7 +57,9 @@ var clientMethods = map[string]bool{
 // besides forwarding HTTP requests in tunnels.
 var regionMethods = map[string]bool{
 	"Replication.Fetch": true, "Status.Leader": true,
-	"Multiregion.Register": true, "Multiregion.Fail": true,
+	"Multiregion.Register": true, "Multiregion.Fail": true, "Multiregion.Job": true,
+	// job stop -global, with the caller's token, which the region checks.
+	"Job.Deregister": true,
 }
 
 // nodeSecretAttr is the node attribute holding the SHA-256 of the node's

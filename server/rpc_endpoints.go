@@ -43,7 +43,7 @@ func (e *jobEndpoint) Evaluate(args *structs.JobEvaluateArgs, reply *structs.Eva
 	if err := e.s.authorize(args.AuthToken, nsAllows(args.Namespace, acl.NamespaceCapabilitySubmitJob)); err != nil {
 		return err
 	}
-	id, index, err := e.s.EvaluateJob(args.AuthToken, args.Namespace, args.JobID)
+	id, index, err := e.s.EvaluateJob(args.AuthToken, args.Namespace, args.JobID, args.ForceReschedule)
 	*reply = structs.EvalReply{EvalID: id, Index: index}
 	return err
 }
@@ -75,7 +75,7 @@ func (e *allocEndpoint) Stop(args *structs.AllocStopArgs, reply *structs.EvalRep
 	if err := e.s.authorize(args.AuthToken, nsAllows(ns, acl.NamespaceCapabilityAllocLifecycle)); err != nil {
 		return err
 	}
-	id, index, err := e.s.StopAlloc(args.AuthToken, args.AllocID)
+	id, index, err := e.s.StopAllocOpts(args)
 	*reply = structs.EvalReply{EvalID: id, Index: index}
 	return err
 }
@@ -210,6 +210,26 @@ func (e *nodeEndpoint) UpdateEligibility(args *structs.NodeEligibilityArgs, repl
 	return err
 }
 
+// Evaluate creates evaluations for the jobs on a node.
+func (e *nodeEndpoint) Evaluate(args *structs.NodeIDArgs, reply *structs.NodeEvalReply) error {
+	if err := e.s.authorize(args.AuthToken, (*acl.ACL).AllowNodeWrite); err != nil {
+		return err
+	}
+	ids, index, err := e.s.EvaluateNode(args.AuthToken, args.NodeID)
+	*reply = structs.NodeEvalReply{EvalIDs: ids, Index: index}
+	return err
+}
+
+// Purge removes a node from the state.
+func (e *nodeEndpoint) Purge(args *structs.NodeIDArgs, reply *structs.NodeEvalReply) error {
+	if err := e.s.authorize(args.AuthToken, (*acl.ACL).AllowNodeWrite); err != nil {
+		return err
+	}
+	ids, index, err := e.s.PurgeNode(args.AuthToken, args.NodeID)
+	*reply = structs.NodeEvalReply{EvalIDs: ids, Index: index}
+	return err
+}
+
 func (e *nodeEndpoint) UpdateDrain(args *structs.NodeDrainArgs, reply *structs.IndexReply) error {
 	if err := e.s.authorize(args.AuthToken, (*acl.ACL).AllowNodeWrite); err != nil {
 		return err
@@ -217,6 +237,34 @@ func (e *nodeEndpoint) UpdateDrain(args *structs.NodeDrainArgs, reply *structs.I
 	index, err := e.s.UpdateDrain(args.AuthToken, args.NodeID, args.Strategy, args.MarkEligible)
 	reply.Index = index
 	return err
+}
+
+// GetHostVolumes answers a client's blocking query for the host volumes
+// placed on its node.
+func (e *nodeEndpoint) GetHostVolumes(args *structs.NodeHostVolumesArgs, reply *structs.NodeHostVolumesReply) error {
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.NodeID, false); err != nil {
+		return err
+	}
+	vols, index, err := e.s.NodeHostVolumes(context.Background(), args.NodeID, args.MinIndex, args.Wait)
+	*reply = structs.NodeHostVolumesReply{Volumes: vols, Index: index}
+	return err
+}
+
+// UpdateHostVolume records a client's report on a volume of its node.
+func (e *nodeEndpoint) UpdateHostVolume(args *structs.HostVolumeUpdateArgs, reply *structs.IndexReply) error {
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.AuthNodeID, false); err != nil {
+		return err
+	}
+	if !args.CallerIsServer() {
+		v, err := e.s.State().Snapshot().HostVolumeByID(args.ID)
+		if err != nil {
+			return err
+		}
+		if v != nil && v.NodeID != args.AuthNodeID {
+			return fmt.Errorf("Permission denied: host volume %s is not on node %s", args.ID, args.AuthNodeID)
+		}
+	}
+	return e.s.UpdateHostVolume(args)
 }
 
 // systemEndpoint serves "System.*".
@@ -266,6 +314,7 @@ func (s *Server) registerEndpoints() error {
 		"Network":             &networkEndpoint{s},
 		"Replication":         &replicationEndpoint{s},
 		"Multiregion":         &multiregionEndpoint{s},
+		"HostVolume":          &hostVolumeEndpoint{s},
 	} {
 		if err := s.mux.RPC().Register(name, rcvr); err != nil {
 			return fmt.Errorf("register %s endpoint: %w", name, err)

@@ -149,10 +149,14 @@ func (s *Server) SerfStats() map[string]string {
 	return s.serf.Stats()
 }
 
-// ForceLeave removes a failed member from gossip, and so from Raft.
-func (s *Server) ForceLeave(node string) error {
+// ForceLeave removes a failed member from gossip, and so from Raft; with
+// prune it also drops the member from the member list at once.
+func (s *Server) ForceLeave(node string, prune bool) error {
 	if s.serf == nil {
 		return fmt.Errorf("%w: gossip is disabled on this server", ErrInvalid)
+	}
+	if prune {
+		return s.serf.RemoveFailedNodePrune(node)
 	}
 	return s.serf.RemoveFailedNode(node)
 }
@@ -317,9 +321,9 @@ func (s *Server) VerifyLeader() error {
 	return nil
 }
 
-// RemovePeer removes a server from the Raft configuration by ID or
-// address (`operator raft remove-peer`).
-func (s *Server) RemovePeer(idOrAddr string) error {
+// RemovePeer removes a server from the Raft configuration by ID or by
+// address, whichever is given (`operator raft remove-peer`).
+func (s *Server) RemovePeer(id, address string) error {
 	if !s.IsLeader() {
 		return errNotLeader
 	}
@@ -328,11 +332,14 @@ func (s *Server) RemovePeer(idOrAddr string) error {
 		return err
 	}
 	for _, srv := range f.Configuration().Servers {
-		if string(srv.ID) == idOrAddr || string(srv.Address) == idOrAddr {
+		if (id != "" && string(srv.ID) == id) || (address != "" && string(srv.Address) == address) {
 			return s.raft.RemoveServer(srv.ID, 0, 0).Error()
 		}
 	}
-	return fmt.Errorf("peer %q: %w", idOrAddr, ErrNotFound)
+	if id != "" {
+		return fmt.Errorf("id %q was not found in the Raft configuration: %w", id, ErrNotFound)
+	}
+	return fmt.Errorf("address %q was not found in the Raft configuration: %w", address, ErrNotFound)
 }
 
 // RaftServers is the Raft configuration: each server's ID and address.

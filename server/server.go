@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/hashicorp/serf/serf"
 
+	"github.com/roam-project/roam/events"
 	"github.com/roam-project/roam/rpc"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/tlsutil"
@@ -65,6 +66,9 @@ type Config struct {
 	MinHeartbeatTTL time.Duration
 	// JobLimits bound what a job may ask for.
 	JobLimits JobLimits
+	// EventBufferSize is how many Raft indexes of events the event stream
+	// keeps (the server's event_buffer_size); 0 means the default.
+	EventBufferSize int
 	// ACLEnabled turns on token checks (the agent's acl block).
 	ACLEnabled bool
 	// OIDCIssuer is the issuer of workload identities (server.oidc_issuer);
@@ -95,6 +99,8 @@ type Server struct {
 	fsm     *fsm
 	broker  *evalBroker
 	blocked *blockedEvals
+	// events is the event stream's broker, fed by the FSM.
+	events  *events.Broker
 	planner *planApplier
 	// evalUpdates commits the leader's own evaluation status changes in
 	// batches.
@@ -102,10 +108,11 @@ type Server struct {
 	// allocUpdates commits clients' allocation updates in batches.
 	allocUpdates *allocUpdateBatcher
 	beats        *heartbeats
-	varLocks     *varLocks
-	mux          *rpc.Mux
-	pool         *rpc.Pool
-	serf         *serf.Serf
+	// locks times the leases of variable locks (leader only).
+	locks *varLocks
+	mux   *rpc.Mux
+	pool  *rpc.Pool
+	serf  *serf.Serf
 	// bootstrapped is set once this server has bootstrapped Raft or found
 	// existing Raft state.
 	bootstrapped atomic.Bool
@@ -162,7 +169,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.shutdownCtx, s.shutdown = context.WithCancel(context.Background())
 	var err error
-	s.fsm, err = newFSM(s.logger, s)
+	s.events = events.NewBroker(cfg.EventBufferSize)
+	s.fsm, err = newFSM(s.logger, s, s.events)
 	if err != nil {
 		return nil, err
 	}
@@ -172,10 +180,14 @@ func New(cfg Config) (*Server, error) {
 	s.blocked = newBlockedEvals(s.broker.Enqueue, s.cancelEval)
 	s.planner = newPlanApplier(s.fsm.State, s.raftApply, s.logger)
 	s.beats = newHeartbeats(s)
-	s.varLocks = newVarLocks(s)
+	s.locks = newVarLocks(s.expireVarLock)
 	if s.keys, err = newKeyring(cfg.KEKs, legacyKeystoreDir(cfg.DataDir)); err != nil {
 		return nil, err
 	}
+	// RSA key generation takes a fifth of a second or more: done now, in
+	// the background, the first root key does not hold up the first
+	// leadership (which every caller waits for).
+	s.keys.prepareSigner()
 	if cfg.RPCAddr != "" {
 		if err := s.setupRPC(); err != nil {
 			s.Shutdown()

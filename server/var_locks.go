@@ -11,106 +11,65 @@ import (
 	"github.com/roam-project/roam/structs"
 )
 
-// Lock TTL bounds and defaults, as Nomad's.
+// Variable lock bounds and defaults, as Nomad's.
 const (
 	defaultLockTTL   = 15 * time.Second
 	defaultLockDelay = 15 * time.Second
-	minLockTTL       = 10 * time.Millisecond
+	minLockTTL       = 10 * time.Second
 	maxLockTTL       = 24 * time.Hour
 )
+
+// varLocks times the leases of variable locks on the leader, as Nomad
+// does: a renewal only restarts the lease's timer (no Raft write); a
+// lease that runs out releases the lock through Raft, and no one may take
+// that lock again for its lock delay. A new leader starts a full lease for
+// every lock held.
+type varLocks struct {
+	mu     sync.Mutex
+	timers map[varKey]*time.Timer
+	delays map[varKey]time.Time
+	// expire releases a lapsed lock.
+	expire func(key varKey, lockID string)
+}
 
 // varKey names a variable.
 type varKey struct{ namespace, path string }
 
-// varLocks runs, on the leader, the TTL of every held variable lock: a
-// lock not renewed within its TTL is released through Raft, and its
-// variable cannot be locked again until the lock delay has passed. The
-// timers live only on the leader; a new leader starts every held lock's
-// TTL afresh.
-type varLocks struct {
-	s       *Server
-	mu      sync.Mutex
-	enabled bool
-	timers  map[varKey]*time.Timer
-	delays  map[varKey]time.Time
+func newVarLocks(expire func(varKey, string)) *varLocks {
+	return &varLocks{timers: map[varKey]*time.Timer{}, delays: map[varKey]time.Time{}, expire: expire}
 }
 
-func newVarLocks(s *Server) *varLocks {
-	return &varLocks{s: s, timers: map[varKey]*time.Timer{}, delays: map[varKey]time.Time{}}
-}
-
-// newVarLock checks a requested lock and gives it an ID and defaults.
-func newVarLock(req *api.VariableLock) (*api.VariableLock, error) {
-	lock := &api.VariableLock{TTL: defaultLockTTL.String(), LockDelay: defaultLockDelay.String()}
-	if req != nil {
-		if req.TTL != "" {
-			lock.TTL = req.TTL
-		}
-		if req.LockDelay != "" {
-			lock.LockDelay = req.LockDelay
-		}
-	}
-	ttl, err := time.ParseDuration(lock.TTL)
-	if err != nil || ttl < minLockTTL || ttl > maxLockTTL {
-		return nil, fmt.Errorf("lock TTL %q: want a duration from %v to %v", lock.TTL, minLockTTL, maxLockTTL)
-	}
-	if d, err := time.ParseDuration(lock.LockDelay); err != nil || d < 0 {
-		return nil, fmt.Errorf("lock delay %q: want a duration", lock.LockDelay)
-	}
-	if lock.ID, err = uuid.GenerateUUID(); err != nil {
-		return nil, err
-	}
-	return lock, nil
-}
-
-// enable starts the TTL of every lock held in the state: leadership
-// begins.
-func (l *varLocks) enable() {
-	l.mu.Lock()
-	l.enabled = true
-	l.mu.Unlock()
-	vars, err := l.s.State().Snapshot().VarsByPrefix("*", "")
-	if err != nil {
-		l.s.logger.Error("restore variable locks", "error", err)
-		return
-	}
-	for _, v := range vars {
-		if v.Lock != nil {
-			l.start(v)
-		}
-	}
-}
-
-// disable stops every timer: leadership ends.
-func (l *varLocks) disable() {
+// start begins (or restarts) a lock's lease.
+func (l *varLocks) start(key varKey, lock *structs.VarLock) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.enabled = false
-	for k, t := range l.timers {
-		t.Stop()
-		delete(l.timers, k)
-	}
-}
-
-// start arms the TTL of v's lock.
-func (l *varLocks) start(v *structs.Var) {
-	ttl, err := time.ParseDuration(v.Lock.TTL)
-	if err != nil {
-		ttl = defaultLockTTL
-	}
-	key, id := varKey{v.Namespace, v.Path}, v.Lock.ID
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.enabled {
-		return
-	}
 	if t := l.timers[key]; t != nil {
 		t.Stop()
 	}
-	l.timers[key] = time.AfterFunc(ttl, func() { l.expire(key, id, v.Lock.LockDelay) })
+	id, delay := lock.ID, lock.LockDelay
+	l.timers[key] = time.AfterFunc(lock.TTL, func() {
+		l.mu.Lock()
+		delete(l.timers, key)
+		l.delays[key] = time.Now().Add(delay)
+		l.mu.Unlock()
+		l.expire(key, id)
+	})
 }
 
-// stop forgets a lock that was released or whose variable was deleted.
+// renew restarts a running lease; false when none runs (not held, or
+// it lapsed meanwhile).
+func (l *varLocks) renew(key varKey, ttl time.Duration) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := l.timers[key]
+	if t == nil || !t.Stop() {
+		return false
+	}
+	t.Reset(ttl)
+	return true
+}
+
+// stop ends a lease (a release).
 func (l *varLocks) stop(key varKey) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -120,7 +79,7 @@ func (l *varLocks) stop(key varKey) {
 	}
 }
 
-// delayed reports whether key's lock expired less than its delay ago.
+// delayed reports whether a lapsed lock's delay still runs.
 func (l *varLocks) delayed(key varKey) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -132,38 +91,94 @@ func (l *varLocks) delayed(key varKey) bool {
 	return ok
 }
 
-// expire releases a lock whose TTL ran out and starts its delay.
-func (l *varLocks) expire(key varKey, id, delay string) {
-	d, err := time.ParseDuration(delay)
-	if err != nil {
-		d = defaultLockDelay
-	}
+// stopAll ends every lease (leadership lost).
+func (l *varLocks) stopAll() {
 	l.mu.Lock()
-	delete(l.timers, key)
-	l.delays[key] = time.Now().Add(d)
-	l.mu.Unlock()
-	req := &structs.VarApplyRequest{Op: structs.VarOpLockRelease, Time: time.Now().UnixNano(),
-		Var: &structs.Var{Namespace: key.namespace, Path: key.path, Lock: &api.VariableLock{ID: id}}}
-	if _, err := l.s.raftApply(structs.VarApplyRequestType, req); err != nil {
-		l.s.logger.Warn("release expired variable lock", "path", key.path, "namespace", key.namespace, "error", err)
-		return
+	defer l.mu.Unlock()
+	for k, t := range l.timers {
+		t.Stop()
+		delete(l.timers, k)
 	}
-	l.s.logger.Info("variable lock expired", "path", key.path, "namespace", key.namespace)
+	l.delays = map[varKey]time.Time{}
 }
 
-// renewVarLock extends a held lock's TTL; another ID, or no lock, is a
-// conflict.
-func (s *Server) renewVarLock(v *api.Variable) (*structs.VarApplyReply, error) {
-	ns := orDefaultNamespace(v.Namespace)
-	stored, err := s.State().Snapshot().VarGet(ns, v.Path)
+// newLock is the lock an acquisition asks for, with a new ID and the
+// defaults filled in.
+func newLock(req *api.VariableLock) (*structs.VarLock, error) {
+	lock := &structs.VarLock{TTL: defaultLockTTL, LockDelay: defaultLockDelay}
+	lock.ID, _ = uuid.GenerateUUID()
+	if req == nil {
+		return lock, nil
+	}
+	for _, f := range []struct {
+		name, raw string
+		dst       *time.Duration
+	}{{"TTL", req.TTL, &lock.TTL}, {"LockDelay", req.LockDelay, &lock.LockDelay}} {
+		if f.raw == "" {
+			continue
+		}
+		d, err := time.ParseDuration(f.raw)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("%w: lock %s %q is not a duration", ErrInvalid, f.name, f.raw)
+		}
+		*f.dst = d
+	}
+	if lock.TTL < minLockTTL || lock.TTL > maxLockTTL {
+		return nil, fmt.Errorf("%w: lock TTL must be between %s and %s", ErrInvalid, minLockTTL, maxLockTTL)
+	}
+	return lock, nil
+}
+
+// restoreVarLocks starts a full lease for every lock held, on a new leader.
+func (s *Server) restoreVarLocks() {
+	vars, err := s.State().Snapshot().VarsByPrefix("*", "")
+	if err != nil {
+		s.logger.Error("restore variable locks", "error", err)
+		return
+	}
+	for _, v := range vars {
+		if v.Lock != nil {
+			s.locks.start(varKey{v.Namespace, v.Path}, v.Lock)
+		}
+	}
+}
+
+// expireVarLock releases a lock whose lease ran out.
+func (s *Server) expireVarLock(key varKey, lockID string) {
+	req := &structs.VarApplyRequest{Op: structs.VarOpLockRelease, Time: time.Now().UnixNano(),
+		Var: &structs.Var{Namespace: key.namespace, Path: key.path, Lock: &structs.VarLock{ID: lockID}}}
+	if _, err := s.raftApply(structs.VarApplyRequestType, req); err != nil {
+		s.logger.Warn("release lapsed variable lock", "path", key.path, "namespace", key.namespace, "error", err)
+	}
+}
+
+// RenewVarLock restarts the lease of a variable's lock; the lock ID must
+// be the holder's, else the reply's Conflict is the current variable.
+func (s *Server) RenewVarLock(args *structs.VarApplyArgs) (*structs.VarApplyReply, error) {
+	var reply structs.VarApplyReply
+	if done, err := s.forward("Var.RenewLock", args, &reply); done {
+		return &reply, err
+	}
+	if args.Var == nil || args.Var.Lock == nil || args.Var.Lock.ID == "" {
+		return nil, fmt.Errorf("%w: missing lock ID", ErrInvalid)
+	}
+	ns := args.Var.Namespace
+	if ns == "" {
+		ns = structs.DefaultNamespace
+	}
+	snap := s.State().Snapshot()
+	v, err := snap.VarGet(ns, args.Var.Path)
 	if err != nil {
 		return nil, err
 	}
-	if stored == nil || stored.Lock == nil || v.Lock == nil || stored.Lock.ID != v.Lock.ID {
-		return s.varConflict(&structs.Var{Namespace: ns, Path: v.Path})
+	if v == nil {
+		return nil, fmt.Errorf("variable %q: %w", args.Var.Path, ErrNotFound)
 	}
-	s.varLocks.start(stored)
-	m := stored.Metadata()
-	return &structs.VarApplyReply{Output: &api.Variable{Namespace: m.Namespace, Path: m.Path, CreateIndex: m.CreateIndex,
-		ModifyIndex: m.ModifyIndex, CreateTime: m.CreateTime, ModifyTime: m.ModifyTime, Lock: m.Lock}}, nil
+	if v.Lock == nil || v.Lock.ID != args.Var.Lock.ID || !s.locks.renew(varKey{ns, v.Path}, v.Lock.TTL) {
+		current, err := s.OpenVar(v)
+		return &structs.VarApplyReply{Conflict: current, Index: snap.VarsIndex()}, err
+	}
+	return &structs.VarApplyReply{Output: &api.Variable{Namespace: ns, Path: v.Path, CreateIndex: v.CreateIndex,
+		ModifyIndex: v.ModifyIndex, CreateTime: v.CreateTime, ModifyTime: v.ModifyTime, Lock: v.Lock.APILock()},
+		Index: snap.VarsIndex()}, nil
 }

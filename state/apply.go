@@ -73,9 +73,13 @@ func (s *Store) EvalUpdate(index uint64, req *structs.EvalUpdateRequest) error {
 // ApplyPlanResults commits a plan's allocations.
 func (s *Store) ApplyPlanResults(index uint64, req *structs.ApplyPlanResultsRequest) error {
 	return s.write(index, func(tx *writeTxn) error {
+		job := req.Job
+		if job != nil {
+			job = sharedJob(tx.Txn, job)
+		}
 		for _, a := range req.Allocs {
-			if a.Job == nil {
-				a.Job = req.Job
+			if a.Job == nil || a.Job == req.Job {
+				a.Job = job
 			}
 		}
 		if req.Deployment != nil {
@@ -194,7 +198,10 @@ func (s *Store) GC(index uint64, req *structs.GCRequest) error {
 		if err := tx.deleteAllocs(req.AllocIDs); err != nil {
 			return err
 		}
-		return tx.deleteNodes(req.NodeIDs)
+		if err := tx.deleteNodes(req.NodeIDs); err != nil {
+			return err
+		}
+		return tx.upsertEvals(req.Evals, req.Time)
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/hashicorp/go-memdb"
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/structs"
@@ -31,11 +32,23 @@ type snapshotRecord struct {
 	ACLRole     *api.ACLRole             `json:",omitempty"`
 	Config      *ConfigEntry             `json:",omitempty"`
 	NodePool    *api.NodePool            `json:",omitempty"`
+	// JobRef links an allocation to the job it runs, written once before
+	// the first allocation of that job version as a record of the table
+	// allocJobsTable; 0 means the allocation carries its job itself (or
+	// has none).
+	JobRef     int             `json:",omitempty"`
+	HostVolume *api.HostVolume `json:",omitempty"`
 }
+
+// allocJobsTable names the records that carry the jobs allocations run:
+// they fill no table, and a million allocations of one job store (and
+// restore into) one job, not a million copies.
+const allocJobsTable = "alloc_jobs"
 
 // Persist writes every object of the snapshot to w as a JSON stream.
 func (s *Snapshot) Persist(w io.Writer) error {
 	enc := json.NewEncoder(w)
+	jobRefs := map[*api.Job]int{}
 	emit := func(table string, fill func(raw any) snapshotRecord) error {
 		it, err := s.txn.Get(table, "id")
 		if err != nil {
@@ -44,6 +57,11 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		for raw := it.Next(); raw != nil; raw = it.Next() {
 			rec := fill(raw)
 			rec.Table = table
+			if rec.Alloc != nil && rec.Alloc.Job != nil {
+				if rec, err = refAllocJob(enc, jobRefs, rec); err != nil {
+					return fmt.Errorf("snapshot %s: %w", table, err)
+				}
+			}
 			if err := enc.Encode(&rec); err != nil {
 				return fmt.Errorf("snapshot %s: %w", table, err)
 			}
@@ -75,6 +93,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableSubnetLeases, func(r any) snapshotRecord { return snapshotRecord{SubnetLease: r.(*structs.SubnetLease)} }},
 		{tableConfig, func(r any) snapshotRecord { return snapshotRecord{Config: r.(*ConfigEntry)} }},
 		{tableNodePools, func(r any) snapshotRecord { return snapshotRecord{NodePool: r.(*api.NodePool)} }},
+		{tableHostVolumes, func(r any) snapshotRecord { return snapshotRecord{HostVolume: r.(*api.HostVolume)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -82,6 +101,24 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// refAllocJob replaces the job of rec's allocation by a reference,
+// writing the job first if it is the first allocation of it.
+func refAllocJob(enc *json.Encoder, refs map[*api.Job]int, rec snapshotRecord) (snapshotRecord, error) {
+	job := rec.Alloc.Job
+	ref, ok := refs[job]
+	if !ok {
+		ref = len(refs) + 1
+		refs[job] = ref
+		if err := enc.Encode(&snapshotRecord{Table: allocJobsTable, Job: job, JobRef: ref}); err != nil {
+			return rec, err
+		}
+	}
+	slim := *rec.Alloc
+	slim.Job = nil
+	rec.Alloc, rec.JobRef = &slim, ref
+	return rec, nil
 }
 
 // Restore builds a new store from a stream written by Persist.
@@ -93,12 +130,27 @@ func Restore(r io.Reader) (*Store, error) {
 	tx := s.db.Txn(true)
 	defer tx.Abort()
 	dec := json.NewDecoder(r)
+	allocJobs := map[int]*api.Job{}
 	for {
 		var rec snapshotRecord
 		if err := dec.Decode(&rec); err == io.EOF {
 			break
 		} else if err != nil {
 			return nil, fmt.Errorf("read snapshot: %w", err)
+		}
+		if rec.Table == allocJobsTable {
+			if rec.Job == nil {
+				return nil, fmt.Errorf("read snapshot: job record %d without a job", rec.JobRef)
+			}
+			allocJobs[rec.JobRef] = sharedJob(tx, rec.Job)
+			continue
+		}
+		if rec.Alloc != nil && rec.JobRef != 0 {
+			job, ok := allocJobs[rec.JobRef]
+			if !ok {
+				return nil, fmt.Errorf("read snapshot: allocation %s refers to job record %d, not written before it", rec.Alloc.ID, rec.JobRef)
+			}
+			rec.Alloc.Job = job
 		}
 		var obj any
 		switch {
@@ -138,6 +190,8 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.Config
 		case rec.NodePool != nil:
 			obj = rec.NodePool
+		case rec.HostVolume != nil:
+			obj = rec.HostVolume
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}
@@ -147,6 +201,29 @@ func Restore(r io.Reader) (*Store, error) {
 	}
 	tx.Commit()
 	return s, nil
+}
+
+// sharedJob is the stored job when job is the version stored (the common
+// case: allocations run the current version), so that both share it.
+func sharedJob(tx *memdb.Txn, job *api.Job) *api.Job {
+	if job.Namespace == nil || job.ID == nil {
+		return job
+	}
+	raw, err := tx.First(tableJobs, "id", *job.Namespace, *job.ID)
+	if err != nil || raw == nil {
+		return job
+	}
+	if stored := raw.(*jobRow).Job; sameJobVersion(stored, job) {
+		return stored
+	}
+	return job
+}
+
+// sameJobVersion reports whether a and b are the same version of the same
+// registration of a job.
+func sameJobVersion(a, b *api.Job) bool {
+	eq := func(x, y *uint64) bool { return x != nil && y != nil && *x == *y }
+	return eq(a.Version, b.Version) && eq(a.JobModifyIndex, b.JobModifyIndex) && eq(a.CreateIndex, b.CreateIndex)
 }
 
 // CountRecords reads a stream written by Persist and counts its objects by
@@ -161,6 +238,8 @@ func CountRecords(r io.Reader) (map[string]int, error) {
 		} else if err != nil {
 			return nil, fmt.Errorf("read snapshot: %w", err)
 		}
-		counts[rec.Table]++
+		if rec.Table != allocJobsTable {
+			counts[rec.Table]++
+		}
 	}
 }

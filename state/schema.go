@@ -62,6 +62,7 @@ func schema() *memdb.DBSchema {
 		tableConfig:       configTableSchema(),
 		tableNodePools:    nodePoolsTableSchema(),
 		tableSubnetLeases: subnetLeasesTableSchema(),
+		tableHostVolumes:  hostVolumesTableSchema(),
 	}}
 	for _, t := range aclTableSchemas() {
 		db.Tables[t.Name] = t

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-memdb"
-	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/structs"
 )
@@ -37,7 +36,7 @@ func (s *Store) VarApply(index uint64, req *structs.VarApplyRequest) error {
 		if err != nil {
 			return err
 		}
-		if req.Op == structs.VarOpSet || req.Op == structs.VarOpCAS || req.Op == structs.VarOpLockAcquire {
+		if req.Op == structs.VarOpSet || req.Op == structs.VarOpCAS {
 			if err := tx.requireNamespace(req.Var.Namespace, fmt.Sprintf("variable %q", req.Var.Path)); err != nil {
 				return err
 			}
@@ -47,16 +46,18 @@ func (s *Store) VarApply(index uint64, req *structs.VarApplyRequest) error {
 		}
 		switch req.Op {
 		case structs.VarOpLockAcquire:
-			return tx.varLock(req, existing)
+			return tx.varSet(lockedCopy(req.Var, existing), existing, req.Time)
 		case structs.VarOpLockRelease:
-			return tx.varPut(existing, existing, req.Time, nil)
+			released := *existing
+			released.Lock = nil
+			return tx.varSet(&released, existing, req.Time)
 		case structs.VarOpSet:
-			return tx.varSet(req.Var, existing, req.Time)
+			return tx.varSet(keepLock(req.Var, existing), existing, req.Time)
 		case structs.VarOpCAS:
 			if err := casCheck(req, existing); err != nil {
 				return err
 			}
-			return tx.varSet(req.Var, existing, req.Time)
+			return tx.varSet(keepLock(req.Var, existing), existing, req.Time)
 		case structs.VarOpDelete:
 			return tx.varDelete(existing)
 		case structs.VarOpDeleteCAS:
@@ -70,38 +71,51 @@ func (s *Store) VarApply(index uint64, req *structs.VarApplyRequest) error {
 	})
 }
 
-// lockCheck refuses, with a *VarConflictError, an operation on a locked
-// variable that does not carry the lock's ID, a second acquisition, and a
-// release of a lock that is not held.
+// lockCheck refuses, as a conflict, a request on a locked variable that
+// does not carry the lock's ID, a second acquisition, and a release of a
+// lock that is not held (by that ID).
 func lockCheck(req *structs.VarApplyRequest, existing *structs.Var) error {
 	held := existing != nil && existing.Lock != nil
-	given := ""
-	if req.Var.Lock != nil {
-		given = req.Var.Lock.ID
-	}
-	switch {
-	case req.Op == structs.VarOpLockAcquire && held:
-		return &VarConflictError{Current: existing}
-	case req.Op == structs.VarOpLockRelease && (!held || existing.Lock.ID != given):
+	conflict := func() error {
 		current := existing
 		if current == nil {
 			current = &structs.Var{Namespace: req.Var.Namespace, Path: req.Var.Path}
 		}
 		return &VarConflictError{Current: current}
-	case req.Op != structs.VarOpLockAcquire && held && existing.Lock.ID != given:
-		return &VarConflictError{Current: existing}
+	}
+	switch {
+	case req.Op == structs.VarOpLockAcquire:
+		if held {
+			return conflict()
+		}
+	case !held:
+		if req.Op == structs.VarOpLockRelease {
+			return conflict()
+		}
+	case req.Var.Lock == nil || req.Var.Lock.ID != existing.Lock.ID:
+		return conflict()
 	}
 	return nil
 }
 
-// varLock stores the variable locked: with the request's sealed items, or
-// the existing ones when it has none.
-func (tx *writeTxn) varLock(req *structs.VarApplyRequest, existing *structs.Var) error {
-	locked := *req.Var
-	if len(locked.Data) == 0 && existing != nil {
-		locked.Data, locked.KeyID = existing.Data, existing.KeyID
+// lockedCopy is the variable a lock acquisition stores: the request's
+// items, or the stored ones when it brings none, under the request's lock.
+func lockedCopy(v, existing *structs.Var) *structs.Var {
+	out := *v
+	if len(out.Data) == 0 && existing != nil {
+		out.KeyID, out.Data = existing.KeyID, existing.Data
 	}
-	return tx.varPut(&locked, existing, req.Time, req.Var.Lock)
+	return &out
+}
+
+// keepLock is a write of v that leaves the stored variable's lock as it is.
+func keepLock(v, existing *structs.Var) *structs.Var {
+	out := *v
+	out.Lock = nil
+	if existing != nil {
+		out.Lock = existing.Lock
+	}
+	return &out
 }
 
 // casCheck compares a check-and-set request with the stored variable.
@@ -128,21 +142,9 @@ func (tx *writeTxn) varGet(namespace, path string) (*structs.Var, error) {
 	return raw.(*structs.Var), nil
 }
 
-// varSet stores a copy of v, keeping the creation metadata and the lock
-// of existing.
+// varSet stores a copy of v, keeping the creation metadata of existing.
 func (tx *writeTxn) varSet(v, existing *structs.Var, now int64) error {
-	var lock *api.VariableLock
-	if existing != nil {
-		lock = existing.Lock
-	}
-	return tx.varPut(v, existing, now, lock)
-}
-
-// varPut stores a copy of v with lock, keeping the creation metadata of
-// existing.
-func (tx *writeTxn) varPut(v, existing *structs.Var, now int64, lock *api.VariableLock) error {
 	stored := *v
-	stored.Lock = lock
 	stored.CreateIndex, stored.CreateTime = tx.index, now
 	if existing != nil {
 		stored.CreateIndex, stored.CreateTime = existing.CreateIndex, existing.CreateTime

@@ -163,3 +163,62 @@ func TestVarsSurviveSnapshotRestore(t *testing.T) {
 		t.Fatalf("variables index after restore = %d, want 7", snap.VarsIndex())
 	}
 }
+
+// TestVarLocks: a held lock refuses a second acquisition and any change
+// without its ID, keeps the items on writes that carry the ID, and goes
+// away on a release by its holder only.
+func TestVarLocks(t *testing.T) {
+	held := &structs.VarLock{ID: "lock-1", TTL: 15e9, LockDelay: 15e9}
+	withLock := func(id string, data string) *structs.Var {
+		v := testVar("app/leader", data)
+		if id != "" {
+			v.Lock = &structs.VarLock{ID: id}
+		}
+		return v
+	}
+	acquire := func() *structs.Var { v := withLock("", ""); v.Data = nil; v.Lock = held; return v }
+	type step struct {
+		op           structs.VarOp
+		v            *structs.Var
+		wantConflict bool
+	}
+	cases := []struct {
+		name     string
+		steps    []step
+		wantLock string
+		wantData string
+	}{
+		{"acquire creates the variable, locked", []step{{op: structs.VarOpLockAcquire, v: acquire()}}, "lock-1", ""},
+		{"acquire keeps the stored items", []step{{op: structs.VarOpSet, v: withLock("", "items")}, {op: structs.VarOpLockAcquire, v: acquire()}}, "lock-1", "items"},
+		{"a second acquisition conflicts", []step{{op: structs.VarOpLockAcquire, v: acquire()}, {op: structs.VarOpLockAcquire, v: acquire(), wantConflict: true}}, "lock-1", ""},
+		{"a write without the lock ID conflicts", []step{{op: structs.VarOpLockAcquire, v: acquire()}, {op: structs.VarOpSet, v: withLock("", "new"), wantConflict: true}}, "lock-1", ""},
+		{"a delete with another ID conflicts", []step{{op: structs.VarOpLockAcquire, v: acquire()}, {op: structs.VarOpDelete, v: withLock("lock-2", ""), wantConflict: true}}, "lock-1", ""},
+		{"a write with the lock ID keeps the lock", []step{{op: structs.VarOpLockAcquire, v: acquire()}, {op: structs.VarOpSet, v: withLock("lock-1", "new")}}, "lock-1", "new"},
+		{"a release by another ID conflicts", []step{{op: structs.VarOpLockAcquire, v: acquire()}, {op: structs.VarOpLockRelease, v: withLock("lock-2", ""), wantConflict: true}}, "lock-1", ""},
+		{"a release of a lock not held conflicts", []step{{op: structs.VarOpSet, v: withLock("", "items")}, {op: structs.VarOpLockRelease, v: withLock("lock-1", ""), wantConflict: true}}, "", "items"},
+		{"the holder's release unlocks and keeps the items", []step{{op: structs.VarOpSet, v: withLock("", "items")}, {op: structs.VarOpLockAcquire, v: acquire()}, {op: structs.VarOpLockRelease, v: withLock("lock-1", "")}}, "", "items"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustStore(t)
+			for i, st := range tc.steps {
+				err := s.VarApply(uint64(10+i), &structs.VarApplyRequest{Op: st.op, Var: st.v, Time: 1})
+				var conflict *VarConflictError
+				if st.wantConflict != errors.As(err, &conflict) || (!st.wantConflict && err != nil) {
+					t.Fatalf("step %d (%s): err = %v, want conflict %v", i, st.op, err, st.wantConflict)
+				}
+			}
+			got, err := s.Snapshot().VarGet("default", "app/leader")
+			if err != nil || got == nil {
+				t.Fatalf("variable: %v, %v", got, err)
+			}
+			lock := ""
+			if got.Lock != nil {
+				lock = got.Lock.ID
+			}
+			if lock != tc.wantLock || string(got.Data) != tc.wantData {
+				t.Fatalf("lock %q, data %q; want %q, %q", lock, got.Data, tc.wantLock, tc.wantData)
+			}
+		})
+	}
+}

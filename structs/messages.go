@@ -39,6 +39,8 @@ const (
 	NodePoolUpsertRequestType
 	NodePoolDeleteRequestType
 	SubnetLeaseRequestType
+	HostVolumeUpsertRequestType
+	HostVolumeDeleteRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.
@@ -143,6 +145,10 @@ type GCRequest struct {
 	NodeIDs  []string
 	// DeploymentIDs are terminal deployments of purged jobs.
 	DeploymentIDs []string
+	// Evals are written with the deletion: those of the jobs that had
+	// allocations on a purged node, which find them lost.
+	Evals []*api.Evaluation
+	Time  int64
 }
 
 // NamespacedID names an object within a namespace.

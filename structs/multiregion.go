@@ -101,10 +101,29 @@ func MultiregionOnFailure(job *api.Job) string {
 }
 
 // MultiregionFirstWave are the regions a multiregion job starts in when
-// it is submitted.
+// it is submitted: max_parallel of them, or all for a job that has no
+// deployments to wait for (not a service job with a rolling update).
 func MultiregionFirstWave(job *api.Job) []string {
 	regions := MultiregionRegions(job)
+	if !deploys(job) {
+		return regions
+	}
 	return regions[:min(len(regions), maxParallel(job))]
+}
+
+// deploys reports whether a job's versions roll out in deployments, as
+// the scheduler does them: a service job with a group whose update block
+// sets max_parallel.
+func deploys(job *api.Job) bool {
+	if job.Type != nil && *job.Type != api.JobTypeService {
+		return false
+	}
+	for _, tg := range job.TaskGroups {
+		if tg.Update != nil && tg.Update.MaxParallel != nil && *tg.Update.MaxParallel > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // MultiregionNext is the region to start once region has finished its
@@ -194,3 +213,14 @@ type MultiregionFailArgs struct {
 // DeploymentDescPeerFailed is the status description of a deployment
 // failed because the job's deployment failed in another region.
 const DeploymentDescPeerFailed = "Failed because of an error in peer region %s"
+
+// MultiregionJobArgs asks a region for its copy of a job
+// (Multiregion.Job, between servers).
+type MultiregionJobArgs struct {
+	Namespace, JobID string
+}
+
+// MultiregionJobReply is a region's copy of a job; nil when it has none.
+type MultiregionJobReply struct {
+	Job *api.Job
+}

@@ -11,7 +11,8 @@ import (
 func multiregionJob(maxParallel int, onFailure string, regions ...*api.MultiregionRegion) *api.Job {
 	return &api.Job{
 		ID: new("web"), Region: new("east"), Datacenters: []string{"*"}, Meta: map[string]string{"tier": "web", "side": "none"},
-		TaskGroups: []*api.TaskGroup{{Name: new("a"), Count: new(3)}, {Name: new("b"), Count: new(1)}},
+		Type:       new(api.JobTypeService),
+		TaskGroups: []*api.TaskGroup{{Name: new("a"), Count: new(3), Update: &api.UpdateStrategy{MaxParallel: new(1)}}, {Name: new("b"), Count: new(1)}},
 		Multiregion: &api.Multiregion{
 			Strategy: &api.MultiregionStrategy{MaxParallel: &maxParallel, OnFailure: &onFailure},
 			Regions:  regions,
@@ -62,6 +63,11 @@ func TestMultiregionRollout(t *testing.T) {
 			job := multiregionJob(tc.maxParallel, "", regions...)
 			if got := MultiregionFirstWave(job); !slices.Equal(got, tc.first) {
 				t.Fatalf("first wave %v, want %v", got, tc.first)
+			}
+			batch := multiregionJob(tc.maxParallel, "", regions...)
+			batch.Type = new(api.JobTypeBatch)
+			if got := MultiregionFirstWave(batch); len(got) != len(regions) {
+				t.Fatalf("a batch job's first wave %v, want every region: it has no deployment to wait for", got)
 			}
 			for region, want := range tc.next {
 				if got := MultiregionNext(job, region); got != want {

@@ -16,11 +16,13 @@ type ReplicationFetchArgs struct {
 
 // ReplicationFetchReply is the replicated state of the authoritative
 // region as of Index: ACL policies, roles, global tokens (with their
-// secrets: it travels only between servers) and namespaces.
+// secrets: it travels only between servers), namespaces and node pools
+// (the built-in ones left out).
 type ReplicationFetchReply struct {
 	Index      uint64
 	Policies   []*api.ACLPolicy
 	Roles      []*api.ACLRole
 	Tokens     []*api.ACLToken
 	Namespaces []*api.Namespace
+	NodePools  []*api.NodePool
 }

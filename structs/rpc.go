@@ -52,6 +52,9 @@ type JobDeregisterArgs struct {
 // JobEvaluateArgs forces an evaluation of a job.
 type JobEvaluateArgs struct {
 	Namespace, JobID string
+	// ForceReschedule reschedules the job's failed allocations now, even
+	// those whose reschedule policy gave up or waits.
+	ForceReschedule bool
 	WriteRequest
 }
 
@@ -73,6 +76,10 @@ type JobScaleArgs struct {
 // AllocStopArgs stops one allocation.
 type AllocStopArgs struct {
 	AllocID string
+	// Reschedule and NoShutdownDelay are recorded in the allocation's
+	// desired transition, as Nomad's `alloc stop -reschedule` and
+	// `-no-shutdown-delay` do (Roam's client has no shutdown delay).
+	Reschedule, NoShutdownDelay bool
 	WriteRequest
 }
 
@@ -149,6 +156,18 @@ type AllocUpdateArgs struct {
 type NodeEligibilityArgs struct {
 	NodeID, Eligibility string
 	WriteRequest
+}
+
+// NodeIDArgs names a node to evaluate or purge.
+type NodeIDArgs struct {
+	NodeID string
+	WriteRequest
+}
+
+// NodeEvalReply lists the evaluations a node operation created.
+type NodeEvalReply struct {
+	EvalIDs []string
+	Index   uint64
 }
 
 // NodeDrainArgs sets or clears a node's drain.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/nomad/api"
 )
@@ -23,15 +24,34 @@ const (
 	// VarOpDeleteCAS deletes only when CheckIndex equals the stored
 	// ModifyIndex (0: only when the variable does not exist, a no-op).
 	VarOpDeleteCAS VarOp = "delete-cas"
-	// VarOpLockAcquire locks a variable (creating it, or replacing its
-	// items when the request has some); it fails while another holds it.
+	// VarOpLockAcquire takes the variable's lock (creating the variable
+	// when needed), unless someone holds it.
 	VarOpLockAcquire VarOp = "lock-acquire"
-	// VarOpLockRenew extends the lock's TTL on the leader; it never
-	// reaches Raft.
-	VarOpLockRenew VarOp = "lock-renew"
-	// VarOpLockRelease unlocks a variable; the lock ID must match.
+	// VarOpLockRelease gives the lock back; the request's lock ID must be
+	// the holder's.
 	VarOpLockRelease VarOp = "lock-release"
+	// VarOpLockRenew restarts the lease of a held lock. The leader times
+	// leases; a renewal is never written to Raft.
+	VarOpLockRenew VarOp = "lock-renew"
 )
+
+// VarLock is a variable's lock (Nomad's variable locks): the holder's ID,
+// how long the lock lasts without a renewal, and how long after it lapses
+// no one may take it. While it is held, only requests that carry its ID
+// may change the variable.
+type VarLock struct {
+	ID        string
+	TTL       time.Duration
+	LockDelay time.Duration
+}
+
+// APILock is the lock as the API shows it.
+func (l *VarLock) APILock() *api.VariableLock {
+	if l == nil {
+		return nil
+	}
+	return &api.VariableLock{ID: l.ID, TTL: l.TTL.String(), LockDelay: l.LockDelay.String()}
+}
 
 // Var is a variable as the state store keeps it: metadata in the clear,
 // Items sealed. Data is the AES-GCM sealed JSON of the items (nonce first),
@@ -45,9 +65,7 @@ type Var struct {
 	ModifyTime  int64
 	KeyID       string
 	Data        []byte
-	// Lock is the variable's lock, nil when it is not locked. While it is
-	// set, writes and deletes must carry its ID.
-	Lock *api.VariableLock `json:",omitempty"`
+	Lock        *VarLock `json:",omitempty"`
 }
 
 // Metadata is the variable's listing entry.
@@ -59,7 +77,7 @@ func (v *Var) Metadata() *api.VariableMetadata {
 		ModifyIndex: v.ModifyIndex,
 		CreateTime:  v.CreateTime,
 		ModifyTime:  v.ModifyTime,
-		Lock:        v.Lock,
+		Lock:        v.Lock.APILock(),
 	}
 }
 
@@ -124,7 +142,7 @@ func ValidateVar(v *api.Variable) error {
 		return err
 	}
 	if len(v.Items) == 0 {
-		return fmt.Errorf("variable %q has no items: a variable needs at least one", v.Path)
+		return fmt.Errorf("variable missing required Items object")
 	}
 	size := 0
 	for k, val := range v.Items {

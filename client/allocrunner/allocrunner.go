@@ -59,6 +59,10 @@ type Config struct {
 	Network NetworkManager
 	// Devices reserves the tasks' device instances.
 	Devices taskrunner.DeviceReserver
+	// Previous is the allocation this one replaces on this node, if the
+	// client still has it: a sticky or migrating ephemeral disk is carried
+	// over from it.
+	Previous PreviousAlloc
 }
 
 // AllocRunner runs one allocation.
@@ -139,6 +143,11 @@ func (ar *AllocRunner) Run() {
 	}
 	if err := ar.allocDir.Build(); err != nil {
 		ar.logger.Error("build alloc dir", "error", err)
+	}
+	if group := ar.cfg.Alloc.Job.LookupTaskGroup(ar.cfg.Alloc.TaskGroup); ar.cfg.Previous != nil && len(ar.cfg.Restored) == 0 && carriesData(group) {
+		if err := ar.carryOver(group); err != nil {
+			ar.logger.Error("carry over the ephemeral disk", "error", err)
+		}
 	}
 	if isStopped(ar.Alloc()) {
 		ar.killAll(nil)

@@ -95,3 +95,11 @@ func (ar *AllocRunner) Exec(ctx context.Context, task string, cmd []string, tty 
 	}
 	return tr.Exec(ctx, cmd, tty, streams)
 }
+
+// ReportUnhealthyDevices tells each task holding one of the devices that
+// turned unhealthy (keyed by structs.DeviceKey, with the reason).
+func (ar *AllocRunner) ReportUnhealthyDevices(unhealthy map[string]string) {
+	for _, tr := range ar.tasks {
+		tr.ReportUnhealthyDevices(unhealthy)
+	}
+}

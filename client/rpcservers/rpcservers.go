@@ -291,3 +291,21 @@ func (s *Set) LiveSubnetLeases(ctx context.Context, minIndex uint64, wait time.D
 	}
 	return reply.Leases, reply.Index, nil
 }
+
+// NodeHostVolumes lists the dynamic host volumes placed on the node, with
+// a blocking RPC.
+func (s *Set) NodeHostVolumes(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) ([]*api.HostVolume, uint64, error) {
+	var reply structs.NodeHostVolumesReply
+	args := &structs.NodeHostVolumesArgs{NodeID: nodeID, MinIndex: minIndex, Wait: wait, NodeAuth: s.auth}
+	if err := s.call(ctx, wait+callTimeout, "Node.GetHostVolumes", args, &reply); err != nil {
+		return nil, 0, err
+	}
+	return reply.Volumes, reply.Index, nil
+}
+
+// UpdateHostVolume reports what the client made of a host volume.
+func (s *Set) UpdateHostVolume(update *structs.HostVolumeUpdateArgs) error {
+	args := *update
+	args.NodeAuth = s.auth
+	return s.call(context.Background(), callTimeout, "Node.UpdateHostVolume", &args, &structs.IndexReply{})
+}

@@ -3,11 +3,13 @@ package taskrunner
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/devices"
 	"github.com/roam-project/roam/drivers"
+	"github.com/roam-project/roam/structs"
 )
 
 // DeviceReserver says what a task needs to use the device instances the
@@ -74,4 +76,25 @@ func (deviceHook) Prestart(tr *TaskRunner, cfg *drivers.TaskConfig) error {
 		cfg.Mounts = append(cfg.Mounts, drivers.Mount{HostPath: m.HostPath, TaskPath: m.TaskPath, ReadOnly: m.ReadOnly})
 	}
 	return nil
+}
+
+// TaskDeviceUnhealthy is the type of the event a task gets when one of its
+// devices turns unhealthy.
+const TaskDeviceUnhealthy = "Device Unhealthy"
+
+// ReportUnhealthyDevices adds an event for each of the task's devices
+// among those that turned unhealthy (keyed by structs.DeviceKey, with the
+// reason).
+func (tr *TaskRunner) ReportUnhealthyDevices(unhealthy map[string]string) {
+	for _, d := range tr.allocatedDevices() {
+		for _, id := range d.DeviceIDs {
+			reason, ok := unhealthy[structs.DeviceKey(d.Vendor, d.Type, d.Name, id)]
+			if !ok {
+				continue
+			}
+			ev := newEvent(TaskDeviceUnhealthy, fmt.Sprintf("Device %s/%s/%s[%s] is unhealthy: %s", d.Vendor, d.Type, d.Name, id, reason))
+			ev.Details["device_id"] = id
+			tr.emit(ev, nil)
+		}
+	}
 }

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/client/allocdir"
 	"github.com/roam-project/roam/drivers"
 	"github.com/roam-project/roam/identity"
 	"github.com/roam-project/roam/structs"
@@ -31,7 +34,29 @@ func (identityHook) Prestart(tr *TaskRunner, _ *drivers.TaskConfig) error {
 	tr.mu.Lock()
 	allocID := tr.alloc.ID
 	tr.mu.Unlock()
-	return tr.signIdentities(allocID)
+	err := tr.signIdentities(allocID)
+	if err != nil && !needsIdentity(tr.cfg.Task) {
+		// Nothing in the task reads it: a server that cannot sign (or an
+		// older one) does not keep it from starting.
+		tr.logger.Warn("task starts without its workload identity", "error", err)
+		return nil
+	}
+	return err
+}
+
+// needsIdentity reports whether a task reads its identities: one is put in
+// its environment or a file, or it has templates (which read the cluster's
+// variables and services with it).
+func needsIdentity(task *api.Task) bool {
+	if len(task.Templates) > 0 {
+		return true
+	}
+	for _, wid := range identity.TaskIdentities(task) {
+		if wid.Env || wid.File {
+			return true
+		}
+	}
+	return false
 }
 
 // signIdentities fetches the task's identities and writes the files.
@@ -49,24 +74,44 @@ func (tr *TaskRunner) signIdentities(allocID string) error {
 	tr.mu.Lock()
 	tr.identities, tr.identitiesSigned = ids, signedAt
 	tr.mu.Unlock()
-	td := tr.cfg.AllocDir.TaskDir(task.Name)
+	var root *os.Root
 	for _, wid := range identity.TaskIdentities(task) {
 		name := identity.Name(wid)
 		if !wid.File || ids[name] == "" {
 			continue
 		}
-		path := filepath.Join(td.SecretsDir, tokenFile(name))
+		if root == nil {
+			// The task owns its directory and may have left links in it:
+			// every write stays inside.
+			if root, err = os.OpenRoot(tr.cfg.AllocDir.TaskDir(task.Name).Dir); err != nil {
+				return fmt.Errorf("write identity %q: %w", name, err)
+			}
+			defer root.Close()
+		}
+		path := filepath.Join(allocdir.TaskSecrets, tokenFile(name))
 		if wid.Filepath != "" {
-			path = filepath.Join(td.Dir, filepath.Clean("/"+wid.Filepath))
+			path = strings.TrimPrefix(filepath.Clean("/"+wid.Filepath), "/")
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("write identity %q: %w", name, err)
-		}
-		if err := os.WriteFile(path, []byte(ids[name]), 0o644); err != nil {
+		if err := writeToken(root, path, ids[name]); err != nil {
 			return fmt.Errorf("write identity %q: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// writeToken replaces the file at path in root with token: written beside
+// it and renamed over it, so that a reader never sees half a token and a
+// link the task put there is replaced, not followed.
+func writeToken(root *os.Root, path, token string) error {
+	if err := root.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return allocdir.Escapes(err)
+	}
+	tmp := path + ".tmp"
+	_ = root.Remove(tmp)
+	if err := root.WriteFile(tmp, []byte(token), 0o644); err != nil {
+		return allocdir.Escapes(err)
+	}
+	return allocdir.Escapes(root.Rename(tmp, path))
 }
 
 // tokenFile is where an identity is written in secrets/, as Nomad names

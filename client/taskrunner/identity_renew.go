@@ -53,6 +53,32 @@ func (tr *TaskRunner) renewIdentities() {
 	}
 }
 
+// resignIdentities gets the identities of a task this runner re-attached
+// to (an earlier client process signed the ones it runs with, which this
+// one does not hold), retrying while the servers cannot be reached.
+func (tr *TaskRunner) resignIdentities() {
+	if tr.cfg.Identities == nil {
+		return
+	}
+	tr.mu.Lock()
+	allocID := tr.alloc.ID
+	tr.mu.Unlock()
+	for backoff := renewRetry; ; backoff = min(2*backoff, time.Minute) {
+		err := tr.signIdentities(allocID)
+		if err == nil {
+			return
+		}
+		tr.logger.Warn("sign workload identities of a re-attached task", "error", err)
+		select {
+		case <-time.After(backoff):
+		case <-tr.waitCh:
+			return
+		case <-tr.shutdown.Done():
+			return
+		}
+	}
+}
+
 // applyIdentityChange tells the task its identities were renewed.
 func (tr *TaskRunner) applyIdentityChange(mode, signal string) {
 	var err error

@@ -146,6 +146,7 @@ func (tr *TaskRunner) recover() <-chan *drivers.ExitResult {
 	tr.running = true
 	tr.mu.Unlock()
 	tr.logger.Info("re-attached to running task")
+	go tr.resignIdentities()
 	return ch
 }
 

@@ -157,6 +157,8 @@ func (v *view) nomadService(args ...any) ([]*Service, error) {
 		v.wait(l)
 		return nil, nil
 	}
+	// Instances in a stable order, whatever order the catalogue lists.
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	if count >= 0 {
 		out = rendezvous(out, key, count)
 	}

@@ -64,13 +64,19 @@ type Report struct {
 	MaxBrokerReady int
 	// RSS is the leader's resident memory at the end of placement.
 	RSS int64
+	// PlaceCPU is the CPU time the leader used while placing: on a shared
+	// machine, placements per CPU-second say more than per wall second.
+	PlaceCPU time.Duration
 	// Heartbeats per second and the leader's CPU share (of one core) over
 	// the idle window.
 	HeartbeatsPerSec, IdleCPUShare float64
 	// LeaderReady is the time from kill -9 of the leader to a write
 	// accepted by the next one (for one server: the restarted one).
 	LeaderReady time.Duration
-	// Latencies are the servers' own timings, where they publish them.
+	// Latencies are the servers' own timings, where they publish them:
+	// the median of the p50s and the worst p99 (and p90) of the windows
+	// sampled during placement (the Prometheus summaries cover the last
+	// ten seconds each), and the count at the end.
 	Latencies map[string]Quantiles
 	// Samples are the placements over time.
 	Samples []Sample
@@ -155,7 +161,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return rep, err
 	}
 	rep.RSS = leader.rssBytes()
-	rep.Latencies = scrapeLatencies(leader.httpURL)
 	if err := rep.checkSettled(leader, jobs); err != nil {
 		return rep, err
 	}
@@ -175,7 +180,19 @@ func (r *Report) watchPlacement(ctx context.Context, cfg Config, leader *serverP
 	tick := time.NewTicker(sampleEvery)
 	defer tick.Stop()
 	deadline := time.After(cfg.Timeout)
+	cpu := leader.cpuTime()
+	var windows latencyWindows
+	lastScrape := time.Now()
+	defer func() {
+		windows.add(scrapeLatencies(leader.httpURL))
+		r.Latencies = windows.summary()
+		r.PlaceCPU = leader.cpuTime() - cpu
+	}()
 	for {
+		if time.Since(lastScrape) >= latencyWindow {
+			windows.add(scrapeLatencies(leader.httpURL))
+			lastScrape = time.Now()
+		}
 		st := sim.Stats()
 		placed := st.Running + st.Complete
 		s := Sample{At: time.Since(start), Seen: st.AllocsSeen, Placed: placed, RSS: leader.rssBytes(), UpdatesSent: st.Updates, Beats: st.Heartbeats}
@@ -185,7 +202,9 @@ func (r *Report) watchPlacement(ctx context.Context, cfg Config, leader *serverP
 		fmt.Fprintf(cfg.Progress, "%6.1fs placed %d/%d seen %d broker ready %d unacked %d blocked %d rss %d MiB\n",
 			s.At.Seconds(), placed, total, s.Seen, s.BrokerReady, s.BrokerUnacked, s.BlockedEvals, s.RSS>>20)
 		if placed >= total {
-			r.Placed, r.Elapsed = placed, s.At
+			// The sample may come late (a busy server answers its
+			// questions slowly): the nodes know when the last one ran.
+			r.Placed, r.Elapsed = placed, min(s.At, st.LastChange.Sub(start))
 			return nil
 		}
 		select {
@@ -309,6 +328,10 @@ func (r *Report) WriteSummary(w io.Writer) {
 	fmt.Fprintf(w, "evaluations                %v\n", r.Evals)
 	fmt.Fprintf(w, "broker ready, at most      %d\n", r.MaxBrokerReady)
 	fmt.Fprintf(w, "leader RSS                 %.2f GiB\n", float64(r.RSS)/(1<<30))
+	if r.PlaceCPU > 0 {
+		fmt.Fprintf(w, "leader CPU placing         %s: %.0f placements per CPU-second\n", r.PlaceCPU.Round(time.Millisecond), float64(r.Placed)/r.PlaceCPU.Seconds())
+	}
+	fmt.Fprintln(w, "timers (median p50, worst p90 and p99 of 10 s windows, count):")
 	for _, name := range latencyMetrics {
 		if q, ok := r.Latencies[name]; ok {
 			fmt.Fprintf(w, "%-26s p50 %s p90 %s p99 %s (%d)\n", name, q.P50, q.P90, q.P99, q.Count)

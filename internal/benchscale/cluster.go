@@ -44,6 +44,9 @@ func newServerProc(bin, root, name string) (*serverProc, error) {
 data_dir = %q
 bind_addr = "127.0.0.1"
 log_level = "WARN"
+telemetry {
+  prometheus_metrics = true
+}
 ports {
   http = %d
   rpc  = %d

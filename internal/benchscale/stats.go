@@ -3,6 +3,7 @@ package benchscale
 import (
 	"bufio"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,11 +34,45 @@ type Quantiles struct {
 	Count         int64
 }
 
+// latencyWindow is how often the servers' timers are sampled: the
+// Prometheus summaries of go-metrics cover the last ten seconds.
+const latencyWindow = 5 * time.Second
+
+// latencyWindows are the timer quantiles sampled during a run.
+type latencyWindows []map[string]Quantiles
+
+func (w *latencyWindows) add(q map[string]Quantiles) { *w = append(*w, q) }
+
+// summary is, per timer, the median p50, the worst p90 and p99 over the
+// windows that saw samples, and the last count.
+func (w latencyWindows) summary() map[string]Quantiles {
+	out := map[string]Quantiles{}
+	p50s := map[string][]time.Duration{}
+	for _, win := range w {
+		for name, q := range win {
+			s := out[name]
+			s.Count = max(s.Count, q.Count)
+			if q.P99 > 0 {
+				s.P90, s.P99 = max(s.P90, q.P90), max(s.P99, q.P99)
+				p50s[name] = append(p50s[name], q.P50)
+			}
+			out[name] = s
+		}
+	}
+	for name, ds := range p50s {
+		slices.Sort(ds)
+		s := out[name]
+		s.P50 = ds[len(ds)/2]
+		out[name] = s
+	}
+	return out
+}
+
 // latencyMetrics are the timers the report shows, by their Prometheus
 // names (Nomad's, with dots as underscores).
 var latencyMetrics = []string{
-	"nomad_nomad_plan_apply", "nomad_nomad_plan_evaluate", "nomad_nomad_plan_submit",
-	"nomad_raft_apply_time", "nomad_raft_commitTime", "nomad_raft_fsm_apply", "nomad_nomad_rpc_request",
+	"nomad_nomad_plan_submit", "nomad_nomad_plan_evaluate", "nomad_nomad_plan_apply",
+	"nomad_raft_commitTime", "nomad_raft_fsm_apply", "nomad_raft_rpc_appendEntries",
 }
 
 // scrapeLatencies reads the timers' quantiles from /v1/metrics in

@@ -78,6 +78,7 @@ func (n *simNode) heartbeat(ctx context.Context, ttl time.Duration) {
 		next, err := n.servers.Heartbeat(n.node.ID)
 		if err != nil {
 			n.sim.errors.Add(1)
+			n.sim.cfg.Logger.Warn("heartbeat", "node", n.node.Name, "error", err)
 			if next, ok := n.register(ctx); ok {
 				ttl = next
 			}
@@ -98,6 +99,7 @@ func (n *simNode) watch(ctx context.Context) {
 				return
 			}
 			n.sim.errors.Add(1)
+			n.sim.cfg.Logger.Warn("watch allocations", "node", n.node.Name, "error", err)
 			sleep(ctx, retryAfter)
 			continue
 		}
@@ -135,6 +137,7 @@ func (n *simNode) observe(a *api.Allocation) {
 		return
 	}
 	n.known[a.ID] = want
+	n.sim.lastChange.Store(time.Now().UnixNano())
 	switch want {
 	case structs.AllocClientStatusRunning:
 		n.sim.running.Add(1)
@@ -213,6 +216,7 @@ func (n *simNode) sendUpdates(ctx context.Context) {
 		n.pendingMu.Unlock()
 		if err := n.servers.UpdateAllocations(batch); err != nil {
 			n.sim.errors.Add(1)
+			n.sim.cfg.Logger.Warn("update allocations", "node", n.node.Name, "error", err)
 			n.pendingMu.Lock()
 			for _, u := range batch {
 				if _, newer := n.pending[u.ID]; !newer {

@@ -57,6 +57,8 @@ type Stats struct {
 	// Updates counts allocation updates sent; Heartbeats heartbeats sent;
 	// Errors failed RPCs.
 	Updates, Heartbeats, Errors int64
+	// LastChange is when an allocation last reached running or complete.
+	LastChange time.Time
 }
 
 // Sim is a running simulation.
@@ -66,6 +68,7 @@ type Sim struct {
 
 	nodesUp, allocsSeen, running, complete atomic.Int64
 	updates, heartbeats, errors            atomic.Int64
+	lastChange                             atomic.Int64 // Unix nanoseconds
 }
 
 // New prepares a simulation; Run starts it.
@@ -101,6 +104,7 @@ func (s *Sim) Stats() Stats {
 		NodesUp: s.nodesUp.Load(), AllocsSeen: s.allocsSeen.Load(),
 		Running: s.running.Load(), Complete: s.complete.Load(),
 		Updates: s.updates.Load(), Heartbeats: s.heartbeats.Load(), Errors: s.errors.Load(),
+		LastChange: time.Unix(0, s.lastChange.Load()),
 	}
 }
 

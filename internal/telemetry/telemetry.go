@@ -42,6 +42,7 @@ var ErrPrometheusDisabled = errors.New("Prometheus is not enabled")
 
 // Telemetry is the agent's metrics registry.
 type Telemetry struct {
+	start time.Time
 	inmem *metrics.InmemSink
 	prom  http.Handler // nil unless Prometheus is enabled
 }
@@ -49,7 +50,7 @@ type Telemetry struct {
 // New sets up the process-wide metrics registry per c. The latest New
 // wins: several agents in one process share the registry of the last.
 func New(c Config) (*Telemetry, error) {
-	t := &Telemetry{inmem: metrics.NewInmemSink(inmemInterval, inmemRetain)}
+	t := &Telemetry{start: time.Now(), inmem: metrics.NewInmemSink(inmemInterval, inmemRetain)}
 	sinks := metrics.FanoutSink{t.inmem}
 	if c.PrometheusMetrics {
 		reg := promclient.NewRegistry()
@@ -72,12 +73,6 @@ func New(c Config) (*Telemetry, error) {
 		return nil, err
 	}
 	return t, nil
-}
-
-// Summary is the JSON document /v1/metrics serves: the most recent
-// finished interval (the current one before the first has finished).
-func (t *Telemetry) Summary() (any, error) {
-	return t.inmem.DisplayMetrics(nil, nil)
 }
 
 // ServePrometheus writes the metrics in Prometheus' text format, or

@@ -5,8 +5,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	metrics "github.com/hashicorp/go-metrics/compat"
+	"github.com/hashicorp/nomad/api"
 )
 
 func TestTelemetry(t *testing.T) {
@@ -28,11 +30,7 @@ func TestTelemetry(t *testing.T) {
 			}
 			metrics.IncrCounter([]string{"test", "requests"}, 3)
 			metrics.SetGauge([]string{"test", "queue"}, 7)
-			raw, err := tel.Summary()
-			if err != nil {
-				t.Fatal(err)
-			}
-			sum := raw.(metrics.MetricsSummary)
+			sum := tel.Summary()
 			if !hasCounter(sum, "nomad.test.requests", 3) {
 				t.Errorf("summary counters %+v lack nomad.test.requests = 3", sum.Counters)
 			}
@@ -51,11 +49,40 @@ func TestTelemetry(t *testing.T) {
 	}
 }
 
-func hasCounter(sum metrics.MetricsSummary, name string, total float64) bool {
+func hasCounter(sum *api.MetricsSummary, name string, total float64) bool {
 	for _, c := range sum.Counters {
 		if c.Name == name && c.Sum == total {
 			return true
 		}
 	}
 	return false
+}
+
+// TestSummarizeMerges: the partial first interval and the current one
+// read as one: counters and samples add up, the later gauge wins.
+func TestSummarizeMerges(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	first, second := metrics.NewIntervalMetrics(at), metrics.NewIntervalMetrics(at.Add(inmemInterval))
+	for i, iv := range []*metrics.IntervalMetrics{first, second} {
+		iv.Gauges["g"] = metrics.GaugeValue{Name: "nomad.queue", Value: float32(i + 1)}
+		iv.Counters["c"] = metrics.SampledValue{Name: "nomad.requests", AggregateSample: &metrics.AggregateSample{Count: 2, Sum: 2, SumSq: 2, Min: 1, Max: 1}}
+		iv.Samples["s"] = metrics.SampledValue{Name: "nomad.latency", AggregateSample: &metrics.AggregateSample{Count: 1, Sum: float64(2 * (i + 1)), SumSq: float64(4 * (i + 1) * (i + 1)), Min: float64(2 * (i + 1)), Max: float64(2 * (i + 1))}}
+	}
+	sum := summarize([]*metrics.IntervalMetrics{first, second})
+	tests := []struct {
+		name      string
+		got, want float64
+	}{
+		{"gauge is the later value", float64(sum.Gauges[0].Value), 2},
+		{"counter counts add up", float64(sum.Counters[0].Count), 4},
+		{"counter sums add up", sum.Counters[0].Sum, 4},
+		{"sample minimum", sum.Samples[0].Min, 2},
+		{"sample maximum", sum.Samples[0].Max, 4},
+		{"sample mean", sum.Samples[0].Mean, 3},
+	}
+	for _, tc := range tests {
+		if tc.got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, tc.got, tc.want)
+		}
+	}
 }

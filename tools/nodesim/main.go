@@ -32,7 +32,7 @@ func main() {
 
 	sim, err := nodesim.New(nodesim.Config{
 		Servers: strings.Split(*servers, ","), Nodes: *nodes, Datacenters: *dcs, CPU: *cpu, MemoryMB: *memory,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -81,16 +81,40 @@ function usageView(alloc, stats) {
   ], names, 'No tasks have started yet.', 'Resource use');
 }
 
+/** devicesView lists the allocation's devices with their summary statistic (a GPU's memory in use). */
+function devicesView(alloc, stats) {
+  const rows = [];
+  for (const [task, r] of Object.entries(alloc.AllocatedResources?.Tasks || {})) {
+    for (const d of r.Devices || []) {
+      for (const id of d.DeviceIDs || []) rows.push({ task, group: `${d.Vendor}/${d.Type}/${d.Name}`, id, d });
+    }
+  }
+  if (!rows.length) return null;
+  const summary = (row) => {
+    const g = (stats?.Tasks?.[row.task]?.ResourceUsage?.DeviceStats || []).find((s) => `${s.Vendor}/${s.Type}/${s.Name}` === row.group);
+    const v = g?.InstanceStats?.[row.id]?.Summary;
+    if (!v) return h('span', { class: 'muted' }, '–');
+    const num = v.IntNumeratorVal ?? v.FloatNumeratorVal;
+    const den = v.IntDenominatorVal ?? v.FloatDenominatorVal;
+    return `${num}${den !== undefined ? ` / ${den}` : ''} ${v.Unit || ''}`.trim();
+  };
+  return section('Devices', table([
+    ['Task', (r) => r.task], ['Device', (r) => r.group, 'mono'], ['ID', (r) => r.id, 'mono'], ['In use', summary],
+  ], rows, '', 'Devices'));
+}
+
 function overviewTab(body, id, ctx, state) {
   const usage = h('div', {}, h('p', { class: 'muted' }, 'Waiting for resource statistics…'));
   const tasks = h('div', {});
-  fill(body, section('Resource use', usage), h('div', { class: 'tasks' }, tasks));
+  const devices = h('div', {});
+  fill(body, section('Resource use', usage), devices, h('div', { class: 'tasks' }, tasks));
   let stats = null;
   let statsError = null;
   const draw = () => {
     const alloc = state.alloc;
     if (!alloc) return;
     fill(usage, usageView(alloc, stats), statsError ? h('p', { class: 'muted small' }, statsError.describe('Resource statistics')) : null);
+    fill(devices, devicesView(alloc, stats));
     fill(tasks, Object.entries(alloc.TaskStates || {}).sort(([a], [b]) => a.localeCompare(b)).map(([n, st]) => taskCard(n, st)));
   };
   state.draw = draw;

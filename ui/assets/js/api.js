@@ -42,6 +42,26 @@ export function authHeaders() {
   return secret ? { 'X-Nomad-Token': secret } : {};
 }
 
+// The region the UI looks at, as Nomad's UI keeps it: '' is the agent's
+// own. Every request names it (?region=), and the agent forwards it there.
+const regionKey = 'nomadActiveRegion';
+
+/** region is the chosen region, or '' for the agent's own. */
+export const region = () => localStorage.getItem(regionKey) || '';
+
+/** setRegion chooses a region ('' for the agent's own). */
+export function setRegion(name) {
+  if (name) localStorage.setItem(regionKey, name);
+  else localStorage.removeItem(regionKey);
+}
+
+/** inRegion adds the chosen region to an API path. */
+function inRegion(path) {
+  const r = region();
+  if (!r || !path.startsWith('/v1/') || path.startsWith('/v1/regions') || path.startsWith('/v1/agent/')) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}region=${encodeURIComponent(r)}`;
+}
+
 const listeners = new Set();
 let connState = 'ok';
 
@@ -66,7 +86,7 @@ export async function request(method, path, body, { signal } = {}) {
   }
   let res;
   try {
-    res = await fetch(path, init);
+    res = await fetch(inRegion(path), init);
   } catch (err) {
     if (err.name === 'AbortError') throw err;
     setConnection('reconnecting');

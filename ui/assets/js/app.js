@@ -2,6 +2,7 @@
 // view, gives each view an abort signal that ends its watches when the
 // person leaves, and shows whether the agent can be reached.
 import { onConnection } from './api.js';
+import { regionSwitcher } from './regions.js';
 import { ago, fill, h } from './dom.js';
 import { jobsView } from './jobs.js';
 import { jobView } from './job.js';
@@ -37,12 +38,7 @@ let current = null;
 export function navigate(url, { replace = false } = {}) {
   if (replace) history.replaceState(null, '', url);
   else history.pushState(null, '', url);
-  // Relative times ("2m ago") age while the data behind them stays the same.
-setInterval(() => {
-  for (const el of document.querySelectorAll('time[datetime]')) el.textContent = ago(el.dateTime);
-}, 10000);
-
-render();
+  render();
 }
 
 function notFound(root) {
@@ -54,12 +50,8 @@ function render() {
   const path = location.pathname;
   if (path === '/ui' || path === '/ui/' || path === '/') {
     history.replaceState(null, '', '/ui/jobs' + location.search);
-    return // Relative times ("2m ago") age while the data behind them stays the same.
-setInterval(() => {
-  for (const el of document.querySelectorAll('time[datetime]')) el.textContent = ago(el.dateTime);
-}, 10000);
-
-render();
+    render();
+    return;
   }
   current?.abort();
   current = new AbortController();
@@ -116,6 +108,8 @@ onConnection((state) => {
   conn.className = `conn ${state}`;
   document.body.classList.toggle('offline', state !== 'ok');
 });
+
+regionSwitcher(document.getElementById('region'), document.getElementById('dcs'), render);
 
 // Relative times ("2m ago") age while the data behind them stays the same.
 setInterval(() => {

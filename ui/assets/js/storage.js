@@ -1,4 +1,5 @@
-// storage.js holds the Storage view: every client's host volumes, with
+// storage.js holds the Storage view: every client's host volumes (those
+// of its configuration and the dynamic ones `volume create` made), with
 // their paths and modes, and the live allocations that mount each one.
 import { enc, get, watch } from './api.js';
 import { badge, errorBox, fill, h, section, shortID, table, uiPath } from './dom.js';
@@ -16,7 +17,7 @@ function volumeRows(nodes, allocs) {
   for (const n of nodes) {
     for (const [name, v] of Object.entries(n.HostVolumes || {})) {
       const users = allocs.filter((a) => a.NodeID === n.ID && a.mounts.some((m) => m.source === name));
-      rows.push({ node: n, name, path: v.Path, readOnly: v.ReadOnly, users });
+      rows.push({ node: n, name, path: v.Path, readOnly: v.ReadOnly, id: v.ID || '', users });
     }
   }
   return rows.sort((a, b) => a.name.localeCompare(b.name) || (a.node.Name || '').localeCompare(b.node.Name || ''));
@@ -26,7 +27,7 @@ function volumeRows(nodes, allocs) {
 export function storageView(root, _params, ctx) {
   const list = h('div', {}, h('p', { class: 'muted' }, 'Loading host volumes…'));
   fill(root, h('div', { class: 'page-head' }, h('h1', {}, 'Storage')),
-    section('Host volumes', h('p', { class: 'muted small' }, 'Directories each client offers with a host_volume block, and the allocations that mount them.'), list));
+    section('Host volumes', h('p', { class: 'muted small' }, 'Directories each client offers (host_volume blocks, and volumes made with roam volume create), and the allocations that mount them.'), list));
   let nodes = null;
   let allocs = null;
   const cache = new Map(); // "id@index" → fetched details
@@ -39,6 +40,7 @@ export function storageView(root, _params, ctx) {
     fill(list, table([
       ['Volume', (r) => h('strong', {}, r.name)],
       ['Client', (r) => h('a', { href: uiPath('clients', r.node.ID) }, r.node.Name || shortID(r.node.ID))],
+      ['Kind', (r) => (r.id ? h('span', { title: r.id }, `dynamic ${shortID(r.id)}`) : 'static'), 'hide-sm'],
       ['Path', (r) => r.path, 'mono'],
       ['Access', (r) => badge(r.readOnly ? 'read-only' : 'read-write', r.readOnly ? 'muted' : 'ok')],
       ['Allocations', (r) => (r.users.length ? r.users.map((a) => h('a', { class: 'chip', href: uiPath('allocations', a.ID), title: `${a.JobID} / ${a.TaskGroup}` },

@@ -1,7 +1,8 @@
-// topology.js draws the cluster: every client as a panel sized by its
-// memory and cpu, with its allocations inside in proportion to their
-// reservations, coloured by job, and the unused capacity left empty; a
-// client with devices says how many its allocations hold.
+// topology.js draws the cluster: every client, grouped by datacenter, as a
+// panel sized by its memory and cpu, with its allocations inside in
+// proportion to their reservations, coloured by job, and the unused
+// capacity left empty; a client with devices says how many its
+// allocations hold.
 import { enc, get, watch } from './api.js';
 import { errorBox, fill, h, mhz, mib, shortID, uiPath } from './dom.js';
 import { allocDevices, allocReservation, live, nodeCapacity, nodeDevices } from './resources.js';
@@ -73,8 +74,11 @@ export function topologyView(root, _params, ctx) {
     fill(legend, [...new Set(placed.map((a) => a.JobID))].sort().map((j) =>
       h('li', {}, h('span', { class: 'swatch', style: { background: jobColour(j) } }), h('a', { href: uiPath('jobs', j) }, j))));
     if (!nodes.length) { fill(board, h('p', { class: 'empty' }, 'No clients have registered yet.')); return; }
-    fill(board, nodes.slice().sort((a, b) => (a.Name || '').localeCompare(b.Name || '')).map((n) =>
-      panel(n, placed.filter((a) => a.NodeID === n.ID), maxMem)));
+    const byDC = Map.groupBy(nodes.slice().sort((a, b) => (a.Name || '').localeCompare(b.Name || '')), (n) => n.Datacenter || '');
+    fill(board, [...byDC.keys()].sort().flatMap((dc) => [
+      h('h2', { class: 'topo-dc' }, `Datacenter ${dc}`, h('span', { class: 'muted small' }, ` · ${byDC.get(dc).length} clients`)),
+      ...byDC.get(dc).map((n) => panel(n, placed.filter((a) => a.NodeID === n.ID), maxMem)),
+    ]));
   };
   const details = async (path, id, stamp) => {
     const key = `${id}@${stamp}`;

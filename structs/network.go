@@ -2,6 +2,14 @@ package structs
 
 import "time"
 
+// Node attributes that say which network modes a node offers; groups that
+// ask for a mode are placed only on nodes that have its attribute.
+const (
+	NodeAttrNetworkNamespaces = "network.namespaces" // "none" mode
+	NodeAttrNetworkBridge     = "network.bridge"     // "bridge" mode
+	NodeAttrNetworkCluster    = "network.cluster"    // the cluster network's overlay ("vxlan")
+)
+
 // SubnetLease is a node's share of the cluster network: the subnet its
 // bridge-mode allocations take addresses from, and where its overlay
 // endpoint (VXLAN tunnel end point) is.

@@ -1,0 +1,133 @@
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/ingress"
+)
+
+// defaultIngressPort is the ingress's port when `http_port` is left out.
+const defaultIngressPort = 80
+
+// ingressServer is the agent's ingress: the proxy, its listeners and the
+// watcher that keeps its routes.
+type ingressServer struct {
+	proxy   *ingress.Proxy
+	servers []*http.Server
+	cancel  context.CancelFunc
+}
+
+// startIngress starts the ingress when `client { ingress { enabled } }`:
+// it reads the service catalogue through this agent's own HTTP API.
+func (a *Agent) startIngress(ctx context.Context) error {
+	cfg := a.config.Client.Ingress
+	if !cfg.Enabled {
+		return nil
+	}
+	port := cfg.HTTPPort
+	if port == 0 {
+		port = defaultIngressPort
+	}
+	listeners, err := a.ingressListeners(cfg, port)
+	if err != nil {
+		return err
+	}
+	apiCfg := &api.Config{Address: "http://" + a.selfAddr(), SecretID: cfg.Token}
+	if a.config.TLS.HTTP {
+		apiCfg.Address = "https://" + a.selfAddr()
+		apiCfg.TLSConfig = &api.TLSConfig{CACert: a.config.TLS.CAFile, ClientCert: a.config.TLS.CertFile, ClientKey: a.config.TLS.KeyFile}
+	}
+	client, err := api.NewClient(apiCfg)
+	if err != nil {
+		for _, ln := range listeners {
+			ln.Close()
+		}
+		return fmt.Errorf("start ingress: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &ingressServer{proxy: ingress.NewProxy(), cancel: cancel}
+	go ingress.NewWatcher(client, s.proxy, a.logger).Run(ctx)
+	for _, ln := range listeners {
+		srv := &http.Server{Handler: s.proxy, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
+		s.servers = append(s.servers, srv)
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.logger.Error("ingress stopped", "error", err)
+			}
+		}()
+		a.logger.Info("ingress listening", "addr", ln.Addr().String())
+	}
+	a.ingress = s
+	return nil
+}
+
+// ingressListeners opens the HTTP listener and, with https_port, the
+// HTTPS one, its certificate read from cert_file and key_file.
+func (a *Agent) ingressListeners(cfg IngressConfig, port int) ([]net.Listener, error) {
+	var cert tls.Certificate
+	if cfg.HTTPSPort != 0 {
+		if cfg.CertFile == "" || cfg.KeyFile == "" {
+			return nil, errors.New("client.ingress: https_port needs cert_file and key_file")
+		}
+		var err error
+		if cert, err = tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile); err != nil {
+			return nil, fmt.Errorf("client.ingress: load certificate: %w", err)
+		}
+	}
+	addr := net.JoinHostPort(a.config.Addresses.HTTP, strconv.Itoa(port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("start ingress on %s: %w", addr, err)
+	}
+	if cfg.HTTPSPort == 0 {
+		return []net.Listener{ln}, nil
+	}
+	addr = net.JoinHostPort(a.config.Addresses.HTTP, strconv.Itoa(cfg.HTTPSPort))
+	tlsLn, err := tls.Listen("tcp", addr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("start ingress on %s: %w", addr, err)
+	}
+	return []net.Listener{ln, tlsLn}, nil
+}
+
+// selfAddr is an address this agent's HTTP API answers on locally.
+func (a *Agent) selfAddr() string {
+	host, port, _ := net.SplitHostPort(a.HTTPAddr())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// stop shuts the ingress down; nil does nothing.
+func (s *ingressServer) stop() {
+	if s == nil {
+		return
+	}
+	s.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, srv := range s.servers {
+		_ = srv.Shutdown(ctx)
+	}
+}
+
+// ingressRoutes serves GET /v1/ingress/routes: this agent's routing table.
+func (h *httpAPI) ingressRoutes(w http.ResponseWriter, r *http.Request) (any, error) {
+	if h.agent.ingress == nil {
+		return nil, codedError(http.StatusNotFound, "ingress is not enabled on this agent (client { ingress { enabled = true } })")
+	}
+	return h.agent.ingress.proxy.Table().View(), nil
+}

@@ -1,0 +1,163 @@
+package ingress
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/websocket"
+	"github.com/hashicorp/nomad/api"
+)
+
+func reg(ns, name, alloc, addr string, created uint64, tags ...string) *api.ServiceRegistration {
+	host, port, _ := net.SplitHostPort(addr)
+	var p int
+	fmt.Sscan(port, &p)
+	return &api.ServiceRegistration{Namespace: ns, ServiceName: name, AllocID: alloc, Address: host, Port: p, CreateIndex: created, Tags: tags}
+}
+
+func TestRoutingTable(t *testing.T) {
+	regs := []*api.ServiceRegistration{
+		reg("default", "web", "a1", "10.0.0.1:80", 10, "ingress.host=App.example.com"),
+		reg("default", "web", "a2", "10.0.0.2:80", 11, "ingress.host=app.example.com"),
+		reg("default", "api", "a3", "10.0.0.3:80", 12, "ingress.host=app.example.com", "ingress.path=/api"),
+		reg("prod", "intruder", "a4", "10.0.0.4:80", 20, "ingress.host=app.example.com", "ingress.path=/api"),
+		reg("default", "plain", "a5", "10.0.0.5:80", 13, "http"),
+	}
+	table := buildTable(regs, map[string]bool{"a2": true}, nil)
+	cases := []struct {
+		name, host, path string
+		wantService      string
+		wantHealthy      int
+	}{
+		{"host matches case-insensitively, port ignored", "APP.example.com:8080", "/", "web", 1},
+		{"longest path prefix wins", "app.example.com", "/api/users", "api", 1},
+		{"path prefix needs a segment boundary", "app.example.com", "/apis", "web", 1},
+		{"exact path", "app.example.com", "/api", "api", 1},
+		{"unknown host", "other.example.com", "/", "", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := table.lookup(tc.host, tc.path)
+			if tc.wantService == "" {
+				if r != nil {
+					t.Fatalf("route %+v, want none", r)
+				}
+				return
+			}
+			if r == nil || r.Service != tc.wantService || len(r.healthy()) != tc.wantHealthy {
+				t.Fatalf("route = %+v, want service %s with %d healthy", r, tc.wantService, tc.wantHealthy)
+			}
+		})
+	}
+	api := table.lookup("app.example.com", "/api")
+	if len(api.Conflicts) != 1 || api.Conflicts[0] != "prod/intruder" {
+		t.Errorf("conflicts = %v, want the newer prod/intruder reported", api.Conflicts)
+	}
+	if n := len(table.Routes()); n != 2 {
+		t.Errorf("%d routes, want 2 (untagged services get none)", n)
+	}
+}
+
+// upstream is a test instance that names itself and echoes what it saw.
+func upstream(t *testing.T, name string) *httptest.Server {
+	up := websocket.Upgrader{}
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if websocket.IsWebSocketUpgrade(r) {
+			c, err := up.Upgrade(w, r, nil)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			_, msg, _ := c.ReadMessage()
+			c.WriteMessage(websocket.TextMessage, []byte(name+":"+string(msg)))
+			return
+		}
+		fmt.Fprintf(w, "%s host=%s xff=%s xfh=%s", name, r.Host, r.Header.Get("X-Forwarded-For"), r.Header.Get("X-Forwarded-Host"))
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func get(t *testing.T, url, host string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Host = host
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestProxy(t *testing.T) {
+	a, b := upstream(t, "a"), upstream(t, "b")
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadAddr := dead.Listener.Addr().String()
+	dead.Close()
+	p := NewProxy()
+	front := httptest.NewServer(p)
+	defer front.Close()
+	p.swap(buildTable([]*api.ServiceRegistration{
+		reg("default", "web", "a", a.Listener.Addr().String(), 1, "ingress.host=web.test"),
+		reg("default", "web", "b", b.Listener.Addr().String(), 1, "ingress.host=web.test"),
+		reg("default", "web", "dead", deadAddr, 1, "ingress.host=web.test"),
+		reg("default", "down", "x", a.Listener.Addr().String(), 1, "ingress.host=down.test"),
+	}, map[string]bool{"x": true}, nil))
+
+	t.Run("round-robin over healthy instances, retrying past a dead one", func(t *testing.T) {
+		seen := map[string]int{}
+		for range 30 {
+			code, body := get(t, front.URL, "web.test")
+			if code != 200 {
+				t.Fatalf("status %d: %s", code, body)
+			}
+			seen[body[:1]]++
+		}
+		if seen["a"] < 10 || seen["b"] < 10 {
+			t.Fatalf("spread = %v, want both instances used", seen)
+		}
+	})
+	t.Run("forwarding headers", func(t *testing.T) {
+		_, body := get(t, front.URL+"/x", "web.test")
+		if !strings.Contains(body, "host=web.test") || !strings.Contains(body, "xff=127.0.0.1") || !strings.Contains(body, "xfh=web.test") {
+			t.Fatalf("upstream saw %q", body)
+		}
+	})
+	t.Run("no healthy instance is 503", func(t *testing.T) {
+		if code, _ := get(t, front.URL, "down.test"); code != http.StatusServiceUnavailable {
+			t.Fatalf("status %d, want 503", code)
+		}
+	})
+	t.Run("unknown host is 404", func(t *testing.T) {
+		if code, _ := get(t, front.URL, "nope.test"); code != http.StatusNotFound {
+			t.Fatalf("status %d, want 404", code)
+		}
+	})
+	t.Run("websockets pass through", func(t *testing.T) {
+		hdr := http.Header{"Host": {"web.test"}}
+		d := websocket.Dialer{}
+		c, _, err := d.Dial(strings.Replace(front.URL, "http", "ws", 1)+"/ws", hdr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.WriteMessage(websocket.TextMessage, []byte("ping"))
+		_, msg, err := c.ReadMessage()
+		if err != nil || !strings.HasSuffix(string(msg), ":ping") {
+			t.Fatalf("message %q, %v", msg, err)
+		}
+	})
+	t.Run("per-route counters", func(t *testing.T) {
+		s := p.Table().lookup("web.test", "/").stats.snapshot()
+		if s.Requests < 31 || s.Failures != 0 {
+			t.Fatalf("stats = %+v", s)
+		}
+	})
+}

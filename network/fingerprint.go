@@ -1,0 +1,73 @@
+package network
+
+import (
+	"os"
+	"os/exec"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/roam-project/roam/structs"
+)
+
+// The node attributes Fingerprint sets.
+const (
+	AttrNamespaces = structs.NodeAttrNetworkNamespaces
+	AttrBridge     = structs.NodeAttrNetworkBridge
+	AttrCluster    = structs.NodeAttrNetworkCluster
+)
+
+// Capabilities is what the node's kernel and tools allow, with the reason
+// for each missing one.
+type Capabilities struct {
+	Attributes map[string]string
+	Missing    map[string]string // attribute → why it is missing
+}
+
+// Fingerprint finds out which network modes the node can offer; cluster
+// says whether a cluster network is configured.
+func Fingerprint(cluster bool) Capabilities {
+	c := Capabilities{Attributes: map[string]string{}, Missing: map[string]string{}}
+	switch {
+	case os.Geteuid() != 0:
+		c.Missing[AttrNamespaces] = "network namespaces need the client to run as root"
+	default:
+		if _, err := os.Stat("/proc/self/ns/net"); err != nil {
+			c.Missing[AttrNamespaces] = "the kernel has no network namespaces"
+		}
+	}
+	if c.Missing[AttrNamespaces] == "" {
+		c.Attributes[AttrNamespaces] = "1"
+		if _, err := exec.LookPath("iptables"); err != nil {
+			c.Missing[AttrBridge] = "iptables is not installed (port mappings need it)"
+		} else {
+			c.Attributes[AttrBridge] = "1"
+		}
+	} else {
+		c.Missing[AttrBridge] = c.Missing[AttrNamespaces]
+	}
+	if !cluster {
+		return c
+	}
+	if c.Attributes[AttrBridge] == "" {
+		c.Missing[AttrCluster] = c.Missing[AttrBridge]
+	} else if err := probeVXLAN(); err != nil {
+		c.Missing[AttrCluster] = "the kernel cannot make VXLAN devices: " + err.Error()
+	} else {
+		c.Attributes[AttrCluster] = "vxlan"
+	}
+	return c
+}
+
+// probeVXLAN creates and deletes a VXLAN device.
+func probeVXLAN() error {
+	if l, err := netlink.LinkByName(OverlayDevice); err == nil {
+		if _, ok := l.(*netlink.Vxlan); ok {
+			return nil
+		}
+	}
+	probe := &netlink.Vxlan{LinkAttrs: netlink.LinkAttrs{Name: "roam-vxprobe"}, VxlanId: 4242}
+	if err := netlink.LinkAdd(probe); err != nil {
+		return err
+	}
+	return netlink.LinkDel(probe)
+}
