@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -25,34 +26,78 @@ const TaskTemplateEvent = "Template"
 // variables of `env = true` templates join the task environment at each
 // start.
 type templateHook struct {
+	// mu guards manager: a re-attached task's templates start beside the
+	// run loop.
+	mu      sync.Mutex
 	manager *template.Manager
+	stopped bool
 }
 
 func (*templateHook) Name() string { return "template" }
 
 func (h *templateHook) Prestart(tr *TaskRunner, cfg *drivers.TaskConfig) error {
-	tmpls := tr.cfg.Task.Templates
-	if len(tmpls) == 0 {
+	if len(tr.cfg.Task.Templates) == 0 {
 		return nil
 	}
-	if h.manager == nil {
-		m, err := tr.startTemplates(cfg)
-		if err != nil {
-			return fmt.Errorf("Template failed: %w", err)
-		}
-		h.manager = m
+	m, err := h.ensure(tr, cfg)
+	if err != nil {
+		return fmt.Errorf("Template failed: %w", err)
 	}
 	if cfg.Env == nil {
 		cfg.Env = map[string]string{}
 	}
-	for k, v := range h.manager.Env() {
+	for k, v := range m.Env() {
 		cfg.Env[k] = v
 	}
 	return nil
 }
 
+// ensure returns the running manager, starting it (and waiting for the
+// first render, without holding the lock) when there is none.
+func (h *templateHook) ensure(tr *TaskRunner, cfg *drivers.TaskConfig) (*template.Manager, error) {
+	h.mu.Lock()
+	m := h.manager
+	h.mu.Unlock()
+	if m != nil {
+		return m, nil
+	}
+	m, err := tr.startTemplates(cfg)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.stopped:
+		m.Stop()
+		return nil, fmt.Errorf("the task runner stopped")
+	case h.manager != nil:
+		// Started meanwhile by the other path (a restart beside a resume).
+		m.Stop()
+		return h.manager, nil
+	}
+	h.manager = m
+	return m, nil
+}
+
+// resume starts the templates of a task a restarted client re-attached
+// to, so that they are live again; the task keeps running meanwhile.
+func (h *templateHook) resume(tr *TaskRunner) {
+	if len(tr.cfg.Task.Templates) == 0 {
+		return
+	}
+	td := tr.cfg.AllocDir.TaskDir(tr.cfg.Task.Name)
+	cfg := &drivers.TaskConfig{Env: tr.env().Map(), TaskDir: td.Dir, AllocDir: tr.cfg.AllocDir.Dir}
+	if _, err := h.ensure(tr, cfg); err != nil {
+		tr.logger.Warn("templates not resumed after re-attaching", "error", err)
+	}
+}
+
 // stop ends the templates' watches.
 func (h *templateHook) stop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopped = true
 	if h.manager != nil {
 		h.manager.Stop()
 	}
