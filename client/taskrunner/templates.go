@@ -39,7 +39,7 @@ func (h *templateHook) Prestart(tr *TaskRunner, cfg *drivers.TaskConfig) error {
 	if len(tr.cfg.Task.Templates) == 0 {
 		return nil
 	}
-	m, err := h.ensure(tr, cfg)
+	m, err := h.ensure(tr, cfg, false)
 	if err != nil {
 		return fmt.Errorf("Template failed: %w", err)
 	}
@@ -53,15 +53,16 @@ func (h *templateHook) Prestart(tr *TaskRunner, cfg *drivers.TaskConfig) error {
 }
 
 // ensure returns the running manager, starting it (and waiting for the
-// first render, without holding the lock) when there is none.
-func (h *templateHook) ensure(tr *TaskRunner, cfg *drivers.TaskConfig) (*template.Manager, error) {
+// first render, without holding the lock) when there is none; running says
+// the task already runs.
+func (h *templateHook) ensure(tr *TaskRunner, cfg *drivers.TaskConfig, running bool) (*template.Manager, error) {
 	h.mu.Lock()
 	m := h.manager
 	h.mu.Unlock()
 	if m != nil {
 		return m, nil
 	}
-	m, err := tr.startTemplates(cfg)
+	m, err := tr.startTemplates(cfg, running)
 	if err != nil {
 		return nil, err
 	}
@@ -81,14 +82,15 @@ func (h *templateHook) ensure(tr *TaskRunner, cfg *drivers.TaskConfig) (*templat
 }
 
 // resume starts the templates of a task a restarted client re-attached
-// to, so that they are live again; the task keeps running meanwhile.
+// to, so that they are live again; the task keeps running meanwhile, and a
+// file that changed while the client was away gets its change_mode.
 func (h *templateHook) resume(tr *TaskRunner) {
 	if len(tr.cfg.Task.Templates) == 0 {
 		return
 	}
 	td := tr.cfg.AllocDir.TaskDir(tr.cfg.Task.Name)
 	cfg := &drivers.TaskConfig{Env: tr.env().Map(), TaskDir: td.Dir, AllocDir: tr.cfg.AllocDir.Dir}
-	if _, err := h.ensure(tr, cfg); err != nil {
+	if _, err := h.ensure(tr, cfg, true); err != nil {
 		tr.logger.Warn("templates not resumed after re-attaching", "error", err)
 	}
 }
@@ -105,7 +107,7 @@ func (h *templateHook) stop() {
 
 // startTemplates starts the task's template manager and waits for the
 // first render of every template, recording what it waits for.
-func (tr *TaskRunner) startTemplates(cfg *drivers.TaskConfig) (*template.Manager, error) {
+func (tr *TaskRunner) startTemplates(cfg *drivers.TaskConfig, running bool) (*template.Manager, error) {
 	env := tr.env()
 	var resolved []*api.Template
 	for _, t := range tr.cfg.Task.Templates {
@@ -122,7 +124,7 @@ func (tr *TaskRunner) startTemplates(cfg *drivers.TaskConfig) (*template.Manager
 		Templates: resolved,
 		Renderer:  &template.Renderer{Env: cfg.Env, TaskDir: cfg.TaskDir, AllocDir: cfg.AllocDir},
 		Source:    tr.cfg.Lookups, Token: tr.identityToken, Namespace: ns, Region: tr.cfg.Region,
-		Settings: tr.cfg.TemplateSettings, Logger: tr.logger.With("component", "template"),
+		Settings: tr.cfg.TemplateSettings, Logger: tr.logger.With("component", "template"), Running: running,
 	})
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -44,6 +45,9 @@ type Config struct {
 	Region   string
 	Settings Settings
 	Logger   *slog.Logger
+	// Running says the task already runs (a restarted client re-attached
+	// to it): a first render that changes the file it left is a change.
+	Running bool
 }
 
 // Change is a template whose content changed on a re-render.
@@ -213,6 +217,10 @@ func (r *runner) run(ctx context.Context) {
 				r.m.report(r, missing, false, nil)
 			}
 		default:
+			var before []byte
+			if !rendered && r.m.cfg.Running {
+				before, _ = os.ReadFile(r.p.dest)
+			}
 			changed, err := r.apply(res, rendered)
 			if err != nil && !rendered {
 				r.m.report(r, nil, false, err)
@@ -223,7 +231,9 @@ func (r *runner) run(ctx context.Context) {
 			} else if !rendered {
 				rendered = true
 				r.m.report(r, nil, true, nil)
-			} else if changed {
+				changed = r.m.cfg.Running && !bytes.Equal(before, res.Content)
+			}
+			if err == nil && changed && rendered {
 				select {
 				case r.m.changes <- Change{Template: r.p.src, Result: res}:
 				case <-ctx.Done():
