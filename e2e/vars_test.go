@@ -255,7 +255,7 @@ func TestVariableSpecFiles(t *testing.T) {
 func TestVariableLockWithCLI(t *testing.T) {
 	a := startDevAgent(t, "")
 	child := fmt.Sprintf(`NOMAD_ADDR=%s %s var put -force app/leader k=v; echo "put=$?"; exit 3`, a.addr, roamBin)
-	out, code := a.roam(t, "var", "lock", "-ttl", "2s", "-shell", "app/leader", child)
+	out, code := a.roam(t, "var", "lock", "-ttl", "10s", "-shell", "app/leader", child)
 	if code != 3 || !strings.Contains(out, "put=1") || !strings.Contains(out, "409") {
 		t.Fatalf("var lock: exit %d\n%s", code, out)
 	}
