@@ -199,6 +199,9 @@ func (tr *TaskRunner) applyTemplateChanges(m *template.Manager) {
 func (tr *TaskRunner) splay(m *template.Manager, batch []template.Change) bool {
 	var most int64
 	for _, c := range batch {
+		if changeMode(c.Template) == "noop" {
+			continue
+		}
 		if s := c.Template.Splay; s != nil && int64(*s) > most {
 			most = int64(*s)
 		}

@@ -207,3 +207,30 @@ func TestManagerKeepsTheFileWhenAReRenderFails(t *testing.T) {
 		t.Fatalf("after recovery: %q", c.Result.Content)
 	}
 }
+
+func TestManagerRendersWhileChangesAreNotRead(t *testing.T) {
+	src := clienttest.NewServers()
+	src.PutVar("default", "v", map[string]string{"n": "0"})
+	m, r := startManager(t, src, Settings{},
+		&api.Template{EmbeddedTmpl: ptr(`{{ with nomadVar "v" }}{{ .n }}{{ end }}`), DestPath: ptr("local/n")})
+	if _, err := m.WaitFirst(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(r.TaskDir, "local", "n")
+	for _, n := range []string{"1", "2", "3", "4"} {
+		src.PutVar("default", "v", map[string]string{"n": n})
+		deadline := time.Now().Add(10 * time.Second)
+		for b, _ := os.ReadFile(dest); string(b) != n; b, _ = os.ReadFile(dest) {
+			if time.Now().After(deadline) {
+				t.Fatalf("file = %q, want %q: a change nobody read held the render back", b, n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// The change in hand when nobody read is delivered, then the others
+	// coalesced into the last.
+	first, second := <-m.Changes(), <-m.Changes()
+	if string(first.Result.Content) != "1" || string(second.Result.Content) != "4" {
+		t.Fatalf("changes delivered: %q then %q, want 1 then 4", first.Result.Content, second.Result.Content)
+	}
+}
