@@ -162,12 +162,14 @@ func (a *Agent) startServer() error {
 		BootstrapExpect:     cfg.Server.BootstrapExpect,
 		RaftMultiplier:      cfg.Server.RaftMultiplier,
 		NumSchedulers:       cfg.Server.NumSchedulers,
+		EnabledSchedulers:   cfg.Server.EnabledSchedulers,
 		EventBufferSize:     cfg.Server.EventBufferSize,
 		HeartbeatGrace:      cfg.Server.HeartbeatGrace,
 		MinHeartbeatTTL:     cfg.Server.MinHeartbeatTTL,
 		JobLimits:           cfg.Server.jobLimits(),
 		ACLEnabled:          cfg.ACL.Enabled,
 		OIDCIssuer:          cfg.Server.OIDCIssuer,
+		RootKeyRotation:     cfg.Server.RootKeyRotation,
 		ValidateTaskConfig:  a.validateTaskConfig,
 		KEKs:                keks,
 		Logger:              a.logger,
@@ -447,6 +449,8 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/agent/join", agentWrite, h.agentJoin)
 		handle("/v1/agent/force-leave", agentWrite, h.agentForceLeave)
 		handle("/v1/agent/keyring/", reads(agentRead, agentWrite), h.agentKeyring)
+		handle("/v1/agent/schedulers", agentRead, h.agentSchedulers)
+		handle("/v1/agent/schedulers/config", reads(agentRead, agentWrite), h.agentSchedulersConfig)
 		handle("/v1/namespaces", anyToken, h.namespacesList)
 		handle("/v1/namespace", management, h.namespaceRequest)
 		handle("/v1/namespace/", namespaceRule, h.namespaceRequest)

@@ -104,6 +104,9 @@ type ServerConfig struct {
 	// /.well-known/openid-configuration describes; empty turns discovery
 	// off, as in Nomad.
 	OIDCIssuer string
+	// RootKeyRotation is root_key_rotation_threshold: the age at which the
+	// leader rotates the active root key (0: Nomad's 30 days).
+	RootKeyRotation time.Duration
 	// ServerJoin also receives the deprecated server-level retry_join,
 	// retry_interval, retry_max and start_join keys.
 	ServerJoin *ServerJoin

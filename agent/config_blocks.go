@@ -39,6 +39,7 @@ type fileServer struct {
 	EventBufferSize       int             `hcl:"event_buffer_size,optional"`
 	JobMaxSourceSize      string          `hcl:"job_max_source_size,optional"`
 	OIDCIssuer            string          `hcl:"oidc_issuer,optional"`
+	RootKeyRotation       hcl.Expression  `hcl:"root_key_rotation_threshold,optional"`
 	Rest                  hcl.Body        `hcl:",remain"`
 }
 
@@ -47,7 +48,7 @@ var serverRest = restSchema{
 	attrs: []string{"enable_event_broker",
 		"batch_eval_gc_threshold", "csi_volume_claim_gc_interval", "csi_volume_claim_gc_threshold",
 		"csi_plugin_gc_threshold", "acl_token_gc_threshold", "root_key_gc_interval",
-		"root_key_gc_threshold", "root_key_rotation_threshold", "failover_heartbeat_ttl",
+		"root_key_gc_threshold", "failover_heartbeat_ttl",
 		"max_heartbeats_per_second", "non_voting_server", "license_path",
 		"raft_snapshot_threshold", "raft_snapshot_interval", "raft_trailing_logs",
 		"redundancy_zone", "upgrade_version", "deployment_query_rate_limit",
@@ -84,6 +85,7 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 		JobMaxCount:           s.JobMaxCount,
 		EventBufferSize:       s.EventBufferSize,
 		OIDCIssuer:            s.OIDCIssuer,
+		RootKeyRotation:       dp.parse(s.RootKeyRotation),
 	}
 	var diags hcl.Diagnostics
 	if s.JobMaxSourceSize != "" {

@@ -113,6 +113,14 @@ func TestLoadConfigFile(t *testing.T) {
 			},
 		},
 		{
+			name: "workload identity settings",
+			path: "testdata/identity.hcl",
+			want: &Config{
+				Server: ServerConfig{Enabled: true, OIDCIssuer: "https://nomad.example.com", RootKeyRotation: 720 * time.Hour},
+				Files:  []string{"testdata/identity.hcl"},
+			},
+		},
+		{
 			name: "tutorial server in HCL",
 			path: "testdata/server_tutorial.hcl",
 			want: tutorialConfig("testdata/server_tutorial.hcl"),

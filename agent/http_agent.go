@@ -9,6 +9,8 @@ import (
 
 	"github.com/hashicorp/nomad/api"
 	"github.com/hashicorp/raft"
+
+	"github.com/roam-project/roam/server"
 )
 
 // agentSelf serves /v1/agent/self: the agent's configuration, its own
@@ -195,4 +197,45 @@ func (h *httpAPI) raftRemovePeer(w http.ResponseWriter, r *http.Request) (any, e
 		return nil, codedError(http.StatusBadRequest, "Must specify either ?id with the server's ID or ?address with IP:port of peer to remove")
 	}
 	return nil, h.srv.RemovePeer(id, address)
+}
+
+// agentSchedulers serves /v1/agent/schedulers: this server's scheduler
+// workers.
+func (h *httpAPI) agentSchedulers(w http.ResponseWriter, r *http.Request) (any, error) {
+	if r.Method != http.MethodGet {
+		return nil, methodNotAllowed()
+	}
+	out := &api.AgentSchedulerWorkersInfo{ServerID: h.srv.LocalMember().Name, Schedulers: []api.AgentSchedulerWorkerInfo{}}
+	for _, wi := range h.srv.SchedulerWorkersInfo() {
+		status := "WaitingToDequeue"
+		if wi.Busy {
+			status = "Scheduling"
+		}
+		out.Schedulers = append(out.Schedulers, api.AgentSchedulerWorkerInfo{ID: wi.ID, EnabledSchedulers: wi.EnabledSchedulers,
+			Started: wi.Started.UTC().Format(time.RFC3339Nano), Status: "Started", WorkloadStatus: status})
+	}
+	return out, nil
+}
+
+// agentSchedulersConfig serves /v1/agent/schedulers/config: GET reads the
+// workers' configuration, PUT/POST replaces the running workers.
+func (h *httpAPI) agentSchedulersConfig(w http.ResponseWriter, r *http.Request) (any, error) {
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPut, http.MethodPost:
+		var req api.AgentSchedulerWorkerConfigRequest
+		if err := decodeBody(r, &req); err != nil {
+			return nil, err
+		}
+		err := h.srv.SetSchedulerWorkers(server.WorkerConfig{NumSchedulers: req.NumSchedulers, EnabledSchedulers: req.EnabledSchedulers})
+		if err != nil {
+			// Nomad answers every bad configuration so.
+			return nil, codedError(http.StatusBadRequest, "Invalid request")
+		}
+	default:
+		return nil, methodNotAllowed()
+	}
+	c := h.srv.SchedulerWorkers()
+	return &api.AgentSchedulerWorkerConfigResponse{ServerID: h.srv.LocalMember().Name,
+		NumSchedulers: c.NumSchedulers, EnabledSchedulers: c.EnabledSchedulers}, nil
 }

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,72 +27,23 @@ import (
 // regionLocal are the paths a server answers itself whatever ?region says.
 var regionLocal = []string{"/v1/agent/", "/v1/client/", "/v1/regions", "/ui/"}
 
-// authoritativeWrites are the writes of replicated state (ACL policies,
-// roles, the bootstrap, namespaces, node pools) that a region which is not the
-// authoritative one sends there, as Nomad does; it has them back by
-// replication. Writes and deletions of global tokens go there too.
-var authoritativeWrites = []string{"/v1/acl/bootstrap", "/v1/acl/policy/", "/v1/acl/role", "/v1/namespace", "/v1/node/pool"}
-
 // regionLayer forwards requests for other regions, and writes of
-// replicated state to the authoritative region; the rest go to next.
+// replicated state to the authoritative region (toAuthoritative); the
+// rest go to next.
 func (h *httpAPI) regionLayer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h.srv == nil || !regionRouted(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		region := r.URL.Query().Get("region")
-		if !h.isLocalRegion(region) {
+		if region := r.URL.Query().Get("region"); !h.isLocalRegion(region) {
 			h.forwardRegion(w, r, region, nil)
 			return
 		}
-		auth := h.srv.AuthoritativeRegion()
-		if h.isLocalRegion(auth) || r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if !h.toAuthoritative(w, r, next) {
 			next.ServeHTTP(w, r)
-			return
 		}
-		for _, p := range authoritativeWrites {
-			if strings.HasPrefix(r.URL.Path, p) {
-				h.forwardRegion(w, r, auth, nil)
-				return
-			}
-		}
-		if id, ok := strings.CutPrefix(r.URL.Path, "/v1/acl/token/"); ok && r.Method == http.MethodDelete {
-			if t, _ := h.srv.State().Snapshot().ACLTokenByAccessor(id); t != nil && t.Global {
-				h.forwardRegion(w, r, auth, nil)
-				return
-			}
-		}
-		if strings.HasPrefix(r.URL.Path, "/v1/acl/token") && r.Method != http.MethodDelete {
-			body, global, err := isGlobalTokenWrite(r)
-			switch {
-			case err != nil:
-				h.writeError(w, r, err)
-			case global:
-				h.forwardRegion(w, r, auth, body)
-			default:
-				r.Body = io.NopCloser(bytes.NewReader(body))
-				next.ServeHTTP(w, r)
-			}
-			return
-		}
-		next.ServeHTTP(w, r)
 	})
-}
-
-// isGlobalTokenWrite reads a token write's body and reports whether it
-// writes a global token.
-func isGlobalTokenWrite(r *http.Request) ([]byte, bool, error) {
-	replay, err := newReplayBody(r)
-	if err != nil {
-		return nil, false, err
-	}
-	if replay.stream != nil {
-		return nil, false, codedError(http.StatusRequestEntityTooLarge, "Request body too large")
-	}
-	var token struct{ Global bool }
-	_ = json.Unmarshal(replay.buf, &token)
-	return replay.buf, token.Global, nil
 }
 
 // isLocalRegion reports whether region means this server's own: empty,

@@ -157,6 +157,14 @@ func (h *httpAPI) varApply(w http.ResponseWriter, r *http.Request, args *structs
 	}
 	setIndex(w, reply.Index)
 	if reply.Conflict != nil {
+		if !callerACL(r).AllowVariableOperation(args.Var.Namespace, args.Var.Path, acl.VariablesCapabilityRead) {
+			// A writer who may not read sees neither the items nor the
+			// lock's ID.
+			reply.Conflict.Items = nil
+			if reply.Conflict.Lock != nil {
+				reply.Conflict.Lock.ID = ""
+			}
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusConflict)
 		if err := json.NewEncoder(w).Encode(reply.Conflict); err != nil {

@@ -159,6 +159,7 @@ func (c *Client) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	loops.Go(func() { c.enforcePolicies(ctx) })
 	loops.Go(func() { c.watchDrivers(ctx) })
 	loops.Go(func() { c.watchDevices(ctx) })
 	if hs, ok := c.servers.(hostVolumeServers); ok {

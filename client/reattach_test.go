@@ -93,3 +93,33 @@ func TestClientRestartReattaches(t *testing.T) {
 		})
 	}
 }
+
+// TestReattachedTaskTemplatesStayLive restarts the client under a running
+// task whose template reads a variable: after re-attaching, a change of the
+// variable still reaches the file and its change_mode (a signal).
+func TestReattachedTaskTemplatesStayLive(t *testing.T) {
+	servers := clienttest.NewServers()
+	servers.PutVar("default", "app/db", map[string]string{"pw": "one"})
+	dir := t.TempDir()
+	h1 := startClient(t, servers, dir)
+	task := clienttest.ShellTask("web", `trap 'echo "usr1 $(cat "$NOMAD_TASK_DIR/pw")"' USR1; echo pid=$$; while true; do sleep 0.05; done`)
+	task.Templates = []*api.Template{{EmbeddedTmpl: ptr(`{{ with nomadVar "app/db" }}{{ .pw }}{{ end }}`), DestPath: ptr("local/pw"),
+		ChangeMode: ptr("signal"), ChangeSignal: ptr("SIGUSR1")}}
+	alloc := clienttest.Alloc(h1.client.Node().ID, "service", task)
+	alloc.Namespace = "default"
+	servers.PutAlloc(alloc)
+	h1.waitStatus(alloc.ID, "running")
+	h1.waitLog(alloc.ID, "web", "pid=")
+	h1.stop()
+
+	h2 := startClient(t, servers, dir)
+	defer h2.stopAlloc(alloc.ID)
+	waitFor(t, "re-attach", func() bool {
+		ar, err := h2.client.AllocRunner(alloc.ID)
+		return err == nil && ar.TaskStates()["web"] != nil && ar.TaskStates()["web"].State == "running"
+	})
+	servers.PutVar("default", "app/db", map[string]string{"pw": "two"})
+	h2.waitLog(alloc.ID, "web", "usr1 two")
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -70,7 +70,7 @@ func verbs() []*verb {
 		jobPeriodicForceVerb, jobDispatchVerb,
 		allocStatusVerb, allocLogsVerb, allocFSVerb, allocStopVerb, allocRestartVerb, allocSignalVerb, allocExecVerb,
 		evalStatusVerb, evalListVerb, deploymentListVerb, deploymentStatusVerb, deploymentPromoteVerb, deploymentFailVerb,
-		varPutVerb, varGetVerb, varListVerb, varPurgeVerb, varInitVerb,
+		varPutVerb, varGetVerb, varListVerb, varPurgeVerb, varInitVerb, varLockVerb,
 		serviceListVerb, serviceInfoVerb, serviceDeleteVerb, ingressListVerb,
 		namespaceApplyVerb, namespaceListVerb, namespaceStatusVerb, namespaceInspectVerb, namespaceDeleteVerb,
 		tlsCACreateVerb, tlsCertCreateVerb, operatorGossipKeyringVerb,

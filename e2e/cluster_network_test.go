@@ -18,6 +18,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/roam-project/roam/network"
+	"github.com/roam-project/roam/structs"
 )
 
 // testHost is a simulated machine: a network namespace joined to the
@@ -204,6 +205,7 @@ type twoNodes struct {
 	clients []*nsAgent
 	cli     *api.Client
 	allocs  []*api.Allocation
+	webapp  string // the test web server's binary
 }
 
 // requireVXLAN skips unless the kernel can make VXLAN devices.
@@ -301,7 +303,7 @@ plugin "raw_exec" {
 		}
 		return true
 	})
-	return &twoNodes{hosts: hosts, clients: clients, cli: cli, allocs: allocs}
+	return &twoNodes{hosts: hosts, clients: clients, cli: cli, allocs: allocs, webapp: webapp}
 }
 
 // TestClusterNetworkAcrossNodes runs one server and two clients, each
@@ -351,6 +353,32 @@ func TestClusterNetworkAcrossNodes(t *testing.T) {
 			return true
 		})
 	})
+	t.Run("a network policy admits its service's allocations only", func(t *testing.T) {
+		guarded := runSystemWebJob(t, c, "guarded", map[string]string{structs.IngressFromMeta: "service:pong"})
+		intruders := runSystemWebJob(t, c, "intruder", nil)
+		for _, g := range guarded {
+			for _, src := range []struct {
+				from  *api.Allocation
+				admit bool
+			}{{a, true}, {b, true}, {intruders[0], false}, {intruders[1], false}} {
+				addr := net.JoinHostPort(g.NetworkStatus.Address, "8080")
+				if src.admit {
+					waitUntil(t, 15*time.Second, "pong reaching "+addr, func() bool {
+						return strings.Contains(getFrom(network.NamespacePath(src.from.ID), addr), "hello from webapp")
+					})
+					continue
+				}
+				waitUntil(t, 15*time.Second, "the intruder dropped at "+addr, func() bool {
+					// Dropped packets: the connect times out (no refusal).
+					return !strings.Contains(getWithin(network.NamespacePath(src.from.ID), addr, 300*time.Millisecond), "hello from webapp")
+				})
+			}
+		}
+		// Without the policy, the intruder gets in: the drop was the policy's.
+		if !strings.Contains(getFrom(network.NamespacePath(intruders[0].ID), net.JoinHostPort(b.NetworkStatus.Address, "8080")), "hello from webapp") {
+			t.Error("the intruder cannot reach an unguarded allocation either")
+		}
+	})
 	t.Run("a node that goes down loses its route, and regains it when back", func(t *testing.T) {
 		gone := clients[1]
 		gone.kill()
@@ -371,12 +399,61 @@ func TestClusterNetworkAcrossNodes(t *testing.T) {
 	})
 }
 
+// runSystemWebJob runs the web server as a bridge-mode system job with the
+// given group meta, and returns its two running allocations; the job is
+// purged when the test ends.
+func runSystemWebJob(t *testing.T, c *twoNodes, id string, meta map[string]string) []*api.Allocation {
+	t.Helper()
+	cli := c.cli
+	job := api.NewSystemJob(id, id, "global", 50)
+	task := api.NewTask("web", "raw_exec").SetConfig("command", c.webapp).
+		Require(&api.Resources{CPU: ptr(100), MemoryMB: ptr(64)})
+	task.Env = map[string]string{"PORT": "8080"}
+	group := api.NewTaskGroup("web", 1).AddTask(task)
+	group.Meta = meta
+	group.Networks = []*api.NetworkResource{{Mode: "bridge"}}
+	job.AddTaskGroup(group)
+	_, _, err := cli.Jobs().Register(job, nil)
+	mustNet(t, err)
+	var allocs []*api.Allocation
+	t.Cleanup(func() {
+		_, _, _ = cli.Jobs().Deregister(id, true, nil)
+		waitUntil(t, 20*time.Second, id+"'s namespaces removed", func() bool {
+			for _, al := range allocs {
+				if _, err := os.Stat(network.NamespacePath(al.ID)); err == nil {
+					return false
+				}
+			}
+			return true
+		})
+	})
+	waitUntil(t, 30*time.Second, "two running allocations of "+id, func() bool {
+		stubs, _, err := cli.Jobs().Allocations(id, false, nil)
+		if err != nil || len(stubs) != 2 {
+			return false
+		}
+		allocs = allocs[:0]
+		for _, s := range stubs {
+			al, _, err := cli.Allocations().Info(s.ID, nil)
+			if err != nil || al.ClientStatus != "running" || al.NetworkStatus == nil {
+				return false
+			}
+			allocs = append(allocs, al)
+		}
+		return true
+	})
+	return allocs
+}
+
 // getFrom sends an HTTP GET for / to addr from inside a network namespace
 // (the dial must stay on the namespace's thread, so no http.Transport).
-func getFrom(nsPath, addr string) string {
+func getFrom(nsPath, addr string) string { return getWithin(nsPath, addr, 2*time.Second) }
+
+// getWithin is getFrom with a connect timeout.
+func getWithin(nsPath, addr string, timeout time.Duration) string {
 	var body string
 	err := network.InNamespace(nsPath, func() error {
-		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		c, err := net.DialTimeout("tcp", addr, timeout)
 		if err != nil {
 			return err
 		}

@@ -136,7 +136,7 @@ func TestIngressRoutesToHealthyInstances(t *testing.T) {
 						lastErr.Store(err.Error())
 						continue
 					}
-					seen.Store(body, true)
+					seen.LoadOrStore(body, time.Now())
 				}
 			})
 		}
@@ -145,11 +145,31 @@ func TestIngressRoutesToHealthyInstances(t *testing.T) {
 		if _, _, err := a.client.Jobs().Register(job, nil); err != nil {
 			t.Fatal(err)
 		}
+		// When the new instance's check first passes, as its client reports.
+		var passed time.Time
+		waitUntil(t, 30*time.Second, "the new instance's check passing", func() bool {
+			for _, s := range a.allocsOf(t, "web2048") {
+				if !strings.HasSuffix(s.Name, "[3]") {
+					continue
+				}
+				checks, err := a.client.Allocations().Checks(s.ID, nil)
+				for _, c := range checks {
+					if err == nil && c.Status == "success" {
+						passed = time.Now()
+						return true
+					}
+				}
+			}
+			return false
+		})
+		var first any
 		waitUntil(t, 30*time.Second, "the new instance taking traffic", func() bool {
-			_, ok := seen.Load("3")
+			var ok bool
+			first, ok = seen.Load("3")
 			return ok
 		})
-		t.Logf("new instance took traffic %s after it was submitted", time.Since(added).Round(time.Millisecond))
+		t.Logf("new instance took traffic %s after it was submitted, %s after the test saw its check pass (negative: sooner than the test polled)",
+			first.(time.Time).Sub(added).Round(time.Millisecond), first.(time.Time).Sub(passed).Round(time.Millisecond))
 		var victim string
 		for _, s := range a.allocsOf(t, "web2048") {
 			if s.ClientStatus == "running" && strings.HasSuffix(s.Name, "[0]") {

@@ -12,14 +12,15 @@ import (
 	"github.com/hashicorp/nomad/api"
 )
 
-// multiregionSpec is a job rolled out to east, then west; script is its
-// task's shell script, which sees its region's meta.
-func multiregionSpec(script string) string {
+// multiregionSpec is a job rolled out to east, then west, with
+// onFailure; script is its task's shell script, which sees its region's
+// meta.
+func multiregionSpec(onFailure, script string) string {
 	return `job "web" {
   multiregion {
     strategy {
       max_parallel = 1
-      on_failure   = "fail_all"
+      on_failure   = "` + onFailure + `"
     }
     region "east" {
       count       = 1
@@ -64,6 +65,28 @@ func multiregionSpec(script string) string {
 `
 }
 
+// deploymentOf waits until the job has a deployment of version with
+// status want (not necessarily its latest: a rollback follows a failure
+// quickly), and returns it.
+func deploymentOf(t *testing.T, c *api.Client, jobID string, version uint64, want string) *api.Deployment {
+	t.Helper()
+	var found *api.Deployment
+	waitUntil(t, 90*time.Second, fmt.Sprintf("a deployment of %s v%d %s", jobID, version, want), func() bool {
+		ds, _, err := c.Jobs().Deployments(jobID, true, nil)
+		if err != nil {
+			return false
+		}
+		for _, d := range ds {
+			if d.JobVersion == version && d.Status == want {
+				found = d
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
 // latestDeployment waits until the job's latest deployment in c's region
 // has status want, and returns it.
 func latestDeployment(t *testing.T, c *api.Client, jobID string, version uint64, want string) *api.Deployment {
@@ -83,7 +106,7 @@ func TestMultiregionJobRollsOutRegionAfterRegionAndFailsAll(t *testing.T) {
 	dir := t.TempDir()
 	spec := filepath.Join(dir, "web.hcl")
 	write := func(script string) {
-		if err := os.WriteFile(spec, []byte(multiregionSpec(script)), 0o644); err != nil {
+		if err := os.WriteFile(spec, []byte(multiregionSpec("fail_all", script)), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -130,7 +153,7 @@ func TestMultiregionJobRollsOutRegionAfterRegionAndFailsAll(t *testing.T) {
 		id   string
 		want string
 	}{{east, eastAllocs[0].ID, "east"}, {west, westAllocs[0].ID, "west"}} {
-		waitUntil(t, 10*time.Second, "the side file of "+c.want, func() bool {
+		waitUntil(t, 30*time.Second, "the side file of "+c.want, func() bool {
 			alloc, _, err := c.api.Allocations().Info(c.id, nil)
 			if err != nil {
 				return false
@@ -156,8 +179,8 @@ func TestMultiregionJobRollsOutRegionAfterRegionAndFailsAll(t *testing.T) {
 	if out, code := roamAt(t, f.east, nil, "job", "run", "-detach", spec); code != 0 {
 		t.Fatalf("job run v1: exit %d\n%s", code, out)
 	}
-	latestDeployment(t, east, "web", 1, "successful")
-	failed := latestDeployment(t, west, "web", 1, "failed")
+	deploymentOf(t, east, "web", 1, "successful")
+	failed := deploymentOf(t, west, "web", 1, "failed")
 	if !strings.Contains(failed.StatusDescription, "rolling back to job version 0") {
 		t.Fatalf("west's failed deployment: %q", failed.StatusDescription)
 	}
@@ -189,7 +212,7 @@ func TestMultiregionRolloutResumesAfterLeaderRestart(t *testing.T) {
 	f.west.kill()
 	east := f.api(t, f.east)
 	spec := filepath.Join(t.TempDir(), "web.hcl")
-	if err := os.WriteFile(spec, []byte(multiregionSpec(`sleep 300`)), 0o644); err != nil {
+	if err := os.WriteFile(spec, []byte(multiregionSpec("fail_all", `sleep 300`)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if out, code := roamAt(t, f.east, nil, "job", "run", "-detach", spec); code != 0 {
@@ -206,5 +229,35 @@ func TestMultiregionRolloutResumesAfterLeaderRestart(t *testing.T) {
 	logHas(t, f.east, "multiregion: resuming the rollout in the next region", 5*time.Second)
 	if job, _, err := east.Jobs().Info("web", nil); err != nil || *job.Version != 0 {
 		t.Fatalf("east's job after the restart: %v (want version 0 still)", err)
+	}
+}
+
+// TestMultiregionFailLocal fails version 1 in west under fail_local: west
+// rolls back, east keeps version 1.
+func TestMultiregionFailLocal(t *testing.T) {
+	f := startFederation(t, federationOptions{})
+	east, west := f.api(t, f.east), f.api(t, f.west)
+	spec := filepath.Join(t.TempDir(), "web.hcl")
+	for version, script := range []string{`sleep 300`, `[ "$NOMAD_META_side" = west ] && exit 1; sleep 301`} {
+		if err := os.WriteFile(spec, []byte(multiregionSpec("fail_local", script)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, code := roamAt(t, f.east, nil, "job", "run", "-detach", spec); code != 0 {
+			t.Fatalf("job run v%d: exit %d\n%s", version, code, out)
+		}
+		deploymentOf(t, east, "web", uint64(version), "successful")
+	}
+	deploymentOf(t, west, "web", 1, "failed")
+	waitUntil(t, 60*time.Second, "west rolled back", func() bool {
+		job, _, err := west.Jobs().Info("web", nil)
+		return err == nil && *job.Version == 2
+	})
+	// West decided, before rolling back, not to fail its peers.
+	out, _ := os.ReadFile(filepath.Join(f.west.dir, "agent.log"))
+	if strings.Contains(string(out), "failing the deployment in a peer region") {
+		t.Fatal("west failed its peers' deployments under fail_local")
+	}
+	if job, _, err := east.Jobs().Info("web", nil); err != nil || *job.Version != 1 {
+		t.Fatalf("east's job: %v, want version 1 kept", err)
 	}
 }

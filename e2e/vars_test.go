@@ -247,3 +247,36 @@ func TestVariableSpecFiles(t *testing.T) {
 		t.Fatalf("var get -out go-template: exit %d\n%s", code, out)
 	}
 }
+
+// TestVariableLockWithCLI holds a variable's lock with `var lock` while a
+// child command runs: a write without the lock is refused meanwhile, the
+// lock is released when the child exits, and the child's exit code is
+// var lock's.
+func TestVariableLockWithCLI(t *testing.T) {
+	a := startDevAgent(t, "")
+	child := fmt.Sprintf(`NOMAD_ADDR=%s %s var put -force app/leader k=v; echo "put=$?"; exit 3`, a.addr, roamBin)
+	out, code := a.roam(t, "var", "lock", "-ttl", "10s", "-shell", "app/leader", child)
+	if code != 3 || !strings.Contains(out, "put=1") || !strings.Contains(out, "409") {
+		t.Fatalf("var lock: exit %d\n%s", code, out)
+	}
+	sv, _, err := a.client.Variables().Read("app/leader", nil)
+	if err != nil || sv.Lock != nil {
+		t.Fatalf("after var lock: %+v, %v", sv, err)
+	}
+	if out, code := a.roam(t, "var", "put", "-force", "app/leader", "k=v"); code != 0 {
+		t.Fatalf("var put after the lock: exit %d\n%s", code, out)
+	}
+	held, _, err := a.client.Variables().AcquireLock(&api.Variable{Path: "app/leader", Lock: &api.VariableLock{TTL: "1m"}}, nil)
+	if err != nil || held.Lock == nil || held.Lock.ID == "" {
+		t.Fatalf("acquire: %+v, %v", held, err)
+	}
+	if _, _, err := a.client.Variables().AcquireLock(&api.Variable{Path: "app/leader", Lock: &api.VariableLock{TTL: "1m"}}, nil); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Fatalf("a second acquisition: %v, want a 409", err)
+	}
+	if _, _, err := a.client.Variables().RenewLock(&api.Variable{Path: "app/leader", Lock: &api.VariableLock{ID: held.Lock.ID}}, nil); err != nil {
+		t.Fatalf("renew: %v", err)
+	}
+	if _, _, err := a.client.Variables().ReleaseLock(&api.Variable{Path: "app/leader", Lock: &api.VariableLock{ID: held.Lock.ID}}, nil); err != nil {
+		t.Fatalf("release: %v", err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httputil"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -40,7 +41,8 @@ func NewProxy() *Proxy {
 			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "upstream.invalid" // chosen by the transport
 			pr.Out.Host = pr.In.Host
 		},
-		Transport: &retryTransport{base: base},
+		Transport:  &retryTransport{base: base},
+		BufferPool: &bufferPool{},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			http.Error(w, "ingress: no instance answered: "+err.Error(), http.StatusBadGateway)
 		},
@@ -115,6 +117,18 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return nil, lastErr
 }
+
+// bufferPool reuses the buffers responses are copied through.
+type bufferPool struct{ pool sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if buf, ok := b.pool.Get().(*[]byte); ok {
+		return *buf
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.pool.Put(&buf) }
 
 // statusRecorder remembers the status written, for the route's counters;
 // it passes Flush and Hijack (WebSockets) through via Unwrap.

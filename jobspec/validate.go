@@ -7,6 +7,8 @@ import (
 
 	"github.com/hashicorp/cronexpr"
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/structs"
 )
 
 // ValidationError lists every problem Validate found in a job.
@@ -160,6 +162,11 @@ func validateGroup(p problems, job *api.Job, tg *api.TaskGroup) {
 	validateRestart(p, tg.RestartPolicy)
 	validateReschedule(p, tg.ReschedulePolicy)
 	validatePorts(p, tg.Networks)
+	if v, ok := tg.Meta[structs.IngressFromMeta]; ok {
+		if _, err := structs.ParseIngressFrom(v); err != nil {
+			p.addf("%v", err)
+		}
+	}
 	validateDisconnect(p, job, tg)
 	validateVolumes(p, tg)
 	for _, d := range []struct {

@@ -40,6 +40,10 @@ func TestValidate(t *testing.T) {
 			want: []string{"device name must be given as one of the following"},
 		},
 		"negative count": {src: taskJob("count = -1", driver), want: []string{"Task group count can't be negative"}},
+		"network policy that does not parse": {
+			src:  taskJob("meta = {\n \"roam.ingress_from\" = \"service:web, host:10.0.0.1\"\n}", driver),
+			want: []string{`meta roam.ingress_from: "host:10.0.0.1" is not service:NAME or namespace:NAME`},
+		},
 		"unknown lifecycle hook": {
 			src:  taskJob("", driver+"\nlifecycle {\n hook = \"prestop\"\n}"),
 			want: []string{"invalid hook: prestop"},

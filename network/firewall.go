@@ -123,3 +123,57 @@ func (f *firewall) unmapPorts(s *Status) error {
 	}
 	return nil
 }
+
+// policyChain is the filter chain of an allocation's network policy.
+func policyChain(allocID string) string {
+	if len(allocID) > 8 {
+		allocID = allocID[:8]
+	}
+	return "ROAM-POL-" + allocID
+}
+
+// applyPolicy lets into the allocation only replies and traffic from the
+// allowed source addresses; the rest is dropped at this node.
+func (f *firewall) applyPolicy(s *Status, allowed []string) error {
+	chain := policyChain(s.AllocID)
+	exists, err := f.ipt.ChainExists("filter", chain)
+	if err != nil {
+		return fmt.Errorf("iptables %s: %w", chain, err)
+	}
+	if exists {
+		err = f.ipt.ClearChain("filter", chain)
+	} else {
+		err = f.ipt.NewChain("filter", chain)
+	}
+	if err != nil {
+		return fmt.Errorf("iptables %s: %w", chain, err)
+	}
+	rules := [][]string{{"-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"}}
+	for _, ip := range allowed {
+		rules = append(rules, []string{"-s", ip + "/32", "-j", "ACCEPT"})
+	}
+	rules = append(rules, []string{"-j", "DROP"})
+	for _, r := range rules {
+		if err := f.ipt.Append("filter", chain, r...); err != nil {
+			return fmt.Errorf("iptables -A %s: %w", chain, err)
+		}
+	}
+	jump := []string{"-d", s.Address + "/32", "-j", chain}
+	if err := f.ipt.InsertUnique("filter", forwardChain, 1, jump...); err != nil {
+		return fmt.Errorf("iptables -I %s: %w", forwardChain, err)
+	}
+	return nil
+}
+
+// removePolicy removes the allocation's policy, if it has one.
+func (f *firewall) removePolicy(s *Status) error {
+	chain := policyChain(s.AllocID)
+	exists, err := f.ipt.ChainExists("filter", chain)
+	if err != nil || !exists {
+		return err
+	}
+	if err := f.ipt.DeleteIfExists("filter", forwardChain, "-d", s.Address+"/32", "-j", chain); err != nil {
+		return fmt.Errorf("iptables -D %s: %w", forwardChain, err)
+	}
+	return f.ipt.ClearAndDeleteChain("filter", chain)
+}

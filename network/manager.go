@@ -299,6 +299,25 @@ func (m *Manager) persistLocked(s *Status) error {
 	return nil
 }
 
+// ApplyPolicy restricts who may connect to a bridge-mode allocation:
+// allowed lists the source addresses let in (replies always are); nil
+// removes the restriction. Unknown or non-bridge allocations are no-ops.
+func (m *Manager) ApplyPolicy(allocID string, allowed []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.statuses[allocID]
+	if s == nil || s.Mode != ModeBridge {
+		return nil
+	}
+	if err := m.ensureBaseLocked(); err != nil {
+		return err
+	}
+	if allowed == nil {
+		return m.fw.removePolicy(s)
+	}
+	return m.fw.applyPolicy(s, allowed)
+}
+
 // Teardown removes an allocation's network: port mappings, veth pair,
 // namespace (if this package created it) and address. Unknown allocations
 // are no-ops.
@@ -314,11 +333,11 @@ func (m *Manager) Teardown(allocID string) error {
 
 func (m *Manager) teardownLocked(s *Status) error {
 	var errs []error
-	if s.Mode == ModeBridge && len(s.Ports) > 0 {
+	if s.Mode == ModeBridge {
 		if err := m.ensureBaseLocked(); err != nil {
 			errs = append(errs, err)
-		} else if err := m.fw.unmapPorts(s); err != nil {
-			errs = append(errs, err)
+		} else {
+			errs = append(errs, m.fw.unmapPorts(s), m.fw.removePolicy(s))
 		}
 	}
 	if err := detach(s.AllocID); err != nil {
@@ -329,8 +348,8 @@ func (m *Manager) teardownLocked(s *Status) error {
 			errs = append(errs, err)
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("tear down network of alloc %s: %w", s.AllocID, errors.Join(errs...))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("tear down network of alloc %s: %w", s.AllocID, err)
 	}
 	if err := m.store.DeleteNetwork(s.AllocID); err != nil {
 		return fmt.Errorf("forget network of alloc %s: %w", s.AllocID, err)

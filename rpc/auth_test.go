@@ -42,7 +42,8 @@ func TestHandshakeDecidesWhatAPeerMayCall(t *testing.T) {
 				if err == nil || errors.As(err, &remote) || !strings.Contains(err.Error(), tc.wantDial) {
 					t.Fatalf("call: %v, want the connection refused with %q", err, tc.wantDial)
 				}
-				if !strings.Contains(logs.String(), "refused RPC connection") {
+				// The server logs the refusal after the dialer has read it.
+				if !logsSoon(logs, "refused RPC connection") {
 					t.Fatalf("no log line for the refusal: %s", logs.String())
 				}
 			case tc.wantRemote != "":
@@ -57,6 +58,18 @@ func TestHandshakeDecidesWhatAPeerMayCall(t *testing.T) {
 			}
 		})
 	}
+}
+
+// logsSoon waits up to five seconds for a log line containing want.
+func logsSoon(logs *syncBuffer, want string) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), want) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
 }
 
 // TestSessionWithoutHandshakeIsRefused speaks the protocol as it was before

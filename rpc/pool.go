@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/rpc"
 	"net/rpc/jsonrpc"
+	"reflect"
 	"sync"
 	"time"
 
@@ -15,37 +16,49 @@ import (
 // dialTimeout bounds connecting to a peer.
 const dialTimeout = 5 * time.Second
 
-// Pool keeps one multiplexed session per peer and runs calls on streams of
-// it. It is safe for concurrent use.
+// Pool keeps one multiplexed session per peer, and on it one stream that
+// carries every call to that peer: net/rpc matches concurrent calls and
+// their answers by sequence number, and the server runs each call on its
+// own goroutine, so a blocking query holds up no other call. A stream per
+// call cost each call the stream's opening and closing and a codec. It is
+// safe for concurrent use.
 type Pool struct {
-	dial     DialConfig
-	mu       sync.Mutex
-	sessions map[string]*yamux.Session
+	dial  DialConfig
+	mu    sync.Mutex
+	peers map[string]*peerConn
+}
+
+// peerConn is the session to one peer and the RPC client on its stream.
+type peerConn struct {
+	session *yamux.Session
+	client  *rpc.Client
+}
+
+func (c *peerConn) close() {
+	c.client.Close()
+	c.session.Close()
 }
 
 // NewPool returns an empty pool whose sessions dial and introduce
 // themselves as dc says.
 func NewPool(dc DialConfig) *Pool {
-	return &Pool{dial: dc, sessions: map[string]*yamux.Session{}}
+	return &Pool{dial: dc, peers: map[string]*peerConn{}}
 }
 
 // Call invokes method on the peer at addr and decodes its answer into
-// reply. It gives up when ctx ends. A remote error comes back as a
-// RemoteError; a transport failure drops the session so that the next
-// call redials.
+// reply. It gives up when ctx ends (an answer arriving later is dropped).
+// A remote error comes back as a RemoteError; a transport failure drops
+// the session so that the next call redials.
 func (p *Pool) Call(ctx context.Context, addr, method string, args, reply any) error {
-	session, err := p.session(addr)
+	conn, err := p.conn(addr)
 	if err != nil {
 		return err
 	}
-	stream, err := session.Open()
-	if err != nil {
-		p.drop(addr, session)
-		return fmt.Errorf("rpc %s to %s: open stream: %w", method, addr, err)
-	}
-	client := rpc.NewClientWithCodec(jsonrpc.NewClientCodec(stream))
-	defer client.Close()
-	call := client.Go(method, args, reply, make(chan *rpc.Call, 1))
+	// The answer is decoded into a fresh value, copied to reply only when
+	// the call completes in time: an answer to an abandoned call must not
+	// write into a reply its caller uses again.
+	fresh := reflect.New(reflect.TypeOf(reply).Elem())
+	call := conn.client.Go(method, args, fresh.Interface(), make(chan *rpc.Call, 1))
 	select {
 	case <-call.Done:
 		var serverErr rpc.ServerError
@@ -53,20 +66,22 @@ func (p *Pool) Call(ctx context.Context, addr, method string, args, reply any) e
 			return &RemoteError{Method: method, Msg: string(serverErr)}
 		}
 		if call.Error != nil {
-			p.drop(addr, session)
+			p.drop(addr, conn)
 			return fmt.Errorf("rpc %s to %s: %w", method, addr, call.Error)
 		}
+		reflect.ValueOf(reply).Elem().Set(fresh.Elem())
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("rpc %s to %s: %w", method, addr, ctx.Err())
 	}
 }
 
-func (p *Pool) session(addr string) (*yamux.Session, error) {
+// conn returns the peer's connection, dialing it when there is none.
+func (p *Pool) conn(addr string) (*peerConn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s, ok := p.sessions[addr]; ok && !s.IsClosed() {
-		return s, nil
+	if c, ok := p.peers[addr]; ok && !c.session.IsClosed() {
+		return c, nil
 	}
 	conn, err := dial(addr, protoRPC, dialTimeout, p.dial)
 	if err != nil {
@@ -80,26 +95,32 @@ func (p *Pool) session(addr string) (*yamux.Session, error) {
 		conn.Close()
 		return nil, fmt.Errorf("start session with %s: %w", addr, err)
 	}
-	p.sessions[addr] = s
-	return s, nil
+	stream, err := s.Open()
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open stream to %s: %w", addr, err)
+	}
+	c := &peerConn{session: s, client: rpc.NewClientWithCodec(jsonrpc.NewClientCodec(stream))}
+	p.peers[addr] = c
+	return c, nil
 }
 
-func (p *Pool) drop(addr string, s *yamux.Session) {
+func (p *Pool) drop(addr string, c *peerConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.sessions[addr] == s {
-		delete(p.sessions, addr)
+	if p.peers[addr] == c {
+		delete(p.peers, addr)
 	}
-	s.Close()
+	c.close()
 }
 
 // Close ends every session.
 func (p *Pool) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for addr, s := range p.sessions {
-		s.Close()
-		delete(p.sessions, addr)
+	for addr, c := range p.peers {
+		c.close()
+		delete(p.peers, addr)
 	}
 }
 

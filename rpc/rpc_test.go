@@ -156,7 +156,7 @@ func TestConcurrentCallsShareOneSession(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := len(pool.sessions); n != 1 {
+	if n := len(pool.peers); n != 1 {
 		t.Fatalf("sessions = %d, want 1", n)
 	}
 }

@@ -143,6 +143,14 @@ func TestACLResolveToken(t *testing.T) {
 			t.Fatalf("anonymous: %v", err)
 		}
 	})
+	t.Run("an uploaded token keeps its IDs and resolves", func(t *testing.T) {
+		up := putToken(t, s, &api.ACLToken{AccessorID: "0f8b2c3d-0000-4000-8000-00000000000a", SecretID: "0f8b2c3d-0000-4000-8000-00000000000b",
+			Type: "client", Policies: []string{"readonly"}})
+		a, _, err := s.ResolveToken("0f8b2c3d-0000-4000-8000-00000000000b")
+		if err != nil || up.AccessorID != "0f8b2c3d-0000-4000-8000-00000000000a" || !a.AllowNamespaceOperation("default", acl.NamespaceCapabilityReadJob) {
+			t.Fatalf("uploaded token %+v resolves to %v, %v", up, a, err)
+		}
+	})
 	t.Run("a policy created after its token applies at once", func(t *testing.T) {
 		putPolicy(t, s, "later", `node { policy = "read" }`)
 		a, _, err := s.ResolveToken(early.SecretID)
@@ -206,6 +214,16 @@ func TestACLWritesRejectBadInput(t *testing.T) {
 			_, err := s.UpsertACLToken(&structs.ACLTokenUpsertArgs{Token: &changed})
 			return err
 		}, "cannot update expiration TTL"},
+		{"upload of a management token", func() error {
+			_, err := s.UpsertACLToken(&structs.ACLTokenUpsertArgs{Token: &api.ACLToken{AccessorID: "5b0a7d0c-0000-4000-8000-000000000001",
+				SecretID: "5b0a7d0c-0000-4000-8000-000000000002", Type: "management"}})
+			return err
+		}, "cannot upload management tokens"},
+		{"upload with a secret in use", func() error {
+			_, err := s.UpsertACLToken(&structs.ACLTokenUpsertArgs{Token: &api.ACLToken{AccessorID: "5b0a7d0c-0000-4000-8000-000000000003",
+				SecretID: existing.SecretID, Type: "client", Policies: []string{"p"}}})
+			return err
+		}, "secret ID already in use"},
 		{"update of unknown token", func() error {
 			_, err := s.UpsertACLToken(&structs.ACLTokenUpsertArgs{Token: &api.ACLToken{AccessorID: "5b0a7d0c-0000-4000-8000-000000000000", Type: "management"}})
 			return err

@@ -131,6 +131,9 @@ func (s *Server) UpsertACLToken(args *structs.ACLTokenUpsertArgs) (*structs.ACLT
 		if err != nil {
 			return nil, err
 		}
+		if existing == nil && in.SecretID != "" {
+			return s.uploadACLToken(snap, in)
+		}
 		if existing == nil {
 			return nil, fmt.Errorf("cannot find token %s: %w", in.AccessorID, ErrNotFound)
 		}
@@ -145,6 +148,41 @@ func (s *Server) UpsertACLToken(args *structs.ACLTokenUpsertArgs) (*structs.ACLT
 		}
 		token.SecretID, token.CreateTime = existing.SecretID, existing.CreateTime
 		token.ExpirationTime, token.ExpirationTTL = existing.ExpirationTime, existing.ExpirationTTL
+	}
+	if err := validateToken(snap, &token); err != nil {
+		return nil, err
+	}
+	index, err := s.raftApply(structs.ACLTokenUpsertRequestType, &structs.ACLTokenUpsertRequest{Tokens: []*api.ACLToken{&token}})
+	if err != nil {
+		return nil, err
+	}
+	stored, err := s.State().Snapshot().ACLTokenByAccessor(token.AccessorID)
+	return &structs.ACLTokenReply{Token: stored, Index: index}, err
+}
+
+// uploadACLToken creates a client token with the accessor and secret IDs
+// it names (`acl token create` of a token made elsewhere), as Nomad does:
+// both must be UUIDs not in use; management tokens cannot be uploaded.
+func (s *Server) uploadACLToken(snap *state.Snapshot, in *api.ACLToken) (*structs.ACLTokenReply, error) {
+	if in.Type == structs.ACLManagementToken {
+		return nil, fmt.Errorf("%w: cannot upload management tokens", ErrInvalid)
+	}
+	for _, id := range []string{in.AccessorID, in.SecretID} {
+		if _, err := uuid.ParseUUID(id); err != nil {
+			return nil, fmt.Errorf("%w: invalid token ID %q: must be a UUID", ErrInvalid, id)
+		}
+	}
+	if taken, err := snap.ACLTokenBySecret(in.SecretID); err != nil {
+		return nil, err
+	} else if taken != nil {
+		return nil, fmt.Errorf("%w: secret ID already in use", ErrInvalid)
+	}
+	token := *in
+	token.CreateTime = time.Now().UTC()
+	token.ExpirationTime = nil
+	if in.ExpirationTTL > 0 {
+		exp := token.CreateTime.Add(in.ExpirationTTL)
+		token.ExpirationTime = &exp
 	}
 	if err := validateToken(snap, &token); err != nil {
 		return nil, err

@@ -207,3 +207,26 @@ func (s *Server) UpdateHostVolume(update *structs.HostVolumeUpdateArgs) error {
 	_, err = s.raftApply(structs.HostVolumeUpsertRequestType, &structs.HostVolumeUpsertRequest{Volumes: []*api.HostVolume{&c}, Time: time.Now().UnixNano()})
 	return err
 }
+
+// hostVolumesAllowed is the check that the token may mount every host
+// volume the job's groups ask for: mount-readonly for read-only ones,
+// mount-readwrite for the others, as Nomad's host_volume rules grant them.
+func hostVolumesAllowed(job *api.Job) func(*acl.ACL) bool {
+	return func(a *acl.ACL) bool {
+		for _, tg := range job.TaskGroups {
+			for _, v := range tg.Volumes {
+				if v == nil || v.Type != "host" {
+					continue
+				}
+				cap := acl.HostVolumeCapabilityMountReadWrite
+				if v.ReadOnly {
+					cap = acl.HostVolumeCapabilityMountReadOnly
+				}
+				if !a.AllowHostVolumeOperation(v.Source, cap) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+}

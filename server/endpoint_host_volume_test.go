@@ -85,3 +85,42 @@ func TestValidateHostVolume(t *testing.T) {
 		})
 	}
 }
+
+// TestJobHostVolumeACL checks that registering a job mounting a host
+// volume needs the host_volume rule's mount capability.
+func TestJobHostVolumeACL(t *testing.T) {
+	s := testACLServer(t, "")
+	putPolicy(t, s, "submit", `namespace "default" { policy = "write" }`)
+	putPolicy(t, s, "read-data", `namespace "default" { policy = "write" }
+host_volume "data-*" { policy = "read" }`)
+	putPolicy(t, s, "write-data", `namespace "default" { policy = "write" }
+host_volume "data-*" { policy = "write" }`)
+	tokens := map[string]string{}
+	for _, p := range []string{"submit", "read-data", "write-data"} {
+		tokens[p] = putToken(t, s, &api.ACLToken{Type: "client", Policies: []string{p}}).SecretID
+	}
+	withVolume := func(readOnly bool) *api.Job {
+		job := testJob("vol", 0, 64)
+		job.TaskGroups[0].Volumes = map[string]*api.VolumeRequest{"d": {Name: "d", Type: "host", Source: "data-1", ReadOnly: readOnly}}
+		return job
+	}
+	cases := []struct {
+		name     string
+		token    string
+		readOnly bool
+		allowed  bool
+	}{
+		{"no host volume rule", "submit", true, false},
+		{"read rule mounts read-only", "read-data", true, true},
+		{"read rule cannot mount read-write", "read-data", false, false},
+		{"write rule mounts read-write", "write-data", false, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.RegisterJob(&structs.JobRegisterArgs{Job: withVolume(tc.readOnly), WriteRequest: structs.WriteRequest{AuthToken: tokens[tc.token]}})
+			if tc.allowed != (err == nil) || (!tc.allowed && !errors.Is(err, ErrPermissionDenied)) {
+				t.Fatalf("register: %v, want allowed %v", err, tc.allowed)
+			}
+		})
+	}
+}

@@ -27,6 +27,9 @@ func (s *Server) RegisterJob(args *structs.JobRegisterArgs) (*structs.JobRegiste
 	if err := s.validateJob(job); err != nil {
 		return nil, err
 	}
+	if err := s.authorize(args.AuthToken, hostVolumesAllowed(job)); err != nil {
+		return nil, err
+	}
 	snap := s.State().Snapshot()
 	if err := requireNodePool(snap, job); err != nil {
 		return nil, err

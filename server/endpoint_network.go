@@ -144,3 +144,46 @@ func (s *Server) LiveSubnetLeases(ctx context.Context, minIndex uint64, wait tim
 	})
 	return out, index, err
 }
+
+// Addresses is a blocking query for the live allocations' own addresses,
+// which clients enforce network policies with.
+func (e *networkEndpoint) Addresses(args *structs.AllocAddressesArgs, reply *structs.AllocAddressesReply) error {
+	if err := e.s.checkNodeSecret(&args.NodeAuth, args.NodeID, false); err != nil {
+		return err
+	}
+	addrs, index, err := e.s.AllocAddresses(context.Background(), args.MinIndex, args.Wait)
+	*reply = structs.AllocAddressesReply{Addresses: addrs, Index: index}
+	return err
+}
+
+// AllocAddresses lists the addresses of the allocations that have one and
+// are not terminal, with their namespaces and services, blocking until
+// allocations or services change past minIndex.
+func (s *Server) AllocAddresses(ctx context.Context, minIndex uint64, wait time.Duration) ([]*structs.AllocAddress, uint64, error) {
+	var out []*structs.AllocAddress
+	index, err := s.State().BlockingQuery(ctx, minIndex, wait, func(snap *state.Snapshot) (uint64, error) {
+		out = nil
+		allocs, err := snap.Allocs("")
+		if err != nil {
+			return 0, err
+		}
+		regs, err := snap.ServiceRegistrations("*")
+		if err != nil {
+			return 0, err
+		}
+		services := map[string][]string{}
+		for _, r := range regs {
+			services[r.AllocID] = append(services[r.AllocID], r.ServiceName)
+		}
+		for _, a := range allocs {
+			if a.NetworkStatus == nil || a.NetworkStatus.Address == "" || structs.AllocClientTerminal(a) ||
+				a.DesiredStatus != structs.AllocDesiredStatusRun {
+				continue
+			}
+			out = append(out, &structs.AllocAddress{AllocID: a.ID, Namespace: a.Namespace,
+				Address: a.NetworkStatus.Address, Services: services[a.ID]})
+		}
+		return max(snap.AllocsIndex(), snap.ServicesIndex(), 1), nil
+	})
+	return out, index, err
+}

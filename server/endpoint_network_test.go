@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/nomad/api"
+
 	"github.com/roam-project/roam/structs"
 )
 
@@ -66,5 +68,61 @@ func TestSubnetLeases(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the blocking query did not wake when a node went down")
+	}
+}
+
+func TestAllocAddresses(t *testing.T) {
+	s := testServer(t, time.Minute)
+	if _, err := s.RegisterNode(testNode("n", 4096)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RegisterJob(&structs.JobRegisterArgs{Job: testJob("web", 1, 128)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "placement", func() bool { return len(liveAllocs(t, s, "web")) == 1 })
+	alloc := liveAllocs(t, s, "web")[0]
+	report := func(status string) {
+		t.Helper()
+		err := s.UpdateAllocations([]*api.Allocation{{ID: alloc.ID, NodeID: "n", ClientStatus: status,
+			NetworkStatus: &api.AllocNetworkStatus{InterfaceName: "eth0", Address: "10.42.0.2"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	addresses := func() []*structs.AllocAddress {
+		t.Helper()
+		out, _, err := s.AllocAddresses(context.Background(), 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	cases := []struct {
+		name     string
+		act      func()
+		want     int
+		services int
+	}{
+		{"no address reported yet", func() {}, 0, 0},
+		{"a running allocation's address", func() { report("running") }, 1, 0},
+		{"with the services it registered", func() {
+			if err := s.UpsertServiceRegistrations([]*api.ServiceRegistration{{ID: "r1", ServiceName: "web",
+				NodeID: "n", JobID: "web", AllocID: alloc.ID, Address: "10.42.0.2", Port: 80}}); err != nil {
+				t.Fatal(err)
+			}
+		}, 1, 1},
+		{"a finished allocation has none", func() { report("complete") }, 0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.act()
+			got := addresses()
+			if len(got) != tc.want {
+				t.Fatalf("addresses = %+v, want %d", got, tc.want)
+			}
+			if tc.want == 1 && (got[0].Address != "10.42.0.2" || got[0].Namespace != "default" || len(got[0].Services) != tc.services) {
+				t.Fatalf("address = %+v, want 10.42.0.2 in default with %d services", got[0], tc.services)
+			}
+		})
 	}
 }

@@ -190,7 +190,9 @@ func (e *varEndpoint) RenewLock(args *structs.VarApplyArgs, reply *structs.VarAp
 	if ns == "" {
 		ns = structs.DefaultNamespace
 	}
-	allowed := func(a *acl.ACL) bool { return a.AllowVariableOperation(ns, args.Var.Path, acl.VariablesCapabilityWrite) }
+	allowed := func(a *acl.ACL) bool {
+		return a.AllowVariableOperation(ns, args.Var.Path, acl.VariablesCapabilityWrite)
+	}
 	if err := e.s.authorize(args.AuthToken, allowed); err != nil {
 		return err
 	}

@@ -262,3 +262,26 @@ func BenchmarkIdentity(b *testing.B) {
 		}
 	})
 }
+
+// TestScheduledKeyRotation: the leader rotates a root key older than
+// root_key_rotation_threshold, keeping the old one (its identities stay
+// valid).
+func TestScheduledKeyRotation(t *testing.T) {
+	s, err := New(Config{NodeName: "rotate.global", Region: "global", Datacenter: "dc1", NumSchedulers: 1,
+		ACLEnabled: true, RootKeyRotation: time.Second, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	waitFor(t, "leadership", func() bool { return s.IsLeader() })
+	alloc := placedAlloc(t, s, "web")
+	token := defaultIdentity(t, s, alloc)
+	first, _, _ := s.signingKey(s.State().Snapshot())
+	waitFor(t, "a scheduled rotation", func() bool {
+		kid, _, err := s.signingKey(s.State().Snapshot())
+		return err == nil && kid != first
+	})
+	if _, _, err := s.ResolveToken(token); err != nil {
+		t.Fatalf("identity signed before the rotation: %v", err)
+	}
+}

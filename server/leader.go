@@ -127,6 +127,7 @@ func (s *Server) establishLeadership() {
 	s.goRun(func() { s.planner.Run(ctx) })
 	s.beats.Start(ctx)
 	s.goRun(func() { s.runGC(ctx) })
+	s.goRun(func() { s.runKeyRotation(ctx) })
 	s.goRun(func() { s.runPeriodicDispatcher(ctx) })
 	s.goRun(func() { s.runDeploymentWatcher(ctx) })
 	s.goRun(s.reconcilePeers)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -106,9 +107,72 @@ func (s *Server) registerInRegion(ctx context.Context, region string, job *api.J
 // retryInRegion keeps registering job in region until it takes it, the
 // server shuts down, or multiregionRetry passes.
 func (s *Server) retryInRegion(region string, job *api.Job) {
+	send := s.multiregionSends.of(job, region)
+	version := derefU64(job.Version)
+	if !send.queue(version) {
+		return
+	}
+	send.mu.Lock()
+	defer send.mu.Unlock()
 	_ = s.retryRegion(region, "register multiregion job "+derefString(job.ID), func(ctx context.Context) error {
+		if send.newest() > version {
+			return errSuperseded
+		}
 		return s.registerInRegion(ctx, region, job)
 	})
+}
+
+// errSuperseded ends the registration of a version of a job in a region
+// once a newer one is queued.
+var errSuperseded = errors.New("a newer version of the job is on its way")
+
+// multiregionSends orders the registrations of each job in each region:
+// one at a time, and none of a version older than one already queued, so
+// that an older version never lands after a newer one.
+type multiregionSends struct {
+	mu    sync.Mutex
+	sends map[string]*regionSend
+}
+
+// regionSend is the registrations of one job in one region.
+type regionSend struct {
+	mu      sync.Mutex // held while one registration is tried
+	stateMu sync.Mutex
+	latest  uint64
+	queued  bool
+}
+
+// of is the regionSend of job in region.
+func (m *multiregionSends) of(job *api.Job, region string) *regionSend {
+	key := derefString(job.Namespace) + "\x00" + derefString(job.ID) + "\x00" + region
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sends == nil {
+		m.sends = map[string]*regionSend{}
+	}
+	if m.sends[key] == nil {
+		m.sends[key] = &regionSend{}
+	}
+	return m.sends[key]
+}
+
+// queue records version as wanted; it reports false when a newer one is
+// already queued.
+func (r *regionSend) queue(version uint64) bool {
+	r.stateMu.Lock()
+	defer r.stateMu.Unlock()
+	if r.queued && version < r.latest {
+		return false
+	}
+	r.latest, r.queued = version, true
+	return true
+}
+
+// newest is the newest version queued.
+func (r *regionSend) newest() uint64 {
+	r.stateMu.Lock()
+	defer r.stateMu.Unlock()
+	return r.latest
 }
 
 // retryRegion runs call until it succeeds, with a growing pause, for at
@@ -117,8 +181,8 @@ func (s *Server) retryRegion(region, what string, call func(context.Context) err
 	deadline := time.Now().Add(multiregionRetry)
 	for attempt := 1; ; attempt++ {
 		err := call(s.shutdownCtx)
-		if err == nil {
-			return nil
+		if err == nil || errors.Is(err, errSuperseded) {
+			return err
 		}
 		var remote *rpc.RemoteError
 		if errors.As(err, &remote) || time.Now().After(deadline) {

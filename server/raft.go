@@ -175,17 +175,25 @@ func damagedRaftLog(path string, cause error) error {
 		"(roam operator snapshot restore <file>)", path, cause, dir, dir)
 }
 
-// IsLeader reports whether this server leads the cluster.
-func (s *Server) IsLeader() bool { return s.raft.State() == raft.Leader }
+// IsLeader reports whether this server leads the cluster. Until the
+// server has started (the RPC port answers while Raft restores its state)
+// it does not, and knows no leader.
+func (s *Server) IsLeader() bool { return s.started.Load() && s.raft.State() == raft.Leader }
 
 // Leader returns the leader's Raft address, "" when there is none.
 func (s *Server) Leader() string {
+	if !s.started.Load() {
+		return ""
+	}
 	addr, _ := s.raft.LeaderWithID()
 	return string(addr)
 }
 
 // Peers returns the Raft addresses of the voting servers.
 func (s *Server) Peers() ([]string, error) {
+	if !s.started.Load() {
+		return nil, errors.New("server is starting: Raft not set up yet")
+	}
 	f := s.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
 		return nil, err

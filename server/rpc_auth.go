@@ -45,8 +45,10 @@ var clientMethods = map[string]bool{
 	// Templates' lookups: each checks the ACL token it carries (the
 	// task's workload identity).
 	"Var.Read": true, "Var.List": true, "ServiceRegistration.List": true,
-	// The cluster network: a node's subnet lease and the other nodes'.
-	"Network.Lease": true, "Network.Leases": true,
+	// The cluster network: a node's subnet lease and the other nodes',
+	// and the allocations' addresses network policies match on.
+	"Network.Lease": true, "Network.Leases": true, "Network.Addresses": true,
+	// Dynamic host volumes placed on the node.
 	"Node.GetHostVolumes": true, "Node.UpdateHostVolume": true,
 	// A client-only agent resolves the tokens of the HTTP requests it
 	// serves itself (task files and logs).

@@ -223,3 +223,20 @@ func TestClientsFetchOnlyTheirOwnAllocations(t *testing.T) {
 		})
 	}
 }
+
+// TestNotStartedServerKnowsNoLeader checks what the RPC port, which answers
+// while Raft is still restoring a large state, sees of a server not yet
+// started: no leadership, no leader, no peers (a restarted server under
+// thousands of reconnecting clients crashed on a Raft not yet set up).
+func TestNotStartedServerKnowsNoLeader(t *testing.T) {
+	s := &Server{}
+	if s.IsLeader() {
+		t.Error("a server not started says it leads")
+	}
+	if l := s.Leader(); l != "" {
+		t.Errorf("a server not started names leader %q", l)
+	}
+	if _, err := s.Peers(); err == nil {
+		t.Error("a server not started lists peers")
+	}
+}

@@ -60,6 +60,9 @@ type Config struct {
 	RaftMultiplier int
 	// NumSchedulers is the number of scheduler workers; 0 = one per core.
 	NumSchedulers int
+	// EnabledSchedulers are the schedulers the workers run (job types and
+	// _core); empty: all.
+	EnabledSchedulers []string
 	// HeartbeatGrace is added to each node's TTL before it is marked down.
 	HeartbeatGrace time.Duration
 	// MinHeartbeatTTL is the smallest TTL handed to a node.
@@ -71,6 +74,10 @@ type Config struct {
 	EventBufferSize int
 	// ACLEnabled turns on token checks (the agent's acl block).
 	ACLEnabled bool
+	// RootKeyRotation is how old the active root key gets before
+	// the leader rotates it (server.root_key_rotation_threshold); 0 takes
+	// DefaultRootKeyRotation.
+	RootKeyRotation time.Duration
 	// OIDCIssuer is the issuer of workload identities (server.oidc_issuer);
 	// empty: identities carry no `iss` and OIDC discovery is off.
 	OIDCIssuer string
@@ -110,9 +117,11 @@ type Server struct {
 	beats        *heartbeats
 	// locks times the leases of variable locks (leader only).
 	locks *varLocks
-	mux   *rpc.Mux
-	pool  *rpc.Pool
-	serf  *serf.Serf
+	// workers are the scheduler workers.
+	workers *workerPool
+	mux     *rpc.Mux
+	pool    *rpc.Pool
+	serf    *serf.Serf
 	// bootstrapped is set once this server has bootstrapped Raft or found
 	// existing Raft state.
 	bootstrapped atomic.Bool
@@ -131,6 +140,9 @@ type Server struct {
 	// replication is the state of replication from the authoritative
 	// region.
 	replication replicationStatus
+	// multiregionSends orders multiregion jobs' registrations in other
+	// regions.
+	multiregionSends multiregionSends
 
 	closers []func() error
 
@@ -204,10 +216,8 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	for i := 0; i < cfg.NumSchedulers; i++ {
-		w := &worker{srv: s, logger: s.logger.With("worker", i)}
-		s.goRun(func() { w.run(s.shutdownCtx) })
-	}
+	s.workers = &workerPool{srv: s}
+	s.workers.set(defaultWorkerConfig(cfg.NumSchedulers, cfg.EnabledSchedulers))
 	s.goRun(s.monitorLeadership)
 	s.started.Store(true)
 	return s, nil

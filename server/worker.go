@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -21,16 +22,26 @@ var schedulerTypes = []string{structs.JobTypeService, structs.JobTypeBatch, stru
 type worker struct {
 	srv    *Server
 	logger *slog.Logger
+	id     string
+	// types are the job types the worker schedules.
+	types   []string
+	started time.Time
+	cancel  context.CancelFunc
+	// busy is set while the worker runs the scheduler.
+	busy atomic.Bool
 }
 
 // run processes evaluations until ctx ends.
 func (w *worker) run(ctx context.Context) {
 	for {
-		eval, token, err := w.srv.broker.Dequeue(ctx, schedulerTypes)
+		eval, token, err := w.srv.broker.Dequeue(ctx, w.types)
 		if err != nil {
 			return
 		}
-		if err := w.process(ctx, eval); err != nil {
+		w.busy.Store(true)
+		err = w.process(ctx, eval)
+		w.busy.Store(false)
+		if err != nil {
 			w.logger.Error("evaluation failed", "eval_id", eval.ID, "job_id", eval.JobID, "error", err)
 			_ = w.srv.broker.Nack(eval.ID, token)
 			continue

@@ -210,7 +210,9 @@ func Restore(r io.Reader) (*Store, error) {
 // sharedJob is the stored job when job is the version stored (the common
 // case: allocations run the current version), so that both share it.
 func sharedJob(tx *memdb.Txn, job *api.Job) *api.Job {
-	if job.Namespace == nil || job.ID == nil {
+	// A multiregion job's allocations carry the job as it runs in their
+	// region (structs.Regionalize), which differs from the stored one.
+	if job.Namespace == nil || job.ID == nil || structs.IsMultiregion(job) {
 		return job
 	}
 	raw, err := tx.First(tableJobs, "id", *job.Namespace, *job.ID)

@@ -85,3 +85,6 @@ func (s *Snapshot) SubnetLeaseOf(nodeID string) (*structs.SubnetLease, error) {
 
 // NodesIndex is the Raft index at which nodes last changed.
 func (s *Snapshot) NodesIndex() uint64 { return s.Index(tableNodes) }
+
+// AllocsIndex is the Raft index at which allocations last changed.
+func (s *Snapshot) AllocsIndex() uint64 { return s.Index(tableAllocs) }

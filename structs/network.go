@@ -1,6 +1,11 @@
 package structs
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
 
 // Node attributes that say which network modes a node offers; groups that
 // ask for a mode are placed only on nodes that have its attribute.
@@ -56,4 +61,73 @@ type SubnetLeasesArgs struct {
 type SubnetLeasesReply struct {
 	Leases []*SubnetLease
 	Index  uint64
+}
+
+// AllocAddress is a live allocation's own address (bridge mode), with what
+// network policies match on: its namespace and the services it registered.
+type AllocAddress struct {
+	AllocID, Namespace, Address string
+	Services                    []string
+}
+
+// AllocAddressesArgs is a blocking query for the live allocations'
+// addresses, for network policies.
+type AllocAddressesArgs struct {
+	NodeID   string
+	MinIndex uint64
+	Wait     time.Duration
+	NodeAuth
+}
+
+// AllocAddressesReply lists the addresses.
+type AllocAddressesReply struct {
+	Addresses []*AllocAddress
+	Index     uint64
+}
+
+// IngressFromMeta is the group meta key of Roam's network policy: a
+// comma-separated list of "service:NAME" and "namespace:NAME"; a bridge-mode
+// allocation of the group then accepts connections only from allocations
+// registering such a service (in its namespace) or in such a namespace.
+const IngressFromMeta = "roam.ingress_from"
+
+// IngressRule is one entry of a network policy.
+type IngressRule struct {
+	// Kind is "service" or "namespace".
+	Kind, Name string
+}
+
+// ParseIngressFrom reads a network policy; "" is none (nil).
+func ParseIngressFrom(v string) ([]IngressRule, error) {
+	var out []IngressRule
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		kind, name, ok := strings.Cut(item, ":")
+		if !ok || (kind != "service" && kind != "namespace") || name == "" {
+			return nil, fmt.Errorf("meta %s: %q is not service:NAME or namespace:NAME", IngressFromMeta, item)
+		}
+		out = append(out, IngressRule{Kind: kind, Name: name})
+	}
+	return out, nil
+}
+
+// Allows reports whether a source allocation matches one of the rules; dst
+// is the namespace of the allocation the rules protect.
+func Allows(rules []IngressRule, dstNamespace string, src *AllocAddress) bool {
+	for _, r := range rules {
+		switch r.Kind {
+		case "namespace":
+			if src.Namespace == r.Name {
+				return true
+			}
+		case "service":
+			if src.Namespace == dstNamespace && slices.Contains(src.Services, r.Name) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -110,11 +110,11 @@ func (h *networkHook) setup() (*taskrunner.Network, error) {
 	return &taskrunner.Network{Isolation: iso, Address: status.Address, Cluster: status.Cluster}, nil
 }
 
-// networkStatus is the allocation's network as Nomad reports it; nil in
+// networkStatus is the allocation's network as Nomad reports it: empty in
 // host mode. The caller holds ar.mu.
 func (h *networkHook) networkStatusLocked() *api.AllocNetworkStatus {
 	if h.status == nil || h.status.Mode == network.ModeHost {
-		return nil
+		return &api.AllocNetworkStatus{}
 	}
 	s := &api.AllocNetworkStatus{Address: h.status.Address, DNS: h.group.DNS}
 	if h.status.Address != "" {

@@ -292,6 +292,16 @@ func (s *Set) LiveSubnetLeases(ctx context.Context, minIndex uint64, wait time.D
 	return reply.Leases, reply.Index, nil
 }
 
+// AllocAddresses is a blocking query for the live allocations' addresses.
+func (s *Set) AllocAddresses(ctx context.Context, minIndex uint64, wait time.Duration) ([]*structs.AllocAddress, uint64, error) {
+	var reply structs.AllocAddressesReply
+	args := &structs.AllocAddressesArgs{NodeID: s.auth.AuthNodeID, MinIndex: minIndex, Wait: wait, NodeAuth: s.auth}
+	if err := s.call(ctx, wait+callTimeout, "Network.Addresses", args, &reply); err != nil {
+		return nil, 0, err
+	}
+	return reply.Addresses, reply.Index, nil
+}
+
 // NodeHostVolumes lists the dynamic host volumes placed on the node, with
 // a blocking RPC.
 func (s *Set) NodeHostVolumes(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) ([]*api.HostVolume, uint64, error) {

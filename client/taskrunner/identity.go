@@ -141,12 +141,3 @@ func (tr *TaskRunner) identityEnv(env map[string]string) {
 		env[key] = ids[name]
 	}
 }
-
-// IdentityToken is the task's default workload identity (a JWT, usable as
-// an X-Nomad-Token), "" before the task's first start or when its
-// servers gave it none.
-func (tr *TaskRunner) IdentityToken() string {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return tr.identities[identity.DefaultName]
-}

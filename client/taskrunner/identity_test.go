@@ -151,8 +151,8 @@ func TestIdentityHook(t *testing.T) {
 				}
 				time.Sleep(50 * time.Millisecond)
 			}
-			if tc.identity != nil && tc.signer == nil && tr.IdentityToken() == "" {
-				t.Error("IdentityToken is empty while the task runs")
+			if tc.identity != nil && tc.signer == nil && tr.identityToken() == "" {
+				t.Error("the task has no identity token while it runs")
 			}
 		})
 	}

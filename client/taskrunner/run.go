@@ -147,6 +147,7 @@ func (tr *TaskRunner) recover() <-chan *drivers.ExitResult {
 	tr.mu.Unlock()
 	tr.logger.Info("re-attached to running task")
 	go tr.resignIdentities()
+	go tr.tmpl.resume(tr)
 	return ch
 }
 

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -25,34 +26,80 @@ const TaskTemplateEvent = "Template"
 // variables of `env = true` templates join the task environment at each
 // start.
 type templateHook struct {
+	// mu guards manager: a re-attached task's templates start beside the
+	// run loop.
+	mu      sync.Mutex
 	manager *template.Manager
+	stopped bool
 }
 
 func (*templateHook) Name() string { return "template" }
 
 func (h *templateHook) Prestart(tr *TaskRunner, cfg *drivers.TaskConfig) error {
-	tmpls := tr.cfg.Task.Templates
-	if len(tmpls) == 0 {
+	if len(tr.cfg.Task.Templates) == 0 {
 		return nil
 	}
-	if h.manager == nil {
-		m, err := tr.startTemplates(cfg)
-		if err != nil {
-			return fmt.Errorf("Template failed: %w", err)
-		}
-		h.manager = m
+	m, err := h.ensure(tr, cfg, false)
+	if err != nil {
+		return fmt.Errorf("Template failed: %w", err)
 	}
 	if cfg.Env == nil {
 		cfg.Env = map[string]string{}
 	}
-	for k, v := range h.manager.Env() {
+	for k, v := range m.Env() {
 		cfg.Env[k] = v
 	}
 	return nil
 }
 
+// ensure returns the running manager, starting it (and waiting for the
+// first render, without holding the lock) when there is none; running says
+// the task already runs.
+func (h *templateHook) ensure(tr *TaskRunner, cfg *drivers.TaskConfig, running bool) (*template.Manager, error) {
+	h.mu.Lock()
+	m := h.manager
+	h.mu.Unlock()
+	if m != nil {
+		return m, nil
+	}
+	m, err := tr.startTemplates(cfg, running)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.stopped:
+		m.Stop()
+		return nil, fmt.Errorf("the task runner stopped")
+	case h.manager != nil:
+		// Started meanwhile by the other path (a restart beside a resume).
+		m.Stop()
+		return h.manager, nil
+	}
+	h.manager = m
+	return m, nil
+}
+
+// resume starts the templates of a task a restarted client re-attached
+// to, so that they are live again; the task keeps running meanwhile, and a
+// file that changed while the client was away gets its change_mode.
+func (h *templateHook) resume(tr *TaskRunner) {
+	if len(tr.cfg.Task.Templates) == 0 {
+		return
+	}
+	td := tr.cfg.AllocDir.TaskDir(tr.cfg.Task.Name)
+	cfg := &drivers.TaskConfig{Env: tr.env().Map(), TaskDir: td.Dir, AllocDir: tr.cfg.AllocDir.Dir}
+	if _, err := h.ensure(tr, cfg, true); err != nil {
+		tr.logger.Warn("templates not resumed after re-attaching", "error", err)
+	}
+}
+
 // stop ends the templates' watches.
 func (h *templateHook) stop() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopped = true
 	if h.manager != nil {
 		h.manager.Stop()
 	}
@@ -60,7 +107,7 @@ func (h *templateHook) stop() {
 
 // startTemplates starts the task's template manager and waits for the
 // first render of every template, recording what it waits for.
-func (tr *TaskRunner) startTemplates(cfg *drivers.TaskConfig) (*template.Manager, error) {
+func (tr *TaskRunner) startTemplates(cfg *drivers.TaskConfig, running bool) (*template.Manager, error) {
 	env := tr.env()
 	var resolved []*api.Template
 	for _, t := range tr.cfg.Task.Templates {
@@ -77,7 +124,7 @@ func (tr *TaskRunner) startTemplates(cfg *drivers.TaskConfig) (*template.Manager
 		Templates: resolved,
 		Renderer:  &template.Renderer{Env: cfg.Env, TaskDir: cfg.TaskDir, AllocDir: cfg.AllocDir},
 		Source:    tr.cfg.Lookups, Token: tr.identityToken, Namespace: ns, Region: tr.cfg.Region,
-		Settings: tr.cfg.TemplateSettings, Logger: tr.logger.With("component", "template"),
+		Settings: tr.cfg.TemplateSettings, Logger: tr.logger.With("component", "template"), Running: running,
 	})
 	if err != nil {
 		return nil, err
@@ -152,6 +199,9 @@ func (tr *TaskRunner) applyTemplateChanges(m *template.Manager) {
 func (tr *TaskRunner) splay(m *template.Manager, batch []template.Change) bool {
 	var most int64
 	for _, c := range batch {
+		if changeMode(c.Template) == "noop" {
+			continue
+		}
 		if s := c.Template.Splay; s != nil && int64(*s) > most {
 			most = int64(*s)
 		}

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -25,8 +26,8 @@ var DefaultFunctionDenylist = []string{"plugin", "writeToFile"}
 // with an error.
 func (r *Renderer) funcs() template.FuncMap {
 	fm := template.FuncMap{}
-	for name, fn := range sprig.TxtFuncMap() {
-		fm["sprig_"+name] = fn
+	for name, fn := range sprigFuncs() {
+		fm[name] = fn
 	}
 	for name, fn := range helperFuncs(r.Env) {
 		fm[name] = fn
@@ -52,6 +53,15 @@ func sockaddr(args ...string) (string, error) {
 	}
 	return out, nil
 }
+
+// sprigFuncs are sprig's functions under the sprig_ prefix, built once.
+var sprigFuncs = sync.OnceValue(func() template.FuncMap {
+	fm := template.FuncMap{}
+	for name, fn := range sprig.TxtFuncMap() {
+		fm["sprig_"+name] = fn
+	}
+	return fm
+})
 
 // deniedFunc stands in for a function the client's function_denylist
 // names.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -44,6 +45,9 @@ type Config struct {
 	Region   string
 	Settings Settings
 	Logger   *slog.Logger
+	// Running says the task already runs (a restarted client re-attached
+	// to it): a first render that changes the file it left is a change.
+	Running bool
 }
 
 // Change is a template whose content changed on a re-render.
@@ -62,9 +66,14 @@ type Manager struct {
 	runners []*runner
 	changes chan Change
 	errs    chan error
+	// pending holds the changes not yet delivered, one per template, so
+	// that a runner never waits on a slow consumer; wake signals them.
+	pendingMu sync.Mutex
+	pending   []Change
+	wake      chan struct{}
 
 	mu       sync.Mutex
-	pending  int
+	waiting  int
 	firstErr error
 	missing  map[*runner][]lookup
 	progress chan struct{}
@@ -79,7 +88,7 @@ func NewManager(cfg Config) (*Manager, error) {
 	cfg.Renderer.Denylist = cfg.Settings.FunctionDenylist
 	cfg.Renderer.DisableFileSandbox = cfg.Settings.DisableFileSandbox
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &Manager{cfg: cfg, ctx: ctx, cancel: cancel, changes: make(chan Change, len(cfg.Templates)),
+	m := &Manager{cfg: cfg, ctx: ctx, cancel: cancel, changes: make(chan Change), wake: make(chan struct{}, 1),
 		errs: make(chan error, 1), missing: map[*runner][]lookup{}, progress: make(chan struct{}, 1)}
 	m.watcher = newWatcher(ctx, cfg.Source, cfg.Token, cfg.Settings.BlockQueryWait, cfg.Logger)
 	for _, t := range cfg.Templates {
@@ -93,11 +102,47 @@ func NewManager(cfg Config) (*Manager, error) {
 		}
 		m.runners = append(m.runners, &runner{m: m, p: p, sub: make(chan struct{}, 1)})
 	}
-	m.pending = len(m.runners)
+	m.waiting = len(m.runners)
 	for _, r := range m.runners {
 		go r.run(ctx)
 	}
+	go m.forward(ctx)
 	return m, nil
+}
+
+// deliver queues a change for Changes, replacing an undelivered one of the
+// same template.
+func (m *Manager) deliver(c Change) {
+	m.pendingMu.Lock()
+	m.pending = slices.DeleteFunc(m.pending, func(p Change) bool { return p.Template == c.Template })
+	m.pending = append(m.pending, c)
+	m.pendingMu.Unlock()
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// forward hands queued changes to Changes' reader.
+func (m *Manager) forward(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.wake:
+		}
+		m.pendingMu.Lock()
+		batch := m.pending
+		m.pending = nil
+		m.pendingMu.Unlock()
+		for _, c := range batch {
+			select {
+			case m.changes <- c:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
 }
 
 // Stop ends every watch and render.
@@ -121,7 +166,7 @@ func (m *Manager) WaitFirst(ctx context.Context, waiting func(missing []string))
 	var reported string
 	for {
 		m.mu.Lock()
-		pending, err := m.pending, m.firstErr
+		pending, err := m.waiting, m.firstErr
 		var missing []string
 		for _, ls := range m.missing {
 			for _, l := range ls {
@@ -172,7 +217,7 @@ func (m *Manager) report(r *runner, missing []lookup, rendered bool, err error) 
 	case err != nil && m.firstErr == nil:
 		m.firstErr = err
 	case rendered:
-		m.pending--
+		m.waiting--
 		delete(m.missing, r)
 	default:
 		m.missing[r] = missing
@@ -213,6 +258,10 @@ func (r *runner) run(ctx context.Context) {
 				r.m.report(r, missing, false, nil)
 			}
 		default:
+			var before []byte
+			if !rendered && r.m.cfg.Running {
+				before, _ = os.ReadFile(r.p.dest)
+			}
 			changed, err := r.apply(res, rendered)
 			if err != nil && !rendered {
 				r.m.report(r, nil, false, err)
@@ -223,12 +272,10 @@ func (r *runner) run(ctx context.Context) {
 			} else if !rendered {
 				rendered = true
 				r.m.report(r, nil, true, nil)
-			} else if changed {
-				select {
-				case r.m.changes <- Change{Template: r.p.src, Result: res}:
-				case <-ctx.Done():
-					return
-				}
+				changed = r.m.cfg.Running && !bytes.Equal(before, res.Content)
+			}
+			if err == nil && changed && rendered {
+				r.m.deliver(Change{Template: r.p.src, Result: res})
 			}
 		}
 		select {

@@ -181,3 +181,56 @@ func TestManagerWaitSettlesChanges(t *testing.T) {
 		t.Fatalf("a burst of changes rendered %q, want only the last", change.Result.Content)
 	}
 }
+
+func TestManagerKeepsTheFileWhenAReRenderFails(t *testing.T) {
+	src := clienttest.NewServers()
+	src.PutVar("default", "v", map[string]string{"n": "1"})
+	m, r := startManager(t, src, Settings{},
+		&api.Template{EmbeddedTmpl: ptr(`{{ with nomadVar "v" }}{{ parseInt .n.Value }}{{ end }}`), DestPath: ptr("local/n")})
+	if _, err := m.WaitFirst(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	src.PutVar("default", "v", map[string]string{"n": "not a number"})
+	select {
+	case err := <-m.Errors():
+		if !strings.Contains(err.Error(), "parseInt") {
+			t.Fatalf("re-render error = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no re-render error")
+	}
+	if b, _ := os.ReadFile(filepath.Join(r.TaskDir, "local", "n")); string(b) != "1" {
+		t.Fatalf("file after a failed re-render = %q, want the previous %q", b, "1")
+	}
+	src.PutVar("default", "v", map[string]string{"n": "2"})
+	if c := <-m.Changes(); string(c.Result.Content) != "2" {
+		t.Fatalf("after recovery: %q", c.Result.Content)
+	}
+}
+
+func TestManagerRendersWhileChangesAreNotRead(t *testing.T) {
+	src := clienttest.NewServers()
+	src.PutVar("default", "v", map[string]string{"n": "0"})
+	m, r := startManager(t, src, Settings{},
+		&api.Template{EmbeddedTmpl: ptr(`{{ with nomadVar "v" }}{{ .n }}{{ end }}`), DestPath: ptr("local/n")})
+	if _, err := m.WaitFirst(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(r.TaskDir, "local", "n")
+	for _, n := range []string{"1", "2", "3", "4"} {
+		src.PutVar("default", "v", map[string]string{"n": n})
+		deadline := time.Now().Add(10 * time.Second)
+		for b, _ := os.ReadFile(dest); string(b) != n; b, _ = os.ReadFile(dest) {
+			if time.Now().After(deadline) {
+				t.Fatalf("file = %q, want %q: a change nobody read held the render back", b, n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// The change in hand when nobody read is delivered, then the others
+	// coalesced into the last.
+	first, second := <-m.Changes(), <-m.Changes()
+	if string(first.Result.Content) != "1" || string(second.Result.Content) != "4" {
+		t.Fatalf("changes delivered: %q then %q, want 1 then 4", first.Result.Content, second.Result.Content)
+	}
+}

@@ -64,10 +64,10 @@ type sample struct {
 // New.
 type Plugin struct {
 	nvml *nvmlSession
-	// driverVersion is that of the loaded driver.
-	mu            sync.Mutex
-	driverVersion string
-	known         map[string]gpu
+
+	mu sync.Mutex
+	// known holds the GPUs of the last fingerprint by UUID, for Reserve.
+	known map[string]gpu
 }
 
 // New returns the plugin; NVML is loaded on the first fingerprint.
@@ -86,7 +86,6 @@ func (p *Plugin) Fingerprint(ctx context.Context) ([]*api.NodeDeviceResource, er
 		return nil, err
 	}
 	p.mu.Lock()
-	p.driverVersion = driver
 	p.known = make(map[string]gpu, len(gpus))
 	for _, g := range gpus {
 		p.known[g.UUID] = g

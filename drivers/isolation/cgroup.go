@@ -32,6 +32,11 @@ type Limits struct {
 	// Devices, when not empty, is the task's device allow-list; every
 	// other device is denied.
 	Devices []specs.LinuxDeviceCgroup
+	// DevicesRequired makes a device list that cannot be applied (a
+	// cgroups v2 host that refuses eBPF device filters) fail the cgroup;
+	// otherwise the cgroup is made without it. Tasks given devices need
+	// their list applied.
+	DevicesRequired bool
 }
 
 // Cgroup is one task's control group on cgroups v1 or v2.
@@ -59,6 +64,10 @@ func NewCgroup(name string, limits Limits) (*Cgroup, error) {
 		r := cgroup2.ToResources(res)
 		r.Devices = limits.Devices // applied as an eBPF device filter
 		m, err := cgroup2.NewManager("/sys/fs/cgroup", name, r)
+		if err != nil && len(r.Devices) > 0 && !limits.DevicesRequired {
+			r.Devices = nil
+			m, err = cgroup2.NewManager("/sys/fs/cgroup", name, r)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("create cgroup %s: %w", name, err)
 		}

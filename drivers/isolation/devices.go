@@ -15,7 +15,7 @@ import (
 // restricts devices: those mountDev gives it (null, zero, full, random,
 // urandom, tty, ptmx and its ptys), and mknod of any node, as runc allows.
 var defaultDeviceRules = []specs.LinuxDeviceCgroup{
-	{Allow: false, Access: "rwm"},
+	{Allow: false, Type: "a", Major: ptr(int64(-1)), Minor: ptr(int64(-1)), Access: "rwm"},
 	{Allow: true, Type: "c", Major: ptr(int64(-1)), Minor: ptr(int64(-1)), Access: "m"},
 	{Allow: true, Type: "b", Major: ptr(int64(-1)), Minor: ptr(int64(-1)), Access: "m"},
 	{Allow: true, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(3)), Access: "rwm"},

@@ -85,6 +85,7 @@ func (p *PluginOptions) ChrootSpec(spec *Spec, task TaskOptions, extraEnv map[st
 	}
 	spec.Chroot, spec.Capabilities, spec.NoPivotRoot = true, caps, p.NoPivotRoot
 	spec.Limits.Devices = deviceRules(spec.DeviceNodes)
+	spec.Limits.DevicesRequired = len(spec.DeviceNodes) > 0
 	pidMode, ipcMode := firstSet(task.PIDMode, p.DefaultPIDMode), firstSet(task.IPCMode, p.DefaultIPCMode)
 	spec.HostPID, spec.HostIPC = pidMode == ModeHost, ipcMode == ModeHost
 	spec.WorkDir = task.WorkDir

@@ -2,6 +2,7 @@ package nodesim
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -11,12 +12,29 @@ import (
 	"github.com/roam-project/roam/structs"
 )
 
-// Timings of a simulated node, as the real client's.
+// Timings of a simulated node, as the real client's: failed calls are
+// retried after a backoff from minRetry doubling to maxRetry, with jitter
+// so that thousands of nodes losing their server do not come back at the
+// same instant.
 const (
 	allocWait   = 5 * time.Minute
 	batchWindow = 200 * time.Millisecond
-	retryAfter  = time.Second
+	minRetry    = 500 * time.Millisecond
+	maxRetry    = 15 * time.Second
 )
+
+// backoff is a retry delay that doubles with each failure.
+type backoff struct{ next time.Duration }
+
+// wait sleeps the current delay, with up to half of it again as jitter,
+// and doubles it; it reports false if ctx ended first.
+func (b *backoff) wait(ctx context.Context) bool {
+	d := max(b.next, minRetry)
+	b.next = min(2*d, maxRetry)
+	return sleep(ctx, d+rand.N(d/2))
+}
+
+func (b *backoff) reset() { b.next = 0 }
 
 // simNode is one simulated client.
 type simNode struct {
@@ -54,6 +72,7 @@ func (n *simNode) run(ctx context.Context) {
 }
 
 func (n *simNode) register(ctx context.Context) (time.Duration, bool) {
+	var retry backoff
 	for {
 		n.node.StatusUpdatedAt = time.Now().Unix()
 		ttl, err := n.servers.RegisterNode(n.node)
@@ -62,7 +81,7 @@ func (n *simNode) register(ctx context.Context) (time.Duration, bool) {
 		}
 		n.sim.errors.Add(1)
 		n.sim.cfg.Logger.Warn("register simulated node", "node", n.node.Name, "error", err)
-		if !sleep(ctx, retryAfter) {
+		if !retry.wait(ctx) {
 			return 0, false
 		}
 	}
@@ -92,6 +111,7 @@ func (n *simNode) heartbeat(ctx context.Context, ttl time.Duration) {
 // reaches.
 func (n *simNode) watch(ctx context.Context) {
 	var index uint64
+	var retry backoff
 	for ctx.Err() == nil {
 		allocs, next, err := n.servers.NodeAllocations(ctx, n.node.ID, index, allocWait)
 		if err != nil {
@@ -100,9 +120,10 @@ func (n *simNode) watch(ctx context.Context) {
 			}
 			n.sim.errors.Add(1)
 			n.sim.cfg.Logger.Warn("watch allocations", "node", n.node.Name, "error", err)
-			sleep(ctx, retryAfter)
+			retry.wait(ctx)
 			continue
 		}
+		retry.reset()
 		if next < index {
 			index = 0
 		} else {
@@ -198,6 +219,7 @@ func (n *simNode) queue(u *api.Allocation) {
 
 // sendUpdates sends queued updates in batches, as the real client does.
 func (n *simNode) sendUpdates(ctx context.Context) {
+	var retry backoff
 	for {
 		select {
 		case <-ctx.Done():
@@ -224,10 +246,11 @@ func (n *simNode) sendUpdates(ctx context.Context) {
 				}
 			}
 			n.pendingMu.Unlock()
-			sleep(ctx, retryAfter)
+			retry.wait(ctx)
 			n.poke()
 			continue
 		}
+		retry.reset()
 		n.sim.updates.Add(int64(len(batch)))
 	}
 }

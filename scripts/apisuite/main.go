@@ -75,6 +75,22 @@ func suite(expectedPath, roam string, parallel int, run string, verbose bool, ou
 	if err != nil {
 		return err
 	}
+	// Each test starts an agent and gives it ten seconds: on a loaded
+	// machine a few miss that. Unexpected failures get one more try, one
+	// at a time, and are named when they pass then.
+	if retry := unexpectedFailures(res, expected); len(retry) > 0 {
+		fmt.Fprintf(out, "==> trying %d unexpected failures again, one at a time\n", len(retry))
+		again, err := runTests(bin, 1, "^("+strings.Join(quoteAll(retry), "|")+")$")
+		if err != nil {
+			return err
+		}
+		for _, name := range retry {
+			if again.status[name] == "pass" {
+				fmt.Fprintf(out, "  passed on the second try: %s\n", name)
+				res.status[name] = "pass"
+			}
+		}
+	}
 	if report(res, expected, run, verbose, out) {
 		return fmt.Errorf("tests failed that are not on %s", expectedPath)
 	}
@@ -194,6 +210,18 @@ func readExpected(path string) (map[string]string, error) {
 		out[name] = reason
 	}
 	return out, sc.Err()
+}
+
+// unexpectedFailures lists the failed tests that are not expected to fail.
+func unexpectedFailures(res *results, expected map[string]string) []string {
+	var out []string
+	for name, st := range res.status {
+		if _, ok := expected[name]; !ok && st == "fail" {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // report prints the counts and the differences from the expected list,

@@ -13,6 +13,7 @@ import { serversView } from './servers.js';
 import { topologyView } from './topology.js';
 import { storageView } from './storage.js';
 import { tokensView } from './tokens.js';
+import { newVariableView, variableView, variablesView } from './variables.js';
 
 const routes = [
   [/^\/ui\/jobs\/?$/, 'jobs', jobsView],
@@ -24,6 +25,9 @@ const routes = [
   [/^\/ui\/servers\/?$/, 'servers', serversView],
   [/^\/ui\/topology\/?$/, 'topology', topologyView],
   [/^\/ui\/storage\/?$/, 'storage', storageView],
+  [/^\/ui\/variables\/?$/, 'variables', variablesView],
+  [/^\/ui\/variables\/new\/?$/, 'variables', newVariableView],
+  [/^\/ui\/variables\/(.+?)\/?$/, 'variables', variableView],
   [/^\/ui\/settings\/tokens\/?$/, 'tokens', tokensView],
 ];
 

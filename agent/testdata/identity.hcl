@@ -1,0 +1,5 @@
+server {
+  enabled                     = true
+  oidc_issuer                 = "https://nomad.example.com"
+  root_key_rotation_threshold = "720h"
+}
