@@ -74,7 +74,7 @@ func (h *httpAPI) nodeRequest(w http.ResponseWriter, r *http.Request) (any, erro
 				strategy.ForceDeadline = time.Now().Add(req.DrainSpec.Deadline)
 			}
 		}
-		index, err := h.srv.UpdateDrain(secretOf(r), id, strategy, req.MarkEligible)
+		index, err := h.srv.UpdateDrain(secretOf(r), id, strategy, req.MarkEligible, req.Meta)
 		if err != nil {
 			return nil, err
 		}

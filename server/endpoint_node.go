@@ -110,9 +110,9 @@ func (s *Server) UpdateEligibility(token string, nodeID, eligibility string) (ui
 
 // UpdateDrain sets (or, with a nil strategy, clears) a node's drain. The
 // node's allocations are migrated by evaluations.
-func (s *Server) UpdateDrain(token string, nodeID string, strategy *api.DrainStrategy, markEligible bool) (uint64, error) {
+func (s *Server) UpdateDrain(token string, nodeID string, strategy *api.DrainStrategy, markEligible bool, meta map[string]string) (uint64, error) {
 	var reply structs.IndexReply
-	if done, err := s.forward("Node.UpdateDrain", &structs.NodeDrainArgs{NodeID: nodeID, Strategy: strategy, MarkEligible: markEligible, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
+	if done, err := s.forward("Node.UpdateDrain", &structs.NodeDrainArgs{NodeID: nodeID, Strategy: strategy, MarkEligible: markEligible, Meta: meta, WriteRequest: structs.WriteRequest{AuthToken: token}}, &reply); done {
 		return reply.Index, err
 	}
 	snap := s.State().Snapshot()
@@ -123,7 +123,7 @@ func (s *Server) UpdateDrain(token string, nodeID string, strategy *api.DrainStr
 	if node == nil {
 		return 0, fmt.Errorf("node %s: %w", nodeID, ErrNotFound)
 	}
-	req := &structs.NodeDrainRequest{NodeID: nodeID, DrainStrategy: strategy, MarkEligible: markEligible, Time: time.Now().UnixNano()}
+	req := &structs.NodeDrainRequest{NodeID: nodeID, DrainStrategy: strategy, MarkEligible: markEligible, Meta: meta, Time: time.Now().UnixNano()}
 	if strategy != nil {
 		if strategy.StartedAt.IsZero() {
 			strategy.StartedAt = time.Now()

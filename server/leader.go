@@ -130,6 +130,7 @@ func (s *Server) establishLeadership() {
 	s.goRun(func() { s.runKeyRotation(ctx) })
 	s.goRun(func() { s.runPeriodicDispatcher(ctx) })
 	s.goRun(func() { s.runDeploymentWatcher(ctx) })
+	s.goRun(func() { s.runNodeDrainer(ctx) })
 	s.goRun(s.reconcilePeers)
 	s.goRun(func() { s.cleanupDeadServers(ctx) })
 	if s.pool != nil {

@@ -234,7 +234,7 @@ func (e *nodeEndpoint) UpdateDrain(args *structs.NodeDrainArgs, reply *structs.I
 	if err := e.s.authorize(args.AuthToken, (*acl.ACL).AllowNodeWrite); err != nil {
 		return err
 	}
-	index, err := e.s.UpdateDrain(args.AuthToken, args.NodeID, args.Strategy, args.MarkEligible)
+	index, err := e.s.UpdateDrain(args.AuthToken, args.NodeID, args.Strategy, args.MarkEligible, args.Meta)
 	reply.Index = index
 	return err
 }

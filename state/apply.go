@@ -1,6 +1,8 @@
 package state
 
 import (
+	"time"
+
 	"errors"
 	"fmt"
 
@@ -163,6 +165,7 @@ func (s *Store) NodeEligibility(index uint64, req *structs.NodeEligibilityReques
 func (s *Store) NodeDrain(index uint64, req *structs.NodeDrainRequest) error {
 	return s.write(index, func(tx *writeTxn) error {
 		err := tx.updateNode(req.NodeID, func(n *api.Node) {
+			n.LastDrain = lastDrain(n, req)
 			n.DrainStrategy = req.DrainStrategy
 			n.Drain = req.DrainStrategy != nil
 			if n.Drain {
@@ -176,6 +179,33 @@ func (s *Store) NodeDrain(index uint64, req *structs.NodeDrainRequest) error {
 		}
 		return tx.upsertEvals(req.Evals, req.Time)
 	})
+}
+
+// lastDrain is the node's LastDrain after req: a new drain starts it, an
+// update keeps its start, and the end of a drain records how it ended.
+func lastDrain(n *api.Node, req *structs.NodeDrainRequest) *api.DrainMetadata {
+	now := time.Unix(0, req.Time).UTC()
+	switch {
+	case req.DrainStrategy != nil && n.DrainStrategy != nil && n.LastDrain != nil:
+		d := *n.LastDrain
+		d.UpdatedAt = now
+		if req.Meta != nil {
+			d.Meta = req.Meta
+		}
+		return &d
+	case req.DrainStrategy != nil:
+		return &api.DrainMetadata{StartedAt: req.DrainStrategy.StartedAt, UpdatedAt: now,
+			Status: api.DrainStatusDraining, Meta: req.Meta}
+	case n.DrainStrategy != nil && n.LastDrain != nil:
+		d := *n.LastDrain
+		d.UpdatedAt = now
+		d.Status = api.DrainStatusCanceled
+		if req.Complete {
+			d.Status = api.DrainStatusComplete
+		}
+		return &d
+	}
+	return n.LastDrain
 }
 
 // GC deletes what the garbage collector found expired.

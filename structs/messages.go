@@ -134,6 +134,10 @@ type NodeDrainRequest struct {
 	NodeID        string
 	DrainStrategy *api.DrainStrategy
 	MarkEligible  bool
+	// Meta is kept in the node's LastDrain when a drain starts.
+	Meta map[string]string
+	// Complete marks the end of a drain by the drainer, not by a user.
+	Complete bool
 	Evals         []*api.Evaluation
 	Time          int64
 }

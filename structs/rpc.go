@@ -180,6 +180,8 @@ type NodeDrainArgs struct {
 	NodeID       string
 	Strategy     *api.DrainStrategy
 	MarkEligible bool
+	// Meta is kept in the node's LastDrain.
+	Meta map[string]string
 	WriteRequest
 }
 
