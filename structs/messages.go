@@ -138,8 +138,8 @@ type NodeDrainRequest struct {
 	Meta map[string]string
 	// Complete marks the end of a drain by the drainer, not by a user.
 	Complete bool
-	Evals         []*api.Evaluation
-	Time          int64
+	Evals    []*api.Evaluation
+	Time     int64
 }
 
 // GCRequest deletes objects the garbage collector found expired.
