@@ -185,6 +185,8 @@ var aclCases = []aclCase{
 	{pattern: "/v1/acl/token/", method: "GET", path: "/v1/acl/token/self", grant: listJobs, lack: ""},
 	{pattern: "/v1/acl/token/", method: "GET", path: "/v1/acl/token/8d2b5a7e-0000-0000-0000-000000000000", grant: "management", lack: everything},
 	{pattern: "/v1/acl/token/", method: "DELETE", path: "/v1/acl/token/8d2b5a7e-0000-0000-0000-000000000000", grant: "management", lack: everything},
+	{pattern: "/v1/acl/token/onetime", method: "PUT", path: "/v1/acl/token/onetime", grant: listJobs, lack: ""},
+	{pattern: "/v1/acl/token/onetime/exchange", method: "PUT", path: "/v1/acl/token/onetime/exchange", body: `{}`, public: true},
 	{pattern: "/v1/acl/roles", method: "GET", path: "/v1/acl/roles", grant: listJobs, lack: ""},
 	{pattern: "/v1/acl/role", method: "PUT", path: "/v1/acl/role", body: `{"Name": "r", "Policies": [{"Name": "held"}]}`, grant: "management", lack: everything},
 	{pattern: "/v1/acl/role/", method: "GET", path: "/v1/acl/role/name/none", grant: "management", lack: everything},

@@ -468,6 +468,8 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/acl/tokens", management, h.aclTokens)
 		handle("/v1/acl/token", management, h.aclTokenCreate)
 		handle("/v1/acl/token/", aclTokenRule, h.aclToken)
+		handle("/v1/acl/token/onetime", anyToken, h.aclOneTimeToken)
+		handle("/v1/acl/token/onetime/exchange", public, h.aclOneTimeExchange)
 		handle("/v1/acl/roles", anyToken, h.aclRoles)
 		handle("/v1/acl/role", management, h.aclRoleCreate)
 		handle("/v1/acl/role/", reads(anyToken, management), h.aclRole)

@@ -175,6 +175,15 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.ScalingEventRequestType:
 		var req structs.ScalingEventRequest
 		return f.apply(l.Index, body, &req, func() error { return store.AddScalingEvent(l.Index, &req) }, nil, nil)
+	case structs.OneTimeTokenUpsertRequestType:
+		var req structs.OneTimeTokenUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertOneTimeToken(l.Index, &req) }, nil, nil)
+	case structs.OneTimeTokenExchangeRequestType:
+		var req structs.OneTimeTokenExchangeRequest
+		return f.apply(l.Index, body, &req, func() error { return store.ExchangeOneTimeToken(l.Index, &req) }, nil, nil)
+	case structs.OneTimeTokenExpireRequestType:
+		var req structs.OneTimeTokenExpireRequest
+		return f.apply(l.Index, body, &req, func() error { return store.ExpireOneTimeTokens(l.Index, &req) }, nil, nil)
 	default:
 		// An entry from a newer version: refusing to go on would wedge the
 		// cluster, so it is logged loudly and skipped.

@@ -37,8 +37,9 @@ type snapshotRecord struct {
 	// the first allocation of that job version as a record of the table
 	// allocJobsTable; 0 means the allocation carries its job itself (or
 	// has none).
-	JobRef     int             `json:",omitempty"`
-	HostVolume *api.HostVolume `json:",omitempty"`
+	JobRef       int               `json:",omitempty"`
+	HostVolume   *api.HostVolume   `json:",omitempty"`
+	OneTimeToken *api.OneTimeToken `json:",omitempty"`
 }
 
 // allocJobsTable names the records that carry the jobs allocations run:
@@ -96,6 +97,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableNodePools, func(r any) snapshotRecord { return snapshotRecord{NodePool: r.(*api.NodePool)} }},
 		{tableScalingEvents, func(r any) snapshotRecord { return snapshotRecord{Scaling: r.(*ScalingEvents)} }},
 		{tableHostVolumes, func(r any) snapshotRecord { return snapshotRecord{HostVolume: r.(*api.HostVolume)} }},
+		{tableACLOneTimeTokens, func(r any) snapshotRecord { return snapshotRecord{OneTimeToken: r.(*api.OneTimeToken)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -196,6 +198,8 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.Scaling
 		case rec.HostVolume != nil:
 			obj = rec.HostVolume
+		case rec.OneTimeToken != nil:
+			obj = rec.OneTimeToken
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}

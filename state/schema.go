@@ -54,16 +54,17 @@ func schema() *memdb.DBSchema {
 		tableNodes: {Name: tableNodes, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 		}},
-		tableServices:      servicesTableSchema(),
-		tableVars:          varsTableSchema(),
-		tableDeployments:   deploymentsTableSchema(),
-		tableRootKeys:      rootKeysTableSchema(),
-		tableNamespaces:    namespacesTableSchema(),
-		tableConfig:        configTableSchema(),
-		tableNodePools:     nodePoolsTableSchema(),
-		tableSubnetLeases:  subnetLeasesTableSchema(),
-		tableHostVolumes:   hostVolumesTableSchema(),
-		tableScalingEvents: scalingEventsTableSchema(),
+		tableServices:         servicesTableSchema(),
+		tableVars:             varsTableSchema(),
+		tableDeployments:      deploymentsTableSchema(),
+		tableRootKeys:         rootKeysTableSchema(),
+		tableNamespaces:       namespacesTableSchema(),
+		tableConfig:           configTableSchema(),
+		tableNodePools:        nodePoolsTableSchema(),
+		tableSubnetLeases:     subnetLeasesTableSchema(),
+		tableHostVolumes:      hostVolumesTableSchema(),
+		tableScalingEvents:    scalingEventsTableSchema(),
+		tableACLOneTimeTokens: oneTimeTokensTableSchema(),
 	}}
 	for _, t := range aclTableSchemas() {
 		db.Tables[t.Name] = t

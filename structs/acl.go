@@ -1,6 +1,10 @@
 package structs
 
-import "github.com/hashicorp/nomad/api"
+import (
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+)
 
 // ACL token types.
 const (
@@ -124,4 +128,42 @@ type ACLResolveReply struct {
 	// Workload is the implicit grant of a workload identity; nil for an
 	// ACL token.
 	Workload *WorkloadGrant
+}
+
+// OneTimeTokenTTL is how long a one-time token can be exchanged, as in
+// Nomad.
+const OneTimeTokenTTL = 10 * time.Minute
+
+// OneTimeTokenUpsertRequest stores a new one-time token.
+type OneTimeTokenUpsertRequest struct {
+	Token *api.OneTimeToken
+}
+
+// OneTimeTokenExchangeRequest consumes a one-time token: it is deleted if
+// it exists and had not expired at Time (the leader's clock, Unix ns).
+type OneTimeTokenExchangeRequest struct {
+	OneTimeSecretID string
+	Time            int64
+}
+
+// OneTimeTokenExpireRequest deletes the one-time tokens expired at Time.
+type OneTimeTokenExpireRequest struct {
+	Time int64
+}
+
+// OneTimeTokenUpsertArgs creates a one-time token for the token the
+// request carries.
+type OneTimeTokenUpsertArgs struct {
+	WriteRequest
+}
+
+// OneTimeTokenExchangeArgs exchanges a one-time secret for its token.
+type OneTimeTokenExchangeArgs struct {
+	OneTimeSecretID string
+}
+
+// OneTimeTokenReply is a one-time token as stored.
+type OneTimeTokenReply struct {
+	Token *api.OneTimeToken
+	Index uint64
 }

@@ -42,6 +42,9 @@ const (
 	HostVolumeUpsertRequestType
 	HostVolumeDeleteRequestType
 	ScalingEventRequestType
+	OneTimeTokenUpsertRequestType
+	OneTimeTokenExchangeRequestType
+	OneTimeTokenExpireRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.
