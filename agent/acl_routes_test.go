@@ -202,6 +202,8 @@ var aclCases = []aclCase{
 	{pattern: "/v1/agent/schedulers/config", method: "PUT", path: "/v1/agent/schedulers/config", body: `{"num_schedulers": 1, "enabled_schedulers": ["_core", "service", "batch", "system", "sysbatch"]}`, grant: agentWriteP, lack: agentReadP},
 	{pattern: "/v1/client/", method: "GET", path: "/v1/client/stats", grant: nodeReadP, lack: agentWriteP},
 	{pattern: "/v1/client/", method: "GET", path: "/v1/client/gc", grant: nodeWriteP, lack: nodeReadP},
+	{pattern: "/v1/client/", method: "GET", path: "/v1/client/metadata", grant: nodeReadP, lack: agentWriteP},
+	{pattern: "/v1/client/", method: "POST", path: "/v1/client/metadata", body: `{"Meta": {"acl-test": "x"}}`, grant: nodeWriteP, lack: nodeReadP},
 	{pattern: "/v1/client/", method: "GET", path: "/v1/client/fs/ls/8d2b5a7e-0000-0000-0000-000000000000?path=/", grant: `namespace "default" { capabilities = ["read-fs"] }`, lack: `namespace "default" { capabilities = ["read-job", "read-logs", "alloc-exec"] }`},
 	{pattern: "/v1/client/", method: "GET", path: "/v1/client/fs/cat/8d2b5a7e-0000-0000-0000-000000000000?path=/x", grant: `namespace "default" { capabilities = ["read-fs"] }`, lack: `namespace "default" { capabilities = ["read-logs"] }`},
 	{pattern: "/v1/client/", method: "GET", path: "/v1/client/fs/logs/8d2b5a7e-0000-0000-0000-000000000000?task=t&type=stdout", grant: `namespace "default" { capabilities = ["read-logs"] }`, lack: `namespace "default" { capabilities = ["read-fs", "read-job"] }`},

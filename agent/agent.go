@@ -486,9 +486,11 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 	handle("/v1/agent/health", public, h.agentHealth)
 	handle("/v1/ingress/routes", agentRead, h.ingressRoutes)
 	handle("/v1/metrics", public, h.metrics)
+	var local http.Handler
 	if a.client != nil {
-		routes = append(routes, route{pattern: "/v1/client/", allow: h.clientRule, handler: fsapi.Handler(a.client).ServeHTTP})
+		local = fsapi.Handler(a.client)
 	}
+	routes = append(routes, route{pattern: "/v1/client/", allow: h.clientRule, handler: h.clientRequest(local)})
 	routes = append(routes, route{pattern: "/ui/", allow: public, handler: ui.Handler().ServeHTTP})
 	routes = append(routes, route{pattern: "/", allow: public, handler: func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {

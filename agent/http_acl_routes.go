@@ -233,7 +233,8 @@ func allocCap(r *http.Request) string {
 
 // clientRule is the requirement of the client's /v1/client/... endpoints:
 // the allocation's namespace must grant read-fs, read-logs, alloc-exec,
-// alloc-lifecycle or read-job; host stats need node read, GC node write.
+// alloc-lifecycle or read-job; host stats need node read, GC node write,
+// node metadata node read to read and node write to change.
 func (h *httpAPI) clientRule(r *http.Request, a *acl.ACL) bool {
 	path := strings.TrimPrefix(r.URL.Path, "/v1/client/")
 	switch path {
@@ -241,6 +242,8 @@ func (h *httpAPI) clientRule(r *http.Request, a *acl.ACL) bool {
 		return a.AllowNodeRead()
 	case "gc":
 		return a.AllowNodeWrite()
+	case "metadata":
+		return reads(nodeRead, nodeWrite)(r, a)
 	}
 	var cap, allocID string
 	switch {
@@ -270,6 +273,11 @@ func (h *httpAPI) clientRule(r *http.Request, a *acl.ACL) bool {
 	if h.agent != nil && h.agent.client != nil {
 		if ar, err := h.agent.client.AllocRunner(allocID); err == nil {
 			ns = ar.Alloc().Namespace
+		}
+	}
+	if h.srv != nil {
+		if alloc, err := h.srv.State().Snapshot().AllocByID(allocID); err == nil && alloc != nil {
+			ns = alloc.Namespace
 		}
 	}
 	return a.AllowNamespaceOperation(ns, cap)

@@ -24,6 +24,8 @@ var (
 	// metaBucket holds facts about the client itself.
 	metaBucket     = []byte("meta")
 	lastContactKey = []byte("last_contact")
+	// nodeMetaKey holds the dynamic node metadata set through the API.
+	nodeMetaKey = []byte("node_meta")
 )
 
 // TaskRecord is what the client keeps about one task.
@@ -170,6 +172,28 @@ func (d *DB) LastContact() (time.Time, error) {
 		return time.Time{}, fmt.Errorf("read last contact: %w", err)
 	}
 	return t, nil
+}
+
+// PutNodeMeta records the dynamic node metadata: a nil value unsets a
+// key of the static metadata.
+func (d *DB) PutNodeMeta(meta map[string]*string) error {
+	return d.put(metaBucket, nodeMetaKey, meta)
+}
+
+// NodeMeta returns what PutNodeMeta recorded, or nil.
+func (d *DB) NodeMeta() (map[string]*string, error) {
+	var meta map[string]*string
+	err := d.db.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(metaBucket).Get(nodeMetaKey)
+		if v == nil {
+			return nil
+		}
+		return json.Unmarshal(v, &meta)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read node meta: %w", err)
+	}
+	return meta, nil
 }
 
 func (d *DB) put(bucket, key []byte, v any) error {
