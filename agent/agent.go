@@ -473,6 +473,15 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/acl/roles", anyToken, h.aclRoles)
 		handle("/v1/acl/role", management, h.aclRoleCreate)
 		handle("/v1/acl/role/", reads(anyToken, management), h.aclRole)
+		handle("/v1/acl/auth-methods", public, h.aclAuthMethods)
+		handle("/v1/acl/auth-method", management, h.aclAuthMethodCreate)
+		handle("/v1/acl/auth-method/", management, h.aclAuthMethod)
+		handle("/v1/acl/binding-rules", management, h.aclBindingRules)
+		handle("/v1/acl/binding-rule", management, h.aclBindingRuleCreate)
+		handle("/v1/acl/binding-rule/", management, h.aclBindingRule)
+		for _, p := range []string{"/v1/acl/login", "/v1/acl/oidc/auth-url", "/v1/acl/oidc/complete-auth"} {
+			handle(p, public, h.aclLogin)
+		}
 	}
 	if a.server != nil {
 		// Every server applies the log, so each streams events itself.

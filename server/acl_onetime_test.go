@@ -40,6 +40,10 @@ func TestOneTimeTokens(t *testing.T) {
 	// A restart keeps the token that was not exchanged yet.
 	s.Shutdown()
 	s = testACLServer(t, dir)
+	waitFor(t, "the one-time token after a restart", func() bool {
+		kept, err := s.State().Snapshot().OneTimeTokenBySecret(ott.OneTimeSecretID)
+		return err == nil && kept != nil
+	})
 
 	got, err := s.ExchangeOneTimeToken(&structs.OneTimeTokenExchangeArgs{OneTimeSecretID: ott.OneTimeSecretID})
 	if err != nil {

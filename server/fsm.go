@@ -184,6 +184,18 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.OneTimeTokenExpireRequestType:
 		var req structs.OneTimeTokenExpireRequest
 		return f.apply(l.Index, body, &req, func() error { return store.ExpireOneTimeTokens(l.Index, &req) }, nil, nil)
+	case structs.ACLAuthMethodUpsertRequestType:
+		var req structs.ACLAuthMethodUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertACLAuthMethods(l.Index, &req) }, nil, nil)
+	case structs.ACLAuthMethodDeleteRequestType:
+		var req structs.ACLAuthMethodDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.DeleteACLAuthMethods(l.Index, &req) }, nil, nil)
+	case structs.ACLBindingRuleUpsertRequestType:
+		var req structs.ACLBindingRuleUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertACLBindingRules(l.Index, &req) }, nil, nil)
+	case structs.ACLBindingRuleDeleteRequestType:
+		var req structs.ACLBindingRuleDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.DeleteACLBindingRules(l.Index, &req) }, nil, nil)
 	default:
 		// An entry from a newer version: refusing to go on would wedge the
 		// cluster, so it is logged loudly and skipped.

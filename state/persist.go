@@ -37,9 +37,11 @@ type snapshotRecord struct {
 	// the first allocation of that job version as a record of the table
 	// allocJobsTable; 0 means the allocation carries its job itself (or
 	// has none).
-	JobRef       int               `json:",omitempty"`
-	HostVolume   *api.HostVolume   `json:",omitempty"`
-	OneTimeToken *api.OneTimeToken `json:",omitempty"`
+	JobRef       int                 `json:",omitempty"`
+	HostVolume   *api.HostVolume     `json:",omitempty"`
+	OneTimeToken *api.OneTimeToken   `json:",omitempty"`
+	AuthMethod   *api.ACLAuthMethod  `json:",omitempty"`
+	BindingRule  *api.ACLBindingRule `json:",omitempty"`
 }
 
 // allocJobsTable names the records that carry the jobs allocations run:
@@ -98,6 +100,8 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableScalingEvents, func(r any) snapshotRecord { return snapshotRecord{Scaling: r.(*ScalingEvents)} }},
 		{tableHostVolumes, func(r any) snapshotRecord { return snapshotRecord{HostVolume: r.(*api.HostVolume)} }},
 		{tableACLOneTimeTokens, func(r any) snapshotRecord { return snapshotRecord{OneTimeToken: r.(*api.OneTimeToken)} }},
+		{tableACLAuthMethods, func(r any) snapshotRecord { return snapshotRecord{AuthMethod: r.(*api.ACLAuthMethod)} }},
+		{tableACLBindingRules, func(r any) snapshotRecord { return snapshotRecord{BindingRule: r.(*api.ACLBindingRule)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -200,6 +204,10 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.HostVolume
 		case rec.OneTimeToken != nil:
 			obj = rec.OneTimeToken
+		case rec.AuthMethod != nil:
+			obj = rec.AuthMethod
+		case rec.BindingRule != nil:
+			obj = rec.BindingRule
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}

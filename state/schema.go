@@ -66,7 +66,7 @@ func schema() *memdb.DBSchema {
 		tableScalingEvents:    scalingEventsTableSchema(),
 		tableACLOneTimeTokens: oneTimeTokensTableSchema(),
 	}}
-	for _, t := range aclTableSchemas() {
+	for _, t := range append(aclTableSchemas(), aclSSOTableSchemas()...) {
 		db.Tables[t.Name] = t
 	}
 	return db

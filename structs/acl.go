@@ -167,3 +167,69 @@ type OneTimeTokenReply struct {
 	Token *api.OneTimeToken
 	Index uint64
 }
+
+// The bounds of an auth method's MaxTokenTTL: Nomad's defaults of the
+// ACL token expiration TTLs.
+const (
+	ACLTokenMinExpirationTTL = time.Minute
+	ACLTokenMaxExpirationTTL = 24 * time.Hour
+)
+
+// ACLAuthMethodUpsertRequest creates or replaces auth methods.
+type ACLAuthMethodUpsertRequest struct {
+	AuthMethods []*api.ACLAuthMethod
+}
+
+// ACLAuthMethodDeleteRequest deletes auth methods, with their binding
+// rules.
+type ACLAuthMethodDeleteRequest struct {
+	Names []string
+}
+
+// ACLBindingRuleUpsertRequest creates or replaces binding rules.
+type ACLBindingRuleUpsertRequest struct {
+	BindingRules []*api.ACLBindingRule
+}
+
+// ACLBindingRuleDeleteRequest deletes binding rules by ID.
+type ACLBindingRuleDeleteRequest struct {
+	IDs []string
+}
+
+// ACLAuthMethodUpsertArgs creates or updates an auth method; Update
+// requires that it exists.
+type ACLAuthMethodUpsertArgs struct {
+	AuthMethod *api.ACLAuthMethod
+	Update     bool
+	WriteRequest
+}
+
+// ACLAuthMethodDeleteArgs deletes auth methods.
+type ACLAuthMethodDeleteArgs struct {
+	Names []string
+	WriteRequest
+}
+
+// ACLAuthMethodReply is an auth method as stored.
+type ACLAuthMethodReply struct {
+	AuthMethod *api.ACLAuthMethod
+	Index      uint64
+}
+
+// ACLBindingRuleUpsertArgs creates (no ID) or updates a binding rule.
+type ACLBindingRuleUpsertArgs struct {
+	BindingRule *api.ACLBindingRule
+	WriteRequest
+}
+
+// ACLBindingRuleDeleteArgs deletes binding rules.
+type ACLBindingRuleDeleteArgs struct {
+	IDs []string
+	WriteRequest
+}
+
+// ACLBindingRuleReply is a binding rule as stored.
+type ACLBindingRuleReply struct {
+	BindingRule *api.ACLBindingRule
+	Index       uint64
+}

@@ -45,6 +45,10 @@ const (
 	OneTimeTokenUpsertRequestType
 	OneTimeTokenExchangeRequestType
 	OneTimeTokenExpireRequestType
+	ACLAuthMethodUpsertRequestType
+	ACLAuthMethodDeleteRequestType
+	ACLBindingRuleUpsertRequestType
+	ACLBindingRuleDeleteRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.
