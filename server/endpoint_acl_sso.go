@@ -229,4 +229,3 @@ func (e *aclEndpoint) DeleteBindingRules(args *structs.ACLBindingRuleDeleteArgs,
 	reply.Index, err = e.s.DeleteACLBindingRules(args)
 	return err
 }
-
