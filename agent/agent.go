@@ -473,6 +473,7 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/acl/roles", anyToken, h.aclRoles)
 		handle("/v1/acl/role", management, h.aclRoleCreate)
 		handle("/v1/acl/role/", reads(anyToken, management), h.aclRole)
+		handle("/v1/acl/identity/client-introduction-token", nodeWrite, h.clientIntroductionToken)
 		handle("/v1/acl/auth-methods", public, h.aclAuthMethods)
 		handle("/v1/acl/auth-method", management, h.aclAuthMethodCreate)
 		handle("/v1/acl/auth-method/", management, h.aclAuthMethod)

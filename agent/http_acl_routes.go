@@ -234,7 +234,7 @@ func allocCap(r *http.Request) string {
 // clientRule is the requirement of the client's /v1/client/... endpoints:
 // the allocation's namespace must grant read-fs, read-logs, alloc-exec,
 // alloc-lifecycle or read-job; host stats need node read, GC node write,
-// node metadata node read to read and node write to change.
+// node metadata and identity node read to read and node write to change.
 func (h *httpAPI) clientRule(r *http.Request, a *acl.ACL) bool {
 	path := strings.TrimPrefix(r.URL.Path, "/v1/client/")
 	switch path {
@@ -242,8 +242,10 @@ func (h *httpAPI) clientRule(r *http.Request, a *acl.ACL) bool {
 		return a.AllowNodeRead()
 	case "gc":
 		return a.AllowNodeWrite()
-	case "metadata":
+	case "metadata", "identity":
 		return reads(nodeRead, nodeWrite)(r, a)
+	case "identity/renew":
+		return a.AllowNodeWrite()
 	}
 	var cap, allocID string
 	switch {

@@ -26,8 +26,9 @@ type clientTarget struct {
 	allocID, nodeID string
 }
 
-// clientTargetOf reads what r is about. A metadata update names its node
-// in the body, which is put back for the handler.
+// clientTargetOf reads what r is about. A metadata update and an
+// identity renewal name their node in the body, which is put back for the
+// handler.
 func clientTargetOf(r *http.Request) (clientTarget, error) {
 	path := strings.TrimPrefix(r.URL.Path, "/v1/client/")
 	switch {
@@ -38,13 +39,16 @@ func clientTargetOf(r *http.Request) (clientTarget, error) {
 		_, rest, _ := strings.Cut(strings.TrimPrefix(path, "fs/"), "/")
 		id, _, _ := strings.Cut(rest, "/")
 		return clientTarget{allocID: id}, nil
-	case path == "metadata" && r.Method != http.MethodGet && r.Body != nil:
+	case (path == "metadata" || path == "identity/renew") && r.Method != http.MethodGet && r.Body != nil:
 		body, err := io.ReadAll(io.LimitReader(r.Body, defaultBodyLimit))
 		if err != nil {
 			return clientTarget{}, codedError(http.StatusBadRequest, "Failed to read request body: %v", err)
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		var req api.NodeMetaApplyRequest
+		var req struct{ NodeID string }
+		if len(body) == 0 {
+			return clientTarget{}, nil
+		}
 		if err := json.Unmarshal(body, &req); err != nil {
 			return clientTarget{}, codedError(http.StatusBadRequest, "Failed to decode request body: %v", err)
 		}

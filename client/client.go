@@ -59,6 +59,7 @@ type Client struct {
 	dynamicMeta map[string]*string
 	metaMu      sync.Mutex
 	metaChanged chan struct{}
+	identity    *nodeIdentity
 
 	runMu    sync.Mutex
 	stopped  bool
@@ -103,6 +104,12 @@ func New(cfg *Config, servers Servers) (*Client, error) {
 		db.Close()
 		return nil, err
 	}
+	jwt, err := db.NodeIdentity()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	c.identity = newNodeIdentity(jwt)
 	c.network, err = network.New(network.Config{
 		Bridge: cfg.BridgeNetworkName, Subnet: cfg.BridgeNetworkSubnet, ClusterCIDR: cfg.ClusterNetworkCIDR,
 		Store: db, Logger: c.logger,
@@ -173,6 +180,9 @@ func (c *Client) Run(ctx context.Context) error {
 	loops.Go(func() { c.enforcePolicies(ctx) })
 	loops.Go(func() { c.watchDrivers(ctx) })
 	loops.Go(func() { c.watchNodeMeta(ctx) })
+	if is, ok := c.servers.(identityServers); ok {
+		loops.Go(func() { c.watchIdentity(ctx, is) })
+	}
 	loops.Go(func() { c.watchDevices(ctx) })
 	if hs, ok := c.servers.(hostVolumeServers); ok {
 		loops.Go(func() { c.watchHostVolumes(ctx, hs) })

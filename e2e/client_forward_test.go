@@ -16,8 +16,8 @@ import (
 // TestClientEndpointsThroughServer runs a server-only agent and a
 // client-only agent: the server answers /v1/client requests about the
 // client's node and allocations by forwarding them (dynamic node
-// metadata, exec over a websocket), and dynamic metadata outlives a
-// client restart and drives placement.
+// metadata, node identity, exec over a websocket); dynamic metadata and
+// the identity outlive a client restart, and metadata drives placement.
 func TestClientEndpointsThroughServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process test")
@@ -77,6 +77,28 @@ plugin "raw_exec" {
 		t.Fatalf("metadata of an unknown node: err = %v", err)
 	}
 
+	// The node's identity, read and renewed through the server.
+	ident, err := sc.Nodes().Identity().Get(&api.NodeIdentityGetRequest{NodeID: nodeID}, nil)
+	if err != nil {
+		t.Fatalf("node identity through the server: %v", err)
+	}
+	if ident.Claims["nomad_node_id"] != nodeID || ident.Claims["sub"] != "node:global:default:"+nodeID+":default" {
+		t.Fatalf("identity claims = %v", ident.Claims)
+	}
+	first := ident.Claims["jti"]
+	if _, err := sc.Nodes().Identity().Renew(&api.NodeIdentityRenewRequest{NodeID: nodeID}, nil); err != nil {
+		t.Fatalf("renew the node identity through the server: %v", err)
+	}
+	var renewed any
+	waitUntil(t, 30*time.Second, "a renewed node identity", func() bool {
+		ident, err := sc.Nodes().Identity().Get(&api.NodeIdentityGetRequest{NodeID: nodeID}, nil)
+		if err != nil {
+			return false
+		}
+		renewed = ident.Claims["jti"]
+		return renewed != first
+	})
+
 	cl.stop()
 	cl.start(t)
 	waitUntil(t, 60*time.Second, "the restarted client to answer with its metadata", func() bool {
@@ -85,6 +107,9 @@ plugin "raw_exec" {
 	})
 	if n, _, err := sc.Nodes().Info(nodeID, nil); err != nil || n.Meta["rack"] != "r2" {
 		t.Fatalf("node after the client restart: %v, %v", n.Meta, err)
+	}
+	if ident, err := sc.Nodes().Identity().Get(&api.NodeIdentityGetRequest{NodeID: nodeID}, nil); err != nil || ident.Claims["jti"] != renewed {
+		t.Fatalf("identity after the client restart: %v (%v), want the renewed one kept", ident, err)
 	}
 
 	// The scheduler sees the dynamic metadata.

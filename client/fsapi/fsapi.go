@@ -58,8 +58,10 @@ func Handler(c *client.Client) http.Handler {
 	mux.HandleFunc("GET /v1/client/stats", h.wrap(h.hostStats))
 	mux.HandleFunc("GET /v1/client/gc", h.wrap(h.gc))
 	mux.HandleFunc("GET /v1/client/metadata", h.wrap(h.metadataRead))
+	mux.HandleFunc("GET /v1/client/identity", h.wrap(h.identityRead))
 	for _, method := range []string{"PUT", "POST"} {
 		mux.HandleFunc(method+" /v1/client/metadata", h.wrap(h.metadataApply))
+		mux.HandleFunc(method+" /v1/client/identity/renew", h.wrap(h.identityRenew))
 	}
 	return mux
 }
