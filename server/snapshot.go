@@ -16,8 +16,13 @@ import (
 )
 
 // snapshotFormat names the layout of `operator snapshot save` archives:
-// gzip of one JSON header line, then the state store's JSON stream.
-const snapshotFormat = "roam-snapshot/1"
+// gzip of one JSON header line, then the state store's stream
+// (state.Snapshot.Persist), in msgpack.
+const snapshotFormat = "roam-snapshot/2"
+
+// snapshotFormatJSON is the layout earlier versions wrote, whose state
+// stream is JSON; state.Restore reads both.
+const snapshotFormatJSON = "roam-snapshot/1"
 
 // SnapshotHeader opens a snapshot archive.
 type SnapshotHeader struct {
@@ -84,7 +89,7 @@ func OpenSnapshot(r io.Reader) (*SnapshotHeader, io.Reader, error) {
 		return nil, nil, fmt.Errorf("read snapshot header: %w", err)
 	}
 	var header SnapshotHeader
-	if err := json.Unmarshal(line, &header); err != nil || header.Format != snapshotFormat {
+	if err := json.Unmarshal(line, &header); err != nil || (header.Format != snapshotFormat && header.Format != snapshotFormatJSON) {
 		return nil, nil, fmt.Errorf("not a %s archive", snapshotFormat)
 	}
 	return &header, br, nil
