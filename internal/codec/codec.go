@@ -30,9 +30,8 @@ const Format byte = 0x01
 var handle = func() *codec.MsgpackHandle {
 	h := &codec.MsgpackHandle{}
 	// The msgpack spec's string and binary types, so that []byte and
-	// strings stay apart.
+	// strings stay apart, in interface{} values too.
 	h.WriteExt = true
-	h.RawToString = true
 	// time.Time in its binary form, which keeps the zone offset, as JSON's
 	// RFC 3339 does (msgpack's timestamp is UTC only).
 	h.TimeNotBuiltin = true
