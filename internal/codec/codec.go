@@ -12,12 +12,10 @@ package codec
 import (
 	"bytes"
 	"io"
-	"net/rpc"
 	"reflect"
 	"sync"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
-	"github.com/hashicorp/net-rpc-msgpackrpc/v2"
 )
 
 // Format opens every body this package encodes for storage (a Raft log
@@ -92,18 +90,6 @@ func NewDecoder(r io.Reader) *Decoder { return &Decoder{dec: codec.NewDecoder(r,
 // Decode reads the next value into v, a pointer; it returns io.EOF at the
 // end of the stream.
 func (d *Decoder) Decode(v any) error { return d.dec.Decode(v) }
-
-// NewClientCodec returns a net/rpc client codec speaking this encoding on
-// conn.
-func NewClientCodec(conn io.ReadWriteCloser) rpc.ClientCodec {
-	return msgpackrpc.NewCodecFromHandle(true, true, conn, handle)
-}
-
-// NewServerCodec returns a net/rpc server codec speaking this encoding on
-// conn.
-func NewServerCodec(conn io.ReadWriteCloser) rpc.ServerCodec {
-	return msgpackrpc.NewCodecFromHandle(true, true, conn, handle)
-}
 
 // IsJSON reports whether body, a stored body, was written as JSON (by a
 // Roam that predates this encoding): it opens with '{' after any space.
