@@ -16,8 +16,9 @@ Usage: roam ingress list [options]
 
   List prints the routes of the agent's built-in ingress (client { ingress
   { enabled = true } }): the host and path of each route, the service it
-  routes to, its healthy and total instances, its request counters, and the
-  services whose claim on the same host and path lost to an older one.
+  routes to, its instances (those whose checks pass), its request counters,
+  and the services whose claim on the same host and path lost to an older
+  one.
 
 General Options:
 ` + generalOptionsHelp + `
@@ -56,20 +57,14 @@ func (c *cli) ingressList(v *verb, args []string) int {
 
 // formatIngressRoutes renders the routing table, one route a row.
 func formatIngressRoutes(routes []ingress.RouteView) string {
-	rows := []string{"Host|Path|Service|Healthy|Requests|Failures|Conflicts"}
+	rows := []string{"Host|Path|Service|Instances|Requests|Failures|Conflicts"}
 	for _, r := range routes {
-		healthy := 0
-		for _, in := range r.Instances {
-			if in.Healthy {
-				healthy++
-			}
-		}
 		conflicts := "-"
 		if len(r.Conflicts) > 0 {
 			conflicts = "lost: " + strings.Join(r.Conflicts, ",")
 		}
-		rows = append(rows, fmt.Sprintf("%s|%s|%s/%s|%d/%d|%d|%d|%s", r.Host, r.Path, r.Namespace, r.Service,
-			healthy, len(r.Instances), r.Stats.Requests, r.Stats.Failures, conflicts))
+		rows = append(rows, fmt.Sprintf("%s|%s|%s/%s|%d|%d|%d|%s", r.Host, r.Path, r.Namespace, r.Service,
+			len(r.Instances), r.Stats.Requests, r.Stats.Failures, conflicts))
 	}
 	return formatList(rows)
 }
