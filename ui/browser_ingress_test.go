@@ -57,7 +57,8 @@ func TestBrowserIngress(t *testing.T) {
 	b.screenshot(t, "ingress")
 	b.open(t, "/ui/allocations/"+webAlloc.ID)
 	b.waitFor(t, "the allocation page shows its cluster address and active route",
-		mainHas("Cluster address", address, "Ingress routes", "app.test", "active"))
+		mainHas("Ingress routes", "app.test", "active")+
+			fmt.Sprintf(` && document.querySelector('main [data-field="cluster-address"]')?.textContent === %q`, address))
 	b.screenshot(t, "alloc-ingress")
 	b.open(t, "/ui/allocations/"+intruderAlloc.ID)
 	b.waitFor(t, "the losing allocation's page shows the conflict", mainHas("Ingress routes", "lost to default/ui-web"))
