@@ -27,21 +27,22 @@ const maxAttempts = 3
 // Proxy answers requests from the current routing table.
 type Proxy struct {
 	table     atomic.Pointer[Table]
-	transport *http.Transport
+	transport *upstreamTransport
 	buffers   *bufferPool
 }
 
 // NewProxy returns a proxy with an empty routing table.
 func NewProxy() *Proxy {
-	p := &Proxy{transport: newTransport(), buffers: &bufferPool{}}
+	p := &Proxy{transport: newUpstreamTransport(), buffers: &bufferPool{}}
 	p.table.Store(&Table{})
 	return p
 }
 
-// newTransport is the connection pool to the instances: kept-alive
-// connections reused across requests (many idle ones per instance, for
-// parallel clients), no environment proxy, no compression added (bodies
-// pass as the instance sent them), addresses are IP:port so no DNS.
+// newTransport is the connection pool for requests with a body and
+// upgrades: kept-alive connections reused across requests (many idle ones
+// per instance, for parallel clients), no environment proxy, no
+// compression added (bodies pass as the instance sent them), addresses are
+// IP:port so no DNS.
 func newTransport() *http.Transport {
 	return &http.Transport{
 		Proxy:                 nil,
@@ -63,6 +64,13 @@ func (p *Proxy) Table() *Table { return p.table.Load() }
 func (p *Proxy) Update(regs []*api.ServiceRegistration) *Table {
 	t := buildTable(regs, p.table.Load(), p.routeProxy)
 	p.table.Store(t)
+	addrs := map[string]bool{}
+	for _, r := range t.routes {
+		for _, in := range r.Instances {
+			addrs[in.Address] = true
+		}
+	}
+	p.transport.keepOnly(addrs)
 	return t
 }
 
