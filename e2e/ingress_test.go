@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -45,7 +46,9 @@ func ingressJob(webapp string, count int) *api.Job {
 // agent's ingress, one of them with a failing check: requests by Host
 // reach the two healthy ones only, round-robin; while a load loop runs, an
 // instance is added and one is stopped, and no request fails; HTTPS serves
-// the configured certificate.
+// the configured certificate, then one written to a variable (with
+// `roam var put key=@file`); a job file's `service { ingress {} }` block
+// routes as the tags do.
 func TestIngressRoutesToHealthyInstances(t *testing.T) {
 	ports := freePorts(t, 2)
 	port := ports[0]
@@ -203,6 +206,77 @@ func TestIngressRoutesToHealthyInstances(t *testing.T) {
 		defer resp.Body.Close()
 		if resp.StatusCode != 200 || resp.TLS == nil || resp.TLS.PeerCertificates[0].Subject.CommonName != "2048.localhost" {
 			t.Fatalf("status %d, TLS %v", resp.StatusCode, resp.TLS != nil)
+		}
+	})
+
+	t.Run("HTTPS certificate from a variable, chosen by SNI, replaces the file's", func(t *testing.T) {
+		varCert, varKey := selfSignedCert(t, "2048.localhost")
+		if out, code := a.roam(t, "var", "put", "nomad/ingress/certs/web2048", "cert=@"+varCert, "key=@"+varKey); code != 0 {
+			t.Fatalf("var put: exit %d:\n%s", code, out)
+		}
+		want, err := tls.LoadX509KeyPair(varCert, varKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 10*time.Second, "the variable's certificate served", func() bool {
+			conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", ports[1]), &tls.Config{InsecureSkipVerify: true, ServerName: "2048.localhost"})
+			if err != nil {
+				return false
+			}
+			defer conn.Close()
+			return bytes.Equal(conn.ConnectionState().PeerCertificates[0].Raw, want.Certificate[0])
+		})
+	})
+
+	t.Run("a job file's ingress block routes like the tags", func(t *testing.T) {
+		script := `cd "$NOMAD_TASK_DIR" && printf hcl > whoami && PORT=$NOMAD_PORT_http WEBAPP_ROOT=. exec ` + webapp
+		file := filepath.Join(t.TempDir(), "hcl.nomad.hcl")
+		mustNet(t, os.WriteFile(file, []byte(fmt.Sprintf(`job "hclweb" {
+  group "web" {
+    network {
+      port "http" {}
+    }
+    service {
+      name     = "hclweb"
+      port     = "http"
+      provider = "nomad"
+      ingress {
+        host = "hcl.localhost"
+        path = "/whoami"
+      }
+    }
+    task "web" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", %q]
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+    }
+  }
+}
+`, script)), 0o600))
+		if out, code := a.roam(t, "job", "run", "-detach", file); code != 0 {
+			t.Fatalf("job run: exit %d:\n%s", code, out)
+		}
+		waitUntil(t, 30*time.Second, "the job file's route answering", func() bool {
+			req, _ := http.NewRequest("GET", front, nil)
+			req.Host = "hcl.localhost"
+			resp, err := client.Do(req)
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode == 200 && string(b) == "hcl"
+		})
+		for _, r := range routes() {
+			if r.Host == "hcl.localhost" && r.Path != "/whoami" {
+				t.Fatalf("route %+v, want path /whoami", r)
+			}
 		}
 	})
 
