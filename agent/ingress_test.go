@@ -30,6 +30,7 @@ type ingressFixture struct {
 	srv    *server.Server
 	client *api.Client
 	allocs []*api.Allocation
+	proxy  *ingress.Proxy
 	front  *httptest.Server
 	certs  *ingress.Certs
 }
@@ -54,36 +55,50 @@ func newIngressFixture(t *testing.T, count int) *ingressFixture {
 	if _, err := srv.RegisterNode(node); err != nil {
 		t.Fatal(err)
 	}
-	job := api.NewServiceJob("web", "web", "global", 50)
-	job.AddTaskGroup(api.NewTaskGroup("g", count).AddTask(api.NewTask("t", "raw_exec").SetConfig("command", "/bin/true")))
-	job.Canonicalize()
-	if _, err := srv.RegisterJob(&structs.JobRegisterArgs{Job: job}); err != nil {
-		t.Fatal(err)
-	}
 	f := &ingressFixture{srv: srv, client: client, certs: ingress.NewCerts(nil)}
-	waitFor(t, 15*time.Second, "placement", func() bool {
-		f.allocs, _ = srv.State().Snapshot().AllocsByJob("default", "web")
-		return len(f.allocs) == count
-	})
-	proxy := ingress.NewProxy()
+	f.allocs = f.runJob(t, "web", count)
+	f.proxy = ingress.NewProxy()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go ingress.NewWatcher(client, proxy, logger).Run(ctx)
+	go ingress.NewWatcher(client, f.proxy, logger).Run(ctx)
 	go f.certs.Watch(ctx, client, logger)
-	f.front = httptest.NewServer(proxy)
+	f.front = httptest.NewServer(f.proxy)
 	t.Cleanup(f.front.Close)
 	return f
+}
+
+// runJob registers job id with count allocations and waits for them to
+// be placed.
+func (f *ingressFixture) runJob(t *testing.T, id string, count int) []*api.Allocation {
+	t.Helper()
+	job := api.NewServiceJob(id, id, "global", 50)
+	job.AddTaskGroup(api.NewTaskGroup("g", count).AddTask(api.NewTask("t", "raw_exec").SetConfig("command", "/bin/true")))
+	job.Canonicalize()
+	if _, err := f.srv.RegisterJob(&structs.JobRegisterArgs{Job: job}); err != nil {
+		t.Fatal(err)
+	}
+	var allocs []*api.Allocation
+	waitFor(t, 15*time.Second, "placement", func() bool {
+		allocs, _ = f.srv.State().Snapshot().AllocsByJob("default", id)
+		return len(allocs) == count
+	})
+	return allocs
 }
 
 // register publishes alloc i's instance of service web at addr, as its
 // client does once the instance's checks pass.
 func (f *ingressFixture) register(t *testing.T, i int, addr string, tags ...string) {
 	t.Helper()
+	f.publish(t, f.allocs[i], "web", addr, tags...)
+}
+
+// publish registers alloc's instance of service at addr.
+func (f *ingressFixture) publish(t *testing.T, a *api.Allocation, service, addr string, tags ...string) {
+	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
-	a := f.allocs[i]
-	err := f.srv.UpsertServiceRegistrations([]*api.ServiceRegistration{{ID: "reg-" + a.ID, ServiceName: "web", Namespace: "default",
-		NodeID: a.NodeID, JobID: "web", AllocID: a.ID, Address: host, Port: p, Tags: tags}})
+	err := f.srv.UpsertServiceRegistrations([]*api.ServiceRegistration{{ID: "reg-" + a.ID, ServiceName: service, Namespace: "default",
+		NodeID: a.NodeID, JobID: a.JobID, AllocID: a.ID, Address: host, Port: p, Tags: tags}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,4 +239,30 @@ func TestIngressCertificatesFromVariables(t *testing.T) {
 		})
 		t.Logf("renewed certificate served %s after the write", time.Since(start).Round(10*time.Microsecond))
 	})
+}
+
+// TestIngressOlderJobKeepsContestedRoute registers the newer job's
+// instance first: the route still goes to the older job's service, and the
+// newer one is reported as a conflict, through the real watcher.
+func TestIngressOlderJobKeepsContestedRoute(t *testing.T) {
+	f := newIngressFixture(t, 1)
+	intruderAllocs := f.runJob(t, "intruder", 1)
+	intruder, web := instance(t, "intruder"), instance(t, "web")
+	f.publish(t, intruderAllocs[0], "intruder", intruder.Listener.Addr().String(), ingress.HostTag+"app.test")
+	waitFor(t, 5*time.Second, "the intruder's route", func() bool { return len(f.proxy.Table().View()) == 1 })
+	f.register(t, 0, web.Listener.Addr().String(), ingress.HostTag+"app.test")
+	waitFor(t, 5*time.Second, "the older job's service owning the route", func() bool {
+		v := f.proxy.Table().View()
+		return len(v) == 1 && v[0].Service == "web" && len(v[0].Conflicts) == 1 && v[0].Conflicts[0] == "default/intruder"
+	})
+	req, _ := http.NewRequest("GET", f.front.URL, nil)
+	req.Host = "app.test"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, _ := io.ReadAll(resp.Body); string(b) != "web" {
+		t.Fatalf("answered by %q, want web", b)
+	}
 }

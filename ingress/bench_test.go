@@ -25,7 +25,7 @@ func BenchmarkThroughput(b *testing.B) {
 	p := NewProxy()
 	p.Update([]*api.ServiceRegistration{
 		reg("default", "web", "a", backend.Listener.Addr().String(), 1, "ingress.host=web.test"),
-	})
+	}, nil)
 	front := httptest.NewServer(p)
 	defer front.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}

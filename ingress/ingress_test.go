@@ -28,7 +28,7 @@ func TestRoutingTable(t *testing.T) {
 		reg("prod", "intruder", "a4", "10.0.0.4:80", 20, "ingress.host=app.example.com", "ingress.path=/api"),
 		reg("default", "plain", "a5", "10.0.0.5:80", 13, "http"),
 	}
-	table := buildTable(regs, nil, nil)
+	table := buildTable(regs, nil, nil, nil)
 	cases := []struct {
 		name, host, path string
 		wantService      string
@@ -109,7 +109,7 @@ func TestProxy(t *testing.T) {
 		reg("default", "web", "a", a.Listener.Addr().String(), 1, "ingress.host=web.test"),
 		reg("default", "web", "b", b.Listener.Addr().String(), 1, "ingress.host=web.test"),
 		reg("default", "web", "dead", deadAddr, 1, "ingress.host=web.test"),
-	})
+	}, nil)
 
 	t.Run("round-robin over healthy instances, retrying past a dead one", func(t *testing.T) {
 		seen := map[string]int{}
@@ -155,4 +155,31 @@ func TestProxy(t *testing.T) {
 			t.Fatalf("stats = %+v", s)
 		}
 	})
+}
+
+func TestConflictsByJobAge(t *testing.T) {
+	web := reg("default", "web", "w2", "10.0.0.1:80", 100, "ingress.host=app.test") // an instance replaced lately
+	web.JobID = "web"
+	intruder := reg("prod", "intruder", "i1", "10.0.0.2:80", 50, "ingress.host=app.test")
+	intruder.JobID = "intruder"
+	cases := []struct {
+		name         string
+		jobIndex     map[string]uint64
+		wantOwner    string
+		wantConflict string
+	}{
+		{"the older job keeps the route though its instances are newer",
+			map[string]uint64{JobKey("default", "web"): 10, JobKey("prod", "intruder"): 40}, "web", "prod/intruder"},
+		{"jobs unknown: the oldest registration wins", nil, "intruder", "default/web"},
+		{"one job unknown: its registrations date its claim",
+			map[string]uint64{JobKey("default", "web"): 10}, "web", "prod/intruder"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := buildTable([]*api.ServiceRegistration{web, intruder}, tc.jobIndex, nil, nil).lookup("app.test", "/")
+			if r == nil || r.Service != tc.wantOwner || len(r.Conflicts) != 1 || r.Conflicts[0] != tc.wantConflict {
+				t.Fatalf("route = %+v, want owner %s with conflict %s", r, tc.wantOwner, tc.wantConflict)
+			}
+		})
+	}
 }

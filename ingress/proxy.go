@@ -60,9 +60,11 @@ func newTransport() *http.Transport {
 // Table is the routing table in use.
 func (p *Proxy) Table() *Table { return p.table.Load() }
 
-// Update rebuilds the routing table from registrations and swaps it in.
-func (p *Proxy) Update(regs []*api.ServiceRegistration) *Table {
-	t := buildTable(regs, p.table.Load(), p.routeProxy)
+// Update rebuilds the routing table from registrations and swaps it in;
+// jobIndex holds the CreateIndex of their jobs by JobKey (nil: none), the
+// age of each service's claim on its host and path.
+func (p *Proxy) Update(regs []*api.ServiceRegistration, jobIndex map[string]uint64) *Table {
+	t := buildTable(regs, jobIndex, p.table.Load(), p.routeProxy)
 	p.table.Store(t)
 	addrs := map[string]bool{}
 	for _, r := range t.routes {

@@ -94,11 +94,17 @@ type claim struct {
 	instances          []Instance
 }
 
+// JobKey names a job in a jobIndex map: "namespace/id".
+func JobKey(namespace, id string) string { return namespace + "/" + id }
+
 // buildTable makes the routing table from registrations. Two services
-// claiming one host and path: the one registered first keeps the route;
-// the other is listed as a conflict. Stats carry over from old, route by
-// route; each route gets its reverse proxy from newProxy.
-func buildTable(regs []*api.ServiceRegistration, old *Table, newProxy func(*Route) *httputil.ReverseProxy) *Table {
+// claiming one host and path: the older keeps the route and the other is
+// listed as a conflict. A claim is as old as its service's job (its
+// CreateIndex in jobIndex, by JobKey), so it survives the service's
+// instances being replaced; a job missing from jobIndex dates from its
+// oldest registration. Stats carry over from old, route by route; each
+// route gets its reverse proxy from newProxy.
+func buildTable(regs []*api.ServiceRegistration, jobIndex map[string]uint64, old *Table, newProxy func(*Route) *httputil.ReverseProxy) *Table {
 	claims := map[[2]string]map[string]*claim{}
 	for _, reg := range regs {
 		host, path := RouteOf(reg.Tags)
@@ -110,12 +116,16 @@ func buildTable(regs []*api.ServiceRegistration, old *Table, newProxy func(*Rout
 		if claims[key] == nil {
 			claims[key] = map[string]*claim{}
 		}
+		since := reg.CreateIndex
+		if idx, ok := jobIndex[JobKey(reg.Namespace, reg.JobID)]; ok {
+			since = idx
+		}
 		c := claims[key][svc]
 		if c == nil {
-			c = &claim{namespace: reg.Namespace, service: reg.ServiceName, oldest: reg.CreateIndex}
+			c = &claim{namespace: reg.Namespace, service: reg.ServiceName, oldest: since}
 			claims[key][svc] = c
 		}
-		c.oldest = min(c.oldest, reg.CreateIndex)
+		c.oldest = min(c.oldest, since)
 		c.instances = append(c.instances, Instance{AllocID: reg.AllocID, Address: net.JoinHostPort(reg.Address, itoa(reg.Port))})
 	}
 	t := &Table{byHost: map[string][]*Route{}}

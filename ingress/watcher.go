@@ -21,6 +21,9 @@ type Watcher struct {
 	client *api.Client
 	proxy  *Proxy
 	logger *slog.Logger
+	// jobIndex caches the CreateIndex of the ingress services' jobs, by
+	// JobKey: the age of their claims.
+	jobIndex map[string]uint64
 }
 
 // NewWatcher returns a watcher that reads the catalogue through client and
@@ -29,7 +32,7 @@ func NewWatcher(client *api.Client, proxy *Proxy, logger *slog.Logger) *Watcher 
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Watcher{client: client, proxy: proxy, logger: logger.With("component", "ingress")}
+	return &Watcher{client: client, proxy: proxy, logger: logger.With("component", "ingress"), jobIndex: map[string]uint64{}}
 }
 
 // Run watches until ctx is done.
@@ -58,7 +61,7 @@ func (w *Watcher) Run(ctx context.Context) {
 			continue
 		}
 		index = meta.LastIndex
-		t := w.proxy.Update(regs)
+		t := w.proxy.Update(regs, w.jobIndexes(ctx, regs))
 		w.logger.Debug("ingress routes rebuilt", "routes", len(t.routes), "instances", len(regs), "index", index)
 	}
 }
@@ -81,6 +84,31 @@ func (w *Watcher) ingressRegistrations(ctx context.Context, stubs []*api.Service
 		}
 	}
 	return out, nil
+}
+
+// jobIndexes returns the CreateIndex of the registrations' jobs, reading
+// those it has not seen yet (a job it cannot read is left out: its
+// services' claims then date from their registrations).
+func (w *Watcher) jobIndexes(ctx context.Context, regs []*api.ServiceRegistration) map[string]uint64 {
+	live := map[string]uint64{}
+	for _, r := range regs {
+		key := JobKey(r.Namespace, r.JobID)
+		if _, done := live[key]; done {
+			continue
+		}
+		idx, ok := w.jobIndex[key]
+		if !ok {
+			job, _, err := w.client.Jobs().Info(r.JobID, (&api.QueryOptions{Namespace: r.Namespace}).WithContext(ctx))
+			if err != nil || job.CreateIndex == nil {
+				w.logger.Debug("read the job of an ingress service", "job", key, "error", err)
+				continue
+			}
+			idx = *job.CreateIndex
+		}
+		live[key] = idx
+	}
+	w.jobIndex = live
+	return live
 }
 
 func hasIngressTag(tags []string) bool {
