@@ -2,8 +2,10 @@ package ingress
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -66,22 +68,40 @@ func (w *Watcher) Run(ctx context.Context) {
 	}
 }
 
+// parallelReads bounds the service reads one rebuild makes at a time.
+const parallelReads = 8
+
 // ingressRegistrations fetches the registrations of the services that
-// carry an ingress tag.
+// carry an ingress tag, several at a time.
 func (w *Watcher) ingressRegistrations(ctx context.Context, stubs []*api.ServiceRegistrationListStub) ([]*api.ServiceRegistration, error) {
-	var out []*api.ServiceRegistration
+	type read struct{ namespace, name string }
+	var reads []read
 	for _, ns := range stubs {
 		for _, svc := range ns.Services {
-			if !hasIngressTag(svc.Tags) {
-				continue
+			if hasIngressTag(svc.Tags) {
+				reads = append(reads, read{ns.Namespace, svc.ServiceName})
 			}
-			q := (&api.QueryOptions{Namespace: ns.Namespace}).WithContext(ctx)
-			regs, _, err := w.client.Services().Get(svc.ServiceName, q)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, regs...)
 		}
+	}
+	results := make([][]*api.ServiceRegistration, len(reads))
+	errs := make([]error, len(reads))
+	sem := make(chan struct{}, parallelReads)
+	var wg sync.WaitGroup
+	for i, r := range reads {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			q := (&api.QueryOptions{Namespace: r.namespace}).WithContext(ctx)
+			results[i], _, errs[i] = w.client.Services().Get(r.name, q)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []*api.ServiceRegistration
+	for _, regs := range results {
+		out = append(out, regs...)
 	}
 	return out, nil
 }
