@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -284,6 +285,21 @@ func TestIngressRoutesToHealthyInstances(t *testing.T) {
 		out, code := a.roam(t, "ingress", "list")
 		if code != 0 || !strings.Contains(out, "2048.localhost") || !strings.Contains(out, "default/web2048") {
 			t.Fatalf("ingress list: exit %d:\n%s", code, out)
+		}
+		rs := routes()
+		var active string
+		for _, r := range rs {
+			if r.Host == "2048.localhost" && len(r.Instances) > 0 {
+				active = r.Instances[0].AllocID
+			}
+		}
+		out, code = a.roam(t, "alloc", "status", active)
+		if code != 0 || !strings.Contains(out, "Ingress Routes") || !regexp.MustCompile(`web2048 +\S+ +2048\.localhost +/ +active`).MatchString(out) {
+			t.Fatalf("alloc status: exit %d:\n%s", code, out)
+		}
+		out, code = a.roam(t, "service", "info", "web2048")
+		if code != 0 || !regexp.MustCompile(active[:8]+` +- +2048\.localhost/ +active`).MatchString(out) {
+			t.Fatalf("service info: exit %d:\n%s", code, out)
 		}
 	})
 }
