@@ -17,6 +17,10 @@ const (
 	OverlayVXLAN     = "vxlan"
 )
 
+// OverlayDevices are the overlays' device names (the WireGuard one is
+// network/wireguard's Device).
+var OverlayDevices = []string{OverlayDevice, "roam-wg"}
+
 // Overlay carries allocation traffic between nodes: each node routes the
 // other nodes' subnets through it.
 type Overlay interface {

@@ -34,7 +34,7 @@ import (
 // Device settings.
 const (
 	// Device is the TUN device's name.
-	Device = "roam-wg"
+	Device = "roam-wg" // listed in network.OverlayDevices
 	// DefaultPort is the UDP port the device listens on (WireGuard's).
 	DefaultPort = 51820
 	// KeyFile is the private key's file in the key directory (0600).

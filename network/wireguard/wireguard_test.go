@@ -98,7 +98,7 @@ func runNode(in io.Reader, out io.Writer) error {
 
 const (
 	testBridge = "roamwgbr0"
-	testPrefix = "10.199.7."
+	testPrefix = "10.199.9."
 )
 
 // requireNetns skips unless the test can make namespaces and TUN devices.
