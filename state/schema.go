@@ -49,7 +49,6 @@ func schema() *memdb.DBSchema {
 			"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 			"node": {Name: "node", Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
 			"job":  {Name: "job", Indexer: nsJob},
-			"eval": {Name: "eval", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "EvalID"}},
 		}},
 		tableNodes: {Name: tableNodes, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
