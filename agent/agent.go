@@ -472,9 +472,21 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/acl/tokens", management, h.aclTokens)
 		handle("/v1/acl/token", management, h.aclTokenCreate)
 		handle("/v1/acl/token/", aclTokenRule, h.aclToken)
+		handle("/v1/acl/token/onetime", anyToken, h.aclOneTimeToken)
+		handle("/v1/acl/token/onetime/exchange", public, h.aclOneTimeExchange)
 		handle("/v1/acl/roles", anyToken, h.aclRoles)
 		handle("/v1/acl/role", management, h.aclRoleCreate)
 		handle("/v1/acl/role/", reads(anyToken, management), h.aclRole)
+		handle("/v1/acl/identity/client-introduction-token", nodeWrite, h.clientIntroductionToken)
+		handle("/v1/acl/auth-methods", public, h.aclAuthMethods)
+		handle("/v1/acl/auth-method", management, h.aclAuthMethodCreate)
+		handle("/v1/acl/auth-method/", management, h.aclAuthMethod)
+		handle("/v1/acl/binding-rules", management, h.aclBindingRules)
+		handle("/v1/acl/binding-rule", management, h.aclBindingRuleCreate)
+		handle("/v1/acl/binding-rule/", management, h.aclBindingRule)
+		for _, p := range []string{"/v1/acl/login", "/v1/acl/oidc/auth-url", "/v1/acl/oidc/complete-auth"} {
+			handle(p, public, h.aclLogin)
+		}
 	}
 	if a.server != nil {
 		// Every server applies the log, so each streams events itself.
@@ -488,9 +500,11 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 	handle("/v1/agent/health", public, h.agentHealth)
 	handle("/v1/ingress/routes", agentRead, h.ingressRoutes)
 	handle("/v1/metrics", public, h.metrics)
+	var local http.Handler
 	if a.client != nil {
-		routes = append(routes, route{pattern: "/v1/client/", allow: h.clientRule, handler: fsapi.Handler(a.client).ServeHTTP})
+		local = fsapi.Handler(a.client)
 	}
+	routes = append(routes, route{pattern: "/v1/client/", allow: h.clientRule, handler: h.clientRequest(local)})
 	routes = append(routes, route{pattern: "/ui/", allow: public, handler: ui.Handler().ServeHTTP})
 	routes = append(routes, route{pattern: "/", allow: public, handler: func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {

@@ -134,10 +134,13 @@ type ServerJoin struct {
 type IngressConfig struct {
 	Enabled  bool
 	HTTPPort int
-	// HTTPSPort, with CertFile and KeyFile (PEM), also serves HTTPS.
+	// HTTPSPort also serves HTTPS, with the certificates of the variables
+	// under nomad/ingress/certs/ chosen by SNI and, for other hosts, the
+	// one of CertFile and KeyFile (PEM) when given.
 	HTTPSPort         int
 	CertFile, KeyFile string
-	// Token reads the service catalogue when ACLs are on.
+	// Token reads services, jobs and certificate variables when ACLs are
+	// on.
 	Token string
 }
 
@@ -158,8 +161,9 @@ type ClientConfig struct {
 	// ClusterNetworkCIDR is `cluster_network { cidr }`: the node leases a
 	// subnet of it through the servers, and allocations reach every node's.
 	ClusterNetworkCIDR string
-	// Ingress is `ingress { enabled http_port token }`: the built-in
-	// HTTP entry point to services tagged ingress.host=...
+	// Ingress is `ingress { enabled http_port https_port cert_file
+	// key_file token }`: the built-in HTTP entry point to services tagged
+	// ingress.host=... (the jobspec's service ingress block).
 	Ingress               IngressConfig
 	StateDir              string
 	AllocDir              string

@@ -54,18 +54,19 @@ func schema() *memdb.DBSchema {
 		tableNodes: {Name: tableNodes, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 		}},
-		tableServices:      servicesTableSchema(),
-		tableVars:          varsTableSchema(),
-		tableDeployments:   deploymentsTableSchema(),
-		tableRootKeys:      rootKeysTableSchema(),
-		tableNamespaces:    namespacesTableSchema(),
-		tableConfig:        configTableSchema(),
-		tableNodePools:     nodePoolsTableSchema(),
-		tableSubnetLeases:  subnetLeasesTableSchema(),
-		tableHostVolumes:   hostVolumesTableSchema(),
-		tableScalingEvents: scalingEventsTableSchema(),
+		tableServices:         servicesTableSchema(),
+		tableVars:             varsTableSchema(),
+		tableDeployments:      deploymentsTableSchema(),
+		tableRootKeys:         rootKeysTableSchema(),
+		tableNamespaces:       namespacesTableSchema(),
+		tableConfig:           configTableSchema(),
+		tableNodePools:        nodePoolsTableSchema(),
+		tableSubnetLeases:     subnetLeasesTableSchema(),
+		tableHostVolumes:      hostVolumesTableSchema(),
+		tableScalingEvents:    scalingEventsTableSchema(),
+		tableACLOneTimeTokens: oneTimeTokensTableSchema(),
 	}}
-	for _, t := range aclTableSchemas() {
+	for _, t := range append(aclTableSchemas(), aclSSOTableSchemas()...) {
 		db.Tables[t.Name] = t
 	}
 	return db
