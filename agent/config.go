@@ -80,7 +80,15 @@ type ServerConfig struct {
 	EnabledSchedulers []string
 	HeartbeatGrace    time.Duration
 	MinHeartbeatTTL   time.Duration
-	EncryptKey        string // `encrypt`: the gossip encryption key
+	// FailoverHeartbeatTTL is how long a new leader waits to hear from
+	// each node (failover_heartbeat_ttl).
+	FailoverHeartbeatTTL time.Duration
+	// RaftSnapshotThreshold, RaftSnapshotInterval and RaftTrailingLogs
+	// tune Raft's snapshots; 0 keeps the server's defaults.
+	RaftSnapshotThreshold int
+	RaftSnapshotInterval  time.Duration
+	RaftTrailingLogs      int
+	EncryptKey            string // `encrypt`: the gossip encryption key
 	// AuthoritativeRegion owns ACLs and namespaces; other regions
 	// replicate them from it.
 	AuthoritativeRegion   string
