@@ -3,8 +3,10 @@ package command_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -442,6 +444,34 @@ func TestCLIACL(t *testing.T) {
 		t.Errorf("policy list after delete:\n%s", out)
 	}
 	testCLISSO(t, c)
+	testCLIUIAuthenticate(t, c)
+}
+
+// testCLIUIAuthenticate checks `ui -authenticate`: its URL carries a
+// one-time token that trades, once, for the caller's token.
+func testCLIUIAuthenticate(t *testing.T, c *e2eCluster) {
+	out := c.mustRun(t, 0, "ui", "-authenticate", "-show-url")
+	m := regexp.MustCompile(`/ui/\?ott=([0-9a-f-]{36})`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("ui -authenticate:\n%s", out)
+	}
+	exchange := func() (int, string) {
+		resp, err := http.Post(c.addr+"/v1/acl/token/onetime/exchange", "application/json",
+			strings.NewReader(`{"OneTimeSecretID": "`+m[1]+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct{ Token struct{ SecretID string } }
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body.Token.SecretID
+	}
+	if code, secret := exchange(); code != http.StatusOK || secret != c.token {
+		t.Fatalf("exchange: %d, secret %q; want 200 and the CLI's token", code, secret)
+	}
+	if code, _ := exchange(); code != http.StatusForbidden {
+		t.Fatalf("second exchange: %d, want 403", code)
+	}
 }
 
 // testCLISSO drives the auth method and binding rule verbs with a
