@@ -100,6 +100,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.ApplyPlanResultsRequestType:
 		var req structs.ApplyPlanResultsRequest
 		return f.apply(l.Index, body, &req, func() error { return store.ApplyPlanResults(l.Index, &req) }, nil, func() bool { return len(req.Stopped) > 0 })
+	case structs.ApplyPlanResultsBatchRequestType:
+		var req structs.ApplyPlanResultsBatchRequest
+		return f.apply(l.Index, body, &req, func() error { return store.ApplyPlanResultsBatch(l.Index, &req) }, nil, func() bool { return anyPlanStops(req.Plans) })
 	case structs.AllocClientUpdateRequestType:
 		var req structs.AllocClientUpdateRequest
 		return f.apply(l.Index, body, &req, func() error { return store.AllocClientUpdate(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, func() bool { return anyClientTerminal(req.Allocs) })
@@ -194,6 +197,27 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.ScalingEventRequestType:
 		var req structs.ScalingEventRequest
 		return f.apply(l.Index, body, &req, func() error { return store.AddScalingEvent(l.Index, &req) }, nil, nil)
+	case structs.OneTimeTokenUpsertRequestType:
+		var req structs.OneTimeTokenUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertOneTimeToken(l.Index, &req) }, nil, nil)
+	case structs.OneTimeTokenExchangeRequestType:
+		var req structs.OneTimeTokenExchangeRequest
+		return f.apply(l.Index, body, &req, func() error { return store.ExchangeOneTimeToken(l.Index, &req) }, nil, nil)
+	case structs.OneTimeTokenExpireRequestType:
+		var req structs.OneTimeTokenExpireRequest
+		return f.apply(l.Index, body, &req, func() error { return store.ExpireOneTimeTokens(l.Index, &req) }, nil, nil)
+	case structs.ACLAuthMethodUpsertRequestType:
+		var req structs.ACLAuthMethodUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertACLAuthMethods(l.Index, &req) }, nil, nil)
+	case structs.ACLAuthMethodDeleteRequestType:
+		var req structs.ACLAuthMethodDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.DeleteACLAuthMethods(l.Index, &req) }, nil, nil)
+	case structs.ACLBindingRuleUpsertRequestType:
+		var req structs.ACLBindingRuleUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertACLBindingRules(l.Index, &req) }, nil, nil)
+	case structs.ACLBindingRuleDeleteRequestType:
+		var req structs.ACLBindingRuleDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.DeleteACLBindingRules(l.Index, &req) }, nil, nil)
 	default:
 		// An entry from a newer version: refusing to go on would wedge the
 		// cluster, so it is logged loudly and skipped.
@@ -238,6 +262,17 @@ func always() bool { return true }
 func anyClientTerminal(allocs []*api.Allocation) bool {
 	for _, a := range allocs {
 		if structs.AllocClientTerminal(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// anyPlanStops reports whether some plan of a batch stops allocations,
+// which frees capacity.
+func anyPlanStops(plans []*structs.ApplyPlanResultsRequest) bool {
+	for _, p := range plans {
+		if len(p.Stopped) > 0 {
 			return true
 		}
 	}

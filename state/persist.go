@@ -39,8 +39,11 @@ type snapshotRecord struct {
 	// the first allocation of that job version as a record of the table
 	// allocJobsTable; 0 means the allocation carries its job itself (or
 	// has none).
-	JobRef     int             `json:",omitempty"`
-	HostVolume *api.HostVolume `json:",omitempty"`
+	JobRef       int                 `json:",omitempty"`
+	HostVolume   *api.HostVolume     `json:",omitempty"`
+	OneTimeToken *api.OneTimeToken   `json:",omitempty"`
+	AuthMethod   *api.ACLAuthMethod  `json:",omitempty"`
+	BindingRule  *api.ACLBindingRule `json:",omitempty"`
 }
 
 // allocJobsTable names the records that carry the jobs allocations run:
@@ -57,6 +60,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 	}
 	enc := codec.NewEncoder(bw)
 	jobRefs := map[*api.Job]int{}
+	var fillErr error // a stored allocation's metric that does not decode
 	emit := func(table string, fill func(raw any) snapshotRecord) error {
 		it, err := s.txn.Get(table, "id")
 		if err != nil {
@@ -64,6 +68,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}
 		for raw := it.Next(); raw != nil; raw = it.Next() {
 			rec := fill(raw)
+			if fillErr != nil {
+				return fmt.Errorf("snapshot %s: %w", table, fillErr)
+			}
 			rec.Table = table
 			if rec.Alloc != nil && rec.Alloc.Job != nil {
 				if rec, err = refAllocJob(enc, jobRefs, rec); err != nil {
@@ -88,7 +95,11 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}},
 		{tableJobSummary, func(r any) snapshotRecord { return snapshotRecord{Summary: r.(*summaryRow).Summary} }},
 		{tableEvals, func(r any) snapshotRecord { return snapshotRecord{Eval: r.(*api.Evaluation)} }},
-		{tableAllocs, func(r any) snapshotRecord { return snapshotRecord{Alloc: r.(*api.Allocation)} }},
+		{tableAllocs, func(r any) snapshotRecord {
+			a, err := r.(*allocRow).full()
+			fillErr = err
+			return snapshotRecord{Alloc: a}
+		}},
 		{tableNodes, func(r any) snapshotRecord { return snapshotRecord{Node: r.(*api.Node)} }},
 		{tableServices, func(r any) snapshotRecord { return snapshotRecord{Service: r.(*api.ServiceRegistration)} }},
 		{tableVars, func(r any) snapshotRecord { return snapshotRecord{Var: r.(*structs.Var)} }},
@@ -103,6 +114,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableNodePools, func(r any) snapshotRecord { return snapshotRecord{NodePool: r.(*api.NodePool)} }},
 		{tableScalingEvents, func(r any) snapshotRecord { return snapshotRecord{Scaling: r.(*ScalingEvents)} }},
 		{tableHostVolumes, func(r any) snapshotRecord { return snapshotRecord{HostVolume: r.(*api.HostVolume)} }},
+		{tableACLOneTimeTokens, func(r any) snapshotRecord { return snapshotRecord{OneTimeToken: r.(*api.OneTimeToken)} }},
+		{tableACLAuthMethods, func(r any) snapshotRecord { return snapshotRecord{AuthMethod: r.(*api.ACLAuthMethod)} }},
+		{tableACLBindingRules, func(r any) snapshotRecord { return snapshotRecord{BindingRule: r.(*api.ACLBindingRule)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
@@ -166,6 +180,7 @@ func Restore(r io.Reader) (*Store, error) {
 	tx := s.db.Txn(true)
 	defer tx.Abort()
 	allocJobs := map[int]*api.Job{}
+	var allocs compactor
 	for {
 		var rec snapshotRecord
 		if err := dec.Decode(&rec); err == io.EOF {
@@ -200,7 +215,10 @@ func Restore(r io.Reader) (*Store, error) {
 		case rec.Eval != nil:
 			obj = rec.Eval
 		case rec.Alloc != nil:
-			obj = rec.Alloc
+			allocs.compact(rec.Alloc, nil)
+			if obj, err = newAllocRow(rec.Alloc, nil); err != nil {
+				return nil, fmt.Errorf("restore %s: %w", rec.Table, err)
+			}
 		case rec.Node != nil:
 			obj = rec.Node
 		case rec.Service != nil:
@@ -229,6 +247,12 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.Scaling
 		case rec.HostVolume != nil:
 			obj = rec.HostVolume
+		case rec.OneTimeToken != nil:
+			obj = rec.OneTimeToken
+		case rec.AuthMethod != nil:
+			obj = rec.AuthMethod
+		case rec.BindingRule != nil:
+			obj = rec.BindingRule
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}
