@@ -121,7 +121,7 @@ var errNoChallenge = errors.New("connection closed before the handshake challeng
 func introduce(conn net.Conn, dc DialConfig) error {
 	nonce := make([]byte, nonceSize)
 	if _, err := io.ReadFull(conn, nonce); errors.Is(err, io.EOF) {
-		return fmt.Errorf("read handshake challenge: %w", errNoChallenge)
+		return fmt.Errorf("%w: %w", errNoChallenge, err)
 	} else if err != nil {
 		return fmt.Errorf("read handshake challenge: %w", err)
 	}
