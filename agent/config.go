@@ -115,6 +115,9 @@ type ServerConfig struct {
 	// RootKeyRotation is root_key_rotation_threshold: the age at which the
 	// leader rotates the active root key (0: Nomad's 30 days).
 	RootKeyRotation time.Duration
+	// ACLTokenGCThreshold is acl_token_gc_threshold: how long an expired
+	// ACL token is kept (0: Nomad's hour).
+	ACLTokenGCThreshold time.Duration
 	// ServerJoin also receives the deprecated server-level retry_join,
 	// retry_interval, retry_max and start_join keys.
 	ServerJoin *ServerJoin

@@ -93,7 +93,7 @@ func TestCollectExpiredTokens(t *testing.T) {
 	putPolicy(t, s, "reader", `namespace "default" { policy = "read" }`)
 	now := time.Now()
 	tokens := map[string]*time.Time{
-		"long-expired": ptr(now.Add(-2 * aclTokenGCThreshold)), "just-expired": ptr(now.Add(-time.Minute)),
+		"long-expired": ptr(now.Add(-2 * DefaultACLTokenGCThreshold)), "just-expired": ptr(now.Add(-time.Minute)),
 		"live": ptr(now.Add(time.Hour)), "forever": nil,
 	}
 	accessors := map[string]string{}
