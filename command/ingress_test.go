@@ -16,7 +16,7 @@ func TestIngressOutputFormats(t *testing.T) {
 	routes := []ingress.RouteView{
 		{Host: "app.test", Path: "/", Namespace: "default", Service: "web",
 			Instances: []ingress.Instance{{AllocID: "aaaaaaaa-1", Address: "10.42.0.2:8080"}}, Conflicts: []string{"prod/intruder"},
-			Stats: ingress.Stats{Requests: 12, Failures: 1}},
+			Stats: ingress.Stats{Requests: 12, Failures: 1}, Certificate: "nomad/ingress/certs/app"},
 	}
 	regs := []*api.ServiceRegistration{
 		reg("default", "web", "aaaaaaaa-1", "10.42.0.2", "ingress.host=app.test"),
@@ -30,8 +30,8 @@ func TestIngressOutputFormats(t *testing.T) {
 		want []string
 	}{
 		{"ingress list shows the conflict", formatIngressRoutes(routes), []string{
-			"Host      Path  Service      Instances  Requests  Failures  Conflicts",
-			"app.test  /     default/web  1          12        1         lost: prod/intruder"}},
+			"Host      Path  Service      Instances  Requests  Failures  Certificate              Conflicts",
+			"app.test  /     default/web  1          12        1         nomad/ingress/certs/app  lost: prod/intruder"}},
 		{"alloc status: the route's instance is active", formatIngressInstances(regs[:1], routes, true), []string{
 			"Service  Address         Host      Path  Route", "web      10.42.0.2:8080  app.test  /     active"}},
 		{"alloc status: not in the table yet", formatIngressInstances(regs[1:2], routes, true), []string{"not routed"}},

@@ -167,11 +167,14 @@ func TestIngressRoutesToHealthyInstances(t *testing.T) {
 		t.Logf("new instance took traffic %s after it was submitted, %s after the test saw its check pass (negative: sooner than the test polled)",
 			first.(time.Time).Sub(added).Round(time.Millisecond), first.(time.Time).Sub(passed).Round(time.Millisecond))
 		var victim string
-		for _, s := range a.allocsOf(t, "web2048") {
-			if s.ClientStatus == "running" && strings.HasSuffix(s.Name, "[0]") {
-				victim = s.ID
+		waitUntil(t, 10*time.Second, "a running instance [0] to stop", func() bool {
+			for _, s := range a.allocsOf(t, "web2048") {
+				if s.ClientStatus == "running" && s.DesiredStatus == "run" && strings.HasSuffix(s.Name, "[0]") {
+					victim = s.ID
+				}
 			}
-		}
+			return victim != ""
+		})
 		if _, err := a.client.Allocations().Stop(&api.Allocation{ID: victim}, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -227,6 +230,11 @@ func TestIngressRoutesToHealthyInstances(t *testing.T) {
 			defer conn.Close()
 			return bytes.Equal(conn.ConnectionState().PeerCertificates[0].Raw, want.Certificate[0])
 		})
+		for _, r := range routes() {
+			if r.Host == "2048.localhost" && r.Certificate != "nomad/ingress/certs/web2048" {
+				t.Errorf("route %s reports its certificate from %q, want the variable", r.Host, r.Certificate)
+			}
+		}
 	})
 
 	t.Run("a job file's ingress block routes like the tags", func(t *testing.T) {
