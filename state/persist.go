@@ -60,6 +60,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 	}
 	enc := codec.NewEncoder(bw)
 	jobRefs := map[*api.Job]int{}
+	var fillErr error // a stored allocation's metric that does not decode
 	emit := func(table string, fill func(raw any) snapshotRecord) error {
 		it, err := s.txn.Get(table, "id")
 		if err != nil {
@@ -67,6 +68,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}
 		for raw := it.Next(); raw != nil; raw = it.Next() {
 			rec := fill(raw)
+			if fillErr != nil {
+				return fmt.Errorf("snapshot %s: %w", table, fillErr)
+			}
 			rec.Table = table
 			if rec.Alloc != nil && rec.Alloc.Job != nil {
 				if rec, err = refAllocJob(enc, jobRefs, rec); err != nil {
@@ -91,7 +95,11 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}},
 		{tableJobSummary, func(r any) snapshotRecord { return snapshotRecord{Summary: r.(*summaryRow).Summary} }},
 		{tableEvals, func(r any) snapshotRecord { return snapshotRecord{Eval: r.(*api.Evaluation)} }},
-		{tableAllocs, func(r any) snapshotRecord { return snapshotRecord{Alloc: r.(*api.Allocation)} }},
+		{tableAllocs, func(r any) snapshotRecord {
+			a, err := r.(*allocRow).full()
+			fillErr = err
+			return snapshotRecord{Alloc: a}
+		}},
 		{tableNodes, func(r any) snapshotRecord { return snapshotRecord{Node: r.(*api.Node)} }},
 		{tableServices, func(r any) snapshotRecord { return snapshotRecord{Service: r.(*api.ServiceRegistration)} }},
 		{tableVars, func(r any) snapshotRecord { return snapshotRecord{Var: r.(*structs.Var)} }},
@@ -172,6 +180,7 @@ func Restore(r io.Reader) (*Store, error) {
 	tx := s.db.Txn(true)
 	defer tx.Abort()
 	allocJobs := map[int]*api.Job{}
+	var allocs compactor
 	for {
 		var rec snapshotRecord
 		if err := dec.Decode(&rec); err == io.EOF {
@@ -206,7 +215,10 @@ func Restore(r io.Reader) (*Store, error) {
 		case rec.Eval != nil:
 			obj = rec.Eval
 		case rec.Alloc != nil:
-			obj = rec.Alloc
+			allocs.compact(rec.Alloc, nil)
+			if obj, err = newAllocRow(rec.Alloc, nil); err != nil {
+				return nil, fmt.Errorf("restore %s: %w", rec.Table, err)
+			}
 		case rec.Node != nil:
 			obj = rec.Node
 		case rec.Service != nil:
