@@ -3,6 +3,7 @@ package command
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -44,6 +45,9 @@ func TestIngressOutputFormats(t *testing.T) {
 			"bbbbbbbb  -                app.test/  not routed",
 			"dddddddd  -                -          -"}},
 		{"service info: nothing to add", formatServiceAllocations(regs[3:], nil, nil, false), nil},
+		{"alloc status: the routes follow the header", formatAllocStatus(&api.Allocation{ID: "aaaaaaaa-1", TaskStates: map[string]*api.TaskState{"web": {State: "running"}}},
+			nil, allocView{ingress: formatIngressInstances(regs[:1], routes, true)}, time.Now()), []string{
+			"Modified            = <none>\n\nIngress Routes\nService  Address         Host      Path  Route\nweb      10.42.0.2:8080  app.test  /     active\n\nTask \"web\""}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
