@@ -119,6 +119,7 @@ type retryTransport struct {
 	base  http.RoundTripper
 }
 
+// RoundTrip implements http.RoundTripper.
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
 	if err == nil || req.Context().Err() != nil {
