@@ -70,7 +70,7 @@ func (a *Agent) startIngress(ctx context.Context) error {
 		go s.certs.Watch(ctx, client, a.logger.With("component", "ingress"))
 	}
 	for _, ln := range listeners {
-		srv := &http.Server{Handler: s.proxy, ReadHeaderTimeout: 10 * time.Second,
+		srv := &http.Server{Handler: s.proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
 		s.servers = append(s.servers, srv)
 		go func() {
