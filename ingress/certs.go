@@ -88,10 +88,6 @@ func (c *Certs) lookup(serverName string) (*tls.Certificate, string) {
 	return nil, ""
 }
 
-// Hosts lists the hosts that have a certificate from a variable, with the
-// variable's path.
-func (c *Certs) Hosts() map[string]string { return c.table.Load().sources }
-
 // CertVar is a certificate variable's path and items.
 type CertVar struct {
 	Path  string
@@ -183,7 +179,7 @@ func (c *Certs) Watch(ctx context.Context, client *api.Client, logger *slog.Logg
 			logger.Warn("ingress certificates left out", "error", err)
 		}
 		index = meta.LastIndex
-		logger.Info("ingress certificates loaded", "variables", len(vars), "hosts", len(c.Hosts()))
+		logger.Info("ingress certificates loaded", "variables", len(vars), "hosts", len(c.table.Load().sources))
 	}
 }
 
