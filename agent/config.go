@@ -289,7 +289,8 @@ func DefaultConfig() *Config {
 
 // DevConfig is the configuration of `roam agent -dev`: one node that is
 // both server and client, bound to loopback, keeping its state in memory
-// (DataDir is empty), with the raw_exec driver enabled.
+// (DataDir is empty), with the raw_exec driver enabled, and mock_driver,
+// the test driver Nomad's development builds have.
 func DevConfig() *Config {
 	c := DefaultConfig()
 	c.BindAddr = "127.0.0.1"
@@ -299,7 +300,8 @@ func DevConfig() *Config {
 	c.Server.BootstrapExpect = 1
 	c.Client.Enabled = true
 	c.Plugins = map[string]*PluginConfig{
-		"raw_exec": {Name: "raw_exec", Config: map[string]any{"enabled": true}},
+		"raw_exec":    {Name: "raw_exec", Config: map[string]any{"enabled": true}},
+		"mock_driver": {Name: "mock_driver", Config: map[string]any{"enabled": true}},
 	}
 	return c
 }
