@@ -260,8 +260,10 @@ func (s *Server) NodeAllocations(ctx context.Context, nodeID string, minIndex ui
 	return allocs, index, err
 }
 
-// NodeClientAllocs blocks until the node's allocations change past
-// minIndex (or wait passes) and names them with their modify indexes.
+// NodeClientAllocs blocks until the servers change the node's allocations
+// past minIndex (or wait passes) and names them with their
+// AllocModifyIndex, as Nomad does: a client's own status updates neither
+// answer its long poll nor make it fetch the allocation again.
 func (s *Server) NodeClientAllocs(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) (map[string]uint64, uint64, error) {
 	var allocs map[string]uint64
 	index, err := s.State().BlockingQuery(ctx, minIndex, wait, func(snap *state.Snapshot) (uint64, error) {
@@ -272,8 +274,8 @@ func (s *Server) NodeClientAllocs(ctx context.Context, nodeID string, minIndex u
 		allocs = make(map[string]uint64, len(list))
 		var index uint64
 		for _, a := range list {
-			allocs[a.ID] = a.ModifyIndex
-			index = max(index, a.ModifyIndex)
+			allocs[a.ID] = a.AllocModifyIndex
+			index = max(index, a.AllocModifyIndex)
 		}
 		return max(index, 1), nil
 	})
