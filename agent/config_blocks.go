@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // fileServer is the `server` block as written.
@@ -17,6 +18,10 @@ type fileServer struct {
 	EnabledSchedulers     []string        `hcl:"enabled_schedulers,optional"`
 	HeartbeatGrace        hcl.Expression  `hcl:"heartbeat_grace,optional"`
 	MinHeartbeatTTL       hcl.Expression  `hcl:"min_heartbeat_ttl,optional"`
+	FailoverHeartbeatTTL  hcl.Expression  `hcl:"failover_heartbeat_ttl,optional"`
+	RaftSnapshotThreshold int             `hcl:"raft_snapshot_threshold,optional"`
+	RaftSnapshotInterval  hcl.Expression  `hcl:"raft_snapshot_interval,optional"`
+	RaftTrailingLogs      int             `hcl:"raft_trailing_logs,optional"`
 	Encrypt               string          `hcl:"encrypt,optional"`
 	AuthoritativeRegion   string          `hcl:"authoritative_region,optional"`
 	RaftProtocol          int             `hcl:"raft_protocol,optional"`
@@ -48,9 +53,8 @@ var serverRest = restSchema{
 	attrs: []string{"enable_event_broker",
 		"batch_eval_gc_threshold", "csi_volume_claim_gc_interval", "csi_volume_claim_gc_threshold",
 		"csi_plugin_gc_threshold", "acl_token_gc_threshold", "root_key_gc_interval",
-		"root_key_gc_threshold", "failover_heartbeat_ttl",
+		"root_key_gc_threshold",
 		"max_heartbeats_per_second", "non_voting_server", "license_path",
-		"raft_snapshot_threshold", "raft_snapshot_interval", "raft_trailing_logs",
 		"redundancy_zone", "upgrade_version", "deployment_query_rate_limit",
 		"job_tracked_versions", "protocol_version", "heartbeat_grace_period"},
 	blocks: []hcl.BlockHeaderSchema{{Type: "plan_rejection_tracker"}, {Type: "raft_boltdb"},
@@ -75,6 +79,10 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 		RaftProtocol:        s.RaftProtocol, RaftMultiplier: s.RaftMultiplier, DataDir: s.DataDir, RejoinAfterLeave: s.RejoinAfterLeave,
 		HeartbeatGrace:        dp.parse(s.HeartbeatGrace),
 		MinHeartbeatTTL:       dp.parse(s.MinHeartbeatTTL),
+		FailoverHeartbeatTTL:  dp.parse(s.FailoverHeartbeatTTL),
+		RaftSnapshotThreshold: s.RaftSnapshotThreshold,
+		RaftSnapshotInterval:  dp.parse(s.RaftSnapshotInterval),
+		RaftTrailingLogs:      s.RaftTrailingLogs,
 		NodeGCThreshold:       dp.parse(s.NodeGCThreshold),
 		JobGCInterval:         dp.parse(s.JobGCInterval),
 		JobGCThreshold:        dp.parse(s.JobGCThreshold),
@@ -95,6 +103,15 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 				Detail: fmt.Sprintf("%q is not a size: %v; write a number with a unit, such as \"1M\" or \"512KiB\".", s.JobMaxSourceSize, err)})
 		}
 		c.JobMaxSourceSize = size
+	}
+	for _, n := range []struct {
+		name  string
+		value int
+	}{{"raft_snapshot_threshold", s.RaftSnapshotThreshold}, {"raft_trailing_logs", s.RaftTrailingLogs}} {
+		if n.value < 0 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + n.name,
+				Detail: fmt.Sprintf("%s is %d; it counts Raft log entries and cannot be negative.", n.name, n.value)})
+		}
 	}
 	legacy := &fileServerJoin{RetryJoin: s.RetryJoin, RetryInterval: s.RetryInterval,
 		RetryMax: s.RetryMax, StartJoin: s.StartJoin}
@@ -167,7 +184,38 @@ var clientRest = restSchema{
 
 // fileClusterNet is the client's `cluster_network` block (Roam's own).
 type fileClusterNet struct {
-	CIDR string `hcl:"cidr"`
+	CIDR          string         `hcl:"cidr"`
+	Overlay       hcl.Expression `hcl:"overlay,optional"`
+	Fallback      hcl.Expression `hcl:"fallback,optional"`
+	WireGuardPort int            `hcl:"wireguard_port,optional"`
+}
+
+// overlayName reads the overlay setting named what: "", "wireguard" or
+// "vxlan" (none when allowNone is false).
+func overlayName(what string, expr hcl.Expression, allowNone bool) (string, hcl.Diagnostics) {
+	if expr == nil {
+		return "", nil
+	}
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() || v.IsNull() {
+		return "", diags
+	}
+	if v.Type() == cty.String {
+		switch name := v.AsString(); name {
+		case "wireguard", "vxlan":
+			return name, nil
+		case "none":
+			if allowNone {
+				return "", nil
+			}
+		}
+	}
+	want := `"wireguard" or "vxlan"`
+	if allowNone {
+		want = `"vxlan", "wireguard" or "none"`
+	}
+	return "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid cluster_network " + what,
+		Detail: "The " + what + " of the cluster network must be " + want + ".", Subject: expr.Range().Ptr()}}
 }
 
 // fileIngress is the client's `ingress` block (Roam's own).
@@ -223,8 +271,18 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 	if f.Ingress != nil {
 		c.Ingress = IngressConfig(*f.Ingress)
 	}
-	if f.ClusterNetwork != nil {
-		c.ClusterNetworkCIDR = f.ClusterNetwork.CIDR
+	var netDiags hcl.Diagnostics
+	if cn := f.ClusterNetwork; cn != nil {
+		c.ClusterNetworkCIDR, c.ClusterNetworkWireGuardPort = cn.CIDR, cn.WireGuardPort
+		var d hcl.Diagnostics
+		c.ClusterNetworkOverlay, d = overlayName("overlay", cn.Overlay, false)
+		netDiags = append(netDiags, d...)
+		c.ClusterNetworkFallback, d = overlayName("fallback", cn.Fallback, true)
+		netDiags = append(netDiags, d...)
+		if cn.WireGuardPort < 0 || cn.WireGuardPort > 65535 {
+			netDiags = append(netDiags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid cluster_network wireguard_port",
+				Detail: fmt.Sprintf("wireguard_port %d is not a UDP port (1-65535).", cn.WireGuardPort)})
+		}
 	}
 	if f.Reserved != nil {
 		r := Reserved(*f.Reserved)
@@ -242,7 +300,7 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 		c.ServiceDNS = ServiceDNS(*f.ServiceDNS)
 	}
 	rest, diags := decodeRest(f.Rest, clientRest)
-	diags = append(diags, tdiags...)
+	diags = append(append(diags, tdiags...), netDiags...)
 	c.Meta = rest.maps["meta"]
 	c.Options = rest.maps["options"]
 	c.ChrootEnv = rest.maps["chroot_env"]

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -45,7 +46,11 @@ type Client struct {
 	contact *contactTracker
 	stopper *disconnectStopper
 	network *network.Manager
-	devices *devices.Manager
+	// overlay is the cluster network's overlay, overlayErr why it could
+	// not start (both nil without a cluster network).
+	overlay    network.Overlay
+	overlayErr error
+	devices    *devices.Manager
 	// unknown holds the allocations the servers list as "unknown"; owned
 	// by watchAllocations.
 	unknown map[string]bool
@@ -53,6 +58,13 @@ type Client struct {
 	mu     sync.RWMutex
 	node   *api.Node
 	allocs map[string]*allocrunner.AllocRunner
+	// dynamicMeta is the node metadata set through the API (guarded by
+	// mu); metaMu orders its updates, and metaChanged asks for the node
+	// to be registered again with it.
+	dynamicMeta map[string]*string
+	metaMu      sync.Mutex
+	metaChanged chan struct{}
+	identity    *nodeIdentity
 
 	runMu    sync.Mutex
 	stopped  bool
@@ -91,7 +103,18 @@ func New(cfg *Config, servers Servers) (*Client, error) {
 	c := &Client{
 		cfg: cfg, servers: servers, logger: cfg.Logger.With("component", "client"),
 		nodeID: nodeID, db: db, allocs: map[string]*allocrunner.AllocRunner{}, unknown: map[string]bool{},
+		metaChanged: make(chan struct{}, 1),
 	}
+	if c.dynamicMeta, err = db.NodeMeta(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	jwt, err := db.NodeIdentity()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	c.identity = newNodeIdentity(jwt)
 	c.network, err = network.New(network.Config{
 		Bridge: cfg.BridgeNetworkName, Subnet: cfg.BridgeNetworkSubnet, ClusterCIDR: cfg.ClusterNetworkCIDR,
 		Store: db, Logger: c.logger,
@@ -109,6 +132,9 @@ func New(cfg *Config, servers Servers) (*Client, error) {
 	}
 	node, err := c.buildNode(context.Background())
 	if err != nil {
+		if closer, ok := c.overlay.(io.Closer); ok {
+			_ = closer.Close()
+		}
 		db.Close()
 		return nil, fmt.Errorf("fingerprint node: %w", err)
 	}
@@ -161,6 +187,10 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 	loops.Go(func() { c.enforcePolicies(ctx) })
 	loops.Go(func() { c.watchDrivers(ctx) })
+	loops.Go(func() { c.watchNodeMeta(ctx) })
+	if is, ok := c.servers.(identityServers); ok {
+		loops.Go(func() { c.watchIdentity(ctx, is) })
+	}
 	loops.Go(func() { c.watchDevices(ctx) })
 	if hs, ok := c.servers.(hostVolumeServers); ok {
 		loops.Go(func() { c.watchHostVolumes(ctx, hs) })
@@ -177,6 +207,9 @@ func (c *Client) Shutdown() error {
 		c.stopLoops()
 		for _, ar := range c.runners() {
 			ar.Shutdown()
+		}
+		if closer, ok := c.overlay.(io.Closer); ok {
+			_ = closer.Close()
 		}
 		err = c.db.Close()
 	})

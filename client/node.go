@@ -55,7 +55,7 @@ func (c *Client) buildNode(ctx context.Context) (*api.Node, error) {
 	cfg := c.cfg
 	node := &api.Node{
 		ID: c.nodeID, Name: cfg.NodeName, Datacenter: cfg.Datacenter, HTTPAddr: cfg.HTTPAddr, TLSEnabled: cfg.TLSEnabled,
-		Attributes: fp.Attributes, NodeResources: fp.Resources, Meta: copyMap(cfg.Meta),
+		Attributes: fp.Attributes, NodeResources: fp.Resources, Meta: mergeNodeMeta(staticNodeMeta(cfg.Meta), c.dynamicMeta),
 		NodeClass: cfg.NodeClass, NodePool: cfg.NodePool,
 		SchedulingEligibility: structs.NodeSchedulingEligible, Status: structs.NodeStatusInit,
 		StatusUpdatedAt: time.Now().Unix(), Drivers: map[string]*api.DriverInfo{},
@@ -80,7 +80,10 @@ func (c *Client) buildNode(ctx context.Context) (*api.Node, error) {
 	if cfg.HTTPAddr != "" {
 		a["nomad.advertise.address"] = cfg.HTTPAddr
 	}
-	caps := network.Fingerprint(cfg.ClusterNetworkCIDR != "")
+	if cfg.ClusterNetworkCIDR != "" && c.overlay == nil && c.overlayErr == nil {
+		c.overlay, c.overlayErr = c.startOverlay(a["unique.network.ip-address"])
+	}
+	caps := network.Fingerprint(c.overlay, c.overlayErr)
 	for k, v := range caps.Attributes {
 		a[k] = v
 	}
@@ -128,12 +131,4 @@ func (c *Client) fingerprintDrivers(ctx context.Context, node *api.Node) {
 		}
 		node.Drivers[name] = info
 	}
-}
-
-func copyMap(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

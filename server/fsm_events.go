@@ -153,14 +153,13 @@ func (e *eventList) planResults(r *structs.ApplyPlanResultsRequest) {
 }
 
 func (e *eventList) alloc(typ, id string) {
-	a, _ := e.after.AllocByID(id)
-	if a == nil {
+	ev, _ := e.after.AllocEvent(id)
+	if ev == nil {
 		return
 	}
 	// The job travels in the Job topic; an allocation's event leaves it out.
-	c := *a
-	c.Job = nil
-	e.add(events.TopicAllocation, typ, a.ID, a.Namespace, nonEmpty(a.JobID, a.DeploymentID), map[string]any{"Allocation": &c})
+	a := ev.Allocation()
+	e.add(events.TopicAllocation, typ, a.ID, a.Namespace, nonEmpty(a.JobID, a.DeploymentID), map[string]any{"Allocation": ev})
 }
 
 func (e *eventList) deployment(typ, id string) {

@@ -42,6 +42,13 @@ const (
 	HostVolumeUpsertRequestType
 	HostVolumeDeleteRequestType
 	ScalingEventRequestType
+	OneTimeTokenUpsertRequestType
+	OneTimeTokenExchangeRequestType
+	OneTimeTokenExpireRequestType
+	ACLAuthMethodUpsertRequestType
+	ACLAuthMethodDeleteRequestType
+	ACLBindingRuleUpsertRequestType
+	ACLBindingRuleDeleteRequestType
 	ApplyPlanResultsBatchRequestType
 )
 
