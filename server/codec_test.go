@@ -20,6 +20,7 @@ var raftRequests = map[string]any{
 	"JobDeregisterRequestType":             &structs.JobDeregisterRequest{},
 	"EvalUpdateRequestType":                &structs.EvalUpdateRequest{},
 	"ApplyPlanResultsRequestType":          &structs.ApplyPlanResultsRequest{},
+	"ApplyPlanResultsBatchRequestType":     &structs.ApplyPlanResultsBatchRequest{},
 	"AllocClientUpdateRequestType":         &structs.AllocClientUpdateRequest{},
 	"AllocDesiredTransitionRequestType":    &structs.AllocDesiredTransitionRequest{},
 	"NodeRegisterRequestType":              &structs.NodeRegisterRequest{},
@@ -50,6 +51,13 @@ var raftRequests = map[string]any{
 	"NodePoolDeleteRequestType":            &structs.NodePoolDeleteRequest{},
 	"SubnetLeaseRequestType":               &structs.SubnetLeaseRequest{},
 	"ScalingEventRequestType":              &structs.ScalingEventRequest{},
+	"OneTimeTokenUpsertRequestType":        &structs.OneTimeTokenUpsertRequest{},
+	"OneTimeTokenExchangeRequestType":      &structs.OneTimeTokenExchangeRequest{},
+	"OneTimeTokenExpireRequestType":        &structs.OneTimeTokenExpireRequest{},
+	"ACLAuthMethodUpsertRequestType":       &structs.ACLAuthMethodUpsertRequest{},
+	"ACLAuthMethodDeleteRequestType":       &structs.ACLAuthMethodDeleteRequest{},
+	"ACLBindingRuleUpsertRequestType":      &structs.ACLBindingRuleUpsertRequest{},
+	"ACLBindingRuleDeleteRequestType":      &structs.ACLBindingRuleDeleteRequest{},
 }
 
 // TestRaftRequestsListed checks that raftRequests names every message type
