@@ -282,12 +282,14 @@ func (s *Server) NodeClientAllocs(ctx context.Context, nodeID string, minIndex u
 	return allocs, index, err
 }
 
-// AllocsByIDs returns the allocations among ids that exist.
+// AllocsByIDs returns the allocations among ids that exist, for the
+// clients that run them: without their placement metric, which a client
+// never reads.
 func (s *Server) AllocsByIDs(ids []string) ([]*api.Allocation, error) {
 	snap := s.State().Snapshot()
 	out := make([]*api.Allocation, 0, len(ids))
 	for _, id := range ids {
-		a, err := snap.AllocByID(id)
+		a, err := snap.AllocByIDWithoutMetric(id)
 		if err != nil {
 			return nil, err
 		}
