@@ -264,22 +264,31 @@ func (s *Server) NodeAllocations(ctx context.Context, nodeID string, minIndex ui
 // past minIndex (or wait passes) and names them with their
 // AllocModifyIndex, as Nomad does: a client's own status updates neither
 // answer its long poll nor make it fetch the allocation again.
+//
+// The query runs again on every change to the node's allocations, the
+// clients' own included, so it names them only once it answers.
 func (s *Server) NodeClientAllocs(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) (map[string]uint64, uint64, error) {
-	var allocs map[string]uint64
+	var list []*api.Allocation
 	index, err := s.State().BlockingQuery(ctx, minIndex, wait, func(snap *state.Snapshot) (uint64, error) {
-		list, err := snap.AllocsByNode(nodeID)
+		var err error
+		list, err = snap.AllocsByNode(nodeID)
 		if err != nil {
 			return 0, err
 		}
-		allocs = make(map[string]uint64, len(list))
 		var index uint64
 		for _, a := range list {
-			allocs[a.ID] = a.AllocModifyIndex
 			index = max(index, a.AllocModifyIndex)
 		}
 		return max(index, 1), nil
 	})
-	return allocs, index, err
+	if err != nil {
+		return nil, 0, err
+	}
+	allocs := make(map[string]uint64, len(list))
+	for _, a := range list {
+		allocs[a.ID] = a.AllocModifyIndex
+	}
+	return allocs, index, nil
 }
 
 // AllocsByIDs returns the allocations among ids that exist, for the
