@@ -265,30 +265,43 @@ func (s *Server) NodeAllocations(ctx context.Context, nodeID string, minIndex ui
 // AllocModifyIndex, as Nomad does: a client's own status updates neither
 // answer its long poll nor make it fetch the allocation again.
 //
-// The query runs again on every change to the node's allocations, the
-// clients' own included, so it names them only once it answers.
+// It waits on the store's notice of server-side changes to the node's
+// allocations (state.Store.NodeAllocsChanged), not on a watch of the
+// allocations themselves: that would run the query again for every status
+// the node's client reports.
 func (s *Server) NodeClientAllocs(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) (map[string]uint64, uint64, error) {
-	var list []*api.Allocation
-	index, err := s.State().BlockingQuery(ctx, minIndex, wait, func(snap *state.Snapshot) (uint64, error) {
-		var err error
-		list, err = snap.AllocsByNode(nodeID)
+	if wait <= 0 {
+		wait = 5 * time.Minute
+	}
+	timeout := time.NewTimer(wait)
+	defer timeout.Stop()
+	for {
+		store := s.State()
+		changed := store.NodeAllocsChanged(nodeID)
+		list, err := store.Snapshot().AllocsByNode(nodeID)
 		if err != nil {
-			return 0, err
+			return nil, 0, err
 		}
-		var index uint64
+		index := uint64(1)
 		for _, a := range list {
 			index = max(index, a.AllocModifyIndex)
 		}
-		return max(index, 1), nil
-	})
-	if err != nil {
-		return nil, 0, err
+		done := minIndex == 0 || index > minIndex
+		if !done {
+			select {
+			case <-changed:
+				continue
+			case <-store.AbandonCh():
+			case <-timeout.C:
+			case <-ctx.Done():
+			}
+		}
+		allocs := make(map[string]uint64, len(list))
+		for _, a := range list {
+			allocs[a.ID] = a.AllocModifyIndex
+		}
+		return allocs, index, nil
 	}
-	allocs := make(map[string]uint64, len(list))
-	for _, a := range list {
-		allocs[a.ID] = a.AllocModifyIndex
-	}
-	return allocs, index, nil
 }
 
 // AllocsByIDs returns the allocations among ids that exist, for the
