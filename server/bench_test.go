@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -62,8 +63,38 @@ func BenchmarkPlace5000On1000Nodes(b *testing.B) {
 // onto 1,000 nodes, so that the workers' plans queue at the plan applier
 // as in a scale run.
 func BenchmarkPlaceConcurrentServiceJobs(b *testing.B) {
-	const nodes, jobs, count = 1000, 40, 250
-	s := testServer(b, time.Hour)
+	benchmarkConcurrentJobs(b, testServer(b, time.Hour), 1000, 40, 250)
+}
+
+// BenchmarkPlaceManySmallJobs measures the plan pipeline with many small
+// plans, whose Raft entries the applier batches: 400 service jobs of 5
+// allocations each, submitted at once onto 200 nodes.
+func BenchmarkPlaceManySmallJobs(b *testing.B) {
+	benchmarkConcurrentJobs(b, testServer(b, time.Hour), 200, 400, 5)
+}
+
+// BenchmarkPlaceManySmallJobsOnDisk is BenchmarkPlaceManySmallJobs with
+// Raft's log on disk (BoltDB, synced per write), where each Raft entry
+// costs a disk sync and batching plans into fewer entries pays most,
+// and with 8 workers, so that plans queue at the applier.
+func BenchmarkPlaceManySmallJobsOnDisk(b *testing.B) {
+	s, err := New(Config{
+		NodeName: "test.global", Region: "global", Datacenter: "dc1", NumSchedulers: 8, DataDir: b.TempDir(),
+		HeartbeatGrace: time.Hour, MinHeartbeatTTL: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(testLogOutput(), &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(s.Shutdown)
+	waitFor(b, "leadership", func() bool { return s.IsLeader() })
+	benchmarkConcurrentJobs(b, s, 200, 400, 5)
+}
+
+// benchmarkConcurrentJobs registers jobs service jobs of count allocations
+// at once on nodes nodes of s and waits for every allocation, per
+// iteration.
+func benchmarkConcurrentJobs(b *testing.B, s *Server, nodes, jobs, count int) {
 	for i := 0; i < nodes; i++ {
 		req := &structs.NodeRegisterRequest{Node: testNode(fmt.Sprintf("node-%04d", i), 1<<20)}
 		if _, err := s.raftApply(structs.NodeRegisterRequestType, req); err != nil {
@@ -72,7 +103,9 @@ func BenchmarkPlaceConcurrentServiceJobs(b *testing.B) {
 	}
 	b.ResetTimer()
 	var placed int
+	var entries uint64
 	for i := 0; i < b.N; i++ {
+		first := s.raft.AppliedIndex()
 		errs := make(chan error, jobs)
 		for j := 0; j < jobs; j++ {
 			go func() {
@@ -98,6 +131,7 @@ func BenchmarkPlaceConcurrentServiceJobs(b *testing.B) {
 		}
 		placed += jobs * count
 		b.StopTimer()
+		entries += s.raft.AppliedIndex() - first
 		for j := 0; j < jobs; j++ {
 			if _, _, err := s.DeregisterJob("", "default", fmt.Sprintf("svc-%d-%d", i, j), true); err != nil {
 				b.Fatal(err)
@@ -110,6 +144,7 @@ func BenchmarkPlaceConcurrentServiceJobs(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(placed)/b.Elapsed().Seconds(), "placements/s")
+	b.ReportMetric(float64(entries)/float64(b.N*jobs), "raft-entries/job")
 }
 
 // denseStore is a state store of nodes that run perNode allocations each
