@@ -161,6 +161,14 @@ type ClientConfig struct {
 	// ClusterNetworkCIDR is `cluster_network { cidr }`: the node leases a
 	// subnet of it through the servers, and allocations reach every node's.
 	ClusterNetworkCIDR string
+	// ClusterNetworkOverlay is `cluster_network { overlay }`: "wireguard"
+	// (the default, encrypted) or "vxlan"; ClusterNetworkFallback the
+	// overlay used when that one cannot start ("" is none: the node then
+	// offers no bridge mode); ClusterNetworkWireGuardPort WireGuard's UDP
+	// port (0 is 51820).
+	ClusterNetworkOverlay       string
+	ClusterNetworkFallback      string
+	ClusterNetworkWireGuardPort int
 	// Ingress is `ingress { enabled http_port https_port cert_file
 	// key_file token }`: the built-in HTTP entry point to services tagged
 	// ingress.host=... (the jobspec's service ingress block).

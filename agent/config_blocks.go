@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // fileServer is the `server` block as written.
@@ -183,7 +184,38 @@ var clientRest = restSchema{
 
 // fileClusterNet is the client's `cluster_network` block (Roam's own).
 type fileClusterNet struct {
-	CIDR string `hcl:"cidr"`
+	CIDR          string         `hcl:"cidr"`
+	Overlay       hcl.Expression `hcl:"overlay,optional"`
+	Fallback      hcl.Expression `hcl:"fallback,optional"`
+	WireGuardPort int            `hcl:"wireguard_port,optional"`
+}
+
+// overlayName reads the overlay setting named what: "", "wireguard" or
+// "vxlan" (none when allowNone is false).
+func overlayName(what string, expr hcl.Expression, allowNone bool) (string, hcl.Diagnostics) {
+	if expr == nil {
+		return "", nil
+	}
+	v, diags := expr.Value(nil)
+	if diags.HasErrors() || v.IsNull() {
+		return "", diags
+	}
+	if v.Type() == cty.String {
+		switch name := v.AsString(); name {
+		case "wireguard", "vxlan":
+			return name, nil
+		case "none":
+			if allowNone {
+				return "", nil
+			}
+		}
+	}
+	want := `"wireguard" or "vxlan"`
+	if allowNone {
+		want = `"vxlan", "wireguard" or "none"`
+	}
+	return "", hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid cluster_network " + what,
+		Detail: "The " + what + " of the cluster network must be " + want + ".", Subject: expr.Range().Ptr()}}
 }
 
 // fileIngress is the client's `ingress` block (Roam's own).
@@ -239,8 +271,18 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 	if f.Ingress != nil {
 		c.Ingress = IngressConfig(*f.Ingress)
 	}
-	if f.ClusterNetwork != nil {
-		c.ClusterNetworkCIDR = f.ClusterNetwork.CIDR
+	var netDiags hcl.Diagnostics
+	if cn := f.ClusterNetwork; cn != nil {
+		c.ClusterNetworkCIDR, c.ClusterNetworkWireGuardPort = cn.CIDR, cn.WireGuardPort
+		var d hcl.Diagnostics
+		c.ClusterNetworkOverlay, d = overlayName("overlay", cn.Overlay, false)
+		netDiags = append(netDiags, d...)
+		c.ClusterNetworkFallback, d = overlayName("fallback", cn.Fallback, true)
+		netDiags = append(netDiags, d...)
+		if cn.WireGuardPort < 0 || cn.WireGuardPort > 65535 {
+			netDiags = append(netDiags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid cluster_network wireguard_port",
+				Detail: fmt.Sprintf("wireguard_port %d is not a UDP port (1-65535).", cn.WireGuardPort)})
+		}
 	}
 	if f.Reserved != nil {
 		r := Reserved(*f.Reserved)
@@ -258,7 +300,7 @@ func (f *fileClient) config() (ClientConfig, hcl.Diagnostics) {
 		c.ServiceDNS = ServiceDNS(*f.ServiceDNS)
 	}
 	rest, diags := decodeRest(f.Rest, clientRest)
-	diags = append(diags, tdiags...)
+	diags = append(append(diags, tdiags...), netDiags...)
 	c.Meta = rest.maps["meta"]
 	c.Options = rest.maps["options"]
 	c.ChrootEnv = rest.maps["chroot_env"]

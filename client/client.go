@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -45,7 +46,11 @@ type Client struct {
 	contact *contactTracker
 	stopper *disconnectStopper
 	network *network.Manager
-	devices *devices.Manager
+	// overlay is the cluster network's overlay, overlayErr why it could
+	// not start (both nil without a cluster network).
+	overlay    network.Overlay
+	overlayErr error
+	devices    *devices.Manager
 	// unknown holds the allocations the servers list as "unknown"; owned
 	// by watchAllocations.
 	unknown map[string]bool
@@ -127,6 +132,9 @@ func New(cfg *Config, servers Servers) (*Client, error) {
 	}
 	node, err := c.buildNode(context.Background())
 	if err != nil {
+		if closer, ok := c.overlay.(io.Closer); ok {
+			_ = closer.Close()
+		}
 		db.Close()
 		return nil, fmt.Errorf("fingerprint node: %w", err)
 	}
@@ -199,6 +207,9 @@ func (c *Client) Shutdown() error {
 		c.stopLoops()
 		for _, ar := range c.runners() {
 			ar.Shutdown()
+		}
+		if closer, ok := c.overlay.(io.Closer); ok {
+			_ = closer.Close()
 		}
 		err = c.db.Close()
 	})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/roam-project/roam/network"
+	"github.com/roam-project/roam/network/wireguard"
 	"github.com/roam-project/roam/structs"
 )
 
@@ -19,24 +20,64 @@ type clusterServers interface {
 // leaseWait is how long one blocking query for the leases waits.
 const leaseWait = 5 * time.Minute
 
+// startOverlay starts the overlay the configuration asks for (WireGuard
+// unless it says vxlan) on the node's underlay address vtep; when that one
+// cannot start it says so and starts the fallback, if one is configured.
+func (c *Client) startOverlay(vtep string) (network.Overlay, error) {
+	kind := c.cfg.ClusterOverlay
+	if kind == "" {
+		kind = network.OverlayWireGuard
+	}
+	ov, err := c.startOverlayKind(kind, vtep)
+	if err == nil {
+		return ov, nil
+	}
+	err = fmt.Errorf("cluster network: the %s overlay cannot start: %w", kind, err)
+	fallback := c.cfg.ClusterOverlayFallback
+	if fallback == "" || fallback == kind {
+		c.logger.Error("cluster network unavailable: this node offers no bridge mode (set cluster_network { fallback } to use another overlay)",
+			"error", err)
+		return nil, err
+	}
+	c.logger.Error("cluster network: falling back to another overlay, as cluster_network { fallback } allows",
+		"error", err, "fallback", fallback)
+	ov, ferr := c.startOverlayKind(fallback, vtep)
+	if ferr != nil {
+		return nil, fmt.Errorf("%w; the %s fallback cannot start either: %w", err, fallback, ferr)
+	}
+	return ov, nil
+}
+
+func (c *Client) startOverlayKind(kind, vtep string) (network.Overlay, error) {
+	switch kind {
+	case network.OverlayWireGuard:
+		return wireguard.Start(wireguard.Config{Local: vtep, Port: c.cfg.WireGuardPort, Dir: c.cfg.StateDir, Logger: c.logger})
+	case network.OverlayVXLAN:
+		return network.NewVXLAN(vtep)
+	}
+	return nil, fmt.Errorf("unknown overlay %q (want wireguard or vxlan)", kind)
+}
+
 // joinClusterNetwork leases the node's subnet of the cluster network (it
-// retries until it has one), sets up the overlay device and starts keeping
-// its routes to the other nodes current.
+// retries until it has one), sets up the overlay and starts keeping its
+// routes to the other nodes current. A node whose overlay could not start
+// stays out of the cluster network (and offers no bridge mode).
 func (c *Client) joinClusterNetwork(ctx context.Context, loops func(func())) error {
+	if c.overlay == nil {
+		return nil
+	}
 	cs, ok := c.servers.(clusterServers)
 	if !ok {
 		return fmt.Errorf("cluster network: the servers offer no subnet leases")
 	}
-	vtep := c.Node().Attributes["unique.network.ip-address"]
-	ov, err := network.NewOverlay(vtep)
-	if err != nil {
-		return err
-	}
+	ov, local := c.overlay, c.overlay.Local()
 	backoff := minRetry
 	var lease *structs.SubnetLease
 	for {
+		var err error
 		lease, err = cs.LeaseSubnet(&structs.SubnetLeaseArgs{
-			NodeID: c.nodeID, CIDR: c.cfg.ClusterNetworkCIDR, VTEP: vtep, VTEPMAC: ov.MAC(),
+			NodeID: c.nodeID, CIDR: c.cfg.ClusterNetworkCIDR, Overlay: local.Kind, VTEP: local.VTEP, VTEPMAC: local.MAC,
+			WireGuardKey: local.PublicKey, WireGuardPort: local.Port,
 		})
 		if err == nil {
 			break
@@ -53,8 +94,15 @@ func (c *Client) joinClusterNetwork(ctx context.Context, loops func(func())) err
 	if err := ov.Ensure(c.network.Subnet()); err != nil {
 		return fmt.Errorf("cluster network: %w", err)
 	}
-	c.logger.Warn("cluster network joined: traffic between nodes crosses an UNENCRYPTED VXLAN overlay; run it on a network you trust",
-		"cidr", c.cfg.ClusterNetworkCIDR, "subnet", lease.Subnet, "device", network.OverlayDevice, "vtep", vtep)
+	switch ov.Kind() {
+	case network.OverlayVXLAN:
+		c.logger.Warn("cluster network joined: traffic between nodes crosses an UNENCRYPTED VXLAN overlay; run it on a network you trust",
+			"cidr", c.cfg.ClusterNetworkCIDR, "subnet", lease.Subnet, "device", network.OverlayDevice, "vtep", local.VTEP)
+	default:
+		c.logger.Info("cluster network joined: traffic between nodes is encrypted by WireGuard",
+			"cidr", c.cfg.ClusterNetworkCIDR, "subnet", lease.Subnet, "device", wireguard.Device,
+			"endpoint", fmt.Sprintf("%s:%d", local.VTEP, local.Port), "public_key", local.PublicKey)
+	}
 	loops(func() { c.watchClusterNetwork(ctx, cs, ov) })
 	return nil
 }
@@ -62,7 +110,7 @@ func (c *Client) joinClusterNetwork(ctx context.Context, loops func(func())) err
 // watchClusterNetwork follows the live nodes' leases with a blocking query
 // and syncs the overlay's routes to them: a node that joins gains a route
 // within one round trip, one that goes down loses it.
-func (c *Client) watchClusterNetwork(ctx context.Context, cs clusterServers, ov *network.Overlay) {
+func (c *Client) watchClusterNetwork(ctx context.Context, cs clusterServers, ov network.Overlay) {
 	var index uint64
 	for ctx.Err() == nil {
 		leases, next, err := cs.LiveSubnetLeases(ctx, index, leaseWait)
@@ -78,10 +126,25 @@ func (c *Client) watchClusterNetwork(ctx context.Context, cs clusterServers, ov 
 		}
 		index = next
 		var peers []network.Peer
+		other := 0
 		for _, l := range leases {
-			if l.NodeID != c.nodeID {
-				peers = append(peers, network.Peer{Subnet: l.Subnet, VTEP: l.VTEP, MAC: l.VTEPMAC})
+			if l.NodeID == c.nodeID {
+				continue
 			}
+			kind := l.Overlay
+			if kind == "" {
+				kind = network.OverlayVXLAN // leases from before the choice
+			}
+			if kind != ov.Kind() {
+				other++
+				continue
+			}
+			peers = append(peers, network.Peer{Kind: kind, Subnet: l.Subnet, VTEP: l.VTEP, MAC: l.VTEPMAC,
+				PublicKey: l.WireGuardKey, Port: l.WireGuardPort})
+		}
+		if other > 0 {
+			c.logger.Warn("cluster network: nodes on another overlay cannot be reached from this one",
+				"overlay", ov.Kind(), "unreachable_nodes", other)
 		}
 		if err := ov.Sync(peers); err != nil {
 			c.logger.Error("sync cluster network routes", "error", err)

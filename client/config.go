@@ -33,8 +33,14 @@ type Config struct {
 	BridgeNetworkName, BridgeNetworkSubnet string
 	// ClusterNetworkCIDR, when set, is the cluster network: the node
 	// leases a /24 of it for its bridge and routes to the other nodes'
-	// subnets over a VXLAN overlay.
-	ClusterNetworkCIDR             string
+	// subnets over an overlay.
+	ClusterNetworkCIDR string
+	// ClusterOverlay is that overlay, network.OverlayWireGuard ("" too)
+	// or network.OverlayVXLAN; ClusterOverlayFallback the one to use when
+	// it cannot start ("": none, the node then offers no bridge mode).
+	ClusterOverlay, ClusterOverlayFallback string
+	// WireGuardPort is the WireGuard overlay's UDP port (0: 51820).
+	WireGuardPort                  int
 	MinDynamicPort, MaxDynamicPort int
 	ReservedCPU, ReservedMemoryMB  int
 	ReservedDiskMB                 int

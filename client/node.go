@@ -80,7 +80,10 @@ func (c *Client) buildNode(ctx context.Context) (*api.Node, error) {
 	if cfg.HTTPAddr != "" {
 		a["nomad.advertise.address"] = cfg.HTTPAddr
 	}
-	caps := network.Fingerprint(cfg.ClusterNetworkCIDR != "")
+	if cfg.ClusterNetworkCIDR != "" && c.overlay == nil && c.overlayErr == nil {
+		c.overlay, c.overlayErr = c.startOverlay(a["unique.network.ip-address"])
+	}
+	caps := network.Fingerprint(c.overlay, c.overlayErr)
 	for k, v := range caps.Attributes {
 		a[k] = v
 	}

@@ -23,9 +23,11 @@ type Capabilities struct {
 	Missing    map[string]string // attribute → why it is missing
 }
 
-// Fingerprint finds out which network modes the node can offer; cluster
-// says whether a cluster network is configured.
-func Fingerprint(cluster bool) Capabilities {
+// Fingerprint finds out which network modes the node can offer. cluster is
+// the cluster network's overlay, clusterErr why it could not start (both
+// nil without a cluster network): a node whose cluster network is down
+// offers no bridge mode, since its bridge has no subnet.
+func Fingerprint(cluster Overlay, clusterErr error) Capabilities {
 	c := Capabilities{Attributes: map[string]string{}, Missing: map[string]string{}}
 	switch {
 	case os.Geteuid() != 0:
@@ -45,15 +47,18 @@ func Fingerprint(cluster bool) Capabilities {
 	} else {
 		c.Missing[AttrBridge] = c.Missing[AttrNamespaces]
 	}
-	if !cluster {
-		return c
-	}
-	if c.Attributes[AttrBridge] == "" {
+	switch {
+	case clusterErr != nil:
+		c.Missing[AttrCluster] = clusterErr.Error()
+		if c.Attributes[AttrBridge] != "" {
+			delete(c.Attributes, AttrBridge)
+			c.Missing[AttrBridge] = "the cluster network cannot start: " + clusterErr.Error()
+		}
+	case cluster == nil:
+	case c.Attributes[AttrBridge] == "":
 		c.Missing[AttrCluster] = c.Missing[AttrBridge]
-	} else if err := probeVXLAN(); err != nil {
-		c.Missing[AttrCluster] = "the kernel cannot make VXLAN devices: " + err.Error()
-	} else {
-		c.Attributes[AttrCluster] = "vxlan"
+	default:
+		c.Attributes[AttrCluster] = cluster.Kind()
 	}
 	return c
 }

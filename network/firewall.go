@@ -13,6 +13,7 @@ const (
 	portMapChain  = "ROAM-PORTMAP"     // nat: host port → allocation address
 	postChain     = "ROAM-POSTROUTING" // nat: masquerade leaving the subnet
 	forwardChain  = "ROAM-FORWARD"     // filter: accept the bridge's traffic
+	inputChain    = "ROAM-INPUT"       // filter: keep the cluster network off the host's services
 	ruleCommentOf = "roam alloc "
 )
 
@@ -47,8 +48,10 @@ func (f *firewall) ensureBase() error {
 		{"nat", "OUTPUT", local},
 		{"nat", "POSTROUTING", []string{"-j", postChain}},
 		{"filter", "FORWARD", []string{"-j", forwardChain}},
+		{"filter", "INPUT", []string{"-j", inputChain}},
 	}
-	for _, c := range []jump{{"nat", portMapChain, nil}, {"nat", postChain, nil}, {"filter", forwardChain, nil}} {
+	for _, c := range []jump{{"nat", portMapChain, nil}, {"nat", postChain, nil}, {"filter", forwardChain, nil},
+		{"filter", inputChain, nil}} {
 		exists, err := f.ipt.ChainExists(c.table, c.chain)
 		if err != nil {
 			return fmt.Errorf("iptables -t %s %s: %w", c.table, c.chain, err)
@@ -70,6 +73,15 @@ func (f *firewall) ensureBase() error {
 		{"filter", forwardChain, []string{"-i", f.bridge, "-j", "ACCEPT"}},
 		{"filter", forwardChain, []string{"-o", f.bridge, "-j", "ACCEPT"}},
 	}...)
+	// What other nodes' allocations send to this host itself (not to its
+	// allocations, which is forwarded) is dropped, replies aside: the
+	// cluster network reaches allocations, and host services only through
+	// mapped ports.
+	for _, dev := range OverlayDevices {
+		rules = append(rules,
+			jump{"filter", inputChain, []string{"-i", dev, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"}},
+			jump{"filter", inputChain, []string{"-i", dev, "-j", "DROP"}})
+	}
 	for _, r := range rules {
 		if err := f.ipt.AppendUnique(r.table, r.chain, r.spec...); err != nil {
 			return fmt.Errorf("iptables -t %s -A %s: %w", r.table, r.chain, err)
@@ -122,58 +134,4 @@ func (f *firewall) unmapPorts(s *Status) error {
 		}
 	}
 	return nil
-}
-
-// policyChain is the filter chain of an allocation's network policy.
-func policyChain(allocID string) string {
-	if len(allocID) > 8 {
-		allocID = allocID[:8]
-	}
-	return "ROAM-POL-" + allocID
-}
-
-// applyPolicy lets into the allocation only replies and traffic from the
-// allowed source addresses; the rest is dropped at this node.
-func (f *firewall) applyPolicy(s *Status, allowed []string) error {
-	chain := policyChain(s.AllocID)
-	exists, err := f.ipt.ChainExists("filter", chain)
-	if err != nil {
-		return fmt.Errorf("iptables %s: %w", chain, err)
-	}
-	if exists {
-		err = f.ipt.ClearChain("filter", chain)
-	} else {
-		err = f.ipt.NewChain("filter", chain)
-	}
-	if err != nil {
-		return fmt.Errorf("iptables %s: %w", chain, err)
-	}
-	rules := [][]string{{"-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"}}
-	for _, ip := range allowed {
-		rules = append(rules, []string{"-s", ip + "/32", "-j", "ACCEPT"})
-	}
-	rules = append(rules, []string{"-j", "DROP"})
-	for _, r := range rules {
-		if err := f.ipt.Append("filter", chain, r...); err != nil {
-			return fmt.Errorf("iptables -A %s: %w", chain, err)
-		}
-	}
-	jump := []string{"-d", s.Address + "/32", "-j", chain}
-	if err := f.ipt.InsertUnique("filter", forwardChain, 1, jump...); err != nil {
-		return fmt.Errorf("iptables -I %s: %w", forwardChain, err)
-	}
-	return nil
-}
-
-// removePolicy removes the allocation's policy, if it has one.
-func (f *firewall) removePolicy(s *Status) error {
-	chain := policyChain(s.AllocID)
-	exists, err := f.ipt.ChainExists("filter", chain)
-	if err != nil || !exists {
-		return err
-	}
-	if err := f.ipt.DeleteIfExists("filter", forwardChain, "-d", s.Address+"/32", "-j", chain); err != nil {
-		return fmt.Errorf("iptables -D %s: %w", forwardChain, err)
-	}
-	return f.ipt.ClearAndDeleteChain("filter", chain)
 }

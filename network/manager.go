@@ -300,8 +300,9 @@ func (m *Manager) persistLocked(s *Status) error {
 }
 
 // ApplyPolicy restricts who may connect to a bridge-mode allocation:
-// allowed lists the source addresses let in (replies always are); nil
-// removes the restriction. Unknown or non-bridge allocations are no-ops.
+// allowed lists the source addresses let in (replies and the node itself
+// always are); nil removes the restriction. Unknown or non-bridge
+// allocations are no-ops.
 func (m *Manager) ApplyPolicy(allocID string, allowed []string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -309,13 +310,10 @@ func (m *Manager) ApplyPolicy(allocID string, allowed []string) error {
 	if s == nil || s.Mode != ModeBridge {
 		return nil
 	}
-	if err := m.ensureBaseLocked(); err != nil {
-		return err
-	}
 	if allowed == nil {
-		return m.fw.removePolicy(s)
+		return removePolicy(s)
 	}
-	return m.fw.applyPolicy(s, allowed)
+	return applyPolicy(s, allowed)
 }
 
 // Teardown removes an allocation's network: port mappings, veth pair,
@@ -337,7 +335,7 @@ func (m *Manager) teardownLocked(s *Status) error {
 		if err := m.ensureBaseLocked(); err != nil {
 			errs = append(errs, err)
 		} else {
-			errs = append(errs, m.fw.unmapPorts(s), m.fw.removePolicy(s))
+			errs = append(errs, m.fw.unmapPorts(s)) // the policy goes with the namespace
 		}
 	}
 	if err := detach(s.AllocID); err != nil {

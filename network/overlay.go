@@ -10,9 +10,32 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Overlay settings: the VXLAN device that carries allocation traffic
-// between nodes. It is NOT encrypted: run the cluster network on a network
-// you trust.
+// The cluster network's overlays, as `cluster_network { overlay }` names
+// them and the node attribute network.cluster reports them.
+const (
+	OverlayWireGuard = "wireguard"
+	OverlayVXLAN     = "vxlan"
+)
+
+// OverlayDevices are the overlays' device names (the WireGuard one is
+// network/wireguard's Device).
+var OverlayDevices = []string{OverlayDevice, "roam-wg"}
+
+// Overlay carries allocation traffic between nodes: each node routes the
+// other nodes' subnets through it.
+type Overlay interface {
+	// Kind is OverlayWireGuard or OverlayVXLAN.
+	Kind() string
+	// Local is what the node publishes with its lease (no Subnet).
+	Local() Peer
+	// Ensure sets the overlay up for the node's subnet.
+	Ensure(subnet *net.IPNet) error
+	// Sync makes the overlay's peers and routes those of peers exactly.
+	Sync(peers []Peer) error
+}
+
+// VXLAN settings: the device that carries allocation traffic between nodes.
+// It is NOT encrypted: run a VXLAN cluster network on a network you trust.
 const (
 	OverlayDevice = "roam-vx"
 	overlayVNI    = 42
@@ -22,41 +45,55 @@ const (
 
 // Peer is another node's end of the overlay.
 type Peer struct {
-	// Subnet is the peer's allocation subnet; VTEP its underlay address;
-	// MAC its overlay device's hardware address.
-	Subnet, VTEP, MAC string
+	// Kind is the peer's overlay; Subnet its allocation subnet; VTEP its
+	// underlay address.
+	Kind, Subnet, VTEP string
+	// MAC is a VXLAN peer's overlay device's hardware address.
+	MAC string
+	// PublicKey (base64) and Port are a WireGuard peer's key and UDP port.
+	PublicKey string
+	Port      int
 }
 
-// Overlay is this node's VXLAN device and the routes through it to the
-// other nodes' subnets: the data path of the cluster network (flannel's
-// VXLAN backend, without its learning).
-type Overlay struct {
+// VXLAN is this node's VXLAN device and the routes through it to the
+// other nodes' subnets: the unencrypted overlay of the cluster network
+// (flannel's VXLAN backend, without its learning).
+type VXLAN struct {
 	local  net.IP
 	subnet *net.IPNet
 	mac    net.HardwareAddr
 }
 
-// NewOverlay returns the overlay of the node at underlay address local.
-func NewOverlay(local string) (*Overlay, error) {
+// NewVXLAN returns the VXLAN overlay of the node at underlay address
+// local; it checks that the kernel can make VXLAN devices.
+func NewVXLAN(local string) (*VXLAN, error) {
 	ip := net.ParseIP(local).To4()
 	if ip == nil {
 		return nil, fmt.Errorf("overlay: underlay address %q is not IPv4", local)
 	}
+	if err := probeVXLAN(); err != nil {
+		return nil, fmt.Errorf("the kernel cannot make VXLAN devices: %w", err)
+	}
 	// A stable MAC derived from the underlay address: a restarted client
 	// keeps the one the other nodes know.
 	mac := net.HardwareAddr{0x02, 0x52, ip[0], ip[1], ip[2], ip[3]}
-	return &Overlay{local: ip, mac: mac}, nil
+	return &VXLAN{local: ip, mac: mac}, nil
 }
 
-// MAC is the overlay device's hardware address, to publish in the lease.
-func (o *Overlay) MAC() string { return o.mac.String() }
+// Kind is OverlayVXLAN.
+func (o *VXLAN) Kind() string { return OverlayVXLAN }
+
+// Local is the node's underlay address and overlay device's MAC.
+func (o *VXLAN) Local() Peer {
+	return Peer{Kind: OverlayVXLAN, VTEP: o.local.String(), MAC: o.mac.String()}
+}
 
 // Ensure creates (or re-creates, when its settings differ) the VXLAN device
 // on the interface holding the underlay address, with the network address
 // of the node's subnet, and brings it up.
-func (o *Overlay) Ensure(subnet *net.IPNet) error {
+func (o *VXLAN) Ensure(subnet *net.IPNet) error {
 	o.subnet = subnet
-	under, err := linkWithAddr(o.local)
+	under, err := UnderlayLink(o.local)
 	if err != nil {
 		return err
 	}
@@ -79,7 +116,7 @@ func (o *Overlay) Ensure(subnet *net.IPNet) error {
 	return o.finish(vx)
 }
 
-func (o *Overlay) finish(vx netlink.Link) error {
+func (o *VXLAN) finish(vx netlink.Link) error {
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: o.subnet.IP.To4(), Mask: net.CIDRMask(32, 32)}}
 	if err := netlink.AddrReplace(vx, addr); err != nil {
 		return fmt.Errorf("address %s on %s: %w", addr, OverlayDevice, err)
@@ -90,7 +127,8 @@ func (o *Overlay) finish(vx netlink.Link) error {
 	return os.WriteFile("/proc/sys/net/ipv4/conf/"+OverlayDevice+"/rp_filter", []byte("0"), 0o644)
 }
 
-func linkWithAddr(ip net.IP) (netlink.Link, error) {
+// UnderlayLink is the interface that holds the node's address ip.
+func UnderlayLink(ip net.IP) (netlink.Link, error) {
 	addrs, err := netlink.AddrList(nil, netlink.FAMILY_V4)
 	if err != nil {
 		return nil, fmt.Errorf("list addresses: %w", err)
@@ -108,7 +146,7 @@ func linkWithAddr(ip net.IP) (netlink.Link, error) {
 // network address, that address resolved to the peer's MAC, and the MAC
 // forwarded to the peer's underlay address. Entries of peers no longer
 // listed are removed.
-func (o *Overlay) Sync(peers []Peer) error {
+func (o *VXLAN) Sync(peers []Peer) error {
 	vx, err := netlink.LinkByName(OverlayDevice)
 	if err != nil {
 		return fmt.Errorf("find %s: %w", OverlayDevice, err)
@@ -120,7 +158,8 @@ func (o *Overlay) Sync(peers []Peer) error {
 		_, subnet, err := net.ParseCIDR(p.Subnet)
 		mac, macErr := net.ParseMAC(p.MAC)
 		vtep := net.ParseIP(p.VTEP).To4()
-		if err != nil || macErr != nil || vtep == nil || vtep.Equal(o.local) || subnet.String() == o.subnet.String() {
+		if p.Kind != OverlayVXLAN || err != nil || macErr != nil || vtep == nil || vtep.Equal(o.local) ||
+			subnet.String() == o.subnet.String() {
 			continue
 		}
 		gw := subnet.IP.To4()
@@ -142,7 +181,7 @@ func (o *Overlay) Sync(peers []Peer) error {
 
 // prune removes the overlay's routes, neighbours and forwarding entries
 // that are not wanted.
-func (o *Overlay) prune(idx int, routes, neigh, fdb map[string]bool) error {
+func (o *VXLAN) prune(idx int, routes, neigh, fdb map[string]bool) error {
 	var errs []error
 	rs, err := netlink.RouteList(&netlink.Vxlan{LinkAttrs: netlink.LinkAttrs{Index: idx}}, netlink.FAMILY_V4)
 	errs = append(errs, err)

@@ -79,9 +79,11 @@ func (s *Server) LeaseSubnet(args *structs.SubnetLeaseArgs) (*structs.SubnetLeas
 			taken[l.Subnet] = true
 		}
 	}
-	lease := &structs.SubnetLease{NodeID: args.NodeID, VTEP: args.VTEP, VTEPMAC: args.VTEPMAC}
+	lease := &structs.SubnetLease{NodeID: args.NodeID, Overlay: args.Overlay, VTEP: args.VTEP, VTEPMAC: args.VTEPMAC,
+		WireGuardKey: args.WireGuardKey, WireGuardPort: args.WireGuardPort}
 	if own != nil && subnetIn(own.Subnet, cidr) {
-		if own.VTEP == args.VTEP && own.VTEPMAC == args.VTEPMAC {
+		if own.Overlay == lease.Overlay && own.VTEP == lease.VTEP && own.VTEPMAC == lease.VTEPMAC &&
+			own.WireGuardKey == lease.WireGuardKey && own.WireGuardPort == lease.WireGuardPort {
 			return own, nil
 		}
 		lease.Subnet = own.Subnet
@@ -91,7 +93,7 @@ func (s *Server) LeaseSubnet(args *structs.SubnetLeaseArgs) (*structs.SubnetLeas
 	if _, err := s.raftApply(structs.SubnetLeaseRequestType, &structs.SubnetLeaseRequest{Lease: lease, Release: release}); err != nil {
 		return nil, err
 	}
-	s.logger.Info("leased cluster subnet", "node_id", args.NodeID, "subnet", lease.Subnet, "vtep", lease.VTEP)
+	s.logger.Info("leased cluster subnet", "node_id", args.NodeID, "subnet", lease.Subnet, "overlay", lease.Overlay, "vtep", lease.VTEP)
 	return s.State().Snapshot().SubnetLeaseOf(args.NodeID)
 }
 

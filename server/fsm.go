@@ -100,6 +100,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.ApplyPlanResultsRequestType:
 		var req structs.ApplyPlanResultsRequest
 		return f.apply(l.Index, body, &req, func() error { return store.ApplyPlanResults(l.Index, &req) }, nil, func() bool { return len(req.Stopped) > 0 })
+	case structs.ApplyPlanResultsBatchRequestType:
+		var req structs.ApplyPlanResultsBatchRequest
+		return f.apply(l.Index, body, &req, func() error { return store.ApplyPlanResultsBatch(l.Index, &req) }, nil, func() bool { return anyPlanStops(req.Plans) })
 	case structs.AllocClientUpdateRequestType:
 		var req structs.AllocClientUpdateRequest
 		return f.apply(l.Index, body, &req, func() error { return store.AllocClientUpdate(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, func() bool { return anyClientTerminal(req.Allocs) })
@@ -259,6 +262,17 @@ func always() bool { return true }
 func anyClientTerminal(allocs []*api.Allocation) bool {
 	for _, a := range allocs {
 		if structs.AllocClientTerminal(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// anyPlanStops reports whether some plan of a batch stops allocations,
+// which frees capacity.
+func anyPlanStops(plans []*structs.ApplyPlanResultsRequest) bool {
+	for _, p := range plans {
+		if len(p.Stopped) > 0 {
 			return true
 		}
 	}

@@ -27,14 +27,10 @@ func eventsOf(index uint64, req any, before, after *state.Snapshot) []events.Eve
 	case *structs.EvalUpdateRequest:
 		e.evals(r.Evals)
 	case *structs.ApplyPlanResultsRequest:
-		for _, a := range append(append([]*api.Allocation{}, r.Allocs...), r.Stopped...) {
-			e.alloc("PlanResult", a.ID)
-		}
-		if r.Deployment != nil {
-			e.deployment("DeploymentStatusUpdate", r.Deployment.ID)
-		}
-		for _, u := range r.DeploymentUpdates {
-			e.deployment("DeploymentStatusUpdate", u.DeploymentID)
+		e.planResults(r)
+	case *structs.ApplyPlanResultsBatchRequest:
+		for _, p := range r.Plans {
+			e.planResults(p)
 		}
 	case *structs.AllocClientUpdateRequest:
 		for _, a := range r.Allocs {
@@ -137,6 +133,22 @@ func (e *eventList) evals(evals []*api.Evaluation) {
 			e.add(events.TopicEvaluation, "EvaluationUpdated", stored.ID, stored.Namespace,
 				nonEmpty(stored.JobID, stored.DeploymentID), map[string]any{"Evaluation": stored})
 		}
+	}
+}
+
+// planResults lists the allocations and deployments a plan wrote.
+func (e *eventList) planResults(r *structs.ApplyPlanResultsRequest) {
+	for _, a := range r.Allocs {
+		e.alloc("PlanResult", a.ID)
+	}
+	for _, a := range r.Stopped {
+		e.alloc("PlanResult", a.ID)
+	}
+	if r.Deployment != nil {
+		e.deployment("DeploymentStatusUpdate", r.Deployment.ID)
+	}
+	for _, u := range r.DeploymentUpdates {
+		e.deployment("DeploymentStatusUpdate", u.DeploymentID)
 	}
 }
 

@@ -12,19 +12,26 @@ import (
 const (
 	NodeAttrNetworkNamespaces = "network.namespaces" // "none" mode
 	NodeAttrNetworkBridge     = "network.bridge"     // "bridge" mode
-	NodeAttrNetworkCluster    = "network.cluster"    // the cluster network's overlay ("vxlan")
+	NodeAttrNetworkCluster    = "network.cluster"    // the cluster network's overlay ("wireguard", "vxlan")
 )
 
 // SubnetLease is a node's share of the cluster network: the subnet its
 // bridge-mode allocations take addresses from, and where its overlay
-// endpoint (VXLAN tunnel end point) is.
+// endpoint is.
 type SubnetLease struct {
 	NodeID string
 	// Subnet is a /24 of the cluster network's CIDR ("10.42.3.0/24").
 	Subnet string
-	// VTEP is the node's underlay address; VTEPMAC its overlay device's
-	// hardware address.
+	// Overlay is the node's overlay, "wireguard" or "vxlan" ("" in leases
+	// made before there was a choice: VXLAN).
+	Overlay string
+	// VTEP is the node's underlay address; VTEPMAC a VXLAN overlay
+	// device's hardware address.
 	VTEP, VTEPMAC string
+	// WireGuardKey (base64) and WireGuardPort are a WireGuard node's
+	// public key and UDP port.
+	WireGuardKey  string
+	WireGuardPort int
 	CreateIndex   uint64
 	ModifyIndex   uint64
 }
@@ -40,7 +47,10 @@ type SubnetLeaseRequest struct {
 type SubnetLeaseArgs struct {
 	NodeID        string
 	CIDR          string
+	Overlay       string
 	VTEP, VTEPMAC string
+	WireGuardKey  string
+	WireGuardPort int
 	NodeAuth
 }
 

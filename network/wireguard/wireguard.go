@@ -1,0 +1,292 @@
+// Package wireguard is the encrypted overlay of the cluster network: a
+// userspace WireGuard device (wireguard-go on a TUN device, so no kernel
+// module is needed) that peers with every other node, each peer's allowed
+// IPs being its subnet, with a route to each peer's subnet through it.
+//
+// The device lives as long as the client process: while a client is down,
+// its node's allocations cannot reach the other nodes' (nor they its).
+package wireguard
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/crypto/curve25519"
+	"golang.org/x/sys/unix"
+	"golang.zx2c4.com/wireguard/conn"
+	"golang.zx2c4.com/wireguard/device"
+	"golang.zx2c4.com/wireguard/tun"
+
+	"github.com/roam-project/roam/network"
+)
+
+// Device settings.
+const (
+	// Device is the TUN device's name.
+	Device = "roam-wg" // listed in network.OverlayDevices
+	// DefaultPort is the UDP port the device listens on (WireGuard's).
+	DefaultPort = 51820
+	// KeyFile is the private key's file in the key directory (0600).
+	KeyFile = "wireguard.key"
+	// SocketFile is the device's UAPI socket in the key directory
+	// (`wg show` reads /var/run/wireguard/roam-wg.sock: link it there).
+	SocketFile = "wireguard.sock"
+	// overhead is WireGuard's encapsulation over IPv6, the larger one.
+	overhead = 80
+	// keepalive is each peer's persistent keepalive, in seconds.
+	keepalive = 25
+)
+
+// Config configures the overlay.
+type Config struct {
+	// Local is the node's underlay address, the endpoint peers send to.
+	Local string
+	// Port is the UDP listen port; 0 is DefaultPort.
+	Port int
+	// Dir holds the private key and the UAPI socket (the client's state
+	// directory).
+	Dir    string
+	Logger *slog.Logger
+}
+
+// Overlay is this node's WireGuard device and its routes.
+type Overlay struct {
+	local   net.IP
+	port    int
+	public  string // base64, as published
+	dev     *device.Device
+	uapi    net.Listener
+	logger  *slog.Logger
+	mu      sync.Mutex
+	subnet  *net.IPNet
+	applied map[string]string // peer public key (hex) → its UAPI section
+}
+
+// Start loads (or makes) the node's key pair and starts the device; it
+// fails when the node cannot run userspace WireGuard (no /dev/net/tun, not
+// root, the port taken).
+func Start(cfg Config) (*Overlay, error) {
+	ip := net.ParseIP(cfg.Local).To4()
+	if ip == nil {
+		return nil, fmt.Errorf("wireguard: underlay address %q is not IPv4", cfg.Local)
+	}
+	if cfg.Port == 0 {
+		cfg.Port = DefaultPort
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	private, err := loadKey(filepath.Join(cfg.Dir, KeyFile))
+	if err != nil {
+		return nil, err
+	}
+	public, err := curve25519.X25519(private, curve25519.Basepoint)
+	if err != nil {
+		return nil, fmt.Errorf("wireguard: public key: %w", err)
+	}
+	under, err := network.UnderlayLink(ip)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := netlink.LinkByName(Device); err == nil {
+		return nil, fmt.Errorf("wireguard: a device %s exists already (another client on this host?)", Device)
+	}
+	t, err := tun.CreateTUN(Device, under.Attrs().MTU-overhead)
+	if err != nil {
+		return nil, fmt.Errorf("wireguard: create TUN device %s (/dev/net/tun): %w", Device, err)
+	}
+	logger := cfg.Logger.With("device", Device)
+	dev := device.NewDevice(t, conn.NewDefaultBind(), &device.Logger{
+		Verbosef: device.DiscardLogf,
+		Errorf:   func(f string, args ...any) { logger.Warn("wireguard: " + fmt.Sprintf(f, args...)) },
+	})
+	o := &Overlay{local: ip, port: cfg.Port, public: base64.StdEncoding.EncodeToString(public), dev: dev,
+		logger: logger, applied: map[string]string{}}
+	setup := fmt.Sprintf("private_key=%s\nlisten_port=%d\n", hex.EncodeToString(private), cfg.Port)
+	if err := dev.IpcSet(setup); err != nil {
+		dev.Close()
+		return nil, fmt.Errorf("wireguard: configure %s (UDP port %d): %w", Device, cfg.Port, err)
+	}
+	if err := dev.Up(); err != nil {
+		dev.Close()
+		return nil, fmt.Errorf("wireguard: bring up %s: %w", Device, err)
+	}
+	if o.uapi, err = serveUAPI(dev, filepath.Join(cfg.Dir, SocketFile)); err != nil {
+		dev.Close()
+		return nil, err
+	}
+	return o, nil
+}
+
+// loadKey reads the private key at path, making one (0600) if there is none.
+func loadKey(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(data)))
+		if err != nil || len(key) != 32 {
+			return nil, fmt.Errorf("wireguard: %s does not hold a base64 private key", path)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("wireguard: read private key: %w", err)
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("wireguard: generate private key: %w", err)
+	}
+	key[0] &= 248 // clamped, as `wg genkey`
+	key[31] = key[31]&127 | 64
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("wireguard: write private key: %w", err)
+	}
+	return key, nil
+}
+
+// serveUAPI answers the WireGuard UAPI (what `wg` speaks) on a Unix socket.
+func serveUAPI(dev *device.Device, path string) (net.Listener, error) {
+	_ = os.Remove(path) // left by an earlier client
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("wireguard: UAPI socket: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("wireguard: UAPI socket: %w", err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go dev.IpcHandle(c)
+		}
+	}()
+	return ln, nil
+}
+
+// Kind is network.OverlayWireGuard.
+func (o *Overlay) Kind() string { return network.OverlayWireGuard }
+
+// Local is the node's endpoint and public key.
+func (o *Overlay) Local() network.Peer {
+	return network.Peer{Kind: network.OverlayWireGuard, VTEP: o.local.String(), PublicKey: o.public, Port: o.port}
+}
+
+// Ensure addresses the device with the network address of the node's
+// subnet and brings it up.
+func (o *Overlay) Ensure(subnet *net.IPNet) error {
+	o.mu.Lock()
+	o.subnet = subnet
+	o.mu.Unlock()
+	link, err := netlink.LinkByName(Device)
+	if err != nil {
+		return fmt.Errorf("find %s: %w", Device, err)
+	}
+	addr := &netlink.Addr{IPNet: &net.IPNet{IP: subnet.IP.To4(), Mask: net.CIDRMask(32, 32)}}
+	if err := netlink.AddrReplace(link, addr); err != nil {
+		return fmt.Errorf("address %s on %s: %w", addr, Device, err)
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("bring up %s: %w", Device, err)
+	}
+	return os.WriteFile("/proc/sys/net/ipv4/conf/"+Device+"/rp_filter", []byte("0"), 0o644)
+}
+
+// Sync makes the device's peers those of peers exactly (each allowed its
+// subnet, at its underlay address) and routes each peer's subnet through
+// the device; peers and routes no longer listed are removed. Peers of
+// another overlay kind are left out: they cannot be reached.
+func (o *Overlay) Sync(peers []network.Peer) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.subnet == nil {
+		return errors.New("wireguard: Sync before Ensure")
+	}
+	want := map[string]string{}
+	routes := map[string]*net.IPNet{}
+	for _, p := range peers {
+		key, err := base64.StdEncoding.DecodeString(p.PublicKey)
+		_, subnet, cidrErr := net.ParseCIDR(p.Subnet)
+		vtep := net.ParseIP(p.VTEP).To4()
+		if p.Kind != network.OverlayWireGuard || err != nil || len(key) != 32 || cidrErr != nil || vtep == nil ||
+			p.Port <= 0 || p.PublicKey == o.public || subnet.String() == o.subnet.String() {
+			continue
+		}
+		k := hex.EncodeToString(key)
+		// The keepalive also makes a (re)started node handshake with
+		// each peer at once, rather than when a stale session times out.
+		want[k] = fmt.Sprintf("public_key=%s\nendpoint=%s\nreplace_allowed_ips=true\nallowed_ip=%s\npersistent_keepalive_interval=%d\n",
+			k, net.JoinHostPort(vtep.String(), fmt.Sprint(p.Port)), subnet, keepalive)
+		routes[subnet.String()] = subnet
+	}
+	var conf strings.Builder
+	for k := range o.applied {
+		if _, ok := want[k]; !ok {
+			fmt.Fprintf(&conf, "public_key=%s\nremove=true\n", k)
+		}
+	}
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if o.applied[k] != want[k] {
+			conf.WriteString(want[k])
+		}
+	}
+	if conf.Len() > 0 {
+		if err := o.dev.IpcSet(conf.String()); err != nil {
+			return fmt.Errorf("wireguard: set peers: %w", err)
+		}
+	}
+	o.applied = want
+	return o.syncRoutes(routes)
+}
+
+// syncRoutes routes exactly the subnets of want through the device.
+func (o *Overlay) syncRoutes(want map[string]*net.IPNet) error {
+	link, err := netlink.LinkByName(Device)
+	if err != nil {
+		return fmt.Errorf("find %s: %w", Device, err)
+	}
+	var errs []error
+	for _, subnet := range want {
+		r := &netlink.Route{LinkIndex: link.Attrs().Index, Dst: subnet, Scope: netlink.SCOPE_LINK}
+		if err := netlink.RouteReplace(r); err != nil {
+			errs = append(errs, fmt.Errorf("route %s via %s: %w", subnet, Device, err))
+		}
+	}
+	have, err := netlink.RouteList(link, netlink.FAMILY_V4)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("list routes of %s: %w", Device, err))
+	}
+	for _, r := range have {
+		if r.Dst != nil && want[r.Dst.String()] == nil && r.Protocol != unix.RTPROT_KERNEL {
+			if err := netlink.RouteDel(&r); err != nil {
+				errs = append(errs, fmt.Errorf("delete route %s: %w", r.Dst, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops the device, which removes it and its routes.
+func (o *Overlay) Close() error {
+	o.uapi.Close()
+	o.dev.Close()
+	return nil
+}

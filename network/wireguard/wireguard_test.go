@@ -1,0 +1,437 @@
+package wireguard
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-iptables/iptables"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"github.com/roam-project/roam/internal/capture"
+	"github.com/roam-project/roam/network"
+)
+
+// testNode is a simulated machine: a network namespace on the test's
+// underlay bridge, with its WireGuard overlay.
+type testNode struct {
+	name, nsPath, ip, veth string
+	subnet                 *net.IPNet
+	dir                    string
+	local                  network.Peer // what the node publishes
+	proc                   *nodeProc
+}
+
+// nodeProc is the test binary re-run inside a node's namespace as that
+// node's client would run: the whole process in the namespace, since
+// wireguard-go opens sockets from whatever thread it runs on.
+type nodeProc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Scanner
+}
+
+// Environment of the re-run test binary.
+const (
+	envNodeIP     = "ROAM_WG_TEST_IP"
+	envNodeDir    = "ROAM_WG_TEST_DIR"
+	envNodeSubnet = "ROAM_WG_TEST_SUBNET"
+)
+
+// TestMain runs a node's overlay when re-run by a test (see nodeProc).
+func TestMain(m *testing.M) {
+	if os.Getenv(envNodeIP) != "" {
+		if err := runNode(os.Stdin, os.Stdout); err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runNode starts the overlay, prints its Local peer as JSON and then syncs
+// to each JSON peer list read from in, answering "ok" or "error: ...".
+func runNode(in io.Reader, out io.Writer) error {
+	_, subnet, err := net.ParseCIDR(os.Getenv(envNodeSubnet))
+	if err != nil {
+		return err
+	}
+	ov, err := Start(Config{Local: os.Getenv(envNodeIP), Dir: os.Getenv(envNodeDir)})
+	if err != nil {
+		return err
+	}
+	defer ov.Close()
+	if err := ov.Ensure(subnet); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(ov.Local())
+	fmt.Fprintf(out, "%s\n", b)
+	for sc := bufio.NewScanner(in); sc.Scan(); {
+		var peers []network.Peer
+		err := json.Unmarshal(sc.Bytes(), &peers)
+		if err == nil {
+			err = ov.Sync(peers)
+		}
+		if err != nil {
+			fmt.Fprintf(out, "error: %v\n", err)
+			continue
+		}
+		fmt.Fprintln(out, "ok")
+	}
+	return nil
+}
+
+const (
+	testBridge = "roamwgbr0"
+	testPrefix = "10.199.9."
+)
+
+// requireNetns skips unless the test can make namespaces and TUN devices.
+func requireNetns(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to create network namespaces and TUN devices")
+	}
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		t.Skip("no /dev/net/tun: userspace WireGuard cannot run here")
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newNodes makes a bridge and n namespaces on it (10.199.7.2, .3, ...),
+// each running an overlay with subnet 10.43.<i+1>.0/24; all is removed
+// when the test ends.
+func newNodes(t testing.TB, n int) []*testNode {
+	t.Helper()
+	if l, err := netlink.LinkByName(testBridge); err == nil {
+		_ = netlink.LinkDel(l)
+	}
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: testBridge}}
+	if err := netlink.LinkAdd(br); err != nil {
+		t.Skipf("cannot create a bridge: %v", err)
+	}
+	t.Cleanup(func() { _ = netlink.LinkDel(br) })
+	// With br_netfilter, bridged frames meet the host's FORWARD chain,
+	// whose policy Docker sets to DROP: let the test's LAN through.
+	ipt, err := iptables.New()
+	must(t, err)
+	lan := []string{"-i", testBridge, "-o", testBridge, "-j", "ACCEPT"}
+	must(t, ipt.InsertUnique("filter", "FORWARD", 1, lan...))
+	t.Cleanup(func() { _ = ipt.DeleteIfExists("filter", "FORWARD", lan...) })
+	must(t, netlink.LinkSetUp(br))
+	var nodes []*testNode
+	for i := range n {
+		nd := &testNode{name: fmt.Sprintf("roamwgt%d", i+1), ip: fmt.Sprintf("%s%d", testPrefix, i+2),
+			veth: fmt.Sprintf("rwgt%d", i+1), dir: t.TempDir()}
+		_, nd.subnet, _ = net.ParseCIDR(fmt.Sprintf("10.43.%d.0/24", i+1))
+		nd.nsPath = filepath.Join("/var/run/netns", nd.name)
+		_ = netns.DeleteNamed(nd.name)
+		if l, err := netlink.LinkByName(nd.veth); err == nil {
+			_ = netlink.LinkDel(l)
+		}
+		must(t, newNamed(nd.name))
+		t.Cleanup(func() { _ = netns.DeleteNamed(nd.name) })
+		attrs := netlink.NewLinkAttrs()
+		attrs.Name, attrs.MasterIndex = nd.veth, br.Attrs().Index
+		must(t, netlink.LinkAdd(&netlink.Veth{LinkAttrs: attrs, PeerName: nd.veth + "p"}))
+		host, err := netlink.LinkByName(nd.veth)
+		must(t, err)
+		must(t, netlink.LinkSetUp(host))
+		peer, err := netlink.LinkByName(nd.veth + "p")
+		must(t, err)
+		ns, err := netns.GetFromPath(nd.nsPath)
+		must(t, err)
+		must(t, netlink.LinkSetNsFd(peer, int(ns)))
+		h, err := netlink.NewHandleAt(ns)
+		must(t, err)
+		inside, err := h.LinkByName(nd.veth + "p")
+		must(t, err)
+		must(t, h.LinkSetName(inside, "eth0"))
+		addr, _ := netlink.ParseAddr(nd.ip + "/24")
+		must(t, h.AddrAdd(inside, addr))
+		must(t, h.LinkSetUp(inside))
+		lo, _ := h.LinkByName("lo")
+		must(t, h.LinkSetUp(lo))
+		h.Close()
+		ns.Close()
+		nd.start(t)
+		nodes = append(nodes, nd)
+	}
+	return nodes
+}
+
+// start starts the node's overlay in a process in its namespace; it
+// stops when the test ends.
+func (nd *testNode) start(t testing.TB) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envNodeIP+"="+nd.ip, envNodeDir+"="+nd.dir, envNodeSubnet+"="+nd.subnet.String())
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	must(t, err)
+	stdout, err := cmd.StdoutPipe()
+	must(t, err)
+	must(t, network.InNamespace(nd.nsPath, cmd.Start))
+	p := &nodeProc{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout)}
+	t.Cleanup(p.stop)
+	if !p.out.Scan() {
+		t.Fatalf("%s: the overlay did not start", nd.name)
+	}
+	if err := json.Unmarshal(p.out.Bytes(), &nd.local); err != nil {
+		t.Fatalf("%s: %s", nd.name, p.out.Text())
+	}
+	nd.proc = p
+}
+
+// stop closes the overlay and waits for its process.
+func (p *nodeProc) stop() {
+	if p.cmd.ProcessState == nil {
+		p.stdin.Close()
+		_ = p.cmd.Wait()
+	}
+}
+
+// sync gives the node peers and waits for it to apply them.
+func (nd *testNode) sync(t testing.TB, peers []network.Peer) {
+	t.Helper()
+	b, err := json.Marshal(peers)
+	must(t, err)
+	fmt.Fprintf(nd.proc.stdin, "%s\n", b)
+	if !nd.proc.out.Scan() || nd.proc.out.Text() != "ok" {
+		t.Fatalf("%s: sync: %s", nd.name, nd.proc.out.Text())
+	}
+}
+
+// syncPeers gives every node all the others as peers.
+func syncPeers(t testing.TB, nodes []*testNode) {
+	t.Helper()
+	var peers []network.Peer
+	for _, o := range nodes {
+		p := o.local
+		p.Subnet = o.subnet.String()
+		peers = append(peers, p) // each node itself included: Sync leaves it out
+	}
+	for _, nd := range nodes {
+		nd.sync(t, peers)
+	}
+}
+
+func newNamed(name string) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		ns, err := netns.NewNamed(name)
+		if err == nil {
+			ns.Close()
+		}
+		done <- err
+	}()
+	return <-done
+}
+
+// echoIn serves an echo on addr inside the namespace.
+func echoIn(t testing.TB, nsPath, addr string) {
+	t.Helper()
+	var ln net.Listener
+	must(t, network.InNamespace(nsPath, func() error {
+		var err error
+		ln, err = net.Listen("tcp", addr)
+		return err
+	}))
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _, _ = io.Copy(c, c); c.Close() }()
+		}
+	}()
+}
+
+// exchange sends msg to addr from inside the namespace and returns the
+// answer.
+func exchange(nsPath, addr, msg string, timeout time.Duration) (string, error) {
+	var out string
+	err := network.InNamespace(nsPath, func() error {
+		c, err := net.DialTimeout("tcp", addr, timeout)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(timeout))
+		if _, err := io.WriteString(c, msg); err != nil {
+			return err
+		}
+		buf := make([]byte, len(msg))
+		_, err = io.ReadFull(c, buf)
+		out = string(buf)
+		return err
+	})
+	return out, err
+}
+
+// uapiPeers lists the public keys (base64) the device at the node's UAPI
+// socket peers with, as `wg show roam-wg peers`.
+func uapiPeers(t testing.TB, nd *testNode) []string {
+	t.Helper()
+	c, err := net.Dial("unix", filepath.Join(nd.dir, SocketFile))
+	must(t, err)
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, err = io.WriteString(c, "get=1\n\n")
+	must(t, err)
+	var keys []string
+	for sc := bufio.NewScanner(c); sc.Scan(); {
+		line := sc.Text()
+		if strings.HasPrefix(line, "errno=") {
+			break // the end of the answer
+		}
+		if k, ok := strings.CutPrefix(line, "public_key="); ok {
+			raw, err := hex.DecodeString(k)
+			must(t, err)
+			keys = append(keys, base64.StdEncoding.EncodeToString(raw))
+		}
+	}
+	return keys
+}
+
+// routesVia lists the destinations the namespace routes through the device.
+func routesVia(t testing.TB, nd *testNode) []string {
+	t.Helper()
+	var out []string
+	must(t, network.InNamespace(nd.nsPath, func() error {
+		link, err := netlink.LinkByName(Device)
+		if err != nil {
+			return err
+		}
+		routes, err := netlink.RouteList(link, netlink.FAMILY_V4)
+		for _, r := range routes {
+			if r.Dst != nil {
+				out = append(out, r.Dst.String())
+			}
+		}
+		return err
+	}))
+	return out
+}
+
+// TestOverlay runs three nodes, each a network namespace on one bridge with
+// its own WireGuard device: every node reaches the others' subnets through
+// it, only encrypted UDP crosses the underlay, a node removed from the
+// peers loses its peer entry and route, and a restarted node keeps its key.
+func TestOverlay(t *testing.T) {
+	requireNetns(t)
+	nodes := newNodes(t, 3)
+	syncPeers(t, nodes)
+	for _, nd := range nodes {
+		echoIn(t, nd.nsPath, net.JoinHostPort(nd.subnet.IP.String(), "7000"))
+	}
+	const marker = "roam-plaintext-marker-0123456789"
+	// A node's first handshake can reach a peer that does not list it yet;
+	// WireGuard retries after 5s, and the TCP connect's SYN after 7s.
+	const handshakeWait = 10 * time.Second
+	_, overlayNet, _ := net.ParseCIDR("10.43.0.0/16")
+
+	cases := []struct {
+		name     string
+		from, to int
+	}{
+		{"first reaches second", 0, 1},
+		{"second reaches third", 1, 2},
+		{"third reaches first", 2, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			from, to := nodes[tc.from], nodes[tc.to]
+			capt, err := capture.Start("", to.veth)
+			must(t, err)
+			addr := net.JoinHostPort(to.subnet.IP.String(), "7000")
+			got, err := exchange(from.nsPath, addr, marker, handshakeWait)
+			pkts := capt.Stop()
+			if err != nil || got != marker {
+				t.Fatalf("exchange with %s: %q, %v", addr, got, err)
+			}
+			var wg int
+			for _, p := range pkts {
+				switch {
+				case bytes.Contains(p.Data, []byte(marker)):
+					t.Errorf("the payload crossed the underlay in the clear: %s → %s proto %d", p.Src, p.Dst, p.Proto)
+				case p.Proto == unix.IPPROTO_UDP && p.DstPort == DefaultPort:
+					wg++
+				case overlayNet.Contains(p.Src) || overlayNet.Contains(p.Dst):
+					t.Errorf("an overlay packet crossed the underlay in the clear: %s → %s proto %d", p.Src, p.Dst, p.Proto)
+				}
+			}
+			if wg == 0 {
+				t.Errorf("no WireGuard packets (UDP %d) on %s among %d captured", DefaultPort, to.veth, len(pkts))
+			}
+		})
+	}
+
+	t.Run("a removed node loses its peer and route", func(t *testing.T) {
+		gone := nodes[2]
+		rest := nodes[:2]
+		syncPeers(t, rest)
+		for _, nd := range rest {
+			if keys := uapiPeers(t, nd); len(keys) != 1 || keys[0] == gone.local.PublicKey {
+				t.Errorf("%s peers %v, want only the other remaining node", nd.name, keys)
+			}
+			for _, r := range routesVia(t, nd) {
+				if r == gone.subnet.String() {
+					t.Errorf("%s still routes %s", nd.name, r)
+				}
+			}
+		}
+		addr := net.JoinHostPort(gone.subnet.IP.String(), "7000")
+		if _, err := exchange(rest[0].nsPath, addr, marker, 500*time.Millisecond); err == nil {
+			t.Errorf("%s still reaches the removed node at %s", rest[0].name, addr)
+		}
+		syncPeers(t, nodes)
+		if got, err := exchange(rest[0].nsPath, addr, marker, handshakeWait); err != nil || got != marker {
+			t.Errorf("after re-adding, %s: %q, %v", addr, got, err)
+		}
+	})
+
+	t.Run("a restarted node keeps its key and is reached again", func(t *testing.T) {
+		nd := nodes[1]
+		before := nd.local.PublicKey
+		nd.proc.stop()
+		nd.start(t)
+		if after := nd.local.PublicKey; after != before {
+			t.Errorf("public key %s after restart, want %s", after, before)
+		}
+		info, err := os.Stat(filepath.Join(nd.dir, KeyFile))
+		must(t, err)
+		if info.Mode().Perm() != 0o600 {
+			t.Errorf("key file mode %v, want 0600", info.Mode().Perm())
+		}
+		syncPeers(t, nodes)
+		addr := net.JoinHostPort(nd.subnet.IP.String(), "7000")
+		if got, err := exchange(nodes[0].nsPath, addr, marker, handshakeWait); err != nil || got != marker {
+			t.Errorf("after restart, %s: %q, %v", addr, got, err)
+		}
+	})
+}
