@@ -50,7 +50,7 @@ type Client struct {
 	// not start (both nil without a cluster network).
 	overlay    network.Overlay
 	overlayErr error
-	devices *devices.Manager
+	devices    *devices.Manager
 	// unknown holds the allocations the servers list as "unknown"; owned
 	// by watchAllocations.
 	unknown map[string]bool
