@@ -178,15 +178,37 @@ func TestClusterNetworkWireGuard(t *testing.T) {
 			})
 		}
 		gone.start(t)
+		for i, other := range c.clients[:2] {
+			waitUntil(t, 20*time.Second, other.name+" peering with the node back", func() bool {
+				return hasRouteIn(t, c.hosts[i].nsPath, goneSubnet) && contains(wgPeers(t, other), goneKey)
+			})
+		}
+		// Its allocation was lost while it was away: the system job's
+		// replacement there is reached.
 		var src *api.Allocation
 		for _, al := range c.allocs {
 			if hostOf[al.ID] != goneHost {
 				src = al
 			}
 		}
-		addr := net.JoinHostPort(goneAlloc.NetworkStatus.Address, "8080")
-		waitUntil(t, 30*time.Second, "the gone node's allocation reached again at "+addr, func() bool {
-			return strings.Contains(getFrom(network.NamespacePath(src.ID), addr), "hello from webapp")
+		var last string
+		waitUntil(t, 30*time.Second, "the node's new allocation reached", func() bool {
+			stubs, _, err := c.cli.Jobs().Allocations("pong", false, nil)
+			if err != nil {
+				return false
+			}
+			for _, st := range stubs {
+				if st.NodeID != goneAlloc.NodeID || st.ClientStatus != "running" {
+					continue
+				}
+				al, _, err := c.cli.Allocations().Info(st.ID, nil)
+				if err != nil || al.NetworkStatus == nil || al.NetworkStatus.Address == "" {
+					return false
+				}
+				last = getFrom(network.NamespacePath(src.ID), net.JoinHostPort(al.NetworkStatus.Address, "8080"))
+				return strings.Contains(last, "hello from webapp")
+			}
+			return false
 		})
 	})
 }
