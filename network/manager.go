@@ -165,6 +165,15 @@ func (m *Manager) UseSubnet(cidr string) error {
 	return nil
 }
 
+// EnsureBase sets up the bridge and Roam's iptables chains now rather than
+// with the first bridge-mode allocation: a node on the cluster network
+// guards its own services from the overlay from the start.
+func (m *Manager) EnsureBase() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ensureBaseLocked()
+}
+
 // Subnet is the node's allocation subnet; nil while a cluster lease is
 // awaited.
 func (m *Manager) Subnet() *net.IPNet {
