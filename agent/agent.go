@@ -146,36 +146,40 @@ func (a *Agent) startServer() error {
 			"so anyone who reaches the gossip and RPC ports can join as a server")
 	}
 	srv, err := server.New(server.Config{
-		NodeName:            cfg.Name + "." + cfg.Region,
-		Region:              cfg.Region,
-		Datacenter:          cfg.Datacenter,
-		DataDir:             cfg.DataDir,
-		RPCAddr:             net.JoinHostPort(cfg.Addresses.RPC, strconv.Itoa(cfg.Ports.RPC)),
-		RPCAdvertise:        net.JoinHostPort(cfg.Advertise.RPC, strconv.Itoa(cfg.Ports.RPC)),
-		SerfAddr:            net.JoinHostPort(cfg.Addresses.Serf, strconv.Itoa(cfg.Ports.Serf)),
-		SerfAdvertise:       net.JoinHostPort(cfg.Advertise.Serf, strconv.Itoa(cfg.Ports.Serf)),
-		HTTPAdvertise:       net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
-		StartJoin:           withDefaultPort(join.StartJoin, cfg.Ports.Serf),
-		RetryJoin:           withDefaultPort(join.RetryJoin, cfg.Ports.Serf),
-		RetryInterval:       join.RetryInterval,
-		RetryMax:            join.RetryMax,
-		BootstrapExpect:     cfg.Server.BootstrapExpect,
-		RaftMultiplier:      cfg.Server.RaftMultiplier,
-		NumSchedulers:       cfg.Server.NumSchedulers,
-		EnabledSchedulers:   cfg.Server.EnabledSchedulers,
-		EventBufferSize:     cfg.Server.EventBufferSize,
-		HeartbeatGrace:      cfg.Server.HeartbeatGrace,
-		MinHeartbeatTTL:     cfg.Server.MinHeartbeatTTL,
-		JobLimits:           cfg.Server.jobLimits(),
-		ACLEnabled:          cfg.ACL.Enabled,
-		OIDCIssuer:          cfg.Server.OIDCIssuer,
-		RootKeyRotation:     cfg.Server.RootKeyRotation,
-		ValidateTaskConfig:  a.validateTaskConfig,
-		KEKs:                keks,
-		Logger:              a.logger,
-		TLS:                 a.rpcTLS(),
-		EncryptKey:          gossipKey,
-		AuthoritativeRegion: cfg.Server.AuthoritativeRegion,
+		NodeName:              cfg.Name + "." + cfg.Region,
+		Region:                cfg.Region,
+		Datacenter:            cfg.Datacenter,
+		DataDir:               cfg.DataDir,
+		RPCAddr:               net.JoinHostPort(cfg.Addresses.RPC, strconv.Itoa(cfg.Ports.RPC)),
+		RPCAdvertise:          net.JoinHostPort(cfg.Advertise.RPC, strconv.Itoa(cfg.Ports.RPC)),
+		SerfAddr:              net.JoinHostPort(cfg.Addresses.Serf, strconv.Itoa(cfg.Ports.Serf)),
+		SerfAdvertise:         net.JoinHostPort(cfg.Advertise.Serf, strconv.Itoa(cfg.Ports.Serf)),
+		HTTPAdvertise:         net.JoinHostPort(cfg.Advertise.HTTP, strconv.Itoa(cfg.Ports.HTTP)),
+		StartJoin:             withDefaultPort(join.StartJoin, cfg.Ports.Serf),
+		RetryJoin:             withDefaultPort(join.RetryJoin, cfg.Ports.Serf),
+		RetryInterval:         join.RetryInterval,
+		RetryMax:              join.RetryMax,
+		BootstrapExpect:       cfg.Server.BootstrapExpect,
+		RaftMultiplier:        cfg.Server.RaftMultiplier,
+		NumSchedulers:         cfg.Server.NumSchedulers,
+		EnabledSchedulers:     cfg.Server.EnabledSchedulers,
+		EventBufferSize:       cfg.Server.EventBufferSize,
+		HeartbeatGrace:        cfg.Server.HeartbeatGrace,
+		MinHeartbeatTTL:       cfg.Server.MinHeartbeatTTL,
+		FailoverHeartbeatTTL:  cfg.Server.FailoverHeartbeatTTL,
+		RaftSnapshotThreshold: uint64(cfg.Server.RaftSnapshotThreshold),
+		RaftSnapshotInterval:  cfg.Server.RaftSnapshotInterval,
+		RaftTrailingLogs:      uint64(cfg.Server.RaftTrailingLogs),
+		JobLimits:             cfg.Server.jobLimits(),
+		ACLEnabled:            cfg.ACL.Enabled,
+		OIDCIssuer:            cfg.Server.OIDCIssuer,
+		RootKeyRotation:       cfg.Server.RootKeyRotation,
+		ValidateTaskConfig:    a.validateTaskConfig,
+		KEKs:                  keks,
+		Logger:                a.logger,
+		TLS:                   a.rpcTLS(),
+		EncryptKey:            gossipKey,
+		AuthoritativeRegion:   cfg.Server.AuthoritativeRegion,
 	})
 	if err != nil {
 		return fmt.Errorf("start server: %w", err)
@@ -470,9 +474,21 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 		handle("/v1/acl/tokens", management, h.aclTokens)
 		handle("/v1/acl/token", management, h.aclTokenCreate)
 		handle("/v1/acl/token/", aclTokenRule, h.aclToken)
+		handle("/v1/acl/token/onetime", anyToken, h.aclOneTimeToken)
+		handle("/v1/acl/token/onetime/exchange", public, h.aclOneTimeExchange)
 		handle("/v1/acl/roles", anyToken, h.aclRoles)
 		handle("/v1/acl/role", management, h.aclRoleCreate)
 		handle("/v1/acl/role/", reads(anyToken, management), h.aclRole)
+		handle("/v1/acl/identity/client-introduction-token", nodeWrite, h.clientIntroductionToken)
+		handle("/v1/acl/auth-methods", public, h.aclAuthMethods)
+		handle("/v1/acl/auth-method", management, h.aclAuthMethodCreate)
+		handle("/v1/acl/auth-method/", management, h.aclAuthMethod)
+		handle("/v1/acl/binding-rules", management, h.aclBindingRules)
+		handle("/v1/acl/binding-rule", management, h.aclBindingRuleCreate)
+		handle("/v1/acl/binding-rule/", management, h.aclBindingRule)
+		for _, p := range []string{"/v1/acl/login", "/v1/acl/oidc/auth-url", "/v1/acl/oidc/complete-auth"} {
+			handle(p, public, h.aclLogin)
+		}
 	}
 	if a.server != nil {
 		// Every server applies the log, so each streams events itself.
@@ -486,9 +502,11 @@ func (a *Agent) routeTable(h *httpAPI) []route {
 	handle("/v1/agent/health", public, h.agentHealth)
 	handle("/v1/ingress/routes", agentRead, h.ingressRoutes)
 	handle("/v1/metrics", public, h.metrics)
+	var local http.Handler
 	if a.client != nil {
-		routes = append(routes, route{pattern: "/v1/client/", allow: h.clientRule, handler: fsapi.Handler(a.client).ServeHTTP})
+		local = fsapi.Handler(a.client)
 	}
+	routes = append(routes, route{pattern: "/v1/client/", allow: h.clientRule, handler: h.clientRequest(local)})
 	routes = append(routes, route{pattern: "/ui/", allow: public, handler: ui.Handler().ServeHTTP})
 	routes = append(routes, route{pattern: "/", allow: public, handler: func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/" {

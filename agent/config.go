@@ -80,7 +80,15 @@ type ServerConfig struct {
 	EnabledSchedulers []string
 	HeartbeatGrace    time.Duration
 	MinHeartbeatTTL   time.Duration
-	EncryptKey        string // `encrypt`: the gossip encryption key
+	// FailoverHeartbeatTTL is how long a new leader waits to hear from
+	// each node (failover_heartbeat_ttl).
+	FailoverHeartbeatTTL time.Duration
+	// RaftSnapshotThreshold, RaftSnapshotInterval and RaftTrailingLogs
+	// tune Raft's snapshots; 0 keeps the server's defaults.
+	RaftSnapshotThreshold int
+	RaftSnapshotInterval  time.Duration
+	RaftTrailingLogs      int
+	EncryptKey            string // `encrypt`: the gossip encryption key
 	// AuthoritativeRegion owns ACLs and namespaces; other regions
 	// replicate them from it.
 	AuthoritativeRegion   string
@@ -126,10 +134,13 @@ type ServerJoin struct {
 type IngressConfig struct {
 	Enabled  bool
 	HTTPPort int
-	// HTTPSPort, with CertFile and KeyFile (PEM), also serves HTTPS.
+	// HTTPSPort also serves HTTPS, with the certificates of the variables
+	// under nomad/ingress/certs/ chosen by SNI and, for other hosts, the
+	// one of CertFile and KeyFile (PEM) when given.
 	HTTPSPort         int
 	CertFile, KeyFile string
-	// Token reads the service catalogue when ACLs are on.
+	// Token reads services, jobs and certificate variables when ACLs are
+	// on.
 	Token string
 }
 
@@ -158,8 +169,9 @@ type ClientConfig struct {
 	ClusterNetworkOverlay       string
 	ClusterNetworkFallback      string
 	ClusterNetworkWireGuardPort int
-	// Ingress is `ingress { enabled http_port token }`: the built-in
-	// HTTP entry point to services tagged ingress.host=...
+	// Ingress is `ingress { enabled http_port https_port cert_file
+	// key_file token }`: the built-in HTTP entry point to services tagged
+	// ingress.host=... (the jobspec's service ingress block).
 	Ingress               IngressConfig
 	StateDir              string
 	AllocDir              string

@@ -18,6 +18,10 @@ type fileServer struct {
 	EnabledSchedulers     []string        `hcl:"enabled_schedulers,optional"`
 	HeartbeatGrace        hcl.Expression  `hcl:"heartbeat_grace,optional"`
 	MinHeartbeatTTL       hcl.Expression  `hcl:"min_heartbeat_ttl,optional"`
+	FailoverHeartbeatTTL  hcl.Expression  `hcl:"failover_heartbeat_ttl,optional"`
+	RaftSnapshotThreshold int             `hcl:"raft_snapshot_threshold,optional"`
+	RaftSnapshotInterval  hcl.Expression  `hcl:"raft_snapshot_interval,optional"`
+	RaftTrailingLogs      int             `hcl:"raft_trailing_logs,optional"`
 	Encrypt               string          `hcl:"encrypt,optional"`
 	AuthoritativeRegion   string          `hcl:"authoritative_region,optional"`
 	RaftProtocol          int             `hcl:"raft_protocol,optional"`
@@ -49,9 +53,8 @@ var serverRest = restSchema{
 	attrs: []string{"enable_event_broker",
 		"batch_eval_gc_threshold", "csi_volume_claim_gc_interval", "csi_volume_claim_gc_threshold",
 		"csi_plugin_gc_threshold", "acl_token_gc_threshold", "root_key_gc_interval",
-		"root_key_gc_threshold", "failover_heartbeat_ttl",
+		"root_key_gc_threshold",
 		"max_heartbeats_per_second", "non_voting_server", "license_path",
-		"raft_snapshot_threshold", "raft_snapshot_interval", "raft_trailing_logs",
 		"redundancy_zone", "upgrade_version", "deployment_query_rate_limit",
 		"job_tracked_versions", "protocol_version", "heartbeat_grace_period"},
 	blocks: []hcl.BlockHeaderSchema{{Type: "plan_rejection_tracker"}, {Type: "raft_boltdb"},
@@ -76,6 +79,10 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 		RaftProtocol:        s.RaftProtocol, RaftMultiplier: s.RaftMultiplier, DataDir: s.DataDir, RejoinAfterLeave: s.RejoinAfterLeave,
 		HeartbeatGrace:        dp.parse(s.HeartbeatGrace),
 		MinHeartbeatTTL:       dp.parse(s.MinHeartbeatTTL),
+		FailoverHeartbeatTTL:  dp.parse(s.FailoverHeartbeatTTL),
+		RaftSnapshotThreshold: s.RaftSnapshotThreshold,
+		RaftSnapshotInterval:  dp.parse(s.RaftSnapshotInterval),
+		RaftTrailingLogs:      s.RaftTrailingLogs,
 		NodeGCThreshold:       dp.parse(s.NodeGCThreshold),
 		JobGCInterval:         dp.parse(s.JobGCInterval),
 		JobGCThreshold:        dp.parse(s.JobGCThreshold),
@@ -96,6 +103,15 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 				Detail: fmt.Sprintf("%q is not a size: %v; write a number with a unit, such as \"1M\" or \"512KiB\".", s.JobMaxSourceSize, err)})
 		}
 		c.JobMaxSourceSize = size
+	}
+	for _, n := range []struct {
+		name  string
+		value int
+	}{{"raft_snapshot_threshold", s.RaftSnapshotThreshold}, {"raft_trailing_logs", s.RaftTrailingLogs}} {
+		if n.value < 0 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid " + n.name,
+				Detail: fmt.Sprintf("%s is %d; it counts Raft log entries and cannot be negative.", n.name, n.value)})
+		}
 	}
 	legacy := &fileServerJoin{RetryJoin: s.RetryJoin, RetryInterval: s.RetryInterval,
 		RetryMax: s.RetryMax, StartJoin: s.StartJoin}

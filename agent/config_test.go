@@ -130,6 +130,15 @@ func TestLoadConfigFile(t *testing.T) {
 			},
 		},
 		{
+			name: "failover heartbeat and Raft snapshot settings",
+			path: "testdata/scale.hcl",
+			want: &Config{
+				Server: ServerConfig{Enabled: true, FailoverHeartbeatTTL: 2 * time.Minute,
+					RaftSnapshotThreshold: 2048, RaftSnapshotInterval: 30 * time.Second, RaftTrailingLogs: 4096},
+				Files: []string{"testdata/scale.hcl"},
+			},
+		},
+		{
 			name: "tutorial server in HCL",
 			path: "testdata/server_tutorial.hcl",
 			want: tutorialConfig("testdata/server_tutorial.hcl"),
@@ -207,6 +216,12 @@ func TestLoadConfigFileErrors(t *testing.T) {
 			file:    "roam.hcl",
 			content: "client {\n  meta { a = \"b\" }\n  options = { c = \"d\" }\n  bogus = true\n}\n",
 			want:    []string{"roam.hcl:4,3", `An argument named "bogus" is not expected here.`},
+		},
+		{
+			name:    "negative raft_trailing_logs",
+			file:    "roam.hcl",
+			content: "server {\n  raft_trailing_logs = -1\n}\n",
+			want:    []string{"Invalid raft_trailing_logs", "cannot be negative"},
 		},
 		{
 			name:    "unknown block",

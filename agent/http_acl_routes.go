@@ -233,13 +233,18 @@ func allocCap(r *http.Request) string {
 
 // clientRule is the requirement of the client's /v1/client/... endpoints:
 // the allocation's namespace must grant read-fs, read-logs, alloc-exec,
-// alloc-lifecycle or read-job; host stats need node read, GC node write.
+// alloc-lifecycle or read-job; host stats need node read, GC node write,
+// node metadata and identity node read to read and node write to change.
 func (h *httpAPI) clientRule(r *http.Request, a *acl.ACL) bool {
 	path := strings.TrimPrefix(r.URL.Path, "/v1/client/")
 	switch path {
 	case "stats":
 		return a.AllowNodeRead()
 	case "gc":
+		return a.AllowNodeWrite()
+	case "metadata", "identity":
+		return reads(nodeRead, nodeWrite)(r, a)
+	case "identity/renew":
 		return a.AllowNodeWrite()
 	}
 	var cap, allocID string
@@ -270,6 +275,11 @@ func (h *httpAPI) clientRule(r *http.Request, a *acl.ACL) bool {
 	if h.agent != nil && h.agent.client != nil {
 		if ar, err := h.agent.client.AllocRunner(allocID); err == nil {
 			ns = ar.Alloc().Namespace
+		}
+	}
+	if h.srv != nil {
+		if alloc, err := h.srv.State().Snapshot().AllocByID(allocID); err == nil && alloc != nil {
+			ns = alloc.Namespace
 		}
 	}
 	return a.AllowNamespaceOperation(ns, cap)

@@ -40,12 +40,17 @@ func (h *httpAPI) nodeRequest(w http.ResponseWriter, r *http.Request) (any, erro
 		allowed := callerACL(r)
 		err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 			allocs, err := snap.AllocsByNode(id)
+			if err != nil {
+				return 0, err
+			}
 			out = out[:0]
 			for _, a := range allocs {
 				if allowed.AllowNamespaceOperation(a.Namespace, acl.NamespaceCapabilityReadJob) {
 					out = append(out, a)
 				}
 			}
+			// Nomad lists a node's allocations in full.
+			out, err = snap.WithMetrics(out)
 			return snap.Index("allocs"), err
 		})
 		return out, err

@@ -19,16 +19,18 @@ import (
 // defaultIngressPort is the ingress's port when `http_port` is left out.
 const defaultIngressPort = 80
 
-// ingressServer is the agent's ingress: the proxy, its listeners and the
-// watcher that keeps its routes.
+// ingressServer is the agent's ingress: the proxy, its listeners, the
+// watcher that keeps its routes and the certificates of its HTTPS port.
 type ingressServer struct {
 	proxy   *ingress.Proxy
+	certs   *ingress.Certs // nil without https_port
 	servers []*http.Server
 	cancel  context.CancelFunc
 }
 
 // startIngress starts the ingress when `client { ingress { enabled } }`:
-// it reads the service catalogue through this agent's own HTTP API.
+// it reads the service catalogue (and, with https_port, the certificate
+// variables) through this agent's own HTTP API.
 func (a *Agent) startIngress(ctx context.Context) error {
 	cfg := a.config.Client.Ingress
 	if !cfg.Enabled {
@@ -38,7 +40,15 @@ func (a *Agent) startIngress(ctx context.Context) error {
 	if port == 0 {
 		port = defaultIngressPort
 	}
-	listeners, err := a.ingressListeners(cfg, port)
+	s := &ingressServer{proxy: ingress.NewProxy()}
+	if cfg.HTTPSPort != 0 {
+		certs, err := ingressCerts(cfg)
+		if err != nil {
+			return err
+		}
+		s.certs = certs
+	}
+	listeners, err := a.ingressListeners(cfg, port, s.certs)
 	if err != nil {
 		return err
 	}
@@ -54,9 +64,11 @@ func (a *Agent) startIngress(ctx context.Context) error {
 		}
 		return fmt.Errorf("start ingress: %w", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	s := &ingressServer{proxy: ingress.NewProxy(), cancel: cancel}
+	ctx, s.cancel = context.WithCancel(ctx)
 	go ingress.NewWatcher(client, s.proxy, a.logger).Run(ctx)
+	if s.certs != nil {
+		go s.certs.Watch(ctx, client, a.logger.With("component", "ingress"))
+	}
 	for _, ln := range listeners {
 		srv := &http.Server{Handler: s.proxy, ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
@@ -72,29 +84,35 @@ func (a *Agent) startIngress(ctx context.Context) error {
 	return nil
 }
 
-// ingressListeners opens the HTTP listener and, with https_port, the
-// HTTPS one, its certificate read from cert_file and key_file.
-func (a *Agent) ingressListeners(cfg IngressConfig, port int) ([]net.Listener, error) {
-	var cert tls.Certificate
-	if cfg.HTTPSPort != 0 {
-		if cfg.CertFile == "" || cfg.KeyFile == "" {
-			return nil, errors.New("client.ingress: https_port needs cert_file and key_file")
-		}
-		var err error
-		if cert, err = tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile); err != nil {
-			return nil, fmt.Errorf("client.ingress: load certificate: %w", err)
-		}
+// ingressCerts makes the HTTPS port's certificate chooser: certificates
+// from the variables under nomad/ingress/certs/, and the one of cert_file
+// and key_file, when given, for every other host.
+func ingressCerts(cfg IngressConfig) (*ingress.Certs, error) {
+	if (cfg.CertFile == "") != (cfg.KeyFile == "") {
+		return nil, errors.New("client.ingress: cert_file and key_file go together")
 	}
+	if cfg.CertFile == "" {
+		return ingress.NewCerts(nil), nil
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("client.ingress: load certificate: %w", err)
+	}
+	return ingress.NewCerts(&cert), nil
+}
+
+// ingressListeners opens the HTTP listener and, with certs, the HTTPS one.
+func (a *Agent) ingressListeners(cfg IngressConfig, port int, certs *ingress.Certs) ([]net.Listener, error) {
 	addr := net.JoinHostPort(a.config.Addresses.HTTP, strconv.Itoa(port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("start ingress on %s: %w", addr, err)
 	}
-	if cfg.HTTPSPort == 0 {
+	if certs == nil {
 		return []net.Listener{ln}, nil
 	}
 	addr = net.JoinHostPort(a.config.Addresses.HTTP, strconv.Itoa(cfg.HTTPSPort))
-	tlsLn, err := tls.Listen("tcp", addr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	tlsLn, err := tls.Listen("tcp", addr, certs.TLSConfig())
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("start ingress on %s: %w", addr, err)

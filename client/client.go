@@ -58,6 +58,13 @@ type Client struct {
 	mu     sync.RWMutex
 	node   *api.Node
 	allocs map[string]*allocrunner.AllocRunner
+	// dynamicMeta is the node metadata set through the API (guarded by
+	// mu); metaMu orders its updates, and metaChanged asks for the node
+	// to be registered again with it.
+	dynamicMeta map[string]*string
+	metaMu      sync.Mutex
+	metaChanged chan struct{}
+	identity    *nodeIdentity
 
 	runMu    sync.Mutex
 	stopped  bool
@@ -96,7 +103,18 @@ func New(cfg *Config, servers Servers) (*Client, error) {
 	c := &Client{
 		cfg: cfg, servers: servers, logger: cfg.Logger.With("component", "client"),
 		nodeID: nodeID, db: db, allocs: map[string]*allocrunner.AllocRunner{}, unknown: map[string]bool{},
+		metaChanged: make(chan struct{}, 1),
 	}
+	if c.dynamicMeta, err = db.NodeMeta(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	jwt, err := db.NodeIdentity()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	c.identity = newNodeIdentity(jwt)
 	c.network, err = network.New(network.Config{
 		Bridge: cfg.BridgeNetworkName, Subnet: cfg.BridgeNetworkSubnet, ClusterCIDR: cfg.ClusterNetworkCIDR,
 		Store: db, Logger: c.logger,
@@ -169,6 +187,10 @@ func (c *Client) Run(ctx context.Context) error {
 	}
 	loops.Go(func() { c.enforcePolicies(ctx) })
 	loops.Go(func() { c.watchDrivers(ctx) })
+	loops.Go(func() { c.watchNodeMeta(ctx) })
+	if is, ok := c.servers.(identityServers); ok {
+		loops.Go(func() { c.watchIdentity(ctx, is) })
+	}
 	loops.Go(func() { c.watchDevices(ctx) })
 	if hs, ok := c.servers.(hostVolumeServers); ok {
 		loops.Go(func() { c.watchHostVolumes(ctx, hs) })

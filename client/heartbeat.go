@@ -23,8 +23,10 @@ func (c *Client) register(ctx context.Context) (time.Duration, error) {
 		node.StatusUpdatedAt = time.Now().Unix()
 		ttl, err := c.servers.RegisterNode(node)
 		if err == nil {
+			// Only the status is the registration's own: what changed on
+			// the node meanwhile (metadata, drivers) stays, for the next.
 			c.mu.Lock()
-			c.node = node
+			c.node.Status, c.node.StatusUpdatedAt = node.Status, node.StatusUpdatedAt
 			c.mu.Unlock()
 			c.logger.Info("node registered", "node_id", node.ID, "heartbeat_ttl", ttl)
 			c.contacted(ttl)

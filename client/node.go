@@ -55,7 +55,7 @@ func (c *Client) buildNode(ctx context.Context) (*api.Node, error) {
 	cfg := c.cfg
 	node := &api.Node{
 		ID: c.nodeID, Name: cfg.NodeName, Datacenter: cfg.Datacenter, HTTPAddr: cfg.HTTPAddr, TLSEnabled: cfg.TLSEnabled,
-		Attributes: fp.Attributes, NodeResources: fp.Resources, Meta: copyMap(cfg.Meta),
+		Attributes: fp.Attributes, NodeResources: fp.Resources, Meta: mergeNodeMeta(staticNodeMeta(cfg.Meta), c.dynamicMeta),
 		NodeClass: cfg.NodeClass, NodePool: cfg.NodePool,
 		SchedulingEligibility: structs.NodeSchedulingEligible, Status: structs.NodeStatusInit,
 		StatusUpdatedAt: time.Now().Unix(), Drivers: map[string]*api.DriverInfo{},
@@ -131,12 +131,4 @@ func (c *Client) fingerprintDrivers(ctx context.Context, node *api.Node) {
 		}
 		node.Drivers[name] = info
 	}
-}
-
-func copyMap(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

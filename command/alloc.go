@@ -61,7 +61,14 @@ func (c *cli) allocStatus(v *verb, args []string) int {
 	if alloc.ClientStatus == api.AllocClientStatusRunning {
 		usage, _ = client.Allocations().Stats(alloc, nil)
 	}
-	c.outf("%s", formatAllocStatus(alloc, usage, allocView{verbose: *verbose, short: *short, stats: *stats}, c.now()))
+	out := formatAllocStatus(alloc, usage, allocView{verbose: *verbose, short: *short, stats: *stats}, c.now())
+	if regs, _, err := client.Allocations().Services(alloc.ID, &api.QueryOptions{Namespace: alloc.Namespace}); err == nil && !*short {
+		routes, known := agentRoutes(client)
+		if table := formatIngressInstances(regs, routes, known); table != "" {
+			out += "\n\nIngress Routes\n" + table
+		}
+	}
+	c.outf("%s", out)
 	return 0
 }
 

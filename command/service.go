@@ -137,11 +137,22 @@ func (c *cli) serviceInfo(v *verb, args []string) int {
 		c.errorf("No service registration found")
 		return 1
 	}
+	out := formatServiceInfo(regs)
 	if *verbose {
-		c.outf("%s", formatServiceInfoVerbose(regs))
-		return 0
+		out = formatServiceInfoVerbose(regs)
 	}
-	c.outf("%s", formatServiceInfo(regs))
+	clusterAddrs := map[string]string{}
+	for _, r := range regs {
+		alloc, _, err := client.Allocations().Info(r.AllocID, &api.QueryOptions{Namespace: r.Namespace})
+		if err == nil && alloc.NetworkStatus != nil {
+			clusterAddrs[r.AllocID] = alloc.NetworkStatus.Address
+		}
+	}
+	routes, known := agentRoutes(client)
+	if table := formatServiceAllocations(regs, clusterAddrs, routes, known); table != "" {
+		out += "\n\nAllocations\n" + table
+	}
+	c.outf("%s", out)
 	return 0
 }
 

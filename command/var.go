@@ -23,7 +23,9 @@ Usage: roam var put [options] [@<spec file>] <path> <key>=<value> [<key>=<value>
   Create or update the variable at path with the given items; the items
   replace all items the variable had. A specification file (as var init
   writes it, HCL or .json) given as @file supplies the path, namespace and
-  items; items and a path on the command line win over the file's.
+  items; items and a path on the command line win over the file's. An
+  item's value given as @file is that file's content, as is (a certificate,
+  say).
 
 General Options:
 ` + generalOptionsHelp + `
@@ -146,9 +148,9 @@ func (c *cli) varPut(v *verb, args []string) int {
 		sv.Namespace = ns
 	}
 	for _, kv := range rest {
-		k, val, found := strings.Cut(kv, "=")
-		if !found || k == "" {
-			c.errorf("Error parsing item %q: items are <key>=<value>", kv)
+		k, val, err := varItem(kv)
+		if err != nil {
+			c.errorf("Error parsing item %q: %s", kv, err)
 			return 1
 		}
 		sv.Items[k] = val
@@ -340,4 +342,21 @@ func formatVarList(vars []*api.VariableMetadata) string {
 		rows = append(rows, m.Namespace+"|"+m.Path+"|"+time.Unix(0, m.ModifyTime).Local().Format(time.RFC3339))
 	}
 	return formatList(rows)
+}
+
+// varItem reads one <key>=<value> argument; a value "@path" is the
+// content of the file at path, unchanged.
+func varItem(kv string) (key, value string, err error) {
+	key, value, found := strings.Cut(kv, "=")
+	if !found || key == "" {
+		return "", "", errors.New("items are <key>=<value>")
+	}
+	if file, ok := strings.CutPrefix(value, "@"); ok {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", "", err
+		}
+		value = string(b)
+	}
+	return key, value, nil
 }

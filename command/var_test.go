@@ -71,3 +71,29 @@ func TestVarSpecRoundTrip(t *testing.T) {
 		t.Fatalf("a broken file: %v, want an error naming file and line", err)
 	}
 }
+
+func TestVarItem(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "cert.pem")
+	if err := os.WriteFile(file, []byte("-----BEGIN CERTIFICATE-----\nx\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, arg, wantKey, wantValue string
+		wantErr                       bool
+	}{
+		{"plain value", "db=postgres", "db", "postgres", false},
+		{"value with an equals sign", "q=a=b", "q", "a=b", false},
+		{"value from a file, as is", "cert=@" + file, "cert", "-----BEGIN CERTIFICATE-----\nx\n", false},
+		{"missing file", "cert=@" + file + ".nope", "", "", true},
+		{"no equals sign", "db", "", "", true},
+		{"empty key", "=x", "", "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			k, v, err := varItem(tc.arg)
+			if (err != nil) != tc.wantErr || k != tc.wantKey || v != tc.wantValue {
+				t.Fatalf("varItem(%q) = %q, %q, %v", tc.arg, k, v, err)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,7 +47,9 @@ func ingressJob(webapp string, count int) *api.Job {
 // agent's ingress, one of them with a failing check: requests by Host
 // reach the two healthy ones only, round-robin; while a load loop runs, an
 // instance is added and one is stopped, and no request fails; HTTPS serves
-// the configured certificate.
+// the configured certificate, then one written to a variable (with
+// `roam var put key=@file`); a job file's `service { ingress {} }` block
+// routes as the tags do.
 func TestIngressRoutesToHealthyInstances(t *testing.T) {
 	ports := freePorts(t, 2)
 	port := ports[0]
@@ -70,17 +74,9 @@ func TestIngressRoutesToHealthyInstances(t *testing.T) {
 		_, _ = a.client.Raw().Query("/v1/ingress/routes", &out, nil)
 		return out
 	}
-	healthy := func(r ingress.RouteView) int {
-		n := 0
-		for _, in := range r.Instances {
-			if in.Healthy {
-				n++
-			}
-		}
-		return n
-	}
-	// The instance whose check fails is either not in the catalogue (the
-	// client registers services once their checks pass) or out of rotation.
+	healthy := func(r ingress.RouteView) int { return len(r.Instances) }
+	// The instance whose check fails is not in the catalogue: the client
+	// registers services once their checks pass.
 	waitUntil(t, 30*time.Second, "a route to the two healthy instances", func() bool {
 		rs := routes()
 		return len(rs) == 1 && healthy(rs[0]) == 2
@@ -214,10 +210,96 @@ func TestIngressRoutesToHealthyInstances(t *testing.T) {
 		}
 	})
 
+	t.Run("HTTPS certificate from a variable, chosen by SNI, replaces the file's", func(t *testing.T) {
+		varCert, varKey := selfSignedCert(t, "2048.localhost")
+		if out, code := a.roam(t, "var", "put", "nomad/ingress/certs/web2048", "cert=@"+varCert, "key=@"+varKey); code != 0 {
+			t.Fatalf("var put: exit %d:\n%s", code, out)
+		}
+		want, err := tls.LoadX509KeyPair(varCert, varKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, 10*time.Second, "the variable's certificate served", func() bool {
+			conn, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", ports[1]), &tls.Config{InsecureSkipVerify: true, ServerName: "2048.localhost"})
+			if err != nil {
+				return false
+			}
+			defer conn.Close()
+			return bytes.Equal(conn.ConnectionState().PeerCertificates[0].Raw, want.Certificate[0])
+		})
+	})
+
+	t.Run("a job file's ingress block routes like the tags", func(t *testing.T) {
+		script := `cd "$NOMAD_TASK_DIR" && printf hcl > whoami && PORT=$NOMAD_PORT_http WEBAPP_ROOT=. exec ` + webapp
+		file := filepath.Join(t.TempDir(), "hcl.nomad.hcl")
+		mustNet(t, os.WriteFile(file, []byte(fmt.Sprintf(`job "hclweb" {
+  group "web" {
+    network {
+      port "http" {}
+    }
+    service {
+      name     = "hclweb"
+      port     = "http"
+      provider = "nomad"
+      ingress {
+        host = "hcl.localhost"
+        path = "/whoami"
+      }
+    }
+    task "web" {
+      driver = "raw_exec"
+      config {
+        command = "/bin/sh"
+        args    = ["-c", %q]
+      }
+      resources {
+        cpu    = 100
+        memory = 64
+      }
+    }
+  }
+}
+`, script)), 0o600))
+		if out, code := a.roam(t, "job", "run", "-detach", file); code != 0 {
+			t.Fatalf("job run: exit %d:\n%s", code, out)
+		}
+		waitUntil(t, 30*time.Second, "the job file's route answering", func() bool {
+			req, _ := http.NewRequest("GET", front, nil)
+			req.Host = "hcl.localhost"
+			resp, err := client.Do(req)
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode == 200 && string(b) == "hcl"
+		})
+		for _, r := range routes() {
+			if r.Host == "hcl.localhost" && r.Path != "/whoami" {
+				t.Fatalf("route %+v, want path /whoami", r)
+			}
+		}
+	})
+
 	t.Run("roam ingress list shows the route", func(t *testing.T) {
 		out, code := a.roam(t, "ingress", "list")
 		if code != 0 || !strings.Contains(out, "2048.localhost") || !strings.Contains(out, "default/web2048") {
 			t.Fatalf("ingress list: exit %d:\n%s", code, out)
+		}
+		rs := routes()
+		var active string
+		for _, r := range rs {
+			if r.Host == "2048.localhost" && len(r.Instances) > 0 {
+				active = r.Instances[0].AllocID
+			}
+		}
+		out, code = a.roam(t, "alloc", "status", active)
+		if code != 0 || !strings.Contains(out, "Ingress Routes") || !regexp.MustCompile(`web2048 +\S+ +2048\.localhost +/ +active`).MatchString(out) {
+			t.Fatalf("alloc status: exit %d:\n%s", code, out)
+		}
+		out, code = a.roam(t, "service", "info", "web2048")
+		if code != 0 || !regexp.MustCompile(active[:8]+` +- +2048\.localhost/ +active`).MatchString(out) {
+			t.Fatalf("service info: exit %d:\n%s", code, out)
 		}
 	})
 }

@@ -21,8 +21,9 @@ var (
 	ErrNoWorkload = errors.New("workload identity names no allocation and task")
 )
 
-// Sign signs claims with key, naming the key kid in the JWT header.
-func Sign(key *rsa.PrivateKey, kid string, c *Claims) (string, error) {
+// Sign signs claims (*Claims, *NodeClaims, *IntroductionClaims) with key,
+// naming the key kid in the JWT header.
+func Sign(key *rsa.PrivateKey, kid string, c any) (string, error) {
 	opts := (&jose.SignerOptions{}).WithType("JWT").WithHeader(jose.HeaderKey("kid"), kid)
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: Algorithm, Key: key}, opts)
 	if err != nil {

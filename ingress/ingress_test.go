@@ -28,16 +28,17 @@ func TestRoutingTable(t *testing.T) {
 		reg("prod", "intruder", "a4", "10.0.0.4:80", 20, "ingress.host=app.example.com", "ingress.path=/api"),
 		reg("default", "plain", "a5", "10.0.0.5:80", 13, "http"),
 	}
-	table := buildTable(regs, map[string]bool{"a2": true}, nil)
+	table := buildTable(regs, nil, nil, nil)
 	cases := []struct {
 		name, host, path string
 		wantService      string
-		wantHealthy      int
+		wantInstances    int
 	}{
-		{"host matches case-insensitively, port ignored", "APP.example.com:8080", "/", "web", 1},
+		{"host matches case-insensitively, port ignored", "APP.example.com:8080", "/", "web", 2},
 		{"longest path prefix wins", "app.example.com", "/api/users", "api", 1},
-		{"path prefix needs a segment boundary", "app.example.com", "/apis", "web", 1},
+		{"path prefix needs a segment boundary", "app.example.com", "/apis", "web", 2},
 		{"exact path", "app.example.com", "/api", "api", 1},
+		{"IPv6 literal with port", "[::1]:80", "/", "", 0},
 		{"unknown host", "other.example.com", "/", "", 0},
 	}
 	for _, tc := range cases {
@@ -49,8 +50,8 @@ func TestRoutingTable(t *testing.T) {
 				}
 				return
 			}
-			if r == nil || r.Service != tc.wantService || len(r.healthy()) != tc.wantHealthy {
-				t.Fatalf("route = %+v, want service %s with %d healthy", r, tc.wantService, tc.wantHealthy)
+			if r == nil || r.Service != tc.wantService || len(r.Instances) != tc.wantInstances {
+				t.Fatalf("route = %+v, want service %s with %d instances", r, tc.wantService, tc.wantInstances)
 			}
 		})
 	}
@@ -104,12 +105,11 @@ func TestProxy(t *testing.T) {
 	p := NewProxy()
 	front := httptest.NewServer(p)
 	defer front.Close()
-	p.swap(buildTable([]*api.ServiceRegistration{
+	p.Update([]*api.ServiceRegistration{
 		reg("default", "web", "a", a.Listener.Addr().String(), 1, "ingress.host=web.test"),
 		reg("default", "web", "b", b.Listener.Addr().String(), 1, "ingress.host=web.test"),
 		reg("default", "web", "dead", deadAddr, 1, "ingress.host=web.test"),
-		reg("default", "down", "x", a.Listener.Addr().String(), 1, "ingress.host=down.test"),
-	}, map[string]bool{"x": true}, nil))
+	}, nil)
 
 	t.Run("round-robin over healthy instances, retrying past a dead one", func(t *testing.T) {
 		seen := map[string]int{}
@@ -128,11 +128,6 @@ func TestProxy(t *testing.T) {
 		_, body := get(t, front.URL+"/x", "web.test")
 		if !strings.Contains(body, "host=web.test") || !strings.Contains(body, "xff=127.0.0.1") || !strings.Contains(body, "xfh=web.test") {
 			t.Fatalf("upstream saw %q", body)
-		}
-	})
-	t.Run("no healthy instance is 503", func(t *testing.T) {
-		if code, _ := get(t, front.URL, "down.test"); code != http.StatusServiceUnavailable {
-			t.Fatalf("status %d, want 503", code)
 		}
 	})
 	t.Run("unknown host is 404", func(t *testing.T) {
@@ -160,4 +155,31 @@ func TestProxy(t *testing.T) {
 			t.Fatalf("stats = %+v", s)
 		}
 	})
+}
+
+func TestConflictsByJobAge(t *testing.T) {
+	web := reg("default", "web", "w2", "10.0.0.1:80", 100, "ingress.host=app.test") // an instance replaced lately
+	web.JobID = "web"
+	intruder := reg("prod", "intruder", "i1", "10.0.0.2:80", 50, "ingress.host=app.test")
+	intruder.JobID = "intruder"
+	cases := []struct {
+		name         string
+		jobIndex     map[string]uint64
+		wantOwner    string
+		wantConflict string
+	}{
+		{"the older job keeps the route though its instances are newer",
+			map[string]uint64{JobKey("default", "web"): 10, JobKey("prod", "intruder"): 40}, "web", "prod/intruder"},
+		{"jobs unknown: the oldest registration wins", nil, "intruder", "default/web"},
+		{"one job unknown: its registrations date its claim",
+			map[string]uint64{JobKey("default", "web"): 10}, "web", "prod/intruder"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := buildTable([]*api.ServiceRegistration{web, intruder}, tc.jobIndex, nil, nil).lookup("app.test", "/")
+			if r == nil || r.Service != tc.wantOwner || len(r.Conflicts) != 1 || r.Conflicts[0] != tc.wantConflict {
+				t.Fatalf("route = %+v, want owner %s with conflict %s", r, tc.wantOwner, tc.wantConflict)
+			}
+		})
+	}
 }

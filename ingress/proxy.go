@@ -1,60 +1,98 @@
 // Package ingress is Roam's built-in HTTP entry point: a reverse proxy that
-// routes requests by host and path to the healthy instances of the services
-// that ask for it with tags (`ingress.host=app.example.com`,
-// `ingress.path=/api`), round-robin with retries on another instance when
-// one cannot be reached, WebSockets included. A Watcher follows the service
-// catalogue with blocking queries and swaps in a rebuilt routing table
-// whole, so requests never see a half-made one.
+// routes requests by host and path to the instances of the services that
+// ask for it with tags (`ingress.host=app.example.com`,
+// `ingress.path=/api`, or the jobspec's `service { ingress {} }` block),
+// round-robin with retries on another instance when one cannot be
+// reached, WebSockets included. A Watcher follows the service catalogue
+// with blocking queries and swaps in a rebuilt routing table whole, so
+// requests never see a half-made one; a CertWatcher follows the TLS
+// certificates kept in variables and picks one per host by SNI.
 package ingress
 
 import (
-	"context"
-	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/hashicorp/nomad/api"
 )
 
 // maxAttempts bounds the instances one request is tried on.
 const maxAttempts = 3
 
-type routeKey struct{}
-
 // Proxy answers requests from the current routing table.
 type Proxy struct {
-	table   atomic.Pointer[Table]
-	reverse *httputil.ReverseProxy
+	table     atomic.Pointer[Table]
+	transport *upstreamTransport
+	buffers   *bufferPool
 }
 
 // NewProxy returns a proxy with an empty routing table.
 func NewProxy() *Proxy {
-	p := &Proxy{}
+	p := &Proxy{transport: newUpstreamTransport(), buffers: &bufferPool{}}
 	p.table.Store(&Table{})
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	base.MaxIdleConnsPerHost = 64
-	p.reverse = &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetXForwarded()
-			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "upstream.invalid" // chosen by the transport
-			pr.Out.Host = pr.In.Host
-		},
-		Transport:  &retryTransport{base: base},
-		BufferPool: &bufferPool{},
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			http.Error(w, "ingress: no instance answered: "+err.Error(), http.StatusBadGateway)
-		},
-	}
 	return p
+}
+
+// newTransport is the connection pool for requests with a body and
+// upgrades: kept-alive connections reused across requests (many idle ones
+// per instance, for parallel clients), no environment proxy, no
+// compression added (bodies pass as the instance sent them), addresses are
+// IP:port so no DNS.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          0, // no overall limit
+		MaxIdleConnsPerHost:   1024,
+		IdleConnTimeout:       90 * time.Second,
+		DisableCompression:    true,
+		ExpectContinueTimeout: time.Second,
+		ReadBufferSize:        16 << 10,
+		WriteBufferSize:       16 << 10,
+	}
 }
 
 // Table is the routing table in use.
 func (p *Proxy) Table() *Table { return p.table.Load() }
 
-// swap replaces the routing table.
-func (p *Proxy) swap(t *Table) { p.table.Store(t) }
+// Update rebuilds the routing table from registrations and swaps it in;
+// jobIndex holds the CreateIndex of their jobs by JobKey (nil: none), the
+// age of each service's claim on its host and path.
+func (p *Proxy) Update(regs []*api.ServiceRegistration, jobIndex map[string]uint64) *Table {
+	t := buildTable(regs, jobIndex, p.table.Load(), p.routeProxy)
+	p.table.Store(t)
+	addrs := map[string]bool{}
+	for _, r := range t.routes {
+		for _, in := range r.Instances {
+			addrs[in.Address] = true
+		}
+	}
+	p.transport.keepOnly(addrs)
+	return t
+}
+
+// routeProxy makes a route's reverse proxy: requests go to its instances
+// round-robin, the next one tried when one cannot be reached.
+func (p *Proxy) routeProxy(r *Route) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetXForwarded()
+			pr.Out.URL.Scheme = "http"
+			pr.Out.URL.Host = r.Instances[r.next.Add(1)%uint64(len(r.Instances))].Address
+			pr.Out.Host = pr.In.Host
+		},
+		Transport:  &retryTransport{route: r, base: p.transport},
+		BufferPool: p.buffers,
+		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
+			http.Error(w, "ingress: no instance answered: "+err.Error(), http.StatusBadGateway)
+		},
+	}
+}
 
 // ServeHTTP routes one request.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -64,58 +102,53 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	if len(route.healthy()) == 0 {
-		http.Error(rec, fmt.Sprintf("ingress: service %s has no healthy instance", route.Service), http.StatusServiceUnavailable)
-	} else {
-		p.reverse.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), routeKey{}, route)))
-	}
-	route.stats.record(time.Since(start), rec.status >= 500)
+	rec := recorders.Get().(*statusRecorder)
+	rec.ResponseWriter, rec.status = w, http.StatusOK
+	route.reverse.ServeHTTP(rec, r)
+	failed := rec.status >= 500
+	rec.ResponseWriter = nil
+	recorders.Put(rec)
+	route.stats.record(time.Since(start), failed)
 }
 
-// retryTransport sends a request to the route's healthy instances in turn,
-// moving to the next when one cannot be reached (and the request can be
-// sent again).
+// retryTransport sends a request to the instance the route's proxy chose
+// and, when that one cannot be reached (and the request can be sent
+// again), to the route's next instances in turn.
 type retryTransport struct {
-	base http.RoundTripper
+	route *Route
+	base  http.RoundTripper
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	route, _ := req.Context().Value(routeKey{}).(*Route)
-	if route == nil {
-		return nil, errors.New("no route")
+	resp, err := t.base.RoundTrip(req)
+	if err == nil || req.Context().Err() != nil {
+		return resp, err
 	}
-	ups := route.healthy()
-	if len(ups) == 0 {
-		return nil, errors.New("no healthy instance")
+	ups := t.route.Instances
+	first := 0
+	for i, in := range ups {
+		if in.Address == req.URL.Host {
+			first = i
+		}
 	}
-	first := route.next.Add(1)
-	var lastErr error
-	for i := range min(len(ups), maxAttempts) {
+	for i := 1; i < min(len(ups), maxAttempts); i++ {
 		out := req.Clone(req.Context())
-		out.URL.Host = ups[(first+uint64(i))%uint64(len(ups))].Address
-		if i > 0 {
-			if req.Body != nil && req.Body != http.NoBody {
-				if req.GetBody == nil {
-					break // the body is spent: cannot resend
-				}
-				body, err := req.GetBody()
-				if err != nil {
-					break
-				}
-				out.Body = body
+		out.URL.Host = ups[(first+i)%len(ups)].Address
+		if req.Body != nil && req.Body != http.NoBody {
+			if req.GetBody == nil {
+				break // the body is spent: cannot resend
 			}
+			body, gerr := req.GetBody()
+			if gerr != nil {
+				break
+			}
+			out.Body = body
 		}
-		resp, err := t.base.RoundTrip(out)
-		if err == nil {
-			return resp, nil
-		}
-		lastErr = err
-		if req.Context().Err() != nil {
-			break
+		if resp, err = t.base.RoundTrip(out); err == nil || req.Context().Err() != nil {
+			return resp, err
 		}
 	}
-	return nil, lastErr
+	return nil, err
 }
 
 // bufferPool reuses the buffers responses are copied through.
@@ -129,6 +162,9 @@ func (b *bufferPool) Get() []byte {
 }
 
 func (b *bufferPool) Put(buf []byte) { b.pool.Put(&buf) }
+
+// recorders reuses statusRecorders across requests.
+var recorders = sync.Pool{New: func() any { return &statusRecorder{} }}
 
 // statusRecorder remembers the status written, for the route's counters;
 // it passes Flush and Hijack (WebSockets) through via Unwrap.

@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"net"
+	"net/http/httputil"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -9,83 +10,81 @@ import (
 	"github.com/hashicorp/nomad/api"
 )
 
-// Tags that put a service instance behind the ingress.
+// Tags that put a service instance behind the ingress; the jobspec's
+// `service { ingress { host path } }` block is written as these tags.
 const (
-	hostTag = "ingress.host="
-	pathTag = "ingress.path="
+	HostTag = "ingress.host="
+	PathTag = "ingress.path="
 )
 
 // Route is one entry of the routing table: requests for Host whose path
-// starts with Path go to the healthy instances of one service.
+// starts with Path go to the instances of one service.
 type Route struct {
 	Host, Path         string
 	Namespace, Service string
-	// Instances are the service's registrations on this route; Healthy
-	// those whose checks pass.
+	// Instances are the service's registrations on this route. The
+	// catalogue holds only instances whose checks pass (clients publish a
+	// registration once its checks pass and withdraw it when one fails),
+	// so every instance takes traffic.
 	Instances []Instance
 	// Conflicts names the services that claim the same host and path
 	// but are newer, so do not get it ("namespace/name").
 	Conflicts []string
 
-	next  atomic.Uint64 // round-robin cursor
-	stats *routeStats
+	next    atomic.Uint64 // round-robin cursor
+	stats   *routeStats
+	reverse *httputil.ReverseProxy // made once per route, with the table
 }
 
 // Instance is one upstream of a route.
 type Instance struct {
 	AllocID string
 	Address string // host:port
-	Healthy bool
-}
-
-// healthy returns the route's healthy instances.
-func (r *Route) healthy() []Instance {
-	var out []Instance
-	for _, in := range r.Instances {
-		if in.Healthy {
-			out = append(out, in)
-		}
-	}
-	return out
 }
 
 // Table is an immutable routing table; a new one replaces it whole.
 type Table struct {
-	routes []*Route // longest path first within a host
+	routes []*Route            // by host then path
+	byHost map[string][]*Route // longest path first
 }
 
 // Routes lists the table's routes, by host then path.
-func (t *Table) Routes() []*Route {
-	out := append([]*Route(nil), t.routes...)
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Host != out[j].Host {
-			return out[i].Host < out[j].Host
-		}
-		return out[i].Path < out[j].Path
-	})
-	return out
-}
+func (t *Table) Routes() []*Route { return t.routes }
 
 // lookup finds the route for a request's host and path: the longest path
-// prefix among the host's routes.
+// prefix among the host's routes. It allocates nothing for a lower-case
+// host.
 func (t *Table) lookup(host, path string) *Route {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.ToLower(host)
-	for _, r := range t.routes {
-		if r.Host == host && pathMatches(r.Path, path) {
+	host = strings.ToLower(stripPort(host))
+	for _, r := range t.byHost[host] {
+		if pathMatches(r.Path, path) {
 			return r
 		}
 	}
 	return nil
 }
 
+// stripPort drops a ":port" suffix from a Host header ("[::1]:80" gives
+// "::1").
+func stripPort(host string) string {
+	if strings.HasPrefix(host, "[") {
+		if end := strings.IndexByte(host, ']'); end > 0 {
+			return host[1:end]
+		}
+		return host
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && strings.IndexByte(host, ':') == i {
+		return host[:i]
+	}
+	return host
+}
+
 func pathMatches(prefix, path string) bool {
 	if prefix == "/" || path == prefix {
 		return true
 	}
-	return strings.HasPrefix(path, strings.TrimSuffix(prefix, "/")+"/")
+	p := strings.TrimSuffix(prefix, "/")
+	return len(path) > len(p) && path[len(p)] == '/' && strings.HasPrefix(path, p)
 }
 
 // claim is one service's registrations for a host and path.
@@ -95,14 +94,20 @@ type claim struct {
 	instances          []Instance
 }
 
-// buildTable makes the routing table from registrations and the health of
-// their allocations (missing: healthy). Two services claiming one host and
-// path: the one registered first keeps the route; the other is listed as a
-// conflict. Stats carry over from old, route by route.
-func buildTable(regs []*api.ServiceRegistration, unhealthy map[string]bool, old *Table) *Table {
+// JobKey names a job in a jobIndex map: "namespace/id".
+func JobKey(namespace, id string) string { return namespace + "/" + id }
+
+// buildTable makes the routing table from registrations. Two services
+// claiming one host and path: the older keeps the route and the other is
+// listed as a conflict. A claim is as old as its service's job (its
+// CreateIndex in jobIndex, by JobKey), so it survives the service's
+// instances being replaced; a job missing from jobIndex dates from its
+// oldest registration. Stats carry over from old, route by route; each
+// route gets its reverse proxy from newProxy.
+func buildTable(regs []*api.ServiceRegistration, jobIndex map[string]uint64, old *Table, newProxy func(*Route) *httputil.ReverseProxy) *Table {
 	claims := map[[2]string]map[string]*claim{}
 	for _, reg := range regs {
-		host, path := routeOf(reg.Tags)
+		host, path := RouteOf(reg.Tags)
 		if host == "" {
 			continue
 		}
@@ -111,17 +116,19 @@ func buildTable(regs []*api.ServiceRegistration, unhealthy map[string]bool, old 
 		if claims[key] == nil {
 			claims[key] = map[string]*claim{}
 		}
+		since := reg.CreateIndex
+		if idx, ok := jobIndex[JobKey(reg.Namespace, reg.JobID)]; ok {
+			since = idx
+		}
 		c := claims[key][svc]
 		if c == nil {
-			c = &claim{namespace: reg.Namespace, service: reg.ServiceName, oldest: reg.CreateIndex}
+			c = &claim{namespace: reg.Namespace, service: reg.ServiceName, oldest: since}
 			claims[key][svc] = c
 		}
-		c.oldest = min(c.oldest, reg.CreateIndex)
-		c.instances = append(c.instances, Instance{
-			AllocID: reg.AllocID, Address: net.JoinHostPort(reg.Address, itoa(reg.Port)), Healthy: !unhealthy[reg.AllocID],
-		})
+		c.oldest = min(c.oldest, since)
+		c.instances = append(c.instances, Instance{AllocID: reg.AllocID, Address: net.JoinHostPort(reg.Address, itoa(reg.Port))})
 	}
-	t := &Table{}
+	t := &Table{byHost: map[string][]*Route{}}
 	for key, byService := range claims {
 		var all []*claim
 		for _, c := range byService {
@@ -140,26 +147,33 @@ func buildTable(regs []*api.ServiceRegistration, unhealthy map[string]bool, old 
 			r.Conflicts = append(r.Conflicts, c.namespace+"/"+c.service)
 		}
 		r.stats = old.statsFor(r.Host, r.Path)
+		if newProxy != nil {
+			r.reverse = newProxy(r)
+		}
 		t.routes = append(t.routes, r)
+		t.byHost[r.Host] = append(t.byHost[r.Host], r)
 	}
 	sort.Slice(t.routes, func(i, j int) bool {
 		if t.routes[i].Host != t.routes[j].Host {
 			return t.routes[i].Host < t.routes[j].Host
 		}
-		return len(t.routes[i].Path) > len(t.routes[j].Path)
+		return t.routes[i].Path < t.routes[j].Path
 	})
+	for _, rs := range t.byHost {
+		sort.Slice(rs, func(i, j int) bool { return len(rs[i].Path) > len(rs[j].Path) })
+	}
 	return t
 }
 
-// routeOf reads a registration's ingress tags: its host (lower case) and
+// RouteOf reads a registration's ingress tags: its host (lower case) and
 // path ("/" by default); no host tag, no route.
-func routeOf(tags []string) (host, path string) {
+func RouteOf(tags []string) (host, path string) {
 	path = "/"
 	for _, tag := range tags {
-		if v, ok := strings.CutPrefix(tag, hostTag); ok {
+		if v, ok := strings.CutPrefix(tag, HostTag); ok {
 			host = strings.ToLower(strings.TrimSpace(v))
 		}
-		if v, ok := strings.CutPrefix(tag, pathTag); ok && strings.HasPrefix(v, "/") {
+		if v, ok := strings.CutPrefix(tag, PathTag); ok && strings.HasPrefix(v, "/") {
 			path = v
 		}
 	}
@@ -170,8 +184,8 @@ func routeOf(tags []string) (host, path string) {
 // path, or new ones.
 func (t *Table) statsFor(host, path string) *routeStats {
 	if t != nil {
-		for _, r := range t.routes {
-			if r.Host == host && r.Path == path {
+		for _, r := range t.byHost[host] {
+			if r.Path == path {
 				return r.stats
 			}
 		}

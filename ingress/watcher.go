@@ -2,6 +2,7 @@ package ingress
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -10,23 +11,21 @@ import (
 	"github.com/hashicorp/nomad/api"
 )
 
-// healthInterval is how often the instances' checks are read: an instance
-// whose check starts passing takes traffic within about this long.
-const healthInterval = 250 * time.Millisecond
+// blockingWait is how long one blocking query waits for a change.
+const blockingWait = 5 * time.Minute
 
 // Watcher keeps a Proxy's routing table current: a blocking query on the
-// service catalogue rebuilds it when services come and go, and the
-// instances' check results (read from their allocations) take failing
-// instances out of rotation and passing ones back in.
+// service catalogue wakes as soon as a registration comes or goes (clients
+// publish an instance once its checks pass and withdraw it when one
+// fails), and the table is rebuilt from the ingress services'
+// registrations at once; nothing is polled.
 type Watcher struct {
 	client *api.Client
 	proxy  *Proxy
 	logger *slog.Logger
-
-	mu        sync.Mutex
-	regs      []*api.ServiceRegistration
-	builtFrom []*api.ServiceRegistration // what the proxy's table was built from
-	unhealthy map[string]bool            // by alloc ID
+	// jobIndex caches the CreateIndex of the ingress services' jobs, by
+	// JobKey: the age of their claims.
+	jobIndex map[string]uint64
 }
 
 // NewWatcher returns a watcher that reads the catalogue through client and
@@ -35,15 +34,14 @@ func NewWatcher(client *api.Client, proxy *Proxy, logger *slog.Logger) *Watcher 
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Watcher{client: client, proxy: proxy, logger: logger.With("component", "ingress"), unhealthy: map[string]bool{}}
+	return &Watcher{client: client, proxy: proxy, logger: logger.With("component", "ingress"), jobIndex: map[string]uint64{}}
 }
 
 // Run watches until ctx is done.
 func (w *Watcher) Run(ctx context.Context) {
-	go w.watchHealth(ctx)
 	var index uint64
 	for ctx.Err() == nil {
-		q := (&api.QueryOptions{Namespace: "*", WaitIndex: index, WaitTime: 5 * time.Minute}).WithContext(ctx)
+		q := (&api.QueryOptions{Namespace: "*", WaitIndex: index, WaitTime: blockingWait}).WithContext(ctx)
 		stubs, meta, err := w.client.Services().List(q)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -55,111 +53,91 @@ func (w *Watcher) Run(ctx context.Context) {
 		if meta.LastIndex == index {
 			continue
 		}
-		index = meta.LastIndex
 		regs, err := w.ingressRegistrations(ctx, stubs)
 		if err != nil {
-			w.logger.Warn("read ingress services", "error", err)
-			index = 0 // read everything again
-			sleep(ctx, time.Second)
+			if ctx.Err() == nil {
+				w.logger.Warn("read ingress services", "error", err)
+				index = 0 // read everything again
+				sleep(ctx, time.Second)
+			}
 			continue
 		}
-		if regs == nil {
-			regs = []*api.ServiceRegistration{}
-		}
-		w.mu.Lock()
-		w.regs = regs
-		w.mu.Unlock()
-		w.refreshHealth(ctx)
+		index = meta.LastIndex
+		t := w.proxy.Update(regs, w.jobIndexes(ctx, regs))
+		w.logger.Debug("ingress routes rebuilt", "routes", len(t.routes), "instances", len(regs), "index", index)
 	}
 }
 
+// parallelReads bounds the service reads one rebuild makes at a time.
+const parallelReads = 8
+
 // ingressRegistrations fetches the registrations of the services that
-// carry an ingress tag.
+// carry an ingress tag, several at a time.
 func (w *Watcher) ingressRegistrations(ctx context.Context, stubs []*api.ServiceRegistrationListStub) ([]*api.ServiceRegistration, error) {
-	var out []*api.ServiceRegistration
+	type read struct{ namespace, name string }
+	var reads []read
 	for _, ns := range stubs {
 		for _, svc := range ns.Services {
-			if !hasIngressTag(svc.Tags) {
-				continue
+			if hasIngressTag(svc.Tags) {
+				reads = append(reads, read{ns.Namespace, svc.ServiceName})
 			}
-			q := (&api.QueryOptions{Namespace: ns.Namespace}).WithContext(ctx)
-			regs, _, err := w.client.Services().Get(svc.ServiceName, q)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, regs...)
 		}
+	}
+	results := make([][]*api.ServiceRegistration, len(reads))
+	errs := make([]error, len(reads))
+	sem := make(chan struct{}, parallelReads)
+	var wg sync.WaitGroup
+	for i, r := range reads {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			q := (&api.QueryOptions{Namespace: r.namespace}).WithContext(ctx)
+			results[i], _, errs[i] = w.client.Services().Get(r.name, q)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []*api.ServiceRegistration
+	for _, regs := range results {
+		out = append(out, regs...)
 	}
 	return out, nil
 }
 
+// jobIndexes returns the CreateIndex of the registrations' jobs, reading
+// those it has not seen yet (a job it cannot read is left out: its
+// services' claims then date from their registrations).
+func (w *Watcher) jobIndexes(ctx context.Context, regs []*api.ServiceRegistration) map[string]uint64 {
+	live := map[string]uint64{}
+	for _, r := range regs {
+		key := JobKey(r.Namespace, r.JobID)
+		if _, done := live[key]; done {
+			continue
+		}
+		idx, ok := w.jobIndex[key]
+		if !ok {
+			job, _, err := w.client.Jobs().Info(r.JobID, (&api.QueryOptions{Namespace: r.Namespace}).WithContext(ctx))
+			if err != nil || job.CreateIndex == nil {
+				w.logger.Debug("read the job of an ingress service", "job", key, "error", err)
+				continue
+			}
+			idx = *job.CreateIndex
+		}
+		live[key] = idx
+	}
+	w.jobIndex = live
+	return live
+}
+
 func hasIngressTag(tags []string) bool {
 	for _, t := range tags {
-		if strings.HasPrefix(t, hostTag) {
+		if strings.HasPrefix(t, HostTag) {
 			return true
 		}
 	}
 	return false
-}
-
-// watchHealth re-reads the instances' checks every healthInterval.
-func (w *Watcher) watchHealth(ctx context.Context) {
-	for sleep(ctx, healthInterval) {
-		w.refreshHealth(ctx)
-	}
-}
-
-// refreshHealth reads each instance's allocation checks (an instance is
-// healthy when every check passes, or it has none) and rebuilds the table.
-func (w *Watcher) refreshHealth(ctx context.Context) {
-	w.mu.Lock()
-	regs := w.regs
-	w.mu.Unlock()
-	if regs == nil {
-		return // the catalogue is not read yet
-	}
-	unhealthy := map[string]bool{}
-	seen := map[string]bool{}
-	for _, r := range regs {
-		if seen[r.AllocID] {
-			continue
-		}
-		seen[r.AllocID] = true
-		checks, err := w.client.Allocations().Checks(r.AllocID, (&api.QueryOptions{Namespace: r.Namespace}).WithContext(ctx))
-		if err != nil {
-			continue // unknown: keep it; a dead instance fails over by retry
-		}
-		for _, c := range checks {
-			if c.Status != "success" {
-				unhealthy[r.AllocID] = true
-			}
-		}
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	changed := len(unhealthy) != len(w.unhealthy) || w.builtFrom == nil || !sameRegs(regs, w.builtFrom)
-	for id := range unhealthy {
-		changed = changed || !w.unhealthy[id]
-	}
-	if !changed {
-		return
-	}
-	w.unhealthy, w.builtFrom = unhealthy, regs
-	t := buildTable(regs, unhealthy, w.proxy.Table())
-	w.proxy.swap(t)
-	w.logger.Info("ingress routes rebuilt", "routes", len(t.routes), "instances", len(regs), "unhealthy", len(unhealthy))
-}
-
-func sameRegs(a, b []*api.ServiceRegistration) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // sleep waits d unless ctx ends first; it reports whether ctx is live.

@@ -119,6 +119,26 @@ func TestParseErrors(t *testing.T) {
 			pos:  "bad.nomad.hcl:4,5",
 			want: []string{"Duplicate volume block", `"v"`},
 		},
+		"ingress host with a port": {
+			src:  "job \"x\" {\n  group \"g\" {\n    service {\n      name = \"web\"\n      ingress {\n        host = \"app.example.com:80\"\n      }\n    }\n  }\n}\n",
+			pos:  "bad.nomad.hcl:6,16",
+			want: []string{"Invalid ingress host", `Service "web" ingress host`, "no port or scheme"},
+		},
+		"ingress path without a slash": {
+			src:  "job \"x\" {\n  group \"g\" {\n    service {\n      name = \"web\"\n      ingress {\n        host = \"app.example.com\"\n        path = \"api\"\n      }\n    }\n  }\n}\n",
+			pos:  "bad.nomad.hcl:7,16",
+			want: []string{"Invalid ingress path", "must start with /"},
+		},
+		"ingress without a host": {
+			src:  "job \"x\" {\n  group \"g\" {\n    service {\n      ingress {\n        path = \"/api\"\n      }\n    }\n  }\n}\n",
+			pos:  "bad.nomad.hcl:4,15",
+			want: []string{`The argument "host" is required`},
+		},
+		"ingress block and ingress tag": {
+			src:  "job \"x\" {\n  group \"g\" {\n    service {\n      name = \"web\"\n      tags = [\"ingress.host=a.test\"]\n      ingress {\n        host = \"b.test\"\n      }\n    }\n  }\n}\n",
+			pos:  "bad.nomad.hcl:6,7",
+			want: []string{"Ingress given twice", `"ingress.host=a.test"`},
+		},
 		"json syntax error": {
 			file: "bad.json",
 			src:  "{\n  \"Job\": {\n    \"ID\": \"x\",,\n  }\n}\n",

@@ -78,6 +78,9 @@ func init() {
 			attrs: operatorShorthands,
 			post:  postAffinity,
 		},
+		reflect.TypeFor[api.Service](): {
+			blocks: []blockOverride{{name: "ingress", decode: decodeServiceIngress}},
+		},
 		reflect.TypeFor[api.NetworkResource](): {post: postNetwork},
 		reflect.TypeFor[api.WaitConfig]():      {optional: []string{"min", "max"}},
 		reflect.TypeFor[api.ChangeScript]():    {optional: []string{"fail_on_error"}},

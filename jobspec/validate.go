@@ -167,6 +167,9 @@ func validateGroup(p problems, job *api.Job, tg *api.TaskGroup) {
 			p.addf("%v", err)
 		}
 	}
+	for _, s := range tg.Services {
+		validateServiceIngress(p.under(fmt.Sprintf("Service %q", s.Name)), s)
+	}
 	validateDisconnect(p, job, tg)
 	validateVolumes(p, tg)
 	for _, d := range []struct {

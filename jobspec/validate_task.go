@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 
 	"github.com/roam-project/roam/devices"
+	"github.com/roam-project/roam/ingress"
 )
 
 var (
@@ -63,8 +64,17 @@ func validateTask(p problems, t *api.Task) {
 	validateIdentities(p, t)
 }
 
-// validateService checks a service's checks.
+// validateServiceIngress checks a service's ingress tags (Roam's, which
+// the jobspec's ingress block is written as).
+func validateServiceIngress(p problems, s *api.Service) {
+	if err := ingress.ValidateTags(s.Tags); err != nil {
+		p.addf("ingress: %v", err)
+	}
+}
+
+// validateService checks a service's checks and ingress tags.
 func validateService(p problems, s *api.Service) {
+	validateServiceIngress(p, s)
 	for i, c := range s.Checks {
 		if !validCheckTypes[c.Type] {
 			p.addf("Check %d has an invalid type %q", i+1, c.Type)

@@ -31,6 +31,14 @@ func TestValidate(t *testing.T) {
 			src:  taskJob("volume \"data\" {\n type = \"host\"\n source = \"data\"\n}", driver+"\nvolume_mount {\n volume = \"dat\"\n destination = \"/data\"\n}"),
 			want: []string{`Volume Mount (0) references undefined volume "dat"`},
 		},
+		"ingress tag with a bad host": {
+			src:  taskJob("service {\n name = \"web\"\n tags = [\"ingress.host=http://a.test\"]\n}", driver),
+			want: []string{`Task group "g": Service "web": ingress: host "http://a.test"`},
+		},
+		"ingress path tag without a host": {
+			src:  taskJob("", driver+"\nservice {\n name = \"api\"\n tags = [\"ingress.path=/api\"]\n}"),
+			want: []string{`Task "t": Service "api": ingress: tag ingress.path=/api needs an ingress.host= tag`},
+		},
 		"host volume without source": {
 			src:  taskJob("volume \"data\" {\n type = \"host\"\n}", driver),
 			want: []string{"Volume data: volume has an empty source"},
@@ -154,6 +162,34 @@ func TestValidate(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
+			}
+		})
+	}
+}
+
+func TestServiceIngressBlock(t *testing.T) {
+	cases := []struct {
+		name, service string
+		wantTags      []string
+	}{
+		{"host only", `ingress { host = "App.Example.com" }`, []string{"http", "ingress.host=App.Example.com"}},
+		{"host and path", "ingress {\n host = \"app.example.com\"\n path = \"/api\"\n}", []string{"http", "ingress.host=app.example.com", "ingress.path=/api"}},
+		{"root path adds no tag", "ingress {\n host = \"a.test\"\n path = \"/\"\n}", []string{"http", "ingress.host=a.test"}},
+		{"runtime interpolation left to the client", `ingress { host = "${NOMAD_JOB_NAME}.example.com" }`, []string{"http", "ingress.host=${NOMAD_JOB_NAME}.example.com"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := taskJob("service {\n name = \"web\"\n tags = [\"http\"]\n"+tc.service+"\n}", driver)
+			job, err := Parse("ingress.nomad.hcl", []byte(src), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Validate(job); err != nil {
+				t.Fatal(err)
+			}
+			got := job.TaskGroups[0].Services[0].Tags
+			if strings.Join(got, " ") != strings.Join(tc.wantTags, " ") {
+				t.Fatalf("tags = %q, want %q", got, tc.wantTags)
 			}
 		})
 	}

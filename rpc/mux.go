@@ -23,8 +23,13 @@ import (
 // byte of the protocol it wraps.
 const (
 	protoRaft byte = 'R'
-	protoRPC  byte = 'M'
-	protoTLS  byte = 0x04
+	// protoRPC is RPC in JSON, which Roam spoke before protoRPCMsgpack:
+	// still served, so that agents of an older version keep working
+	// through an upgrade.
+	protoRPC byte = 'M'
+	// protoRPCMsgpack is RPC in msgpack (internal/codec), what Roam dials.
+	protoRPCMsgpack byte = 0x01
+	protoTLS        byte = 0x04
 )
 
 // handshakeTimeout bounds how long a new connection may take to name its
@@ -149,7 +154,7 @@ func (m *Mux) route(conn net.Conn) {
 		m.http.handoff(conn)
 		return
 	}
-	m.rpc.serveSession(conn, peer)
+	m.rpc.serveSession(conn, peer, proto)
 }
 
 // protocol reads the protocol byte, unwrapping TLS when the connection
@@ -183,11 +188,11 @@ func (m *Mux) protocol(conn net.Conn) (net.Conn, *tls.ConnectionState, byte, boo
 			m.refuse(conn, "TLS connection closed before naming its protocol")
 			return nil, nil, 0, false
 		}
-	case m.sec.TLS != nil && (proto == protoRaft || proto == protoRPC || proto == protoHTTP):
+	case m.sec.TLS != nil && (proto == protoRaft || proto == protoRPC || proto == protoRPCMsgpack || proto == protoHTTP):
 		m.refuse(conn, "plain-text connection to an RPC port that requires TLS (tls.rpc = true)")
 		return nil, nil, 0, false
 	}
-	if proto != protoRaft && proto != protoRPC && proto != protoHTTP {
+	if proto != protoRaft && proto != protoRPC && proto != protoRPCMsgpack && proto != protoHTTP {
 		m.logger.Error("unrecognized RPC protocol byte; closing connection (is a non-Roam client talking to the RPC port?)",
 			"remote", conn.RemoteAddr(), "byte", fmt.Sprintf("%#02x", proto))
 		conn.Close()

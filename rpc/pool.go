@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/rpc"
-	"net/rpc/jsonrpc"
 	"reflect"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/yamux"
+
+	"github.com/roam-project/roam/internal/codec"
 )
 
 // dialTimeout bounds connecting to a peer.
@@ -83,7 +84,7 @@ func (p *Pool) conn(addr string) (*peerConn, error) {
 	if c, ok := p.peers[addr]; ok && !c.session.IsClosed() {
 		return c, nil
 	}
-	conn, err := dial(addr, protoRPC, dialTimeout, p.dial)
+	conn, err := dial(addr, protoRPCMsgpack, dialTimeout, p.dial)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
@@ -100,7 +101,7 @@ func (p *Pool) conn(addr string) (*peerConn, error) {
 		s.Close()
 		return nil, fmt.Errorf("open stream to %s: %w", addr, err)
 	}
-	c := &peerConn{session: s, client: rpc.NewClientWithCodec(jsonrpc.NewClientCodec(stream))}
+	c := &peerConn{session: s, client: rpc.NewClientWithCodec(codec.NewClientCodec(stream))}
 	p.peers[addr] = c
 	return c, nil
 }

@@ -82,12 +82,12 @@ func testSecurity() Security {
 	}
 }
 
-func startMux(t *testing.T) (*Mux, *syncBuffer) {
+func startMux(t testing.TB) (*Mux, *syncBuffer) {
 	t.Helper()
 	return startMuxWith(t, testSecurity())
 }
 
-func startMuxWith(t *testing.T, sec Security) (*Mux, *syncBuffer) {
+func startMuxWith(t testing.TB, sec Security) (*Mux, *syncBuffer) {
 	t.Helper()
 	logs := &syncBuffer{}
 	m, err := Listen("127.0.0.1:0", nil, slog.New(slog.NewTextHandler(logs, nil)), sec)

@@ -7,10 +7,13 @@ import (
 	"net/rpc/jsonrpc"
 
 	"github.com/hashicorp/yamux"
+
+	"github.com/roam-project/roam/internal/codec"
 )
 
 // Server serves registered endpoints to RPC sessions. Each session is a
-// yamux-multiplexed connection; each stream carries JSON-RPC calls.
+// yamux-multiplexed connection; each stream carries net/rpc calls in
+// msgpack (or in JSON, from agents of an older version).
 type Server struct {
 	rpc       *rpc.Server
 	logger    *slog.Logger
@@ -36,7 +39,13 @@ func (s *Server) Register(name string, rcvr any) error {
 	return s.rpc.RegisterName(name, rcvr)
 }
 
-func (s *Server) serveSession(conn net.Conn, peer Peer) {
+// serveSession serves the streams of the session on conn, in the encoding
+// its protocol byte proto names.
+func (s *Server) serveSession(conn net.Conn, peer Peer, proto byte) {
+	newCodec := codec.NewServerCodec
+	if proto == protoRPC {
+		newCodec = jsonrpc.NewServerCodec
+	}
 	conf := yamux.DefaultConfig()
 	conf.LogOutput = nil
 	conf.Logger = slogAdapter{s.logger}
@@ -55,7 +64,7 @@ func (s *Server) serveSession(conn net.Conn, peer Peer) {
 			session.Close()
 			return
 		}
-		go s.rpc.ServeCodec(&authCodec{ServerCodec: jsonrpc.NewServerCodec(stream), peer: peer, authorize: s.authorize})
+		go s.rpc.ServeCodec(&authCodec{ServerCodec: newCodec(stream), peer: peer, authorize: s.authorize})
 	}
 }
 

@@ -217,7 +217,7 @@ func (r *reconciler) keepOriginal(original, repl *api.Allocation, option string)
 		o, rp := runningSince(original), runningSince(repl)
 		return rp.IsZero() || (!o.IsZero() && !rp.Before(o))
 	default: // best_score
-		return placementScore(original) >= placementScore(repl)
+		return placementScore(r.full(original)) >= placementScore(r.full(repl))
 	}
 }
 
@@ -264,6 +264,14 @@ func runningSince(a *api.Allocation) time.Time {
 		}
 	}
 	return since
+}
+
+// full is a with its placement metric.
+func (r *reconciler) full(a *api.Allocation) *api.Allocation {
+	if r.withMetrics == nil {
+		return a
+	}
+	return r.withMetrics(a)
 }
 
 // placementScore is the normalized score the allocation's node got when

@@ -152,6 +152,12 @@ func (run *evalRun) compute() error {
 		fitsInPlace: func(a *api.Allocation, tg *api.TaskGroup) bool {
 			return run.selector != nil && run.selector.fitsInPlace(a, tg)
 		},
+		withMetrics: func(a *api.Allocation) *api.Allocation {
+			if full, err := run.s.state.AllocByID(a.ID); err == nil && full != nil {
+				return full
+			}
+			return a
+		},
 	}
 	ro, err := run.planRollout()
 	if err != nil {

@@ -67,6 +67,8 @@ func (s *memState) Nodes() ([]*api.Node, error) {
 
 func (s *memState) NodeByID(id string) (*api.Node, error) { return s.nodes[id], nil }
 
+func (s *memState) AllocByID(id string) (*api.Allocation, error) { return s.allocs[id], nil }
+
 func (s *memState) LatestDeploymentByJob(ns, jobID string) (*api.Deployment, error) {
 	return s.deployments[jobKey(ns, jobID)], nil
 }

@@ -83,6 +83,9 @@ type reconciler struct {
 	// fitsInPlace reports whether alloc's node still suits the group's new
 	// version, so that alloc can be updated without moving.
 	fitsInPlace func(alloc *api.Allocation, group *api.TaskGroup) bool
+	// withMetrics returns an allocation with its placement metric, which
+	// the state's lists may leave out; nil leaves allocations as they are.
+	withMetrics func(alloc *api.Allocation) *api.Allocation
 	result      reconcileResult
 	// destructiveMemo remembers destructiveChange per old job and group.
 	destructiveMemo map[versionGroup]bool

@@ -25,6 +25,10 @@ type State interface {
 	AllocsByJob(namespace, jobID string) ([]*api.Allocation, error)
 	// AllocsByNode returns all allocations on the node, any status.
 	AllocsByNode(nodeID string) ([]*api.Allocation, error)
+	// AllocByID returns one allocation in full, its placement metric
+	// included (the lists above may leave metrics out), or nil and no
+	// error when it is absent.
+	AllocByID(id string) (*api.Allocation, error)
 	// Nodes returns every node, any status.
 	Nodes() ([]*api.Node, error)
 	// NodeByID returns the node, or nil and no error when it is absent.

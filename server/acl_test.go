@@ -274,6 +274,7 @@ node { policy = "write" }`)
 		t.Fatal(err)
 	}
 	jobs, allocs, nodes, vars, system := &jobEndpoint{s}, &allocEndpoint{s}, &nodeEndpoint{s}, &varEndpoint{s}, &systemEndpoint{s}
+	acls := &aclEndpoint{s}
 	cases := []struct {
 		name    string
 		granted string
@@ -303,6 +304,16 @@ node { policy = "write" }`)
 		}},
 		{"Job.Deregister", writer, func(tok string) error {
 			return jobs.Deregister(&structs.JobDeregisterArgs{Namespace: "default", JobID: "rpc", WriteRequest: structs.WriteRequest{AuthToken: tok}}, &structs.EvalReply{})
+		}},
+		{"ACL.UpsertAuthMethod", mgmt, func(tok string) error {
+			return acls.UpsertAuthMethod(&structs.ACLAuthMethodUpsertArgs{AuthMethod: oidcMethod("rpc"), WriteRequest: structs.WriteRequest{AuthToken: tok}}, &structs.ACLAuthMethodReply{})
+		}},
+		{"ACL.UpsertBindingRule", mgmt, func(tok string) error {
+			return acls.UpsertBindingRule(&structs.ACLBindingRuleUpsertArgs{BindingRule: &api.ACLBindingRule{AuthMethod: "rpc", BindType: "management"},
+				WriteRequest: structs.WriteRequest{AuthToken: tok}}, &structs.ACLBindingRuleReply{})
+		}},
+		{"ACL.DeleteAuthMethods", mgmt, func(tok string) error {
+			return acls.DeleteAuthMethods(&structs.ACLAuthMethodDeleteArgs{Names: []string{"rpc"}, WriteRequest: structs.WriteRequest{AuthToken: tok}}, &structs.IndexReply{})
 		}},
 		{"System.GarbageCollect", mgmt, func(tok string) error {
 			return system.GarbageCollect(&structs.WriteRequest{AuthToken: tok}, &structs.IndexReply{})

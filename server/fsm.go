@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/roam-project/roam/events"
+	"github.com/roam-project/roam/internal/codec"
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
 )
@@ -52,13 +54,30 @@ func (f *fsm) State() *state.Store {
 	return f.store
 }
 
-// encodeMessage frames a request as a Raft log entry: a type byte, then JSON.
+// encodeMessage frames a request as a Raft log entry: a type byte, the
+// format byte codec.Format, then the request in msgpack. Entries written
+// before have JSON after the type byte (see decodeMessage).
 func encodeMessage(t structs.MessageType, req any) ([]byte, error) {
-	body, err := json.Marshal(req)
+	data, err := codec.AppendMarshal([]byte{byte(t), codec.Format}, req)
 	if err != nil {
 		return nil, fmt.Errorf("encode raft message %d: %w", t, err)
 	}
-	return append([]byte{byte(t)}, body...), nil
+	return data, nil
+}
+
+// decodeMessage decodes the body of a log entry (what follows its type
+// byte) into req: msgpack after codec.Format, or the JSON of earlier
+// versions.
+func decodeMessage(body []byte, req any) error {
+	switch {
+	case len(body) > 0 && body[0] == codec.Format:
+		return codec.Unmarshal(body[1:], req)
+	case codec.IsJSON(body):
+		return json.Unmarshal(body, req)
+	case len(body) == 0:
+		return errors.New("empty body")
+	}
+	return fmt.Errorf("unknown encoding %#02x", body[0])
 }
 
 // Apply implements raft.FSM.
@@ -81,6 +100,9 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.ApplyPlanResultsRequestType:
 		var req structs.ApplyPlanResultsRequest
 		return f.apply(l.Index, body, &req, func() error { return store.ApplyPlanResults(l.Index, &req) }, nil, func() bool { return len(req.Stopped) > 0 })
+	case structs.ApplyPlanResultsBatchRequestType:
+		var req structs.ApplyPlanResultsBatchRequest
+		return f.apply(l.Index, body, &req, func() error { return store.ApplyPlanResultsBatch(l.Index, &req) }, nil, func() bool { return anyPlanStops(req.Plans) })
 	case structs.AllocClientUpdateRequestType:
 		var req structs.AllocClientUpdateRequest
 		return f.apply(l.Index, body, &req, func() error { return store.AllocClientUpdate(l.Index, &req) }, func() []*api.Evaluation { return req.Evals }, func() bool { return anyClientTerminal(req.Allocs) })
@@ -175,6 +197,27 @@ func (f *fsm) Apply(l *raft.Log) any {
 	case structs.ScalingEventRequestType:
 		var req structs.ScalingEventRequest
 		return f.apply(l.Index, body, &req, func() error { return store.AddScalingEvent(l.Index, &req) }, nil, nil)
+	case structs.OneTimeTokenUpsertRequestType:
+		var req structs.OneTimeTokenUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertOneTimeToken(l.Index, &req) }, nil, nil)
+	case structs.OneTimeTokenExchangeRequestType:
+		var req structs.OneTimeTokenExchangeRequest
+		return f.apply(l.Index, body, &req, func() error { return store.ExchangeOneTimeToken(l.Index, &req) }, nil, nil)
+	case structs.OneTimeTokenExpireRequestType:
+		var req structs.OneTimeTokenExpireRequest
+		return f.apply(l.Index, body, &req, func() error { return store.ExpireOneTimeTokens(l.Index, &req) }, nil, nil)
+	case structs.ACLAuthMethodUpsertRequestType:
+		var req structs.ACLAuthMethodUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertACLAuthMethods(l.Index, &req) }, nil, nil)
+	case structs.ACLAuthMethodDeleteRequestType:
+		var req structs.ACLAuthMethodDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.DeleteACLAuthMethods(l.Index, &req) }, nil, nil)
+	case structs.ACLBindingRuleUpsertRequestType:
+		var req structs.ACLBindingRuleUpsertRequest
+		return f.apply(l.Index, body, &req, func() error { return store.UpsertACLBindingRules(l.Index, &req) }, nil, nil)
+	case structs.ACLBindingRuleDeleteRequestType:
+		var req structs.ACLBindingRuleDeleteRequest
+		return f.apply(l.Index, body, &req, func() error { return store.DeleteACLBindingRules(l.Index, &req) }, nil, nil)
 	default:
 		// An entry from a newer version: refusing to go on would wedge the
 		// cluster, so it is logged loudly and skipped.
@@ -188,8 +231,8 @@ func (f *fsm) Apply(l *raft.Log) any {
 // the entry may have freed or added capacity. The returned value is the
 // Raft future's Response: nil or an error.
 func (f *fsm) apply(index uint64, body []byte, req any, write func() error, evals func() []*api.Evaluation, capacity func() bool) any {
-	if err := json.Unmarshal(body, req); err != nil {
-		f.logger.Error("decode raft message", "error", err)
+	if err := decodeMessage(body, req); err != nil {
+		f.logger.Error("decode raft message", "index", index, "error", err)
 		return fmt.Errorf("decode raft message: %w", err)
 	}
 	before := f.State().Snapshot()
@@ -219,6 +262,17 @@ func always() bool { return true }
 func anyClientTerminal(allocs []*api.Allocation) bool {
 	for _, a := range allocs {
 		if structs.AllocClientTerminal(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// anyPlanStops reports whether some plan of a batch stops allocations,
+// which frees capacity.
+func anyPlanStops(plans []*structs.ApplyPlanResultsRequest) bool {
+	for _, p := range plans {
+		if len(p.Stopped) > 0 {
 			return true
 		}
 	}

@@ -27,14 +27,10 @@ func eventsOf(index uint64, req any, before, after *state.Snapshot) []events.Eve
 	case *structs.EvalUpdateRequest:
 		e.evals(r.Evals)
 	case *structs.ApplyPlanResultsRequest:
-		for _, a := range append(append([]*api.Allocation{}, r.Allocs...), r.Stopped...) {
-			e.alloc("PlanResult", a.ID)
-		}
-		if r.Deployment != nil {
-			e.deployment("DeploymentStatusUpdate", r.Deployment.ID)
-		}
-		for _, u := range r.DeploymentUpdates {
-			e.deployment("DeploymentStatusUpdate", u.DeploymentID)
+		e.planResults(r)
+	case *structs.ApplyPlanResultsBatchRequest:
+		for _, p := range r.Plans {
+			e.planResults(p)
 		}
 	case *structs.AllocClientUpdateRequest:
 		for _, a := range r.Allocs {
@@ -140,15 +136,30 @@ func (e *eventList) evals(evals []*api.Evaluation) {
 	}
 }
 
+// planResults lists the allocations and deployments a plan wrote.
+func (e *eventList) planResults(r *structs.ApplyPlanResultsRequest) {
+	for _, a := range r.Allocs {
+		e.alloc("PlanResult", a.ID)
+	}
+	for _, a := range r.Stopped {
+		e.alloc("PlanResult", a.ID)
+	}
+	if r.Deployment != nil {
+		e.deployment("DeploymentStatusUpdate", r.Deployment.ID)
+	}
+	for _, u := range r.DeploymentUpdates {
+		e.deployment("DeploymentStatusUpdate", u.DeploymentID)
+	}
+}
+
 func (e *eventList) alloc(typ, id string) {
-	a, _ := e.after.AllocByID(id)
-	if a == nil {
+	ev, _ := e.after.AllocEvent(id)
+	if ev == nil {
 		return
 	}
 	// The job travels in the Job topic; an allocation's event leaves it out.
-	c := *a
-	c.Job = nil
-	e.add(events.TopicAllocation, typ, a.ID, a.Namespace, nonEmpty(a.JobID, a.DeploymentID), map[string]any{"Allocation": &c})
+	a := ev.Allocation()
+	e.add(events.TopicAllocation, typ, a.ID, a.Namespace, nonEmpty(a.JobID, a.DeploymentID), map[string]any{"Allocation": ev})
 }
 
 func (e *eventList) deployment(typ, id string) {

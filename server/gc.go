@@ -41,8 +41,12 @@ func (s *Server) GarbageCollect(token string) error {
 
 // collectGarbage removes terminal evaluations and allocations older than
 // threshold, stopped jobs with nothing left running, what purged jobs left
-// once finished, and down nodes with no allocations.
+// once finished, down nodes with no allocations, and expired one-time
+// tokens.
 func (s *Server) collectGarbage(threshold time.Duration) error {
+	if err := s.expireOneTimeTokens(time.Now()); err != nil {
+		return err
+	}
 	snap := s.State().Snapshot()
 	cutoff := time.Now().Add(-threshold).UnixNano()
 	req := &structs.GCRequest{}

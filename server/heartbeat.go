@@ -28,21 +28,37 @@ func newHeartbeats(srv *Server) *heartbeats {
 	return &heartbeats{srv: srv, timers: map[string]*time.Timer{}}
 }
 
-// Start arms a timer for every live node, giving each a full TTL to check
-// in with the new leader.
+// Start arms a timer for every live node. As in Nomad, a new leader gives
+// every node the failover TTL (FailoverHeartbeatTTL, 5 minutes by default)
+// to find it: clients learn of the failover only when a call to the old
+// leader fails, and heartbeat on the TTL the old one gave them. The
+// deadlines are staggered over the time the leader needs to hear every
+// node at its heartbeat rate, so that nodes that are really gone are not
+// all marked down at once.
 func (h *heartbeats) Start(ctx context.Context) {
-	h.mu.Lock()
-	h.ctx = ctx
-	h.mu.Unlock()
 	nodes, err := h.srv.State().Snapshot().Nodes()
 	if err != nil {
 		h.srv.logger.Error("arm heartbeats", "error", err)
 		return
 	}
+	var live []string
 	for _, n := range nodes {
 		if n.Status != structs.NodeStatusDown {
-			h.Reset(n.ID)
+			live = append(live, n.ID)
 		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ctx = ctx
+	ttl := h.srv.config.FailoverHeartbeatTTL
+	spread := time.Duration(float64(len(live)) / maxHeartbeatsPerSecond * float64(time.Second))
+	for i, id := range live {
+		d := ttl + spread*time.Duration(i)/time.Duration(len(live))
+		if t, ok := h.timers[id]; ok {
+			t.Reset(d)
+			continue
+		}
+		h.timers[id] = time.AfterFunc(d, func() { h.expire(id) })
 	}
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -11,6 +12,14 @@ import (
 
 	"github.com/roam-project/roam/state"
 	"github.com/roam-project/roam/structs"
+)
+
+// The plan applier's batches: the plans that queued while the previous
+// batch committed, up to this many plans or (past the first plan) this many
+// allocations, go into one Raft entry.
+const (
+	maxPlanBatch       = 16
+	maxPlanBatchAllocs = 8192
 )
 
 // pendingPlan is a plan waiting in the queue with the channel its result
@@ -29,6 +38,11 @@ type planOutcome struct {
 // plan against the newest state (optimistic concurrency: workers plan from
 // snapshots that may be stale), commits what still fits through Raft, and
 // tells the worker to refresh when something was rejected.
+//
+// It is a pipeline: while one batch of plans commits, the plans queued
+// meanwhile are checked against the state as it will be once that batch
+// is in (the store's snapshot with the committing batch laid over it), and
+// commit together in the next Raft entry as soon as the first one is in.
 type planApplier struct {
 	queue  chan *pendingPlan
 	store  func() *state.Store
@@ -57,33 +71,187 @@ func (p *planApplier) Submit(ctx context.Context, plan *structs.Plan) (*structs.
 	}
 }
 
-// Run applies queued plans one at a time until ctx ends.
+// planCommit is a batch of evaluated plans on its way through Raft. Its
+// goroutine answers the plans' submitters and then closes done.
+type planCommit struct {
+	plans []*pendingPlan
+	// results are the plans' accepted parts, laid over the store for the
+	// next batch while this one is in flight.
+	results []*structs.PlanResult
+	// base is the index of the state the batch was checked against,
+	// without the batch laid over it.
+	base uint64
+	done chan struct{}
+	// index and err are set before done closes: the index at which the
+	// batch is in, and the error of a plan that failed to commit.
+	index uint64
+	err   error
+}
+
+// Run applies queued plans until ctx ends.
 func (p *planApplier) Run(ctx context.Context) {
+	var inflight *planCommit
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case pending := <-p.queue:
-			result, err := p.applyOne(pending.plan)
-			pending.result <- planOutcome{result, err}
+		var first *pendingPlan
+		if inflight == nil {
+			select {
+			case <-ctx.Done():
+				return
+			case first = <-p.queue:
+			}
+		} else {
+			select {
+			case <-ctx.Done():
+				return
+			case <-inflight.done:
+				inflight = nil
+				continue
+			case first = <-p.queue:
+			}
 		}
+		batch := p.gather(first)
+		results, base, err := p.evaluate(batch, inflight)
+		if inflight != nil {
+			<-inflight.done
+			if inflight.err != nil && err == nil {
+				// The batch was checked on top of one that never
+				// committed: check it again on the store alone.
+				results, base, err = p.evaluate(batch, nil)
+			}
+			if err == nil {
+				base = max(base, inflight.index)
+			}
+			inflight = nil
+		}
+		if err != nil {
+			for _, pp := range batch {
+				pp.result <- planOutcome{err: err}
+			}
+			continue
+		}
+		inflight = &planCommit{plans: batch, results: results, base: base, done: make(chan struct{})}
+		go p.commit(inflight)
 	}
 }
 
-// applyOne evaluates and commits one plan; the timings are Nomad's
-// nomad.plan.evaluate and nomad.plan.apply.
-func (p *planApplier) applyOne(plan *structs.Plan) (*structs.PlanResult, error) {
-	start := time.Now()
-	defer metrics.MeasureSince([]string{"nomad", "plan", "apply"}, start)
-	snap := p.store().Snapshot()
-	result, err := evaluatePlan(snap, plan)
-	metrics.MeasureSince([]string{"nomad", "plan", "evaluate"}, start)
-	if err != nil {
-		return nil, err
+// gather takes first and the plans queued behind it, within the batch
+// limits.
+func (p *planApplier) gather(first *pendingPlan) []*pendingPlan {
+	batch := []*pendingPlan{first}
+	allocs := planAllocCount(first.plan)
+	for len(batch) < maxPlanBatch && allocs < maxPlanBatchAllocs {
+		select {
+		case next := <-p.queue:
+			batch = append(batch, next)
+			allocs += planAllocCount(next.plan)
+		default:
+			return batch
+		}
 	}
+	return batch
+}
+
+func planAllocCount(plan *structs.Plan) int {
+	n := 0
+	for _, allocs := range plan.NodeAllocation {
+		n += len(allocs)
+	}
+	return n
+}
+
+// evaluate checks the batch's plans in order against the newest state with
+// the in-flight batch (if any) and the plans before each laid over it, and
+// returns their results and the index of that state. The batch before the
+// in-flight one is in the store already: a batch commits only once the one
+// before it is in. The nomad.plan.evaluate timing is per plan, as Nomad's.
+func (p *planApplier) evaluate(batch []*pendingPlan, inflight *planCommit) ([]*structs.PlanResult, uint64, error) {
+	view := newPlanView(p.store().Snapshot())
+	if inflight != nil {
+		for _, r := range inflight.results {
+			view.add(r)
+		}
+	}
+	results := make([]*structs.PlanResult, len(batch))
+	for i, pp := range batch {
+		start := time.Now()
+		result, err := evaluatePlan(view, pp.plan)
+		metrics.MeasureSince([]string{"nomad", "plan", "evaluate"}, start)
+		if err != nil {
+			return nil, 0, fmt.Errorf("evaluate plan of eval %s: %w", pp.plan.EvalID, err)
+		}
+		view.add(result)
+		results[i] = result
+	}
+	return results, view.snap.LatestIndex(), nil
+}
+
+// commit writes the batch's accepted results in one Raft entry (the plain
+// plan entry for a batch of one) and answers each plan. When a batch entry
+// is refused for one of its plans, the plans are committed one by one, so
+// that only the offending one fails.
+func (p *planApplier) commit(c *planCommit) {
+	defer close(c.done)
+	start := time.Now()
+	var reqs []*structs.ApplyPlanResultsRequest
+	var owners []int
+	for i, pp := range c.plans {
+		if req := planResultsRequest(pp.plan, c.results[i]); req != nil {
+			reqs = append(reqs, req)
+			owners = append(owners, i)
+		}
+	}
+	errs := make([]error, len(c.plans))
+	indexes := make([]uint64, len(c.plans))
+	switch {
+	case len(reqs) == 1:
+		indexes[owners[0]], errs[owners[0]] = p.apply(structs.ApplyPlanResultsRequestType, reqs[0])
+	case len(reqs) > 1:
+		index, err := p.apply(structs.ApplyPlanResultsBatchRequestType, &structs.ApplyPlanResultsBatchRequest{Plans: reqs})
+		if err != nil && !errors.Is(err, errNotLeader) && !errors.Is(err, errShutdown) {
+			p.logger.Warn("plan batch refused, committing its plans one by one", "plans", len(reqs), "error", err)
+			for j, req := range reqs {
+				indexes[owners[j]], errs[owners[j]] = p.apply(structs.ApplyPlanResultsRequestType, req)
+			}
+			break
+		}
+		for _, i := range owners {
+			indexes[i], errs[i] = index, err
+		}
+	}
+	if len(reqs) > 0 {
+		metrics.MeasureSince([]string{"nomad", "plan", "apply"}, start)
+	}
+	// Everything the batch was checked against is in the state at index.
+	c.index = c.base
+	for i, pp := range c.plans {
+		if errs[i] != nil {
+			c.err = errs[i]
+			pp.result <- planOutcome{err: fmt.Errorf("commit plan of eval %s: %w", pp.plan.EvalID, errs[i])}
+			continue
+		}
+		c.index = max(c.index, indexes[i])
+	}
+	for i, pp := range c.plans {
+		if errs[i] != nil {
+			continue
+		}
+		result := c.results[i]
+		result.AllocIndex = indexes[i]
+		if result.RefreshIndex != 0 {
+			// A rejection may come from a plan committed ahead of this
+			// one: the worker refreshes to a state that holds it.
+			result.RefreshIndex = c.index
+		}
+		pp.result <- planOutcome{result: result}
+	}
+}
+
+// planResultsRequest is the Raft request committing a plan's result, nil
+// when the result changes nothing.
+func planResultsRequest(plan *structs.Plan, result *structs.PlanResult) *structs.ApplyPlanResultsRequest {
 	noDeployment := plan.Deployment == nil && len(plan.DeploymentUpdates) == 0
 	if len(result.NodeAllocation) == 0 && len(result.NodeUpdate) == 0 && noDeployment {
-		return result, nil
+		return nil
 	}
 	req := &structs.ApplyPlanResultsRequest{
 		Job: plan.Job, EvalID: plan.EvalID, Time: time.Now().UnixNano(),
@@ -105,25 +273,80 @@ func (p *planApplier) applyOne(plan *structs.Plan) (*structs.PlanResult, error) 
 			req.Stopped = append(req.Stopped, &slim)
 		}
 	}
-	index, err := p.apply(structs.ApplyPlanResultsRequestType, req)
-	if err != nil {
-		return nil, fmt.Errorf("commit plan of eval %s: %w", plan.EvalID, err)
-	}
-	result.AllocIndex = index
-	return result, nil
+	return req
 }
 
-// evaluatePlan decides which parts of plan still fit the snapshot. Node by
+// planView is the state a plan is checked against: a snapshot of the store
+// with the accepted results of plans not yet in it laid over, allocation by
+// allocation (a later version of an allocation replaces the earlier one).
+type planView struct {
+	snap *state.Snapshot
+	// allocs holds, per node, the overlaid allocations by ID.
+	allocs map[string]map[string]*api.Allocation
+}
+
+func newPlanView(snap *state.Snapshot) *planView {
+	return &planView{snap: snap, allocs: map[string]map[string]*api.Allocation{}}
+}
+
+// add lays a plan's accepted result over the view. Allocations the
+// snapshot holds already (the in-flight batch may have committed since it
+// was taken) are laid over again harmlessly.
+func (v *planView) add(result *structs.PlanResult) {
+	for nodeID, allocs := range result.NodeUpdate {
+		for _, a := range allocs {
+			v.put(nodeID, a)
+		}
+	}
+	for nodeID, allocs := range result.NodeAllocation {
+		for _, a := range allocs {
+			v.put(nodeID, a)
+		}
+	}
+}
+
+func (v *planView) put(nodeID string, a *api.Allocation) {
+	m := v.allocs[nodeID]
+	if m == nil {
+		m = map[string]*api.Allocation{}
+		v.allocs[nodeID] = m
+	}
+	m[a.ID] = a
+}
+
+// allocsByNode lists the node's allocations as the view has them.
+func (v *planView) allocsByNode(nodeID string) ([]*api.Allocation, error) {
+	stored, err := v.snap.AllocsByNode(nodeID)
+	if err != nil {
+		return nil, err
+	}
+	over := v.allocs[nodeID]
+	if len(over) == 0 {
+		return stored, nil
+	}
+	out := make([]*api.Allocation, 0, len(stored)+len(over))
+	for _, a := range stored {
+		if _, ok := over[a.ID]; !ok {
+			out = append(out, a)
+		}
+	}
+	for _, a := range over {
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// evaluatePlan decides which parts of plan still fit the view. Node by
 // node: stops always apply; placements apply when the node is still ready
 // and everything it would run fits. An all-at-once plan is all or nothing.
-func evaluatePlan(snap *state.Snapshot, plan *structs.Plan) (*structs.PlanResult, error) {
+func evaluatePlan(view *planView, plan *structs.Plan) (*structs.PlanResult, error) {
 	result := &structs.PlanResult{
 		NodeUpdate:     plan.NodeUpdate,
 		NodeAllocation: map[string][]*api.Allocation{},
 	}
 	rejected := false
 	for nodeID, allocs := range plan.NodeAllocation {
-		ok, err := nodeFits(snap, plan, nodeID, allocs)
+		ok, err := nodeFits(view, plan, nodeID, allocs)
 		if err != nil {
 			return nil, err
 		}
@@ -134,7 +357,7 @@ func evaluatePlan(snap *state.Snapshot, plan *structs.Plan) (*structs.PlanResult
 		result.NodeAllocation[nodeID] = allocs
 	}
 	if rejected {
-		result.RefreshIndex = snap.LatestIndex()
+		result.RefreshIndex = view.snap.LatestIndex()
 		if plan.AllAtOnce {
 			result.NodeUpdate = nil
 			result.NodeAllocation = map[string][]*api.Allocation{}
@@ -145,41 +368,43 @@ func evaluatePlan(snap *state.Snapshot, plan *structs.Plan) (*structs.PlanResult
 
 // nodeFits checks that a node can take the plan's allocations on top of
 // what it already runs, less what the plan stops or replaces.
-func nodeFits(snap *state.Snapshot, plan *structs.Plan, nodeID string, placed []*api.Allocation) (bool, error) {
-	node, err := snap.NodeByID(nodeID)
+func nodeFits(view *planView, plan *structs.Plan, nodeID string, placed []*api.Allocation) (bool, error) {
+	node, err := view.snap.NodeByID(nodeID)
 	if err != nil {
 		return false, err
 	}
 	if node == nil {
 		return false, nil
 	}
-	newPlacement := false
-	existing, err := snap.AllocsByNode(nodeID)
+	existing, err := view.allocsByNode(nodeID)
 	if err != nil {
 		return false, err
 	}
-	replaced := map[string]bool{}
+	// replaced maps the IDs the plan stops (false) and places (true).
+	replaced := make(map[string]bool, len(plan.NodeUpdate[nodeID])+len(placed))
 	for _, a := range plan.NodeUpdate[nodeID] {
-		replaced[a.ID] = true
-	}
-	known := map[string]bool{}
-	for _, a := range existing {
-		known[a.ID] = true
+		replaced[a.ID] = false
 	}
 	for _, a := range placed {
 		replaced[a.ID] = true
-		if !known[a.ID] {
-			newPlacement = true
-		}
-	}
-	if newPlacement && !nodeAcceptsPlacements(node) {
-		return false, nil
 	}
 	proposed := make([]*api.Allocation, 0, len(existing)+len(placed))
+	held := 0
 	for _, a := range existing {
-		if !replaced[a.ID] && !structs.AllocTerminal(a) {
+		if isPlaced, ok := replaced[a.ID]; ok {
+			if isPlaced {
+				held++
+			}
+			continue
+		}
+		if !structs.AllocTerminal(a) {
 			proposed = append(proposed, a)
 		}
+	}
+	// Placements the node holds already are in-place updates; a new one
+	// needs a ready node.
+	if held < len(placed) && !nodeAcceptsPlacements(node) {
+		return false, nil
 	}
 	proposed = append(proposed, placed...)
 	fit, _, _, err := structs.AllocsFit(node, proposed)

@@ -38,8 +38,27 @@ func (s *Server) setupRaft() error {
 	conf.HeartbeatTimeout = 500 * time.Millisecond * mult
 	conf.ElectionTimeout = 500 * time.Millisecond * mult
 	conf.LeaderLeaseTimeout = 500 * time.Millisecond * mult
-	conf.SnapshotThreshold = 8192
+	// A restarted server restores its latest snapshot and then replays
+	// every entry after it before it can lead; replaying is the slower of
+	// the two per allocation written (an entry is decoded and applied
+	// whole, with its indexes and summaries), so snapshots come sooner
+	// than Nomad's 8192 entries or 120 s: a restart replays at most a few
+	// thousand entries. Each snapshot writes the whole state in the
+	// background (the FSM keeps applying), so a much lower threshold
+	// would keep a large cluster snapshotting. Trailing logs are kept for
+	// followers that fall behind, as in Nomad.
+	conf.SnapshotThreshold = 2048
+	conf.SnapshotInterval = 30 * time.Second
 	conf.TrailingLogs = 10240
+	if s.config.RaftSnapshotThreshold > 0 {
+		conf.SnapshotThreshold = s.config.RaftSnapshotThreshold
+	}
+	if s.config.RaftSnapshotInterval > 0 {
+		conf.SnapshotInterval = s.config.RaftSnapshotInterval
+	}
+	if s.config.RaftTrailingLogs > 0 {
+		conf.TrailingLogs = s.config.RaftTrailingLogs
+	}
 	var (
 		raftDB string // the log file; "" in memory
 		logs   raft.LogStore

@@ -48,6 +48,8 @@ var clientMethods = map[string]bool{
 	// The cluster network: a node's subnet lease and the other nodes',
 	// and the allocations' addresses network policies match on.
 	"Network.Lease": true, "Network.Leases": true, "Network.Addresses": true,
+	// The node's own identity.
+	"Node.SignIdentity": true,
 	// Dynamic host volumes placed on the node.
 	"Node.GetHostVolumes": true, "Node.UpdateHostVolume": true,
 	// A client-only agent resolves the tokens of the HTTP requests it

@@ -297,7 +297,17 @@ func (e *statusEndpoint) Leader(args *structs.EmptyArgs, reply *structs.LeaderRe
 
 // registerEndpoints publishes the endpoints on the RPC server.
 func (s *Server) registerEndpoints() error {
-	for name, rcvr := range map[string]any{
+	for name, rcvr := range s.endpoints() {
+		if err := s.mux.RPC().Register(name, rcvr); err != nil {
+			return fmt.Errorf("register %s endpoint: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// endpoints are the RPC endpoints by name ("Job" serves "Job.Register").
+func (s *Server) endpoints() map[string]any {
+	return map[string]any{
 		"Job":                 &jobEndpoint{s},
 		"Alloc":               &allocEndpoint{s},
 		"Node":                &nodeEndpoint{s},
@@ -315,12 +325,7 @@ func (s *Server) registerEndpoints() error {
 		"Replication":         &replicationEndpoint{s},
 		"Multiregion":         &multiregionEndpoint{s},
 		"HostVolume":          &hostVolumeEndpoint{s},
-	} {
-		if err := s.mux.RPC().Register(name, rcvr); err != nil {
-			return fmt.Errorf("register %s endpoint: %w", name, err)
-		}
 	}
-	return nil
 }
 
 func fill(reply *structs.JobRegisterReply, r *structs.JobRegisterReply, err error) error {

@@ -67,6 +67,16 @@ type Config struct {
 	HeartbeatGrace time.Duration
 	// MinHeartbeatTTL is the smallest TTL handed to a node.
 	MinHeartbeatTTL time.Duration
+	// FailoverHeartbeatTTL is how long a new leader waits to hear from
+	// each node before marking it down (failover_heartbeat_ttl; 0: 5
+	// minutes, as in Nomad).
+	FailoverHeartbeatTTL time.Duration
+	// RaftSnapshotThreshold, RaftSnapshotInterval and RaftTrailingLogs
+	// tune Raft's snapshots (raft_snapshot_threshold, _interval,
+	// raft_trailing_logs); 0 takes the defaults in setupRaft.
+	RaftSnapshotThreshold uint64
+	RaftSnapshotInterval  time.Duration
+	RaftTrailingLogs      uint64
 	// JobLimits bound what a job may ask for.
 	JobLimits JobLimits
 	// EventBufferSize is how many Raft indexes of events the event stream
@@ -167,6 +177,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MinHeartbeatTTL == 0 {
 		cfg.MinHeartbeatTTL = 10 * time.Second
+	}
+	if cfg.FailoverHeartbeatTTL == 0 {
+		cfg.FailoverHeartbeatTTL = 5 * time.Minute
 	}
 	if cfg.BootstrapExpect == 0 {
 		cfg.BootstrapExpect = 1

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,6 +26,13 @@ func testServer(t testing.TB, grace time.Duration) *Server {
 	}
 	t.Cleanup(s.Shutdown)
 	waitFor(t, "leadership", func() bool { return s.IsLeader() })
+	// Nodes registered before the leader's loops start get the failover
+	// heartbeat TTL: tests start from running loops.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := s.WaitForLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
 	return s
 }
 

@@ -2,9 +2,13 @@ package server
 
 import (
 	"bytes"
-	"github.com/roam-project/roam/structs"
+	"compress/gzip"
+	"encoding/json"
+	"io"
 	"testing"
 	"time"
+
+	"github.com/roam-project/roam/structs"
 
 	"github.com/roam-project/roam/state"
 )
@@ -66,6 +70,43 @@ func TestSnapshotSaveRestore(t *testing.T) {
 			}
 			if j, _ := s.State().Snapshot().JobByID("default", "kept"); j == nil {
 				t.Fatal("a failed restore lost stored state")
+			}
+		})
+	}
+}
+
+// TestOpenSnapshotFormats opens archives of this version and of earlier
+// ones, whose state stream is JSON (state.Restore reads both), and
+// refuses others.
+func TestOpenSnapshotFormats(t *testing.T) {
+	cases := []struct {
+		format string
+		ok     bool
+	}{
+		{snapshotFormat, true},
+		{snapshotFormatJSON, true},
+		{"roam-snapshot/9", false},
+		{"", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.format, func(t *testing.T) {
+			var buf bytes.Buffer
+			gz := gzip.NewWriter(&buf)
+			_ = json.NewEncoder(gz).Encode(&SnapshotHeader{Format: tc.format, Index: 7})
+			_, _ = gz.Write([]byte("state"))
+			_ = gz.Close()
+			header, body, err := OpenSnapshot(&buf)
+			if !tc.ok {
+				if err == nil {
+					t.Fatal("opened an archive of an unknown format")
+				}
+				return
+			}
+			if err != nil || header.Index != 7 {
+				t.Fatalf("header %+v, %v", header, err)
+			}
+			if rest, _ := io.ReadAll(body); string(rest) != "state" {
+				t.Errorf("state stream %q, want %q", rest, "state")
 			}
 		})
 	}

@@ -6,7 +6,8 @@ import (
 	"github.com/hashicorp/nomad/api"
 )
 
-// AllocByID returns an allocation, or nil.
+// AllocByID returns an allocation in full (its placement metric
+// included), or nil.
 func (s *Snapshot) AllocByID(id string) (*api.Allocation, error) {
 	ch, raw, err := s.txn.FirstWatch(tableAllocs, "id", id)
 	if err != nil {
@@ -16,8 +17,35 @@ func (s *Snapshot) AllocByID(id string) (*api.Allocation, error) {
 	if raw == nil {
 		return nil, nil
 	}
-	return raw.(*api.Allocation), nil
+	return raw.(*allocRow).full()
 }
+
+// WithMetrics returns allocs, read from a list, in full: each with its
+// placement metric, which lists leave out.
+func (s *Snapshot) WithMetrics(allocs []*api.Allocation) ([]*api.Allocation, error) {
+	out := make([]*api.Allocation, 0, len(allocs))
+	for _, a := range allocs {
+		raw, err := s.txn.First(tableAllocs, "id", a.ID)
+		if err != nil {
+			return nil, fmt.Errorf("alloc lookup: %w", err)
+		}
+		if raw == nil || raw.(*allocRow).Allocation != a {
+			// Not (or no longer) the stored version: as it is.
+			out = append(out, a)
+			continue
+		}
+		full, err := raw.(*allocRow).full()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, full)
+	}
+	return out, nil
+}
+
+// The list reads below return allocations without their placement metric
+// (Metrics nil), as Nomad's allocation lists do; AllocByID and WithMetrics
+// give it.
 
 // Allocs lists allocations whose ID has prefix.
 func (s *Snapshot) Allocs(prefix string) ([]*api.Allocation, error) {
@@ -34,9 +62,26 @@ func (s *Snapshot) AllocsByNode(nodeID string) ([]*api.Allocation, error) {
 	return s.allocList(tableAllocs, "node", nodeID)
 }
 
-// AllocsByEval lists the allocations an evaluation created or changed.
+// AllocsByEval lists the allocations an evaluation created or changed
+// (and no later evaluation changed since): those of its job that name it.
+// An allocation's evaluation is always one of its job, so the job's
+// allocations are all there is to look at; no index of its own is kept.
 func (s *Snapshot) AllocsByEval(evalID string) ([]*api.Allocation, error) {
-	return s.allocList(tableAllocs, "eval", evalID)
+	eval, err := s.EvalByID(evalID)
+	if err != nil || eval == nil {
+		return nil, err
+	}
+	allocs, err := s.AllocsByJob(eval.Namespace, eval.JobID)
+	if err != nil {
+		return nil, err
+	}
+	var out []*api.Allocation
+	for _, a := range allocs {
+		if a.EvalID == evalID {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
 
 func (s *Snapshot) allocList(table, index string, args ...any) ([]*api.Allocation, error) {
@@ -47,7 +92,7 @@ func (s *Snapshot) allocList(table, index string, args ...any) ([]*api.Allocatio
 	s.watch(it.WatchCh())
 	var out []*api.Allocation
 	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*api.Allocation))
+		out = append(out, raw.(*allocRow).Allocation)
 	}
 	return out, nil
 }
@@ -63,12 +108,14 @@ func (tx *writeTxn) upsertPlanAllocs(allocs []*api.Allocation, now int64) error 
 			return fmt.Errorf("alloc lookup: %w", err)
 		}
 		var old *api.Allocation
+		var oldRow *allocRow
 		if raw == nil {
 			a.CreateIndex = tx.index
 			a.AllocModifyIndex = tx.index
 			a.CreateTime = now
 		} else {
-			old = raw.(*api.Allocation)
+			oldRow = raw.(*allocRow)
+			old = oldRow.Allocation
 			a.CreateIndex = old.CreateIndex
 			a.CreateTime = old.CreateTime
 			a.AllocModifyIndex = tx.index
@@ -86,7 +133,12 @@ func (tx *writeTxn) upsertPlanAllocs(allocs []*api.Allocation, now int64) error 
 		}
 		a.ModifyIndex = tx.index
 		a.ModifyTime = now
-		if err := tx.insert(tableAllocs, a); err != nil {
+		tx.allocs.compact(a, old)
+		row, err := newAllocRow(a, oldRow)
+		if err != nil {
+			return err
+		}
+		if err := tx.insert(tableAllocs, row); err != nil {
 			return err
 		}
 		if err := tx.noteAllocChange(changes, old, a); err != nil {
@@ -112,10 +164,11 @@ func (tx *writeTxn) updateAllocsFromClient(updates []*api.Allocation, now int64)
 		if raw == nil {
 			continue
 		}
-		old := raw.(*api.Allocation)
+		oldRow := raw.(*allocRow)
+		old := oldRow.Allocation
 		a := *old
-		a.ClientStatus = u.ClientStatus
-		a.ClientDescription = u.ClientDescription
+		a.ClientStatus = intern(u.ClientStatus)
+		a.ClientDescription = intern(u.ClientDescription)
 		a.TaskStates = u.TaskStates
 		if u.DeploymentStatus != nil {
 			// The canary mark is the scheduler's, not the client's.
@@ -128,7 +181,7 @@ func (tx *writeTxn) updateAllocsFromClient(updates []*api.Allocation, now int64)
 		}
 		a.ModifyIndex = tx.index
 		a.ModifyTime = now
-		if err := tx.insert(tableAllocs, &a); err != nil {
+		if err := tx.insert(tableAllocs, oldRow.with(&a)); err != nil {
 			return err
 		}
 		if err := tx.noteAllocChange(changes, old, &a); err != nil {
@@ -151,11 +204,11 @@ func (tx *writeTxn) updateAllocDesiredTransition(ids []string, t api.DesiredTran
 		if raw == nil {
 			continue
 		}
-		old := raw.(*api.Allocation)
-		a := *old
+		old := raw.(*allocRow)
+		a := *old.Allocation
 		a.DesiredTransition = t
 		a.ModifyIndex = tx.index
-		if err := tx.insert(tableAllocs, &a); err != nil {
+		if err := tx.insert(tableAllocs, old.with(&a)); err != nil {
 			return err
 		}
 	}

@@ -74,29 +74,44 @@ func (s *Store) EvalUpdate(index uint64, req *structs.EvalUpdateRequest) error {
 
 // ApplyPlanResults commits a plan's allocations.
 func (s *Store) ApplyPlanResults(index uint64, req *structs.ApplyPlanResultsRequest) error {
+	return s.write(index, func(tx *writeTxn) error { return tx.applyPlanResults(req) })
+}
+
+// ApplyPlanResultsBatch commits several plans' allocations in one
+// transaction, in order: all of them or, on an error, none.
+func (s *Store) ApplyPlanResultsBatch(index uint64, req *structs.ApplyPlanResultsBatchRequest) error {
 	return s.write(index, func(tx *writeTxn) error {
-		job := req.Job
-		if job != nil {
-			job = sharedJob(tx.Txn, job)
-		}
-		for _, a := range req.Allocs {
-			if a.Job == nil || a.Job == req.Job {
-				a.Job = job
+		for _, plan := range req.Plans {
+			if err := tx.applyPlanResults(plan); err != nil {
+				return fmt.Errorf("plan of eval %s: %w", plan.EvalID, err)
 			}
 		}
-		if req.Deployment != nil {
-			if err := tx.upsertDeployment(req.Deployment, req.Time); err != nil {
-				return err
-			}
-		}
-		for _, u := range req.DeploymentUpdates {
-			if err := tx.updateDeploymentStatus(u, req.Time); err != nil {
-				return err
-			}
-		}
-		all := append(append([]*api.Allocation{}, req.Allocs...), req.Stopped...)
-		return tx.upsertPlanAllocs(all, req.Time)
+		return nil
 	})
+}
+
+func (tx *writeTxn) applyPlanResults(req *structs.ApplyPlanResultsRequest) error {
+	job := req.Job
+	if job != nil {
+		job = sharedJob(tx.Txn, job)
+	}
+	for _, a := range req.Allocs {
+		if a.Job == nil || a.Job == req.Job {
+			a.Job = job
+		}
+	}
+	if req.Deployment != nil {
+		if err := tx.upsertDeployment(req.Deployment, req.Time); err != nil {
+			return err
+		}
+	}
+	for _, u := range req.DeploymentUpdates {
+		if err := tx.updateDeploymentStatus(u, req.Time); err != nil {
+			return err
+		}
+	}
+	all := append(append([]*api.Allocation{}, req.Allocs...), req.Stopped...)
+	return tx.upsertPlanAllocs(all, req.Time)
 }
 
 // AllocClientUpdate merges client-reported allocation state.

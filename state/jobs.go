@@ -205,17 +205,17 @@ func (tx *writeTxn) purgeJob(job *api.Job, now int64) error {
 	if err != nil {
 		return fmt.Errorf("alloc list: %w", err)
 	}
-	var stopped []*api.Allocation
+	var stopped []*allocRow
 	for raw := it.Next(); raw != nil; raw = it.Next() {
-		a := raw.(*api.Allocation)
-		if structs.AllocServerTerminal(a) {
+		row := raw.(*allocRow)
+		if structs.AllocServerTerminal(row.Allocation) {
 			continue
 		}
-		c := *a
+		c := *row.Allocation
 		c.DesiredStatus = structs.AllocDesiredStatusStop
 		c.DesiredDescription = purgedAllocDesc
 		c.ModifyIndex, c.AllocModifyIndex, c.ModifyTime = tx.index, tx.index, now
-		stopped = append(stopped, &c)
+		stopped = append(stopped, row.with(&c))
 	}
 	for _, a := range stopped {
 		if err := tx.insert(tableAllocs, a); err != nil {
@@ -289,7 +289,7 @@ func (tx *writeTxn) computeJobStatus(job *api.Job) string {
 	allocs, _ := tx.Get(tableAllocs, "job", *job.Namespace, *job.ID)
 	hasAllocs := false
 	for raw := allocs.Next(); raw != nil; raw = allocs.Next() {
-		a := raw.(*api.Allocation)
+		a := raw.(*allocRow).Allocation
 		if !structs.AllocOfJob(a, job) {
 			continue // left by a purged job of the same ID
 		}

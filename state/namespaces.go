@@ -126,7 +126,7 @@ func namespaceDeletable(txn *memdb.Txn, name string) error {
 	for raw := allocs.Next(); raw != nil; raw = allocs.Next() {
 		// An allocation the server stopped may still run on its client
 		// until the client reports it finished.
-		if a := raw.(*api.Allocation); !structs.AllocClientTerminal(a) {
+		if a := raw.(*allocRow).Allocation; !structs.AllocClientTerminal(a) {
 			return namespaceErrorf("namespace %q contains non-terminal allocation %q: wait for its allocations to stop before deleting it", name, a.ID)
 		}
 	}

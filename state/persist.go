@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"github.com/hashicorp/go-memdb"
 	"github.com/hashicorp/nomad/api"
 
+	"github.com/roam-project/roam/internal/codec"
 	"github.com/roam-project/roam/structs"
 )
 
@@ -37,8 +39,11 @@ type snapshotRecord struct {
 	// the first allocation of that job version as a record of the table
 	// allocJobsTable; 0 means the allocation carries its job itself (or
 	// has none).
-	JobRef     int             `json:",omitempty"`
-	HostVolume *api.HostVolume `json:",omitempty"`
+	JobRef       int                 `json:",omitempty"`
+	HostVolume   *api.HostVolume     `json:",omitempty"`
+	OneTimeToken *api.OneTimeToken   `json:",omitempty"`
+	AuthMethod   *api.ACLAuthMethod  `json:",omitempty"`
+	BindingRule  *api.ACLBindingRule `json:",omitempty"`
 }
 
 // allocJobsTable names the records that carry the jobs allocations run:
@@ -46,10 +51,16 @@ type snapshotRecord struct {
 // restore into) one job, not a million copies.
 const allocJobsTable = "alloc_jobs"
 
-// Persist writes every object of the snapshot to w as a JSON stream.
+// Persist writes every object of the snapshot to w, one record after the
+// other: the byte codec.Format, then a stream of msgpack records.
 func (s *Snapshot) Persist(w io.Writer) error {
-	enc := json.NewEncoder(w)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := bw.WriteByte(codec.Format); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	enc := codec.NewEncoder(bw)
 	jobRefs := map[*api.Job]int{}
+	var fillErr error // a stored allocation's metric that does not decode
 	emit := func(table string, fill func(raw any) snapshotRecord) error {
 		it, err := s.txn.Get(table, "id")
 		if err != nil {
@@ -57,6 +68,9 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}
 		for raw := it.Next(); raw != nil; raw = it.Next() {
 			rec := fill(raw)
+			if fillErr != nil {
+				return fmt.Errorf("snapshot %s: %w", table, fillErr)
+			}
 			rec.Table = table
 			if rec.Alloc != nil && rec.Alloc.Job != nil {
 				if rec, err = refAllocJob(enc, jobRefs, rec); err != nil {
@@ -81,7 +95,11 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}},
 		{tableJobSummary, func(r any) snapshotRecord { return snapshotRecord{Summary: r.(*summaryRow).Summary} }},
 		{tableEvals, func(r any) snapshotRecord { return snapshotRecord{Eval: r.(*api.Evaluation)} }},
-		{tableAllocs, func(r any) snapshotRecord { return snapshotRecord{Alloc: r.(*api.Allocation)} }},
+		{tableAllocs, func(r any) snapshotRecord {
+			a, err := r.(*allocRow).full()
+			fillErr = err
+			return snapshotRecord{Alloc: a}
+		}},
 		{tableNodes, func(r any) snapshotRecord { return snapshotRecord{Node: r.(*api.Node)} }},
 		{tableServices, func(r any) snapshotRecord { return snapshotRecord{Service: r.(*api.ServiceRegistration)} }},
 		{tableVars, func(r any) snapshotRecord { return snapshotRecord{Var: r.(*structs.Var)} }},
@@ -96,18 +114,44 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableNodePools, func(r any) snapshotRecord { return snapshotRecord{NodePool: r.(*api.NodePool)} }},
 		{tableScalingEvents, func(r any) snapshotRecord { return snapshotRecord{Scaling: r.(*ScalingEvents)} }},
 		{tableHostVolumes, func(r any) snapshotRecord { return snapshotRecord{HostVolume: r.(*api.HostVolume)} }},
+		{tableACLOneTimeTokens, func(r any) snapshotRecord { return snapshotRecord{OneTimeToken: r.(*api.OneTimeToken)} }},
+		{tableACLAuthMethods, func(r any) snapshotRecord { return snapshotRecord{AuthMethod: r.(*api.ACLAuthMethod)} }},
+		{tableACLBindingRules, func(r any) snapshotRecord { return snapshotRecord{BindingRule: r.(*api.ACLBindingRule)} }},
 	}
 	for _, st := range steps {
 		if err := emit(st.table, st.fill); err != nil {
 			return err
 		}
 	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
 	return nil
+}
+
+// recordDecoder reads the records of a snapshot stream.
+type recordDecoder interface{ Decode(v any) error }
+
+// newRecordDecoder reads a stream written by Persist: msgpack after
+// codec.Format, or the JSON stream earlier versions wrote.
+func newRecordDecoder(r io.Reader) (recordDecoder, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	first, err := br.Peek(1)
+	switch {
+	case err == io.EOF:
+		return json.NewDecoder(br), nil
+	case err != nil:
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	case first[0] == codec.Format:
+		_, _ = br.Discard(1)
+		return codec.NewDecoder(br), nil
+	}
+	return json.NewDecoder(br), nil
 }
 
 // refAllocJob replaces the job of rec's allocation by a reference,
 // writing the job first if it is the first allocation of it.
-func refAllocJob(enc *json.Encoder, refs map[*api.Job]int, rec snapshotRecord) (snapshotRecord, error) {
+func refAllocJob(enc *codec.Encoder, refs map[*api.Job]int, rec snapshotRecord) (snapshotRecord, error) {
 	job := rec.Alloc.Job
 	ref, ok := refs[job]
 	if !ok {
@@ -129,10 +173,14 @@ func Restore(r io.Reader) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	dec, err := newRecordDecoder(r)
+	if err != nil {
+		return nil, err
+	}
 	tx := s.db.Txn(true)
 	defer tx.Abort()
-	dec := json.NewDecoder(r)
 	allocJobs := map[int]*api.Job{}
+	var allocs compactor
 	for {
 		var rec snapshotRecord
 		if err := dec.Decode(&rec); err == io.EOF {
@@ -167,7 +215,10 @@ func Restore(r io.Reader) (*Store, error) {
 		case rec.Eval != nil:
 			obj = rec.Eval
 		case rec.Alloc != nil:
-			obj = rec.Alloc
+			allocs.compact(rec.Alloc, nil)
+			if obj, err = newAllocRow(rec.Alloc, nil); err != nil {
+				return nil, fmt.Errorf("restore %s: %w", rec.Table, err)
+			}
 		case rec.Node != nil:
 			obj = rec.Node
 		case rec.Service != nil:
@@ -196,6 +247,12 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.Scaling
 		case rec.HostVolume != nil:
 			obj = rec.HostVolume
+		case rec.OneTimeToken != nil:
+			obj = rec.OneTimeToken
+		case rec.AuthMethod != nil:
+			obj = rec.AuthMethod
+		case rec.BindingRule != nil:
+			obj = rec.BindingRule
 		default:
 			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
 		}
@@ -236,7 +293,10 @@ func sameJobVersion(a, b *api.Job) bool {
 // table, for `operator snapshot inspect`.
 func CountRecords(r io.Reader) (map[string]int, error) {
 	counts := map[string]int{}
-	dec := json.NewDecoder(r)
+	dec, err := newRecordDecoder(r)
+	if err != nil {
+		return nil, err
+	}
 	for {
 		var rec snapshotRecord
 		if err := dec.Decode(&rec); err == io.EOF {

@@ -38,7 +38,7 @@ func TestAllocationsShareTheirJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := bytes.Count(image, []byte(`"TaskGroups"`)); n != 3 {
+	if n := bytes.Count(image, []byte("TaskGroups")); n != 3 {
 		t.Errorf("the snapshot holds %d jobs, want 3 (current, version 0, one for the allocations)", n)
 	}
 	counts, err := CountRecords(bytes.NewReader(image))

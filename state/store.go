@@ -126,6 +126,8 @@ type writeTxn struct {
 	*memdb.Txn
 	index   uint64
 	touched map[string]bool
+	// allocs shares what the allocations this write stores have in common.
+	allocs compactor
 }
 
 // Write runs fn in one write transaction at Raft index; it commits when fn

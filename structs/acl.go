@@ -1,6 +1,10 @@
 package structs
 
-import "github.com/hashicorp/nomad/api"
+import (
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+)
 
 // ACL token types.
 const (
@@ -124,4 +128,108 @@ type ACLResolveReply struct {
 	// Workload is the implicit grant of a workload identity; nil for an
 	// ACL token.
 	Workload *WorkloadGrant
+}
+
+// OneTimeTokenTTL is how long a one-time token can be exchanged, as in
+// Nomad.
+const OneTimeTokenTTL = 10 * time.Minute
+
+// OneTimeTokenUpsertRequest stores a new one-time token.
+type OneTimeTokenUpsertRequest struct {
+	Token *api.OneTimeToken
+}
+
+// OneTimeTokenExchangeRequest consumes a one-time token: it is deleted if
+// it exists and had not expired at Time (the leader's clock, Unix ns).
+type OneTimeTokenExchangeRequest struct {
+	OneTimeSecretID string
+	Time            int64
+}
+
+// OneTimeTokenExpireRequest deletes the one-time tokens expired at Time.
+type OneTimeTokenExpireRequest struct {
+	Time int64
+}
+
+// OneTimeTokenUpsertArgs creates a one-time token for the token the
+// request carries.
+type OneTimeTokenUpsertArgs struct {
+	WriteRequest
+}
+
+// OneTimeTokenExchangeArgs exchanges a one-time secret for its token.
+type OneTimeTokenExchangeArgs struct {
+	OneTimeSecretID string
+}
+
+// OneTimeTokenReply is a one-time token as stored.
+type OneTimeTokenReply struct {
+	Token *api.OneTimeToken
+	Index uint64
+}
+
+// The bounds of an auth method's MaxTokenTTL: Nomad's defaults of the
+// ACL token expiration TTLs.
+const (
+	ACLTokenMinExpirationTTL = time.Minute
+	ACLTokenMaxExpirationTTL = 24 * time.Hour
+)
+
+// ACLAuthMethodUpsertRequest creates or replaces auth methods.
+type ACLAuthMethodUpsertRequest struct {
+	AuthMethods []*api.ACLAuthMethod
+}
+
+// ACLAuthMethodDeleteRequest deletes auth methods, with their binding
+// rules.
+type ACLAuthMethodDeleteRequest struct {
+	Names []string
+}
+
+// ACLBindingRuleUpsertRequest creates or replaces binding rules.
+type ACLBindingRuleUpsertRequest struct {
+	BindingRules []*api.ACLBindingRule
+}
+
+// ACLBindingRuleDeleteRequest deletes binding rules by ID.
+type ACLBindingRuleDeleteRequest struct {
+	IDs []string
+}
+
+// ACLAuthMethodUpsertArgs creates or updates an auth method; Update
+// requires that it exists.
+type ACLAuthMethodUpsertArgs struct {
+	AuthMethod *api.ACLAuthMethod
+	Update     bool
+	WriteRequest
+}
+
+// ACLAuthMethodDeleteArgs deletes auth methods.
+type ACLAuthMethodDeleteArgs struct {
+	Names []string
+	WriteRequest
+}
+
+// ACLAuthMethodReply is an auth method as stored.
+type ACLAuthMethodReply struct {
+	AuthMethod *api.ACLAuthMethod
+	Index      uint64
+}
+
+// ACLBindingRuleUpsertArgs creates (no ID) or updates a binding rule.
+type ACLBindingRuleUpsertArgs struct {
+	BindingRule *api.ACLBindingRule
+	WriteRequest
+}
+
+// ACLBindingRuleDeleteArgs deletes binding rules.
+type ACLBindingRuleDeleteArgs struct {
+	IDs []string
+	WriteRequest
+}
+
+// ACLBindingRuleReply is a binding rule as stored.
+type ACLBindingRuleReply struct {
+	BindingRule *api.ACLBindingRule
+	Index       uint64
 }

@@ -42,6 +42,14 @@ const (
 	HostVolumeUpsertRequestType
 	HostVolumeDeleteRequestType
 	ScalingEventRequestType
+	OneTimeTokenUpsertRequestType
+	OneTimeTokenExchangeRequestType
+	OneTimeTokenExpireRequestType
+	ACLAuthMethodUpsertRequestType
+	ACLAuthMethodDeleteRequestType
+	ACLBindingRuleUpsertRequestType
+	ACLBindingRuleDeleteRequestType
+	ApplyPlanResultsBatchRequestType
 )
 
 // JobRegisterRequest registers (or updates) a job with its evaluation.
@@ -85,6 +93,13 @@ type ApplyPlanResultsRequest struct {
 	Deployment        *api.Deployment
 	DeploymentUpdates []*DeploymentStatusUpdate
 	Time              int64
+}
+
+// ApplyPlanResultsBatchRequest commits the accepted parts of several plans
+// in one Raft entry: the plan applier gathers the plans that queued while
+// the previous entry committed.
+type ApplyPlanResultsBatchRequest struct {
+	Plans []*ApplyPlanResultsRequest
 }
 
 // AllocClientUpdateRequest carries client-side allocation state, and the

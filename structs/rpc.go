@@ -212,3 +212,21 @@ type EvalDeleteReply struct {
 	Count int
 	Index uint64
 }
+
+// NodeSignIdentityArgs asks for a node's identity.
+type NodeSignIdentityArgs struct {
+	NodeID string
+	NodeAuth
+}
+
+// NodeSignIdentityReply is a node's signed identity.
+type NodeSignIdentityReply struct {
+	JWT string
+}
+
+// ClientIntroductionTokenArgs asks for a client introduction token.
+type ClientIntroductionTokenArgs struct {
+	TTL      time.Duration
+	NodeName string
+	NodePool string
+}

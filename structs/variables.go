@@ -115,13 +115,17 @@ var validVarPath = regexp.MustCompile(`^[a-zA-Z0-9\-_~/]{1,128}$`)
 // ValidateVarPath checks a variable path as Nomad does: URL-safe
 // characters that do not clash with templates (letters, digits, - _ ~ /),
 // at most 128 of them, and nothing under the reserved "nomad/" tree but
-// nomad/jobs/<job>/<group>/<task> and nomad/job-templates/<name>.
+// nomad/jobs/<job>/<group>/<task>, nomad/job-templates/<name> and (Roam's
+// own) nomad/ingress/certs/<name>, the ingress's TLS certificates.
 func ValidateVarPath(path string) error {
 	if !validVarPath.MatchString(path) {
 		return fmt.Errorf("invalid path %q: a path is 1 to 128 letters, digits and the characters - _ ~ /", path)
 	}
 	parts := strings.Split(path, "/")
 	if parts[0] != "nomad" {
+		return nil
+	}
+	if len(parts) == 4 && parts[1] == "ingress" && parts[2] == "certs" && parts[3] != "" {
 		return nil
 	}
 	if len(parts) == 1 || (parts[1] != "jobs" && parts[1] != "job-templates") {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/hashicorp/nomad/api"
@@ -16,6 +17,26 @@ import (
 var upgrader = websocket.Upgrader{
 	ReadBufferSize: 4096, WriteBufferSize: 4096,
 	CheckOrigin: func(*http.Request) bool { return true },
+}
+
+// maxCloseText is the longest reason a close frame carries (125 bytes of
+// payload, less the status code).
+const maxCloseText = 123
+
+// WebsocketError answers a websocket request that failed before it began
+// (an unknown allocation or task, a bad command) as Nomad does: the
+// socket is opened, then closed with msg, which Nomad's API client
+// returns as the error.
+func WebsocketError(w http.ResponseWriter, r *http.Request, msg string) {
+	conn, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	defer conn.Close()
+	if len(msg) > maxCloseText {
+		msg = msg[:maxCloseText]
+	}
+	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseInternalServerErr, msg), time.Now().Add(5*time.Second))
 }
 
 // exec serves /v1/client/allocation/:id/exec: a websocket carrying

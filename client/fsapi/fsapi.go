@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/roam-project/roam/client"
 	"github.com/roam-project/roam/client/allocdir"
 	"github.com/roam-project/roam/client/allocrunner"
@@ -55,14 +57,26 @@ func Handler(c *client.Client) http.Handler {
 	mux.HandleFunc("GET /v1/client/allocation/{alloc}/exec", h.wrap(h.exec))
 	mux.HandleFunc("GET /v1/client/stats", h.wrap(h.hostStats))
 	mux.HandleFunc("GET /v1/client/gc", h.wrap(h.gc))
+	mux.HandleFunc("GET /v1/client/metadata", h.wrap(h.metadataRead))
+	mux.HandleFunc("GET /v1/client/identity", h.wrap(h.identityRead))
+	for _, method := range []string{"PUT", "POST"} {
+		mux.HandleFunc(method+" /v1/client/metadata", h.wrap(h.metadataApply))
+		mux.HandleFunc(method+" /v1/client/identity/renew", h.wrap(h.identityRenew))
+	}
 	return mux
 }
 
-// wrap turns an error into Nomad's plain-text error response.
+// wrap turns an error into Nomad's plain-text error response, or for a
+// websocket request (exec) into the close message Nomad's API client
+// reports.
 func (h *handler) wrap(fn func(w http.ResponseWriter, r *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		err := fn(w, r)
 		if err == nil {
+			return
+		}
+		if websocket.IsWebSocketUpgrade(r) {
+			WebsocketError(w, r, err.Error())
 			return
 		}
 		code := http.StatusInternalServerError

@@ -217,6 +217,15 @@ func (s *Set) SignIdentities(args *structs.AllocSignIdentitiesArgs) ([]*structs.
 	return reply.Identities, nil
 }
 
+// SignNodeIdentity asks the servers for the node's identity.
+func (s *Set) SignNodeIdentity(nodeID string) (string, error) {
+	var reply structs.NodeSignIdentityReply
+	if err := s.call(context.Background(), callTimeout, "Node.SignIdentity", &structs.NodeSignIdentityArgs{NodeID: nodeID, NodeAuth: s.auth}, &reply); err != nil {
+		return "", err
+	}
+	return reply.JWT, nil
+}
+
 // LeaderHTTPAddr asks the servers for the leader's HTTP address.
 func (s *Set) LeaderHTTPAddr(ctx context.Context) (string, error) {
 	var reply structs.LeaderReply

@@ -24,6 +24,10 @@ var (
 	// metaBucket holds facts about the client itself.
 	metaBucket     = []byte("meta")
 	lastContactKey = []byte("last_contact")
+	// nodeMetaKey holds the dynamic node metadata set through the API.
+	nodeMetaKey = []byte("node_meta")
+	// nodeIdentityKey holds the node identity the servers signed.
+	nodeIdentityKey = []byte("node_identity")
 )
 
 // TaskRecord is what the client keeps about one task.
@@ -170,6 +174,49 @@ func (d *DB) LastContact() (time.Time, error) {
 		return time.Time{}, fmt.Errorf("read last contact: %w", err)
 	}
 	return t, nil
+}
+
+// PutNodeMeta records the dynamic node metadata: a nil value unsets a
+// key of the static metadata.
+func (d *DB) PutNodeMeta(meta map[string]*string) error {
+	return d.put(metaBucket, nodeMetaKey, meta)
+}
+
+// NodeMeta returns what PutNodeMeta recorded, or nil.
+func (d *DB) NodeMeta() (map[string]*string, error) {
+	var meta map[string]*string
+	err := d.db.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(metaBucket).Get(nodeMetaKey)
+		if v == nil {
+			return nil
+		}
+		return json.Unmarshal(v, &meta)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read node meta: %w", err)
+	}
+	return meta, nil
+}
+
+// PutNodeIdentity records the node's signed identity.
+func (d *DB) PutNodeIdentity(jwt string) error {
+	return d.put(metaBucket, nodeIdentityKey, jwt)
+}
+
+// NodeIdentity returns what PutNodeIdentity recorded, or "".
+func (d *DB) NodeIdentity() (string, error) {
+	var jwt string
+	err := d.db.View(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(metaBucket).Get(nodeIdentityKey)
+		if v == nil {
+			return nil
+		}
+		return json.Unmarshal(v, &jwt)
+	})
+	if err != nil {
+		return "", fmt.Errorf("read node identity: %w", err)
+	}
+	return jwt, nil
 }
 
 func (d *DB) put(bucket, key []byte, v any) error {

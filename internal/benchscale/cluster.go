@@ -44,6 +44,7 @@ func newServerProc(bin, root, name string) (*serverProc, error) {
 data_dir = %q
 bind_addr = "127.0.0.1"
 log_level = "WARN"
+enable_debug = true
 telemetry {
   prometheus_metrics = true
 }

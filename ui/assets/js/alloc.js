@@ -1,9 +1,10 @@
 // alloc.js is the allocation page: its tasks with their states and events,
-// resource use against the reservation, logs and files, and the restart
-// and stop actions.
+// resource use against the reservation, its cluster address and ingress
+// routes, logs and files, and the restart and stop actions.
 import { enc, put, watch } from './api.js';
 import { allocStatus } from './allocs.js';
 import { filesTab, logsTab } from './allocfs.js';
+import { allocIngress } from './ingress.js';
 import {
   badge, bar, busy, bytes, confirmDialog, dl, errorBox, fill, h, mhz, mib, notice, section, shortID, table, timeEl, uiPath,
 } from './dom.js';
@@ -35,6 +36,9 @@ function header(alloc) {
       ['Client', alloc.NodeID ? h('a', { href: uiPath('clients', alloc.NodeID) }, alloc.NodeName || shortID(alloc.NodeID)) : '–'],
       ['Desired', alloc.DesiredStatus + (alloc.DesiredDescription ? ` (${alloc.DesiredDescription})` : '')],
       ['Job version', alloc.JobVersion ?? alloc.Job?.Version],
+      // The allocation's own address on a bridge network (on a cluster
+      // network, reachable from every node).
+      alloc.NetworkStatus?.Address ? ['Cluster address', h('span', { class: 'mono', 'data-field': 'cluster-address' }, alloc.NetworkStatus.Address)] : null,
       ['Created', timeEl(alloc.CreateTime)],
       ['Modified', timeEl(alloc.ModifyTime)],
       ['ID', h('span', { class: 'mono' }, alloc.ID)],
@@ -133,9 +137,11 @@ export function allocView(root, [id], ctx) {
   const crumbs = h('p', { class: 'crumbs' }, h('a', { href: '/ui/jobs' }, 'Jobs'), ' / allocation');
   const nav = h('nav', { class: 'tabs', 'aria-label': 'Allocation sections' }, tabs.map(([t, label]) =>
     h('a', { href: `?tab=${t}`, 'aria-current': t === tab ? 'page' : null }, label)));
-  fill(root, crumbs, head, nav, body);
+  const ingress = h('div', {});
+  fill(root, crumbs, head, ingress, nav, body);
   const state = { alloc: null, draw: () => {} };
   watch(`/v1/allocation/${enc(id)}`, (alloc) => {
+    if (!state.alloc) fill(ingress, allocIngress(alloc, ctx));
     state.alloc = alloc;
     fill(crumbs, h('a', { href: '/ui/jobs' }, 'Jobs'), ' / ', h('a', { href: uiPath('jobs', alloc.JobID) }, alloc.JobID), ' / ', shortID(alloc.ID));
     fill(head, header(alloc));

@@ -9,6 +9,7 @@ import { jobView } from './job.js';
 import { runView } from './run.js';
 import { allocView } from './alloc.js';
 import { clientsView, clientView } from './clients.js';
+import { ingressView } from './ingress.js';
 import { serversView } from './servers.js';
 import { topologyView } from './topology.js';
 import { storageView } from './storage.js';
@@ -23,6 +24,7 @@ const routes = [
   [/^\/ui\/clients\/?$/, 'clients', clientsView],
   [/^\/ui\/clients\/([^/]+)\/?$/, 'clients', clientView],
   [/^\/ui\/servers\/?$/, 'servers', serversView],
+  [/^\/ui\/ingress\/?$/, 'ingress', ingressView],
   [/^\/ui\/topology\/?$/, 'topology', topologyView],
   [/^\/ui\/storage\/?$/, 'storage', storageView],
   [/^\/ui\/variables\/?$/, 'variables', variablesView],

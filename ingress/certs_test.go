@@ -1,0 +1,79 @@
+package ingress
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"strings"
+	"testing"
+
+	"github.com/roam-project/roam/tlsutil"
+)
+
+func TestCertsBySNI(t *testing.T) {
+	caPEM, caKey, err := tlsutil.GenerateCA(tlsutil.DefaultCAOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func(region string, hosts ...string) map[string]string {
+		cert, key, err := tlsutil.GenerateCert(tlsutil.CertOptions{Role: "server", Region: region, Domain: "nomad", Days: 1, DNSNames: hosts}, caPEM, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return map[string]string{"cert": string(cert), "key": string(key)}
+	}
+	fallbackItems := issue("fallback")
+	fallback, err := tls.X509KeyPair([]byte(fallbackItems["cert"]), []byte(fallbackItems["key"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	explicit := issue("explicit", "ignored.test")
+	explicit["hosts"] = "api.test, API2.test"
+	c := NewCerts(&fallback)
+	err = c.Set([]CertVar{
+		{Path: CertPrefix + "b_wild", Items: issue("wild", "*.example.test")},
+		{Path: CertPrefix + "a_exact", Items: issue("exact", "app.example.test")},
+		{Path: CertPrefix + "c_explicit", Items: explicit},
+		{Path: CertPrefix + "d_broken", Items: map[string]string{"cert": "x"}},
+		{Path: CertPrefix + "e_late", Items: issue("late", "app.example.test")},
+	})
+	if err == nil || !strings.Contains(err.Error(), "d_broken") || strings.Contains(err.Error(), "a_exact") {
+		t.Errorf("Set error = %v, want only the broken variable reported", err)
+	}
+	cases := []struct {
+		name, sni, wantCN string
+	}{
+		{"exact host", "app.example.test", "server.exact.nomad"},
+		{"wildcard one level up", "shop.example.test", "server.wild.nomad"},
+		{"wildcard covers one level only", "a.shop.example.test", "server.fallback.nomad"},
+		{"hosts item instead of the DNS names", "api2.test", "server.explicit.nomad"},
+		{"the DNS names are not used when hosts is set", "ignored.test", "server.fallback.nomad"},
+		{"trailing dot and case", "App.Example.Test.", "server.exact.nomad"},
+		{"unknown host gets the default certificate", "other.test", "server.fallback.nomad"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cert, err := c.GetCertificate(&tls.ClientHelloInfo{ServerName: tc.sni})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cn := leafCN(t, cert); cn != tc.wantCN {
+				t.Fatalf("certificate for %s is %s, want %s", tc.sni, cn, tc.wantCN)
+			}
+		})
+	}
+	if src := c.Hosts()["app.example.test"]; src != CertPrefix+"a_exact" {
+		t.Errorf("app.example.test comes from %q, want the first variable by path", src)
+	}
+	if _, err := NewCerts(nil).GetCertificate(&tls.ClientHelloInfo{ServerName: "x.test"}); err == nil {
+		t.Error("no variable and no default certificate: want the handshake refused")
+	}
+}
+
+func leafCN(t *testing.T, cert *tls.Certificate) string {
+	t.Helper()
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return leaf.Subject.CommonName
+}

@@ -1,0 +1,104 @@
+package codec
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// TestValuesKeepTheirShape checks what the handle promises beyond JSON's
+// behaviour: time zones kept, integers in interface{} values kept as
+// int64, maps in them decoded as map[string]any, []byte apart from
+// strings.
+func TestValuesKeepTheirShape(t *testing.T) {
+	type doc struct {
+		When    time.Time
+		Zero    time.Time
+		Dynamic any
+		Bytes   []byte
+		Skipped string   `json:"-"`
+		Omitted []string `json:",omitempty"`
+	}
+	zone := time.FixedZone("", -5*3600)
+	cases := []struct {
+		name string
+		in   doc
+		want doc
+	}{
+		{"time keeps its offset", doc{When: time.Date(2026, 1, 2, 3, 4, 5, 6, zone)}, doc{When: time.Date(2026, 1, 2, 3, 4, 5, 6, zone)}},
+		{"utc time", doc{When: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)}, doc{When: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)}},
+		{"integers stay integers", doc{Dynamic: []any{int64(7), 2.5, uint64(9)}}, doc{Dynamic: []any{int64(7), 2.5, int64(9)}}},
+		{"nested maps have string keys", doc{Dynamic: map[string]any{"m": map[string]any{"k": "v"}}}, doc{Dynamic: map[string]any{"m": map[string]any{"k": "v"}}}},
+		{"bytes stay bytes", doc{Bytes: []byte{0, 1, 2}, Dynamic: []byte("b")}, doc{Bytes: []byte{0, 1, 2}, Dynamic: []byte("b")}},
+		{"json tags are honoured", doc{Skipped: "secret", Omitted: []string{}}, doc{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data, err := Marshal(&tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got doc
+			if err := Unmarshal(data, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %#v, want %#v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestStreamEndsWithEOF writes values one after the other and reads them
+// back until io.EOF, as snapshots do.
+func TestStreamEndsWithEOF(t *testing.T) {
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	enc := NewEncoder(w)
+	for i := 0; i < 3; i++ {
+		if err := enc.Encode(map[string]int{"i": i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	dec := NewDecoder(bufio.NewReader(&buf))
+	for i := 0; ; i++ {
+		var got map[string]int
+		err := dec.Decode(&got)
+		if err == io.EOF {
+			if i != 3 {
+				t.Fatalf("EOF after %d values, want 3", i)
+			}
+			return
+		}
+		if err != nil || got["i"] != i {
+			t.Fatalf("value %d: %v, %v", i, got, err)
+		}
+	}
+}
+
+// TestIsJSON tells the JSON bodies of earlier versions from others.
+func TestIsJSON(t *testing.T) {
+	cases := []struct {
+		name string
+		body []byte
+		want bool
+	}{
+		{"object", []byte(`{"A":1}`), true},
+		{"object after space", []byte(" \n{}"), true},
+		{"msgpack", []byte{Format, 0x80}, false},
+		{"empty", nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := IsJSON(tc.body); got != tc.want {
+				t.Errorf("IsJSON(%q) = %v, want %v", tc.body, got, tc.want)
+			}
+		})
+	}
+}

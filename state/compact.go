@@ -1,0 +1,81 @@
+package state
+
+import (
+	"maps"
+	"reflect"
+	"unique"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// Allocations are most of a large cluster's state, and each one decoded
+// from a Raft entry holds its own copy of every string, map and resource
+// block. compactor makes the allocations of one write share what they
+// have in common before they are stored: the strings many allocations
+// repeat (namespace, node, job, group, evaluation, deployment, statuses)
+// are interned, and the resources and nodes-available count of an
+// allocation are those of the previous one of the same group when equal.
+// Stored objects are never mutated (see Store), so sharing is safe.
+type compactor struct {
+	// last is the previous compacted allocation of each task group, by
+	// namespace, job and group.
+	last map[[3]string]*api.Allocation
+}
+
+// compact makes a share with the allocations compacted before it, or
+// with old (the stored version of a, or nil) for the first of its group.
+// It changes a and its metric in place: both must be a write's own
+// (decoded from its Raft entry), not yet shared with a stored object.
+func (c *compactor) compact(a, old *api.Allocation) {
+	for _, s := range []*string{&a.Namespace, &a.EvalID, &a.NodeID, &a.NodeName, &a.JobID, &a.TaskGroup,
+		&a.DesiredStatus, &a.DesiredDescription, &a.ClientStatus, &a.ClientDescription, &a.DeploymentID} {
+		*s = intern(*s)
+	}
+	if m := a.Metrics; m != nil {
+		m.NodePool = intern(m.NodePool)
+		for _, s := range m.ScoreMetaData {
+			if s != nil {
+				s.NodeID = intern(s.NodeID)
+			}
+		}
+	}
+	if c.last == nil {
+		c.last = map[[3]string]*api.Allocation{}
+	}
+	key := [3]string{a.Namespace, a.JobID, a.TaskGroup}
+	prev := c.last[key]
+	if prev == nil {
+		prev = old
+	}
+	c.last[key] = a
+	if prev == nil || prev == a {
+		return
+	}
+	if a.AllocatedResources != prev.AllocatedResources && reflect.DeepEqual(a.AllocatedResources, prev.AllocatedResources) {
+		a.AllocatedResources = prev.AllocatedResources
+	}
+	if a.Resources != prev.Resources && reflect.DeepEqual(a.Resources, prev.Resources) {
+		a.Resources = prev.Resources
+	}
+	if !sameMap(a.TaskResources, prev.TaskResources) && reflect.DeepEqual(a.TaskResources, prev.TaskResources) {
+		a.TaskResources = prev.TaskResources
+	}
+	if a.Metrics != nil && prev.Metrics != nil && !sameMap(a.Metrics.NodesAvailable, prev.Metrics.NodesAvailable) &&
+		maps.Equal(a.Metrics.NodesAvailable, prev.Metrics.NodesAvailable) {
+		a.Metrics.NodesAvailable = prev.Metrics.NodesAvailable
+	}
+}
+
+// intern returns the canonical copy of s: every stored string equal to it
+// shares one backing array, freed once none refers to it.
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
+}
+
+// sameMap reports whether a and b are the same map (not merely equal).
+func sameMap[M ~map[K]V, K comparable, V any](a, b M) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}

@@ -1,0 +1,153 @@
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/internal/codec"
+	"github.com/roam-project/roam/internal/codec/codectest"
+	"github.com/roam-project/roam/structs"
+)
+
+// TestSnapshotRecordsRoundTrip sends a snapshot record of every kind of
+// object the store holds, filled in two ways (every field set; every
+// collection empty), through the msgpack codec and through JSON.
+func TestSnapshotRecordsRoundTrip(t *testing.T) {
+	rt := reflect.TypeOf(snapshotRecord{})
+	modes := []struct {
+		name string
+		mode codectest.Mode
+	}{{"full", codectest.Full}, {"empty", codectest.Empty}}
+	for i := 0; i < rt.NumField(); i++ {
+		f := rt.Field(i)
+		if f.Type.Kind() != reflect.Pointer {
+			continue
+		}
+		for _, m := range modes {
+			t.Run(f.Name+"/"+m.name, func(t *testing.T) {
+				obj := reflect.New(f.Type.Elem())
+				codectest.Fill(obj.Interface(), m.mode)
+				rec := &snapshotRecord{Table: "table", JobRef: 3}
+				reflect.ValueOf(rec).Elem().Field(i).Set(obj)
+				codectest.RoundTrip(t, rec)
+			})
+		}
+	}
+}
+
+// TestRestoreReadsJSONSnapshots restores the same state from a snapshot
+// stream in msgpack and from one in the JSON earlier versions wrote: both
+// give the same store.
+func TestRestoreReadsJSONSnapshots(t *testing.T) {
+	s := mustStore(t)
+	job := testJob("web", 2)
+	job.TaskGroups[0].Tasks[0].Config = map[string]any{"command": "/bin/sleep", "args": []any{"60"}, "port": int64(8080)}
+	job.Meta = map[string]string{"owner": "ops"}
+	if err := s.JobRegister(10, &structs.JobRegisterRequest{Job: job, Time: 1}); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := s.Snapshot().JobByID("default", "web")
+	planJob := *stored
+	var allocs []*api.Allocation
+	for _, id := range []string{"a1", "a2"} {
+		allocs = append(allocs, &api.Allocation{ID: id, Namespace: "default", JobID: "web", TaskGroup: "web", NodeID: "n1",
+			DesiredStatus: "run", ClientStatus: "running", CreateTime: time.Now().UnixNano(),
+			TaskStates: map[string]*api.TaskState{"t": {State: "running", StartedAt: time.Now().Round(0)}}})
+	}
+	if err := s.ApplyPlanResults(11, &structs.ApplyPlanResultsRequest{Job: &planJob, Allocs: allocs, Time: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.NodeRegister(12, &structs.NodeRegisterRequest{Node: &api.Node{ID: "n1", Name: "n1", Status: "ready", Attributes: map[string]string{"kernel.name": "linux"}}}); err != nil {
+		t.Fatal(err)
+	}
+	var image bytes.Buffer
+	if err := s.Snapshot().Persist(&image); err != nil {
+		t.Fatal(err)
+	}
+	// The JSON stream an earlier version wrote: the same records, each a
+	// JSON document.
+	dec, err := newRecordDecoder(bytes.NewReader(image.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jsonImage bytes.Buffer
+	enc := json.NewEncoder(&jsonImage)
+	for {
+		var rec snapshotRecord
+		if err := dec.Decode(&rec); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if err := enc.Encode(&rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	streams := []struct {
+		name  string
+		image []byte
+		opens byte
+	}{{"msgpack", image.Bytes(), codec.Format}, {"json", jsonImage.Bytes(), '{'}}
+	var shown []string
+	for _, tc := range streams {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.image[0] != tc.opens {
+				t.Fatalf("stream opens with %#02x, want %#02x", tc.image[0], tc.opens)
+			}
+			counts, err := CountRecords(bytes.NewReader(tc.image))
+			if err != nil || counts[tableAllocs] != 2 || counts[tableJobs] != 1 || counts[tableNodes] != 1 {
+				t.Fatalf("record counts %v, %v: want 2 allocs, 1 job, 1 node", counts, err)
+			}
+			restored, err := Restore(bytes.NewReader(tc.image))
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap := restored.Snapshot()
+			a, _ := snap.AllocByID("a1")
+			if a == nil || a.Job == nil || a.TaskStates["t"] == nil || a.TaskStates["t"].StartedAt.IsZero() {
+				t.Fatalf("allocation a1 restored as %+v", a)
+			}
+			if j, _ := snap.JobByID("default", "web"); j == nil || j.Meta["owner"] != "ops" || j.TaskGroups[0].Tasks[0].Config["command"] != "/bin/sleep" {
+				t.Fatalf("job restored as %+v", j)
+			}
+			var again bytes.Buffer
+			if err := snap.Persist(&again); err != nil {
+				t.Fatal(err)
+			}
+			shown = append(shown, showRecords(t, again.Bytes()))
+		})
+	}
+	if len(shown) == 2 && shown[0] != shown[1] {
+		t.Errorf("the store restored from JSON differs from the one restored from msgpack:\nmsgpack: %s\njson:    %s", shown[0], shown[1])
+	}
+}
+
+// showRecords is the JSON of a snapshot stream's records.
+func showRecords(t *testing.T, image []byte) string {
+	t.Helper()
+	dec, err := newRecordDecoder(bytes.NewReader(image))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []snapshotRecord
+	for {
+		var rec snapshotRecord
+		if err := dec.Decode(&rec); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, rec)
+	}
+	out, err := json.Marshal(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
