@@ -122,9 +122,9 @@ func Start(cfg Config) (*Overlay, error) {
 		dev.Close()
 		return nil, fmt.Errorf("wireguard: bring up %s: %w", Device, err)
 	}
+	// The socket is for inspection only: the overlay runs without it.
 	if o.uapi, err = serveUAPI(dev, filepath.Join(cfg.Dir, SocketFile)); err != nil {
-		dev.Close()
-		return nil, err
+		logger.Warn("wireguard: no UAPI socket (wg show will not see the device)", "error", err)
 	}
 	return o, nil
 }
@@ -286,7 +286,9 @@ func (o *Overlay) syncRoutes(want map[string]*net.IPNet) error {
 
 // Close stops the device, which removes it and its routes.
 func (o *Overlay) Close() error {
-	o.uapi.Close()
+	if o.uapi != nil {
+		o.uapi.Close()
+	}
 	o.dev.Close()
 	return nil
 }
