@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/api"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/crypto/curve25519"
 	"golang.org/x/sys/unix"
 
@@ -67,6 +69,23 @@ func TestClusterNetworkWireGuard(t *testing.T) {
 					return strings.Contains(last, "hello from webapp")
 				})
 			}
+		}
+	})
+
+	t.Run("allocations get the overlay's MTU", func(t *testing.T) {
+		const want = 1500 - 80 // the underlay's less WireGuard's encapsulation
+		for _, al := range c.allocs {
+			ns, err := netns.GetFromPath(network.NamespacePath(al.ID))
+			mustNet(t, err)
+			h, err := netlink.NewHandleAt(ns)
+			mustNet(t, err)
+			eth0, err := h.LinkByName("eth0")
+			mustNet(t, err)
+			if got := eth0.Attrs().MTU; got != want {
+				t.Errorf("allocation %s: eth0 MTU %d, want %d", al.ID, got, want)
+			}
+			h.Close()
+			ns.Close()
 		}
 	})
 

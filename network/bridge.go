@@ -60,8 +60,9 @@ func vethNames(allocID string) (host, peer string) {
 
 // attach connects the namespace at nsPath to the bridge: a veth pair whose
 // host end joins the bridge and whose other end becomes eth0 in the
-// namespace with address ip, routed through gw.
-func attach(bridge netlink.Link, allocID, nsPath string, ip, gw net.IP, subnet *net.IPNet) (string, error) {
+// namespace with address ip, routed through gw. Both ends get mtu (0: the
+// bridge's).
+func attach(bridge netlink.Link, allocID, nsPath string, ip, gw net.IP, subnet *net.IPNet, mtu int) (string, error) {
 	hostName, peerName := vethNames(allocID)
 	if old, err := netlink.LinkByName(hostName); err == nil {
 		_ = netlink.LinkDel(old) // a half-done earlier attempt
@@ -70,6 +71,9 @@ func attach(bridge netlink.Link, allocID, nsPath string, ip, gw net.IP, subnet *
 	attrs.Name = hostName
 	attrs.MasterIndex = bridge.Attrs().Index
 	attrs.MTU = bridge.Attrs().MTU
+	if mtu > 0 {
+		attrs.MTU = mtu
+	}
 	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: attrs, PeerName: peerName}); err != nil {
 		return "", fmt.Errorf("create veth %s: %w", hostName, err)
 	}

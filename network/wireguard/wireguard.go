@@ -64,6 +64,7 @@ type Config struct {
 type Overlay struct {
 	local   net.IP
 	port    int
+	mtu     int
 	public  string // base64, as published
 	dev     *device.Device
 	uapi    net.Listener
@@ -102,7 +103,8 @@ func Start(cfg Config) (*Overlay, error) {
 	if _, err := netlink.LinkByName(Device); err == nil {
 		return nil, fmt.Errorf("wireguard: a device %s exists already (another client on this host?)", Device)
 	}
-	t, err := tun.CreateTUN(Device, under.Attrs().MTU-overhead)
+	mtu := under.Attrs().MTU - overhead
+	t, err := tun.CreateTUN(Device, mtu)
 	if err != nil {
 		return nil, fmt.Errorf("wireguard: create TUN device %s (/dev/net/tun): %w", Device, err)
 	}
@@ -111,7 +113,7 @@ func Start(cfg Config) (*Overlay, error) {
 		Verbosef: device.DiscardLogf,
 		Errorf:   func(f string, args ...any) { logger.Warn("wireguard: " + fmt.Sprintf(f, args...)) },
 	})
-	o := &Overlay{local: ip, port: cfg.Port, public: base64.StdEncoding.EncodeToString(public), dev: dev,
+	o := &Overlay{local: ip, port: cfg.Port, mtu: mtu, public: base64.StdEncoding.EncodeToString(public), dev: dev,
 		logger: logger, applied: map[string]string{}}
 	setup := fmt.Sprintf("private_key=%s\nlisten_port=%d\n", hex.EncodeToString(private), cfg.Port)
 	if err := dev.IpcSet(setup); err != nil {
@@ -179,6 +181,9 @@ func serveUAPI(dev *device.Device, path string) (net.Listener, error) {
 
 // Kind is network.OverlayWireGuard.
 func (o *Overlay) Kind() string { return network.OverlayWireGuard }
+
+// MTU is the underlay's less WireGuard's encapsulation.
+func (o *Overlay) MTU() int { return o.mtu }
 
 // Local is the node's endpoint and public key.
 func (o *Overlay) Local() network.Peer {
