@@ -415,8 +415,16 @@ func TestClusterNetworkAcrossNodes(t *testing.T) {
 // job is purged when the test ends.
 func runSystemWebJob(t *testing.T, c *clusterNodes, id string, meta map[string]string) []*api.Allocation {
 	t.Helper()
+	return runSystemWebJobIn(t, c, "default", id, meta)
+}
+
+// runSystemWebJobIn is runSystemWebJob in a namespace of the cluster's.
+func runSystemWebJobIn(t *testing.T, c *clusterNodes, namespace, id string, meta map[string]string) []*api.Allocation {
+	t.Helper()
 	cli := c.cli
+	q, w := &api.QueryOptions{Namespace: namespace}, &api.WriteOptions{Namespace: namespace}
 	job := api.NewSystemJob(id, id, "global", 50)
+	job.Namespace = &namespace
 	task := api.NewTask("web", "raw_exec").SetConfig("command", c.webapp).
 		Require(&api.Resources{CPU: ptr(100), MemoryMB: ptr(64)})
 	task.Env = map[string]string{"PORT": "8080"}
@@ -424,11 +432,11 @@ func runSystemWebJob(t *testing.T, c *clusterNodes, id string, meta map[string]s
 	group.Meta = meta
 	group.Networks = []*api.NetworkResource{{Mode: "bridge"}}
 	job.AddTaskGroup(group)
-	_, _, err := cli.Jobs().Register(job, nil)
+	_, _, err := cli.Jobs().Register(job, w)
 	mustNet(t, err)
 	var allocs []*api.Allocation
 	t.Cleanup(func() {
-		_, _, _ = cli.Jobs().Deregister(id, true, nil)
+		_, _, _ = cli.Jobs().Deregister(id, true, w)
 		waitUntil(t, 20*time.Second, id+"'s namespaces removed", func() bool {
 			for _, al := range allocs {
 				if _, err := os.Stat(network.NamespacePath(al.ID)); err == nil {
@@ -439,13 +447,13 @@ func runSystemWebJob(t *testing.T, c *clusterNodes, id string, meta map[string]s
 		})
 	})
 	waitUntil(t, 30*time.Second, "running allocations of "+id, func() bool {
-		stubs, _, err := cli.Jobs().Allocations(id, false, nil)
+		stubs, _, err := cli.Jobs().Allocations(id, false, q)
 		if err != nil || len(stubs) != len(c.hosts) {
 			return false
 		}
 		allocs = allocs[:0]
 		for _, s := range stubs {
-			al, _, err := cli.Allocations().Info(s.ID, nil)
+			al, _, err := cli.Allocations().Info(s.ID, q)
 			if err != nil || al.ClientStatus != "running" || al.NetworkStatus == nil {
 				return false
 			}

@@ -39,7 +39,8 @@ func requireTUN(t testing.TB) {
 // WireGuard overlay: a bridge-mode system job's allocations reach one
 // another by cluster address, only WireGuard's UDP crosses the underlay,
 // the cluster network does not reach the nodes' own services (mapped
-// ports aside), a network policy drops the allocations it does not admit,
+// ports aside), allocations get the overlay's MTU, a network policy drops
+// the allocations and namespaces it does not admit (on the same node too),
 // and a node that goes away loses its peer entry and route on the others.
 func TestClusterNetworkWireGuard(t *testing.T) {
 	requireNetns(t)
@@ -174,6 +175,26 @@ func TestClusterNetworkWireGuard(t *testing.T) {
 			waitUntil(t, 15*time.Second, "the intruder dropped at "+addr, func() bool {
 				return !strings.Contains(getWithin(network.NamespacePath(in.ID), addr, 300*time.Millisecond), "hello from webapp")
 			})
+		}
+	})
+
+	t.Run("a network policy drops the namespaces it does not admit", func(t *testing.T) {
+		_, err := c.cli.Namespaces().Register(&api.Namespace{Name: "ops"}, nil)
+		mustNet(t, err)
+		guarded := runSystemWebJob(t, c, "ops-only", map[string]string{structs.IngressFromMeta: "namespace:ops"})
+		ops := runSystemWebJobIn(t, c, "ops", "ops-client", nil)
+		for _, g := range guarded {
+			addr := net.JoinHostPort(g.NetworkStatus.Address, "8080")
+			for _, src := range ops {
+				waitUntil(t, 15*time.Second, "ops reaching "+addr, func() bool {
+					return strings.Contains(getFrom(network.NamespacePath(src.ID), addr), "hello from webapp")
+				})
+			}
+			for _, src := range c.allocs { // namespace default
+				waitUntil(t, 15*time.Second, "default dropped at "+addr, func() bool {
+					return !strings.Contains(getWithin(network.NamespacePath(src.ID), addr, 300*time.Millisecond), "hello from webapp")
+				})
+			}
 		}
 	})
 

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // ensureBridge creates (or finds) the node's bridge, gives it the gateway
@@ -93,10 +94,22 @@ func attach(bridge netlink.Link, allocID, nsPath string, ip, gw net.IP, subnet *
 		return "", err
 	}
 	defer h.Close()
+	mac := peer.Attrs().HardwareAddr
 	if err := movePeer(peer, nsPath); err != nil {
 		return "", err
 	}
-	return hostName, configureInside(h, peerName, ip, gw, subnet)
+	if err := configureInside(h, peerName, ip, gw, subnet); err != nil {
+		return "", err
+	}
+	// The node may still resolve ip to the interface of an allocation that
+	// had it before; until that entry expired (tens of seconds), traffic
+	// routed to the new one (from other nodes, say) would go nowhere.
+	neigh := &netlink.Neigh{LinkIndex: bridge.Attrs().Index, Family: unix.AF_INET, State: netlink.NUD_REACHABLE,
+		IP: ip, HardwareAddr: mac}
+	if err := netlink.NeighSet(neigh); err != nil {
+		return "", fmt.Errorf("neighbour entry %s on %s: %w", ip, bridge.Attrs().Name, err)
+	}
+	return hostName, nil
 }
 
 func movePeer(peer netlink.Link, nsPath string) error {
