@@ -70,7 +70,7 @@ func (a *Agent) startIngress(ctx context.Context) error {
 		go s.certs.Watch(ctx, client, a.logger.With("component", "ingress"))
 	}
 	for _, ln := range listeners {
-		srv := &http.Server{Handler: s.proxy, ReadHeaderTimeout: 10 * time.Second,
+		srv := &http.Server{Handler: s.proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
 		s.servers = append(s.servers, srv)
 		go func() {
@@ -147,5 +147,11 @@ func (h *httpAPI) ingressRoutes(w http.ResponseWriter, r *http.Request) (any, er
 	if h.agent.ingress == nil {
 		return nil, codedError(http.StatusNotFound, "ingress is not enabled on this agent (client { ingress { enabled = true } })")
 	}
-	return h.agent.ingress.proxy.Table().View(), nil
+	routes := h.agent.ingress.proxy.Table().View()
+	if certs := h.agent.ingress.certs; certs != nil {
+		for i := range routes {
+			routes[i].Certificate = certs.Source(routes[i].Host)
+		}
+	}
+	return routes, nil
 }

@@ -205,7 +205,9 @@ func TestIngressCertificatesFromVariables(t *testing.T) {
 	put("nomad/ingress/certs/a_test", issue("a", "a.test"))
 	put("nomad/ingress/certs/b_test", issue("b", "b.test"))
 	put("nomad/ingress/certs/broken", map[string]string{"cert": "not a certificate", "key": "x"})
-	waitFor(t, 5*time.Second, "certificates loaded", func() bool { return len(f.certs.Hosts()) >= 2 })
+	waitFor(t, 5*time.Second, "certificates loaded", func() bool {
+		return f.certs.Source("a.test") == "nomad/ingress/certs/a_test" && f.certs.Source("b.test") == "nomad/ingress/certs/b_test"
+	})
 
 	cases := []struct {
 		name, host, wantCN string

@@ -61,19 +61,21 @@ func (c *cli) allocStatus(v *verb, args []string) int {
 	if alloc.ClientStatus == api.AllocClientStatusRunning {
 		usage, _ = client.Allocations().Stats(alloc, nil)
 	}
-	out := formatAllocStatus(alloc, usage, allocView{verbose: *verbose, short: *short, stats: *stats}, c.now())
+	view := allocView{verbose: *verbose, short: *short, stats: *stats}
 	if regs, _, err := client.Allocations().Services(alloc.ID, &api.QueryOptions{Namespace: alloc.Namespace}); err == nil && !*short {
 		routes, known := agentRoutes(client)
-		if table := formatIngressInstances(regs, routes, known); table != "" {
-			out += "\n\nIngress Routes\n" + table
-		}
+		view.ingress = formatIngressInstances(regs, routes, known)
 	}
-	c.outf("%s", out)
+	c.outf("%s", formatAllocStatus(alloc, usage, view, c.now()))
 	return 0
 }
 
-// allocView holds the display flags of `alloc status`.
-type allocView struct{ verbose, short, stats bool }
+// allocView holds the display flags of `alloc status`, and the
+// allocation's ingress routes as formatIngressInstances renders them.
+type allocView struct {
+	verbose, short, stats bool
+	ingress               string
+}
 
 // formatAllocStatus renders the whole of `alloc status`: the header, the
 // allocation's addresses and each task's resources and events.
@@ -84,6 +86,9 @@ func formatAllocStatus(alloc *api.Allocation, usage *api.AllocResourceUsage, vie
 	}
 	if addrs := formatAllocAddresses(alloc); addrs != "" {
 		parts = append(parts, addrs)
+	}
+	if view.ingress != "" {
+		parts = append(parts, "Ingress Routes\n"+view.ingress)
 	}
 	for _, task := range sortedKeys(alloc.TaskStates) {
 		parts = append(parts, formatTaskStatus(alloc, task, usage, view))

@@ -19,8 +19,9 @@ Usage: roam ingress list [options]
   List prints the routes of the agent's built-in ingress (client { ingress
   { enabled = true } }): the host and path of each route, the service it
   routes to, its instances (those whose checks pass), its request counters,
-  and the services whose claim on the same host and path lost to an older
-  one.
+  where its HTTPS certificate comes from (a variable under
+  nomad/ingress/certs/, or cert_file), and the services whose claim on the
+  same host and path lost to an older one.
 
 General Options:
 ` + generalOptionsHelp + `
@@ -59,14 +60,17 @@ func (c *cli) ingressList(v *verb, args []string) int {
 
 // formatIngressRoutes renders the routing table, one route a row.
 func formatIngressRoutes(routes []ingress.RouteView) string {
-	rows := []string{"Host|Path|Service|Instances|Requests|Failures|Conflicts"}
+	rows := []string{"Host|Path|Service|Instances|Requests|Failures|Certificate|Conflicts"}
 	for _, r := range routes {
-		conflicts := "-"
+		conflicts, cert := "-", "-"
 		if len(r.Conflicts) > 0 {
 			conflicts = "lost: " + strings.Join(r.Conflicts, ",")
 		}
-		rows = append(rows, fmt.Sprintf("%s|%s|%s/%s|%d|%d|%d|%s", r.Host, r.Path, r.Namespace, r.Service,
-			len(r.Instances), r.Stats.Requests, r.Stats.Failures, conflicts))
+		if r.Certificate != "" {
+			cert = r.Certificate
+		}
+		rows = append(rows, fmt.Sprintf("%s|%s|%s/%s|%d|%d|%d|%s|%s", r.Host, r.Path, r.Namespace, r.Service,
+			len(r.Instances), r.Stats.Requests, r.Stats.Failures, cert, conflicts))
 	}
 	return formatList(rows)
 }

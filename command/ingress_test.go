@@ -3,6 +3,7 @@ package command
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -16,7 +17,7 @@ func TestIngressOutputFormats(t *testing.T) {
 	routes := []ingress.RouteView{
 		{Host: "app.test", Path: "/", Namespace: "default", Service: "web",
 			Instances: []ingress.Instance{{AllocID: "aaaaaaaa-1", Address: "10.42.0.2:8080"}}, Conflicts: []string{"prod/intruder"},
-			Stats: ingress.Stats{Requests: 12, Failures: 1}},
+			Stats: ingress.Stats{Requests: 12, Failures: 1}, Certificate: "nomad/ingress/certs/app"},
 	}
 	regs := []*api.ServiceRegistration{
 		reg("default", "web", "aaaaaaaa-1", "10.42.0.2", "ingress.host=app.test"),
@@ -30,8 +31,8 @@ func TestIngressOutputFormats(t *testing.T) {
 		want []string
 	}{
 		{"ingress list shows the conflict", formatIngressRoutes(routes), []string{
-			"Host      Path  Service      Instances  Requests  Failures  Conflicts",
-			"app.test  /     default/web  1          12        1         lost: prod/intruder"}},
+			"Host      Path  Service      Instances  Requests  Failures  Certificate              Conflicts",
+			"app.test  /     default/web  1          12        1         nomad/ingress/certs/app  lost: prod/intruder"}},
 		{"alloc status: the route's instance is active", formatIngressInstances(regs[:1], routes, true), []string{
 			"Service  Address         Host      Path  Route", "web      10.42.0.2:8080  app.test  /     active"}},
 		{"alloc status: not in the table yet", formatIngressInstances(regs[1:2], routes, true), []string{"not routed"}},
@@ -44,6 +45,9 @@ func TestIngressOutputFormats(t *testing.T) {
 			"bbbbbbbb  -                app.test/  not routed",
 			"dddddddd  -                -          -"}},
 		{"service info: nothing to add", formatServiceAllocations(regs[3:], nil, nil, false), nil},
+		{"alloc status: the routes follow the header", formatAllocStatus(&api.Allocation{ID: "aaaaaaaa-1", TaskStates: map[string]*api.TaskState{"web": {State: "running"}}},
+			nil, allocView{ingress: formatIngressInstances(regs[:1], routes, true)}, time.Now()), []string{
+			"Modified            = <none>\n\nIngress Routes\nService  Address         Host      Path  Route\nweb      10.42.0.2:8080  app.test  /     active\n\nTask \"web\""}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -136,6 +136,33 @@ func TestIngressRoutesToHealthyInstances(t *testing.T) {
 				}
 			})
 		}
+		// When the new instance's registration reaches the catalogue, as a
+		// blocking query (woken at once) sees it.
+		before, meta, err := a.client.Services().Get("web2048", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		known := map[string]bool{}
+		for _, r := range before {
+			known[r.AllocID] = true
+		}
+		registered := make(chan time.Time, 1)
+		go func() {
+			index := meta.LastIndex
+			for {
+				regs, m, err := a.client.Services().Get("web2048", &api.QueryOptions{WaitIndex: index, WaitTime: 30 * time.Second})
+				if err != nil {
+					return
+				}
+				index = m.LastIndex
+				for _, r := range regs {
+					if !known[r.AllocID] {
+						registered <- time.Now()
+						return
+					}
+				}
+			}
+		}()
 		added := time.Now()
 		job := ingressJob(webapp, 4)
 		if _, _, err := a.client.Jobs().Register(job, nil); err != nil {
@@ -164,14 +191,27 @@ func TestIngressRoutesToHealthyInstances(t *testing.T) {
 			first, ok = seen.Load("3")
 			return ok
 		})
-		t.Logf("new instance took traffic %s after it was submitted, %s after the test saw its check pass (negative: sooner than the test polled)",
-			first.(time.Time).Sub(added).Round(time.Millisecond), first.(time.Time).Sub(passed).Round(time.Millisecond))
-		var victim string
-		for _, s := range a.allocsOf(t, "web2048") {
-			if s.ClientStatus == "running" && strings.HasSuffix(s.Name, "[0]") {
-				victim = s.ID
-			}
+		var reg time.Time
+		select {
+		case reg = <-registered:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the new registration was not seen by a blocking query")
 		}
+		took := first.(time.Time).Sub(reg)
+		t.Logf("new instance took traffic %s after it was submitted, %s after its registration reached the catalogue, %s after the test saw its check pass (polled every 50ms; negative: sooner than the poll)",
+			first.(time.Time).Sub(added).Round(time.Millisecond), took.Round(100*time.Microsecond), first.(time.Time).Sub(passed).Round(time.Millisecond))
+		if took > time.Second {
+			t.Errorf("the new instance took %s after its registration to take traffic, want under 1s", took)
+		}
+		var victim string
+		waitUntil(t, 10*time.Second, "a running instance [0] to stop", func() bool {
+			for _, s := range a.allocsOf(t, "web2048") {
+				if s.ClientStatus == "running" && s.DesiredStatus == "run" && strings.HasSuffix(s.Name, "[0]") {
+					victim = s.ID
+				}
+			}
+			return victim != ""
+		})
 		if _, err := a.client.Allocations().Stop(&api.Allocation{ID: victim}, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -227,6 +267,11 @@ func TestIngressRoutesToHealthyInstances(t *testing.T) {
 			defer conn.Close()
 			return bytes.Equal(conn.ConnectionState().PeerCertificates[0].Raw, want.Certificate[0])
 		})
+		for _, r := range routes() {
+			if r.Host == "2048.localhost" && r.Certificate != "nomad/ingress/certs/web2048" {
+				t.Errorf("route %s reports its certificate from %q, want the variable", r.Host, r.Certificate)
+			}
+		}
 	})
 
 	t.Run("a job file's ingress block routes like the tags", func(t *testing.T) {

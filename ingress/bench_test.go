@@ -18,18 +18,8 @@ import (
 // client, ingress and instance) per request, which the machine's other
 // load does not change.
 func BenchmarkThroughput(b *testing.B) {
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "hello from the instance\n")
-	}))
-	defer backend.Close()
-	p := NewProxy()
-	p.Update([]*api.ServiceRegistration{
-		reg("default", "web", "a", backend.Listener.Addr().String(), 1, "ingress.host=web.test"),
-	}, nil)
-	front := httptest.NewServer(p)
-	defer front.Close()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}
-	for _, tc := range []struct{ name, url string }{{"direct", backend.URL}, {"ingress", front.URL}} {
+	client, cases := benchSetup(b)
+	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
 			before := cpuTime(b)
 			b.SetParallelism(4)
@@ -54,6 +44,47 @@ func BenchmarkThroughput(b *testing.B) {
 			b.ReportMetric(float64((cpuTime(b)-before).Microseconds())/float64(b.N), "cpu-µs/req")
 		})
 	}
+}
+
+// BenchmarkLatency sends requests one after the other, through the
+// ingress and straight to the instance: ns/op is the time one request
+// takes, and their difference what the ingress adds.
+func BenchmarkLatency(b *testing.B) {
+	client, cases := benchSetup(b)
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				req, _ := http.NewRequest("GET", tc.url, nil)
+				req.Host = "web.test"
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		})
+	}
+}
+
+// benchCase is a URL the benchmarks send requests to.
+type benchCase struct{ name, url string }
+
+// benchSetup starts an instance and an ingress routing web.test to it; it
+// returns a client and the direct and proxied URLs.
+func benchSetup(b *testing.B) (*http.Client, []benchCase) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello from the instance\n")
+	}))
+	b.Cleanup(backend.Close)
+	p := NewProxy()
+	p.Update([]*api.ServiceRegistration{
+		reg("default", "web", "a", backend.Listener.Addr().String(), 1, "ingress.host=web.test"),
+	}, nil)
+	front := httptest.NewServer(p)
+	b.Cleanup(front.Close)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}
+	return client, []benchCase{{"direct", backend.URL}, {"ingress", front.URL}}
 }
 
 // cpuTime is the process's user and system CPU time so far.

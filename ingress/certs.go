@@ -53,25 +53,40 @@ func (c *Certs) TLSConfig() *tls.Config {
 
 // GetCertificate is tls.Config.GetCertificate.
 func (c *Certs) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
-	t := c.table.Load()
-	if cert := t.byHost[name]; cert != nil {
+	if cert, _ := c.lookup(hello.ServerName); cert != nil {
 		return cert, nil
-	}
-	if _, parent, ok := strings.Cut(name, "."); ok {
-		if cert := t.byHost["*."+parent]; cert != nil {
-			return cert, nil
-		}
-	}
-	if c.fallback != nil {
-		return c.fallback, nil
 	}
 	return nil, fmt.Errorf("ingress: no certificate for %q", hello.ServerName)
 }
 
-// Hosts lists the hosts that have a certificate from a variable, with the
-// variable's path.
-func (c *Certs) Hosts() map[string]string { return c.table.Load().sources }
+// FallbackSource is what Source names the default certificate by.
+const FallbackSource = "cert_file"
+
+// Source names where the certificate for host comes from: a variable's
+// path, FallbackSource, or "" when there is none.
+func (c *Certs) Source(host string) string {
+	_, src := c.lookup(host)
+	return src
+}
+
+// lookup finds the certificate for a server name: exact, then a wildcard
+// one level up, then the default.
+func (c *Certs) lookup(serverName string) (*tls.Certificate, string) {
+	name := strings.ToLower(strings.TrimSuffix(serverName, "."))
+	t := c.table.Load()
+	if cert := t.byHost[name]; cert != nil {
+		return cert, t.sources[name]
+	}
+	if _, parent, ok := strings.Cut(name, "."); ok {
+		if cert := t.byHost["*."+parent]; cert != nil {
+			return cert, t.sources["*."+parent]
+		}
+	}
+	if c.fallback != nil {
+		return c.fallback, FallbackSource
+	}
+	return nil, ""
+}
 
 // CertVar is a certificate variable's path and items.
 type CertVar struct {
@@ -164,7 +179,7 @@ func (c *Certs) Watch(ctx context.Context, client *api.Client, logger *slog.Logg
 			logger.Warn("ingress certificates left out", "error", err)
 		}
 		index = meta.LastIndex
-		logger.Info("ingress certificates loaded", "variables", len(vars), "hosts", len(c.Hosts()))
+		logger.Info("ingress certificates loaded", "variables", len(vars), "hosts", len(c.table.Load().sources))
 	}
 }
 

@@ -61,8 +61,17 @@ func TestCertsBySNI(t *testing.T) {
 			}
 		})
 	}
-	if src := c.Hosts()["app.example.test"]; src != CertPrefix+"a_exact" {
-		t.Errorf("app.example.test comes from %q, want the first variable by path", src)
+	for host, want := range map[string]string{
+		"app.example.test":  CertPrefix + "a_exact", // the first variable by path
+		"shop.example.test": CertPrefix + "b_wild",
+		"other.test":        FallbackSource,
+	} {
+		if src := c.Source(host); src != want {
+			t.Errorf("certificate for %s comes from %q, want %q", host, src, want)
+		}
+	}
+	if src := NewCerts(nil).Source("x.test"); src != "" {
+		t.Errorf("no certificate at all: source %q, want none", src)
 	}
 	if _, err := NewCerts(nil).GetCertificate(&tls.ClientHelloInfo{ServerName: "x.test"}); err == nil {
 		t.Error("no variable and no default certificate: want the handshake refused")

@@ -5,8 +5,8 @@
 // round-robin with retries on another instance when one cannot be
 // reached, WebSockets included. A Watcher follows the service catalogue
 // with blocking queries and swaps in a rebuilt routing table whole, so
-// requests never see a half-made one; a CertWatcher follows the TLS
-// certificates kept in variables and picks one per host by SNI.
+// requests never see a half-made one; Certs follows the TLS certificates
+// kept in variables the same way and picks one per host by SNI.
 package ingress
 
 import (
@@ -119,6 +119,7 @@ type retryTransport struct {
 	base  http.RoundTripper
 }
 
+// RoundTrip implements http.RoundTripper.
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(req)
 	if err == nil || req.Context().Err() != nil {

@@ -200,6 +200,10 @@ type RouteView struct {
 	Instances          []Instance
 	Conflicts          []string `json:",omitempty"`
 	Stats              Stats
+	// Certificate names where the HTTPS certificate for Host comes from
+	// (a variable's path, or "cert_file"); "" when HTTPS is off or no
+	// certificate covers it. The agent fills it in.
+	Certificate string `json:",omitempty"`
 }
 
 // View lists the table's routes for display.

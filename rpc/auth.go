@@ -112,10 +112,17 @@ func ValidProof(secret, nonce []byte, proof string) bool {
 	return hmac.Equal(got, want)
 }
 
+// errNoChallenge is a connection closed before the accepting side's
+// challenge: it refused the protocol byte (an agent of an earlier version
+// does so for one it does not know).
+var errNoChallenge = errors.New("connection closed before the handshake challenge")
+
 // introduce runs the dialer's side of the handshake on conn.
 func introduce(conn net.Conn, dc DialConfig) error {
 	nonce := make([]byte, nonceSize)
-	if _, err := io.ReadFull(conn, nonce); err != nil {
+	if _, err := io.ReadFull(conn, nonce); errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: %w", errNoChallenge, err)
+	} else if err != nil {
 		return fmt.Errorf("read handshake challenge: %w", err)
 	}
 	hello := Hello{Role: dc.Role}

@@ -1,9 +1,12 @@
 package rpc
 
 import (
+	"context"
 	"io"
+	"net"
 	"net/rpc"
 	"net/rpc/jsonrpc"
+	"reflect"
 	"testing"
 	"time"
 
@@ -52,6 +55,91 @@ func TestSessionsInEitherEncoding(t *testing.T) {
 			err = client.Call("Echo.Say", &EchoArgs{Msg: "fail"}, &reply)
 			if _, ok := err.(rpc.ServerError); !ok || err.Error() != "told to fail" {
 				t.Fatalf("error %v (%T), want the endpoint's", err, err)
+			}
+		})
+	}
+}
+
+// legacyServer answers as a Roam of an earlier version would: JSON-RPC
+// after the protocol byte 'M' and the handshake; a connection that opens
+// with any other byte is closed at once.
+func legacyServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	srv := rpc.NewServer()
+	if err := srv.RegisterName("Echo", echo{}); err != nil {
+		t.Fatal(err)
+	}
+	authenticate := testSecurity().Authenticate
+	serve := func(conn net.Conn) {
+		if proto, err := readByte(conn); err != nil || proto != protoRPC {
+			conn.Close()
+			return
+		}
+		if _, err := challenge(conn, nil, authenticate); err != nil {
+			conn.Close()
+			return
+		}
+		conf := yamux.DefaultConfig()
+		conf.LogOutput = io.Discard
+		session, err := yamux.Server(conn, conf)
+		if err != nil {
+			conn.Close()
+			return
+		}
+		for {
+			stream, err := session.Accept()
+			if err != nil {
+				return
+			}
+			go srv.ServeCodec(jsonrpc.NewServerCodec(stream))
+		}
+	}
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serve(conn)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestPoolSpeaksJSONToEarlierVersions dials a current agent in msgpack and
+// one of an earlier version, which refuses msgpack's protocol byte, in
+// JSON-RPC, so that calls work across a rolling upgrade.
+func TestPoolSpeaksJSONToEarlierVersions(t *testing.T) {
+	m, _ := startMux(t)
+	cases := []struct {
+		name        string
+		addr        string
+		wantMsgpack bool
+	}{
+		{"current version", m.Addr().String(), true},
+		{"earlier version", legacyServer(t), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			conn, newCodec, err := dialRPC(tc.addr, serverDial)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn.Close()
+			isMsgpack := reflect.ValueOf(newCodec).Pointer() == reflect.ValueOf(codec.NewClientCodec).Pointer()
+			if isMsgpack != tc.wantMsgpack {
+				t.Errorf("dialed in msgpack: %v, want %v", isMsgpack, tc.wantMsgpack)
+			}
+			pool := NewPool(serverDial)
+			defer pool.Close()
+			var reply EchoReply
+			if err := pool.Call(context.Background(), tc.addr, "Echo.Say", &EchoArgs{Msg: "hi"}, &reply); err != nil || reply.Msg != "echo: hi" {
+				t.Fatalf("reply %q, %v", reply.Msg, err)
 			}
 		})
 	}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/rpc"
+	"net/rpc/jsonrpc"
 	"reflect"
 	"sync"
 	"time"
@@ -21,8 +24,9 @@ const dialTimeout = 5 * time.Second
 // carries every call to that peer: net/rpc matches concurrent calls and
 // their answers by sequence number, and the server runs each call on its
 // own goroutine, so a blocking query holds up no other call. A stream per
-// call cost each call the stream's opening and closing and a codec. It is
-// safe for concurrent use.
+// call cost each call the stream's opening and closing and a codec. Calls
+// are msgpack, or JSON-RPC to an agent of an earlier version. It is safe
+// for concurrent use.
 type Pool struct {
 	dial  DialConfig
 	mu    sync.Mutex
@@ -84,7 +88,7 @@ func (p *Pool) conn(addr string) (*peerConn, error) {
 	if c, ok := p.peers[addr]; ok && !c.session.IsClosed() {
 		return c, nil
 	}
-	conn, err := dial(addr, protoRPCMsgpack, dialTimeout, p.dial)
+	conn, newCodec, err := dialRPC(addr, p.dial)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
@@ -101,9 +105,27 @@ func (p *Pool) conn(addr string) (*peerConn, error) {
 		s.Close()
 		return nil, fmt.Errorf("open stream to %s: %w", addr, err)
 	}
-	c := &peerConn{session: s, client: rpc.NewClientWithCodec(codec.NewClientCodec(stream))}
+	c := &peerConn{session: s, client: rpc.NewClientWithCodec(newCodec(stream))}
 	p.peers[addr] = c
 	return c, nil
+}
+
+// dialRPC opens an RPC connection to addr in msgpack, or in the JSON-RPC
+// of earlier versions to an agent that refuses msgpack's protocol byte
+// (one not yet upgraded), and returns it with the codec to speak on it.
+func dialRPC(addr string, dc DialConfig) (net.Conn, func(io.ReadWriteCloser) rpc.ClientCodec, error) {
+	conn, err := dial(addr, protoRPCMsgpack, dialTimeout, dc)
+	if err == nil {
+		return conn, codec.NewClientCodec, nil
+	}
+	if !errors.Is(err, errNoChallenge) {
+		return nil, nil, err
+	}
+	conn, jsonErr := dial(addr, protoRPC, dialTimeout, dc)
+	if jsonErr != nil {
+		return nil, nil, err
+	}
+	return conn, jsonrpc.NewClientCodec, nil
 }
 
 func (p *Pool) drop(addr string, c *peerConn) {

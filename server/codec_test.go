@@ -50,6 +50,14 @@ var raftRequests = map[string]any{
 	"NodePoolDeleteRequestType":            &structs.NodePoolDeleteRequest{},
 	"SubnetLeaseRequestType":               &structs.SubnetLeaseRequest{},
 	"ScalingEventRequestType":              &structs.ScalingEventRequest{},
+	"ApplyPlanResultsBatchRequestType":     &structs.ApplyPlanResultsBatchRequest{},
+	"OneTimeTokenUpsertRequestType":        &structs.OneTimeTokenUpsertRequest{},
+	"OneTimeTokenExchangeRequestType":      &structs.OneTimeTokenExchangeRequest{},
+	"OneTimeTokenExpireRequestType":        &structs.OneTimeTokenExpireRequest{},
+	"ACLAuthMethodUpsertRequestType":       &structs.ACLAuthMethodUpsertRequest{},
+	"ACLAuthMethodDeleteRequestType":       &structs.ACLAuthMethodDeleteRequest{},
+	"ACLBindingRuleUpsertRequestType":      &structs.ACLBindingRuleUpsertRequest{},
+	"ACLBindingRuleDeleteRequestType":      &structs.ACLBindingRuleDeleteRequest{},
 }
 
 // TestRaftRequestsListed checks that raftRequests names every message type

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"reflect"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -98,6 +99,60 @@ func TestIsJSON(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := IsJSON(tc.body); got != tc.want {
 				t.Errorf("IsJSON(%q) = %v, want %v", tc.body, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestHostileInputIsAnError decodes what a damaged entry or a hostile
+// peer could send: lengths claiming gigabytes with nothing after them, and
+// garbage. Each is an error, never a panic, and allocates as much as the
+// input holds, not as much as it claims.
+func TestHostileInputIsAnError(t *testing.T) {
+	type doc struct {
+		B []byte
+		L []string
+		M map[string]string
+		S string
+		A any
+	}
+	garbage := make([]byte, 4096)
+	for i := range garbage {
+		garbage[i] = byte(i*7919 + i/3)
+	}
+	cases := []struct {
+		name string
+		data []byte
+	}{
+		{"huge binary", []byte{0x81, 0xa1, 'B', 0xc6, 0x7f, 0xff, 0xff, 0xff}},
+		{"huge string", []byte{0x81, 0xa1, 'S', 0xdb, 0x7f, 0xff, 0xff, 0xff}},
+		{"huge array", []byte{0x81, 0xa1, 'L', 0xdd, 0x7f, 0xff, 0xff, 0xff}},
+		{"huge map", []byte{0x81, 0xa1, 'M', 0xdf, 0x7f, 0xff, 0xff, 0xff}},
+		{"huge map in an interface", []byte{0x81, 0xa1, 'A', 0xdf, 0x7f, 0xff, 0xff, 0xff}},
+		{"garbage", garbage},
+		{"deep nesting", append([]byte{0x81, 0xa1, 'A'}, bytes.Repeat([]byte{0x91}, 1<<20)...)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			readers := []struct {
+				name   string
+				decode func(*doc) error
+			}{
+				{"bytes", func(d *doc) error { return Unmarshal(tc.data, d) }},
+				{"stream", func(d *doc) error { return NewDecoder(bufio.NewReader(bytes.NewReader(tc.data))).Decode(d) }},
+			}
+			for _, r := range readers {
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				var d doc
+				err := r.decode(&d)
+				runtime.ReadMemStats(&after)
+				if err == nil {
+					t.Errorf("%s: decoded %q without an error", r.name, tc.data[:min(len(tc.data), 16)])
+				}
+				if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+					t.Errorf("%s: allocated %d MiB for %d bytes of input", r.name, grew>>20, len(tc.data))
+				}
 			}
 		})
 	}

@@ -49,6 +49,7 @@ export function ingressView(root, _params, ctx) {
       ['Requests', (r) => String(r.Stats?.Requests ?? 0)],
       ['Failures', (r) => String(r.Stats?.Failures ?? 0)],
       ['Mean', (r) => `${(r.Stats?.MeanMillis ?? 0).toFixed(2)} ms`, 'hide-sm'],
+      ['Certificate', (r) => (r.Certificate ? h('span', { class: 'mono' }, r.Certificate) : '–'), 'hide-sm'],
       ['Conflicts', (r) => ((r.Conflicts || []).length
         ? h('span', { class: 'conflict' }, badge('conflict', 'bad'), ` lost: ${r.Conflicts.join(', ')}`)
         : '–')],
