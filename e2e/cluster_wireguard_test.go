@@ -219,6 +219,13 @@ func TestClusterNetworkWireGuard(t *testing.T) {
 				t.Fatalf("%s does not peer with %s before it goes", other.name, gone.name)
 			}
 		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				for _, a := range c.clients {
+					t.Logf("%s's WireGuard device:\n%s", a.name, wgState(t, a))
+				}
+			}
+		})
 		gone.kill()
 		for i, other := range c.clients[:2] {
 			waitUntil(t, 20*time.Second, other.name+" dropping the gone node", func() bool {
@@ -241,7 +248,10 @@ func TestClusterNetworkWireGuard(t *testing.T) {
 				if hostOf[src.ID] == goneHost {
 					continue
 				}
-				waitUntil(t, 20*time.Second, "reaching the returned node's allocation at "+addr, func() bool {
+				// A peer that still held a session with the node's previous
+				// process may wait for it to time out (15 s and more) before
+				// it handshakes with the new one.
+				waitUntil(t, 45*time.Second, "reaching the returned node's allocation at "+addr, func() bool {
 					return strings.Contains(getFrom(network.NamespacePath(src.ID), addr), "hello from webapp")
 				})
 			}
@@ -339,6 +349,17 @@ func wgPublicKey(t testing.TB, a *nsAgent) string {
 	}
 	t.Fatalf("%s: no private key in the UAPI answer", a.name)
 	return ""
+}
+
+// wgState is the agent's device state as UAPI reports it, less its key.
+func wgState(t testing.TB, a *nsAgent) string {
+	var out []string
+	for _, kv := range wgGet(t, a) {
+		if !strings.HasPrefix(kv, "private_key=") && !strings.HasPrefix(kv, "preshared_key=") {
+			out = append(out, kv)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // wgGet sends the UAPI get request and returns its key=value lines.
