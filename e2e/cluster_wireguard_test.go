@@ -248,9 +248,9 @@ func TestClusterNetworkWireGuard(t *testing.T) {
 				if hostOf[src.ID] == goneHost {
 					continue
 				}
-				// A peer that still held a session with the node's previous
-				// process may wait for it to time out (15 s and more) before
-				// it handshakes with the new one.
+				// Handshakes sent while the node's new device was not up
+				// yet, or before its peers listed it again, are retried
+				// every 5 s; one pair took 20 s on a loaded test machine.
 				waitUntil(t, 45*time.Second, "reaching the returned node's allocation at "+addr, func() bool {
 					return strings.Contains(getFrom(network.NamespacePath(src.ID), addr), "hello from webapp")
 				})
