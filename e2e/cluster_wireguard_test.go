@@ -226,20 +226,29 @@ func TestClusterNetworkWireGuard(t *testing.T) {
 				}
 			}
 		})
+		start := time.Now()
 		gone.kill()
 		for i, other := range c.clients[:2] {
 			waitUntil(t, 20*time.Second, other.name+" dropping the gone node", func() bool {
 				return !hasRouteIn(t, c.hosts[i].nsPath, goneSubnet) && !contains(wgPeers(t, other), goneKey)
 			})
 		}
+		t.Logf("%s gone from its peers after %s", gone.name, time.Since(start).Round(time.Millisecond))
+		start = time.Now()
 		gone.start(t)
 		for i, other := range c.clients[:2] {
 			waitUntil(t, 20*time.Second, other.name+" peering with the node back", func() bool {
 				return hasRouteIn(t, c.hosts[i].nsPath, goneSubnet) && contains(wgPeers(t, other), goneKey)
 			})
 		}
+		t.Logf("%s peered with again %s after its restart", gone.name, time.Since(start).Round(time.Millisecond))
 		// A new job's allocation there is reached from the others.
-		for _, al := range runSystemWebJob(t, c, "after", nil) {
+		start = time.Now()
+		after := runSystemWebJob(t, c, "after", nil)
+		t.Logf("a new job running on every node after %s", time.Since(start).Round(time.Millisecond))
+		start = time.Now()
+		defer func() { t.Logf("its allocation there reached after %s", time.Since(start).Round(time.Millisecond)) }()
+		for _, al := range after {
 			if al.NodeID != goneAlloc.NodeID {
 				continue
 			}

@@ -120,7 +120,17 @@ func Start(cfg Config) (*Overlay, error) {
 		dev.Close()
 		return nil, fmt.Errorf("wireguard: configure %s (UDP port %d): %w", Device, cfg.Port, err)
 	}
-	if err := dev.Up(); err != nil {
+	// wireguard-go follows the link's state (it closes its UDP socket while
+	// the link is down): the link goes up now, so that the node answers
+	// handshakes as soon as its peers list it.
+	link, err := netlink.LinkByName(Device)
+	if err == nil {
+		err = netlink.LinkSetUp(link)
+	}
+	if err == nil {
+		err = dev.Up()
+	}
+	if err != nil {
 		dev.Close()
 		return nil, fmt.Errorf("wireguard: bring up %s: %w", Device, err)
 	}
@@ -191,7 +201,7 @@ func (o *Overlay) Local() network.Peer {
 }
 
 // Ensure addresses the device with the network address of the node's
-// subnet and brings it up.
+// subnet and makes sure it is up.
 func (o *Overlay) Ensure(subnet *net.IPNet) error {
 	o.mu.Lock()
 	o.subnet = subnet
