@@ -174,6 +174,7 @@ func (a *Agent) startServer() error {
 		ACLEnabled:            cfg.ACL.Enabled,
 		OIDCIssuer:            cfg.Server.OIDCIssuer,
 		RootKeyRotation:       cfg.Server.RootKeyRotation,
+		ACLTokenGCThreshold:   cfg.Server.ACLTokenGCThreshold,
 		ValidateTaskConfig:    a.validateTaskConfig,
 		KEKs:                  keks,
 		Logger:                a.logger,

@@ -125,7 +125,7 @@ func TestLoadConfigFile(t *testing.T) {
 			name: "workload identity settings",
 			path: "testdata/identity.hcl",
 			want: &Config{
-				Server: ServerConfig{Enabled: true, OIDCIssuer: "https://nomad.example.com", RootKeyRotation: 720 * time.Hour},
+				Server: ServerConfig{Enabled: true, OIDCIssuer: "https://nomad.example.com", RootKeyRotation: 720 * time.Hour, ACLTokenGCThreshold: 2 * time.Hour},
 				Files:  []string{"testdata/identity.hcl"},
 			},
 		},
