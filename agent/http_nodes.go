@@ -20,12 +20,18 @@ func (h *httpAPI) nodesList(w http.ResponseWriter, r *http.Request) (any, error)
 		return nil, err
 	}
 	withResources, _ := strconv.ParseBool(r.URL.Query().Get("resources"))
+	// ?os=true adds the operating system's name, which `node status -os` prints.
+	withOS, _ := strconv.ParseBool(r.URL.Query().Get("os"))
 	out := []*api.NodeListStub{}
 	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		nodes, err := snap.NodesByPrefix(opts.prefix)
 		out = out[:0]
 		for _, n := range nodes {
-			out = append(out, structs.NodeStub(n, withResources))
+			stub := structs.NodeStub(n, withResources)
+			if withOS && stub.Attributes == nil {
+				stub.Attributes = map[string]string{"os.name": n.Attributes["os.name"]}
+			}
+			out = append(out, stub)
 		}
 		return snap.Index("nodes"), err
 	})

@@ -103,8 +103,21 @@ func (c *Client) buildNode(ctx context.Context) (*api.Node, error) {
 		return nil, fmt.Errorf("read host volume record: %w", err)
 	}
 	node.HostVolumes = nodeHostVolumes(cfg.HostVolumes, made)
+	node.Resources, node.Reserved = legacyResources(node.NodeResources, node.ReservedResources)
 	return node, nil
 }
+
+// legacyResources gives a node's capacity and reservation in the deprecated
+// Resources form, which Nomad still sends and its CLI's node status
+// dereferences to compute the allocatable totals.
+func legacyResources(r *api.NodeResources, res *api.NodeReservedResources) (*api.Resources, *api.Resources) {
+	total := &api.Resources{CPU: ptrTo(int(r.Cpu.CpuShares)), MemoryMB: ptrTo(int(r.Memory.MemoryMB)), DiskMB: ptrTo(int(r.Disk.DiskMB))}
+	reserved := &api.Resources{CPU: ptrTo(int(res.Cpu.CpuShares)), MemoryMB: ptrTo(int(res.Memory.MemoryMB)), DiskMB: ptrTo(int(res.Disk.DiskMB))}
+	return total, reserved
+}
+
+// ptrTo returns a pointer to a copy of v.
+func ptrTo[T any](v T) *T { return &v }
 
 // fingerprintDrivers records each driver's health and attributes.
 func (c *Client) fingerprintDrivers(ctx context.Context, node *api.Node) {

@@ -80,10 +80,11 @@ type allocView struct {
 // formatAllocStatus renders the whole of `alloc status`: the header, the
 // allocation's addresses and each task's resources and events.
 func formatAllocStatus(alloc *api.Allocation, usage *api.AllocResourceUsage, view allocView, now time.Time) string {
-	parts := []string{formatKV(allocHeader(alloc, view.verbose, now))}
 	if view.short {
-		return parts[0] + "\n\nTasks\n" + formatTaskSummary(alloc)
+		// Nomad's -short header is the identity and the times only.
+		return formatKV(allocShortHeader(alloc, now)) + "\n\nTasks\n" + formatTaskSummary(alloc)
 	}
+	parts := []string{formatKV(allocHeader(alloc, view.verbose, now))}
 	if addrs := formatAllocAddresses(alloc); addrs != "" {
 		parts = append(parts, addrs)
 	}
@@ -127,6 +128,17 @@ func formatPlacementMetrics(m *api.AllocationMetric) string {
 	return strings.Join(append(parts, formatList(rows)), "\n")
 }
 
+// allocShortHeader returns the key/value rows at the top of `alloc status
+// -short`.
+func allocShortHeader(alloc *api.Allocation, now time.Time) []string {
+	return []string{
+		"ID|" + alloc.ID,
+		"Name|" + alloc.Name,
+		"Created|" + prettyTimeDiff(time.Unix(0, alloc.CreateTime), now),
+		"Modified|" + prettyTimeDiff(time.Unix(0, alloc.ModifyTime), now),
+	}
+}
+
 // allocHeader returns the key/value rows at the top of `alloc status`.
 func allocHeader(alloc *api.Allocation, verbose bool, now time.Time) []string {
 	when := func(ns int64) string {
@@ -136,7 +148,7 @@ func allocHeader(alloc *api.Allocation, verbose bool, now time.Time) []string {
 		return prettyTimeDiff(time.Unix(0, ns), now)
 	}
 	rows := []string{
-		"ID|" + shortID(alloc.ID, verbose),
+		"ID|" + alloc.ID,
 		"Eval ID|" + shortID(alloc.EvalID, verbose),
 		"Name|" + alloc.Name,
 		"Node ID|" + shortID(alloc.NodeID, verbose),
@@ -158,6 +170,9 @@ func allocHeader(alloc *api.Allocation, verbose bool, now time.Time) []string {
 	if alloc.DeploymentID != "" {
 		rows = append(rows, "Deployment ID|"+shortID(alloc.DeploymentID, verbose),
 			"Deployment Health|"+deploymentHealth(alloc.DeploymentStatus))
+	}
+	if alloc.NextAllocation != "" {
+		rows = append(rows, "Replacement Alloc ID|"+shortID(alloc.NextAllocation, verbose))
 	}
 	if alloc.FollowupEvalID != "" {
 		rows = append(rows, "Follow-up Evaluation|"+shortID(alloc.FollowupEvalID, verbose))
@@ -381,16 +396,40 @@ func formatTaskEvents(events []*api.TaskEvent) string {
 // formatTaskSummary renders the -short "Tasks" table: each task's state and
 // its latest event.
 func formatTaskSummary(alloc *api.Allocation) string {
-	rows := []string{"Name|State|Last Event|Time"}
+	lifecycles := map[string]string{}
+	if alloc.Job != nil {
+		if tg := alloc.Job.LookupTaskGroup(alloc.TaskGroup); tg != nil {
+			for _, t := range tg.Tasks {
+				lifecycles[t.Name] = taskLifecycle(t.Lifecycle)
+			}
+		}
+	}
+	rows := []string{"Name|State|Last Event|Time|Lifecycle"}
 	for _, name := range sortedKeys(alloc.TaskStates) {
 		state := alloc.TaskStates[name]
 		event, when := "", ""
 		if n := len(state.Events); n > 0 {
 			event, when = state.Events[n-1].Type, formatUnixNano(state.Events[n-1].Time)
 		}
-		rows = append(rows, strings.Join([]string{name, state.State, event, when}, "|"))
+		lifecycle, ok := lifecycles[name]
+		if !ok {
+			lifecycle = taskLifecycle(nil)
+		}
+		rows = append(rows, strings.Join([]string{name, state.State, event, when, lifecycle}, "|"))
 	}
 	return formatList(rows)
+}
+
+// taskLifecycle names a task's lifecycle as the -short Tasks table shows
+// it: "main", or the hook, followed by "sidecar" for a sidecar.
+func taskLifecycle(l *api.TaskLifecycle) string {
+	if l == nil {
+		return "main"
+	}
+	if l.Sidecar {
+		return l.Hook + " sidecar"
+	}
+	return l.Hook
 }
 
 // eventDescription returns the message a task event shows to people.

@@ -161,3 +161,45 @@ func TestFormatPlacementMetrics(t *testing.T) {
 		})
 	}
 }
+
+// TestAllocStatusLabelsMatchNomad checks the labels and columns `alloc
+// status` shares with Nomad's: the full allocation ID, the -short header of
+// identity and times only, and the Lifecycle column of the Tasks table.
+func TestAllocStatusLabelsMatchNomad(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	job := &api.Job{TaskGroups: []*api.TaskGroup{{Name: ptr("app"), Tasks: []*api.Task{
+		{Name: "init", Lifecycle: &api.TaskLifecycle{Hook: "prestart"}},
+		{Name: "log", Lifecycle: &api.TaskLifecycle{Hook: "poststart", Sidecar: true}},
+		{Name: "main"},
+	}}}}
+	alloc := &api.Allocation{ID: allocUUID, Name: "web.app[0]", TaskGroup: "app", Job: job, NextAllocation: allocUUID,
+		CreateTime: now.Add(-time.Minute).UnixNano(), ModifyTime: now.Add(-time.Second).UnixNano(),
+		TaskStates: map[string]*api.TaskState{
+			"init": {State: "dead", Events: []*api.TaskEvent{{Type: "Terminated", Time: now.UnixNano()}}},
+			"log":  {State: "running"}, "main": {State: "running"},
+		}}
+	short := formatAllocStatus(alloc, nil, allocView{short: true}, now)
+	full := formatKV(allocHeader(alloc, false, now))
+	cases := []struct {
+		name, got, want string
+		absent          string
+	}{
+		{name: "full ID in the header", got: full, want: "ID                   = " + allocUUID + "\n"},
+		{name: "replacement allocation", got: full, want: "Replacement Alloc ID = " + allocUUID[:8]},
+		{name: "short header is identity and times", got: short, want: "ID       = " + allocUUID + "\nName     = web.app[0]\nCreated  = 1m0s ago\nModified = 1s ago\n", absent: "Job ID"},
+		{name: "tasks table has a lifecycle column", got: short, want: "Name  State    Last Event  Time                  Lifecycle\n"},
+		{name: "prestart task", got: short, want: "init  dead     Terminated  "},
+		{name: "sidecar task", got: short, want: "poststart sidecar"},
+		{name: "main task", got: short, want: "main  running  <none>      <none>                main"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(tc.got, tc.want) {
+				t.Errorf("output lacks %q:\n%s", tc.want, tc.got)
+			}
+			if tc.absent != "" && strings.Contains(tc.got, tc.absent) {
+				t.Errorf("output has %q:\n%s", tc.absent, tc.got)
+			}
+		})
+	}
+}

@@ -180,7 +180,7 @@ ID        Node ID   Task Group  Version  Desired  Status   Created   Modified
 		{
 			name: "allocation by prefix",
 			args: []string{"alloc", "status", "5cbf"},
-			want: `ID                  = 5cbf23a1
+			want: `ID                  = 5cbf23a1-1111-2222-3333-444455556666
 Eval ID             = 52e9f6a0
 Name                = example.cache[0]
 Node ID             = 9ec1ee6b
@@ -214,9 +214,9 @@ Time                  Type      Description
 		{
 			name: "allocation short",
 			args: []string{"alloc", "status", "-short", "5cbf"},
-			wantPart: []string{"Modified            = 4m50s ago\n\nTasks\n" +
-				"Name   State    Last Event  Time\n" +
-				"redis  running  Started     2026-11-25T07:56:00Z\n"},
+			wantPart: []string{"Modified = 4m50s ago\n\nTasks\n" +
+				"Name   State    Last Event  Time                  Lifecycle\n" +
+				"redis  running  Started     2026-11-25T07:56:00Z  main\n"},
 		},
 		{
 			name: "allocation prefix too short", args: []string{"alloc", "status", "5"}, wantCode: 1,

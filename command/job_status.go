@@ -278,7 +278,11 @@ func isPeriodic(job *api.Job) bool {
 // parameterized job: the summary of its children and the children.
 func (c *cli) showParentJob(client *api.Client, job *api.Job, summary *api.JobSummary) int {
 	if ch := summary.Children; ch != nil {
-		c.outf("\nChildren Job Summary\n%s", formatList([]string{
+		heading := "Children Job Summary"
+		if job.ParameterizedJob != nil {
+			heading = "Parameterized Job Summary"
+		}
+		c.outf("\n%s\n%s", heading, formatList([]string{
 			"Pending|Running|Dead",
 			fmt.Sprintf("%d|%d|%d", ch.Pending, ch.Running, ch.Dead),
 		}))

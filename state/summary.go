@@ -33,7 +33,8 @@ func (s *Snapshot) JobSummary(namespace, jobID string) (*api.JobSummary, error) 
 func (tx *writeTxn) ensureJobSummary(job *api.Job) error {
 	ns, id := *job.Namespace, *job.ID
 	sum := tx.summaryCopy(ns, id)
-	if sum.Children == nil && (job.Periodic != nil || job.ParameterizedJob != nil) {
+	if sum.Children == nil {
+		// Nomad gives every job's summary zero children counts.
 		sum.Children = &api.JobChildrenSummary{}
 	}
 	for _, tg := range job.TaskGroups {
