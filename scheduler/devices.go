@@ -156,7 +156,7 @@ func (u *nodeUsage) freeInstances(g *api.NodeDeviceResource, count int, taken ma
 			break
 		}
 		key := structs.DeviceKey(g.Vendor, g.Type, g.Name, inst.ID)
-		if inst.Healthy && u.devices[key] == 0 && !taken[key] {
+		if inst.Healthy && u.deviceHolders(key) == 0 && !taken[key] {
 			ids = append(ids, inst.ID)
 		}
 	}

@@ -49,6 +49,10 @@ func (s *memState) AllocsByNode(nodeID string) ([]*api.Allocation, error) {
 	return s.lookup(s.byNode[nodeID]), nil
 }
 
+func (s *memState) NodeUsage(nodeID string) (*structs.NodeUsage, error) {
+	return structs.NodeUsageOf(s.lookup(s.byNode[nodeID])), nil
+}
+
 func (s *memState) lookup(ids []string) []*api.Allocation {
 	out := make([]*api.Allocation, 0, len(ids))
 	for _, id := range ids {

@@ -33,6 +33,9 @@ type nodeSelector struct {
 	nodesInPool int
 	available   map[string]int
 	pool        string
+	// jobAllocs holds the evaluated job's allocations (of any status,
+	// stale ones included) by node.
+	jobAllocs map[string][]*api.Allocation
 }
 
 func newNodeSelector(run *evalRun, nodes []*api.Node) *nodeSelector {
@@ -45,6 +48,12 @@ func newNodeSelector(run *evalRun, nodes []*api.Node) *nodeSelector {
 		groups:    make(map[string]*groupChecks),
 		available: make(map[string]int),
 		pool:      deref(job.NodePool),
+		jobAllocs: make(map[string][]*api.Allocation),
+	}
+	for _, list := range [][]*api.Allocation{run.allocs, run.stale} {
+		for _, a := range list {
+			s.jobAllocs[a.NodeID] = append(s.jobAllocs[a.NodeID], a)
+		}
 	}
 	if s.pool == "" {
 		s.pool = structs.NodePoolDefault
@@ -87,23 +96,28 @@ func (s *nodeSelector) fitsInPlace(a *api.Allocation, tg *api.TaskGroup) bool {
 	return node != nil && s.groupChecks(tg).staticReason(node, s.matcher, s.region) == ""
 }
 
-// usageOf returns what the node has in use, counting its allocations on
-// first use.
+// usageOf returns what the node has in use: on first use, its usage in
+// the state less the allocations the plan stops there, and the job's
+// allocations on it counted per group.
 func (s *nodeSelector) usageOf(node *api.Node) (*nodeUsage, error) {
 	if u, ok := s.usage[node.ID]; ok {
 		return u, nil
 	}
-	u, err := newNodeUsage(node)
+	base, err := s.run.state.NodeUsage(node.ID)
+	if err != nil {
+		return nil, fmt.Errorf("usage of node %s: %w", node.ID, err)
+	}
+	u, err := newNodeUsage(node, base)
 	if err != nil {
 		return nil, err
 	}
-	allocs, err := s.run.state.AllocsByNode(node.ID)
-	if err != nil {
-		return nil, fmt.Errorf("allocations of node %s: %w", node.ID, err)
-	}
-	for _, a := range allocs {
-		if !structs.AllocTerminal(a) && !s.run.stopped[a.ID] {
-			u.add(a, 1, s.run.ownJob(a))
+	for _, a := range s.jobAllocs[node.ID] {
+		switch {
+		case structs.AllocTerminal(a):
+		case s.run.stopped[a.ID]:
+			u.add(a, -1, false)
+		case s.run.ownJob(a):
+			u.groupAllocs[a.TaskGroup]++
 		}
 	}
 	s.usage[node.ID] = u

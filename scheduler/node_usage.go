@@ -10,16 +10,21 @@ import (
 
 // nodeUsage is what a node has in use while a plan is being built: its
 // existing allocations, less those the plan stops, plus those it places.
+// The existing ones come summed from the state (base); the plan's changes
+// are counted on top.
 type nodeUsage struct {
-	node          *api.Node
-	capacity      structs.ComparableResources
-	cpu           int64
-	memoryMB      int64
-	diskMB        int64
+	node     *api.Node
+	capacity structs.ComparableResources
+	cpu      int64
+	memoryMB int64
+	diskMB   int64
+	// base is the node's usage in the state; it is never changed.
+	base          *structs.NodeUsage
 	reservedPorts map[int]bool
-	ports         map[int]int
-	cores         map[uint16]int
-	// devices counts the holders of each device instance (DeviceKey).
+	// ports, cores and devices count the plan's changes to the holders
+	// of each port, core and device instance (DeviceKey) over base.
+	ports   map[int]int
+	cores   map[uint16]int
 	devices map[string]int
 	// groupAllocs counts the evaluated job's allocations per group.
 	groupAllocs map[string]int
@@ -30,14 +35,23 @@ type nodeUsage struct {
 	sharesPerCore int64
 }
 
-func newNodeUsage(node *api.Node) (*nodeUsage, error) {
+// newNodeUsage starts the node's usage from base, its usage in the state
+// (nil when nothing runs there).
+func newNodeUsage(node *api.Node, base *structs.NodeUsage) (*nodeUsage, error) {
 	capacity, err := structs.NodeCapacity(node)
 	if err != nil {
 		return nil, err
 	}
+	if base == nil {
+		base = &structs.NodeUsage{}
+	}
 	u := &nodeUsage{
 		node:          node,
 		capacity:      capacity,
+		cpu:           base.CPUShares,
+		memoryMB:      base.MemoryMB,
+		diskMB:        base.DiskMB,
+		base:          base,
 		reservedPorts: make(map[int]bool, len(capacity.Ports)),
 		ports:         make(map[int]int),
 		cores:         make(map[uint16]int),
@@ -54,6 +68,15 @@ func newNodeUsage(node *api.Node) (*nodeUsage, error) {
 	}
 	return u, nil
 }
+
+// portHolders counts the allocations holding the host port.
+func (u *nodeUsage) portHolders(port int) int { return u.base.Ports[port] + u.ports[port] }
+
+// coreHolders counts the allocations holding the reserved core.
+func (u *nodeUsage) coreHolders(core uint16) int { return u.base.Cores[core] + u.cores[core] }
+
+// deviceHolders counts the allocations holding the device instance.
+func (u *nodeUsage) deviceHolders(key string) int { return u.base.Devices[key] + u.devices[key] }
 
 // nodeIP is the address allocations on the node bind their ports to.
 func nodeIP(node *api.Node) string {
@@ -162,7 +185,7 @@ func (u *nodeUsage) pickCores(ask *groupAsk, o *offer) bool {
 
 func (u *nodeUsage) freeCore(taken map[uint16]bool) (uint16, bool) {
 	for _, c := range u.capacity.ReservedCores {
-		if u.cores[c] == 0 && !taken[c] {
+		if u.coreHolders(c) == 0 && !taken[c] {
 			return c, true
 		}
 	}

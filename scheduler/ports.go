@@ -55,7 +55,7 @@ func (u *nodeUsage) assignPorts(asks []*api.NetworkResource, taken map[int]bool,
 				if u.reservedPorts[p.Value] {
 					return nil, nil, structs.DimensionReservedPortCollide
 				}
-				if u.ports[p.Value] > 0 || taken[p.Value] {
+				if u.portHolders(p.Value) > 0 || taken[p.Value] {
 					return nil, nil, structs.DimensionReservedPortCollide
 				}
 			}
@@ -88,7 +88,7 @@ func (u *nodeUsage) portMapping(p api.Port) api.PortMapping {
 }
 
 func (u *nodeUsage) portFree(port int, taken map[int]bool) bool {
-	return !u.reservedPorts[port] && u.ports[port] == 0 && !taken[port]
+	return !u.reservedPorts[port] && u.portHolders(port) == 0 && !taken[port]
 }
 
 // pickDynamicPort picks a free port of the node's dynamic range: a few

@@ -23,8 +23,10 @@ type State interface {
 	JobByID(namespace, id string) (*api.Job, error)
 	// AllocsByJob returns all allocations of the job, any version, any status.
 	AllocsByJob(namespace, jobID string) ([]*api.Allocation, error)
-	// AllocsByNode returns all allocations on the node, any status.
-	AllocsByNode(nodeID string) ([]*api.Allocation, error)
+	// NodeUsage returns what the node's non-terminal allocations hold
+	// (structs.NodeUsageOf its allocations), or nil when it has none. The
+	// result is read-only.
+	NodeUsage(nodeID string) (*structs.NodeUsage, error)
 	// AllocByID returns one allocation in full, its placement metric
 	// included (the lists above may leave metrics out), or nil and no
 	// error when it is absent.

@@ -247,7 +247,14 @@ func (tx *writeTxn) afterAllocChange(changes summaryChanges) error {
 // deleteAllocs removes allocations by ID.
 func (tx *writeTxn) deleteAllocs(ids []string) error {
 	for _, id := range ids {
-		if _, err := tx.DeleteAll(tableAllocs, "id", id); err != nil {
+		raw, err := tx.First(tableAllocs, "id", id)
+		if err != nil {
+			return fmt.Errorf("alloc lookup: %w", err)
+		}
+		if raw == nil {
+			continue
+		}
+		if err := tx.delete(tableAllocs, raw); err != nil {
 			return fmt.Errorf("delete alloc %s: %w", id, err)
 		}
 	}

@@ -181,6 +181,7 @@ func Restore(r io.Reader) (*Store, error) {
 	defer tx.Abort()
 	allocJobs := map[int]*api.Job{}
 	var allocs compactor
+	usage := map[string]*structs.NodeUsage{}
 	for {
 		var rec snapshotRecord
 		if err := dec.Decode(&rec); err == io.EOF {
@@ -218,6 +219,12 @@ func Restore(r io.Reader) (*Store, error) {
 			allocs.compact(rec.Alloc, nil)
 			if obj, err = newAllocRow(rec.Alloc, nil); err != nil {
 				return nil, fmt.Errorf("restore %s: %w", rec.Table, err)
+			}
+			if countsForUsage(rec.Alloc) {
+				if usage[rec.Alloc.NodeID] == nil {
+					usage[rec.Alloc.NodeID] = &structs.NodeUsage{}
+				}
+				usage[rec.Alloc.NodeID].Add(rec.Alloc, 1)
 			}
 		case rec.Node != nil:
 			obj = rec.Node
@@ -259,6 +266,9 @@ func Restore(r io.Reader) (*Store, error) {
 		if err := tx.Insert(rec.Table, obj); err != nil {
 			return nil, fmt.Errorf("restore %s: %w", rec.Table, err)
 		}
+	}
+	if err := storeUsages(tx, usage); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
 	}
 	tx.Commit()
 	return s, nil

@@ -65,6 +65,7 @@ func schema() *memdb.DBSchema {
 		tableHostVolumes:      hostVolumesTableSchema(),
 		tableScalingEvents:    scalingEventsTableSchema(),
 		tableACLOneTimeTokens: oneTimeTokensTableSchema(),
+		tableNodeUsage:        nodeUsageTableSchema(),
 	}}
 	for _, t := range append(aclTableSchemas(), aclSSOTableSchemas()...) {
 		db.Tables[t.Name] = t

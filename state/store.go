@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-memdb"
+	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/structs"
 )
 
 // Store is the state store. Writes happen in Raft index order through the
@@ -134,6 +137,8 @@ type writeTxn struct {
 	allocNodes map[string]bool
 	// allocs shares what the allocations this write stores have in common.
 	allocs compactor
+	// usage holds the node usages this write changes, stored at commit.
+	usage map[string]*structs.NodeUsage
 }
 
 // Write runs fn in one write transaction at Raft index; it commits when fn
@@ -142,6 +147,9 @@ func (s *Store) write(index uint64, fn func(tx *writeTxn) error) error {
 	tx := &writeTxn{Txn: s.db.Txn(true), index: index, touched: map[string]bool{}}
 	defer tx.Abort()
 	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.storeUsage(); err != nil {
 		return err
 	}
 	for table := range tx.touched {
@@ -163,6 +171,19 @@ func (tx *writeTxn) insert(table string, obj any) error {
 		}
 		tx.allocNodes[row.NodeID] = true
 	}
+	if row, ok := obj.(*allocRow); ok {
+		raw, err := tx.First(tableAllocs, "id", row.ID)
+		if err != nil {
+			return fmt.Errorf("alloc lookup: %w", err)
+		}
+		var old *api.Allocation
+		if raw != nil {
+			old = raw.(*allocRow).Allocation
+		}
+		if err := tx.noteUsage(old, row.Allocation); err != nil {
+			return err
+		}
+	}
 	if err := tx.Insert(table, obj); err != nil {
 		return fmt.Errorf("insert into %s: %w", table, err)
 	}
@@ -172,6 +193,11 @@ func (tx *writeTxn) insert(table string, obj any) error {
 // delete removes obj from table and marks the table changed.
 func (tx *writeTxn) delete(table string, obj any) error {
 	tx.touched[table] = true
+	if row, ok := obj.(*allocRow); ok {
+		if err := tx.noteUsage(row.Allocation, nil); err != nil {
+			return err
+		}
+	}
 	if err := tx.Delete(table, obj); err != nil {
 		return fmt.Errorf("delete from %s: %w", table, err)
 	}
