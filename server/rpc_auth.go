@@ -3,7 +3,6 @@ package server
 import (
 	"crypto/hkdf"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -203,20 +202,30 @@ func (s *Server) checkNodeSecret(auth *structs.NodeAuth, nodeID string, register
 	if auth.AuthNodeID != "" && auth.AuthNodeID != nodeID {
 		return fmt.Errorf("Permission denied: the call acts for node %s but authenticates as node %s", nodeID, auth.AuthNodeID)
 	}
-	node, err := s.State().Snapshot().NodeByID(nodeID)
+	// The node count is read before the lookup, so that a node written
+	// meanwhile makes the entry remembered below stale.
+	store := s.State()
+	writes := store.NodeWrites()
+	cached, ok := s.secrets.lookup(nodeID)
+	if ok && cached.current(store, writes, auth.SecretID) {
+		return nil
+	}
+	node, err := store.Snapshot().NodeByID(nodeID)
 	if err != nil {
 		return err
 	}
 	if node == nil {
+		s.secrets.forget(nodeID)
 		if register {
 			return nil
 		}
 		return fmt.Errorf("node %s: %w", nodeID, ErrNotFound)
 	}
 	want := node.Attributes[nodeSecretAttr]
-	if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(secretHash(auth.SecretID))) != 1 {
+	if want == "" || !(ok && cached.matches(want, auth.SecretID)) && !sameSecret(want, secretHash(auth.SecretID)) {
 		return fmt.Errorf("Permission denied: wrong SecretID for node %s", nodeID)
 	}
+	s.secrets.remember(nodeID, verifiedSecret{store: store, nodeWrites: writes, hash: want, secret: auth.SecretID})
 	return nil
 }
 

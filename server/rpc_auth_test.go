@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -238,5 +239,87 @@ func TestNotStartedServerKnowsNoLeader(t *testing.T) {
 	}
 	if _, err := s.Peers(); err == nil {
 		t.Error("a server not started lists peers")
+	}
+}
+
+// BenchmarkCheckNodeSecret measures the SecretID check every client call
+// makes, for 1,000 nodes calling in turn.
+func BenchmarkCheckNodeSecret(b *testing.B) {
+	s := testServer(b, time.Minute)
+	const nodes = 1000
+	ids := make([]string, nodes)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("node-%04d", i)
+		n := withSecretHash(testNode(ids[i], 1024), "secret-"+ids[i])
+		if err := s.State().NodeRegister(uint64(1000+i), &structs.NodeRegisterRequest{Node: n, Time: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := ids[i%nodes]
+		if err := s.checkNodeSecret(&structs.NodeAuth{AuthNodeID: id, SecretID: "secret-" + id}, id, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestVerifiedSecretsFollowTheNode checks that a SecretID once verified
+// stops being accepted when the node's stored secret changes or the node
+// is removed, and that a node registered anew is checked against its new
+// secret.
+func TestVerifiedSecretsFollowTheNode(t *testing.T) {
+	register := func(s *Server, id, secret string) {
+		t.Helper()
+		req := &structs.NodeRegisterRequest{Node: withSecretHash(testNode(id, 1024), secret), Time: 1}
+		if _, err := s.raftApply(structs.NodeRegisterRequestType, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	remove := func(s *Server, id string) {
+		t.Helper()
+		if _, err := s.raftApply(structs.GCRequestType, &structs.GCRequest{NodeIDs: []string{id}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := []struct {
+		name   string
+		change func(s *Server)
+		secret string
+		// wantErr is "" when the call is accepted.
+		wantErr string
+	}{
+		{"unchanged node keeps its secret", func(*Server) {}, "secret-1", ""},
+		{"unchanged node refuses another secret", func(*Server) {}, "secret-2", "wrong SecretID"},
+		{"other node written, secret still good", func(s *Server) { register(s, "n2", "other") }, "secret-1", ""},
+		{"node's secret changed", func(s *Server) { register(s, "n1", "secret-2") }, "secret-1", "wrong SecretID"},
+		{"node's new secret accepted", func(s *Server) { register(s, "n1", "secret-2") }, "secret-2", ""},
+		{"node removed", func(s *Server) { remove(s, "n1") }, "secret-1", "not found"},
+		{"node removed and registered anew", func(s *Server) { remove(s, "n1"); register(s, "n1", "secret-3") }, "secret-1", "wrong SecretID"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := testServer(t, time.Minute)
+			register(s, "n1", "secret-1")
+			auth := func(secret string) *structs.NodeAuth { return &structs.NodeAuth{AuthNodeID: "n1", SecretID: secret} }
+			if err := s.checkNodeSecret(auth("secret-1"), "n1", false); err != nil {
+				t.Fatalf("first check: %v", err)
+			}
+			if _, ok := s.secrets.lookup("n1"); !ok {
+				t.Fatal("verified secret not remembered")
+			}
+			tc.change(s)
+			err := s.checkNodeSecret(auth(tc.secret), "n1", false)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("check: %v, want an error with %q", err, tc.wantErr)
+			}
+		})
 	}
 }

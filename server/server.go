@@ -129,6 +129,8 @@ type Server struct {
 	// allocUpdates commits clients' allocation updates in batches.
 	allocUpdates *allocUpdateBatcher
 	beats        *heartbeats
+	// secrets caches the node SecretIDs client calls were verified with.
+	secrets verifiedSecrets
 	// locks times the leases of variable locks (leader only).
 	locks *varLocks
 	// workers are the scheduler workers.

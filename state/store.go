@@ -6,6 +6,7 @@ package state
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -25,6 +26,9 @@ type Store struct {
 	// nodeAllocs wakes the waiters on nodes whose allocations a write
 	// changed on the servers' side.
 	nodeAllocs nodeAllocsWatch
+	// nodeWrites counts the committed writes that changed the nodes
+	// table.
+	nodeWrites atomic.Uint64
 }
 
 // New returns an empty store.
@@ -158,9 +162,18 @@ func (s *Store) write(index uint64, fn func(tx *writeTxn) error) error {
 		}
 	}
 	tx.Commit()
+	if tx.touched[tableNodes] {
+		s.nodeWrites.Add(1)
+	}
 	s.nodeAllocs.notify(tx.allocNodes)
 	return nil
 }
+
+// NodeWrites counts the writes that changed the nodes table since the
+// store was created (or restored): while it stays the same, every node
+// is as a snapshot taken after it was read shows it. It moves after the
+// write commits.
+func (s *Store) NodeWrites() uint64 { return s.nodeWrites.Load() }
 
 // insert stores obj in table and marks the table changed at this index.
 func (tx *writeTxn) insert(table string, obj any) error {
