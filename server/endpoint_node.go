@@ -277,24 +277,29 @@ func (s *Server) NodeClientAllocs(ctx context.Context, nodeID string, minIndex u
 	defer timeout.Stop()
 	for {
 		store := s.State()
-		changed := store.NodeAllocsChanged(nodeID)
+		changed, release := store.NodeAllocsChanged(nodeID)
 		list, err := store.Snapshot().AllocsByNode(nodeID)
 		if err != nil {
+			release()
 			return nil, 0, err
 		}
 		index := uint64(1)
 		for _, a := range list {
 			index = max(index, a.AllocModifyIndex)
 		}
-		done := minIndex == 0 || index > minIndex
-		if !done {
+		again := false
+		if minIndex != 0 && index <= minIndex {
 			select {
 			case <-changed:
-				continue
+				again = true
 			case <-store.AbandonCh():
 			case <-timeout.C:
 			case <-ctx.Done():
 			}
+		}
+		release()
+		if again {
+			continue
 		}
 		allocs := make(map[string]uint64, len(list))
 		for _, a := range list {

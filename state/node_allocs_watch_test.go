@@ -53,7 +53,9 @@ func TestNodeAllocsChangedOnServerChangesOnly(t *testing.T) {
 			}
 			chans := map[string]<-chan struct{}{}
 			for _, n := range []string{"n1", "n2", "n3"} {
-				chans[n] = s.NodeAllocsChanged(n)
+				ch, release := s.NodeAllocsChanged(n)
+				defer release()
+				chans[n] = ch
 			}
 			if err := tc.write(s); err != nil {
 				t.Fatal(err)
@@ -67,6 +69,91 @@ func TestNodeAllocsChangedOnServerChangesOnly(t *testing.T) {
 				}
 				if closed != tc.want[n] {
 					t.Errorf("node %s woken = %v, want %v", n, closed, tc.want[n])
+				}
+			}
+		})
+	}
+}
+
+// TestNodeAllocsWatchKeepsNoIdleEntries checks that the watch keeps an
+// entry for a node only while someone waits on it: a node that stops
+// polling (removed, garbage collected, its wait timed out) leaves nothing.
+func TestNodeAllocsWatchKeepsNoIdleEntries(t *testing.T) {
+	place := func(s *Store, index uint64, node string) error {
+		return s.ApplyPlanResults(index, &structs.ApplyPlanResultsRequest{Job: testJob("web", 3), Time: 3,
+			Allocs: []*api.Allocation{{ID: "a-" + node, Namespace: "default", JobID: "web", TaskGroup: "web", NodeID: node, DesiredStatus: "run", ClientStatus: "pending"}}})
+	}
+	cases := []struct {
+		name string
+		// run waits on nodes of s and ends the waits; it returns the
+		// nodes whose entries must still be there.
+		run func(t *testing.T, s *Store) []string
+	}{
+		{"a released wait leaves nothing", func(t *testing.T, s *Store) []string {
+			_, release := s.NodeAllocsChanged("n1")
+			release()
+			return nil
+		}},
+		{"a wait woken by a change leaves nothing", func(t *testing.T, s *Store) []string {
+			ch, release := s.NodeAllocsChanged("n1")
+			if err := place(s, 20, "n1"); err != nil {
+				t.Fatal(err)
+			}
+			<-ch
+			release()
+			return nil
+		}},
+		{"a removed node's wait leaves nothing", func(t *testing.T, s *Store) []string {
+			_, release := s.NodeAllocsChanged("n1")
+			if err := s.GC(20, &structs.GCRequest{NodeIDs: []string{"n1"}}); err != nil {
+				t.Fatal(err)
+			}
+			release()
+			return nil
+		}},
+		{"the entry lasts while another waiter waits", func(t *testing.T, s *Store) []string {
+			ch1, release1 := s.NodeAllocsChanged("n1")
+			ch2, release2 := s.NodeAllocsChanged("n1")
+			if ch1 != ch2 {
+				t.Error("two waiters on one node got different channels")
+			}
+			_, release3 := s.NodeAllocsChanged("n2")
+			release1()
+			release3()
+			t.Cleanup(release2)
+			return []string{"n1"}
+		}},
+		{"a waiter that outlives a change keeps only the new entry", func(t *testing.T, s *Store) []string {
+			_, old := s.NodeAllocsChanged("n1")
+			if err := place(s, 20, "n1"); err != nil {
+				t.Fatal(err)
+			}
+			_, current := s.NodeAllocsChanged("n1")
+			old()
+			t.Cleanup(current)
+			return []string{"n1"}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustStore(t)
+			if err := s.JobRegister(10, &structs.JobRegisterRequest{Job: testJob("web", 3), Time: 1}); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range []string{"n1", "n2"} {
+				if err := s.NodeRegister(11, &structs.NodeRegisterRequest{Node: &api.Node{ID: n, Status: "ready"}, Time: 1}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := tc.run(t, s)
+			s.nodeAllocs.mu.Lock()
+			defer s.nodeAllocs.mu.Unlock()
+			if len(s.nodeAllocs.waits) != len(want) {
+				t.Errorf("entries for %d nodes, want %v", len(s.nodeAllocs.waits), want)
+			}
+			for _, n := range want {
+				if s.nodeAllocs.waits[n] == nil {
+					t.Errorf("no entry for node %s, which is waited on", n)
 				}
 			}
 		})
