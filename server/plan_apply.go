@@ -330,28 +330,6 @@ func (v *planView) put(nodeID string, a *api.Allocation) {
 	m[a.ID] = a
 }
 
-// allocsByNode lists the node's allocations as the view has them.
-func (v *planView) allocsByNode(nodeID string) ([]*api.Allocation, error) {
-	stored, err := v.snap.AllocsByNode(nodeID)
-	if err != nil {
-		return nil, err
-	}
-	over := v.allocs[nodeID]
-	if len(over) == 0 {
-		return stored, nil
-	}
-	out := make([]*api.Allocation, 0, len(stored)+len(over))
-	for _, a := range stored {
-		if _, ok := over[a.ID]; !ok {
-			out = append(out, a)
-		}
-	}
-	for _, a := range over {
-		out = append(out, a)
-	}
-	return out, nil
-}
-
 // evaluatePlan decides which parts of plan still fit the view. Node by
 // node: stops always apply; placements apply when the node is still ready
 // and everything it would run fits. An all-at-once plan is all or nothing.
@@ -430,7 +408,9 @@ func nodesFit(view *planView, plan *structs.Plan, nodes []string) ([]bool, error
 }
 
 // nodeFits checks that a node can take the plan's allocations on top of
-// what it already runs, less what the plan stops or replaces.
+// what it already runs, less what the plan stops or replaces. What the
+// node runs comes summed from the snapshot (state.Snapshot.NodeUsage);
+// the view's overlay and the plan are counted as changes to it.
 func nodeFits(view *planView, plan *structs.Plan, nodeID string, placed []*api.Allocation) (bool, error) {
 	node, err := view.snap.NodeByID(nodeID)
 	if err != nil {
@@ -439,9 +419,19 @@ func nodeFits(view *planView, plan *structs.Plan, nodeID string, placed []*api.A
 	if node == nil {
 		return false, nil
 	}
-	existing, err := view.allocsByNode(nodeID)
+	base, err := view.snap.NodeUsage(nodeID)
 	if err != nil {
 		return false, err
+	}
+	change := &structs.NodeUsage{}
+	over := view.allocs[nodeID]
+	for id, a := range over {
+		stored, err := view.snap.AllocByIDWithoutMetric(id)
+		if err != nil {
+			return false, err
+		}
+		countOn(change, nodeID, stored, -1)
+		countOn(change, nodeID, a, 1)
 	}
 	// replaced maps the IDs the plan stops (false) and places (true).
 	replaced := make(map[string]bool, len(plan.NodeUpdate[nodeID])+len(placed))
@@ -451,30 +441,40 @@ func nodeFits(view *planView, plan *structs.Plan, nodeID string, placed []*api.A
 	for _, a := range placed {
 		replaced[a.ID] = true
 	}
-	proposed := make([]*api.Allocation, 0, len(existing)+len(placed))
 	held := 0
-	for _, a := range existing {
-		if isPlaced, ok := replaced[a.ID]; ok {
-			if isPlaced {
-				held++
+	for id, isPlaced := range replaced {
+		current, ok := over[id]
+		if !ok {
+			if current, err = view.snap.AllocByIDWithoutMetric(id); err != nil {
+				return false, err
 			}
+		}
+		if current == nil || current.NodeID != nodeID {
 			continue
 		}
-		if !structs.AllocTerminal(a) {
-			proposed = append(proposed, a)
+		if isPlaced {
+			held++
 		}
+		countOn(change, nodeID, current, -1)
 	}
 	// Placements the node holds already are in-place updates; a new one
 	// needs a ready node.
 	if held < len(placed) && !nodeAcceptsPlacements(node) {
 		return false, nil
 	}
-	proposed = append(proposed, placed...)
-	fit, _, _, err := structs.AllocsFit(node, proposed)
-	if err != nil {
-		return false, err
+	for _, a := range placed {
+		countOn(change, nodeID, a, 1)
 	}
-	return fit, nil
+	fit, _, err := structs.UsageFits(node, base, change)
+	return fit, err
+}
+
+// countOn counts a (nil for none) in change with delta when it is a
+// non-terminal allocation on the node.
+func countOn(change *structs.NodeUsage, nodeID string, a *api.Allocation, delta int) {
+	if a != nil && a.NodeID == nodeID && !structs.AllocTerminal(a) {
+		change.Add(a, delta)
+	}
 }
 
 // nodeAcceptsPlacements is true for a ready node; eligibility was the

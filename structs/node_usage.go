@@ -2,6 +2,7 @@ package structs
 
 import (
 	"maps"
+	"slices"
 
 	"github.com/hashicorp/nomad/api"
 )
@@ -83,4 +84,53 @@ func NodeUsageOf(allocs []*api.Allocation) *NodeUsage {
 		}
 	}
 	return u
+}
+
+// UsageFits reports whether the node can run what base (its usage) and
+// change (allocations added, counted 1, and taken off, counted -1) add up
+// to, and the first dimension that does not fit. Scalar dimensions are
+// checked in total; ports, cores and devices only where change adds a
+// holder, so that a placement is judged by what it takes, as AllocsFit
+// judges a whole set of allocations.
+func UsageFits(node *api.Node, base, change *NodeUsage) (bool, string, error) {
+	capacity, err := NodeCapacity(node)
+	if err != nil {
+		return false, "", err
+	}
+	if base == nil {
+		base = &NodeUsage{}
+	}
+	used := ComparableResources{
+		CPUShares: base.CPUShares + change.CPUShares,
+		MemoryMB:  base.MemoryMB + change.MemoryMB,
+		DiskMB:    base.DiskMB + change.DiskMB,
+	}
+	if d := used.Exceeds(capacity); d != "" {
+		return false, d, nil
+	}
+	for p, d := range change.Ports {
+		if d <= 0 {
+			continue
+		}
+		switch n := base.Ports[p] + d; {
+		case slices.Contains(capacity.Ports, p):
+			return false, DimensionReservedPortCollide, nil
+		case n > 1:
+			return false, DimensionPortCollision, nil
+		}
+	}
+	for c, d := range change.Cores {
+		if d > 0 && (base.Cores[c]+d > 1 || !slices.Contains(capacity.ReservedCores, c)) {
+			return false, DimensionCores, nil
+		}
+	}
+	if len(change.Devices) > 0 {
+		devices := nodeDeviceKeys(node)
+		for k, d := range change.Devices {
+			if _, ok := devices[k]; d > 0 && (!ok || base.Devices[k]+d > 1) {
+				return false, DimensionDevices, nil
+			}
+		}
+	}
+	return true, "", nil
 }
