@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -332,4 +334,65 @@ func TestIngressRouteWithoutInstances(t *testing.T) {
 		f.publish(t, other[0], "other", web.Listener.Addr().String(), "plain")
 		waitFor(t, 5*time.Second, "404 once the job is stopped", func() bool { code, _ := status("web.test"); return code == 404 })
 	})
+}
+
+// TestIngressCertFileReloadOnSIGHUP: the agent's reload (SIGHUP) reads the
+// ingress's cert_file and key_file again; a pair that does not load is
+// reported and the certificate in use stays.
+func TestIngressCertFileReloadOnSIGHUP(t *testing.T) {
+	caPEM, caKey, err := tlsutil.GenerateCA(tlsutil.DefaultCAOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := IngressConfig{Enabled: true, HTTPSPort: 1, CertFile: filepath.Join(dir, "cert.pem"), KeyFile: filepath.Join(dir, "key.pem")}
+	writePair := func(region string) {
+		cert, key, err := tlsutil.GenerateCert(tlsutil.CertOptions{Role: "server", Region: region, Domain: "nomad", Days: 1}, caPEM, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cfg.CertFile, cert, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cfg.KeyFile, key, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writePair("first")
+	certs, err := ingressCerts(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Agent{config: DefaultConfig(), ingress: &ingressServer{certs: certs, cfg: cfg}}
+	served := func() string {
+		cert, err := certs.GetCertificate(&tls.ClientHelloInfo{ServerName: "any.test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := x509.ParseCertificate(cert.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return leaf.Subject.CommonName
+	}
+	cases := []struct {
+		name    string
+		change  func()
+		wantErr bool
+		want    string
+	}{
+		{"renewed pair", func() { writePair("second") }, false, "server.second.nomad"},
+		{"broken key keeps the one in use", func() { os.WriteFile(cfg.KeyFile, []byte("junk"), 0o600) }, true, "server.second.nomad"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.change()
+			if err := a.ReloadTLS(); (err != nil) != tc.wantErr {
+				t.Fatalf("ReloadTLS: %v, want error: %v", err, tc.wantErr)
+			}
+			if cn := served(); cn != tc.want {
+				t.Fatalf("serving %s, want %s", cn, tc.want)
+			}
+		})
+	}
 }
