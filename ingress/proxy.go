@@ -100,7 +100,8 @@ func (p *Proxy) routeProxy(r *Route) *httputil.ReverseProxy {
 	}
 }
 
-// ServeHTTP routes one request.
+// ServeHTTP routes one request: without a body, on the fast path
+// (forward); with one, or an upgrade, through the route's ReverseProxy.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route := p.table.Load().lookup(r.Host, r.URL.Path)
 	if route == nil {
@@ -114,6 +115,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
+	if canForward(r) {
+		status := p.forward(w, r, route)
+		route.stats.record(time.Since(start), status >= 500)
+		return
+	}
 	rec := recorders.Get().(*statusRecorder)
 	rec.ResponseWriter, rec.status = w, http.StatusOK
 	route.reverse.ServeHTTP(rec, r)
