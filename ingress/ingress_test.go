@@ -192,7 +192,7 @@ func TestIdleRoutes(t *testing.T) {
 	p := NewProxy()
 	front := httptest.NewServer(p)
 	defer front.Close()
-	idle := []RouteKey{{Host: "idle.test", Path: "/", Namespace: "default", Service: "idle", JobID: "idle"}}
+	idle := []RouteKey{{Host: "idle.test", Path: "/", Namespace: "default", Service: "idle", JobID: "idle", Since: 5}}
 	p.Update(nil, nil, idle)
 	cases := []struct {
 		name, host string
@@ -220,6 +220,23 @@ func TestIdleRoutes(t *testing.T) {
 	}
 	if s := p.Table().lookup("idle.test", "/").stats.snapshot(); s.Failures != 1 {
 		t.Errorf("stats = %+v, want the 503 counted as a failure", s)
+	}
+	claims := []struct {
+		name        string
+		created     uint64
+		wantService string
+	}{
+		{"a newer service does not take an idle route", 10, "idle"},
+		{"an older service does", 1, "other"},
+	}
+	for _, tc := range claims {
+		t.Run(tc.name, func(t *testing.T) {
+			tab := p.Update([]*api.ServiceRegistration{reg("default", "other", "o", a.Listener.Addr().String(), tc.created, "ingress.host=idle.test")}, nil, idle)
+			r := tab.lookup("idle.test", "/")
+			if r == nil || r.Service != tc.wantService || len(r.Conflicts) != 1 {
+				t.Fatalf("route %+v, want %s's with the other listed as a conflict", r, tc.wantService)
+			}
+		})
 	}
 	p.Update([]*api.ServiceRegistration{reg("default", "idle", "x", a.Listener.Addr().String(), 1, "ingress.host=idle.test")}, nil, idle)
 	if code, body := get(t, front.URL, "idle.test"); code != 200 || !strings.HasPrefix(body, "a") {

@@ -66,9 +66,9 @@ func (p *Proxy) Table() *Table { return p.table.Load() }
 
 // Update rebuilds the routing table from registrations and swaps it in;
 // jobIndex holds the CreateIndex of their jobs by JobKey (nil: none), the
-// age of each service's claim on its host and path; idle are routes kept
-// with no instance (their requests get 503) unless a registration claims
-// their host and path.
+// age of each service's claim on its host and path; idle are claims with
+// no instance (their requests get 503), which keep their route over newer
+// ones as any claim does.
 func (p *Proxy) Update(regs []*api.ServiceRegistration, jobIndex map[string]uint64, idle []RouteKey) *Table {
 	t := buildTable(regs, jobIndex, idle, p.table.Load(), p.routeProxy)
 	p.table.Store(t)

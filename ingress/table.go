@@ -105,11 +105,8 @@ func pathMatches(prefix, path string) bool {
 type RouteKey struct {
 	Host, Path                string
 	Namespace, Service, JobID string
-}
-
-// Key names the route.
-func (r *Route) Key() RouteKey {
-	return RouteKey{Host: r.Host, Path: r.Path, Namespace: r.Namespace, Service: r.Service, JobID: r.JobID}
+	// Since is the age of the service's claim: its job's CreateIndex.
+	Since uint64
 }
 
 // claim is one service's registrations for a host and path.
@@ -128,9 +125,9 @@ func JobKey(namespace, id string) string { return namespace + "/" + id }
 // CreateIndex in jobIndex, by JobKey), so it survives the service's
 // instances being replaced; a job missing from jobIndex dates from its
 // oldest registration. Stats carry over from old, route by route; each
-// route gets its reverse proxy from newProxy. Each of idle whose host and
-// path no registration claims stays in the table with no instances (its
-// job still asks for it).
+// route gets its reverse proxy from newProxy. Each of idle is a claim
+// with no instances (its job still asks for the route), as old as its
+// Since: the older claim keeps the route even so, and answers 503.
 func buildTable(regs []*api.ServiceRegistration, jobIndex map[string]uint64, idle []RouteKey, old *Table, newProxy func(*Route) *httputil.ReverseProxy) *Table {
 	claims := map[[2]string]map[string]*claim{}
 	for _, reg := range regs {
@@ -156,9 +153,12 @@ func buildTable(regs []*api.ServiceRegistration, jobIndex map[string]uint64, idl
 		c.instances = append(c.instances, Instance{AllocID: reg.AllocID, Address: net.JoinHostPort(reg.Address, itoa(reg.Port))})
 	}
 	for _, k := range idle {
-		key := [2]string{k.Host, k.Path}
+		key, svc := [2]string{k.Host, k.Path}, k.Namespace+"/"+k.Service
 		if claims[key] == nil {
-			claims[key] = map[string]*claim{k.Namespace + "/" + k.Service: {namespace: k.Namespace, service: k.Service, jobID: k.JobID}}
+			claims[key] = map[string]*claim{}
+		}
+		if claims[key][svc] == nil {
+			claims[key][svc] = &claim{namespace: k.Namespace, service: k.Service, jobID: k.JobID, oldest: k.Since}
 		}
 	}
 	t := &Table{byHost: map[string][]*Route{}}

@@ -140,21 +140,21 @@ func (w *Watcher) jobIndexes(ctx context.Context, regs []*api.ServiceRegistratio
 	return live
 }
 
-// idleRoutes returns the routes of the table in use that no registration
-// claims any more but whose job still asks for them: the job is there, not
+// idleRoutes returns the routes of the table in use whose service has no
+// registration on them any more but whose job still asks for them: the job is there, not
 // stopped, and still has the service with an ingress tag. Their instances
 // are all gone or all failing their checks, so the route answers 503
 // rather than 404 until one is back. A job it cannot read drops the route.
 func (w *Watcher) idleRoutes(ctx context.Context, regs []*api.ServiceRegistration) []RouteKey {
-	claimed := map[[2]string]bool{}
+	claimed := map[[4]string]bool{}
 	for _, r := range regs {
 		if host, path := RouteOf(r.Tags); host != "" {
-			claimed[[2]string{host, path}] = true
+			claimed[[4]string{host, path, r.Namespace, r.ServiceName}] = true
 		}
 	}
 	var idle []RouteKey
 	for _, r := range w.proxy.Table().Routes() {
-		if claimed[[2]string{r.Host, r.Path}] || r.JobID == "" {
+		if claimed[[4]string{r.Host, r.Path, r.Namespace, r.Service}] || r.JobID == "" {
 			continue
 		}
 		job, _, err := w.client.Jobs().Info(r.JobID, (&api.QueryOptions{Namespace: r.Namespace}).WithContext(ctx))
@@ -162,8 +162,8 @@ func (w *Watcher) idleRoutes(ctx context.Context, regs []*api.ServiceRegistratio
 			w.logger.Debug("read the job of an idle ingress route", "job", JobKey(r.Namespace, r.JobID), "error", err)
 			continue
 		}
-		if jobWantsService(job, r.Service) {
-			idle = append(idle, r.Key())
+		if jobWantsService(job, r.Service) && job.CreateIndex != nil {
+			idle = append(idle, RouteKey{Host: r.Host, Path: r.Path, Namespace: r.Namespace, Service: r.Service, JobID: r.JobID, Since: *job.CreateIndex})
 		}
 	}
 	return idle
