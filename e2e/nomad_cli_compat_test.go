@@ -210,6 +210,12 @@ func TestNomadCLICompat(t *testing.T) {
 	}{
 		{"job run", func(t *testing.T) {
 			firstEval = runAndMonitor(t, c, compatJob(agentPort, 1))
+			// `job run -check-index` shows the part of the error in
+			// parentheses that starts with api.RegisterEnforceIndexErrPrefix.
+			_, _, err := c.Jobs().RegisterOpts(compatJob(agentPort, 1), &api.RegisterOptions{EnforceIndex: true, ModifyIndex: 1}, nil)
+			if err == nil || !strings.Contains(err.Error(), "("+api.RegisterEnforceIndexErrPrefix) {
+				t.Errorf("register with a stale check-index: %v", err)
+			}
 		}},
 		{"job plan", func(t *testing.T) {
 			job := jobByPrefix(t, c, "compat")
@@ -231,7 +237,10 @@ func TestNomadCLICompat(t *testing.T) {
 				}
 			}
 			if tg.Name != "app" || tg.Type != "Edited" || count == nil || count.Old != "1" || count.New != "2" || count.Type != "Edited" {
-				t.Errorf("plan group diff = %+v, count %+v", tg, count)
+				t.Fatalf("plan group diff = %+v, count %+v", tg, count)
+			}
+			if strings.Join(count.Annotations, ",") != "forces create" {
+				t.Errorf("count diff annotations = %v, want forces create", count.Annotations)
 			}
 			// The plan's group header, `Task Group: "app" (1 create, 1 in-place update)`,
 			// comes from the group diff's Updates.
@@ -248,6 +257,23 @@ func TestNomadCLICompat(t *testing.T) {
 			}
 			if len(resp.FailedTGAllocs) != 0 {
 				t.Errorf("plan failed groups = %v", resp.FailedTGAllocs)
+			}
+
+			// A task change replaces the allocation: the task's diff says so,
+			// `Task: "main" (forces create/destroy update)`.
+			changed := compatJob(agentPort, 1)
+			changed.TaskGroups[0].Tasks[0].Config["args"] = []string{"-c", "echo changed; sleep 600"}
+			resp, _, err = c.Jobs().PlanOpts(changed, &api.PlanOptions{Diff: true}, nil)
+			if err != nil {
+				t.Fatalf("plan: %v", err)
+			}
+			if u := resp.Annotations.DesiredTGUpdates["app"]; u.DestructiveUpdate != 1 {
+				t.Errorf("destructive plan desired updates = %+v", u)
+			}
+			tasks := resp.Diff.TaskGroups[0].Tasks
+			if len(tasks) != 1 || tasks[0].Name != "main" || tasks[0].Type != "Edited" ||
+				strings.Join(tasks[0].Annotations, ",") != "forces create/destroy update" {
+				t.Errorf("destructive plan task diffs = %+v", tasks)
 			}
 		}},
 		{"job history", func(t *testing.T) {
