@@ -279,7 +279,7 @@ func clientToken(t *testing.T, srv *server.Server, name, rules string) string {
 func stateIndex(srv *server.Server) uint64 {
 	snap := srv.State().Snapshot()
 	return max(snap.Index("jobs", "job_versions", "job_summary", "evals", "allocs", "nodes",
-		"deployments", "variables", "service_registrations"), snap.ACLIndex())
+		"deployments", "variables", "service_registrations", "acl_auth_methods", "acl_binding_rules", "acl_onetime_tokens"), snap.ACLIndex())
 }
 
 // quiesce waits until the cluster's own background writes (the scheduler

@@ -25,6 +25,7 @@ import (
 	"github.com/roam-project/roam/client/rpcservers"
 	"github.com/roam-project/roam/client/servicedns"
 	"github.com/roam-project/roam/drivers"
+	"github.com/roam-project/roam/internal/gctune"
 	"github.com/roam-project/roam/internal/telemetry"
 	"github.com/roam-project/roam/internal/version"
 	"github.com/roam-project/roam/logstream"
@@ -102,6 +103,9 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 		if err := a.startServer(); err != nil {
 			return nil, err
 		}
+		// A server's state is most of its heap: keep the collector's
+		// headroom over it bounded (unless GOGC is set).
+		go gctune.Run(ctx, gctune.MaxHeadroom, 10*time.Second)
 	}
 	if a.server != nil && cfg.Server.BootstrapExpect <= 1 {
 		// A single server elects itself within a second or two; waiting
@@ -174,6 +178,7 @@ func (a *Agent) startServer() error {
 		ACLEnabled:            cfg.ACL.Enabled,
 		OIDCIssuer:            cfg.Server.OIDCIssuer,
 		RootKeyRotation:       cfg.Server.RootKeyRotation,
+		ACLTokenGCThreshold:   cfg.Server.ACLTokenGCThreshold,
 		ValidateTaskConfig:    a.validateTaskConfig,
 		KEKs:                  keks,
 		Logger:                a.logger,

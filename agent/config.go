@@ -115,6 +115,9 @@ type ServerConfig struct {
 	// RootKeyRotation is root_key_rotation_threshold: the age at which the
 	// leader rotates the active root key (0: Nomad's 30 days).
 	RootKeyRotation time.Duration
+	// ACLTokenGCThreshold is acl_token_gc_threshold: how long an expired
+	// ACL token is kept (0: Nomad's hour).
+	ACLTokenGCThreshold time.Duration
 	// ServerJoin also receives the deprecated server-level retry_join,
 	// retry_interval, retry_max and start_join keys.
 	ServerJoin *ServerJoin
@@ -286,7 +289,8 @@ func DefaultConfig() *Config {
 
 // DevConfig is the configuration of `roam agent -dev`: one node that is
 // both server and client, bound to loopback, keeping its state in memory
-// (DataDir is empty), with the raw_exec driver enabled.
+// (DataDir is empty), with the raw_exec driver enabled, and mock_driver,
+// the test driver Nomad's development builds have.
 func DevConfig() *Config {
 	c := DefaultConfig()
 	c.BindAddr = "127.0.0.1"
@@ -296,7 +300,8 @@ func DevConfig() *Config {
 	c.Server.BootstrapExpect = 1
 	c.Client.Enabled = true
 	c.Plugins = map[string]*PluginConfig{
-		"raw_exec": {Name: "raw_exec", Config: map[string]any{"enabled": true}},
+		"raw_exec":    {Name: "raw_exec", Config: map[string]any{"enabled": true}},
+		"mock_driver": {Name: "mock_driver", Config: map[string]any{"enabled": true}},
 	}
 	return c
 }

@@ -45,6 +45,7 @@ type fileServer struct {
 	JobMaxSourceSize      string          `hcl:"job_max_source_size,optional"`
 	OIDCIssuer            string          `hcl:"oidc_issuer,optional"`
 	RootKeyRotation       hcl.Expression  `hcl:"root_key_rotation_threshold,optional"`
+	ACLTokenGCThreshold   hcl.Expression  `hcl:"acl_token_gc_threshold,optional"`
 	Rest                  hcl.Body        `hcl:",remain"`
 }
 
@@ -52,7 +53,7 @@ type fileServer struct {
 var serverRest = restSchema{
 	attrs: []string{"enable_event_broker",
 		"batch_eval_gc_threshold", "csi_volume_claim_gc_interval", "csi_volume_claim_gc_threshold",
-		"csi_plugin_gc_threshold", "acl_token_gc_threshold", "root_key_gc_interval",
+		"csi_plugin_gc_threshold", "root_key_gc_interval",
 		"root_key_gc_threshold",
 		"max_heartbeats_per_second", "non_voting_server", "license_path",
 		"redundancy_zone", "upgrade_version", "deployment_query_rate_limit",
@@ -94,6 +95,7 @@ func (s *fileServer) config() (ServerConfig, hcl.Diagnostics) {
 		EventBufferSize:       s.EventBufferSize,
 		OIDCIssuer:            s.OIDCIssuer,
 		RootKeyRotation:       dp.parse(s.RootKeyRotation),
+		ACLTokenGCThreshold:   dp.parse(s.ACLTokenGCThreshold),
 	}
 	var diags hcl.Diagnostics
 	if s.JobMaxSourceSize != "" {

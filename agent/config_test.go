@@ -113,10 +113,19 @@ func TestLoadConfigFile(t *testing.T) {
 			},
 		},
 		{
+			name: "cluster network over WireGuard with a VXLAN fallback",
+			path: "testdata/cluster_network.hcl",
+			want: &Config{
+				Client: ClientConfig{Enabled: true, ClusterNetworkCIDR: "10.42.0.0/16", ClusterNetworkOverlay: "wireguard",
+					ClusterNetworkFallback: "vxlan", ClusterNetworkWireGuardPort: 51821},
+				Files: []string{"testdata/cluster_network.hcl"},
+			},
+		},
+		{
 			name: "workload identity settings",
 			path: "testdata/identity.hcl",
 			want: &Config{
-				Server: ServerConfig{Enabled: true, OIDCIssuer: "https://nomad.example.com", RootKeyRotation: 720 * time.Hour},
+				Server: ServerConfig{Enabled: true, OIDCIssuer: "https://nomad.example.com", RootKeyRotation: 720 * time.Hour, ACLTokenGCThreshold: 2 * time.Hour},
 				Files:  []string{"testdata/identity.hcl"},
 			},
 		},
@@ -267,6 +276,18 @@ func TestLoadConfigFileErrors(t *testing.T) {
 			file:    "roam.hcl",
 			content: "client {\n  options {\n    \"driver.raw_exec.enable\" = \"1\"\n  }\n}\n",
 			want:    []string{"roam.hcl:3,5", "Argument names must not be quoted.", `meta = { "a.b" = "c" }`},
+		},
+		{
+			name:    "unknown cluster network overlay",
+			file:    "roam.hcl",
+			content: "client {\n  cluster_network {\n    cidr    = \"10.42.0.0/16\"\n    overlay = \"ipsec\"\n  }\n}\n",
+			want:    []string{"roam.hcl:4,15", "Invalid cluster_network overlay", `"wireguard" or "vxlan"`},
+		},
+		{
+			name:    "cluster network fallback that is no overlay",
+			file:    "roam.hcl",
+			content: "client {\n  cluster_network {\n    cidr     = \"10.42.0.0/16\"\n    fallback = \"plain\"\n  }\n}\n",
+			want:    []string{"roam.hcl:4,16", "Invalid cluster_network fallback"},
 		},
 		{
 			name:    "syntax error",

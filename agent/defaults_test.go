@@ -14,7 +14,8 @@ import (
 )
 
 // TestRawExecOffOutsideDev: raw_exec runs host commands as the agent's
-// user, so only -dev and an explicit plugin block turn it on.
+// user, so only -dev and an explicit plugin block turn it on; mock_driver,
+// the test driver, likewise.
 func TestRawExecOffOutsideDev(t *testing.T) {
 	dir := t.TempDir()
 	enabled := filepath.Join(dir, "enabled.hcl")
@@ -28,11 +29,11 @@ func TestRawExecOffOutsideDev(t *testing.T) {
 	cases := []struct {
 		name string
 		cfg  *Config
-		want bool
+		want map[string]bool
 	}{
-		{"default configuration", DefaultConfig(), false},
-		{"dev agent", DevConfig(), true},
-		{"plugin block enables it", DefaultConfig().Merge(fromFile), true},
+		{"default configuration", DefaultConfig(), map[string]bool{"raw_exec": false, "mock_driver": false}},
+		{"dev agent", DevConfig(), map[string]bool{"raw_exec": true, "mock_driver": true}},
+		{"plugin block enables it", DefaultConfig().Merge(fromFile), map[string]bool{"raw_exec": true, "mock_driver": false}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,8 +41,10 @@ func TestRawExecOffOutsideDev(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := ds["raw_exec"].Fingerprint(context.Background()).Detected; got != tc.want {
-				t.Fatalf("raw_exec detected = %v, want %v", got, tc.want)
+			for name, want := range tc.want {
+				if got := ds[name].Fingerprint(context.Background()).Detected; got != want {
+					t.Errorf("%s detected = %v, want %v", name, got, want)
+				}
 			}
 		})
 	}

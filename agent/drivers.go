@@ -8,6 +8,7 @@ import (
 	"github.com/roam-project/roam/drivers/docker"
 	"github.com/roam-project/roam/drivers/exec"
 	"github.com/roam-project/roam/drivers/java"
+	"github.com/roam-project/roam/drivers/mock"
 	"github.com/roam-project/roam/drivers/qemu"
 	"github.com/roam-project/roam/drivers/rawexec"
 )
@@ -23,7 +24,7 @@ func loadDrivers(plugins map[string]*PluginConfig, stateRoot string, chrootEnv m
 		execDriver.SetChrootEnv(chrootEnv)
 		javaDriver.SetChrootEnv(chrootEnv)
 	}
-	all := []drivers.Driver{rawexec.New(), docker.New(logger), execDriver, javaDriver, qemu.New(stateRoot)}
+	all := []drivers.Driver{rawexec.New(), docker.New(logger), execDriver, javaDriver, qemu.New(stateRoot), mock.New()}
 	out := make(map[string]drivers.Driver, len(all))
 	for _, d := range all {
 		out[d.Name()] = d

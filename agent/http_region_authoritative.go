@@ -9,10 +9,12 @@ import (
 )
 
 // authoritativeWrites are the writes of replicated state (ACL policies,
-// roles, the bootstrap, namespaces, node pools) that a region which is not the
+// roles, auth methods, binding rules, the bootstrap, namespaces, node
+// pools) that a region which is not the
 // authoritative one sends there, as Nomad does; it has them back by
 // replication. Writes and deletions of global tokens go there too.
-var authoritativeWrites = []string{"/v1/acl/bootstrap", "/v1/acl/policy/", "/v1/acl/role", "/v1/namespace", "/v1/node/pool"}
+var authoritativeWrites = []string{"/v1/acl/bootstrap", "/v1/acl/policy/", "/v1/acl/role", "/v1/acl/auth-method",
+	"/v1/acl/binding-rule", "/v1/namespace", "/v1/node/pool"}
 
 // toAuthoritative sends a write of replicated state to the authoritative
 // region, when this region is another; it reports whether it did (and so

@@ -139,6 +139,9 @@ func New(cfg *Config, servers Servers) (*Client, error) {
 		return nil, fmt.Errorf("fingerprint node: %w", err)
 	}
 	c.node = node
+	if c.overlay != nil {
+		c.network.SetMTU(c.overlay.MTU())
+	}
 	mhz, _ := strconv.ParseFloat(node.Attributes["cpu.frequency"], 64)
 	c.host = hoststats.NewCollector(cfg.AllocDir, mhz)
 	return c, nil

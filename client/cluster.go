@@ -91,6 +91,9 @@ func (c *Client) joinClusterNetwork(ctx context.Context, loops func(func())) err
 	if err := c.network.UseSubnet(lease.Subnet); err != nil {
 		return fmt.Errorf("cluster network: %w", err)
 	}
+	if err := c.network.EnsureBase(); err != nil {
+		c.logger.Error("cluster network: set up the bridge and its firewall", "error", err)
+	}
 	if err := ov.Ensure(c.network.Subnet()); err != nil {
 		return fmt.Errorf("cluster network: %w", err)
 	}

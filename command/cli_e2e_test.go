@@ -3,8 +3,10 @@ package command_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -440,5 +442,120 @@ func TestCLIACL(t *testing.T) {
 	c.mustRun(t, 0, "acl", "policy", "delete", "readonly")
 	if out := c.mustRun(t, 0, "acl", "policy", "list"); !strings.Contains(out, "No policies found") {
 		t.Errorf("policy list after delete:\n%s", out)
+	}
+	testCLISSO(t, c)
+	testCLIUIAuthenticate(t, c)
+}
+
+// testCLIUIAuthenticate checks `ui -authenticate`: its URL carries a
+// one-time token that trades, once, for the caller's token.
+func testCLIUIAuthenticate(t *testing.T, c *e2eCluster) {
+	out := c.mustRun(t, 0, "ui", "-authenticate", "-show-url")
+	m := regexp.MustCompile(`/ui/\?ott=([0-9a-f-]{36})`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("ui -authenticate:\n%s", out)
+	}
+	exchange := func() (int, string) {
+		resp, err := http.Post(c.addr+"/v1/acl/token/onetime/exchange", "application/json",
+			strings.NewReader(`{"OneTimeSecretID": "`+m[1]+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct{ Token struct{ SecretID string } }
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		return resp.StatusCode, body.Token.SecretID
+	}
+	if code, secret := exchange(); code != http.StatusOK || secret != c.token {
+		t.Fatalf("exchange: %d, secret %q; want 200 and the CLI's token", code, secret)
+	}
+	if code, _ := exchange(); code != http.StatusForbidden {
+		t.Fatalf("second exchange: %d, want 403", code)
+	}
+}
+
+// testCLISSO drives the auth method and binding rule verbs with a
+// management token.
+func testCLISSO(t *testing.T, c *e2eCluster) {
+	config := filepath.Join(c.dir, "oidc.json")
+	if err := os.WriteFile(config, []byte(`{"OIDCDiscoveryURL": "https://idp.example.com", "OIDCClientID": "roam", "BoundAudiences": ["roam"]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := c.mustRun(t, 0, "acl", "auth-method", "create", "-name", "corp", "-type", "oidc", "-token-locality", "global",
+		"-max-token-ttl", "1h", "-default", "-config", "@"+config)
+	for _, kv := range [][2]string{{"Name", "corp"}, {"Type", "OIDC"}, {"Locality", "global"}, {"Max Token TTL", "1h0m0s"},
+		{"Default", "true"}, {"OIDC Client ID", "roam"}} {
+		if !hasKV(out, kv[0], kv[1]) {
+			t.Errorf("auth-method create lacks %s = %s:\n%s", kv[0], kv[1], out)
+		}
+	}
+	if code, out := c.run(t, "acl", "auth-method", "create", "-name", "bad", "-type", "ldap", "-token-locality", "local",
+		"-max-token-ttl", "1h", "-config", "{}"); code == 0 || !strings.Contains(out, "invalid type") {
+		t.Errorf("bad auth method: exit %d:\n%s", code, out)
+	}
+	if out := c.mustRun(t, 0, "acl", "auth-method", "list"); !strings.Contains(out, "corp") || !strings.Contains(out, "OIDC") {
+		t.Errorf("auth-method list:\n%s", out)
+	}
+	if out := c.mustRun(t, 0, "acl", "auth-method", "update", "-token-locality", "local", "corp"); !hasKV(out, "Locality", "local") {
+		t.Errorf("auth-method update:\n%s", out)
+	}
+	out = c.mustRun(t, 0, "acl", "binding-rule", "create", "-auth-method", "corp", "-bind-type", "role", "-bind-name", "eng",
+		"-selector", "engineering in list.groups", "-description", "engineers")
+	ruleID := regexp.MustCompile(`ID\s+= (\S+)`).FindStringSubmatch(out)
+	if ruleID == nil || !strings.Contains(out, `"engineering in list.groups"`) {
+		t.Fatalf("binding-rule create:\n%s", out)
+	}
+	if out := c.mustRun(t, 0, "acl", "binding-rule", "list"); !strings.Contains(out, ruleID[1]) {
+		t.Errorf("binding-rule list:\n%s", out)
+	}
+	if out := c.mustRun(t, 0, "acl", "binding-rule", "update", "-description", "all engineers", ruleID[1]); !strings.Contains(out, "all engineers") || !hasKV(out, "Bind Name", "eng") {
+		t.Errorf("binding-rule update:\n%s", out)
+	}
+	if out := c.mustRun(t, 0, "acl", "binding-rule", "info", ruleID[1]); !hasKV(out, "Auth Method", "corp") {
+		t.Errorf("binding-rule info:\n%s", out)
+	}
+	c.mustRun(t, 0, "acl", "binding-rule", "delete", ruleID[1])
+	c.mustRun(t, 0, "acl", "auth-method", "delete", "corp")
+	if out := c.mustRun(t, 0, "acl", "auth-method", "list"); !strings.Contains(out, "No ACL auth methods found") {
+		t.Errorf("auth-method list after delete:\n%s", out)
+	}
+}
+
+// hasKV reports whether out has the line `key = value` of a key-value
+// listing, whatever its alignment.
+func hasKV(out, key, value string) bool {
+	return regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(key) + `\s+= ` + regexp.QuoteMeta(value) + `$`).MatchString(out)
+}
+
+// TestCLINodeMetaAndIdentity sets and reads dynamic node metadata, reads
+// and renews the node's identity, and makes an introduction token.
+func TestCLINodeMetaAndIdentity(t *testing.T) {
+	c := startCluster(t)
+	c.mustRun(t, 0, "node", "meta", "apply", "-unset", "connect.log_level", "rack=r7")
+	out := c.mustRun(t, 0, "node", "meta", "read")
+	all, _, _ := strings.Cut(out, "Dynamic Meta")
+	if !strings.Contains(all, "rack") || !strings.Contains(all, "r7") || strings.Contains(all, "connect.log_level") {
+		t.Errorf("meta read, all:\n%s", out)
+	}
+	if !strings.Contains(out, "<unset>") {
+		t.Errorf("meta read lacks the unset key:\n%s", out)
+	}
+	if code, out := c.run(t, "node", "meta", "apply", "novalue"); code == 0 || !strings.Contains(out, "key=value") {
+		t.Errorf("bad meta apply: exit %d:\n%s", code, out)
+	}
+	nodeID := regexp.MustCompile(`(?m)^([0-9a-f]{8})\s`).FindStringSubmatch(c.mustRun(t, 0, "node", "status"))
+	if nodeID == nil {
+		t.Fatal("no node in node status")
+	}
+	out = c.mustRun(t, 0, "node", "identity", "get", nodeID[1])
+	for _, claim := range []string{"nomad_node_id", "nomad_node_pool", "nomad_node_datacenter", "aud", "nomadproject.io", "sub", "node:global:default:"} {
+		if !strings.Contains(out, claim) {
+			t.Errorf("identity get lacks %q:\n%s", claim, out)
+		}
+	}
+	c.mustRun(t, 0, "node", "identity", "renew", nodeID[1])
+	out = c.mustRun(t, 0, "node", "intro", "create", "-node-name", "web-1", "-ttl", "10m")
+	if !strings.Contains(out, "Successfully generated client introduction token") || strings.Count(out, ".") < 2 {
+		t.Errorf("intro create:\n%s", out)
 	}
 }

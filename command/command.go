@@ -35,7 +35,7 @@ type verb struct {
 
 // groupSynopses describes the verbs that only group subcommands.
 var groupSynopses = map[string]string{
-	"acl":        "Interact with ACL policies, tokens and roles",
+	"acl":        "Interact with ACL policies, tokens, roles, auth methods and binding rules",
 	"alloc":      "Interact with allocations",
 	"deployment": "Interact with deployments",
 	"eval":       "Interact with evaluations",
@@ -78,6 +78,9 @@ func verbs() []*verb {
 		aclBootstrapVerb, aclPolicyApplyVerb, aclPolicyListVerb, aclPolicyInfoVerb, aclPolicyDeleteVerb, aclPolicySelfVerb,
 		aclTokenCreateVerb, aclTokenListVerb, aclTokenInfoVerb, aclTokenSelfVerb, aclTokenUpdateVerb, aclTokenDeleteVerb,
 		aclRoleCreateVerb, aclRoleListVerb, aclRoleInfoVerb, aclRoleUpdateVerb, aclRoleDeleteVerb,
+		aclAuthMethodCreateVerb, aclAuthMethodListVerb, aclAuthMethodInfoVerb, aclAuthMethodUpdateVerb, aclAuthMethodDeleteVerb,
+		aclBindingRuleCreateVerb, aclBindingRuleListVerb, aclBindingRuleInfoVerb, aclBindingRuleUpdateVerb, aclBindingRuleDeleteVerb,
+		nodeMetaApplyVerb, nodeMetaReadVerb, nodeIdentityGetVerb, nodeIdentityRenewVerb, nodeIntroCreateVerb,
 		volumeCreateVerb, volumeStatusVerb, volumeDeleteVerb,
 	}
 }

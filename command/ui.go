@@ -26,6 +26,10 @@ General Options:
 
 UI Options:
 
+  -authenticate
+    Sign the web UI in with the current token: the URL carries a one-time
+    token (valid 10 minutes, usable once) that the UI exchanges for it.
+
   -show-url
     Show the URL in the terminal instead of opening a browser.
 `,
@@ -36,6 +40,7 @@ UI Options:
 func (c *cli) ui(v *verb, args []string) int {
 	fs := c.flagSet(v)
 	showURL := fs.Bool("show-url", false, "")
+	authenticate := fs.Bool("authenticate", false, "")
 	client, code, ok := c.connect(v, fs, args, takesOneOrNoArgs)
 	if !ok {
 		return code
@@ -53,6 +58,14 @@ func (c *cli) ui(v *verb, args []string) int {
 			return 1
 		}
 		base.Path += path
+	}
+	if *authenticate {
+		ott, _, err := client.ACLTokens().UpsertOneTimeToken(nil)
+		if err != nil {
+			c.errorf("Error creating a one-time token: %s", err)
+			return 1
+		}
+		base.RawQuery = url.Values{"ott": {ott.OneTimeSecretID}}.Encode()
 	}
 	if *showURL {
 		c.outf("URL for web UI: %s", base)

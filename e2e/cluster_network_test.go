@@ -197,10 +197,10 @@ func buildWebapp(t testing.TB) string {
 	return bin
 }
 
-// twoNodes is a server on the host and two clients, each in a namespace
+// clusterNodes is a server on the host and clients, each in a namespace
 // of its own, running one bridge-mode allocation each on the cluster
 // network.
-type twoNodes struct {
+type clusterNodes struct {
 	hosts   []*testHost
 	clients []*nsAgent
 	cli     *api.Client
@@ -221,11 +221,12 @@ func requireVXLAN(t testing.TB) {
 	}
 }
 
-// startTwoNodes starts the cluster and waits for both allocations to run
-// with cluster addresses.
-func startTwoNodes(t testing.TB) *twoNodes {
+// startNodes starts the cluster with n clients on the overlay ("vxlan" or
+// "wireguard") and waits for the "pong" job's allocations, one a node, to
+// run with cluster addresses.
+func startNodes(t testing.TB, n int, overlay string) *clusterNodes {
 	t.Helper()
-	hosts := newUnderlay(t, 2)
+	hosts := newUnderlay(t, n)
 	webapp := buildWebapp(t)
 	ports := freePorts(t, 3)
 	serverIP := underlayPrefix + "1"
@@ -251,16 +252,26 @@ client {
   enabled           = true
   servers           = ["%s:%d"]
   network_interface = "eth0"
-  cluster_network { cidr = "10.42.0.0/16" }
+  cluster_network {
+    cidr    = "10.42.0.0/16"
+    overlay = %q
+  }
 }
 plugin "raw_exec" {
   config { enabled = true }
 }
-`, h.ip, serverIP, ports[1])))
+`, h.ip, serverIP, ports[1], overlay)))
 	}
-	waitUntil(t, 30*time.Second, "two ready nodes", func() bool {
+	waitUntil(t, 30*time.Second, fmt.Sprintf("%d ready nodes", n), func() bool {
 		nodes, _, err := cli.Nodes().List(nil)
-		return err == nil && len(nodes) == 2 && nodes[0].Status == "ready" && nodes[1].Status == "ready"
+		ready := 0
+		for _, stub := range nodes {
+			nd, _, err := cli.Nodes().Info(stub.ID, nil)
+			if err == nil && nd.Status == "ready" && nd.Attributes[structs.NodeAttrNetworkCluster] == overlay {
+				ready++
+			}
+		}
+		return err == nil && ready == n
 	})
 
 	var allocs []*api.Allocation
@@ -288,9 +299,9 @@ plugin "raw_exec" {
 		})
 	})
 
-	waitUntil(t, 30*time.Second, "two running allocations with cluster addresses", func() bool {
+	waitUntil(t, 30*time.Second, "running allocations with cluster addresses", func() bool {
 		stubs, _, err := cli.Jobs().Allocations("pong", false, nil)
-		if err != nil || len(stubs) != 2 {
+		if err != nil || len(stubs) != n {
 			return false
 		}
 		allocs = allocs[:0]
@@ -303,7 +314,7 @@ plugin "raw_exec" {
 		}
 		return true
 	})
-	return &twoNodes{hosts: hosts, clients: clients, cli: cli, allocs: allocs, webapp: webapp}
+	return &clusterNodes{hosts: hosts, clients: clients, cli: cli, allocs: allocs, webapp: webapp}
 }
 
 // TestClusterNetworkAcrossNodes runs one server and two clients, each
@@ -315,7 +326,7 @@ plugin "raw_exec" {
 func TestClusterNetworkAcrossNodes(t *testing.T) {
 	requireNetns(t)
 	requireVXLAN(t)
-	c := startTwoNodes(t)
+	c := startNodes(t, 2, "vxlan")
 	hosts, clients, cli, allocs := c.hosts, c.clients, c.cli, c.allocs
 	a, b := allocs[0], allocs[1]
 	t.Logf("cluster addresses %s and %s", a.NetworkStatus.Address, b.NetworkStatus.Address)
@@ -400,12 +411,20 @@ func TestClusterNetworkAcrossNodes(t *testing.T) {
 }
 
 // runSystemWebJob runs the web server as a bridge-mode system job with the
-// given group meta, and returns its two running allocations; the job is
-// purged when the test ends.
-func runSystemWebJob(t *testing.T, c *twoNodes, id string, meta map[string]string) []*api.Allocation {
+// given group meta, and returns its running allocations, one a node; the
+// job is purged when the test ends.
+func runSystemWebJob(t *testing.T, c *clusterNodes, id string, meta map[string]string) []*api.Allocation {
+	t.Helper()
+	return runSystemWebJobIn(t, c, "default", id, meta)
+}
+
+// runSystemWebJobIn is runSystemWebJob in a namespace of the cluster's.
+func runSystemWebJobIn(t *testing.T, c *clusterNodes, namespace, id string, meta map[string]string) []*api.Allocation {
 	t.Helper()
 	cli := c.cli
+	q, w := &api.QueryOptions{Namespace: namespace}, &api.WriteOptions{Namespace: namespace}
 	job := api.NewSystemJob(id, id, "global", 50)
+	job.Namespace = &namespace
 	task := api.NewTask("web", "raw_exec").SetConfig("command", c.webapp).
 		Require(&api.Resources{CPU: ptr(100), MemoryMB: ptr(64)})
 	task.Env = map[string]string{"PORT": "8080"}
@@ -413,11 +432,11 @@ func runSystemWebJob(t *testing.T, c *twoNodes, id string, meta map[string]strin
 	group.Meta = meta
 	group.Networks = []*api.NetworkResource{{Mode: "bridge"}}
 	job.AddTaskGroup(group)
-	_, _, err := cli.Jobs().Register(job, nil)
+	_, _, err := cli.Jobs().Register(job, w)
 	mustNet(t, err)
 	var allocs []*api.Allocation
 	t.Cleanup(func() {
-		_, _, _ = cli.Jobs().Deregister(id, true, nil)
+		_, _, _ = cli.Jobs().Deregister(id, true, w)
 		waitUntil(t, 20*time.Second, id+"'s namespaces removed", func() bool {
 			for _, al := range allocs {
 				if _, err := os.Stat(network.NamespacePath(al.ID)); err == nil {
@@ -427,14 +446,14 @@ func runSystemWebJob(t *testing.T, c *twoNodes, id string, meta map[string]strin
 			return true
 		})
 	})
-	waitUntil(t, 30*time.Second, "two running allocations of "+id, func() bool {
-		stubs, _, err := cli.Jobs().Allocations(id, false, nil)
-		if err != nil || len(stubs) != 2 {
+	waitUntil(t, 30*time.Second, "running allocations of "+id, func() bool {
+		stubs, _, err := cli.Jobs().Allocations(id, false, q)
+		if err != nil || len(stubs) != len(c.hosts) {
 			return false
 		}
 		allocs = allocs[:0]
 		for _, s := range stubs {
-			al, _, err := cli.Allocations().Info(s.ID, nil)
+			al, _, err := cli.Allocations().Info(s.ID, q)
 			if err != nil || al.ClientStatus != "running" || al.NetworkStatus == nil {
 				return false
 			}
@@ -488,16 +507,23 @@ func hasRouteIn(t testing.TB, nsPath string, subnet *net.IPNet) bool {
 	return false
 }
 
-// BenchmarkOverlayThroughput compares TCP throughput to an allocation from
-// its own node across the bridge ("bridge") with throughput from an
-// allocation on the other node across the VXLAN overlay ("overlay"), in
-// 1 MiB writes:
+// BenchmarkOverlayThroughput compares, for each overlay, TCP throughput
+// to an allocation from its own node across the bridge ("bridge") with
+// throughput from an allocation on the other node across the overlay
+// ("overlay"), in 1 MiB writes, agents and all:
 //
 //	go test ./e2e -run XXX -bench OverlayThroughput -benchtime 500x
 func BenchmarkOverlayThroughput(b *testing.B) {
 	requireNetns(b)
-	requireVXLAN(b)
-	c := startTwoNodes(b)
+	b.Run("wireguard", func(b *testing.B) { benchOverlay(b, "wireguard") })
+	b.Run("vxlan", func(b *testing.B) {
+		requireVXLAN(b)
+		benchOverlay(b, "vxlan")
+	})
+}
+
+func benchOverlay(b *testing.B, overlay string) {
+	c := startNodes(b, 2, overlay)
 	dst, src := c.allocs[0], c.allocs[1]
 	var dstHost *testHost
 	node, _, err := c.cli.Nodes().Info(dst.NodeID, nil)

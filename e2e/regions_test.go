@@ -307,6 +307,26 @@ func TestRegionsReplicateACLsAndNamespaces(t *testing.T) {
 		return err == nil
 	})
 
+	// An auth method and its binding rule written in west go to east, and
+	// come back.
+	method := &api.ACLAuthMethod{Name: "corp", Type: "OIDC", TokenLocality: "global", MaxTokenTTL: time.Hour,
+		Config: &api.ACLAuthMethodConfig{OIDCDiscoveryURL: "https://idp.example.com", OIDCClientID: "roam"}}
+	if _, _, err := west.ACLAuthMethods().Create(method, nil); err != nil {
+		t.Fatalf("write an auth method in west: %v", err)
+	}
+	rule, _, err := west.ACLBindingRules().Create(&api.ACLBindingRule{AuthMethod: "corp", BindType: "policy", BindName: "readers"}, nil)
+	if err != nil {
+		t.Fatalf("write a binding rule in west: %v", err)
+	}
+	if _, _, err := east.ACLBindingRules().Get(rule.ID, nil); err != nil {
+		t.Fatalf("a binding rule written in west, in east: %v", err)
+	}
+	waitUntil(t, 30*time.Second, "the auth method and binding rule replicated back to west", func() bool {
+		m, _, mErr := west.ACLAuthMethods().Get("corp", nil)
+		r, _, rErr := west.ACLBindingRules().Get(rule.ID, nil)
+		return mErr == nil && m.Config.OIDCClientID == "roam" && rErr == nil && r.BindName == "readers"
+	})
+
 	// A global token made in east works in west; a deletion follows.
 	token, _, err := east.ACLTokens().Create(&api.ACLToken{Name: "reader", Type: "client", Policies: []string{"readers"}, Global: true}, nil)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // ensureBridge creates (or finds) the node's bridge, gives it the gateway
@@ -60,8 +61,9 @@ func vethNames(allocID string) (host, peer string) {
 
 // attach connects the namespace at nsPath to the bridge: a veth pair whose
 // host end joins the bridge and whose other end becomes eth0 in the
-// namespace with address ip, routed through gw.
-func attach(bridge netlink.Link, allocID, nsPath string, ip, gw net.IP, subnet *net.IPNet) (string, error) {
+// namespace with address ip, routed through gw. Both ends get mtu (0: the
+// bridge's).
+func attach(bridge netlink.Link, allocID, nsPath string, ip, gw net.IP, subnet *net.IPNet, mtu int) (string, error) {
 	hostName, peerName := vethNames(allocID)
 	if old, err := netlink.LinkByName(hostName); err == nil {
 		_ = netlink.LinkDel(old) // a half-done earlier attempt
@@ -70,6 +72,9 @@ func attach(bridge netlink.Link, allocID, nsPath string, ip, gw net.IP, subnet *
 	attrs.Name = hostName
 	attrs.MasterIndex = bridge.Attrs().Index
 	attrs.MTU = bridge.Attrs().MTU
+	if mtu > 0 {
+		attrs.MTU = mtu
+	}
 	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: attrs, PeerName: peerName}); err != nil {
 		return "", fmt.Errorf("create veth %s: %w", hostName, err)
 	}
@@ -89,10 +94,22 @@ func attach(bridge netlink.Link, allocID, nsPath string, ip, gw net.IP, subnet *
 		return "", err
 	}
 	defer h.Close()
+	mac := peer.Attrs().HardwareAddr
 	if err := movePeer(peer, nsPath); err != nil {
 		return "", err
 	}
-	return hostName, configureInside(h, peerName, ip, gw, subnet)
+	if err := configureInside(h, peerName, ip, gw, subnet); err != nil {
+		return "", err
+	}
+	// The node may still resolve ip to the interface of an allocation that
+	// had it before; until that entry expired (tens of seconds), traffic
+	// routed to the new one (from other nodes, say) would go nowhere.
+	neigh := &netlink.Neigh{LinkIndex: bridge.Attrs().Index, Family: unix.AF_INET, State: netlink.NUD_REACHABLE,
+		IP: ip, HardwareAddr: mac}
+	if err := netlink.NeighSet(neigh); err != nil {
+		return "", fmt.Errorf("neighbour entry %s on %s: %w", ip, bridge.Attrs().Name, err)
+	}
+	return hostName, nil
 }
 
 func movePeer(peer netlink.Link, nsPath string) error {

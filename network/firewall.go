@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/coreos/go-iptables/iptables"
 )
@@ -90,6 +91,41 @@ func (f *firewall) ensureBase() error {
 	for _, j := range jumps {
 		if err := f.ipt.InsertUnique(j.table, j.chain, 1, j.spec...); err != nil {
 			return fmt.Errorf("iptables -t %s -I %s: %w", j.table, j.chain, err)
+		}
+	}
+	return f.dropHostPolicies()
+}
+
+// legacyPolicyPrefix names the per-allocation policy chains earlier
+// versions kept in the host's filter table; policies now live in the
+// allocations' namespaces (policy.go).
+const legacyPolicyPrefix = "ROAM-POL-"
+
+// dropHostPolicies removes the host-side policy chains of earlier
+// versions, whose address lists would otherwise never be updated again.
+func (f *firewall) dropHostPolicies() error {
+	rules, err := f.ipt.List("filter", forwardChain)
+	if err != nil {
+		return fmt.Errorf("iptables -S %s: %w", forwardChain, err)
+	}
+	for _, r := range rules {
+		fields := strings.Fields(r)
+		if len(fields) < 2 || fields[0] != "-A" || !strings.Contains(r, "-j "+legacyPolicyPrefix) {
+			continue
+		}
+		if err := f.ipt.Delete("filter", forwardChain, fields[2:]...); err != nil {
+			return fmt.Errorf("iptables -D %s %s: %w", forwardChain, r, err)
+		}
+	}
+	chains, err := f.ipt.ListChains("filter")
+	if err != nil {
+		return fmt.Errorf("iptables -L: %w", err)
+	}
+	for _, c := range chains {
+		if strings.HasPrefix(c, legacyPolicyPrefix) {
+			if err := f.ipt.ClearAndDeleteChain("filter", c); err != nil {
+				return fmt.Errorf("iptables -X %s: %w", c, err)
+			}
 		}
 	}
 	return nil

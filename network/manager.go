@@ -98,6 +98,7 @@ type Manager struct {
 	logger  *slog.Logger
 
 	mu       sync.Mutex
+	mtu      int        // of new allocations' interfaces; 0 is the bridge's
 	subnet   *net.IPNet // nil until a cluster subnet is leased
 	statuses map[string]*Status
 	link     netlink.Link // the bridge, once set up
@@ -163,6 +164,23 @@ func (m *Manager) UseSubnet(cidr string) error {
 	}
 	m.subnet = subnet
 	return nil
+}
+
+// EnsureBase sets up the bridge and Roam's iptables chains now rather than
+// with the first bridge-mode allocation: a node on the cluster network
+// guards its own services from the overlay from the start.
+func (m *Manager) EnsureBase() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ensureBaseLocked()
+}
+
+// SetMTU sets the MTU of the interfaces of allocations set up from now on
+// (the cluster network's overlay's); 0 is the bridge's.
+func (m *Manager) SetMTU(mtu int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.mtu = mtu
 }
 
 // Subnet is the node's allocation subnet; nil while a cluster lease is
@@ -241,7 +259,7 @@ func (m *Manager) setupLocked(req Request) (*Status, error) {
 		return s, nil
 	}
 	ip, gw := net.ParseIP(s.Address).To4(), net.ParseIP(s.Gateway).To4()
-	if _, err := attach(m.link, s.AllocID, s.Namespace, ip, gw, m.subnet); err != nil {
+	if _, err := attach(m.link, s.AllocID, s.Namespace, ip, gw, m.subnet, m.mtu); err != nil {
 		return s, err
 	}
 	return s, m.fw.mapPorts(s)

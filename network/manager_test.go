@@ -203,3 +203,40 @@ func TestResolvConf(t *testing.T) {
 		})
 	}
 }
+
+// TestAddressReuse gives a torn-down allocation's address to a new one at
+// once: the node reaches the new one straight away, not after its
+// neighbour entry for the old one's interface expired.
+func TestAddressReuse(t *testing.T) {
+	requireRoot(t)
+	store := &mapStore{m: map[string]*Status{}}
+	m := newTestManager(t, store, "roamtest2", "10.199.6.0/24")
+	t.Cleanup(func() {
+		_, _ = m.Reconcile(func(string) bool { return false })
+		if l, err := netlink.LinkByName("roamtest2"); err == nil {
+			netlink.LinkDel(l)
+		}
+	})
+	// Another allocation keeps the bridge up: without a port it would lose
+	// its carrier, which flushes its neighbour entries.
+	if _, err := m.Setup(Request{AllocID: "reuse000-keeper", Mode: ModeBridge}); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range []string{"reuse001-first", "reuse002-second"} {
+		s, err := m.Setup(Request{AllocID: id, Mode: ModeBridge})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Address != "10.199.6.3" {
+			t.Fatalf("allocation %d got %s; want 10.199.6.3", i, s.Address)
+		}
+		ln := serveIn(t, s.Namespace, ":8080", id)
+		if line, err := dialFrom("", net.JoinHostPort(s.Address, "8080")); err != nil || line != id+"\n" {
+			t.Errorf("allocation %d: dial from the node: %q, %v; want %s", i, line, err, id)
+		}
+		ln.Close()
+		if err := m.Teardown(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -32,6 +32,9 @@ type Overlay interface {
 	Ensure(subnet *net.IPNet) error
 	// Sync makes the overlay's peers and routes those of peers exactly.
 	Sync(peers []Peer) error
+	// MTU is the largest packet the overlay carries: allocations on the
+	// cluster network get it, so that none depends on path MTU discovery.
+	MTU() int
 }
 
 // VXLAN settings: the device that carries allocation traffic between nodes.
@@ -62,6 +65,7 @@ type VXLAN struct {
 	local  net.IP
 	subnet *net.IPNet
 	mac    net.HardwareAddr
+	mtu    int
 }
 
 // NewVXLAN returns the VXLAN overlay of the node at underlay address
@@ -74,11 +78,18 @@ func NewVXLAN(local string) (*VXLAN, error) {
 	if err := probeVXLAN(); err != nil {
 		return nil, fmt.Errorf("the kernel cannot make VXLAN devices: %w", err)
 	}
+	under, err := UnderlayLink(ip)
+	if err != nil {
+		return nil, err
+	}
 	// A stable MAC derived from the underlay address: a restarted client
 	// keeps the one the other nodes know.
 	mac := net.HardwareAddr{0x02, 0x52, ip[0], ip[1], ip[2], ip[3]}
-	return &VXLAN{local: ip, mac: mac}, nil
+	return &VXLAN{local: ip, mac: mac, mtu: under.Attrs().MTU - vxlanOverhead}, nil
 }
+
+// MTU is the underlay's less VXLAN's encapsulation.
+func (o *VXLAN) MTU() int { return o.mtu }
 
 // Kind is OverlayVXLAN.
 func (o *VXLAN) Kind() string { return OverlayVXLAN }
@@ -107,7 +118,7 @@ func (o *VXLAN) Ensure(subnet *net.IPNet) error {
 		}
 	}
 	attrs := netlink.NewLinkAttrs()
-	attrs.Name, attrs.HardwareAddr, attrs.MTU = OverlayDevice, o.mac, under.Attrs().MTU-vxlanOverhead
+	attrs.Name, attrs.HardwareAddr, attrs.MTU = OverlayDevice, o.mac, o.mtu
 	vx := &netlink.Vxlan{LinkAttrs: attrs, VxlanId: overlayVNI, VtepDevIndex: under.Attrs().Index,
 		SrcAddr: o.local, Port: overlayPort, Learning: false}
 	if err := netlink.LinkAdd(vx); err != nil {

@@ -4,8 +4,10 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 
+	"github.com/coreos/go-iptables/iptables"
 	"github.com/vishvananda/netns"
 )
 
@@ -53,6 +55,19 @@ func TestPolicySameBridge(t *testing.T) {
 	var guarded, friend, intruder *Status
 	err := InNamespace(host, func() error {
 		var err error
+		// What an earlier version left: a host-side policy chain.
+		ipt, err := iptables.New()
+		if err != nil {
+			return err
+		}
+		for _, c := range []string{forwardChain, "ROAM-POL-deadbeef"} {
+			if err := ipt.NewChain("filter", c); err != nil {
+				return err
+			}
+		}
+		if err := ipt.Append("filter", forwardChain, "-d", "10.199.8.9/32", "-j", "ROAM-POL-deadbeef"); err != nil {
+			return err
+		}
 		if m, err = New(Config{Bridge: "roampol0", Subnet: "10.199.8.0/24", Store: store}); err != nil {
 			return err
 		}
@@ -72,6 +87,24 @@ func TestPolicySameBridge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Run("an earlier version's host-side policy chains are removed", func(t *testing.T) {
+		var chains []string
+		err := InNamespace(host, func() error {
+			ipt, err := iptables.New()
+			if err == nil {
+				chains, err = ipt.ListChains("filter")
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range chains {
+			if strings.HasPrefix(c, legacyPolicyPrefix) {
+				t.Errorf("chain %s left in the host's filter table", c)
+			}
+		}
+	})
 	serveIn(t, guarded.Namespace, ":8080", "guarded")
 	addr := net.JoinHostPort(guarded.Address, "8080")
 	if err := m.ApplyPolicy(guarded.AllocID, []string{friend.Address}); err != nil {

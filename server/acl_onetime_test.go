@@ -2,6 +2,8 @@ package server
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -80,5 +82,61 @@ func TestOneTimeTokens(t *testing.T) {
 	}
 	if len(left) != 1 || left[0].OneTimeSecretID != live.Token.OneTimeSecretID {
 		t.Fatalf("after GC: %+v, want only the live one-time token", left)
+	}
+}
+
+// TestCollectExpiredTokens removes ACL tokens expired for longer than the
+// threshold (any expired one when the collection is forced), and keeps
+// live ones.
+func TestCollectExpiredTokens(t *testing.T) {
+	s := testACLServer(t, "")
+	putPolicy(t, s, "reader", `namespace "default" { policy = "read" }`)
+	now := time.Now()
+	tokens := map[string]*time.Time{
+		"long-expired": ptr(now.Add(-2 * DefaultACLTokenGCThreshold)), "just-expired": ptr(now.Add(-time.Minute)),
+		"live": ptr(now.Add(time.Hour)), "forever": nil,
+	}
+	accessors := map[string]string{}
+	var upserts []*api.ACLToken
+	for name, exp := range tokens {
+		tok := &api.ACLToken{AccessorID: "00000000-0000-0000-0000-" + fmt.Sprintf("%012d", len(upserts)), SecretID: name + "-secret",
+			Name: name, Type: structs.ACLClientToken, Policies: []string{"reader"}, ExpirationTime: exp}
+		accessors[name] = tok.AccessorID
+		upserts = append(upserts, tok)
+	}
+	if _, err := s.raftApply(structs.ACLTokenUpsertRequestType, &structs.ACLTokenUpsertRequest{Tokens: upserts}); err != nil {
+		t.Fatal(err)
+	}
+	left := func() map[string]bool {
+		out := map[string]bool{}
+		all, err := s.State().Snapshot().ACLTokens()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range all {
+			out[tok.Name] = true
+		}
+		return out
+	}
+	cases := []struct {
+		name      string
+		threshold time.Duration
+		want      []string
+	}{
+		{"periodic", gcThreshold, []string{"just-expired", "live", "forever"}},
+		{"forced", 0, []string{"live", "forever"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := s.collectGarbage(tc.threshold); err != nil {
+				t.Fatal(err)
+			}
+			got := left()
+			for name := range tokens {
+				if want := slices.Contains(tc.want, name); got[name] != want {
+					t.Errorf("token %s kept = %v, want %v", name, got[name], want)
+				}
+			}
+		})
 	}
 }

@@ -117,3 +117,54 @@ func TestACLBindingRules(t *testing.T) {
 		t.Fatalf("rules left after deleting their method: %+v, %v", rules, err)
 	}
 }
+
+// TestReplicateAuthMethods applies the authoritative region's auth
+// methods and binding rules, and deletes what it no longer has.
+func TestReplicateAuthMethods(t *testing.T) {
+	auth := testACLServer(t, "")
+	if _, err := auth.UpsertACLAuthMethod(&structs.ACLAuthMethodUpsertArgs{AuthMethod: oidcMethod("corp")}); err != nil {
+		t.Fatal(err)
+	}
+	rule, err := auth.UpsertACLBindingRule(&structs.ACLBindingRuleUpsertArgs{BindingRule: &api.ACLBindingRule{
+		AuthMethod: "corp", BindType: "policy", BindName: "readers"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fetched structs.ReplicationFetchReply
+	if err := (&replicationEndpoint{auth}).Fetch(&structs.ReplicationFetchArgs{}, &fetched); err != nil {
+		t.Fatal(err)
+	}
+	if len(fetched.AuthMethods) != 1 || len(fetched.BindingRules) != 1 {
+		t.Fatalf("fetched %d methods, %d rules; want 1, 1", len(fetched.AuthMethods), len(fetched.BindingRules))
+	}
+
+	other := testACLServer(t, "")
+	if err := other.applyReplicated(&fetched); err != nil {
+		t.Fatal(err)
+	}
+	snap := other.State().Snapshot()
+	if m, _ := snap.ACLAuthMethodByName("corp"); m == nil || m.Config.OIDCClientID != "roam" {
+		t.Fatalf("replicated method = %+v", m)
+	}
+	if r, _ := snap.ACLBindingRuleByID(rule.BindingRule.ID); r == nil || r.BindName != "readers" {
+		t.Fatalf("replicated rule = %+v", r)
+	}
+	before := snap.ACLAuthMethodsIndex()
+	if err := other.applyReplicated(&fetched); err != nil {
+		t.Fatal(err)
+	}
+	if after := other.State().Snapshot().ACLAuthMethodsIndex(); after != before {
+		t.Fatalf("replicating the same state again wrote it again: index %d -> %d", before, after)
+	}
+
+	fetched.AuthMethods, fetched.BindingRules = nil, nil
+	if err := other.applyReplicated(&fetched); err != nil {
+		t.Fatal(err)
+	}
+	snap = other.State().Snapshot()
+	methods, _ := snap.ACLAuthMethods()
+	rules, _ := snap.ACLBindingRules()
+	if len(methods) != 0 || len(rules) != 0 {
+		t.Fatalf("after the authoritative region deleted them: %d methods, %d rules left", len(methods), len(rules))
+	}
+}

@@ -105,6 +105,28 @@ func (s *Server) expireOneTimeTokens(now time.Time) error {
 	return nil
 }
 
+// collectExpiredTokens deletes the ACL tokens that expired before cutoff.
+// Global tokens belong to the authoritative region: another one leaves
+// them to replication.
+func (s *Server) collectExpiredTokens(cutoff time.Time) error {
+	tokens, err := s.State().Snapshot().ACLTokens()
+	if err != nil {
+		return err
+	}
+	replica := s.config.AuthoritativeRegion != "" && s.config.AuthoritativeRegion != s.config.Region
+	var expired []string
+	for _, t := range tokens {
+		if t.ExpirationTime != nil && t.ExpirationTime.Before(cutoff) && !(t.Global && replica) {
+			expired = append(expired, t.AccessorID)
+		}
+	}
+	if len(expired) == 0 {
+		return nil
+	}
+	_, err = s.raftApply(structs.ACLTokenDeleteRequestType, &structs.ACLTokenDeleteRequest{AccessorIDs: expired})
+	return err
+}
+
 func (e *aclEndpoint) UpsertOneTimeToken(args *structs.OneTimeTokenUpsertArgs, reply *structs.OneTimeTokenReply) error {
 	r, err := e.s.UpsertOneTimeToken(args)
 	if r != nil {

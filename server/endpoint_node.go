@@ -260,32 +260,58 @@ func (s *Server) NodeAllocations(ctx context.Context, nodeID string, minIndex ui
 	return allocs, index, err
 }
 
-// NodeClientAllocs blocks until the node's allocations change past
-// minIndex (or wait passes) and names them with their modify indexes.
+// NodeClientAllocs blocks until the servers change the node's allocations
+// past minIndex (or wait passes) and names them with their
+// AllocModifyIndex, as Nomad does: a client's own status updates neither
+// answer its long poll nor make it fetch the allocation again.
+//
+// It waits on the store's notice of server-side changes to the node's
+// allocations (state.Store.NodeAllocsChanged), not on a watch of the
+// allocations themselves: that would run the query again for every status
+// the node's client reports.
 func (s *Server) NodeClientAllocs(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) (map[string]uint64, uint64, error) {
-	var allocs map[string]uint64
-	index, err := s.State().BlockingQuery(ctx, minIndex, wait, func(snap *state.Snapshot) (uint64, error) {
-		list, err := snap.AllocsByNode(nodeID)
+	if wait <= 0 {
+		wait = 5 * time.Minute
+	}
+	timeout := time.NewTimer(wait)
+	defer timeout.Stop()
+	for {
+		store := s.State()
+		changed := store.NodeAllocsChanged(nodeID)
+		list, err := store.Snapshot().AllocsByNode(nodeID)
 		if err != nil {
-			return 0, err
+			return nil, 0, err
 		}
-		allocs = make(map[string]uint64, len(list))
-		var index uint64
+		index := uint64(1)
 		for _, a := range list {
-			allocs[a.ID] = a.ModifyIndex
-			index = max(index, a.ModifyIndex)
+			index = max(index, a.AllocModifyIndex)
 		}
-		return max(index, 1), nil
-	})
-	return allocs, index, err
+		done := minIndex == 0 || index > minIndex
+		if !done {
+			select {
+			case <-changed:
+				continue
+			case <-store.AbandonCh():
+			case <-timeout.C:
+			case <-ctx.Done():
+			}
+		}
+		allocs := make(map[string]uint64, len(list))
+		for _, a := range list {
+			allocs[a.ID] = a.AllocModifyIndex
+		}
+		return allocs, index, nil
+	}
 }
 
-// AllocsByIDs returns the allocations among ids that exist.
+// AllocsByIDs returns the allocations among ids that exist, for the
+// clients that run them: without their placement metric, which a client
+// never reads.
 func (s *Server) AllocsByIDs(ids []string) ([]*api.Allocation, error) {
 	snap := s.State().Snapshot()
 	out := make([]*api.Allocation, 0, len(ids))
 	for _, id := range ids {
-		a, err := snap.AllocByID(id)
+		a, err := snap.AllocByIDWithoutMetric(id)
 		if err != nil {
 			return nil, err
 		}

@@ -15,6 +15,11 @@ const gcInterval = 5 * time.Minute
 // collector removes them; a forced collection (`system gc`) ignores it.
 const gcThreshold = 4 * time.Hour
 
+// DefaultACLTokenGCThreshold is how long an expired ACL token is kept
+// before the periodic collector removes it, as Nomad's
+// acl_token_gc_threshold default.
+const DefaultACLTokenGCThreshold = time.Hour
+
 // runGC collects garbage periodically while this server leads.
 func (s *Server) runGC(ctx context.Context) {
 	t := time.NewTicker(gcInterval)
@@ -41,10 +46,21 @@ func (s *Server) GarbageCollect(token string) error {
 
 // collectGarbage removes terminal evaluations and allocations older than
 // threshold, stopped jobs with nothing left running, what purged jobs left
-// once finished, down nodes with no allocations, and expired one-time
-// tokens.
+// once finished, down nodes with no allocations, expired one-time
+// tokens, and ACL tokens expired for longer than the ACL token GC
+// threshold (any expired one when forced).
 func (s *Server) collectGarbage(threshold time.Duration) error {
 	if err := s.expireOneTimeTokens(time.Now()); err != nil {
+		return err
+	}
+	tokenThreshold := s.config.ACLTokenGCThreshold
+	if tokenThreshold == 0 {
+		tokenThreshold = DefaultACLTokenGCThreshold
+	}
+	if threshold == 0 {
+		tokenThreshold = 0
+	}
+	if err := s.collectExpiredTokens(time.Now().Add(-tokenThreshold)); err != nil {
 		return err
 	}
 	snap := s.State().Snapshot()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"sync"
 	"time"
 
 	metrics "github.com/hashicorp/go-metrics/compat"
@@ -15,11 +17,14 @@ import (
 )
 
 // The plan applier's batches: the plans that queued while the previous
-// batch committed, up to this many plans or (past the first plan) this many
-// allocations, go into one Raft entry.
+// batch committed, up to this many plans and this many allocations (a
+// single plan may hold more), go into one Raft entry. The allocation bound
+// keeps a commit within the state store's cheap change notification:
+// memdb falls back to walking whole index trees once a transaction
+// changes about 8,192 tree nodes of one index, some 1,500 allocations.
 const (
 	maxPlanBatch       = 16
-	maxPlanBatchAllocs = 8192
+	maxPlanBatchAllocs = 1024
 )
 
 // pendingPlan is a plan waiting in the queue with the channel its result
@@ -44,7 +49,10 @@ type planOutcome struct {
 // is in (the store's snapshot with the committing batch laid over it), and
 // commit together in the next Raft entry as soon as the first one is in.
 type planApplier struct {
-	queue  chan *pendingPlan
+	queue chan *pendingPlan
+	// held is a plan taken from the queue that did not fit in the last
+	// batch: it starts the next one.
+	held   *pendingPlan
 	store  func() *state.Store
 	apply  func(t structs.MessageType, req any) (uint64, error)
 	logger *slog.Logger
@@ -92,14 +100,17 @@ type planCommit struct {
 func (p *planApplier) Run(ctx context.Context) {
 	var inflight *planCommit
 	for {
-		var first *pendingPlan
-		if inflight == nil {
+		first := p.held
+		p.held = nil
+		switch {
+		case first != nil:
+		case inflight == nil:
 			select {
 			case <-ctx.Done():
 				return
 			case first = <-p.queue:
 			}
-		} else {
+		default:
 			select {
 			case <-ctx.Done():
 				return
@@ -135,15 +146,20 @@ func (p *planApplier) Run(ctx context.Context) {
 }
 
 // gather takes first and the plans queued behind it, within the batch
-// limits.
+// limits; a plan past them is held for the next batch.
 func (p *planApplier) gather(first *pendingPlan) []*pendingPlan {
 	batch := []*pendingPlan{first}
 	allocs := planAllocCount(first.plan)
-	for len(batch) < maxPlanBatch && allocs < maxPlanBatchAllocs {
+	for len(batch) < maxPlanBatch {
 		select {
 		case next := <-p.queue:
+			n := planAllocCount(next.plan)
+			if allocs+n > maxPlanBatchAllocs {
+				p.held = next
+				return batch
+			}
 			batch = append(batch, next)
-			allocs += planAllocCount(next.plan)
+			allocs += n
 		default:
 			return batch
 		}
@@ -344,17 +360,21 @@ func evaluatePlan(view *planView, plan *structs.Plan) (*structs.PlanResult, erro
 		NodeUpdate:     plan.NodeUpdate,
 		NodeAllocation: map[string][]*api.Allocation{},
 	}
+	nodes := make([]string, 0, len(plan.NodeAllocation))
+	for nodeID := range plan.NodeAllocation {
+		nodes = append(nodes, nodeID)
+	}
+	fits, err := nodesFit(view, plan, nodes)
+	if err != nil {
+		return nil, err
+	}
 	rejected := false
-	for nodeID, allocs := range plan.NodeAllocation {
-		ok, err := nodeFits(view, plan, nodeID, allocs)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
+	for i, nodeID := range nodes {
+		if !fits[i] {
 			rejected = true
 			continue
 		}
-		result.NodeAllocation[nodeID] = allocs
+		result.NodeAllocation[nodeID] = plan.NodeAllocation[nodeID]
 	}
 	if rejected {
 		result.RefreshIndex = view.snap.LatestIndex()
@@ -364,6 +384,49 @@ func evaluatePlan(view *planView, plan *structs.Plan) (*structs.PlanResult, erro
 		}
 	}
 	return result, nil
+}
+
+// nodesPerEvaluator is how many of a plan's nodes make it worth one more
+// goroutine checking them.
+const nodesPerEvaluator = 64
+
+// nodesFit runs nodeFits for each of nodes, spread over the cores as
+// Nomad's plan evaluation pool: the check is the serial part of every
+// placement, and nodes are independent of one another within a plan.
+func nodesFit(view *planView, plan *structs.Plan, nodes []string) ([]bool, error) {
+	fits := make([]bool, len(nodes))
+	workers := min(runtime.GOMAXPROCS(0), (len(nodes)+nodesPerEvaluator-1)/nodesPerEvaluator)
+	if workers <= 1 {
+		for i, nodeID := range nodes {
+			ok, err := nodeFits(view, plan, nodeID, plan.NodeAllocation[nodeID])
+			if err != nil {
+				return nil, err
+			}
+			fits[i] = ok
+		}
+		return fits, nil
+	}
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(nodes); i += workers {
+				ok, err := nodeFits(view, plan, nodes[i], plan.NodeAllocation[nodes[i]])
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				fits[i] = ok
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return fits, nil
 }
 
 // nodeFits checks that a node can take the plan's allocations on top of

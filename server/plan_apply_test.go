@@ -226,3 +226,48 @@ func TestPlanApplierChecksAgainstInFlightPlan(t *testing.T) {
 		})
 	}
 }
+
+func TestPlanApplierGatherLimits(t *testing.T) {
+	cases := []struct {
+		name string
+		// allocs are the allocation counts of the queued plans.
+		allocs []int
+		// want are the plan counts of the batches gathered.
+		want []int
+	}{
+		{name: "small plans share a batch", allocs: []int{1, 2, 3}, want: []int{3}},
+		{name: "plan count bound", allocs: make([]int, maxPlanBatch+1), want: []int{maxPlanBatch, 1}},
+		{name: "allocation bound holds the plan past it", allocs: []int{600, 424, 1}, want: []int{2, 1}},
+		{name: "a plan over the bound goes alone", allocs: []int{10, 2000, 10}, want: []int{1, 1, 1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPlanApplier(nil, nil, nil)
+			for i, n := range tc.allocs {
+				plan := &structs.Plan{EvalID: fmt.Sprint(i)}
+				for j := 0; j < n; j++ {
+					plan.AppendAlloc(&api.Allocation{ID: fmt.Sprint(i, "-", j), NodeID: fmt.Sprint("n", j%7)})
+				}
+				p.queue <- &pendingPlan{plan: plan}
+			}
+			var got []int
+			for {
+				first := p.held
+				p.held = nil
+				if first == nil {
+					select {
+					case first = <-p.queue:
+					default:
+					}
+				}
+				if first == nil {
+					break
+				}
+				got = append(got, len(p.gather(first)))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("batches of %v plans, want %v", got, tc.want)
+			}
+		})
+	}
+}

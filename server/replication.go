@@ -16,7 +16,7 @@ import (
 
 // Replication: the servers of the authoritative region (the
 // authoritative_region setting) own ACL policies, roles, global tokens,
-// namespaces and node pools; the leader of every other region pulls them with blocking
+// auth methods and binding rules, namespaces and node pools; the leader of every other region pulls them with blocking
 // queries (Replication.Fetch) and applies the difference through its own
 // Raft, so that each region resolves tokens and namespaces by itself,
 // even while the authoritative region is away.
@@ -32,7 +32,8 @@ func (e *replicationEndpoint) Fetch(args *structs.ReplicationFetchArgs, reply *s
 	wait := min(args.Wait, replicationWait)
 	_, err := e.s.State().BlockingQuery(e.s.shutdownCtx, args.MinIndex, wait, func(snap *state.Snapshot) (uint64, error) {
 		var err error
-		*reply = structs.ReplicationFetchReply{Index: max(snap.ACLIndex(), snap.NamespacesIndex(), snap.NodePoolsIndex())}
+		*reply = structs.ReplicationFetchReply{Index: max(snap.ACLIndex(), snap.ACLAuthMethodsIndex(), snap.ACLBindingRulesIndex(),
+			snap.NamespacesIndex(), snap.NodePoolsIndex())}
 		if reply.Policies, err = snap.ACLPolicies(); err != nil {
 			return 0, err
 		}
@@ -47,6 +48,12 @@ func (e *replicationEndpoint) Fetch(args *structs.ReplicationFetchArgs, reply *s
 			if t.Global {
 				reply.Tokens = append(reply.Tokens, t)
 			}
+		}
+		if reply.AuthMethods, err = snap.ACLAuthMethods(); err != nil {
+			return 0, err
+		}
+		if reply.BindingRules, err = snap.ACLBindingRules(); err != nil {
+			return 0, err
 		}
 		if reply.Namespaces, err = snap.Namespaces(""); err != nil {
 			return 0, err
@@ -181,6 +188,14 @@ func (s *Server) applyReplicated(reply *structs.ReplicationFetchReply) error {
 			tokens = append(tokens, t)
 		}
 	}
+	methods, err := snap.ACLAuthMethods()
+	if err != nil {
+		return err
+	}
+	rules, err := snap.ACLBindingRules()
+	if err != nil {
+		return err
+	}
 	namespaces, err := snap.Namespaces("")
 	if err != nil {
 		return err
@@ -195,6 +210,10 @@ func (s *Server) applyReplicated(reply *structs.ReplicationFetchReply) error {
 		func(r *api.ACLRole) any { c := *r; c.CreateIndex, c.ModifyIndex = 0, 0; return c })
 	upTokens, delTokens := diffReplicated(tokens, reply.Tokens, func(t *api.ACLToken) string { return t.AccessorID },
 		func(t *api.ACLToken) any { c := *t; c.CreateIndex, c.ModifyIndex = 0, 0; return c })
+	upMethods, delMethods := diffReplicated(methods, reply.AuthMethods, func(m *api.ACLAuthMethod) string { return m.Name },
+		func(m *api.ACLAuthMethod) any { c := *m; c.CreateIndex, c.ModifyIndex = 0, 0; return c })
+	upRules, delRules := diffReplicated(rules, reply.BindingRules, func(r *api.ACLBindingRule) string { return r.ID },
+		func(r *api.ACLBindingRule) any { c := *r; c.CreateIndex, c.ModifyIndex = 0, 0; return c })
 	upNamespaces, delNamespaces := diffReplicated(namespaces, reply.Namespaces, func(n *api.Namespace) string { return n.Name },
 		func(n *api.Namespace) any { c := *n; c.CreateIndex, c.ModifyIndex = 0, 0; return c })
 	upPools, delPools := diffReplicated(pools, reply.NodePools, func(p *api.NodePool) string { return p.Name },
@@ -207,8 +226,12 @@ func (s *Server) applyReplicated(reply *structs.ReplicationFetchReply) error {
 		{len(upPolicies) > 0, structs.ACLPolicyUpsertRequestType, &structs.ACLPolicyUpsertRequest{Policies: upPolicies}},
 		{len(upRoles) > 0, structs.ACLRoleUpsertRequestType, &structs.ACLRoleUpsertRequest{Roles: upRoles}},
 		{len(upTokens) > 0, structs.ACLTokenUpsertRequestType, &structs.ACLTokenUpsertRequest{Tokens: upTokens}},
+		{len(upMethods) > 0, structs.ACLAuthMethodUpsertRequestType, &structs.ACLAuthMethodUpsertRequest{AuthMethods: upMethods}},
+		{len(upRules) > 0, structs.ACLBindingRuleUpsertRequestType, &structs.ACLBindingRuleUpsertRequest{BindingRules: upRules}},
 		{len(upNamespaces) > 0, structs.NamespaceUpsertRequestType, &structs.NamespaceUpsertRequest{Namespaces: upNamespaces}},
 		{len(upPools) > 0, structs.NodePoolUpsertRequestType, &structs.NodePoolUpsertRequest{Pools: upPools}},
+		{len(delRules) > 0, structs.ACLBindingRuleDeleteRequestType, &structs.ACLBindingRuleDeleteRequest{IDs: delRules}},
+		{len(delMethods) > 0, structs.ACLAuthMethodDeleteRequestType, &structs.ACLAuthMethodDeleteRequest{Names: delMethods}},
 		{len(delTokens) > 0, structs.ACLTokenDeleteRequestType, &structs.ACLTokenDeleteRequest{AccessorIDs: delTokens}},
 		{len(delRoles) > 0, structs.ACLRoleDeleteRequestType, &structs.ACLRoleDeleteRequest{IDs: delRoles}},
 		{len(delPolicies) > 0, structs.ACLPolicyDeleteRequestType, &structs.ACLPolicyDeleteRequest{Names: delPolicies}},

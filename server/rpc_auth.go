@@ -240,7 +240,7 @@ func (s *Server) checkAllocsOfNode(auth *structs.NodeAuth, updates []*api.Alloca
 	}
 	snap := s.State().Snapshot()
 	for _, u := range updates {
-		stored, err := snap.AllocByID(u.ID)
+		stored, err := snap.AllocByIDWithoutMetric(u.ID)
 		if err != nil {
 			return err
 		}

@@ -179,9 +179,9 @@ func (e *nodeEndpoint) GetAllocs(args *structs.NodeAllocsArgs, reply *structs.No
 	return err
 }
 
-// GetClientAllocs names the node's allocations with their modify indexes,
-// blocking as GetAllocs does; the client then fetches the changed ones
-// with Alloc.GetAllocs.
+// GetClientAllocs names the node's allocations with their AllocModifyIndex,
+// blocking until the servers change one; the client then fetches the
+// changed ones with Alloc.GetAllocs.
 func (e *nodeEndpoint) GetClientAllocs(args *structs.NodeAllocsArgs, reply *structs.NodeClientAllocsReply) error {
 	if err := e.s.checkNodeSecret(&args.NodeAuth, args.NodeID, false); err != nil {
 		return err

@@ -88,6 +88,10 @@ type Config struct {
 	// the leader rotates it (server.root_key_rotation_threshold); 0 takes
 	// DefaultRootKeyRotation.
 	RootKeyRotation time.Duration
+	// ACLTokenGCThreshold is how long an expired ACL token is kept before
+	// the collector removes it (server.acl_token_gc_threshold); 0 takes
+	// DefaultACLTokenGCThreshold.
+	ACLTokenGCThreshold time.Duration
 	// OIDCIssuer is the issuer of workload identities (server.oidc_issuer);
 	// empty: identities carry no `iss` and OIDC discovery is off.
 	OIDCIssuer string

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/nomad/api"
@@ -22,7 +23,10 @@ func encodeMetric(m *api.AllocationMetric) ([]byte, error) {
 	if m == nil {
 		return nil, nil
 	}
-	e := metricEncoder{buf: make([]byte, 0, 256)}
+	scratch := metricScratch.Get().(*[]byte)
+	defer metricScratch.Put(scratch)
+	e := metricEncoder{buf: (*scratch)[:0]}
+	defer func() { *scratch = e.buf }()
 	for _, n := range []int{m.NodesEvaluated, m.NodesFiltered, m.NodesInPool, m.NodesExhausted, m.CoalescedFailures} {
 		e.int(int64(n))
 	}
@@ -58,8 +62,12 @@ func encodeMetric(m *api.AllocationMetric) ([]byte, error) {
 		e.length(false, len(raw))
 		e.buf = append(e.buf, raw...)
 	}
-	return e.buf, nil
+	// Stored for the allocation's lifetime: exactly its size.
+	return append(make([]byte, 0, len(e.buf)), e.buf...), nil
 }
+
+// metricScratch holds the buffers metrics are encoded in.
+var metricScratch = sync.Pool{New: func() any { return new([]byte) }}
 
 type metricEncoder struct{ buf []byte }
 

@@ -141,6 +141,9 @@ func TestAllocMetricReads(t *testing.T) {
 	byID := func(snap *Snapshot) func() (*api.Allocation, error) {
 		return func() (*api.Allocation, error) { return snap.AllocByID("a1") }
 	}
+	byIDWithout := func(snap *Snapshot) func() (*api.Allocation, error) {
+		return func() (*api.Allocation, error) { return snap.AllocByIDWithoutMetric("a1") }
+	}
 	inList := func(snap *Snapshot) func() (*api.Allocation, error) {
 		return func() (*api.Allocation, error) {
 			list, err := snap.AllocsByNode("n1")
@@ -183,11 +186,13 @@ func TestAllocMetricReads(t *testing.T) {
 		wantMetric bool
 	}{
 		{"by ID", byID(s.Snapshot()), true},
+		{"by ID without metric", byIDWithout(s.Snapshot()), false},
 		{"in a list", inList(s.Snapshot()), false},
 		{"a list made full", listInFull(s.Snapshot()), true},
 		{"in an event", event(s.Snapshot()), true},
 		{"by ID after restore", byID(restored.Snapshot()), true},
 		{"in a list after restore", inList(restored.Snapshot()), false},
+		{"by ID without metric after restore", byIDWithout(restored.Snapshot()), false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

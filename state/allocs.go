@@ -20,6 +20,21 @@ func (s *Snapshot) AllocByID(id string) (*api.Allocation, error) {
 	return raw.(*allocRow).full()
 }
 
+// AllocByIDWithoutMetric returns an allocation as lists give it, without
+// its placement metric (which it does not decode), or nil: for readers
+// such as clients that never look at the metric.
+func (s *Snapshot) AllocByIDWithoutMetric(id string) (*api.Allocation, error) {
+	ch, raw, err := s.txn.FirstWatch(tableAllocs, "id", id)
+	if err != nil {
+		return nil, fmt.Errorf("alloc lookup: %w", err)
+	}
+	s.watch(ch)
+	if raw == nil {
+		return nil, nil
+	}
+	return raw.(*allocRow).Allocation, nil
+}
+
 // WithMetrics returns allocs, read from a list, in full: each with its
 // placement metric, which lists leave out.
 func (s *Snapshot) WithMetrics(allocs []*api.Allocation) ([]*api.Allocation, error) {

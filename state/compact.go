@@ -1,7 +1,6 @@
 package state
 
 import (
-	"maps"
 	"reflect"
 	"unique"
 
@@ -13,9 +12,10 @@ import (
 // block. compactor makes the allocations of one write share what they
 // have in common before they are stored: the strings many allocations
 // repeat (namespace, node, job, group, evaluation, deployment, statuses)
-// are interned, and the resources and nodes-available count of an
-// allocation are those of the previous one of the same group when equal.
-// Stored objects are never mutated (see Store), so sharing is safe.
+// are interned, and the resources of an allocation are those of the
+// previous one of the same group when equal. (The placement metric is
+// stored encoded: see allocRow.) Stored objects are never mutated (see
+// Store), so sharing is safe.
 type compactor struct {
 	// last is the previous compacted allocation of each task group, by
 	// namespace, job and group.
@@ -24,20 +24,12 @@ type compactor struct {
 
 // compact makes a share with the allocations compacted before it, or
 // with old (the stored version of a, or nil) for the first of its group.
-// It changes a and its metric in place: both must be a write's own
-// (decoded from its Raft entry), not yet shared with a stored object.
+// It changes a in place: a must be a write's own (decoded from its Raft
+// entry), not a stored object.
 func (c *compactor) compact(a, old *api.Allocation) {
 	for _, s := range []*string{&a.Namespace, &a.EvalID, &a.NodeID, &a.NodeName, &a.JobID, &a.TaskGroup,
 		&a.DesiredStatus, &a.DesiredDescription, &a.ClientStatus, &a.ClientDescription, &a.DeploymentID} {
 		*s = intern(*s)
-	}
-	if m := a.Metrics; m != nil {
-		m.NodePool = intern(m.NodePool)
-		for _, s := range m.ScoreMetaData {
-			if s != nil {
-				s.NodeID = intern(s.NodeID)
-			}
-		}
 	}
 	if c.last == nil {
 		c.last = map[[3]string]*api.Allocation{}
@@ -59,10 +51,6 @@ func (c *compactor) compact(a, old *api.Allocation) {
 	}
 	if !sameMap(a.TaskResources, prev.TaskResources) && reflect.DeepEqual(a.TaskResources, prev.TaskResources) {
 		a.TaskResources = prev.TaskResources
-	}
-	if a.Metrics != nil && prev.Metrics != nil && !sameMap(a.Metrics.NodesAvailable, prev.Metrics.NodesAvailable) &&
-		maps.Equal(a.Metrics.NodesAvailable, prev.Metrics.NodesAvailable) {
-		a.Metrics.NodesAvailable = prev.Metrics.NodesAvailable
 	}
 }
 

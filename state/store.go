@@ -19,6 +19,9 @@ type Store struct {
 	// abandon is closed when the store is replaced by a Raft snapshot
 	// restore, waking every blocked query.
 	abandon chan struct{}
+	// nodeAllocs wakes the waiters on nodes whose allocations a write
+	// changed on the servers' side.
+	nodeAllocs nodeAllocsWatch
 }
 
 // New returns an empty store.
@@ -126,6 +129,9 @@ type writeTxn struct {
 	*memdb.Txn
 	index   uint64
 	touched map[string]bool
+	// allocNodes are the nodes of the allocations this write changes on
+	// the servers' side (AllocModifyIndex at this index).
+	allocNodes map[string]bool
 	// allocs shares what the allocations this write stores have in common.
 	allocs compactor
 }
@@ -144,12 +150,19 @@ func (s *Store) write(index uint64, fn func(tx *writeTxn) error) error {
 		}
 	}
 	tx.Commit()
+	s.nodeAllocs.notify(tx.allocNodes)
 	return nil
 }
 
 // insert stores obj in table and marks the table changed at this index.
 func (tx *writeTxn) insert(table string, obj any) error {
 	tx.touched[table] = true
+	if row, ok := obj.(*allocRow); ok && row.AllocModifyIndex == tx.index {
+		if tx.allocNodes == nil {
+			tx.allocNodes = map[string]bool{}
+		}
+		tx.allocNodes[row.NodeID] = true
+	}
 	if err := tx.Insert(table, obj); err != nil {
 		return fmt.Errorf("insert into %s: %w", table, err)
 	}

@@ -16,13 +16,15 @@ type ReplicationFetchArgs struct {
 
 // ReplicationFetchReply is the replicated state of the authoritative
 // region as of Index: ACL policies, roles, global tokens (with their
-// secrets: it travels only between servers), namespaces and node pools
-// (the built-in ones left out).
+// secrets: it travels only between servers), auth methods and binding
+// rules, namespaces and node pools (the built-in ones left out).
 type ReplicationFetchReply struct {
-	Index      uint64
-	Policies   []*api.ACLPolicy
-	Roles      []*api.ACLRole
-	Tokens     []*api.ACLToken
-	Namespaces []*api.Namespace
-	NodePools  []*api.NodePool
+	Index        uint64
+	Policies     []*api.ACLPolicy
+	Roles        []*api.ACLRole
+	Tokens       []*api.ACLToken
+	AuthMethods  []*api.ACLAuthMethod
+	BindingRules []*api.ACLBindingRule
+	Namespaces   []*api.Namespace
+	NodePools    []*api.NodePool
 }

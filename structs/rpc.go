@@ -128,8 +128,9 @@ type NodeAllocsReply struct {
 }
 
 // NodeClientAllocsReply lists a node's allocations as of Index, each with
-// its modify index, so that a client fetches only those that changed
-// (Nomad's Node.GetClientAllocs). NodeAllocsArgs asks for it.
+// its AllocModifyIndex (the last index at which the servers changed it),
+// so that a client fetches only those the servers changed (Nomad's
+// Node.GetClientAllocs). NodeAllocsArgs asks for it.
 type NodeClientAllocsReply struct {
 	Allocs map[string]uint64
 	Index  uint64

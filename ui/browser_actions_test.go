@@ -145,3 +145,22 @@ func TestBrowserSignIn(t *testing.T) {
 		t.Fatalf("token still stored after sign out")
 	}
 }
+
+// TestBrowserOneTimeToken opens the UI with a one-time token in the URL,
+// as `roam ui -authenticate` does: the UI trades it for the token, signs
+// in and drops it from the URL; a spent one leads to the sign-in page.
+func TestBrowserOneTimeToken(t *testing.T) {
+	agent := startACLDevAgent(t)
+	ott, _, err := agent.client.ACLTokens().UpsertOneTimeToken(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, agent.url)
+	b.open(t, "/ui/jobs?ott="+ott.OneTimeSecretID)
+	b.waitFor(t, "the UI signs in with the exchanged token and the URL forgets the one-time token",
+		fmt.Sprintf(`localStorage.getItem('nomad.token') === %q && location.pathname === '/ui/jobs' && !location.search.includes('ott')`, agent.secret))
+	b.waitFor(t, "the jobs page loads with the token", `!document.querySelector('main .error-box') && `+mainHas("Jobs"))
+	eval[any](t, b, `localStorage.removeItem('nomad.token')`)
+	b.open(t, "/ui/jobs?ott="+ott.OneTimeSecretID)
+	b.waitFor(t, "a spent one-time token leads to the sign-in page", `location.pathname === '/ui/settings/tokens' && `+mainHas("Not signed in"))
+}

@@ -397,3 +397,34 @@ func TestLogsFollowAcrossRotation(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestExecErrors: an exec that cannot start answers over the websocket,
+// closing it with the reason, which Nomad's API client returns.
+func TestExecErrors(t *testing.T) {
+	e := newEnv(t)
+	alloc := e.run(t, "service", `while true; do sleep 0.05; done`, "running")
+	unknown := *alloc
+	unknown.ID = "8d2b5a7e-0000-0000-0000-000000000000"
+	cases := []struct {
+		name    string
+		alloc   *api.Allocation
+		task    string
+		command []string
+		want    string
+	}{
+		{"unknown allocation", &unknown, "web", []string{"/bin/true"}, `Unknown allocation "8d2b5a7e-0000-0000-0000-000000000000"`},
+		{"unknown task", alloc, "nope", []string{"/bin/true"}, `unknown task name "nope"`},
+		{"no command", alloc, "web", []string{}, "command is not a non-empty JSON array of strings"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			code, err := e.api.Allocations().Exec(ctx, tc.alloc, tc.task, false, tc.command,
+				strings.NewReader(""), io.Discard, io.Discard, nil, nil)
+			if code != -2 || err == nil || err.Error() != tc.want {
+				t.Fatalf("exit %d, err %v; want -2, %q", code, err, tc.want)
+			}
+		})
+	}
+}

@@ -144,9 +144,11 @@ func (s *Set) Heartbeat(nodeID string) (time.Duration, error) {
 }
 
 // NodeAllocations implements client.Servers: a blocking
-// Node.GetClientAllocs names the node's allocations with their modify
-// indexes, and Alloc.GetAllocs fetches only those not already known at
-// that index, so that a change to one allocation does not send them all.
+// Node.GetClientAllocs names the node's allocations with the index at which
+// the servers last changed each (AllocModifyIndex), and Alloc.GetAllocs
+// fetches only those not already known at that index, so that a change to
+// one allocation does not send them all, and the client's own status
+// updates send nothing back.
 func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) ([]*api.Allocation, uint64, error) {
 	var list structs.NodeClientAllocsReply
 	args := &structs.NodeAllocsArgs{NodeID: nodeID, MinIndex: minIndex, Wait: wait, NodeAuth: s.auth}
@@ -157,7 +159,7 @@ func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint6
 	defer s.cacheMu.Unlock()
 	var stale []string
 	for id, index := range list.Allocs {
-		if a, ok := s.allocs[id]; !ok || a.ModifyIndex != index {
+		if a, ok := s.allocs[id]; !ok || a.AllocModifyIndex != index {
 			stale = append(stale, id)
 		}
 	}

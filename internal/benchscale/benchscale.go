@@ -73,6 +73,9 @@ type Report struct {
 	// LeaderReady is the time from kill -9 of the leader to a write
 	// accepted by the next one (for one server: the restarted one).
 	LeaderReady time.Duration
+	// NodesNotReadyAfterFailover is the most nodes the new leader held
+	// down (or disconnected) at once in the afterFailover that followed.
+	NodesNotReadyAfterFailover int
 	// Latencies are the servers' own timings, where they publish them:
 	// the median of the p50s and the worst p99 (and p90) of the windows
 	// sampled during placement (the Prometheus summaries cover the last
@@ -100,6 +103,10 @@ type Sample struct {
 	RSS                int64
 	UpdatesSent, Beats int64
 }
+
+// afterFailover is how long the node statuses are watched after a
+// failover.
+const afterFailover = 30 * time.Second
 
 // sampleEvery is the sampling interval during placement.
 const sampleEvery = 250 * time.Millisecond
@@ -168,7 +175,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.measureIdle(ctx, leader, sim, cfg.Idle)
 	}
 	if cfg.Failover {
-		if rep.LeaderReady, err = c.failover(ctx, leader); err != nil {
+		next, ready, err := c.failover(ctx, leader)
+		if err != nil {
+			return rep, err
+		}
+		rep.LeaderReady = ready
+		if rep.NodesNotReadyAfterFailover, err = next.nodesNotReady(ctx, afterFailover); err != nil {
 			return rep, err
 		}
 	}
@@ -342,5 +354,6 @@ func (r *Report) WriteSummary(w io.Writer) {
 	}
 	if r.Failover {
 		fmt.Fprintf(w, "leader ready after kill -9 %s\n", r.LeaderReady.Round(time.Millisecond))
+		fmt.Fprintf(w, "nodes not ready after it   %d at most, over %s\n", r.NodesNotReadyAfterFailover, afterFailover)
 	}
 }

@@ -262,17 +262,51 @@ func (p *serverProc) acceptsWrite() bool {
 }
 
 // failover kills the leader with SIGKILL and times until a server (the
-// restarted one, when it was alone) accepts a write as leader.
-func (c *cluster) failover(ctx context.Context, leader *serverProc) (time.Duration, error) {
+// restarted one, when it was alone) accepts a write as leader, which it
+// returns.
+func (c *cluster) failover(ctx context.Context, leader *serverProc) (*serverProc, time.Duration, error) {
 	start := time.Now()
 	leader.kill()
 	if len(c.servers) == 1 {
 		if err := leader.start(); err != nil {
-			return 0, err
+			return nil, 0, err
 		}
 	}
-	if _, err := c.waitLeader(ctx, 5*time.Minute); err != nil {
+	next, err := c.waitLeader(ctx, 5*time.Minute)
+	if err != nil {
+		return nil, 0, err
+	}
+	return next, time.Since(start), nil
+}
+
+// nodesNotReady polls the leader's node list every second for d and
+// returns the most nodes seen at once in another status than ready: after
+// a failover, nodes the new leader marked down (or disconnected) before
+// they found it.
+func (p *serverProc) nodesNotReady(ctx context.Context, d time.Duration) (int, error) {
+	client, err := p.client()
+	if err != nil {
 		return 0, err
 	}
-	return time.Since(start), nil
+	most := 0
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		nodes, _, err := client.Nodes().List(nil)
+		if err != nil {
+			return most, err
+		}
+		n := 0
+		for _, node := range nodes {
+			if node.Status != api.NodeStatusReady {
+				n++
+			}
+		}
+		most = max(most, n)
+		select {
+		case <-ctx.Done():
+			return most, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return most, nil
 }

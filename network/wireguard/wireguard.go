@@ -64,6 +64,7 @@ type Config struct {
 type Overlay struct {
 	local   net.IP
 	port    int
+	mtu     int
 	public  string // base64, as published
 	dev     *device.Device
 	uapi    net.Listener
@@ -102,7 +103,8 @@ func Start(cfg Config) (*Overlay, error) {
 	if _, err := netlink.LinkByName(Device); err == nil {
 		return nil, fmt.Errorf("wireguard: a device %s exists already (another client on this host?)", Device)
 	}
-	t, err := tun.CreateTUN(Device, under.Attrs().MTU-overhead)
+	mtu := under.Attrs().MTU - overhead
+	t, err := tun.CreateTUN(Device, mtu)
 	if err != nil {
 		return nil, fmt.Errorf("wireguard: create TUN device %s (/dev/net/tun): %w", Device, err)
 	}
@@ -111,20 +113,30 @@ func Start(cfg Config) (*Overlay, error) {
 		Verbosef: device.DiscardLogf,
 		Errorf:   func(f string, args ...any) { logger.Warn("wireguard: " + fmt.Sprintf(f, args...)) },
 	})
-	o := &Overlay{local: ip, port: cfg.Port, public: base64.StdEncoding.EncodeToString(public), dev: dev,
+	o := &Overlay{local: ip, port: cfg.Port, mtu: mtu, public: base64.StdEncoding.EncodeToString(public), dev: dev,
 		logger: logger, applied: map[string]string{}}
 	setup := fmt.Sprintf("private_key=%s\nlisten_port=%d\n", hex.EncodeToString(private), cfg.Port)
 	if err := dev.IpcSet(setup); err != nil {
 		dev.Close()
 		return nil, fmt.Errorf("wireguard: configure %s (UDP port %d): %w", Device, cfg.Port, err)
 	}
-	if err := dev.Up(); err != nil {
+	// wireguard-go follows the link's state (it closes its UDP socket while
+	// the link is down): the link goes up now, so that the node answers
+	// handshakes as soon as its peers list it.
+	link, err := netlink.LinkByName(Device)
+	if err == nil {
+		err = netlink.LinkSetUp(link)
+	}
+	if err == nil {
+		err = dev.Up()
+	}
+	if err != nil {
 		dev.Close()
 		return nil, fmt.Errorf("wireguard: bring up %s: %w", Device, err)
 	}
+	// The socket is for inspection only: the overlay runs without it.
 	if o.uapi, err = serveUAPI(dev, filepath.Join(cfg.Dir, SocketFile)); err != nil {
-		dev.Close()
-		return nil, err
+		logger.Warn("wireguard: no UAPI socket (wg show will not see the device)", "error", err)
 	}
 	return o, nil
 }
@@ -180,13 +192,16 @@ func serveUAPI(dev *device.Device, path string) (net.Listener, error) {
 // Kind is network.OverlayWireGuard.
 func (o *Overlay) Kind() string { return network.OverlayWireGuard }
 
+// MTU is the underlay's less WireGuard's encapsulation.
+func (o *Overlay) MTU() int { return o.mtu }
+
 // Local is the node's endpoint and public key.
 func (o *Overlay) Local() network.Peer {
 	return network.Peer{Kind: network.OverlayWireGuard, VTEP: o.local.String(), PublicKey: o.public, Port: o.port}
 }
 
 // Ensure addresses the device with the network address of the node's
-// subnet and brings it up.
+// subnet and makes sure it is up.
 func (o *Overlay) Ensure(subnet *net.IPNet) error {
 	o.mu.Lock()
 	o.subnet = subnet
@@ -286,7 +301,9 @@ func (o *Overlay) syncRoutes(want map[string]*net.IPNet) error {
 
 // Close stops the device, which removes it and its routes.
 func (o *Overlay) Close() error {
-	o.uapi.Close()
+	if o.uapi != nil {
+		o.uapi.Close()
+	}
 	o.dev.Close()
 	return nil
 }

@@ -1,7 +1,7 @@
 // app.js starts the UI: it routes the URL (history-based, under /ui/) to a
 // view, gives each view an abort signal that ends its watches when the
 // person leaves, and shows whether the agent can be reached.
-import { onConnection } from './api.js';
+import { onConnection, put, setToken } from './api.js';
 import { regionSwitcher } from './regions.js';
 import { ago, fill, h } from './dom.js';
 import { jobsView } from './jobs.js';
@@ -118,4 +118,25 @@ setInterval(() => {
   for (const el of document.querySelectorAll('time[datetime]')) el.textContent = ago(el.dateTime);
 }, 10000);
 
-render();
+// A one-time token in the URL (`roam ui -authenticate`) is exchanged for
+// the token it stands for, which signs the UI in; the URL keeps no trace
+// of it. A spent or expired one leads to the sign-in page.
+async function start() {
+  const query = new URLSearchParams(location.search);
+  const ott = query.get('ott');
+  if (ott) {
+    query.delete('ott');
+    const rest = query.toString();
+    try {
+      const res = await put('/v1/acl/token/onetime/exchange', { OneTimeSecretID: ott });
+      setToken(res.Token.SecretID);
+      history.replaceState(null, '', location.pathname + (rest ? `?${rest}` : ''));
+    } catch (err) {
+      console.error('one-time token exchange', err);
+      history.replaceState(null, '', '/ui/settings/tokens');
+    }
+  }
+  render();
+}
+
+start();

@@ -1,0 +1,391 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/crypto/curve25519"
+	"golang.org/x/sys/unix"
+
+	"github.com/roam-project/roam/internal/capture"
+	"github.com/roam-project/roam/network"
+	"github.com/roam-project/roam/network/wireguard"
+	"github.com/roam-project/roam/structs"
+)
+
+// requireTUN skips unless userspace WireGuard can run.
+func requireTUN(t testing.TB) {
+	t.Helper()
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		t.Skip("no /dev/net/tun: userspace WireGuard cannot run here")
+	}
+}
+
+// TestClusterNetworkWireGuard runs one server and three clients, each
+// client in a network namespace of its own on a shared underlay, with the
+// WireGuard overlay: a bridge-mode system job's allocations reach one
+// another by cluster address, only WireGuard's UDP crosses the underlay,
+// the cluster network does not reach the nodes' own services (mapped
+// ports aside), allocations get the overlay's MTU, a network policy drops
+// the allocations and namespaces it does not admit (on the same node too),
+// and a node that goes away loses its peer entry and route on the others.
+func TestClusterNetworkWireGuard(t *testing.T) {
+	requireNetns(t)
+	requireTUN(t)
+	c := startNodes(t, 3, "wireguard")
+	hostOf := map[string]*testHost{} // alloc ID → its node's host
+	for _, al := range c.allocs {
+		n, _, err := c.cli.Nodes().Info(al.NodeID, nil)
+		mustNet(t, err)
+		for _, h := range c.hosts {
+			if h.name == n.Name {
+				hostOf[al.ID] = h
+			}
+		}
+	}
+
+	t.Run("every allocation reaches the others over WireGuard", func(t *testing.T) {
+		for _, from := range c.allocs {
+			for _, to := range c.allocs {
+				if from.ID == to.ID {
+					continue
+				}
+				addr := net.JoinHostPort(to.NetworkStatus.Address, "8080")
+				var last string
+				waitUntil(t, 20*time.Second, fmt.Sprintf("%s reaching %s", from.NetworkStatus.Address, addr), func() bool {
+					last = getFrom(network.NamespacePath(from.ID), addr)
+					return strings.Contains(last, "hello from webapp")
+				})
+			}
+		}
+	})
+
+	t.Run("allocations get the overlay's MTU", func(t *testing.T) {
+		const want = 1500 - 80 // the underlay's less WireGuard's encapsulation
+		for _, al := range c.allocs {
+			ns, err := netns.GetFromPath(network.NamespacePath(al.ID))
+			mustNet(t, err)
+			h, err := netlink.NewHandleAt(ns)
+			mustNet(t, err)
+			eth0, err := h.LinkByName("eth0")
+			mustNet(t, err)
+			if got := eth0.Attrs().MTU; got != want {
+				t.Errorf("allocation %s: eth0 MTU %d, want %d", al.ID, got, want)
+			}
+			h.Close()
+			ns.Close()
+		}
+	})
+
+	t.Run("the underlay carries only encrypted UDP", func(t *testing.T) {
+		from, to := c.allocs[0], c.allocs[1]
+		veth := underlayVeth(c.hosts, hostOf[to.ID])
+		capt, err := capture.Start("", veth)
+		mustNet(t, err)
+		const marker = "roam-wireguard-marker-42"
+		addr := net.JoinHostPort(to.NetworkStatus.Address, "8080")
+		got := getPath(network.NamespacePath(from.ID), addr, "/"+marker)
+		pkts := capt.Stop()
+		if !strings.Contains(got, "HTTP/1.") {
+			t.Fatalf("GET %s: %q", addr, got)
+		}
+		_, cluster, _ := net.ParseCIDR("10.42.0.0/16")
+		wg := 0
+		for _, p := range pkts {
+			switch {
+			case bytes.Contains(p.Data, []byte(marker)):
+				t.Errorf("the request crossed the underlay in the clear: %s → %s proto %d", p.Src, p.Dst, p.Proto)
+			case cluster.Contains(p.Src) || cluster.Contains(p.Dst):
+				t.Errorf("a cluster packet crossed the underlay unencapsulated: %s → %s proto %d", p.Src, p.Dst, p.Proto)
+			case p.Proto == unix.IPPROTO_UDP && p.DstPort == wireguard.DefaultPort:
+				wg++
+			}
+		}
+		if wg == 0 {
+			t.Errorf("no WireGuard packets (UDP %d) among the %d captured on %s", wireguard.DefaultPort, len(pkts), veth)
+		}
+	})
+
+	t.Run("the cluster network reaches host services only through mapped ports", func(t *testing.T) {
+		from, to := c.allocs[0], c.allocs[1]
+		target := hostOf[to.ID]
+		var ln net.Listener
+		mustNet(t, network.InNamespace(target.nsPath, func() error {
+			var err error
+			ln, err = net.Listen("tcp", ":9555")
+			return err
+		}))
+		defer ln.Close()
+		go func() {
+			for {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				// The whole request read first: closing on unread data
+				// would reset the connection before the answer is read.
+				r := bufio.NewReader(conn)
+				for {
+					if line, err := r.ReadString('\n'); err != nil || line == "\r\n" {
+						break
+					}
+				}
+				fmt.Fprintln(conn, "host service")
+				conn.Close()
+			}
+		}()
+		gw := strings.TrimSuffix(to.NetworkStatus.Address, lastOctet(to.NetworkStatus.Address)) + "1"
+		if got := getWithin(network.NamespacePath(from.ID), net.JoinHostPort(gw, "9555"), time.Second); strings.Contains(got, "host service") {
+			t.Errorf("an allocation reached the other node's host service at %s:9555 over the cluster network", gw)
+		}
+		if got := getWithin(target.nsPath, net.JoinHostPort(gw, "9555"), time.Second); !strings.Contains(got, "host service") {
+			t.Fatalf("the host service does not answer locally: %q", got)
+		}
+		port := mappedPort(t, to)
+		addr := net.JoinHostPort(target.ip, fmt.Sprint(port))
+		waitUntil(t, 15*time.Second, "the mapped port "+addr, func() bool {
+			return strings.Contains(getFrom(network.NamespacePath(from.ID), addr), "hello from webapp")
+		})
+	})
+
+	t.Run("a network policy drops the allocations it does not admit", func(t *testing.T) {
+		guarded := runSystemWebJob(t, c, "guarded", map[string]string{structs.IngressFromMeta: "service:pong"})
+		intruders := runSystemWebJob(t, c, "intruder", nil)
+		g := guarded[0]
+		addr := net.JoinHostPort(g.NetworkStatus.Address, "8080")
+		for _, src := range c.allocs {
+			waitUntil(t, 15*time.Second, "pong reaching "+addr, func() bool {
+				return strings.Contains(getFrom(network.NamespacePath(src.ID), addr), "hello from webapp")
+			})
+		}
+		for _, in := range intruders {
+			waitUntil(t, 15*time.Second, "the intruder dropped at "+addr, func() bool {
+				return !strings.Contains(getWithin(network.NamespacePath(in.ID), addr, 300*time.Millisecond), "hello from webapp")
+			})
+		}
+	})
+
+	t.Run("a network policy drops the namespaces it does not admit", func(t *testing.T) {
+		_, err := c.cli.Namespaces().Register(&api.Namespace{Name: "ops"}, nil)
+		mustNet(t, err)
+		guarded := runSystemWebJob(t, c, "ops-only", map[string]string{structs.IngressFromMeta: "namespace:ops"})
+		ops := runSystemWebJobIn(t, c, "ops", "ops-client", nil)
+		for _, g := range guarded {
+			addr := net.JoinHostPort(g.NetworkStatus.Address, "8080")
+			for _, src := range ops {
+				waitUntil(t, 15*time.Second, "ops reaching "+addr, func() bool {
+					return strings.Contains(getFrom(network.NamespacePath(src.ID), addr), "hello from webapp")
+				})
+			}
+			for _, src := range c.allocs { // namespace default
+				waitUntil(t, 15*time.Second, "default dropped at "+addr, func() bool {
+					return !strings.Contains(getWithin(network.NamespacePath(src.ID), addr, 300*time.Millisecond), "hello from webapp")
+				})
+			}
+		}
+	})
+
+	t.Run("a node that goes away loses its peer and route on the others", func(t *testing.T) {
+		gone := c.clients[2]
+		var goneHost *testHost
+		for _, h := range c.hosts {
+			if h.nsPath == gone.nsPath {
+				goneHost = h
+			}
+		}
+		var goneAlloc *api.Allocation
+		for _, al := range c.allocs {
+			if hostOf[al.ID] == goneHost {
+				goneAlloc = al
+			}
+		}
+		_, goneSubnet, _ := net.ParseCIDR(goneAlloc.NetworkStatus.Address + "/24")
+		goneKey := wgPublicKey(t, gone)
+		for _, other := range c.clients[:2] {
+			if !contains(wgPeers(t, other), goneKey) {
+				t.Fatalf("%s does not peer with %s before it goes", other.name, gone.name)
+			}
+		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				for _, a := range c.clients {
+					t.Logf("%s's WireGuard device:\n%s", a.name, wgState(t, a))
+				}
+			}
+		})
+		start := time.Now()
+		gone.kill()
+		for i, other := range c.clients[:2] {
+			waitUntil(t, 20*time.Second, other.name+" dropping the gone node", func() bool {
+				return !hasRouteIn(t, c.hosts[i].nsPath, goneSubnet) && !contains(wgPeers(t, other), goneKey)
+			})
+		}
+		t.Logf("%s gone from its peers after %s", gone.name, time.Since(start).Round(time.Millisecond))
+		start = time.Now()
+		gone.start(t)
+		for i, other := range c.clients[:2] {
+			waitUntil(t, 20*time.Second, other.name+" peering with the node back", func() bool {
+				return hasRouteIn(t, c.hosts[i].nsPath, goneSubnet) && contains(wgPeers(t, other), goneKey)
+			})
+		}
+		t.Logf("%s peered with again %s after its restart", gone.name, time.Since(start).Round(time.Millisecond))
+		// A new job's allocation there is reached from the others.
+		start = time.Now()
+		after := runSystemWebJob(t, c, "after", nil)
+		t.Logf("a new job running on every node after %s", time.Since(start).Round(time.Millisecond))
+		start = time.Now()
+		defer func() { t.Logf("its allocation there reached after %s", time.Since(start).Round(time.Millisecond)) }()
+		for _, al := range after {
+			if al.NodeID != goneAlloc.NodeID {
+				continue
+			}
+			addr := net.JoinHostPort(al.NetworkStatus.Address, "8080")
+			for _, src := range c.allocs {
+				if hostOf[src.ID] == goneHost {
+					continue
+				}
+				// Handshakes sent while the node's new device was not up
+				// yet, or before its peers listed it again, are retried
+				// every 5 s; one pair took 20 s on a loaded test machine.
+				waitUntil(t, 45*time.Second, "reaching the returned node's allocation at "+addr, func() bool {
+					return strings.Contains(getFrom(network.NamespacePath(src.ID), addr), "hello from webapp")
+				})
+			}
+		}
+	})
+}
+
+// underlayVeth is the host side of h's underlay veth pair.
+func underlayVeth(hosts []*testHost, h *testHost) string {
+	for i, x := range hosts {
+		if x == h {
+			return fmt.Sprintf("rtul%d", i+1)
+		}
+	}
+	return ""
+}
+
+func lastOctet(ip string) string { return ip[strings.LastIndexByte(ip, '.')+1:] }
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// mappedPort is the host port of the allocation's "http" port.
+func mappedPort(t testing.TB, a *api.Allocation) int {
+	t.Helper()
+	if a.AllocatedResources != nil {
+		for _, p := range a.AllocatedResources.Shared.Ports {
+			if p.Label == "http" {
+				return p.Value
+			}
+		}
+	}
+	t.Fatalf("allocation %s has no http port", a.ID)
+	return 0
+}
+
+// getPath is getFrom for a path of its own.
+func getPath(nsPath, addr, path string) string {
+	var body string
+	err := network.InNamespace(nsPath, func() error {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, addr)
+		b, err := io.ReadAll(c)
+		body = string(b)
+		return err
+	})
+	if err != nil {
+		return err.Error()
+	}
+	return body
+}
+
+// wgSocket is the UAPI socket of the agent's WireGuard device.
+func wgSocket(a *nsAgent) string {
+	return filepath.Join(filepath.Dir(a.conf), "data", "client", wireguard.SocketFile)
+}
+
+// wgPeers lists the public keys (base64) the agent's device peers with,
+// through its UAPI socket (what `wg show` reads).
+func wgPeers(t testing.TB, a *nsAgent) []string {
+	t.Helper()
+	var keys []string
+	for _, kv := range wgGet(t, a) {
+		if k, ok := strings.CutPrefix(kv, "public_key="); ok {
+			raw, err := hex.DecodeString(k)
+			mustNet(t, err)
+			keys = append(keys, base64.StdEncoding.EncodeToString(raw))
+		}
+	}
+	return keys
+}
+
+// wgPublicKey is the agent's own public key, from its private key file.
+func wgPublicKey(t testing.TB, a *nsAgent) string {
+	t.Helper()
+	for _, kv := range wgGet(t, a) {
+		if k, ok := strings.CutPrefix(kv, "private_key="); ok {
+			raw, err := hex.DecodeString(k)
+			mustNet(t, err)
+			pub, err := curve25519.X25519(raw, curve25519.Basepoint)
+			mustNet(t, err)
+			return base64.StdEncoding.EncodeToString(pub)
+		}
+	}
+	t.Fatalf("%s: no private key in the UAPI answer", a.name)
+	return ""
+}
+
+// wgState is the agent's device state as UAPI reports it, less its key.
+func wgState(t testing.TB, a *nsAgent) string {
+	var out []string
+	for _, kv := range wgGet(t, a) {
+		if !strings.HasPrefix(kv, "private_key=") && !strings.HasPrefix(kv, "preshared_key=") {
+			out = append(out, kv)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// wgGet sends the UAPI get request and returns its key=value lines.
+func wgGet(t testing.TB, a *nsAgent) []string {
+	t.Helper()
+	conn, err := net.Dial("unix", wgSocket(a))
+	mustNet(t, err)
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	_, err = io.WriteString(conn, "get=1\n\n")
+	mustNet(t, err)
+	var lines []string
+	for sc := bufio.NewScanner(conn); sc.Scan(); {
+		if strings.HasPrefix(sc.Text(), "errno=") {
+			break
+		}
+		lines = append(lines, sc.Text())
+	}
+	return lines
+}
