@@ -273,7 +273,12 @@ func TestNomadCLICompat(t *testing.T) {
 			tasks := resp.Diff.TaskGroups[0].Tasks
 			if len(tasks) != 1 || tasks[0].Name != "main" || tasks[0].Type != "Edited" ||
 				strings.Join(tasks[0].Annotations, ",") != "forces create/destroy update" {
-				t.Errorf("destructive plan task diffs = %+v", tasks)
+				t.Fatalf("destructive plan task diffs = %+v", tasks)
+			}
+			// `+/- args[1]: "echo compat-ready; sleep 600" => "echo changed; sleep 600"`
+			if objs := tasks[0].Objects; len(objs) != 1 || objs[0].Name != "Config" || len(objs[0].Fields) != 1 ||
+				objs[0].Fields[0].Name != "args[1]" || objs[0].Fields[0].Type != "Edited" || objs[0].Fields[0].New != "echo changed; sleep 600" {
+				t.Errorf("destructive plan config diff = %+v", objs)
 			}
 		}},
 		{"job history", func(t *testing.T) {
