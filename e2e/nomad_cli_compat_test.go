@@ -131,11 +131,12 @@ func runAndMonitor(t *testing.T, c *api.Client, job *api.Job) *api.Evaluation {
 	return eval
 }
 
-// jobByPrefix replays the CLI's JobIDByPrefix and Info.
+// jobByPrefix replays the CLI's JobIDByPrefix and Info: several matches
+// are fine when the first, in ID order, is the prefix itself.
 func jobByPrefix(t *testing.T, c *api.Client, prefix string) *api.Job {
 	t.Helper()
 	stubs, _, err := c.Jobs().PrefixList(prefix)
-	if err != nil || len(stubs) != 1 {
+	if err != nil || len(stubs) == 0 || len(stubs) > 1 && stubs[0].ID != prefix {
 		t.Fatalf("job prefix list %q = %d stubs, %v", prefix, len(stubs), err)
 	}
 	if stubs[0].Namespace != "default" {
@@ -594,6 +595,19 @@ func TestNomadCLICompat(t *testing.T) {
 			if !found {
 				t.Errorf("eval list lacks the job's first evaluation %s", firstEval.ID)
 			}
+			// -job and -status become the job and status parameters.
+			byJob, _, err := c.Evaluations().List(&api.QueryOptions{Params: map[string]string{"job": "compat", "status": "complete"}})
+			if err != nil || len(byJob) < 2 {
+				t.Fatalf("eval list -job compat -status complete = %d, %v", len(byJob), err)
+			}
+			for _, e := range byJob {
+				if e.JobID != "compat" || e.Status != "complete" {
+					t.Errorf("filtered eval = %s %s", e.JobID, e.Status)
+				}
+			}
+			if none, _, err := c.Evaluations().List(&api.QueryOptions{Params: map[string]string{"job": "nope"}}); err != nil || len(none) != 0 {
+				t.Errorf("eval list -job nope = %d, %v", len(none), err)
+			}
 		}},
 		{"deployment list", func(t *testing.T) {
 			ds, _, err := c.Deployments().List(nil)
@@ -725,6 +739,41 @@ func TestNomadCLICompat(t *testing.T) {
 			}
 			if want := fmt.Sprintf("%s:%s", members.Members[0].Addr, members.Members[0].Tags["port"]); s.Address != want {
 				t.Errorf("raft server address %q, want %q", s.Address, want)
+			}
+		}},
+		{"job status of a parameterized job", func(t *testing.T) {
+			job := shellJob("compat-batch", "batch", 1, "echo $NOMAD_META_n")
+			job.ParameterizedJob = &api.ParameterizedJobConfig{Payload: "optional", MetaRequired: []string{"n"}}
+			if _, _, err := c.Jobs().Register(job, nil); err != nil {
+				t.Fatal(err)
+			}
+			d, _, err := c.Jobs().Dispatch("compat-batch", map[string]string{"n": "1"}, nil, "", nil)
+			if err != nil || d.DispatchedJobID == "" || d.EvalID == "" {
+				t.Fatalf("dispatch = %+v, %v", d, err)
+			}
+			stubs, _, err := c.Jobs().PrefixList("compat-batch")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range stubs {
+				if s.ID == "compat-batch" && (!s.ParameterizedJob || s.Type != "batch") {
+					t.Errorf("parent stub = %+v (type column prints batch/parameterized)", s)
+				}
+			}
+			parent := jobByPrefix(t, c, "compat-batch")
+			if !parent.IsParameterized() || parent.ParameterizedJob.Payload != "optional" || strings.Join(parent.ParameterizedJob.MetaRequired, ",") != "n" {
+				t.Errorf("parent parameterized block = %+v", parent.ParameterizedJob)
+			}
+			children, _, err := c.Jobs().PrefixList("compat-batch" + api.JobDispatchLaunchSuffix)
+			if err != nil || len(children) != 1 || children[0].ID != d.DispatchedJobID || children[0].ParentID != "compat-batch" || children[0].Status == "" {
+				t.Fatalf("dispatched children = %+v, %v", children, err)
+			}
+			waitUntil(t, 30*time.Second, "the child counted dead in the parent's summary", func() bool {
+				sum, _, err := c.Jobs().Summary("compat-batch", nil)
+				return err == nil && sum.Children != nil && sum.Children.Dead == 1 && sum.Children.Pending+sum.Children.Running == 0
+			})
+			if _, _, err := c.Jobs().Deregister("compat-batch", true, nil); err != nil {
+				t.Fatal(err)
 			}
 		}},
 		{"job stop", func(t *testing.T) {
