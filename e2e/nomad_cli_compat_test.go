@@ -577,7 +577,16 @@ func TestNomadCLICompat(t *testing.T) {
 				t.Fatal(err)
 			}
 			if hs.Uptime == 0 || hs.Memory == nil || hs.Memory.Total == 0 || len(hs.CPU) == 0 || len(hs.DiskStats) == 0 {
-				t.Errorf("host stats = %+v", hs)
+				t.Fatalf("host stats = %+v", hs)
+			}
+			// Host Resource Utilization shows the disk whose device is the
+			// node's unique.storage.volume, else only the device's name.
+			volume, physical := node.Attributes["unique.storage.volume"], false
+			for _, d := range hs.DiskStats {
+				physical = physical || d.Device == volume && d.Size > 0 && d.Used > 0
+			}
+			if volume == "" || !physical {
+				t.Errorf("no host disk stat for unique.storage.volume %q: %+v", volume, hs.DiskStats[0])
 			}
 		}},
 		{"eval list", func(t *testing.T) {
