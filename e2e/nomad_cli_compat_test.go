@@ -494,6 +494,23 @@ func TestNomadCLICompat(t *testing.T) {
 			if string(body) != "compat" {
 				t.Errorf("read at 0+6 = %q", body)
 			}
+			// alloc fs -f streams the file.
+			cancel := make(chan struct{})
+			defer close(cancel)
+			frames, errs := fs.Stream(alloc, path, "start", 0, cancel, nil)
+			var got strings.Builder
+			for !strings.Contains(got.String(), "compat-ready") {
+				select {
+				case f := <-frames:
+					if f != nil {
+						got.Write(f.Data)
+					}
+				case err := <-errs:
+					t.Fatalf("stream: %v", err)
+				case <-time.After(5 * time.Second):
+					t.Fatalf("stream gave %q", got.String())
+				}
+			}
 		}},
 		{"alloc exec", func(t *testing.T) {
 			alloc := singleAlloc(t, c, runningAllocs(t, c)[0].ID)
@@ -698,6 +715,9 @@ func TestNomadCLICompat(t *testing.T) {
 			if v, _, err := vars.Peek("compat/missing", nil); err != nil || v != nil {
 				t.Errorf("var peek of a missing path = %v, %v", v, err)
 			}
+			if _, _, err := vars.Read("compat/missing", nil); !errors.Is(err, api.ErrVariablePathNotFound) {
+				t.Errorf("var get of a missing path = %v", err)
+			}
 			metas, _, err := vars.PrefixList("compat", nil)
 			if err != nil || len(metas) != 1 || metas[0].Path != "compat/config" || metas[0].ModifyTime == 0 || metas[0].Namespace != "default" {
 				t.Errorf("var list = %+v, %v", metas, err)
@@ -748,6 +768,44 @@ func TestNomadCLICompat(t *testing.T) {
 			}
 			if want := fmt.Sprintf("%s:%s", members.Members[0].Addr, members.Members[0].Tags["port"]); s.Address != want {
 				t.Errorf("raft server address %q, want %q", s.Address, want)
+			}
+		}},
+		{"job status of a job that cannot be placed", func(t *testing.T) {
+			job := shellJob("compat-big", "service", 2, "sleep 600")
+			job.TaskGroups[0].Tasks[0].Resources.MemoryMB = ptr(1 << 30)
+			resp, _, err := c.Jobs().Register(job, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The monitor prints each failed group with its metrics and the
+			// blocked evaluation, and exits 2.
+			eval := monitorEval(t, c, resp.EvalID)
+			m := eval.FailedTGAllocs["app"]
+			if eval.Status != "complete" || m == nil || eval.BlockedEval == "" {
+				t.Fatalf("eval %s, failed groups %v, blocked eval %q", eval.Status, eval.FailedTGAllocs, eval.BlockedEval)
+			}
+			if m.NodesEvaluated != 1 || m.NodesExhausted != 1 || m.DimensionExhausted["memory"] != 1 || m.CoalescedFailures != 1 {
+				t.Errorf("placement failure metrics = %+v", m)
+			}
+			// job status shows the placement failures of the latest failed
+			// evaluation while one is blocked.
+			evals, _, err := c.Jobs().Evaluations("compat-big", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			blocked := false
+			for _, e := range evals {
+				blocked = blocked || e.Status == "blocked" && e.ID == eval.BlockedEval
+			}
+			if !blocked {
+				t.Errorf("job evaluations lack the blocked evaluation %s", eval.BlockedEval)
+			}
+			sum, _, err := c.Jobs().Summary("compat-big", nil)
+			if err != nil || sum.Summary["app"].Queued != 2 {
+				t.Errorf("summary of the unplaced job = %+v, %v", sum, err)
+			}
+			if _, _, err := c.Jobs().Deregister("compat-big", true, nil); err != nil {
+				t.Fatal(err)
 			}
 		}},
 		{"job status of a parameterized job", func(t *testing.T) {
