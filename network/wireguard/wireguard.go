@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/crypto/curve25519"
@@ -100,13 +101,10 @@ func Start(cfg Config) (*Overlay, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := netlink.LinkByName(Device); err == nil {
-		return nil, fmt.Errorf("wireguard: a device %s exists already (another client on this host?)", Device)
-	}
 	mtu := under.Attrs().MTU - overhead
-	t, err := tun.CreateTUN(Device, mtu)
+	t, err := createTUN(mtu)
 	if err != nil {
-		return nil, fmt.Errorf("wireguard: create TUN device %s (/dev/net/tun): %w", Device, err)
+		return nil, err
 	}
 	logger := cfg.Logger.With("device", Device)
 	dev := device.NewDevice(t, conn.NewDefaultBind(), &device.Logger{
@@ -139,6 +137,30 @@ func Start(cfg Config) (*Overlay, error) {
 		logger.Warn("wireguard: no UAPI socket (wg show will not see the device)", "error", err)
 	}
 	return o, nil
+}
+
+// staleWait is how long Start waits for the device of a client that just
+// exited to go: the kernel removes a TUN device after its last user.
+const staleWait = 3 * time.Second
+
+// createTUN makes the TUN device, waiting a little for one left by a
+// client that just exited (it is busy until the kernel has removed it).
+func createTUN(mtu int) (tun.Device, error) {
+	deadline := time.Now().Add(staleWait)
+	for {
+		if _, err := netlink.LinkByName(Device); err != nil { // none: make it
+			t, err := tun.CreateTUN(Device, mtu)
+			if err == nil {
+				return t, nil
+			}
+			if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
+				return nil, fmt.Errorf("wireguard: create TUN device %s (/dev/net/tun): %w", Device, err)
+			}
+		} else if time.Now().After(deadline) {
+			return nil, fmt.Errorf("wireguard: a device %s exists already (another client on this host?)", Device)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // loadKey reads the private key at path, making one (0600) if there is none.
