@@ -660,7 +660,7 @@ func TestNomadCLICompat(t *testing.T) {
 			}
 			// server members indexes region, dc, build and port; -detailed
 			// prints every tag.
-			for _, k := range []string{"region", "dc", "build", "port", "role", "id", "rpc_addr", "raft_vsn"} {
+			for _, k := range []string{"region", "dc", "build", "port", "role", "id", "rpc_addr", "raft_vsn", "vsn", "revision"} {
 				if m.Tags[k] == "" {
 					t.Errorf("member tag %q missing: %v", k, m.Tags)
 				}
