@@ -808,6 +808,55 @@ func TestNomadCLICompat(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"alloc status of a rescheduled allocation", func(t *testing.T) {
+			job := shellJob("compat-fail", "service", 1, "exit 1")
+			tg := job.TaskGroups[0]
+			tg.RestartPolicy = &api.RestartPolicy{Attempts: ptr(0), Mode: ptr("fail")}
+			tg.ReschedulePolicy = &api.ReschedulePolicy{Attempts: ptr(1), Interval: ptr(time.Hour), Delay: ptr(2 * time.Second),
+				DelayFunction: ptr("constant"), Unlimited: ptr(false)}
+			if _, _, err := c.Jobs().Register(job, nil); err != nil {
+				t.Fatal(err)
+			}
+			// The failed allocation names its delayed follow-up evaluation:
+			// alloc status prints "Reschedule Eligibility" from its WaitUntil.
+			var failed *api.Allocation
+			waitUntil(t, 30*time.Second, "a failed allocation with a follow-up evaluation", func() bool {
+				allocs, _, err := c.Jobs().Allocations("compat-fail", true, nil)
+				if err != nil || len(allocs) == 0 || allocs[len(allocs)-1].ClientStatus != "failed" {
+					return false
+				}
+				failed, _, err = c.Allocations().Info(allocs[len(allocs)-1].ID, nil)
+				return err == nil && failed.FollowupEvalID != ""
+			})
+			followup, _, err := c.Evaluations().Info(failed.FollowupEvalID, nil)
+			if err != nil || followup.WaitUntil.IsZero() || followup.Status != "pending" || followup.TriggeredBy == "" {
+				t.Errorf("follow-up evaluation = %+v, %v", followup, err)
+			}
+			// The replacement carries the reschedule tracker: "Reschedule Attempts = 1/1".
+			var next *api.Allocation
+			waitUntil(t, 30*time.Second, "the replacement allocation", func() bool {
+				f, _, err := c.Allocations().Info(failed.ID, nil)
+				if err != nil || f.NextAllocation == "" {
+					return false
+				}
+				next, _, err = c.Allocations().Info(f.NextAllocation, nil)
+				return err == nil
+			})
+			rt := next.RescheduleTracker
+			if rt == nil || len(rt.Events) != 1 || rt.Events[0].PrevAllocID != failed.ID || rt.Events[0].PrevNodeID != failed.NodeID ||
+				rt.Events[0].RescheduleTime == 0 {
+				t.Fatalf("reschedule tracker = %+v", rt)
+			}
+			if attempts, total := next.RescheduleInfo(time.Unix(0, next.ModifyTime)); attempts != 1 || total != 1 {
+				t.Errorf("reschedule info = %d/%d, want 1/1", attempts, total)
+			}
+			if next.PreviousAllocation != failed.ID {
+				t.Errorf("replacement's previous allocation = %q", next.PreviousAllocation)
+			}
+			if _, _, err := c.Jobs().Deregister("compat-fail", true, nil); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"job status of a parameterized job", func(t *testing.T) {
 			job := shellJob("compat-batch", "batch", 1, "echo $NOMAD_META_n")
 			job.ParameterizedJob = &api.ParameterizedJobConfig{Payload: "optional", MetaRequired: []string{"n"}}
