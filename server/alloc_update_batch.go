@@ -13,6 +13,13 @@ import (
 // updates before committing them, as Nomad's batch update interval.
 const allocUpdateBatchWindow = 50 * time.Millisecond
 
+// maxAllocUpdateBatch bounds the allocations of one batch (a client's
+// updates are never split), as the plan applier's batches are bounded:
+// past some 1,500 allocations a memdb write notifies its watchers by
+// walking whole index trees, which at a million allocations would make a
+// slow commit slower and the next batch larger still.
+const maxAllocUpdateBatch = 1024
+
 // allocUpdateBatcher commits the allocation updates of many clients in one
 // Raft entry per window, and one batch at a time: while a batch commits,
 // the next one gathers, so that a busy leader makes fewer, larger entries
@@ -21,7 +28,10 @@ const allocUpdateBatchWindow = 50 * time.Millisecond
 type allocUpdateBatcher struct {
 	apply func(structs.MessageType, any) (uint64, error)
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// full are the batches that reached maxAllocUpdateBatch, oldest
+	// first, to commit before pending.
+	full     []*allocUpdateBatch
 	pending  *allocUpdateBatch
 	inFlight bool
 }
@@ -44,12 +54,16 @@ func newAllocUpdateBatcher(apply func(structs.MessageType, any) (uint64, error))
 func (b *allocUpdateBatcher) submit(updates []*api.Allocation, evals map[jobKey]*api.Evaluation) error {
 	b.mu.Lock()
 	batch := b.pending
+	if batch != nil && len(batch.allocs) > 0 && len(batch.allocs)+len(updates) > maxAllocUpdateBatch {
+		b.full = append(b.full, batch)
+		batch = nil
+	}
 	if batch == nil {
 		batch = &allocUpdateBatch{jobs: map[jobKey]bool{}, done: make(chan struct{})}
-		b.pending = batch
-		if !b.inFlight {
+		if b.pending == nil && len(b.full) == 0 && !b.inFlight {
 			time.AfterFunc(allocUpdateBatchWindow, b.flush)
 		}
+		b.pending = batch
 	}
 	batch.allocs = append(batch.allocs, updates...)
 	for key, e := range evals {
@@ -63,12 +77,17 @@ func (b *allocUpdateBatcher) submit(updates []*api.Allocation, evals map[jobKey]
 	return batch.err
 }
 
-// flush commits the pending batch, then the one that gathered meanwhile.
+// flush commits the full batches and the pending one, then those that
+// gathered meanwhile.
 func (b *allocUpdateBatcher) flush() {
 	for {
 		b.mu.Lock()
-		batch := b.pending
-		b.pending = nil
+		var batch *allocUpdateBatch
+		if len(b.full) > 0 {
+			batch, b.full = b.full[0], b.full[1:]
+		} else {
+			batch, b.pending = b.pending, nil
+		}
 		b.inFlight = batch != nil
 		b.mu.Unlock()
 		if batch == nil {
