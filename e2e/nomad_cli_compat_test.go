@@ -920,6 +920,20 @@ func TestNomadCLICompat(t *testing.T) {
 				t.Fatalf("start eval %s: %s", eval.Status, eval.StatusDescription)
 			}
 			waitUntil(t, 60*time.Second, "two running allocations again", func() bool { return len(runningAllocs(t, c)) == 2 })
+			// job history -p shows the start as `Stop: "true" => "false"`.
+			_, diffs, _, err := c.Jobs().Versions("compat", true, nil)
+			if err != nil || len(diffs) == 0 {
+				t.Fatalf("versions: %d diffs, %v", len(diffs), err)
+			}
+			stop := ""
+			for _, f := range diffs[0].Fields {
+				if f.Name == "Stop" {
+					stop = f.Type + " " + f.Old + " => " + f.New
+				}
+			}
+			if stop != "Edited true => false" {
+				t.Errorf("newest version's diff: Stop %q, fields %+v", stop, diffs[0].Fields)
+			}
 		}},
 		{"system gc", func(t *testing.T) {
 			if err := c.System().GarbageCollect(); err != nil {

@@ -19,11 +19,13 @@ const (
 )
 
 // serverOwnedJobFields are maintained by the servers, not written by users,
-// and never show in a diff.
+// and never show in a diff (TaskGroups are compared group by group). Stop
+// does show, as in Nomad: `job history -p` of a restarted job prints
+// `Stop: "true" => "false"`.
 var serverOwnedJobFields = map[string]bool{
 	"Status": true, "StatusDescription": true, "Stable": true, "Version": true,
 	"SubmitTime": true, "CreateIndex": true, "ModifyIndex": true, "JobModifyIndex": true,
-	"TaskGroups": true, "Stop": true,
+	"TaskGroups": true,
 }
 
 // JobDiff compares two versions of a job (old may be nil for a new job) the

@@ -49,3 +49,33 @@ func TestJobDiffFlattensDriverConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestJobDiffShowsStop checks that stopping and starting a job shows in its
+// diff, as Nomad's shows the Stop field.
+func TestJobDiffShowsStop(t *testing.T) {
+	job := func(stop bool) *api.Job {
+		j := api.NewServiceJob("web", "web", "global", 50)
+		j.Stop = &stop
+		return j
+	}
+	cases := []struct {
+		name     string
+		old, new bool
+		want     string
+	}{
+		{"stopped", false, true, "Edited Stop false => true"},
+		{"started", true, false, "Edited Stop true => false"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := JobDiff(job(tc.old), job(tc.new))
+			if d.Type != "Edited" || len(d.Fields) != 1 {
+				t.Fatalf("diff = %+v", d)
+			}
+			f := d.Fields[0]
+			if got := f.Type + " " + f.Name + " " + f.Old + " => " + f.New; got != tc.want {
+				t.Errorf("field %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
