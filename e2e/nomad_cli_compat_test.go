@@ -199,6 +199,11 @@ func checkStats(t *testing.T, c *api.Client, alloc *api.Allocation) {
 	}
 }
 
+// TestNomadCLICompat runs one job through a dev agent and, one case per
+// verb of the real `nomad` CLI, replays that verb's API calls and checks the
+// fields it reads. The cases run in order on the same job: each starts from
+// the state the previous ones left (two running allocations of version 1
+// after "job history", a stopped job after "job stop").
 func TestNomadCLICompat(t *testing.T) {
 	a := startDevAgent(t, "")
 	c := a.client
