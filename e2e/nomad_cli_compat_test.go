@@ -527,6 +527,15 @@ func TestNomadCLICompat(t *testing.T) {
 			if err != nil || code != 3 || strings.TrimSpace(stdout.String()) != "got-hello" || strings.TrimSpace(stderr.String()) != "oops" {
 				t.Errorf("exec = exit %d, stdout %q, stderr %q, %v", code, stdout.String(), stderr.String(), err)
 			}
+			// From a terminal the CLI asks for a TTY and sends its size.
+			stdout.Reset()
+			sizes := make(chan api.TerminalSize, 1)
+			sizes <- api.TerminalSize{Height: 40, Width: 120}
+			code, err = c.Allocations().Exec(ctx, alloc, "main", true, []string{"/bin/sh", "-c", "sleep 0.5; stty size; tty"},
+				strings.NewReader(""), &stdout, &stderr, sizes, nil)
+			if out := stdout.String(); err != nil || code != 0 || !strings.Contains(out, "40 120") || !strings.Contains(out, "/dev/pts/") {
+				t.Errorf("exec -t = exit %d, output %q, %v", code, out, err)
+			}
 		}},
 		{"node status", func(t *testing.T) {
 			stubs, _, err := c.Nodes().List(&api.QueryOptions{Params: map[string]string{"os": "true"}})
