@@ -120,7 +120,7 @@ func TestAllocHeaderNetworkAddress(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rows := allocHeader(&api.Allocation{NetworkStatus: tc.status}, false, time.Now())
+			rows := allocHeader(&api.Allocation{NetworkStatus: tc.status}, false, time.Time{}, time.Now())
 			got := ""
 			for _, r := range rows {
 				if strings.HasPrefix(r, "Network Address|") {
@@ -171,15 +171,21 @@ func TestAllocStatusLabelsMatchNomad(t *testing.T) {
 		{Name: "init", Lifecycle: &api.TaskLifecycle{Hook: "prestart"}},
 		{Name: "log", Lifecycle: &api.TaskLifecycle{Hook: "poststart", Sidecar: true}},
 		{Name: "main"},
-	}}}}
+		{Name: "a-main"},
+	}, ReschedulePolicy: &api.ReschedulePolicy{Attempts: ptr(2), Interval: ptr(time.Hour)}}}}
 	alloc := &api.Allocation{ID: allocUUID, Name: "web.app[0]", TaskGroup: "app", Job: job, NextAllocation: allocUUID,
 		CreateTime: now.Add(-time.Minute).UnixNano(), ModifyTime: now.Add(-time.Second).UnixNano(),
+		DeploymentID: evalUUID, DeploymentStatus: &api.AllocDeploymentStatus{Canary: true},
+		RescheduleTracker: &api.RescheduleTracker{Events: []*api.RescheduleEvent{{RescheduleTime: now.Add(-time.Minute).UnixNano()}}},
+		FollowupEvalID:    evalUUID,
 		TaskStates: map[string]*api.TaskState{
 			"init": {State: "dead", Events: []*api.TaskEvent{{Type: "Terminated", Time: now.UnixNano()}}},
-			"log":  {State: "running"}, "main": {State: "running"},
+			"log":  {State: "running"}, "main": {State: "running"}, "a-main": {State: "running"},
 		}}
 	short := formatAllocStatus(alloc, nil, allocView{short: true}, now)
-	full := formatKV(allocHeader(alloc, false, now))
+	full := formatKV(allocHeader(alloc, false, now.Add(30*time.Second), now))
+	past := formatKV(allocHeader(alloc, false, now.Add(-time.Second), now))
+	tasks := formatAllocStatus(alloc, nil, allocView{}, now)
 	cases := []struct {
 		name, got, want string
 		absent          string
@@ -190,11 +196,20 @@ func TestAllocStatusLabelsMatchNomad(t *testing.T) {
 		{name: "tasks table has a lifecycle column", got: short, want: "Name  State    Last Event  Time                  Lifecycle\n"},
 		{name: "prestart task", got: short, want: "init  dead     Terminated  "},
 		{name: "sidecar task", got: short, want: "poststart sidecar"},
-		{name: "main task", got: short, want: "main  running  <none>      <none>                main"},
+		{name: "main tasks last", got: short, want: "log running <none> <none> poststart sidecar\na-main running <none> <none> main\nmain running"},
+		{name: "canary", got: full, want: "Canary               = true\n"},
+		{name: "reschedule attempts", got: full, want: "Reschedule Attempts  = 1/2\n"},
+		{name: "reschedule eligibility", got: full, want: "Reschedule Eligibility = 30s from now"},
+		{name: "no eligibility once past", got: past, want: "Reschedule Attempts", absent: "Reschedule Eligibility"},
+		{name: "hook task heading", got: tasks, want: `Task "log" (poststart sidecar) is "running"`},
+		{name: "main task heading", got: tasks, want: `Task "main" is "running"`},
 	}
+	// Column widths depend on every row: compare with runs of spaces and
+	// newlines collapsed.
+	norm := func(s string) string { return strings.Join(strings.Fields(s), " ") }
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if !strings.Contains(tc.got, tc.want) {
+			if !strings.Contains(norm(tc.got), norm(tc.want)) {
 				t.Errorf("output lacks %q:\n%s", tc.want, tc.got)
 			}
 			if tc.absent != "" && strings.Contains(tc.got, tc.absent) {
