@@ -67,6 +67,9 @@ func (c *cli) allocStatus(v *verb, args []string) int {
 			view.rescheduleAt = eval.WaitUntil
 		}
 	}
+	if checks, err := client.Allocations().Checks(alloc.ID, &api.QueryOptions{Namespace: alloc.Namespace}); err == nil && !*short {
+		view.checks = formatServiceChecks(checks)
+	}
 	if regs, _, err := client.Allocations().Services(alloc.ID, &api.QueryOptions{Namespace: alloc.Namespace}); err == nil && !*short {
 		routes, known := agentRoutes(client)
 		view.ingress = formatIngressInstances(regs, routes, known)
@@ -79,6 +82,8 @@ func (c *cli) allocStatus(v *verb, args []string) int {
 // allocation's ingress routes as formatIngressInstances renders them.
 type allocView struct {
 	verbose, short, stats bool
+	// checks is the table of the allocation's Nomad service checks.
+	checks string
 	// rescheduleAt is when the allocation's follow-up evaluation may
 	// reschedule it (zero for none).
 	rescheduleAt time.Time
@@ -95,6 +100,9 @@ func formatAllocStatus(alloc *api.Allocation, usage *api.AllocResourceUsage, vie
 	parts := []string{formatKV(allocHeader(alloc, view.verbose, view.rescheduleAt, now))}
 	if addrs := formatAllocAddresses(alloc); addrs != "" {
 		parts = append(parts, addrs)
+	}
+	if view.checks != "" {
+		parts = append(parts, view.checks)
 	}
 	if view.ingress != "" {
 		parts = append(parts, "Ingress Routes\n"+view.ingress)
@@ -425,6 +433,24 @@ func formatTaskSummary(alloc *api.Allocation) string {
 		rows = append(rows, strings.Join([]string{name, state.State, event, when, taskLifecycle(lifecycles[name])}, "|"))
 	}
 	return formatList(rows)
+}
+
+// formatServiceChecks renders Nomad's "Nomad Service Checks" table, empty
+// when the allocation has no checks.
+func formatServiceChecks(checks api.AllocCheckStatuses) string {
+	if len(checks) == 0 {
+		return ""
+	}
+	var rows []string
+	for _, c := range checks {
+		task := c.Task
+		if task == "" {
+			task = "(group)"
+		}
+		rows = append(rows, strings.Join([]string{c.Service, task, c.Check, c.Mode, c.Status}, "|"))
+	}
+	sort.Strings(rows)
+	return "Nomad Service Checks:\n" + formatList(append([]string{"Service|Task|Name|Mode|Status"}, rows...))
 }
 
 // taskLifecycle names a task's lifecycle as the -short Tasks table shows

@@ -218,3 +218,29 @@ func TestAllocStatusLabelsMatchNomad(t *testing.T) {
 		})
 	}
 }
+
+// TestFormatServiceChecks checks the "Nomad Service Checks" table of
+// `alloc status`: sorted rows, "(group)" for group-level services.
+func TestFormatServiceChecks(t *testing.T) {
+	cases := []struct {
+		name   string
+		checks api.AllocCheckStatuses
+		want   string
+	}{
+		{"none", nil, ""},
+		{"group and task checks", api.AllocCheckStatuses{
+			"b": {Service: "web", Check: "port", Mode: "healthiness", Status: "success"},
+			"a": {Service: "api", Task: "main", Check: "http", Mode: "readiness", Status: "failure"},
+		}, "Nomad Service Checks:\n" +
+			"Service  Task     Name  Mode         Status\n" +
+			"api      main     http  readiness    failure\n" +
+			"web      (group)  port  healthiness  success"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := formatServiceChecks(tc.checks); got != tc.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+}
