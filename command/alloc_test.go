@@ -244,3 +244,34 @@ func TestFormatServiceChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestFormatReschedulingEvals checks `job status`'s "Future Rescheduling
+// Attempts": only follow-ups still to come, the policy with -verbose.
+func TestFormatReschedulingEvals(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	job := &api.Job{TaskGroups: []*api.TaskGroup{{Name: ptr("app"),
+		ReschedulePolicy: &api.ReschedulePolicy{Attempts: ptr(1), Interval: ptr(time.Hour), Delay: ptr(30 * time.Second),
+			DelayFunction: ptr("constant"), MaxDelay: ptr(time.Hour), Unlimited: ptr(false)}}}}
+	pending := map[string]pendingReschedule{
+		"app":  {evalID: evalUUID, at: now.Add(30 * time.Second)},
+		"done": {evalID: evalUUID, at: now.Add(-time.Second)},
+	}
+	cases := []struct {
+		name    string
+		pending map[string]pendingReschedule
+		verbose bool
+		want    string
+	}{
+		{"none to come", map[string]pendingReschedule{"done": pending["done"]}, false, ""},
+		{"short", pending, false, "Task Group  Eval ID   Eval Time\napp         52e9f6a0  30s from now"},
+		{"verbose", pending, true, formatList([]string{"Task Group|Reschedule Policy|Eval ID|Eval Time",
+			"app|1 in 1h0m0s with constant delay, max_delay = 1h0m0s|" + evalUUID + "|30s from now"})},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := formatReschedulingEvals(tc.pending, tc.verbose, job, now); got != tc.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+}
