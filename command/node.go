@@ -253,6 +253,29 @@ func (c *cli) showNode(client *api.Client, node *api.Node, view nodeView) int {
 }
 
 // nodeHeader returns the key/value rows at the top of `node status <id>`.
+// formatDrain describes a node's drain as Nomad's `node status` does: with
+// its deadline ("no deadline", "force drain" or the time) and whether system
+// jobs stay.
+func formatDrain(node *api.Node) string {
+	d := node.DrainStrategy
+	if d == nil {
+		return fmt.Sprint(node.Drain)
+	}
+	out := "true"
+	switch {
+	case d.Deadline < 0:
+		out += "; force drain"
+	case d.ForceDeadline.IsZero():
+		out += "; no deadline"
+	default:
+		out += "; " + formatTime(d.ForceDeadline) + " deadline"
+	}
+	if d.IgnoreSystemJobs {
+		out += "; ignoring system jobs"
+	}
+	return out
+}
+
 func nodeHeader(node *api.Node, stats *api.HostStats, verbose bool) []string {
 	uptime := ""
 	if stats != nil {
@@ -264,7 +287,7 @@ func nodeHeader(node *api.Node, stats *api.HostStats, verbose bool) []string {
 		"Node Pool|" + node.NodePool,
 		"Class|" + node.NodeClass,
 		"DC|" + node.Datacenter,
-		"Drain|" + fmt.Sprint(node.Drain),
+		"Drain|" + formatDrain(node),
 		"Eligibility|" + node.SchedulingEligibility,
 		"Status|" + node.Status,
 		"CSI Controllers|" + strings.Join(sortedKeys(node.CSIControllerPlugins), ","),

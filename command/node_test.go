@@ -3,6 +3,7 @@ package command
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/nomad/api"
 )
@@ -48,5 +49,29 @@ func TestNodeHeaderFullID(t *testing.T) {
 	rows := nodeHeader(&api.Node{ID: nodeUUID, Name: "node1"}, nil, false)
 	if len(rows) == 0 || rows[0] != "ID|"+nodeUUID {
 		t.Errorf("first row %q, want the full ID", strings.Join(rows[:1], ""))
+	}
+}
+
+// TestFormatDrain checks the Drain row of `node status <node>`.
+func TestFormatDrain(t *testing.T) {
+	deadline := time.Date(2026, 12, 3, 18, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		node *api.Node
+		want string
+	}{
+		{"not draining", &api.Node{}, "false"},
+		{"no deadline", &api.Node{Drain: true, DrainStrategy: &api.DrainStrategy{}}, "true; no deadline"},
+		{"force", &api.Node{Drain: true, DrainStrategy: &api.DrainStrategy{DrainSpec: api.DrainSpec{Deadline: -1}}}, "true; force drain"},
+		{"deadline, system jobs stay", &api.Node{Drain: true, DrainStrategy: &api.DrainStrategy{
+			DrainSpec: api.DrainSpec{Deadline: time.Hour, IgnoreSystemJobs: true}, ForceDeadline: deadline}},
+			"true; " + formatTime(deadline) + " deadline; ignoring system jobs"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := formatDrain(tc.node); got != tc.want {
+				t.Errorf("drain = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
