@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httputil"
@@ -139,11 +140,19 @@ func (h *httpAPI) targetNode(t clientTarget) (*api.Node, error) {
 
 // proxyToNode sends r to the node's HTTP API, websockets (exec) included.
 func (h *httpAPI) proxyToNode(w http.ResponseWriter, r *http.Request, node *api.Node) {
+	h.proxyToAgent(w, r, node.HTTPAddr, fmt.Sprintf("Node %q", node.ID))
+}
+
+// proxyToAgent sends r to the agent whose HTTP API is at addr, marked as
+// forwarded so that agent answers it itself; name says which agent in the
+// error when it cannot be reached.
+func (h *httpAPI) proxyToAgent(w http.ResponseWriter, r *http.Request, addr, name string) {
 	scheme, transport := h.forwardTransport()
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: scheme, Host: node.HTTPAddr})
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: scheme, Host: addr})
 	proxy.Transport = transport
+	proxy.FlushInterval = -1 // monitor and log streams go out as they come
 	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-		h.clientError(w, r, codedError(http.StatusBadGateway, "Node %q unreachable: %v", node.ID, err))
+		h.clientError(w, r, codedError(http.StatusBadGateway, "%s unreachable: %v", name, err))
 	}
 	out := r.Clone(r.Context())
 	out.Header.Set(clientForwardedHeader, "1")

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/pprof"
 	"strconv"
@@ -14,21 +15,66 @@ import (
 	"github.com/roam-project/roam/server"
 )
 
-// checkAgentTarget refuses a ?node_id or ?server_id that names another
-// agent: Roam answers for the agent asked only.
-func (h *httpAPI) checkAgentTarget(r *http.Request) error {
+// forwardAgentTarget sends a request whose ?node_id or ?server_id names
+// another agent to that agent, as Nomad's agents do for the monitor and
+// pprof endpoints, and reports whether it did (or answered an error): a
+// node is found in the servers' state (a client-only agent asks its
+// leader), a server among the gossip members by name, "leader" is the
+// leader. A request already forwarded is answered here.
+func (h *httpAPI) forwardAgentTarget(w http.ResponseWriter, r *http.Request) bool {
+	if r.Header.Get(clientForwardedHeader) != "" {
+		return false
+	}
 	q := r.URL.Query()
-	if id := q.Get("server_id"); id != "" && id != "leader" {
-		if h.srv == nil || (id != h.srv.LocalMember().Name && id != h.agent.config.Name) {
-			return codedError(http.StatusInternalServerError, "unknown Nomad server %s", id)
+	if id := q.Get("server_id"); id != "" {
+		if h.srv == nil {
+			h.writeError(w, r, codedError(http.StatusBadRequest, "This agent runs no server: server_id %s cannot be reached from it", id))
+			return true
 		}
-	}
-	if id := q.Get("node_id"); id != "" {
-		if h.agent.client == nil || h.agent.client.Node().ID != id {
-			return codedError(http.StatusNotFound, "Unknown node %s", id)
+		local := h.srv.LocalMember()
+		if id == "leader" {
+			if h.srv.IsLeader() {
+				return false
+			}
+			addr := h.srv.LeaderHTTPAddr()
+			if addr == "" {
+				h.writeError(w, r, codedError(http.StatusInternalServerError, "No cluster leader"))
+				return true
+			}
+			h.proxyToAgent(w, r, addr, "The leader")
+			return true
 		}
+		if id == local.Name || id == h.agent.config.Name {
+			return false
+		}
+		for _, m := range h.srv.Members() {
+			if m.Name == id && m.Tags["http_addr"] != "" {
+				h.proxyToAgent(w, r, m.Tags["http_addr"], fmt.Sprintf("Server %q", id))
+				return true
+			}
+		}
+		h.writeError(w, r, codedError(http.StatusInternalServerError, "unknown Nomad server %s", id))
+		return true
 	}
-	return nil
+	id := q.Get("node_id")
+	if id == "" || (h.agent.client != nil && h.agent.client.Node().ID == id) {
+		return false
+	}
+	if h.srv == nil {
+		if h.agent.remote == nil {
+			h.writeError(w, r, codedError(http.StatusNotFound, "Unknown node %s", id))
+			return true
+		}
+		h.proxyToLeader(w, r, h.agent.remote.LeaderHTTPAddr)
+		return true
+	}
+	node, err := h.targetNode(clientTarget{nodeID: id})
+	if err != nil {
+		h.writeError(w, r, err)
+		return true
+	}
+	h.proxyToNode(w, r, node)
+	return true
 }
 
 // agentMonitor serves /v1/agent/monitor: the agent's log from now on, at
@@ -41,8 +87,7 @@ func (h *httpAPI) agentMonitor(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, codedError(http.StatusBadRequest, "%v", err))
 		return
 	}
-	if err := h.checkAgentTarget(r); err != nil {
-		h.writeError(w, r, err)
+	if h.forwardAgentTarget(w, r) {
 		return
 	}
 	asJSON, _ := strconv.ParseBool(q.Get("log_json"))
@@ -96,13 +141,13 @@ func (h *httpAPI) agentMonitor(w http.ResponseWriter, r *http.Request) {
 // ACLs on it needs agent write, with them off the agent's enable_debug (or
 // -dev), as in Nomad.
 func (h *httpAPI) agentPprof(w http.ResponseWriter, r *http.Request) {
+	// The agent that answers decides whether it allows profiling.
+	if h.forwardAgentTarget(w, r) {
+		return
+	}
 	cfg := h.agent.config
 	if !cfg.ACL.Enabled && !cfg.EnableDebug && !cfg.DevMode {
 		h.writeError(w, r, server.ErrPermissionDenied)
-		return
-	}
-	if err := h.checkAgentTarget(r); err != nil {
-		h.writeError(w, r, err)
 		return
 	}
 	// The Go client always sends seconds, debug and gc, 0 when unset;

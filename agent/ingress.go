@@ -19,11 +19,16 @@ import (
 // defaultIngressPort is the ingress's port when `http_port` is left out.
 const defaultIngressPort = 80
 
+// certFileCheck is how often the ingress checks cert_file and key_file
+// for a change (a renewal); SIGHUP reloads them at once.
+const certFileCheck = 2 * time.Second
+
 // ingressServer is the agent's ingress: the proxy, its listeners, the
 // watcher that keeps its routes and the certificates of its HTTPS port.
 type ingressServer struct {
 	proxy   *ingress.Proxy
 	certs   *ingress.Certs // nil without https_port
+	cfg     IngressConfig
 	servers []*http.Server
 	cancel  context.CancelFunc
 }
@@ -40,7 +45,7 @@ func (a *Agent) startIngress(ctx context.Context) error {
 	if port == 0 {
 		port = defaultIngressPort
 	}
-	s := &ingressServer{proxy: ingress.NewProxy()}
+	s := &ingressServer{proxy: ingress.NewProxy(), cfg: cfg}
 	if cfg.HTTPSPort != 0 {
 		certs, err := ingressCerts(cfg)
 		if err != nil {
@@ -67,7 +72,11 @@ func (a *Agent) startIngress(ctx context.Context) error {
 	ctx, s.cancel = context.WithCancel(ctx)
 	go ingress.NewWatcher(client, s.proxy, a.logger).Run(ctx)
 	if s.certs != nil {
-		go s.certs.Watch(ctx, client, a.logger.With("component", "ingress"))
+		logger := a.logger.With("component", "ingress")
+		go s.certs.Watch(ctx, client, logger)
+		if cfg.CertFile != "" {
+			go s.certs.WatchFiles(ctx, cfg.CertFile, cfg.KeyFile, certFileCheck, logger)
+		}
 	}
 	for _, ln := range listeners {
 		srv := &http.Server{Handler: s.proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
@@ -94,11 +103,20 @@ func ingressCerts(cfg IngressConfig) (*ingress.Certs, error) {
 	if cfg.CertFile == "" {
 		return ingress.NewCerts(nil), nil
 	}
-	cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("client.ingress: load certificate: %w", err)
+	certs := ingress.NewCerts(nil)
+	if err := certs.LoadFiles(cfg.CertFile, cfg.KeyFile); err != nil {
+		return nil, fmt.Errorf("client.ingress: %w", err)
 	}
-	return ingress.NewCerts(&cert), nil
+	return certs, nil
+}
+
+// reloadCerts reads cert_file and key_file again (SIGHUP); nil, or no
+// files, does nothing.
+func (s *ingressServer) reloadCerts() error {
+	if s == nil || s.certs == nil || s.cfg.CertFile == "" {
+		return nil
+	}
+	return s.certs.LoadFiles(s.cfg.CertFile, s.cfg.KeyFile)
 }
 
 // ingressListeners opens the HTTP listener and, with certs, the HTTPS one.

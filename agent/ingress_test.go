@@ -11,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -67,12 +69,14 @@ func newIngressFixture(t *testing.T, count int) *ingressFixture {
 	return f
 }
 
-// runJob registers job id with count allocations and waits for them to
-// be placed.
+// runJob registers job id with count allocations, whose group has the
+// ingress service id, and waits for them to be placed.
 func (f *ingressFixture) runJob(t *testing.T, id string, count int) []*api.Allocation {
 	t.Helper()
 	job := api.NewServiceJob(id, id, "global", 50)
-	job.AddTaskGroup(api.NewTaskGroup("g", count).AddTask(api.NewTask("t", "raw_exec").SetConfig("command", "/bin/true")))
+	group := api.NewTaskGroup("g", count).AddTask(api.NewTask("t", "raw_exec").SetConfig("command", "/bin/true"))
+	group.Services = []*api.Service{{Name: id, Provider: "nomad", Tags: []string{ingress.HostTag + "${NOMAD_JOB_NAME}.test"}}}
+	job.AddTaskGroup(group)
 	job.Canonicalize()
 	if _, err := f.srv.RegisterJob(&structs.JobRegisterArgs{Job: job}); err != nil {
 		t.Fatal(err)
@@ -266,5 +270,129 @@ func TestIngressOlderJobKeepsContestedRoute(t *testing.T) {
 	defer resp.Body.Close()
 	if b, _ := io.ReadAll(resp.Body); string(b) != "web" {
 		t.Fatalf("answered by %q, want web", b)
+	}
+}
+
+// TestIngressRouteWithoutInstances: a route whose instances are all gone
+// (withdrawn, as when their checks fail) answers 503 with Retry-After
+// while its job still runs, an unknown host 404, and once the job is
+// stopped the route goes (404).
+func TestIngressRouteWithoutInstances(t *testing.T) {
+	f := newIngressFixture(t, 1)
+	web := instance(t, "web")
+	f.register(t, 0, web.Listener.Addr().String(), ingress.HostTag+"web.test")
+	status := func(host string) (int, string) {
+		req, _ := http.NewRequest("GET", f.front.URL, nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	waitFor(t, 5*time.Second, "the route", func() bool { code, _ := status("web.test"); return code == 200 })
+	if _, err := f.srv.DeleteServiceRegistrations("default", []string{"reg-" + f.allocs[0].ID}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "503 once no instance is left", func() bool { code, _ := status("web.test"); return code == 503 })
+	cases := []struct {
+		name, host     string
+		wantCode       int
+		wantRetryAfter bool
+	}{
+		{"route without instances", "web.test", http.StatusServiceUnavailable, true},
+		{"unknown host", "nope.test", http.StatusNotFound, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, ra := status(tc.host)
+			if code != tc.wantCode || (ra != "") != tc.wantRetryAfter {
+				t.Fatalf("status %d Retry-After %q, want %d (Retry-After: %v)", code, ra, tc.wantCode, tc.wantRetryAfter)
+			}
+		})
+	}
+	if v := f.proxy.Table().View(); len(v) != 1 || len(v[0].Instances) != 0 {
+		t.Fatalf("routes = %+v, want web.test listed with no instance", v)
+	}
+	t.Run("an instance back takes traffic again", func(t *testing.T) {
+		f.register(t, 0, web.Listener.Addr().String(), ingress.HostTag+"web.test")
+		waitFor(t, 5*time.Second, "200 again", func() bool { code, _ := status("web.test"); return code == 200 })
+		if _, err := f.srv.DeleteServiceRegistrations("default", []string{"reg-" + f.allocs[0].ID}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 5*time.Second, "503 again", func() bool { code, _ := status("web.test"); return code == 503 })
+	})
+	t.Run("a stopped job's route goes", func(t *testing.T) {
+		if _, _, err := f.srv.DeregisterJob("", "default", "web", false); err != nil {
+			t.Fatal(err)
+		}
+		// The job's stop touches the catalogue only if it held a
+		// registration; touch it so the watcher rebuilds.
+		other := f.runJob(t, "other", 1)
+		f.publish(t, other[0], "other", web.Listener.Addr().String(), "plain")
+		waitFor(t, 5*time.Second, "404 once the job is stopped", func() bool { code, _ := status("web.test"); return code == 404 })
+	})
+}
+
+// TestIngressCertFileReloadOnSIGHUP: the agent's reload (SIGHUP) reads the
+// ingress's cert_file and key_file again; a pair that does not load is
+// reported and the certificate in use stays.
+func TestIngressCertFileReloadOnSIGHUP(t *testing.T) {
+	caPEM, caKey, err := tlsutil.GenerateCA(tlsutil.DefaultCAOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := IngressConfig{Enabled: true, HTTPSPort: 1, CertFile: filepath.Join(dir, "cert.pem"), KeyFile: filepath.Join(dir, "key.pem")}
+	writePair := func(region string) {
+		cert, key, err := tlsutil.GenerateCert(tlsutil.CertOptions{Role: "server", Region: region, Domain: "nomad", Days: 1}, caPEM, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cfg.CertFile, cert, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(cfg.KeyFile, key, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writePair("first")
+	certs, err := ingressCerts(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &Agent{config: DefaultConfig(), ingress: &ingressServer{certs: certs, cfg: cfg}}
+	served := func() string {
+		cert, err := certs.GetCertificate(&tls.ClientHelloInfo{ServerName: "any.test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := x509.ParseCertificate(cert.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return leaf.Subject.CommonName
+	}
+	cases := []struct {
+		name    string
+		change  func()
+		wantErr bool
+		want    string
+	}{
+		{"renewed pair", func() { writePair("second") }, false, "server.second.nomad"},
+		{"broken key keeps the one in use", func() { os.WriteFile(cfg.KeyFile, []byte("junk"), 0o600) }, true, "server.second.nomad"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.change()
+			if err := a.ReloadTLS(); (err != nil) != tc.wantErr {
+				t.Fatalf("ReloadTLS: %v, want error: %v", err, tc.wantErr)
+			}
+			if cn := served(); cn != tc.want {
+				t.Fatalf("serving %s, want %s", cn, tc.want)
+			}
+		})
 	}
 }

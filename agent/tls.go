@@ -33,9 +33,13 @@ func (a *Agent) rpcTLS() *tlsutil.Store {
 	return a.tls
 }
 
-// ReloadTLS reads the certificate files again (on SIGHUP); new
-// connections use them, existing ones keep theirs.
+// ReloadTLS reads the certificate files again (on SIGHUP), the
+// ingress's cert_file and key_file included; new connections use them,
+// existing ones keep theirs.
 func (a *Agent) ReloadTLS() error {
+	if err := a.ingress.reloadCerts(); err != nil {
+		return err
+	}
 	if a.tls == nil {
 		return nil
 	}

@@ -62,6 +62,14 @@ func (c *cli) allocStatus(v *verb, args []string) int {
 		usage, _ = client.Allocations().Stats(alloc, nil)
 	}
 	view := allocView{verbose: *verbose, short: *short, stats: *stats}
+	if alloc.FollowupEvalID != "" {
+		if eval, _, err := client.Evaluations().Info(alloc.FollowupEvalID, nil); err == nil {
+			view.rescheduleAt = eval.WaitUntil
+		}
+	}
+	if checks, err := client.Allocations().Checks(alloc.ID, &api.QueryOptions{Namespace: alloc.Namespace}); err == nil && !*short {
+		view.checks = formatServiceChecks(checks)
+	}
 	if regs, _, err := client.Allocations().Services(alloc.ID, &api.QueryOptions{Namespace: alloc.Namespace}); err == nil && !*short {
 		routes, known := agentRoutes(client)
 		view.ingress = formatIngressInstances(regs, routes, known)
@@ -74,7 +82,12 @@ func (c *cli) allocStatus(v *verb, args []string) int {
 // allocation's ingress routes as formatIngressInstances renders them.
 type allocView struct {
 	verbose, short, stats bool
-	ingress               string
+	// checks is the table of the allocation's Nomad service checks.
+	checks string
+	// rescheduleAt is when the allocation's follow-up evaluation may
+	// reschedule it (zero for none).
+	rescheduleAt time.Time
+	ingress      string
 }
 
 // formatAllocStatus renders the whole of `alloc status`: the header, the
@@ -84,14 +97,17 @@ func formatAllocStatus(alloc *api.Allocation, usage *api.AllocResourceUsage, vie
 		// Nomad's -short header is the identity and the times only.
 		return formatKV(allocShortHeader(alloc, now)) + "\n\nTasks\n" + formatTaskSummary(alloc)
 	}
-	parts := []string{formatKV(allocHeader(alloc, view.verbose, now))}
+	parts := []string{formatKV(allocHeader(alloc, view.verbose, view.rescheduleAt, now))}
 	if addrs := formatAllocAddresses(alloc); addrs != "" {
 		parts = append(parts, addrs)
+	}
+	if view.checks != "" {
+		parts = append(parts, view.checks)
 	}
 	if view.ingress != "" {
 		parts = append(parts, "Ingress Routes\n"+view.ingress)
 	}
-	for _, task := range sortedKeys(alloc.TaskStates) {
+	for _, task := range orderedTasks(alloc) {
 		parts = append(parts, formatTaskStatus(alloc, task, usage, view))
 	}
 	if view.verbose && alloc.Metrics != nil {
@@ -140,7 +156,9 @@ func allocShortHeader(alloc *api.Allocation, now time.Time) []string {
 }
 
 // allocHeader returns the key/value rows at the top of `alloc status`.
-func allocHeader(alloc *api.Allocation, verbose bool, now time.Time) []string {
+// rescheduleAt, when in the future, shows as the allocation's "Reschedule
+// Eligibility".
+func allocHeader(alloc *api.Allocation, verbose bool, rescheduleAt, now time.Time) []string {
 	when := func(ns int64) string {
 		if verbose {
 			return formatUnixNano(ns)
@@ -170,12 +188,20 @@ func allocHeader(alloc *api.Allocation, verbose bool, now time.Time) []string {
 	if alloc.DeploymentID != "" {
 		rows = append(rows, "Deployment ID|"+shortID(alloc.DeploymentID, verbose),
 			"Deployment Health|"+deploymentHealth(alloc.DeploymentStatus))
+		if alloc.DeploymentStatus != nil && alloc.DeploymentStatus.Canary {
+			rows = append(rows, "Canary|true")
+		}
+	}
+	if rt := alloc.RescheduleTracker; rt != nil && len(rt.Events) > 0 {
+		if attempts, total := alloc.RescheduleInfo(time.Unix(0, alloc.ModifyTime)); total > 0 {
+			rows = append(rows, fmt.Sprintf("Reschedule Attempts|%d/%d", attempts, total))
+		}
 	}
 	if alloc.NextAllocation != "" {
 		rows = append(rows, "Replacement Alloc ID|"+shortID(alloc.NextAllocation, verbose))
 	}
-	if alloc.FollowupEvalID != "" {
-		rows = append(rows, "Follow-up Evaluation|"+shortID(alloc.FollowupEvalID, verbose))
+	if alloc.FollowupEvalID != "" && rescheduleAt.After(now) {
+		rows = append(rows, "Reschedule Eligibility|"+prettyTimeDiff(rescheduleAt, now))
 	}
 	if verbose && alloc.Metrics != nil {
 		m := alloc.Metrics
@@ -254,7 +280,7 @@ func formatTaskStatus(alloc *api.Allocation, task string, usage *api.AllocResour
 		taskUsage = usage.Tasks[task]
 	}
 	parts := []string{
-		fmt.Sprintf("Task %q is %q", task, state.State),
+		fmt.Sprintf("Task %q%s is %q", task, lifecycleIndicator(taskLifecycles(alloc)[task]), state.State),
 		"Task Resources:\n" + formatTaskResources(alloc, task, taskUsage),
 	}
 	if taskUsage != nil && taskUsage.ResourceUsage != nil && len(taskUsage.ResourceUsage.DeviceStats) > 0 {
@@ -396,40 +422,88 @@ func formatTaskEvents(events []*api.TaskEvent) string {
 // formatTaskSummary renders the -short "Tasks" table: each task's state and
 // its latest event.
 func formatTaskSummary(alloc *api.Allocation) string {
-	lifecycles := map[string]string{}
-	if alloc.Job != nil {
-		if tg := alloc.Job.LookupTaskGroup(alloc.TaskGroup); tg != nil {
-			for _, t := range tg.Tasks {
-				lifecycles[t.Name] = taskLifecycle(t.Lifecycle)
-			}
-		}
-	}
+	lifecycles := taskLifecycles(alloc)
 	rows := []string{"Name|State|Last Event|Time|Lifecycle"}
-	for _, name := range sortedKeys(alloc.TaskStates) {
+	for _, name := range orderedTasks(alloc) {
 		state := alloc.TaskStates[name]
 		event, when := "", ""
 		if n := len(state.Events); n > 0 {
 			event, when = state.Events[n-1].Type, formatUnixNano(state.Events[n-1].Time)
 		}
-		lifecycle, ok := lifecycles[name]
-		if !ok {
-			lifecycle = taskLifecycle(nil)
-		}
-		rows = append(rows, strings.Join([]string{name, state.State, event, when, lifecycle}, "|"))
+		rows = append(rows, strings.Join([]string{name, state.State, event, when, taskLifecycle(lifecycles[name])}, "|"))
 	}
 	return formatList(rows)
+}
+
+// formatServiceChecks renders Nomad's "Nomad Service Checks" table, empty
+// when the allocation has no checks.
+func formatServiceChecks(checks api.AllocCheckStatuses) string {
+	if len(checks) == 0 {
+		return ""
+	}
+	var rows []string
+	for _, c := range checks {
+		task := c.Task
+		if task == "" {
+			task = "(group)"
+		}
+		rows = append(rows, strings.Join([]string{c.Service, task, c.Check, c.Mode, c.Status}, "|"))
+	}
+	sort.Strings(rows)
+	return "Nomad Service Checks:\n" + formatList(append([]string{"Service|Task|Name|Mode|Status"}, rows...))
 }
 
 // taskLifecycle names a task's lifecycle as the -short Tasks table shows
 // it: "main", or the hook, followed by "sidecar" for a sidecar.
 func taskLifecycle(l *api.TaskLifecycle) string {
-	if l == nil {
+	if l == nil || l.Hook == "" {
 		return "main"
 	}
 	if l.Sidecar {
 		return l.Hook + " sidecar"
 	}
 	return l.Hook
+}
+
+// lifecycleIndicator is the " (prestart)" after a hook task's name in its
+// heading, empty for a main task.
+func lifecycleIndicator(l *api.TaskLifecycle) string {
+	if l == nil || l.Hook == "" {
+		return ""
+	}
+	return " (" + taskLifecycle(l) + ")"
+}
+
+// taskLifecycles maps the allocation's tasks to their lifecycle blocks.
+func taskLifecycles(alloc *api.Allocation) map[string]*api.TaskLifecycle {
+	out := map[string]*api.TaskLifecycle{}
+	if alloc.Job == nil {
+		return out
+	}
+	if tg := alloc.Job.LookupTaskGroup(alloc.TaskGroup); tg != nil {
+		for _, t := range tg.Tasks {
+			out[t.Name] = t.Lifecycle
+		}
+	}
+	return out
+}
+
+// orderedTasks lists the allocation's tasks as Nomad's alloc status does:
+// by name, hook tasks before sidecars, main tasks last.
+func orderedTasks(alloc *api.Allocation) []string {
+	names := sortedKeys(alloc.TaskStates)
+	lcs := taskLifecycles(alloc)
+	rank := func(name string) int {
+		switch lc := lcs[name]; {
+		case lc == nil || lc.Hook == "":
+			return 2
+		case lc.Sidecar:
+			return 1
+		}
+		return 0
+	}
+	sort.SliceStable(names, func(i, j int) bool { return rank(names[i]) < rank(names[j]) })
+	return names
 }
 
 // eventDescription returns the message a task event shows to people.

@@ -120,7 +120,7 @@ func TestAllocHeaderNetworkAddress(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rows := allocHeader(&api.Allocation{NetworkStatus: tc.status}, false, time.Now())
+			rows := allocHeader(&api.Allocation{NetworkStatus: tc.status}, false, time.Time{}, time.Now())
 			got := ""
 			for _, r := range rows {
 				if strings.HasPrefix(r, "Network Address|") {
@@ -171,15 +171,21 @@ func TestAllocStatusLabelsMatchNomad(t *testing.T) {
 		{Name: "init", Lifecycle: &api.TaskLifecycle{Hook: "prestart"}},
 		{Name: "log", Lifecycle: &api.TaskLifecycle{Hook: "poststart", Sidecar: true}},
 		{Name: "main"},
-	}}}}
+		{Name: "a-main"},
+	}, ReschedulePolicy: &api.ReschedulePolicy{Attempts: ptr(2), Interval: ptr(time.Hour)}}}}
 	alloc := &api.Allocation{ID: allocUUID, Name: "web.app[0]", TaskGroup: "app", Job: job, NextAllocation: allocUUID,
 		CreateTime: now.Add(-time.Minute).UnixNano(), ModifyTime: now.Add(-time.Second).UnixNano(),
+		DeploymentID: evalUUID, DeploymentStatus: &api.AllocDeploymentStatus{Canary: true},
+		RescheduleTracker: &api.RescheduleTracker{Events: []*api.RescheduleEvent{{RescheduleTime: now.Add(-time.Minute).UnixNano()}}},
+		FollowupEvalID:    evalUUID,
 		TaskStates: map[string]*api.TaskState{
 			"init": {State: "dead", Events: []*api.TaskEvent{{Type: "Terminated", Time: now.UnixNano()}}},
-			"log":  {State: "running"}, "main": {State: "running"},
+			"log":  {State: "running"}, "main": {State: "running"}, "a-main": {State: "running"},
 		}}
 	short := formatAllocStatus(alloc, nil, allocView{short: true}, now)
-	full := formatKV(allocHeader(alloc, false, now))
+	full := formatKV(allocHeader(alloc, false, now.Add(30*time.Second), now))
+	past := formatKV(allocHeader(alloc, false, now.Add(-time.Second), now))
+	tasks := formatAllocStatus(alloc, nil, allocView{}, now)
 	cases := []struct {
 		name, got, want string
 		absent          string
@@ -190,15 +196,81 @@ func TestAllocStatusLabelsMatchNomad(t *testing.T) {
 		{name: "tasks table has a lifecycle column", got: short, want: "Name  State    Last Event  Time                  Lifecycle\n"},
 		{name: "prestart task", got: short, want: "init  dead     Terminated  "},
 		{name: "sidecar task", got: short, want: "poststart sidecar"},
-		{name: "main task", got: short, want: "main  running  <none>      <none>                main"},
+		{name: "main tasks last", got: short, want: "log running <none> <none> poststart sidecar\na-main running <none> <none> main\nmain running"},
+		{name: "canary", got: full, want: "Canary               = true\n"},
+		{name: "reschedule attempts", got: full, want: "Reschedule Attempts  = 1/2\n"},
+		{name: "reschedule eligibility", got: full, want: "Reschedule Eligibility = 30s from now"},
+		{name: "no eligibility once past", got: past, want: "Reschedule Attempts", absent: "Reschedule Eligibility"},
+		{name: "hook task heading", got: tasks, want: `Task "log" (poststart sidecar) is "running"`},
+		{name: "main task heading", got: tasks, want: `Task "main" is "running"`},
 	}
+	// Column widths depend on every row: compare with runs of spaces and
+	// newlines collapsed.
+	norm := func(s string) string { return strings.Join(strings.Fields(s), " ") }
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if !strings.Contains(tc.got, tc.want) {
+			if !strings.Contains(norm(tc.got), norm(tc.want)) {
 				t.Errorf("output lacks %q:\n%s", tc.want, tc.got)
 			}
 			if tc.absent != "" && strings.Contains(tc.got, tc.absent) {
 				t.Errorf("output has %q:\n%s", tc.absent, tc.got)
+			}
+		})
+	}
+}
+
+// TestFormatServiceChecks checks the "Nomad Service Checks" table of
+// `alloc status`: sorted rows, "(group)" for group-level services.
+func TestFormatServiceChecks(t *testing.T) {
+	cases := []struct {
+		name   string
+		checks api.AllocCheckStatuses
+		want   string
+	}{
+		{"none", nil, ""},
+		{"group and task checks", api.AllocCheckStatuses{
+			"b": {Service: "web", Check: "port", Mode: "healthiness", Status: "success"},
+			"a": {Service: "api", Task: "main", Check: "http", Mode: "readiness", Status: "failure"},
+		}, "Nomad Service Checks:\n" +
+			"Service  Task     Name  Mode         Status\n" +
+			"api      main     http  readiness    failure\n" +
+			"web      (group)  port  healthiness  success"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := formatServiceChecks(tc.checks); got != tc.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestFormatReschedulingEvals checks `job status`'s "Future Rescheduling
+// Attempts": only follow-ups still to come, the policy with -verbose.
+func TestFormatReschedulingEvals(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	job := &api.Job{TaskGroups: []*api.TaskGroup{{Name: ptr("app"),
+		ReschedulePolicy: &api.ReschedulePolicy{Attempts: ptr(1), Interval: ptr(time.Hour), Delay: ptr(30 * time.Second),
+			DelayFunction: ptr("constant"), MaxDelay: ptr(time.Hour), Unlimited: ptr(false)}}}}
+	pending := map[string]pendingReschedule{
+		"app":  {evalID: evalUUID, at: now.Add(30 * time.Second)},
+		"done": {evalID: evalUUID, at: now.Add(-time.Second)},
+	}
+	cases := []struct {
+		name    string
+		pending map[string]pendingReschedule
+		verbose bool
+		want    string
+	}{
+		{"none to come", map[string]pendingReschedule{"done": pending["done"]}, false, ""},
+		{"short", pending, false, "Task Group  Eval ID   Eval Time\napp         52e9f6a0  30s from now"},
+		{"verbose", pending, true, formatList([]string{"Task Group|Reschedule Policy|Eval ID|Eval Time",
+			"app|1 in 1h0m0s with constant delay, max_delay = 1h0m0s|" + evalUUID + "|30s from now"})},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := formatReschedulingEvals(tc.pending, tc.verbose, job, now); got != tc.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
 			}
 		})
 	}

@@ -230,7 +230,7 @@ Time                  Type      Description
 		},
 		{
 			name: "one node", args: []string{"node", "status", "9ec1ee6b"},
-			wantPart: []string{"ID              = 9ec1ee6b\nName            = node1\nNode Pool       = default\n", "Allocations\nNo allocations placed"},
+			wantPart: []string{"ID              = " + nodeUUID + "\nName            = node1\nNode Pool       = default\n", "Allocations\nNo allocations placed"},
 		},
 		{
 			name: "local node", args: []string{"node", "status", "-self", "-short"},

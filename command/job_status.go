@@ -141,7 +141,25 @@ func (c *cli) showJob(client *api.Client, job *api.Job, o jobStatusOptions) int 
 	if isPeriodic(job) || job.ParameterizedJob != nil {
 		return c.showParentJob(client, job, summary)
 	}
+	allocs, _, err := client.Jobs().Allocations(id, o.allAllocs, q)
+	if err != nil {
+		c.errorf("Error querying job allocations: %s", err)
+		return 1
+	}
+	evals, _, err := client.Jobs().Evaluations(id, q)
+	if err != nil {
+		c.errorf("Error querying job evaluations: %s", err)
+		return 1
+	}
+	// Nomad's order: summary, placement failures, future rescheduling
+	// attempts, latest deployment, allocations.
 	c.outf("\nSummary\n%s", formatJobSummary(summary))
+	if failures := formatPlacementFailures(evals); failures != "" {
+		c.outf("\nPlacement Failure\n%s", failures)
+	}
+	if resched := formatReschedulingEvals(rescheduleTimes(client, allocs), o.verbose, job, c.now()); resched != "" {
+		c.outf("\nFuture Rescheduling Attempts\n%s", resched)
+	}
 	if deref(job.Type) == api.JobTypeService {
 		if d, _, err := client.Jobs().LatestDeployment(id, q); err == nil && d != nil &&
 			d.JobCreateIndex == deref(job.CreateIndex) {
@@ -150,19 +168,6 @@ func (c *cli) showJob(client *api.Client, job *api.Job, o jobStatusOptions) int 
 	}
 	if job.Multiregion != nil && len(job.Multiregion.Regions) > 0 {
 		c.outf("\nMultiregion Deployment\n%s", multiregionDeployments(client, job, o.verbose))
-	}
-	evals, _, err := client.Jobs().Evaluations(id, q)
-	if err != nil {
-		c.errorf("Error querying job evaluations: %s", err)
-		return 1
-	}
-	if failures := formatPlacementFailures(evals); failures != "" {
-		c.outf("\nPlacement Failure\n%s", failures)
-	}
-	allocs, _, err := client.Jobs().Allocations(id, o.allAllocs, q)
-	if err != nil {
-		c.errorf("Error querying job allocations: %s", err)
-		return 1
 	}
 	sortAllocStubs(allocs)
 	c.outf("\nAllocations")
@@ -267,6 +272,63 @@ func formatPlacementFailures(evals []*api.Evaluation) string {
 		parts = append(parts, fmt.Sprintf("Task Group %q:\n%s", tg, formatAllocMetrics(latest.FailedTGAllocs[tg], "  ")))
 	}
 	return strings.Join(parts, "\n\n")
+}
+
+// pendingReschedule is a group's delayed follow-up evaluation.
+type pendingReschedule struct {
+	evalID string
+	at     time.Time
+}
+
+// rescheduleTimes returns, for each group, the follow-up evaluation of its
+// most recently modified allocation, with when it may run.
+func rescheduleTimes(client *api.Client, allocs []*api.AllocationListStub) map[string]pendingReschedule {
+	latest := map[string]*api.AllocationListStub{}
+	for _, a := range allocs {
+		if l, ok := latest[a.TaskGroup]; !ok || a.ModifyTime > l.ModifyTime {
+			latest[a.TaskGroup] = a
+		}
+	}
+	out := map[string]pendingReschedule{}
+	for tg, a := range latest {
+		if a.FollowupEvalID == "" {
+			continue
+		}
+		if e, _, err := client.Evaluations().Info(a.FollowupEvalID, nil); err == nil {
+			out[tg] = pendingReschedule{evalID: e.ID, at: e.WaitUntil}
+		}
+	}
+	return out
+}
+
+// formatReschedulingEvals renders Nomad's "Future Rescheduling Attempts"
+// table of the groups whose follow-up evaluation is still to come.
+func formatReschedulingEvals(pending map[string]pendingReschedule, verbose bool, job *api.Job, now time.Time) string {
+	header := "Task Group|Eval ID|Eval Time"
+	if verbose {
+		header = "Task Group|Reschedule Policy|Eval ID|Eval Time"
+	}
+	rows := []string{header}
+	for _, tg := range sortedKeys(pending) {
+		p := pending[tg]
+		if p.at.IsZero() || !p.at.After(now) {
+			continue
+		}
+		cells := []string{tg}
+		if verbose {
+			policy := ""
+			if g := job.LookupTaskGroup(tg); g != nil && g.ReschedulePolicy != nil {
+				policy = g.ReschedulePolicy.String()
+			}
+			cells = append(cells, policy)
+		}
+		cells = append(cells, shortID(p.evalID, verbose), prettyTimeDiff(p.at, now))
+		rows = append(rows, strings.Join(cells, "|"))
+	}
+	if len(rows) == 1 {
+		return ""
+	}
+	return formatList(rows)
 }
 
 // isPeriodic reports whether the job is launched on a schedule.

@@ -36,6 +36,12 @@ Node Status Options:
   -allocs
     Display a count of running allocations for each node.
 
+  -os
+    Display operating system name.
+
+  -quiet
+    Display only node IDs.
+
   -short
     Display short output. Used only when a single node is being queried, and
     drops verbose output about node allocations.
@@ -56,14 +62,20 @@ func (c *cli) nodeStatus(v *verb, args []string) int {
 	verbose := fs.Bool("verbose", false, "")
 	short := fs.Bool("short", false, "")
 	asJSON := fs.Bool("json", false, "")
-	fs.Bool("allocs", false, "")
+	withAllocs := fs.Bool("allocs", false, "")
+	withOS := fs.Bool("os", false, "")
+	quiet := fs.Bool("quiet", false, "")
 	withStats := fs.Bool("stats", false, "")
 	client, code, ok := c.connect(v, fs, args, takesOneOrNoArgs)
 	if !ok {
 		return code
 	}
 	if fs.NArg() == 0 && !*self {
-		return c.nodeList(client, *verbose, *asJSON)
+		if *quiet && (*verbose || *asJSON) {
+			c.errorf("-quiet cannot be used with -verbose or -json")
+			return 1
+		}
+		return c.nodeList(client, nodeListView{verbose: *verbose, json: *asJSON, os: *withOS, quiet: *quiet, allocs: *withAllocs})
 	}
 	node, err := findNode(client, fs.Arg(0), *self, *verbose)
 	if err != nil {
@@ -107,30 +119,79 @@ func localNode(client *api.Client) (*api.Node, error) {
 	return node, nil
 }
 
+// nodeListView says which columns the node list shows.
+type nodeListView struct {
+	verbose, json, os, quiet, allocs bool
+}
+
 // nodeList prints the table of all nodes.
-func (c *cli) nodeList(client *api.Client, verbose, asJSON bool) int {
-	nodes, _, err := client.Nodes().List(nil)
+func (c *cli) nodeList(client *api.Client, view nodeListView) int {
+	q := &api.QueryOptions{}
+	if view.os {
+		q.Params = map[string]string{"os": "true"}
+	}
+	nodes, _, err := client.Nodes().List(q)
 	if err != nil {
 		c.errorf("Error querying node status: %s", err)
 		return 1
 	}
-	return printList(c, nodes, asJSON, "No nodes registered",
-		func() string { return formatNodeList(nodes, verbose) })
+	if view.quiet && len(nodes) > 0 {
+		for _, n := range nodes {
+			c.outf("%s", n.ID)
+		}
+		return 0
+	}
+	running := map[string]int{}
+	if view.allocs {
+		for _, n := range nodes {
+			allocs, _, err := client.Nodes().Allocations(n.ID, nil)
+			if err != nil {
+				c.errorf("Error querying node allocations: %s", err)
+				return 1
+			}
+			for _, a := range allocs {
+				if a.ClientStatus == "running" {
+					running[n.ID]++
+				}
+			}
+		}
+	}
+	return printList(c, nodes, view.json, "No nodes registered",
+		func() string { return formatNodeListView(nodes, view, running) })
 }
 
 // formatNodeList renders Nomad's node list table.
 func formatNodeList(nodes []*api.NodeListStub, verbose bool) string {
-	header := "ID|Node Pool|DC|Name|Class|Drain|Eligibility|Status"
-	if verbose {
-		header = "ID|Node Pool|DC|Name|Class|Address|Version|Drain|Eligibility|Status"
+	return formatNodeListView(nodes, nodeListView{verbose: verbose}, nil)
+}
+
+// formatNodeListView renders the node list table with the columns of view,
+// in Nomad's order; running counts each node's running allocations.
+func formatNodeListView(nodes []*api.NodeListStub, view nodeListView, running map[string]int) string {
+	header := "ID|Node Pool|DC|Name|Class|"
+	if view.os {
+		header += "OS|"
+	}
+	if view.verbose {
+		header += "Address|Version|"
+	}
+	header += "Drain|Eligibility|Status"
+	if view.allocs {
+		header += "|Running Allocs"
 	}
 	rows := []string{header}
 	for _, n := range nodes {
-		cells := []string{shortID(n.ID, verbose), n.NodePool, n.Datacenter, n.Name, n.NodeClass}
-		if verbose {
+		cells := []string{shortID(n.ID, view.verbose), n.NodePool, n.Datacenter, n.Name, n.NodeClass}
+		if view.os {
+			cells = append(cells, n.Attributes["os.name"])
+		}
+		if view.verbose {
 			cells = append(cells, n.Address, n.Version)
 		}
 		cells = append(cells, fmt.Sprint(n.Drain), n.SchedulingEligibility, n.Status)
+		if view.allocs {
+			cells = append(cells, fmt.Sprint(running[n.ID]))
+		}
 		rows = append(rows, strings.Join(cells, "|"))
 	}
 	return formatList(rows)
@@ -192,18 +253,41 @@ func (c *cli) showNode(client *api.Client, node *api.Node, view nodeView) int {
 }
 
 // nodeHeader returns the key/value rows at the top of `node status <id>`.
+// formatDrain describes a node's drain as Nomad's `node status` does: with
+// its deadline ("no deadline", "force drain" or the time) and whether system
+// jobs stay.
+func formatDrain(node *api.Node) string {
+	d := node.DrainStrategy
+	if d == nil {
+		return fmt.Sprint(node.Drain)
+	}
+	out := "true"
+	switch {
+	case d.Deadline < 0:
+		out += "; force drain"
+	case d.ForceDeadline.IsZero():
+		out += "; no deadline"
+	default:
+		out += "; " + formatTime(d.ForceDeadline) + " deadline"
+	}
+	if d.IgnoreSystemJobs {
+		out += "; ignoring system jobs"
+	}
+	return out
+}
+
 func nodeHeader(node *api.Node, stats *api.HostStats, verbose bool) []string {
 	uptime := ""
 	if stats != nil {
 		uptime = (time.Duration(stats.Uptime) * time.Second).String()
 	}
 	return []string{
-		"ID|" + shortID(node.ID, verbose),
+		"ID|" + node.ID,
 		"Name|" + node.Name,
 		"Node Pool|" + node.NodePool,
 		"Class|" + node.NodeClass,
 		"DC|" + node.Datacenter,
-		"Drain|" + fmt.Sprint(node.Drain),
+		"Drain|" + formatDrain(node),
 		"Eligibility|" + node.SchedulingEligibility,
 		"Status|" + node.Status,
 		"CSI Controllers|" + strings.Join(sortedKeys(node.CSIControllerPlugins), ","),

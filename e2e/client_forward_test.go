@@ -24,7 +24,8 @@ func TestClientEndpointsThroughServer(t *testing.T) {
 	}
 	srv := newAgentProc(t, "server", "server {\n  enabled = true\n  bootstrap_expect = 1\n}\n")
 	srv.start(t)
-	cl := newAgentProc(t, "client", fmt.Sprintf(`client {
+	cl := newAgentProc(t, "client", fmt.Sprintf(`enable_debug = true
+client {
   enabled = true
   servers = [%q]
   network_interface = "lo"
@@ -59,6 +60,39 @@ plugin "raw_exec" {
 	if err != nil {
 		t.Fatalf("metadata read through the server: %v", err)
 	}
+	// The agent endpoints naming the node reach the client agent: its
+	// profile (it has enable_debug, the server has not) and its log.
+	heap, err := sc.Agent().Lookup("heap", api.PprofOptions{NodeID: nodeID}, nil)
+	if err != nil || len(heap) == 0 {
+		t.Fatalf("the client's heap profile through the server: %d bytes, %v", len(heap), err)
+	}
+	if _, err := sc.Agent().Lookup("heap", api.PprofOptions{}, nil); err == nil {
+		t.Fatal("the server, without enable_debug, gave its own profile")
+	}
+	stop := make(chan struct{})
+	frames, errs := sc.Agent().Monitor(stop, &api.QueryOptions{Params: map[string]string{"node_id": nodeID, "log_level": "debug"}})
+	go func() { // the client logs at debug level as it heartbeats
+		for i := 0; i < 50; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+				_, _ = sc.Nodes().Meta().Read(nodeID, nil)
+			}
+		}
+	}()
+	select {
+	case f := <-frames:
+		if f == nil || len(f.Data) == 0 {
+			t.Fatalf("the client's monitor through the server sent %+v", f)
+		}
+	case err := <-errs:
+		t.Fatalf("the client's monitor through the server: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("no log line from the client's monitor through the server")
+	}
+	close(stop)
+
 	if meta.Static["rack"] != "r1" || meta.Meta["connect.log_level"] != "info" {
 		t.Fatalf("metadata = %+v", meta)
 	}

@@ -131,11 +131,12 @@ func runAndMonitor(t *testing.T, c *api.Client, job *api.Job) *api.Evaluation {
 	return eval
 }
 
-// jobByPrefix replays the CLI's JobIDByPrefix and Info.
+// jobByPrefix replays the CLI's JobIDByPrefix and Info: several matches
+// are fine when the first, in ID order, is the prefix itself.
 func jobByPrefix(t *testing.T, c *api.Client, prefix string) *api.Job {
 	t.Helper()
 	stubs, _, err := c.Jobs().PrefixList(prefix)
-	if err != nil || len(stubs) != 1 {
+	if err != nil || len(stubs) == 0 || len(stubs) > 1 && stubs[0].ID != prefix {
 		t.Fatalf("job prefix list %q = %d stubs, %v", prefix, len(stubs), err)
 	}
 	if stubs[0].Namespace != "default" {
@@ -198,6 +199,11 @@ func checkStats(t *testing.T, c *api.Client, alloc *api.Allocation) {
 	}
 }
 
+// TestNomadCLICompat runs one job through a dev agent and, one case per
+// verb of the real `nomad` CLI, replays that verb's API calls and checks the
+// fields it reads. The cases run in order on the same job: each starts from
+// the state the previous ones left (two running allocations of version 1
+// after "job history", a stopped job after "job stop").
 func TestNomadCLICompat(t *testing.T) {
 	a := startDevAgent(t, "")
 	c := a.client
@@ -210,6 +216,12 @@ func TestNomadCLICompat(t *testing.T) {
 	}{
 		{"job run", func(t *testing.T) {
 			firstEval = runAndMonitor(t, c, compatJob(agentPort, 1))
+			// `job run -check-index` shows the part of the error in
+			// parentheses that starts with api.RegisterEnforceIndexErrPrefix.
+			_, _, err := c.Jobs().RegisterOpts(compatJob(agentPort, 1), &api.RegisterOptions{EnforceIndex: true, ModifyIndex: 1}, nil)
+			if err == nil || !strings.Contains(err.Error(), "("+api.RegisterEnforceIndexErrPrefix) {
+				t.Errorf("register with a stale check-index: %v", err)
+			}
 		}},
 		{"job plan", func(t *testing.T) {
 			job := jobByPrefix(t, c, "compat")
@@ -231,7 +243,10 @@ func TestNomadCLICompat(t *testing.T) {
 				}
 			}
 			if tg.Name != "app" || tg.Type != "Edited" || count == nil || count.Old != "1" || count.New != "2" || count.Type != "Edited" {
-				t.Errorf("plan group diff = %+v, count %+v", tg, count)
+				t.Fatalf("plan group diff = %+v, count %+v", tg, count)
+			}
+			if strings.Join(count.Annotations, ",") != "forces create" {
+				t.Errorf("count diff annotations = %v, want forces create", count.Annotations)
 			}
 			// The plan's group header, `Task Group: "app" (1 create, 1 in-place update)`,
 			// comes from the group diff's Updates.
@@ -248,6 +263,28 @@ func TestNomadCLICompat(t *testing.T) {
 			}
 			if len(resp.FailedTGAllocs) != 0 {
 				t.Errorf("plan failed groups = %v", resp.FailedTGAllocs)
+			}
+
+			// A task change replaces the allocation: the task's diff says so,
+			// `Task: "main" (forces create/destroy update)`.
+			changed := compatJob(agentPort, 1)
+			changed.TaskGroups[0].Tasks[0].Config["args"] = []string{"-c", "echo changed; sleep 600"}
+			resp, _, err = c.Jobs().PlanOpts(changed, &api.PlanOptions{Diff: true}, nil)
+			if err != nil {
+				t.Fatalf("plan: %v", err)
+			}
+			if u := resp.Annotations.DesiredTGUpdates["app"]; u.DestructiveUpdate != 1 {
+				t.Errorf("destructive plan desired updates = %+v", u)
+			}
+			tasks := resp.Diff.TaskGroups[0].Tasks
+			if len(tasks) != 1 || tasks[0].Name != "main" || tasks[0].Type != "Edited" ||
+				strings.Join(tasks[0].Annotations, ",") != "forces create/destroy update" {
+				t.Fatalf("destructive plan task diffs = %+v", tasks)
+			}
+			// `+/- args[1]: "echo compat-ready; sleep 600" => "echo changed; sleep 600"`
+			if objs := tasks[0].Objects; len(objs) != 1 || objs[0].Name != "Config" || len(objs[0].Fields) != 1 ||
+				objs[0].Fields[0].Name != "args[1]" || objs[0].Fields[0].Type != "Edited" || objs[0].Fields[0].New != "echo changed; sleep 600" {
+				t.Errorf("destructive plan config diff = %+v", objs)
 			}
 		}},
 		{"job history", func(t *testing.T) {
@@ -462,6 +499,23 @@ func TestNomadCLICompat(t *testing.T) {
 			if string(body) != "compat" {
 				t.Errorf("read at 0+6 = %q", body)
 			}
+			// alloc fs -f streams the file.
+			cancel := make(chan struct{})
+			defer close(cancel)
+			frames, errs := fs.Stream(alloc, path, "start", 0, cancel, nil)
+			var got strings.Builder
+			for !strings.Contains(got.String(), "compat-ready") {
+				select {
+				case f := <-frames:
+					if f != nil {
+						got.Write(f.Data)
+					}
+				case err := <-errs:
+					t.Fatalf("stream: %v", err)
+				case <-time.After(5 * time.Second):
+					t.Fatalf("stream gave %q", got.String())
+				}
+			}
 		}},
 		{"alloc exec", func(t *testing.T) {
 			alloc := singleAlloc(t, c, runningAllocs(t, c)[0].ID)
@@ -472,6 +526,15 @@ func TestNomadCLICompat(t *testing.T) {
 				strings.NewReader("hello\n"), &stdout, &stderr, nil, nil)
 			if err != nil || code != 3 || strings.TrimSpace(stdout.String()) != "got-hello" || strings.TrimSpace(stderr.String()) != "oops" {
 				t.Errorf("exec = exit %d, stdout %q, stderr %q, %v", code, stdout.String(), stderr.String(), err)
+			}
+			// From a terminal the CLI asks for a TTY and sends its size.
+			stdout.Reset()
+			sizes := make(chan api.TerminalSize, 1)
+			sizes <- api.TerminalSize{Height: 40, Width: 120}
+			code, err = c.Allocations().Exec(ctx, alloc, "main", true, []string{"/bin/sh", "-c", "sleep 0.5; stty size; tty"},
+				strings.NewReader(""), &stdout, &stderr, sizes, nil)
+			if out := stdout.String(); err != nil || code != 0 || !strings.Contains(out, "40 120") || !strings.Contains(out, "/dev/pts/") {
+				t.Errorf("exec -t = exit %d, output %q, %v", code, out, err)
 			}
 		}},
 		{"node status", func(t *testing.T) {
@@ -545,7 +608,16 @@ func TestNomadCLICompat(t *testing.T) {
 				t.Fatal(err)
 			}
 			if hs.Uptime == 0 || hs.Memory == nil || hs.Memory.Total == 0 || len(hs.CPU) == 0 || len(hs.DiskStats) == 0 {
-				t.Errorf("host stats = %+v", hs)
+				t.Fatalf("host stats = %+v", hs)
+			}
+			// Host Resource Utilization shows the disk whose device is the
+			// node's unique.storage.volume, else only the device's name.
+			volume, physical := node.Attributes["unique.storage.volume"], false
+			for _, d := range hs.DiskStats {
+				physical = physical || d.Device == volume && d.Size > 0 && d.Used > 0
+			}
+			if volume == "" || !physical {
+				t.Errorf("no host disk stat for unique.storage.volume %q: %+v", volume, hs.DiskStats[0])
 			}
 		}},
 		{"eval list", func(t *testing.T) {
@@ -562,6 +634,19 @@ func TestNomadCLICompat(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("eval list lacks the job's first evaluation %s", firstEval.ID)
+			}
+			// -job and -status become the job and status parameters.
+			byJob, _, err := c.Evaluations().List(&api.QueryOptions{Params: map[string]string{"job": "compat", "status": "complete"}})
+			if err != nil || len(byJob) < 2 {
+				t.Fatalf("eval list -job compat -status complete = %d, %v", len(byJob), err)
+			}
+			for _, e := range byJob {
+				if e.JobID != "compat" || e.Status != "complete" {
+					t.Errorf("filtered eval = %s %s", e.JobID, e.Status)
+				}
+			}
+			if none, _, err := c.Evaluations().List(&api.QueryOptions{Params: map[string]string{"job": "nope"}}); err != nil || len(none) != 0 {
+				t.Errorf("eval list -job nope = %d, %v", len(none), err)
 			}
 		}},
 		{"deployment list", func(t *testing.T) {
@@ -589,7 +674,7 @@ func TestNomadCLICompat(t *testing.T) {
 			}
 			// server members indexes region, dc, build and port; -detailed
 			// prints every tag.
-			for _, k := range []string{"region", "dc", "build", "port", "role", "id", "rpc_addr", "raft_vsn"} {
+			for _, k := range []string{"region", "dc", "build", "port", "role", "id", "rpc_addr", "raft_vsn", "vsn", "revision"} {
 				if m.Tags[k] == "" {
 					t.Errorf("member tag %q missing: %v", k, m.Tags)
 				}
@@ -644,6 +729,9 @@ func TestNomadCLICompat(t *testing.T) {
 			if v, _, err := vars.Peek("compat/missing", nil); err != nil || v != nil {
 				t.Errorf("var peek of a missing path = %v, %v", v, err)
 			}
+			if _, _, err := vars.Read("compat/missing", nil); !errors.Is(err, api.ErrVariablePathNotFound) {
+				t.Errorf("var get of a missing path = %v", err)
+			}
 			metas, _, err := vars.PrefixList("compat", nil)
 			if err != nil || len(metas) != 1 || metas[0].Path != "compat/config" || metas[0].ModifyTime == 0 || metas[0].Namespace != "default" {
 				t.Errorf("var list = %+v, %v", metas, err)
@@ -696,6 +784,128 @@ func TestNomadCLICompat(t *testing.T) {
 				t.Errorf("raft server address %q, want %q", s.Address, want)
 			}
 		}},
+		{"job status of a job that cannot be placed", func(t *testing.T) {
+			job := shellJob("compat-big", "service", 2, "sleep 600")
+			job.TaskGroups[0].Tasks[0].Resources.MemoryMB = ptr(1 << 30)
+			resp, _, err := c.Jobs().Register(job, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The monitor prints each failed group with its metrics and the
+			// blocked evaluation, and exits 2.
+			eval := monitorEval(t, c, resp.EvalID)
+			m := eval.FailedTGAllocs["app"]
+			if eval.Status != "complete" || m == nil || eval.BlockedEval == "" {
+				t.Fatalf("eval %s, failed groups %v, blocked eval %q", eval.Status, eval.FailedTGAllocs, eval.BlockedEval)
+			}
+			if m.NodesEvaluated != 1 || m.NodesExhausted != 1 || m.DimensionExhausted["memory"] != 1 || m.CoalescedFailures != 1 {
+				t.Errorf("placement failure metrics = %+v", m)
+			}
+			// job status shows the placement failures of the latest failed
+			// evaluation while one is blocked.
+			evals, _, err := c.Jobs().Evaluations("compat-big", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			blocked := false
+			for _, e := range evals {
+				blocked = blocked || e.Status == "blocked" && e.ID == eval.BlockedEval
+			}
+			if !blocked {
+				t.Errorf("job evaluations lack the blocked evaluation %s", eval.BlockedEval)
+			}
+			sum, _, err := c.Jobs().Summary("compat-big", nil)
+			if err != nil || sum.Summary["app"].Queued != 2 {
+				t.Errorf("summary of the unplaced job = %+v, %v", sum, err)
+			}
+			if _, _, err := c.Jobs().Deregister("compat-big", true, nil); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"alloc status of a rescheduled allocation", func(t *testing.T) {
+			job := shellJob("compat-fail", "service", 1, "exit 1")
+			tg := job.TaskGroups[0]
+			tg.RestartPolicy = &api.RestartPolicy{Attempts: ptr(0), Mode: ptr("fail")}
+			tg.ReschedulePolicy = &api.ReschedulePolicy{Attempts: ptr(1), Interval: ptr(time.Hour), Delay: ptr(2 * time.Second),
+				DelayFunction: ptr("constant"), Unlimited: ptr(false)}
+			if _, _, err := c.Jobs().Register(job, nil); err != nil {
+				t.Fatal(err)
+			}
+			// The failed allocation names its delayed follow-up evaluation:
+			// alloc status prints "Reschedule Eligibility" from its WaitUntil.
+			var failed *api.Allocation
+			waitUntil(t, 30*time.Second, "a failed allocation with a follow-up evaluation", func() bool {
+				allocs, _, err := c.Jobs().Allocations("compat-fail", true, nil)
+				if err != nil || len(allocs) == 0 || allocs[len(allocs)-1].ClientStatus != "failed" {
+					return false
+				}
+				failed, _, err = c.Allocations().Info(allocs[len(allocs)-1].ID, nil)
+				return err == nil && failed.FollowupEvalID != ""
+			})
+			followup, _, err := c.Evaluations().Info(failed.FollowupEvalID, nil)
+			if err != nil || followup.WaitUntil.IsZero() || followup.Status != "pending" || followup.TriggeredBy == "" {
+				t.Errorf("follow-up evaluation = %+v, %v", followup, err)
+			}
+			// The replacement carries the reschedule tracker: "Reschedule Attempts = 1/1".
+			var next *api.Allocation
+			waitUntil(t, 30*time.Second, "the replacement allocation", func() bool {
+				f, _, err := c.Allocations().Info(failed.ID, nil)
+				if err != nil || f.NextAllocation == "" {
+					return false
+				}
+				next, _, err = c.Allocations().Info(f.NextAllocation, nil)
+				return err == nil
+			})
+			rt := next.RescheduleTracker
+			if rt == nil || len(rt.Events) != 1 || rt.Events[0].PrevAllocID != failed.ID || rt.Events[0].PrevNodeID != failed.NodeID ||
+				rt.Events[0].RescheduleTime == 0 {
+				t.Fatalf("reschedule tracker = %+v", rt)
+			}
+			if attempts, total := next.RescheduleInfo(time.Unix(0, next.ModifyTime)); attempts != 1 || total != 1 {
+				t.Errorf("reschedule info = %d/%d, want 1/1", attempts, total)
+			}
+			if next.PreviousAllocation != failed.ID {
+				t.Errorf("replacement's previous allocation = %q", next.PreviousAllocation)
+			}
+			if _, _, err := c.Jobs().Deregister("compat-fail", true, nil); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"job status of a parameterized job", func(t *testing.T) {
+			job := shellJob("compat-batch", "batch", 1, "echo $NOMAD_META_n")
+			job.ParameterizedJob = &api.ParameterizedJobConfig{Payload: "optional", MetaRequired: []string{"n"}}
+			if _, _, err := c.Jobs().Register(job, nil); err != nil {
+				t.Fatal(err)
+			}
+			d, _, err := c.Jobs().Dispatch("compat-batch", map[string]string{"n": "1"}, nil, "", nil)
+			if err != nil || d.DispatchedJobID == "" || d.EvalID == "" {
+				t.Fatalf("dispatch = %+v, %v", d, err)
+			}
+			stubs, _, err := c.Jobs().PrefixList("compat-batch")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range stubs {
+				if s.ID == "compat-batch" && (!s.ParameterizedJob || s.Type != "batch") {
+					t.Errorf("parent stub = %+v (type column prints batch/parameterized)", s)
+				}
+			}
+			parent := jobByPrefix(t, c, "compat-batch")
+			if !parent.IsParameterized() || parent.ParameterizedJob.Payload != "optional" || strings.Join(parent.ParameterizedJob.MetaRequired, ",") != "n" {
+				t.Errorf("parent parameterized block = %+v", parent.ParameterizedJob)
+			}
+			children, _, err := c.Jobs().PrefixList("compat-batch" + api.JobDispatchLaunchSuffix)
+			if err != nil || len(children) != 1 || children[0].ID != d.DispatchedJobID || children[0].ParentID != "compat-batch" || children[0].Status == "" {
+				t.Fatalf("dispatched children = %+v, %v", children, err)
+			}
+			waitUntil(t, 30*time.Second, "the child counted dead in the parent's summary", func() bool {
+				sum, _, err := c.Jobs().Summary("compat-batch", nil)
+				return err == nil && sum.Children != nil && sum.Children.Dead == 1 && sum.Children.Pending+sum.Children.Running == 0
+			})
+			if _, _, err := c.Jobs().Deregister("compat-batch", true, nil); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"job stop", func(t *testing.T) {
 			job := jobByPrefix(t, c, "compat")
 			evalID, _, err := c.Jobs().Deregister(*job.ID, false, nil)
@@ -724,6 +934,20 @@ func TestNomadCLICompat(t *testing.T) {
 				t.Fatalf("start eval %s: %s", eval.Status, eval.StatusDescription)
 			}
 			waitUntil(t, 60*time.Second, "two running allocations again", func() bool { return len(runningAllocs(t, c)) == 2 })
+			// job history -p shows the start as `Stop: "true" => "false"`.
+			_, diffs, _, err := c.Jobs().Versions("compat", true, nil)
+			if err != nil || len(diffs) == 0 {
+				t.Fatalf("versions: %d diffs, %v", len(diffs), err)
+			}
+			stop := ""
+			for _, f := range diffs[0].Fields {
+				if f.Name == "Stop" {
+					stop = f.Type + " " + f.Old + " => " + f.New
+				}
+			}
+			if stop != "Edited true => false" {
+				t.Errorf("newest version's diff: Stop %q, fields %+v", stop, diffs[0].Fields)
+			}
 		}},
 		{"system gc", func(t *testing.T) {
 			if err := c.System().GarbageCollect(); err != nil {

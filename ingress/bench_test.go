@@ -80,7 +80,7 @@ func benchSetup(b *testing.B) (*http.Client, []benchCase) {
 	p := NewProxy()
 	p.Update([]*api.ServiceRegistration{
 		reg("default", "web", "a", backend.Listener.Addr().String(), 1, "ingress.host=web.test"),
-	}, nil)
+	}, nil, nil)
 	front := httptest.NewServer(p)
 	b.Cleanup(front.Close)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}

@@ -1,12 +1,14 @@
 package ingress
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -27,8 +29,11 @@ const CertPrefix = "nomad/ingress/certs/"
 // cert_file and key_file), if any. Its table is swapped whole when the
 // variables change, so handshakes never wait on a reload.
 type Certs struct {
-	fallback *tls.Certificate
-	table    atomic.Pointer[certTable]
+	fallback atomic.Pointer[tls.Certificate]
+	// files is the certificate and key fallback was made from, when it
+	// came from files: what WatchFiles tells a change by.
+	files atomic.Pointer[[2][]byte]
+	table atomic.Pointer[certTable]
 }
 
 // certTable is one set of certificates by host (lower case).
@@ -41,9 +46,71 @@ type certTable struct {
 // NewCerts returns a chooser with no variable certificates; fallback (nil
 // for none) answers names no variable covers.
 func NewCerts(fallback *tls.Certificate) *Certs {
-	c := &Certs{fallback: fallback}
+	c := &Certs{}
+	c.fallback.Store(fallback)
 	c.table.Store(&certTable{})
 	return c
+}
+
+// LoadFiles reads the default certificate from certFile and keyFile (PEM)
+// and starts using it for new handshakes; on an error the one in use
+// stays.
+func (c *Certs) LoadFiles(certFile, keyFile string) error {
+	pair, err := readPair(certFile, keyFile)
+	if err != nil {
+		return fmt.Errorf("load ingress certificate: %w", err)
+	}
+	return c.setPair(pair, certFile)
+}
+
+// setPair starts using the certificate and key in pair (PEM, read from
+// certFile).
+func (c *Certs) setPair(pair [2][]byte, certFile string) error {
+	cert, err := tls.X509KeyPair(pair[0], pair[1])
+	if err != nil {
+		return fmt.Errorf("load ingress certificate %s: %w", certFile, err)
+	}
+	c.fallback.Store(&cert)
+	c.files.Store(&pair)
+	return nil
+}
+
+// WatchFiles reloads the default certificate when the contents of
+// certFile or keyFile change (both are small: they are read every
+// interval, which also catches a pair renamed over the old one), until
+// ctx ends. A pair that does not load (a renewal half written) is
+// reported and retried at the next change; the certificate in use stays
+// meanwhile.
+func (c *Certs) WatchFiles(ctx context.Context, certFile, keyFile string, every time.Duration, logger *slog.Logger) {
+	var failed [2][]byte // the last pair that did not load
+	for sleep(ctx, every) {
+		now, err := readPair(certFile, keyFile)
+		if err != nil || samePair(now, failed) {
+			continue // a file missing for a moment (being replaced) waits
+		}
+		if in := c.files.Load(); in != nil && samePair(now, *in) {
+			continue
+		}
+		if err := c.setPair(now, certFile); err != nil {
+			failed = now
+			logger.Warn("reload ingress certificate; the one in use stays", "error", err)
+			continue
+		}
+		logger.Info("reloaded ingress certificate", "cert_file", certFile)
+	}
+}
+
+func samePair(a, b [2][]byte) bool { return bytes.Equal(a[0], b[0]) && bytes.Equal(a[1], b[1]) }
+
+// readPair reads the certificate and key files.
+func readPair(certFile, keyFile string) ([2][]byte, error) {
+	var pair [2][]byte
+	var err error
+	if pair[0], err = os.ReadFile(certFile); err != nil {
+		return pair, err
+	}
+	pair[1], err = os.ReadFile(keyFile)
+	return pair, err
 }
 
 // TLSConfig returns a server configuration that picks certificates by SNI.
@@ -82,8 +149,8 @@ func (c *Certs) lookup(serverName string) (*tls.Certificate, string) {
 			return cert, t.sources["*."+parent]
 		}
 	}
-	if c.fallback != nil {
-		return c.fallback, FallbackSource
+	if fb := c.fallback.Load(); fb != nil {
+		return fb, FallbackSource
 	}
 	return nil, ""
 }

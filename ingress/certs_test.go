@@ -1,10 +1,16 @@
 package ingress
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roam-project/roam/tlsutil"
 )
@@ -85,4 +91,89 @@ func leafCN(t *testing.T, cert *tls.Certificate) string {
 		t.Fatal(err)
 	}
 	return leaf.Subject.CommonName
+}
+
+// TestCertsWatchFiles follows cert_file and key_file: a rewrite in place
+// and a new pair renamed over the old take effect without a restart; a
+// half-written pair (certificate renewed, key not yet) keeps the one in
+// use until the key follows.
+func TestCertsWatchFiles(t *testing.T) {
+	caPEM, caKey, err := tlsutil.GenerateCA(tlsutil.DefaultCAOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func(region string) (cert, key []byte) {
+		cert, key, err := tlsutil.GenerateCert(tlsutil.CertOptions{Role: "server", Region: region, Domain: "nomad", Days: 1, DNSNames: []string{"x.test"}}, caPEM, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cert, key
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	write := func(path string, data []byte) {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cert, key := issue("first")
+	write(certFile, cert)
+	write(keyFile, key)
+	c := NewCerts(nil)
+	if err := c.LoadFiles(certFile, keyFile); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.WatchFiles(ctx, certFile, keyFile, 5*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	served := func(t *testing.T) string {
+		got, err := c.GetCertificate(&tls.ClientHelloInfo{ServerName: "x.test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return leafCN(t, got)
+	}
+	waitServed := func(t *testing.T, want string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for served(t) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("serving %s, want %s", served(t), want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	cases := []struct {
+		name   string
+		change func()
+		want   string
+	}{
+		{"rewritten in place", func() {
+			cert, key := issue("second")
+			write(certFile, cert)
+			write(keyFile, key)
+		}, "server.second.nomad"},
+		{"half written: the one in use stays", func() {
+			cert, _ := issue("third")
+			write(certFile, cert)
+			time.Sleep(50 * time.Millisecond) // several checks see the mismatch
+		}, "server.second.nomad"},
+		{"new pair renamed over the old", func() {
+			cert, key := issue("fourth")
+			write(certFile+".new", cert)
+			write(keyFile+".new", key)
+			if err := os.Rename(keyFile+".new", keyFile); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(certFile+".new", certFile); err != nil {
+				t.Fatal(err)
+			}
+		}, "server.fourth.nomad"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.change()
+			waitServed(t, tc.want)
+		})
+	}
 }

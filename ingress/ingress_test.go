@@ -28,7 +28,7 @@ func TestRoutingTable(t *testing.T) {
 		reg("prod", "intruder", "a4", "10.0.0.4:80", 20, "ingress.host=app.example.com", "ingress.path=/api"),
 		reg("default", "plain", "a5", "10.0.0.5:80", 13, "http"),
 	}
-	table := buildTable(regs, nil, nil, nil)
+	table := buildTable(regs, nil, nil, nil, nil)
 	cases := []struct {
 		name, host, path string
 		wantService      string
@@ -109,7 +109,7 @@ func TestProxy(t *testing.T) {
 		reg("default", "web", "a", a.Listener.Addr().String(), 1, "ingress.host=web.test"),
 		reg("default", "web", "b", b.Listener.Addr().String(), 1, "ingress.host=web.test"),
 		reg("default", "web", "dead", deadAddr, 1, "ingress.host=web.test"),
-	}, nil)
+	}, nil, nil)
 
 	t.Run("round-robin over healthy instances, retrying past a dead one", func(t *testing.T) {
 		seen := map[string]int{}
@@ -176,10 +176,70 @@ func TestConflictsByJobAge(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := buildTable([]*api.ServiceRegistration{web, intruder}, tc.jobIndex, nil, nil).lookup("app.test", "/")
+			r := buildTable([]*api.ServiceRegistration{web, intruder}, tc.jobIndex, nil, nil, nil).lookup("app.test", "/")
 			if r == nil || r.Service != tc.wantOwner || len(r.Conflicts) != 1 || r.Conflicts[0] != tc.wantConflict {
 				t.Fatalf("route = %+v, want owner %s with conflict %s", r, tc.wantOwner, tc.wantConflict)
 			}
 		})
+	}
+}
+
+// TestIdleRoutes: a route kept without instances answers 503 with
+// Retry-After (and counts a failure), an unknown host 404, and a
+// registration for the idle route's host and path takes it back.
+func TestIdleRoutes(t *testing.T) {
+	a := upstream(t, "a")
+	p := NewProxy()
+	front := httptest.NewServer(p)
+	defer front.Close()
+	idle := []RouteKey{{Host: "idle.test", Path: "/", Namespace: "default", Service: "idle", JobID: "idle", Since: 5}}
+	p.Update(nil, nil, idle)
+	cases := []struct {
+		name, host string
+		want       int
+	}{
+		{"route without instances", "idle.test", http.StatusServiceUnavailable},
+		{"unknown host", "nope.test", http.StatusNotFound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", front.URL, nil)
+			req.Host = tc.host
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+			if ra := resp.Header.Get("Retry-After"); (tc.want == http.StatusServiceUnavailable) != (ra != "") {
+				t.Fatalf("Retry-After %q", ra)
+			}
+		})
+	}
+	if s := p.Table().lookup("idle.test", "/").stats.snapshot(); s.Failures != 1 {
+		t.Errorf("stats = %+v, want the 503 counted as a failure", s)
+	}
+	claims := []struct {
+		name        string
+		created     uint64
+		wantService string
+	}{
+		{"a newer service does not take an idle route", 10, "idle"},
+		{"an older service does", 1, "other"},
+	}
+	for _, tc := range claims {
+		t.Run(tc.name, func(t *testing.T) {
+			tab := p.Update([]*api.ServiceRegistration{reg("default", "other", "o", a.Listener.Addr().String(), tc.created, "ingress.host=idle.test")}, nil, idle)
+			r := tab.lookup("idle.test", "/")
+			if r == nil || r.Service != tc.wantService || len(r.Conflicts) != 1 {
+				t.Fatalf("route %+v, want %s's with the other listed as a conflict", r, tc.wantService)
+			}
+		})
+	}
+	p.Update([]*api.ServiceRegistration{reg("default", "idle", "x", a.Listener.Addr().String(), 1, "ingress.host=idle.test")}, nil, idle)
+	if code, body := get(t, front.URL, "idle.test"); code != 200 || !strings.HasPrefix(body, "a") {
+		t.Fatalf("status %d %q, want the registered instance", code, body)
 	}
 }

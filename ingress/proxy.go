@@ -24,6 +24,10 @@ import (
 // maxAttempts bounds the instances one request is tried on.
 const maxAttempts = 3
 
+// retryAfter is the Retry-After (seconds) of a 503 for a route with no
+// instance up.
+const retryAfter = "5"
+
 // Proxy answers requests from the current routing table.
 type Proxy struct {
 	table     atomic.Pointer[Table]
@@ -62,9 +66,11 @@ func (p *Proxy) Table() *Table { return p.table.Load() }
 
 // Update rebuilds the routing table from registrations and swaps it in;
 // jobIndex holds the CreateIndex of their jobs by JobKey (nil: none), the
-// age of each service's claim on its host and path.
-func (p *Proxy) Update(regs []*api.ServiceRegistration, jobIndex map[string]uint64) *Table {
-	t := buildTable(regs, jobIndex, p.table.Load(), p.routeProxy)
+// age of each service's claim on its host and path; idle are claims with
+// no instance (their requests get 503), which keep their route over newer
+// ones as any claim does.
+func (p *Proxy) Update(regs []*api.ServiceRegistration, jobIndex map[string]uint64, idle []RouteKey) *Table {
+	t := buildTable(regs, jobIndex, idle, p.table.Load(), p.routeProxy)
 	p.table.Store(t)
 	addrs := map[string]bool{}
 	for _, r := range t.routes {
@@ -94,14 +100,26 @@ func (p *Proxy) routeProxy(r *Route) *httputil.ReverseProxy {
 	}
 }
 
-// ServeHTTP routes one request.
+// ServeHTTP routes one request: without a body, on the fast path
+// (forward); with one, or an upgrade, through the route's ReverseProxy.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route := p.table.Load().lookup(r.Host, r.URL.Path)
 	if route == nil {
 		http.Error(w, fmt.Sprintf("ingress: no route for %s%s", r.Host, r.URL.Path), http.StatusNotFound)
 		return
 	}
+	if len(route.Instances) == 0 {
+		w.Header().Set("Retry-After", retryAfter)
+		http.Error(w, fmt.Sprintf("ingress: no instance of %s/%s is up", route.Namespace, route.Service), http.StatusServiceUnavailable)
+		route.stats.record(0, true)
+		return
+	}
 	start := time.Now()
+	if canForward(r) {
+		status := p.forward(w, r, route)
+		route.stats.record(time.Since(start), status >= 500)
+		return
+	}
 	rec := recorders.Get().(*statusRecorder)
 	rec.ResponseWriter, rec.status = w, http.StatusOK
 	route.reverse.ServeHTTP(rec, r)

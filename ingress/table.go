@@ -22,10 +22,14 @@ const (
 type Route struct {
 	Host, Path         string
 	Namespace, Service string
+	// JobID is the job of the service's instances.
+	JobID string
 	// Instances are the service's registrations on this route. The
 	// catalogue holds only instances whose checks pass (clients publish a
 	// registration once its checks pass and withdraw it when one fails),
-	// so every instance takes traffic.
+	// so every instance takes traffic. None: the service's job still asks
+	// for the route but no instance is up (all stopped, or all failing
+	// their checks); requests get 503.
 	Instances []Instance
 	// Conflicts names the services that claim the same host and path
 	// but are newer, so do not get it ("namespace/name").
@@ -50,6 +54,16 @@ type Table struct {
 
 // Routes lists the table's routes, by host then path.
 func (t *Table) Routes() []*Route { return t.routes }
+
+// hasIdle reports whether a route has no instances.
+func (t *Table) hasIdle() bool {
+	for _, r := range t.routes {
+		if len(r.Instances) == 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // lookup finds the route for a request's host and path: the longest path
 // prefix among the host's routes. It allocates nothing for a lower-case
@@ -87,11 +101,19 @@ func pathMatches(prefix, path string) bool {
 	return len(path) > len(p) && path[len(p)] == '/' && strings.HasPrefix(path, p)
 }
 
+// RouteKey names a route and the service (and job) that holds it.
+type RouteKey struct {
+	Host, Path                string
+	Namespace, Service, JobID string
+	// Since is the age of the service's claim: its job's CreateIndex.
+	Since uint64
+}
+
 // claim is one service's registrations for a host and path.
 type claim struct {
-	namespace, service string
-	oldest             uint64
-	instances          []Instance
+	namespace, service, jobID string
+	oldest                    uint64
+	instances                 []Instance
 }
 
 // JobKey names a job in a jobIndex map: "namespace/id".
@@ -103,8 +125,10 @@ func JobKey(namespace, id string) string { return namespace + "/" + id }
 // CreateIndex in jobIndex, by JobKey), so it survives the service's
 // instances being replaced; a job missing from jobIndex dates from its
 // oldest registration. Stats carry over from old, route by route; each
-// route gets its reverse proxy from newProxy.
-func buildTable(regs []*api.ServiceRegistration, jobIndex map[string]uint64, old *Table, newProxy func(*Route) *httputil.ReverseProxy) *Table {
+// route gets its reverse proxy from newProxy. Each of idle is a claim
+// with no instances (its job still asks for the route), as old as its
+// Since: the older claim keeps the route even so, and answers 503.
+func buildTable(regs []*api.ServiceRegistration, jobIndex map[string]uint64, idle []RouteKey, old *Table, newProxy func(*Route) *httputil.ReverseProxy) *Table {
 	claims := map[[2]string]map[string]*claim{}
 	for _, reg := range regs {
 		host, path := RouteOf(reg.Tags)
@@ -122,11 +146,20 @@ func buildTable(regs []*api.ServiceRegistration, jobIndex map[string]uint64, old
 		}
 		c := claims[key][svc]
 		if c == nil {
-			c = &claim{namespace: reg.Namespace, service: reg.ServiceName, oldest: since}
+			c = &claim{namespace: reg.Namespace, service: reg.ServiceName, jobID: reg.JobID, oldest: since}
 			claims[key][svc] = c
 		}
 		c.oldest = min(c.oldest, since)
 		c.instances = append(c.instances, Instance{AllocID: reg.AllocID, Address: net.JoinHostPort(reg.Address, itoa(reg.Port))})
+	}
+	for _, k := range idle {
+		key, svc := [2]string{k.Host, k.Path}, k.Namespace+"/"+k.Service
+		if claims[key] == nil {
+			claims[key] = map[string]*claim{}
+		}
+		if claims[key][svc] == nil {
+			claims[key][svc] = &claim{namespace: k.Namespace, service: k.Service, jobID: k.JobID, oldest: k.Since}
+		}
 	}
 	t := &Table{byHost: map[string][]*Route{}}
 	for key, byService := range claims {
@@ -142,7 +175,7 @@ func buildTable(regs []*api.ServiceRegistration, jobIndex map[string]uint64, old
 		})
 		win := all[0]
 		sort.Slice(win.instances, func(i, j int) bool { return win.instances[i].Address < win.instances[j].Address })
-		r := &Route{Host: key[0], Path: key[1], Namespace: win.namespace, Service: win.service, Instances: win.instances}
+		r := &Route{Host: key[0], Path: key[1], Namespace: win.namespace, Service: win.service, JobID: win.jobID, Instances: win.instances}
 		for _, c := range all[1:] {
 			r.Conflicts = append(r.Conflicts, c.namespace+"/"+c.service)
 		}

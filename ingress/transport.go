@@ -57,12 +57,18 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if req.URL.Scheme != "http" || (req.Body != nil && req.Body != http.NoBody) || req.Header.Get("Upgrade") != "" {
 		return t.fallback.RoundTrip(req)
 	}
+	return t.exchange(req.Context(), req.URL.Host, req, req.Write)
+}
+
+// exchange sends a request without a body to addr, written by write, and
+// reads the response to req (only its method matters).
+func (t *upstreamTransport) exchange(ctx context.Context, addr string, req *http.Request, write func(io.Writer) error) (*http.Response, error) {
 	for {
-		pc, reused, err := t.get(req.Context(), req.URL.Host)
+		pc, reused, err := t.get(ctx, addr)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := t.send(pc, req)
+		resp, err := t.send(ctx, pc, req, write)
 		if err == nil {
 			return resp, nil
 		}
@@ -70,17 +76,17 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		// A kept-alive connection the instance closed meanwhile fails
 		// before any answer: send again on a fresh one (no body was sent,
 		// so this is safe).
-		if !reused || req.Context().Err() != nil || !closedByPeer(err) {
+		if !reused || ctx.Err() != nil || !closedByPeer(err) {
 			return nil, err
 		}
 	}
 }
 
-// send writes req on pc and reads the response head; the body reads from
+// send writes a request on pc with write and reads the response head; the body reads from
 // pc, which goes back to the pool once the body is read to its end.
-func (t *upstreamTransport) send(pc *upstreamConn, req *http.Request) (*http.Response, error) {
-	stop := context.AfterFunc(req.Context(), func() { pc.conn.SetDeadline(time.Unix(1, 0)) })
-	if err := req.Write(pc.bw); err != nil {
+func (t *upstreamTransport) send(ctx context.Context, pc *upstreamConn, req *http.Request, write func(io.Writer) error) (*http.Response, error) {
+	stop := context.AfterFunc(ctx, func() { pc.conn.SetDeadline(time.Unix(1, 0)) })
+	if err := write(pc.bw); err != nil {
 		stop()
 		return nil, err
 	}

@@ -14,6 +14,11 @@ import (
 // blockingWait is how long one blocking query waits for a change.
 const blockingWait = 5 * time.Minute
 
+// idleRecheck is how long one blocking query waits while the table has a
+// route without instances: the stop of its job need not touch the
+// catalogue, so the job is read again at least this often.
+const idleRecheck = 30 * time.Second
+
 // Watcher keeps a Proxy's routing table current: a blocking query on the
 // service catalogue wakes as soon as a registration comes or goes (clients
 // publish an instance once its checks pass and withdraw it when one
@@ -41,7 +46,11 @@ func NewWatcher(client *api.Client, proxy *Proxy, logger *slog.Logger) *Watcher 
 func (w *Watcher) Run(ctx context.Context) {
 	var index uint64
 	for ctx.Err() == nil {
-		q := (&api.QueryOptions{Namespace: "*", WaitIndex: index, WaitTime: blockingWait}).WithContext(ctx)
+		wait := blockingWait
+		if w.proxy.Table().hasIdle() {
+			wait = idleRecheck
+		}
+		q := (&api.QueryOptions{Namespace: "*", WaitIndex: index, WaitTime: wait}).WithContext(ctx)
 		stubs, meta, err := w.client.Services().List(q)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -50,7 +59,7 @@ func (w *Watcher) Run(ctx context.Context) {
 			}
 			continue
 		}
-		if meta.LastIndex == index {
+		if meta.LastIndex == index && !w.proxy.Table().hasIdle() {
 			continue
 		}
 		regs, err := w.ingressRegistrations(ctx, stubs)
@@ -63,7 +72,7 @@ func (w *Watcher) Run(ctx context.Context) {
 			continue
 		}
 		index = meta.LastIndex
-		t := w.proxy.Update(regs, w.jobIndexes(ctx, regs))
+		t := w.proxy.Update(regs, w.jobIndexes(ctx, regs), w.idleRoutes(ctx, regs))
 		w.logger.Debug("ingress routes rebuilt", "routes", len(t.routes), "instances", len(regs), "index", index)
 	}
 }
@@ -129,6 +138,55 @@ func (w *Watcher) jobIndexes(ctx context.Context, regs []*api.ServiceRegistratio
 	}
 	w.jobIndex = live
 	return live
+}
+
+// idleRoutes returns the routes of the table in use whose service has no
+// registration on them any more but whose job still asks for them: the job is there, not
+// stopped, and still has the service with an ingress tag. Their instances
+// are all gone or all failing their checks, so the route answers 503
+// rather than 404 until one is back. A job it cannot read drops the route.
+func (w *Watcher) idleRoutes(ctx context.Context, regs []*api.ServiceRegistration) []RouteKey {
+	claimed := map[[4]string]bool{}
+	for _, r := range regs {
+		if host, path := RouteOf(r.Tags); host != "" {
+			claimed[[4]string{host, path, r.Namespace, r.ServiceName}] = true
+		}
+	}
+	var idle []RouteKey
+	for _, r := range w.proxy.Table().Routes() {
+		if claimed[[4]string{r.Host, r.Path, r.Namespace, r.Service}] || r.JobID == "" {
+			continue
+		}
+		job, _, err := w.client.Jobs().Info(r.JobID, (&api.QueryOptions{Namespace: r.Namespace}).WithContext(ctx))
+		if err != nil {
+			w.logger.Debug("read the job of an idle ingress route", "job", JobKey(r.Namespace, r.JobID), "error", err)
+			continue
+		}
+		if jobWantsService(job, r.Service) && job.CreateIndex != nil {
+			idle = append(idle, RouteKey{Host: r.Host, Path: r.Path, Namespace: r.Namespace, Service: r.Service, JobID: r.JobID, Since: *job.CreateIndex})
+		}
+	}
+	return idle
+}
+
+// jobWantsService reports whether job runs (is not stopped) and has the
+// service name with an ingress tag, in a group or a task.
+func jobWantsService(job *api.Job, name string) bool {
+	if job.Stop != nil && *job.Stop {
+		return false
+	}
+	for _, tg := range job.TaskGroups {
+		services := append([]*api.Service{}, tg.Services...)
+		for _, task := range tg.Tasks {
+			services = append(services, task.Services...)
+		}
+		for _, s := range services {
+			if s.Name == name && (hasIngressTag(s.Tags) || hasIngressTag(s.CanaryTags)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func hasIngressTag(tags []string) bool {

@@ -17,6 +17,9 @@ import (
 // Service has no such field, so the block is written as the service tags
 // the ingress routes by (ingress.host=..., ingress.path=...), which every
 // other tool (the API, JSON job files, `job inspect`) carries unchanged.
+// A canary registers with canary_tags in place of tags when there are
+// any, so the block's tags go into canary_tags too: canaries are
+// instances of the service and take their share of the route's traffic.
 
 var ingressBlockSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "host", Required: true}, {Name: "path"}},
@@ -38,7 +41,7 @@ func decodeServiceIngress(p *parser, rv reflect.Value, blocks hcl.Blocks) hcl.Di
 	diags = append(diags, d...)
 	path, d := p.ingressString(content.Attributes["path"], svc.Name, ingress.ValidatePath)
 	diags = append(diags, d...)
-	for _, tag := range svc.Tags {
+	for _, tag := range append(append([]string{}, svc.Tags...), svc.CanaryTags...) {
 		if strings.HasPrefix(tag, ingress.HostTag) || strings.HasPrefix(tag, ingress.PathTag) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -52,6 +55,9 @@ func decodeServiceIngress(p *parser, rv reflect.Value, blocks hcl.Blocks) hcl.Di
 		return diags
 	}
 	svc.Tags = append(svc.Tags, ingress.Tags(host, path)...)
+	if len(svc.CanaryTags) > 0 {
+		svc.CanaryTags = append(svc.CanaryTags, ingress.Tags(host, path)...)
+	}
 	return diags
 }
 

@@ -70,6 +70,9 @@ func validateServiceIngress(p problems, s *api.Service) {
 	if err := ingress.ValidateTags(s.Tags); err != nil {
 		p.addf("ingress: %v", err)
 	}
+	if err := ingress.ValidateTags(s.CanaryTags); err != nil {
+		p.addf("ingress: canary_tags: %v", err)
+	}
 }
 
 // validateService checks a service's checks and ingress tags.

@@ -35,6 +35,10 @@ func TestValidate(t *testing.T) {
 			src:  taskJob("service {\n name = \"web\"\n tags = [\"ingress.host=http://a.test\"]\n}", driver),
 			want: []string{`Task group "g": Service "web": ingress: host "http://a.test"`},
 		},
+		"ingress tag in canary_tags with a bad host": {
+			src:  taskJob("service {\n name = \"web\"\n canary_tags = [\"ingress.host=a.test:80\"]\n}", driver),
+			want: []string{`Task group "g": Service "web": ingress: canary_tags: host "a.test:80"`},
+		},
 		"ingress path tag without a host": {
 			src:  taskJob("", driver+"\nservice {\n name = \"api\"\n tags = [\"ingress.path=/api\"]\n}"),
 			want: []string{`Task "t": Service "api": ingress: tag ingress.path=/api needs an ingress.host= tag`},
@@ -169,13 +173,16 @@ func TestValidate(t *testing.T) {
 
 func TestServiceIngressBlock(t *testing.T) {
 	cases := []struct {
-		name, service string
-		wantTags      []string
+		name, service  string
+		wantTags       []string
+		wantCanaryTags []string
 	}{
-		{"host only", `ingress { host = "App.Example.com" }`, []string{"http", "ingress.host=App.Example.com"}},
-		{"host and path", "ingress {\n host = \"app.example.com\"\n path = \"/api\"\n}", []string{"http", "ingress.host=app.example.com", "ingress.path=/api"}},
-		{"root path adds no tag", "ingress {\n host = \"a.test\"\n path = \"/\"\n}", []string{"http", "ingress.host=a.test"}},
-		{"runtime interpolation left to the client", `ingress { host = "${NOMAD_JOB_NAME}.example.com" }`, []string{"http", "ingress.host=${NOMAD_JOB_NAME}.example.com"}},
+		{"host only", `ingress { host = "App.Example.com" }`, []string{"http", "ingress.host=App.Example.com"}, nil},
+		{"canary tags get the ingress tags too", "canary_tags = [\"canary\"]\ningress {\n host = \"app.example.com\"\n path = \"/api\"\n}",
+			[]string{"http", "ingress.host=app.example.com", "ingress.path=/api"}, []string{"canary", "ingress.host=app.example.com", "ingress.path=/api"}},
+		{"host and path", "ingress {\n host = \"app.example.com\"\n path = \"/api\"\n}", []string{"http", "ingress.host=app.example.com", "ingress.path=/api"}, nil},
+		{"root path adds no tag", "ingress {\n host = \"a.test\"\n path = \"/\"\n}", []string{"http", "ingress.host=a.test"}, nil},
+		{"runtime interpolation left to the client", `ingress { host = "${NOMAD_JOB_NAME}.example.com" }`, []string{"http", "ingress.host=${NOMAD_JOB_NAME}.example.com"}, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -190,6 +197,9 @@ func TestServiceIngressBlock(t *testing.T) {
 			got := job.TaskGroups[0].Services[0].Tags
 			if strings.Join(got, " ") != strings.Join(tc.wantTags, " ") {
 				t.Fatalf("tags = %q, want %q", got, tc.wantTags)
+			}
+			if got := job.TaskGroups[0].Services[0].CanaryTags; strings.Join(got, " ") != strings.Join(tc.wantCanaryTags, " ") {
+				t.Fatalf("canary_tags = %q, want %q", got, tc.wantCanaryTags)
 			}
 		})
 	}

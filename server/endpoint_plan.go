@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/hashicorp/nomad/api"
 
@@ -131,6 +132,40 @@ func annotateDiff(diff *api.JobDiff, ann *api.PlanAnnotations) {
 			if v > 0 {
 				tg.Updates[k] = v
 			}
+		}
+		annotateGroupChanges(tg, u)
+	}
+}
+
+// annotateGroupChanges marks, as Nomad's plan does, what a group's changes
+// force: a count field "forces create" or "forces destroy", and each changed
+// task "forces create", "forces destroy", "forces create/destroy update" or
+// "forces in-place update", as the scheduler decided for the group.
+func annotateGroupChanges(tg *api.TaskGroupDiff, u *api.DesiredUpdates) {
+	for _, f := range tg.Fields {
+		if f.Name != "Count" || f.Type != "Edited" {
+			continue
+		}
+		oldCount, _ := strconv.Atoi(f.Old)
+		newCount, _ := strconv.Atoi(f.New)
+		switch {
+		case newCount > oldCount:
+			f.Annotations = []string{"forces create"}
+		case newCount < oldCount:
+			f.Annotations = []string{"forces destroy"}
+		}
+	}
+	for _, t := range tg.Tasks {
+		switch {
+		case t.Type == "Added":
+			t.Annotations = []string{"forces create"}
+		case t.Type == "Deleted":
+			t.Annotations = []string{"forces destroy"}
+		case t.Type != "Edited":
+		case u.DestructiveUpdate > 0:
+			t.Annotations = []string{"forces create/destroy update"}
+		case u.InPlaceUpdate > 0:
+			t.Annotations = []string{"forces in-place update"}
 		}
 	}
 }

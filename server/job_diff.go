@@ -19,11 +19,13 @@ const (
 )
 
 // serverOwnedJobFields are maintained by the servers, not written by users,
-// and never show in a diff.
+// and never show in a diff (TaskGroups are compared group by group). Stop
+// does show, as in Nomad: `job history -p` of a restarted job prints
+// `Stop: "true" => "false"`.
 var serverOwnedJobFields = map[string]bool{
 	"Status": true, "StatusDescription": true, "Stable": true, "Version": true,
 	"SubmitTime": true, "CreateIndex": true, "ModifyIndex": true, "JobModifyIndex": true,
-	"TaskGroups": true, "Stop": true,
+	"TaskGroups": true,
 }
 
 // JobDiff compares two versions of a job (old may be nil for a new job) the
@@ -157,6 +159,8 @@ func diffObject(old, new map[string]any) ([]*api.FieldDiff, []*api.ObjectDiff) {
 		switch {
 		case (oIsMap || o == nil) && (nIsMap || n == nil) && (k == "Meta" || k == "Env"):
 			fields = append(fields, flattenMapFields(k, om, nm)...)
+		case (oIsMap || o == nil) && (nIsMap || n == nil) && k == "Config":
+			objects = append(objects, &api.ObjectDiff{Type: diffType(o != nil, n != nil, true), Name: k, Fields: configFields(om, nm)})
 		case (oIsMap || o == nil) && (nIsMap || n == nil):
 			f, obj := diffObject(om, nm)
 			objects = append(objects, &api.ObjectDiff{Type: diffType(o != nil, n != nil, true), Name: k, Fields: f, Objects: obj})
@@ -167,6 +171,41 @@ func diffObject(old, new map[string]any) ([]*api.FieldDiff, []*api.ObjectDiff) {
 		}
 	}
 	return fields, objects
+}
+
+// configFields compares a task's driver configuration as Nomad does: each
+// value flattened into a field named by its path, "args[1]" or
+// "port_map.http", so that changing one list element edits one field.
+func configFields(old, new map[string]any) []*api.FieldDiff {
+	o, n := map[string]any{}, map[string]any{}
+	flattenConfig("", old, o)
+	flattenConfig("", new, n)
+	var out []*api.FieldDiff
+	for _, k := range unionKeys(o, n) {
+		if !reflect.DeepEqual(o[k], n[k]) {
+			out = append(out, fieldDiff(k, o[k], n[k]))
+		}
+	}
+	return out
+}
+
+// flattenConfig adds v's scalars to out under their paths below prefix.
+func flattenConfig(prefix string, v any, out map[string]any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if prefix != "" {
+				k = prefix + "." + k
+			}
+			flattenConfig(k, e, out)
+		}
+	case []any:
+		for i, e := range x {
+			flattenConfig(fmt.Sprintf("%s[%d]", prefix, i), e, out)
+		}
+	default:
+		out[prefix] = v
+	}
 }
 
 func fieldDiff(name string, o, n any) *api.FieldDiff {

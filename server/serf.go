@@ -48,6 +48,8 @@ func (s *Server) setupSerf() error {
 		"region":   s.config.Region,
 		"dc":       s.config.Datacenter,
 		"build":    version.NomadCompatible,
+		"revision": version.Revision(),
+		"vsn":      "1", // Nomad's API major version tag
 		"roam":     version.Number,
 		"expect":   strconv.Itoa(s.config.BootstrapExpect),
 		"raft_vsn": "3",

@@ -145,6 +145,9 @@ func (tx *writeTxn) upsertPlanAllocs(allocs []*api.Allocation, now int64) error 
 			if a.Job == nil {
 				a.Job = old.Job
 			}
+			if a.NextAllocation == "" {
+				a.NextAllocation = old.NextAllocation
+			}
 		}
 		a.ModifyIndex = tx.index
 		a.ModifyTime = now
@@ -160,10 +163,43 @@ func (tx *writeTxn) upsertPlanAllocs(allocs []*api.Allocation, now int64) error 
 			return err
 		}
 	}
+	if err := tx.linkReplacements(allocs); err != nil {
+		return err
+	}
 	if err := tx.deleteServicesOfTerminalAllocs(allocs); err != nil {
 		return err
 	}
 	return tx.afterAllocChange(changes)
+}
+
+// linkReplacements records, on each allocation that one of allocs replaces,
+// the ID of its replacement (NextAllocation), as Nomad does: `alloc status`
+// shows it as "Replacement Alloc ID".
+func (tx *writeTxn) linkReplacements(allocs []*api.Allocation) error {
+	for _, a := range allocs {
+		if a.PreviousAllocation == "" || a.CreateIndex != tx.index {
+			continue
+		}
+		raw, err := tx.First(tableAllocs, "id", a.PreviousAllocation)
+		if err != nil {
+			return fmt.Errorf("alloc lookup: %w", err)
+		}
+		if raw == nil || raw.(*allocRow).NextAllocation != "" {
+			continue
+		}
+		oldRow := raw.(*allocRow)
+		prev := *oldRow.Allocation
+		prev.NextAllocation = a.ID
+		prev.ModifyIndex = tx.index
+		row, err := newAllocRow(&prev, oldRow)
+		if err != nil {
+			return err
+		}
+		if err := tx.insert(tableAllocs, row); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // updateAllocsFromClient merges what a client reports (status, task

@@ -24,15 +24,16 @@ func storage(cfg Config, r *Result) error {
 	}
 	total := st.Blocks * uint64(st.Bsize)
 	free := st.Bavail * uint64(st.Bsize)
-	r.Attributes["unique.storage.volume"] = mountDevice(dir)
+	r.Attributes["unique.storage.volume"] = MountDevice(dir)
 	r.Attributes["unique.storage.bytestotal"] = strconv.FormatUint(total, 10)
 	r.Attributes["unique.storage.bytesfree"] = strconv.FormatUint(free, 10)
 	r.Resources.Disk.DiskMB = int64(free / 1024 / 1024)
 	return nil
 }
 
-// mountDevice returns the device of the mount that holds path.
-func mountDevice(path string) string {
+// MountDevice returns the device of the mount that holds path, as the
+// unique.storage.volume attribute and the host disk statistics name it.
+func MountDevice(path string) string {
 	f, err := os.Open("/proc/self/mounts")
 	if err != nil {
 		return ""

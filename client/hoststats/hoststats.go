@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/hashicorp/nomad/api"
+
+	"github.com/roam-project/roam/client/fingerprint"
 )
 
 // Collector samples host statistics. CPU percentages are measured since the
@@ -125,7 +127,9 @@ func disk(path string) (*api.HostDiskStats, error) {
 		return nil, fmt.Errorf("statfs %s: %w", path, err)
 	}
 	bs := uint64(st.Bsize)
-	d := &api.HostDiskStats{Mountpoint: path, Size: st.Blocks * bs, Available: st.Bavail * bs}
+	// The device matches the node's unique.storage.volume attribute, which
+	// `node status` looks the disk up by.
+	d := &api.HostDiskStats{Device: fingerprint.MountDevice(path), Mountpoint: path, Size: st.Blocks * bs, Available: st.Bavail * bs}
 	d.Used = (st.Blocks - st.Bfree) * bs
 	if d.Size > 0 {
 		d.UsedPercent = float64(d.Used) / float64(d.Size) * 100
