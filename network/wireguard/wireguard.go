@@ -59,8 +59,9 @@ const (
 	initiatorRetry = 500 * time.Millisecond
 	// responderWait is how long the node with the higher key waits for
 	// the other's initiation before it sends its own (the other may not
-	// list it: it did not change, or it is slow), and then how often.
-	responderWait = time.Second
+	// list it: it did not change, or it is slow), and then how often; it
+	// falls between the other's retries, so that the two do not cross.
+	responderWait = 1250 * time.Millisecond
 	// kickFor is how long a peer is prompted before it is left to
 	// wireguard-go's own retries (every 5 s).
 	kickFor = 30 * time.Second
