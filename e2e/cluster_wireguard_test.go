@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -257,9 +258,12 @@ func TestClusterNetworkWireGuard(t *testing.T) {
 				if hostOf[src.ID] == goneHost {
 					continue
 				}
-				// Handshakes sent while the node's new device was not up
-				// yet, or before its peers listed it again, are retried
-				// every 5 s; one pair took 20 s on a loaded test machine.
+				// The returned node and its peers handshake within a
+				// second of listing each other (see wireguard's
+				// watchHandshakes), but the first packets to a returned
+				// node's new allocation are still sometimes lost for up to
+				// ~30 s after that: an open problem (see
+				// TestClusterNetworkWireGuardRejoin).
 				waitUntil(t, 45*time.Second, "reaching the returned node's allocation at "+addr, func() bool {
 					return strings.Contains(getFrom(network.NamespacePath(src.ID), addr), "hello from webapp")
 				})
@@ -374,12 +378,22 @@ func wgState(t testing.TB, a *nsAgent) string {
 // wgGet sends the UAPI get request and returns its key=value lines.
 func wgGet(t testing.TB, a *nsAgent) []string {
 	t.Helper()
-	conn, err := net.Dial("unix", wgSocket(a))
+	lines, err := wgQuery(a)
 	mustNet(t, err)
+	return lines
+}
+
+// wgQuery is wgGet for a device that may not be there (yet).
+func wgQuery(a *nsAgent) ([]string, error) {
+	conn, err := net.Dial("unix", wgSocket(a))
+	if err != nil {
+		return nil, err
+	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	_, err = io.WriteString(conn, "get=1\n\n")
-	mustNet(t, err)
+	if _, err := io.WriteString(conn, "get=1\n\n"); err != nil {
+		return nil, err
+	}
 	var lines []string
 	for sc := bufio.NewScanner(conn); sc.Scan(); {
 		if strings.HasPrefix(sc.Text(), "errno=") {
@@ -387,5 +401,109 @@ func wgGet(t testing.TB, a *nsAgent) []string {
 		}
 		lines = append(lines, sc.Text())
 	}
-	return lines
+	return lines, nil
+}
+
+// lists reports whether the agent's device peers with every key of keys
+// (false while it has no device).
+func lists(a *nsAgent, keys ...string) bool {
+	lines, err := wgQuery(a)
+	if err != nil {
+		return false
+	}
+	for _, k := range keys {
+		raw, _ := base64.StdEncoding.DecodeString(k)
+		if !contains(lines, "public_key="+hex.EncodeToString(raw)) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestClusterNetworkWireGuardRejoin has one node of three leave (its
+// client killed, until the others drop it as down) and come back ten
+// times: each time, once the node and the others list one another again
+// and a new system job runs, the others' allocations reach its allocation
+// there within rejoinWait. It logs, with the machine's load, the times
+// from the restart to the first answer and from the job running to it.
+//
+// It runs only with ROAM_E2E_REJOIN=1: some returns still take 6-30 s (and
+// never end when the previous trial's job is stopped just before the kill),
+// although the node and its peers complete their WireGuard handshakes
+// within milliseconds; the packets are lost after the handshake, which is
+// not understood yet (see the README's cluster network section).
+func TestClusterNetworkWireGuardRejoin(t *testing.T) {
+	if os.Getenv("ROAM_E2E_REJOIN") == "" {
+		t.Skip("a known open problem: set ROAM_E2E_REJOIN=1 to reproduce it")
+	}
+	requireNetns(t)
+	requireTUN(t)
+	c := startNodes(t, 3, "wireguard")
+	const rejoinWait = 3 * time.Second
+	const trials = 10
+	node, others := c.clients[2], c.clients[:2]
+	keys := []string{wgPublicKey(t, others[0]), wgPublicKey(t, others[1])}
+	nodeKey := wgPublicKey(t, node)
+	nodeID := ""
+	var from []*api.Allocation // the others' allocations
+	for _, al := range c.allocs {
+		n, _, err := c.cli.Nodes().Info(al.NodeID, nil)
+		mustNet(t, err)
+		if n.Name == node.name {
+			nodeID = n.ID
+		} else {
+			from = append(from, al)
+		}
+	}
+	if nodeID == "" || len(from) != 2 {
+		t.Fatalf("no allocation on %s, or not one on each other node", node.name)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, a := range c.clients {
+				lines, err := wgQuery(a)
+				t.Logf("%s's WireGuard device (%v):\n%s", a.name, err, strings.Join(slices.DeleteFunc(lines, func(l string) bool {
+					return strings.HasPrefix(l, "private_key=")
+				}), "\n"))
+			}
+		}
+	})
+	var total, fromListed []time.Duration
+	for i := range trials {
+		node.kill()
+		waitUntil(t, 20*time.Second, "the others dropping "+node.name, func() bool {
+			return !lists(others[0], nodeKey) && !lists(others[1], nodeKey)
+		})
+		start := time.Now()
+		node.start(t)
+		waitUntil(t, 20*time.Second, node.name+" back, listed by the others and listing them", func() bool {
+			return lists(node, keys...) && lists(others[0], nodeKey) && lists(others[1], nodeKey)
+		})
+		job := fmt.Sprintf("rejoin-%d", i)
+		var target string
+		for _, al := range runSystemWebJob(t, c, job, nil) {
+			if al.NodeID == nodeID {
+				target = net.JoinHostPort(al.NetworkStatus.Address, "8080")
+			}
+		}
+		listed := time.Now()
+		for _, src := range from {
+			waitUntil(t, rejoinWait, fmt.Sprintf("trial %d: reaching %s from %s", i, target, src.NetworkStatus.Address), func() bool {
+				return strings.Contains(getWithin(network.NamespacePath(src.ID), target, time.Second), "hello from webapp")
+			})
+		}
+		total = append(total, time.Since(start))
+		fromListed = append(fromListed, time.Since(listed))
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	t.Logf("restart to first answer from both others: %s; job running to first answer: %s; load %s",
+		spread(total), spread(fromListed), strings.TrimSpace(string(load)))
+}
+
+// spread is the min, median and max of ds.
+func spread(ds []time.Duration) string {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
+	return fmt.Sprintf("min %s, median %s, max %s (%d trials)", r(s[0]), r(s[len(s)/2]), r(s[len(s)-1]), len(s))
 }

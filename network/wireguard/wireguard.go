@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +50,23 @@ const (
 	keepalive = 25
 )
 
+// Handshake prompting: see watchHandshakes.
+const (
+	// handshakeTick is how often the pending handshakes are checked.
+	handshakeTick = 50 * time.Millisecond
+	// initiatorRetry is how often the node with the lower public key of
+	// a pair sends a fresh initiation until a handshake completes.
+	initiatorRetry = 500 * time.Millisecond
+	// responderWait is how long the node with the higher key waits for
+	// the other's initiation before it sends its own (the other may not
+	// list it: it did not change, or it is slow), and then how often; it
+	// falls between the other's retries, so that the two do not cross.
+	responderWait = 1250 * time.Millisecond
+	// kickFor is how long a peer is prompted before it is left to
+	// wireguard-go's own retries (every 5 s).
+	kickFor = 30 * time.Second
+)
+
 // Config configures the overlay.
 type Config struct {
 	// Local is the node's underlay address, the endpoint peers send to.
@@ -73,6 +91,18 @@ type Overlay struct {
 	mu      sync.Mutex
 	subnet  *net.IPNet
 	applied map[string]string // peer public key (hex) → its UAPI section
+	pending map[string]*handshakeWait
+	hexKey  string // the node's public key, hex
+	done    chan struct{}
+}
+
+// handshakeWait is a peer added or changed at since that has not
+// completed a handshake since; next is when to send it a fresh initiation,
+// every every; keepalive is whether its persistent keepalive is on.
+type handshakeWait struct {
+	since, next time.Time
+	every       time.Duration
+	keepalive   bool
 }
 
 // Start loads (or makes) the node's key pair and starts the device; it
@@ -108,11 +138,12 @@ func Start(cfg Config) (*Overlay, error) {
 	}
 	logger := cfg.Logger.With("device", Device)
 	dev := device.NewDevice(t, conn.NewDefaultBind(), &device.Logger{
-		Verbosef: device.DiscardLogf,
+		Verbosef: func(f string, args ...any) { logger.Debug("wireguard: " + fmt.Sprintf(f, args...)) },
 		Errorf:   func(f string, args ...any) { logger.Warn("wireguard: " + fmt.Sprintf(f, args...)) },
 	})
 	o := &Overlay{local: ip, port: cfg.Port, mtu: mtu, public: base64.StdEncoding.EncodeToString(public), dev: dev,
-		logger: logger, applied: map[string]string{}}
+		logger: logger, applied: map[string]string{}, pending: map[string]*handshakeWait{},
+		hexKey: hex.EncodeToString(public), done: make(chan struct{})}
 	setup := fmt.Sprintf("private_key=%s\nlisten_port=%d\n", hex.EncodeToString(private), cfg.Port)
 	if err := dev.IpcSet(setup); err != nil {
 		dev.Close()
@@ -136,6 +167,7 @@ func Start(cfg Config) (*Overlay, error) {
 	if o.uapi, err = serveUAPI(dev, filepath.Join(cfg.Dir, SocketFile)); err != nil {
 		logger.Warn("wireguard: no UAPI socket (wg show will not see the device)", "error", err)
 	}
+	go o.watchHandshakes()
 	return o, nil
 }
 
@@ -263,16 +295,15 @@ func (o *Overlay) Sync(peers []network.Peer) error {
 			continue
 		}
 		k := hex.EncodeToString(key)
-		// The keepalive also makes a (re)started node handshake with
-		// each peer at once, rather than when a stale session times out.
-		want[k] = fmt.Sprintf("public_key=%s\nendpoint=%s\nreplace_allowed_ips=true\nallowed_ip=%s\npersistent_keepalive_interval=%d\n",
-			k, net.JoinHostPort(vtep.String(), fmt.Sprint(p.Port)), subnet, keepalive)
+		want[k] = fmt.Sprintf("public_key=%s\nendpoint=%s\nreplace_allowed_ips=true\nallowed_ip=%s\n",
+			k, net.JoinHostPort(vtep.String(), fmt.Sprint(p.Port)), subnet)
 		routes[subnet.String()] = subnet
 	}
 	var conf strings.Builder
 	for k := range o.applied {
 		if _, ok := want[k]; !ok {
 			fmt.Fprintf(&conf, "public_key=%s\nremove=true\n", k)
+			delete(o.pending, k)
 		}
 	}
 	keys := make([]string, 0, len(want))
@@ -280,10 +311,27 @@ func (o *Overlay) Sync(peers []network.Peer) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	now := time.Now()
 	for _, k := range keys {
-		if o.applied[k] != want[k] {
-			conf.WriteString(want[k])
+		if o.applied[k] == want[k] {
+			continue
 		}
+		conf.WriteString(want[k])
+		w := &handshakeWait{since: now, every: responderWait, next: now.Add(responderWait)}
+		if o.initiates(k) {
+			// Turning the keepalive on sends the first initiation.
+			fmt.Fprintf(&conf, "persistent_keepalive_interval=%d\n", keepalive)
+			w.every, w.next, w.keepalive = initiatorRetry, now.Add(initiatorRetry), true
+		}
+		if _, ok := o.applied[k]; ok {
+			// An existing peer keeps its keepalive, so the initiator
+			// initiates at the next check.
+			w.keepalive = true
+			if o.initiates(k) {
+				w.next = now
+			}
+		}
+		o.pending[k] = w
 	}
 	if conf.Len() > 0 {
 		if err := o.dev.IpcSet(conf.String()); err != nil {
@@ -292,6 +340,114 @@ func (o *Overlay) Sync(peers []network.Peer) error {
 	}
 	o.applied = want
 	return o.syncRoutes(routes)
+}
+
+// initiates reports whether this node starts the handshakes with the peer
+// of hex key k: the node of the pair with the lower key does.
+func (o *Overlay) initiates(k string) bool { return o.hexKey < k }
+
+// watchHandshakes prompts each peer added or changed (a new key or
+// endpoint) until it completes a handshake. When both nodes of a pair
+// initiate at once, as nodes that see a lease through the same blocking
+// query do, their initiations cross: each answers the other's, which voids
+// its own, so that neither session completes (and wireguard-go retries
+// only after 5 s, REKEY_TIMEOUT), or each ends up sending with a key the
+// other dropped, until a handshake 15 s later. So only the node of the
+// pair with the lower key initiates at once, and again every
+// initiatorRetry until a handshake completes (its first initiation is lost
+// when the other does not list it yet); the other waits responderWait for
+// it before it initiates itself (the other may not list it, or may have
+// kept a session it has no keys for since it restarted).
+func (o *Overlay) watchHandshakes() {
+	tick := time.NewTicker(handshakeTick)
+	defer tick.Stop()
+	for {
+		select {
+		case <-o.done:
+			return
+		case <-tick.C:
+		}
+		o.mu.Lock()
+		if len(o.pending) > 0 {
+			o.kickPending(time.Now())
+		}
+		o.mu.Unlock()
+	}
+}
+
+// kickPending drops the pending peers that completed a handshake and sends
+// a fresh initiation to those due one; o.mu is held.
+func (o *Overlay) kickPending(now time.Time) {
+	last, err := o.lastHandshakes()
+	if err != nil {
+		o.logger.Warn("wireguard: read handshake times", "error", err)
+		return
+	}
+	for k, w := range o.pending {
+		switch {
+		case last[k].After(w.since):
+			if !w.keepalive {
+				o.setKeepalive(k)
+			}
+			delete(o.pending, k)
+		case now.Sub(w.since) > kickFor:
+			o.logger.Warn("wireguard: no handshake with a peer yet; leaving it to WireGuard's retries",
+				"peer", k, "waited", kickFor)
+			delete(o.pending, k)
+		case !now.Before(w.next):
+			var pk device.NoisePublicKey
+			if err := pk.FromHex(k); err != nil {
+				delete(o.pending, k)
+				continue
+			}
+			if peer := o.dev.LookupPeer(pk); peer != nil {
+				// Expiring the keypairs lifts wireguard-go's one
+				// initiation per REKEY_TIMEOUT; there is no session
+				// since the change, so none is lost.
+				peer.ExpireCurrentKeypairs()
+				_ = peer.SendHandshakeInitiation(false) // a failed send is logged by wireguard-go
+			}
+			if !w.keepalive {
+				o.setKeepalive(k)
+				w.keepalive = true
+			}
+			w.next = now.Add(w.every)
+		}
+	}
+}
+
+// setKeepalive turns the persistent keepalive of the peer of hex key k on.
+func (o *Overlay) setKeepalive(k string) {
+	conf := fmt.Sprintf("public_key=%s\nupdate_only=true\npersistent_keepalive_interval=%d\n", k, keepalive)
+	if err := o.dev.IpcSet(conf); err != nil {
+		o.logger.Warn("wireguard: turn a peer's keepalive on", "peer", k, "error", err)
+	}
+}
+
+// lastHandshakes is each peer's (hex key) last completed handshake.
+func (o *Overlay) lastHandshakes() (map[string]time.Time, error) {
+	get, err := o.dev.IpcGet()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]time.Time{}
+	var key string
+	var sec, nsec int64
+	for _, line := range strings.Split(get, "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		switch k {
+		case "public_key":
+			key, sec, nsec = v, 0, 0
+		case "last_handshake_time_sec":
+			sec, _ = strconv.ParseInt(v, 10, 64)
+		case "last_handshake_time_nsec":
+			nsec, _ = strconv.ParseInt(v, 10, 64)
+		}
+		if key != "" && sec != 0 {
+			out[key] = time.Unix(sec, nsec)
+		}
+	}
+	return out, nil
 }
 
 // syncRoutes routes exactly the subnets of want through the device.
@@ -326,6 +482,7 @@ func (o *Overlay) Close() error {
 	if o.uapi != nil {
 		o.uapi.Close()
 	}
+	close(o.done)
 	o.dev.Close()
 	return nil
 }
