@@ -83,6 +83,10 @@ type Report struct {
 	Latencies map[string]Quantiles
 	// Samples are the placements over time.
 	Samples []Sample
+	// Finished is set once every allocation ran; without it the figures
+	// are those of the allocations placed before the run stopped, and
+	// the idle and failover measures were not taken.
+	Finished bool
 }
 
 // PlacementsPerSec is the run's headline figure.
@@ -164,10 +168,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		total += int64(*j.TaskGroups[0].Count)
 	}
 	err = rep.watchPlacement(ctx, cfg, leader, sim, start, total, submitErr)
+	rep.RSS = leader.rssBytes()
 	if err != nil {
 		return rep, err
 	}
-	rep.RSS = leader.rssBytes()
+	rep.Finished = true
 	if err := rep.checkSettled(leader, jobs); err != nil {
 		return rep, err
 	}
@@ -226,6 +231,7 @@ func (r *Report) watchPlacement(ctx context.Context, cfg Config, leader *serverP
 			}
 		case <-tick.C:
 		case <-deadline:
+			r.Placed, r.Elapsed = placed, s.At
 			return fmt.Errorf("after %s only %d of %d allocations run", cfg.Timeout, placed, total)
 		case <-ctx.Done():
 			return ctx.Err()
@@ -336,6 +342,9 @@ func (r *Report) WriteSummary(w io.Writer) {
 	fmt.Fprintf(w, "servers %d, nodes %d, jobs %d (%d batch), allocations %d\n", r.Servers, r.Nodes, r.Jobs, r.BatchJobs, r.Allocs)
 	fmt.Fprintf(w, "nodes registered in        %s\n", r.NodesUp.Round(time.Millisecond))
 	fmt.Fprintf(w, "placed                     %d in %s: %.0f placements/s\n", r.Placed, r.Elapsed.Round(time.Millisecond), r.PlacementsPerSec())
+	if !r.Finished {
+		fmt.Fprintf(w, "unfinished                 %d of %d allocations placed when the run stopped; idle and failover not measured\n", r.Placed, r.Allocs)
+	}
 	fmt.Fprintf(w, "left behind                %d allocations not running, %d evals pending, %d blocked\n", r.Unplaced, r.PendingEvals, r.BlockedEvals)
 	fmt.Fprintf(w, "evaluations                %v\n", r.Evals)
 	fmt.Fprintf(w, "broker ready, at most      %d\n", r.MaxBrokerReady)
@@ -349,10 +358,10 @@ func (r *Report) WriteSummary(w io.Writer) {
 			fmt.Fprintf(w, "%-26s p50 %s p90 %s p99 %s (%d)\n", name, q.P50, q.P90, q.P99, q.Count)
 		}
 	}
-	if r.Idle > 0 {
+	if r.Idle > 0 && r.Finished {
 		fmt.Fprintf(w, "idle: heartbeats/s         %.1f, leader CPU %.1f%% of one core\n", r.HeartbeatsPerSec, 100*r.IdleCPUShare)
 	}
-	if r.Failover {
+	if r.Failover && r.Finished {
 		fmt.Fprintf(w, "leader ready after kill -9 %s\n", r.LeaderReady.Round(time.Millisecond))
 		fmt.Fprintf(w, "nodes not ready after it   %d at most, over %s\n", r.NodesNotReadyAfterFailover, afterFailover)
 	}
