@@ -78,21 +78,27 @@ func (h *httpAPI) clientRequest(local http.Handler) http.HandlerFunc {
 			local.ServeHTTP(w, r)
 			return
 		}
-		if h.srv == nil {
-			if h.agent == nil || h.agent.remote == nil {
-				h.clientError(w, r, codedError(http.StatusInternalServerError, "no servers to find the node with"))
-				return
-			}
-			h.proxyToLeader(w, r, h.agent.remote.LeaderHTTPAddr)
-			return
-		}
-		node, err := h.targetNode(target)
-		if err != nil {
-			h.clientError(w, r, err)
-			return
-		}
-		h.proxyToNode(w, r, node)
+		h.forwardToTarget(w, r, target)
 	}
+}
+
+// forwardToTarget sends r to the node target is about: a server finds it
+// in its state, a client-only agent sends r to the leader, which does.
+func (h *httpAPI) forwardToTarget(w http.ResponseWriter, r *http.Request, target clientTarget) {
+	if h.srv == nil {
+		if h.agent == nil || h.agent.remote == nil {
+			h.clientError(w, r, codedError(http.StatusInternalServerError, "no servers to find the node with"))
+			return
+		}
+		h.proxyToLeader(w, r, h.agent.remote.LeaderHTTPAddr)
+		return
+	}
+	node, err := h.targetNode(target)
+	if err != nil {
+		h.clientError(w, r, err)
+		return
+	}
+	h.proxyToNode(w, r, node)
 }
 
 // isLocalTarget reports whether this agent's client holds target.

@@ -60,20 +60,7 @@ func (h *httpAPI) forwardAgentTarget(w http.ResponseWriter, r *http.Request) boo
 	if id == "" || (h.agent.client != nil && h.agent.client.Node().ID == id) {
 		return false
 	}
-	if h.srv == nil {
-		if h.agent.remote == nil {
-			h.writeError(w, r, codedError(http.StatusNotFound, "Unknown node %s", id))
-			return true
-		}
-		h.proxyToLeader(w, r, h.agent.remote.LeaderHTTPAddr)
-		return true
-	}
-	node, err := h.targetNode(clientTarget{nodeID: id})
-	if err != nil {
-		h.writeError(w, r, err)
-		return true
-	}
-	h.proxyToNode(w, r, node)
+	h.forwardToTarget(w, r, clientTarget{nodeID: id})
 	return true
 }
 
