@@ -84,21 +84,42 @@ func newBrowser(t *testing.T, base string) *browser {
 	return b
 }
 
-// open loads a UI path as a fresh page load. Chromium aborts a load with
+// open loads a UI path as a fresh page load and waits until the app has
+// started (its script replaced the page's "Loading…" placeholder).
+// Chromium aborts a load, or only the page's module scripts, with
 // ERR_NETWORK_CHANGED when the host's network interfaces change (as when
-// containers start on a shared machine); such a load is tried again.
+// containers or allocation bridges come up on a shared machine); such a
+// load is tried again.
 func (b *browser) open(t *testing.T, path string) {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
 		err := chromedp.Do(b.ctx, chromedp.Navigate(b.base+path))
 		if err == nil {
-			return
+			err = b.appStarted()
+			if err == nil {
+				return
+			}
+		} else if !strings.Contains(err.Error(), "ERR_NETWORK_CHANGED") {
+			t.Fatalf("open %s: %v", path, err)
 		}
-		if !strings.Contains(err.Error(), "ERR_NETWORK_CHANGED") || attempt == 5 {
+		if attempt == 5 {
 			t.Fatalf("open %s: %v", path, err)
 		}
 		t.Logf("open %s: %v; trying again", path, err)
 	}
+}
+
+// appStarted waits until the UI's script has rendered a view in place of
+// index.html's placeholder.
+func (b *browser) appStarted() error {
+	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`!document.querySelector('main > p.loading')`,
+		chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(0)))
+	if err != nil {
+		return fmt.Errorf("the UI's script did not start: %w", err)
+	}
+	return nil
 }
 
 // waitFor polls a JavaScript predicate until it is truthy.
