@@ -69,12 +69,25 @@ func (s *Snapshot) Allocs(prefix string) ([]*api.Allocation, error) {
 
 // AllocsByJob lists every allocation of a job, of any version and status.
 func (s *Snapshot) AllocsByJob(namespace, jobID string) ([]*api.Allocation, error) {
-	return s.allocList(tableAllocs, "job", namespace, jobID)
+	return s.groupList(tableJobAllocs, namespace+"\x00"+jobID+"\x00")
 }
 
 // AllocsByNode lists the allocations placed on a node.
 func (s *Snapshot) AllocsByNode(nodeID string) ([]*api.Allocation, error) {
-	return s.allocList(tableAllocs, "node", nodeID)
+	return s.groupList(tableNodeAllocs, nodeID+"\x00")
+}
+
+// groupList lists the allocations of a group (see allocGroup).
+func (s *Snapshot) groupList(table, key string) ([]*api.Allocation, error) {
+	rows, err := readGroup(s.txn, s.ws, table, key)
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	out := make([]*api.Allocation, len(rows))
+	for i, r := range rows {
+		out[i] = r.Allocation
+	}
+	return out, nil
 }
 
 // AllocsByEval lists the allocations an evaluation created or changed

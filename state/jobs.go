@@ -201,13 +201,12 @@ func (tx *writeTxn) purgeJob(job *api.Job, now int64) error {
 	if err := tx.deleteScalingEvents(ns, id); err != nil {
 		return err
 	}
-	it, err := tx.Get(tableAllocs, "job", ns, id)
+	rows, err := tx.group(tableJobAllocs, ns+"\x00"+id+"\x00")
 	if err != nil {
-		return fmt.Errorf("alloc list: %w", err)
+		return err
 	}
 	var stopped []*allocRow
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		row := raw.(*allocRow)
+	for _, row := range rows {
 		if structs.AllocServerTerminal(row.Allocation) {
 			continue
 		}
@@ -286,10 +285,10 @@ func (tx *writeTxn) computeJobStatus(job *api.Job) string {
 		}
 		return structs.JobStatusRunning
 	}
-	allocs, _ := tx.Get(tableAllocs, "job", *job.Namespace, *job.ID)
+	rows, _ := tx.group(tableJobAllocs, *job.Namespace+"\x00"+*job.ID+"\x00")
 	hasAllocs := false
-	for raw := allocs.Next(); raw != nil; raw = allocs.Next() {
-		a := raw.(*allocRow).Allocation
+	for _, row := range rows {
+		a := row.Allocation
 		if !structs.AllocOfJob(a, job) {
 			continue // left by a purged job of the same ID
 		}

@@ -119,15 +119,17 @@ func namespaceDeletable(txn *memdb.Txn, name string) error {
 			return namespaceErrorf("namespace %q contains non-terminal job %q: stop every job of a namespace before deleting it", name, *j.ID)
 		}
 	}
-	allocs, err := txn.Get(tableAllocs, "job_prefix", name, "")
+	groups, err := txn.Get(tableJobAllocs, "id_prefix", name, "")
 	if err != nil {
 		return fmt.Errorf("alloc list: %w", err)
 	}
-	for raw := allocs.Next(); raw != nil; raw = allocs.Next() {
-		// An allocation the server stopped may still run on its client
-		// until the client reports it finished.
-		if a := raw.(*allocRow).Allocation; !structs.AllocClientTerminal(a) {
-			return namespaceErrorf("namespace %q contains non-terminal allocation %q: wait for its allocations to stop before deleting it", name, a.ID)
+	for raw := groups.Next(); raw != nil; raw = groups.Next() {
+		for _, row := range raw.(*allocGroup).Allocs {
+			// An allocation the server stopped may still run on its
+			// client until the client reports it finished.
+			if a := row.Allocation; !structs.AllocClientTerminal(a) {
+				return namespaceErrorf("namespace %q contains non-terminal allocation %q: wait for its allocations to stop before deleting it", name, a.ID)
+			}
 		}
 	}
 	vars, err := txn.Get(tableVars, "id_prefix", name, "")

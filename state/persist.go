@@ -181,6 +181,7 @@ func Restore(r io.Reader) (*Store, error) {
 	defer tx.Abort()
 	allocJobs := map[int]*api.Job{}
 	var allocs compactor
+	groups := groupsBuilder{}
 	usage := map[string]*structs.NodeUsage{}
 	for {
 		var rec snapshotRecord
@@ -217,9 +218,12 @@ func Restore(r io.Reader) (*Store, error) {
 			obj = rec.Eval
 		case rec.Alloc != nil:
 			allocs.compact(rec.Alloc, nil)
-			if obj, err = newAllocRow(rec.Alloc, nil); err != nil {
+			row, err := newAllocRow(rec.Alloc, nil)
+			if err != nil {
 				return nil, fmt.Errorf("restore %s: %w", rec.Table, err)
 			}
+			groups.add(row)
+			obj = row
 			if countsForUsage(rec.Alloc) {
 				if usage[rec.Alloc.NodeID] == nil {
 					usage[rec.Alloc.NodeID] = &structs.NodeUsage{}
@@ -266,6 +270,9 @@ func Restore(r io.Reader) (*Store, error) {
 		if err := tx.Insert(rec.Table, obj); err != nil {
 			return nil, fmt.Errorf("restore %s: %w", rec.Table, err)
 		}
+	}
+	if err := groups.store(tx); err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
 	}
 	if err := storeUsages(tx, usage); err != nil {
 		return nil, fmt.Errorf("restore: %w", err)

@@ -47,10 +47,10 @@ func schema() *memdb.DBSchema {
 			"job": {Name: "job", Indexer: nsJob},
 		}},
 		tableAllocs: {Name: tableAllocs, Indexes: map[string]*memdb.IndexSchema{
-			"id":   {Name: "id", Unique: true, Indexer: allocIndexer(func(a *api.Allocation) []string { return []string{a.ID} })},
-			"node": {Name: "node", Indexer: allocIndexer(func(a *api.Allocation) []string { return []string{a.NodeID} })},
-			"job":  {Name: "job", Indexer: allocIndexer(func(a *api.Allocation) []string { return []string{a.Namespace, a.JobID} })},
+			"id": {Name: "id", Unique: true, Indexer: allocIndexer(func(a *api.Allocation) []string { return []string{a.ID} })},
 		}},
+		tableNodeAllocs: groupTableSchema(tableNodeAllocs),
+		tableJobAllocs:  groupTableSchema(tableJobAllocs),
 		tableNodes: {Name: tableNodes, Indexes: map[string]*memdb.IndexSchema{
 			"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 		}},

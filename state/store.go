@@ -143,6 +143,8 @@ type writeTxn struct {
 	allocs compactor
 	// usage holds the node usages this write changes, stored at commit.
 	usage map[string]*structs.NodeUsage
+	// groups holds the changes to the allocations' node and job groups.
+	groups groupEdits
 }
 
 // Write runs fn in one write transaction at Raft index; it commits when fn
@@ -151,6 +153,9 @@ func (s *Store) write(index uint64, fn func(tx *writeTxn) error) error {
 	tx := &writeTxn{Txn: s.db.Txn(true), index: index, touched: map[string]bool{}}
 	defer tx.Abort()
 	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.applyAllGroupEdits(); err != nil {
 		return err
 	}
 	if err := tx.storeUsage(); err != nil {
@@ -190,12 +195,15 @@ func (tx *writeTxn) insert(table string, obj any) error {
 			return fmt.Errorf("alloc lookup: %w", err)
 		}
 		var old *api.Allocation
+		var oldRow *allocRow
 		if raw != nil {
-			old = raw.(*allocRow).Allocation
+			oldRow = raw.(*allocRow)
+			old = oldRow.Allocation
 		}
 		if err := tx.noteUsage(old, row.Allocation); err != nil {
 			return err
 		}
+		tx.setAllocGroups(oldRow, row)
 	}
 	if err := tx.Insert(table, obj); err != nil {
 		return fmt.Errorf("insert into %s: %w", table, err)
@@ -210,6 +218,7 @@ func (tx *writeTxn) delete(table string, obj any) error {
 		if err := tx.noteUsage(row.Allocation, nil); err != nil {
 			return err
 		}
+		tx.setAllocGroups(row, nil)
 	}
 	if err := tx.Delete(table, obj); err != nil {
 		return fmt.Errorf("delete from %s: %w", table, err)
