@@ -2,9 +2,12 @@ package state
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
+	"slices"
 
 	"github.com/hashicorp/go-memdb"
 	"github.com/hashicorp/nomad/api"
@@ -39,7 +42,12 @@ type snapshotRecord struct {
 	// the first allocation of that job version as a record of the table
 	// allocJobsTable; 0 means the allocation carries its job itself (or
 	// has none).
-	JobRef       int                 `json:",omitempty"`
+	JobRef int `json:",omitempty"`
+	// Metric is an allocation's placement metric in the store's own
+	// encoding (encodeMetric), which Alloc then leaves out: restoring
+	// it decodes and encodes nothing. A change to that encoding must
+	// rename the field.
+	Metric       []byte              `json:",omitempty"`
 	HostVolume   *api.HostVolume     `json:",omitempty"`
 	OneTimeToken *api.OneTimeToken   `json:",omitempty"`
 	AuthMethod   *api.ACLAuthMethod  `json:",omitempty"`
@@ -51,16 +59,22 @@ type snapshotRecord struct {
 // restore into) one job, not a million copies.
 const allocJobsTable = "alloc_jobs"
 
+// framedFormat opens the snapshot streams Persist writes: after it, each
+// record is its length (uvarint) and its msgpack, so that a restore can
+// decode records in parallel. Streams that open with codec.Format (one
+// msgpack record after the other) or with '{' (JSON) are those of earlier
+// versions, which Restore reads too.
+const framedFormat byte = 0x02
+
 // Persist writes every object of the snapshot to w, one record after the
-// other: the byte codec.Format, then a stream of msgpack records.
+// other: the byte framedFormat, then each record framed.
 func (s *Snapshot) Persist(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := bw.WriteByte(codec.Format); err != nil {
+	if err := bw.WriteByte(framedFormat); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	enc := codec.NewEncoder(bw)
+	enc := &frameEncoder{w: bw}
 	jobRefs := map[*api.Job]int{}
-	var fillErr error // a stored allocation's metric that does not decode
 	emit := func(table string, fill func(raw any) snapshotRecord) error {
 		it, err := s.txn.Get(table, "id")
 		if err != nil {
@@ -68,9 +82,6 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}
 		for raw := it.Next(); raw != nil; raw = it.Next() {
 			rec := fill(raw)
-			if fillErr != nil {
-				return fmt.Errorf("snapshot %s: %w", table, fillErr)
-			}
 			rec.Table = table
 			if rec.Alloc != nil && rec.Alloc.Job != nil {
 				if rec, err = refAllocJob(enc, jobRefs, rec); err != nil {
@@ -96,9 +107,8 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		{tableJobSummary, func(r any) snapshotRecord { return snapshotRecord{Summary: r.(*summaryRow).Summary} }},
 		{tableEvals, func(r any) snapshotRecord { return snapshotRecord{Eval: r.(*api.Evaluation)} }},
 		{tableAllocs, func(r any) snapshotRecord {
-			a, err := r.(*allocRow).full()
-			fillErr = err
-			return snapshotRecord{Alloc: a}
+			row := r.(*allocRow)
+			return snapshotRecord{Alloc: row.Allocation, Metric: row.metric}
 		}},
 		{tableNodes, func(r any) snapshotRecord { return snapshotRecord{Node: r.(*api.Node)} }},
 		{tableServices, func(r any) snapshotRecord { return snapshotRecord{Service: r.(*api.ServiceRegistration)} }},
@@ -129,21 +139,118 @@ func (s *Snapshot) Persist(w io.Writer) error {
 	return nil
 }
 
+// frameEncoder writes framed records.
+type frameEncoder struct {
+	w   *bufio.Writer
+	buf []byte
+}
+
+// Encode writes rec, its length first.
+func (e *frameEncoder) Encode(rec *snapshotRecord) error {
+	var err error
+	if e.buf, err = codec.AppendMarshal(e.buf[:0], rec); err != nil {
+		return err
+	}
+	var n [binary.MaxVarintLen64]byte
+	if _, err := e.w.Write(n[:binary.PutUvarint(n[:], uint64(len(e.buf)))]); err != nil {
+		return err
+	}
+	_, err = e.w.Write(e.buf)
+	return err
+}
+
+// maxFrame bounds a record's length, so that a damaged stream fails
+// instead of allocating what its length field says.
+const maxFrame = 1 << 30
+
+// readFrame reads one record's bytes into dst's spare capacity (a new
+// array when it has too little), and returns them; io.EOF at the end of
+// the stream.
+func readFrame(br *bufio.Reader, dst []byte) ([]byte, error) {
+	n, err := binary.ReadUvarint(br)
+	if err == io.EOF {
+		return nil, io.EOF
+	} else if err != nil {
+		return nil, fmt.Errorf("record length: %w", err)
+	}
+	if n > maxFrame {
+		return nil, fmt.Errorf("record of %d bytes: damaged stream", n)
+	}
+	if uint64(cap(dst)-len(dst)) < n {
+		dst = make([]byte, 0, int(n))
+	}
+	f := dst[len(dst) : len(dst)+int(n) : len(dst)+int(n)]
+	if _, err := io.ReadFull(br, f); err != nil {
+		return nil, fmt.Errorf("record of %d bytes: %w", n, io.ErrUnexpectedEOF)
+	}
+	return f, nil
+}
+
+// readFrames reads up to n records' bytes, most of them into one array.
+// Its error is io.EOF when the stream ended after them.
+func readFrames(br *bufio.Reader, n int) ([][]byte, error) {
+	var frames [][]byte
+	slab := make([]byte, 0, 512<<10)
+	for len(frames) < n {
+		f, err := readFrame(br, slab)
+		if err != nil {
+			return frames, err
+		}
+		if cap(slab)-len(slab) >= len(f) {
+			slab = slab[:len(slab)+len(f)]
+		}
+		frames = append(frames, f)
+	}
+	return frames, nil
+}
+
 // recordDecoder reads the records of a snapshot stream.
 type recordDecoder interface{ Decode(v any) error }
 
-// newRecordDecoder reads a stream written by Persist: msgpack after
-// codec.Format, or the JSON stream earlier versions wrote.
-func newRecordDecoder(r io.Reader) (recordDecoder, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+// framedDecoder reads framed records one after the other.
+type framedDecoder struct {
+	br  *bufio.Reader
+	buf []byte
+}
+
+func (d *framedDecoder) Decode(v any) error {
+	f, err := readFrame(d.br, d.buf[:0])
+	if err != nil {
+		return err
+	}
+	d.buf = f
+	return codec.Unmarshal(f, v)
+}
+
+// openSnapshotStream reads the byte a stream written by Persist opens
+// with: framedFormat, codec.Format (the unframed msgpack stream of
+// earlier versions) or '{' (their JSON stream, whose byte it leaves).
+func openSnapshotStream(r io.Reader) (*bufio.Reader, byte, error) {
+	br := bufio.NewReaderSize(r, 256<<10)
 	first, err := br.Peek(1)
 	switch {
 	case err == io.EOF:
-		return json.NewDecoder(br), nil
+		return br, '{', nil
 	case err != nil:
-		return nil, fmt.Errorf("read snapshot: %w", err)
-	case first[0] == codec.Format:
+		return nil, 0, fmt.Errorf("read snapshot: %w", err)
+	case first[0] == framedFormat || first[0] == codec.Format:
 		_, _ = br.Discard(1)
+		return br, first[0], nil
+	}
+	return br, '{', nil
+}
+
+// newRecordDecoder reads the records of a stream written by Persist, of
+// any version, one after the other.
+func newRecordDecoder(r io.Reader) (recordDecoder, error) {
+	br, format, err := openSnapshotStream(r)
+	if err != nil {
+		return nil, err
+	}
+	switch format {
+	case framedFormat:
+		return &framedDecoder{br: br}, nil
+	case codec.Format:
 		return codec.NewDecoder(br), nil
 	}
 	return json.NewDecoder(br), nil
@@ -151,7 +258,7 @@ func newRecordDecoder(r io.Reader) (recordDecoder, error) {
 
 // refAllocJob replaces the job of rec's allocation by a reference,
 // writing the job first if it is the first allocation of it.
-func refAllocJob(enc *codec.Encoder, refs map[*api.Job]int, rec snapshotRecord) (snapshotRecord, error) {
+func refAllocJob(enc *frameEncoder, refs map[*api.Job]int, rec snapshotRecord) (snapshotRecord, error) {
 	job := rec.Alloc.Job
 	ref, ok := refs[job]
 	if !ok {
@@ -167,118 +274,302 @@ func refAllocJob(enc *codec.Encoder, refs map[*api.Job]int, rec snapshotRecord) 
 	return rec, nil
 }
 
-// Restore builds a new store from a stream written by Persist.
+// Restore builds a new store from a stream written by Persist. Records
+// of a framed stream are decoded in parallel, in batches, and stored in
+// their order in one transaction.
 func Restore(r io.Reader) (*Store, error) {
 	s, err := New()
 	if err != nil {
 		return nil, err
 	}
-	dec, err := newRecordDecoder(r)
+	br, format, err := openSnapshotStream(r)
 	if err != nil {
 		return nil, err
 	}
+	var batches <-chan restoredBatch
+	done := make(chan struct{})
+	defer close(done)
+	switch format {
+	case framedFormat:
+		batches = decodeParallel(br, done, max(1, runtime.GOMAXPROCS(0)))
+	case codec.Format:
+		batches = decodeSequential(codec.NewDecoder(br), done)
+	default:
+		batches = decodeSequential(json.NewDecoder(br), done)
+	}
 	tx := s.db.Txn(true)
 	defer tx.Abort()
-	allocJobs := map[int]*api.Job{}
-	var allocs compactor
-	groups := groupsBuilder{}
-	usage := map[string]*structs.NodeUsage{}
-	for {
-		var rec snapshotRecord
-		if err := dec.Decode(&rec); err == io.EOF {
-			break
-		} else if err != nil {
-			return nil, fmt.Errorf("read snapshot: %w", err)
+	rs := restorer{tx: tx, allocJobs: map[int]*api.Job{}, groups: groupsBuilder{}, usage: map[string]*structs.NodeUsage{}}
+	for batch := range batches {
+		if batch.err != nil {
+			return nil, fmt.Errorf("read snapshot: %w", batch.err)
 		}
-		if rec.Table == allocJobsTable {
-			if rec.Job == nil {
-				return nil, fmt.Errorf("read snapshot: job record %d without a job", rec.JobRef)
+		for i := range batch.recs {
+			if err := rs.store(&batch.recs[i]); err != nil {
+				return nil, err
 			}
-			allocJobs[rec.JobRef] = sharedJob(tx, rec.Job)
-			continue
-		}
-		if rec.Alloc != nil && rec.JobRef != 0 {
-			job, ok := allocJobs[rec.JobRef]
-			if !ok {
-				return nil, fmt.Errorf("read snapshot: allocation %s refers to job record %d, not written before it", rec.Alloc.ID, rec.JobRef)
-			}
-			rec.Alloc.Job = job
-		}
-		var obj any
-		switch {
-		case rec.Index != nil:
-			obj = rec.Index
-		case rec.Job != nil:
-			row := newJobRow(rec.Job)
-			row.Submission = rec.Submission
-			obj = row
-		case rec.Summary != nil:
-			obj = &summaryRow{Namespace: rec.Summary.Namespace, JobID: rec.Summary.JobID, Summary: rec.Summary}
-		case rec.Eval != nil:
-			obj = rec.Eval
-		case rec.Alloc != nil:
-			allocs.compact(rec.Alloc, nil)
-			row, err := newAllocRow(rec.Alloc, nil)
-			if err != nil {
-				return nil, fmt.Errorf("restore %s: %w", rec.Table, err)
-			}
-			groups.add(row)
-			obj = row
-			if countsForUsage(rec.Alloc) {
-				if usage[rec.Alloc.NodeID] == nil {
-					usage[rec.Alloc.NodeID] = &structs.NodeUsage{}
-				}
-				usage[rec.Alloc.NodeID].Add(rec.Alloc, 1)
-			}
-		case rec.Node != nil:
-			obj = rec.Node
-		case rec.Service != nil:
-			obj = rec.Service
-		case rec.Var != nil:
-			obj = rec.Var
-		case rec.Deployment != nil:
-			obj = rec.Deployment
-		case rec.RootKey != nil:
-			obj = rec.RootKey
-		case rec.Namespace != nil:
-			obj = rec.Namespace
-		case rec.ACLPolicy != nil:
-			obj = rec.ACLPolicy
-		case rec.ACLToken != nil:
-			obj = rec.ACLToken
-		case rec.ACLRole != nil:
-			obj = rec.ACLRole
-		case rec.SubnetLease != nil:
-			obj = rec.SubnetLease
-		case rec.Config != nil:
-			obj = rec.Config
-		case rec.NodePool != nil:
-			obj = rec.NodePool
-		case rec.Scaling != nil:
-			obj = rec.Scaling
-		case rec.HostVolume != nil:
-			obj = rec.HostVolume
-		case rec.OneTimeToken != nil:
-			obj = rec.OneTimeToken
-		case rec.AuthMethod != nil:
-			obj = rec.AuthMethod
-		case rec.BindingRule != nil:
-			obj = rec.BindingRule
-		default:
-			return nil, fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
-		}
-		if err := tx.Insert(rec.Table, obj); err != nil {
-			return nil, fmt.Errorf("restore %s: %w", rec.Table, err)
 		}
 	}
-	if err := groups.store(tx); err != nil {
+	if err := rs.groups.store(tx); err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
-	if err := storeUsages(tx, usage); err != nil {
+	if err := storeUsages(tx, rs.usage); err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	tx.Commit()
 	return s, nil
+}
+
+// restoredRecord is a decoded record, with the stored row of its
+// allocation when it is one.
+type restoredRecord struct {
+	snapshotRecord
+	row *allocRow
+}
+
+// restoredBatch is records decoded in their order, or the error that
+// ended the stream.
+type restoredBatch struct {
+	recs []restoredRecord
+	err  error
+}
+
+// restoreBatchSize is how many records a batch holds.
+const restoreBatchSize = 512
+
+// decodeSequential decodes the records of an unframed stream one after
+// the other, in batches, until the stream ends or done closes.
+func decodeSequential(dec recordDecoder, done <-chan struct{}) <-chan restoredBatch {
+	out := make(chan restoredBatch, 2)
+	go func() {
+		defer close(out)
+		var allocs compactor
+		for {
+			batch := restoredBatch{recs: make([]restoredRecord, 0, restoreBatchSize)}
+			for len(batch.recs) < restoreBatchSize {
+				var rec restoredRecord
+				if err := dec.Decode(&rec.snapshotRecord); err == io.EOF {
+					break
+				} else if err != nil {
+					batch.err = err
+					break
+				}
+				if batch.err = prepareRecord(&rec, &allocs); batch.err != nil {
+					break
+				}
+				batch.recs = append(batch.recs, rec)
+			}
+			if len(batch.recs) == 0 && batch.err == nil {
+				return
+			}
+			select {
+			case out <- batch:
+			case <-done:
+				return
+			}
+			if batch.err != nil || len(batch.recs) < restoreBatchSize {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// decodeParallel reads the frames of a framed stream in batches, which
+// workers decode; the batches come out in the stream's order.
+func decodeParallel(br *bufio.Reader, done <-chan struct{}, workers int) <-chan restoredBatch {
+	type job struct {
+		frames [][]byte
+		result chan restoredBatch
+	}
+	jobs := make(chan job, workers)
+	pending := make(chan chan restoredBatch, 2*workers)
+	go func() {
+		defer close(jobs)
+		defer close(pending)
+		for {
+			frames, err := readFrames(br, restoreBatchSize)
+			if len(frames) > 0 {
+				result := make(chan restoredBatch, 1)
+				select {
+				case pending <- result:
+				case <-done:
+					return
+				}
+				select {
+				case jobs <- job{frames: frames, result: result}:
+				case <-done:
+					return
+				}
+			}
+			if err == io.EOF {
+				return
+			} else if err != nil {
+				// In order: after the frames read before it.
+				result := make(chan restoredBatch, 1)
+				result <- restoredBatch{err: err}
+				select {
+				case pending <- result:
+				case <-done:
+				}
+				return
+			}
+		}
+	}()
+	for range workers {
+		go func() {
+			for j := range jobs {
+				var allocs compactor
+				batch := restoredBatch{recs: make([]restoredRecord, len(j.frames))}
+				for i, f := range j.frames {
+					rec := &batch.recs[i]
+					if err := codec.Unmarshal(f, &rec.snapshotRecord); err != nil {
+						batch = restoredBatch{err: err}
+						break
+					}
+					if err := prepareRecord(rec, &allocs); err != nil {
+						batch = restoredBatch{err: err}
+						break
+					}
+				}
+				j.result <- batch
+			}
+		}()
+	}
+	out := make(chan restoredBatch)
+	go func() {
+		defer close(out)
+		for result := range pending {
+			var batch restoredBatch
+			select {
+			case batch = <-result:
+			case <-done:
+				return
+			}
+			select {
+			case out <- batch:
+			case <-done:
+				return
+			}
+			if batch.err != nil {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// prepareRecord builds the stored row of an allocation record, sharing
+// what it has in common with the allocations allocs compacted before it.
+// Its job, which an earlier record may carry, is linked when it is stored.
+func prepareRecord(rec *restoredRecord, allocs *compactor) error {
+	a := rec.Alloc
+	if a == nil {
+		return nil
+	}
+	allocs.compact(a, nil)
+	if rec.Metric != nil && a.Metrics == nil {
+		rec.row = &allocRow{Allocation: a, metric: slices.Clone(rec.Metric)}
+		rec.Metric = nil
+		return nil
+	}
+	row, err := newAllocRow(a, nil)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", rec.Table, err)
+	}
+	rec.row = row
+	return nil
+}
+
+// restorer stores restored records in a transaction.
+type restorer struct {
+	tx *memdb.Txn
+	// allocJobs are the jobs of allocJobsTable records, by reference.
+	allocJobs map[int]*api.Job
+	groups    groupsBuilder
+	usage     map[string]*structs.NodeUsage
+}
+
+// store stores one record.
+func (rs *restorer) store(rec *restoredRecord) error {
+	if rec.Table == allocJobsTable {
+		if rec.Job == nil {
+			return fmt.Errorf("read snapshot: job record %d without a job", rec.JobRef)
+		}
+		rs.allocJobs[rec.JobRef] = sharedJob(rs.tx, rec.Job)
+		return nil
+	}
+	var obj any
+	switch {
+	case rec.Index != nil:
+		obj = rec.Index
+	case rec.Job != nil:
+		row := newJobRow(rec.Job)
+		row.Submission = rec.Submission
+		obj = row
+	case rec.Summary != nil:
+		obj = &summaryRow{Namespace: rec.Summary.Namespace, JobID: rec.Summary.JobID, Summary: rec.Summary}
+	case rec.Eval != nil:
+		obj = rec.Eval
+	case rec.Alloc != nil:
+		a := rec.row.Allocation
+		if rec.JobRef != 0 {
+			job, ok := rs.allocJobs[rec.JobRef]
+			if !ok {
+				return fmt.Errorf("read snapshot: allocation %s refers to job record %d, not written before it", a.ID, rec.JobRef)
+			}
+			// The row's own copy, not yet stored.
+			a.Job = job
+		}
+		rs.groups.add(rec.row)
+		if countsForUsage(a) {
+			if rs.usage[a.NodeID] == nil {
+				rs.usage[a.NodeID] = &structs.NodeUsage{}
+			}
+			rs.usage[a.NodeID].Add(a, 1)
+		}
+		obj = rec.row
+	case rec.Node != nil:
+		obj = rec.Node
+	case rec.Service != nil:
+		obj = rec.Service
+	case rec.Var != nil:
+		obj = rec.Var
+	case rec.Deployment != nil:
+		obj = rec.Deployment
+	case rec.RootKey != nil:
+		obj = rec.RootKey
+	case rec.Namespace != nil:
+		obj = rec.Namespace
+	case rec.ACLPolicy != nil:
+		obj = rec.ACLPolicy
+	case rec.ACLToken != nil:
+		obj = rec.ACLToken
+	case rec.ACLRole != nil:
+		obj = rec.ACLRole
+	case rec.SubnetLease != nil:
+		obj = rec.SubnetLease
+	case rec.Config != nil:
+		obj = rec.Config
+	case rec.NodePool != nil:
+		obj = rec.NodePool
+	case rec.Scaling != nil:
+		obj = rec.Scaling
+	case rec.HostVolume != nil:
+		obj = rec.HostVolume
+	case rec.OneTimeToken != nil:
+		obj = rec.OneTimeToken
+	case rec.AuthMethod != nil:
+		obj = rec.AuthMethod
+	case rec.BindingRule != nil:
+		obj = rec.BindingRule
+	default:
+		return fmt.Errorf("read snapshot: empty record for table %q", rec.Table)
+	}
+	if err := rs.tx.Insert(rec.Table, obj); err != nil {
+		return fmt.Errorf("restore %s: %w", rec.Table, err)
+	}
+	return nil
 }
 
 // sharedJob is the stored job when job is the version stored (the common

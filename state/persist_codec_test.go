@@ -3,8 +3,10 @@ package state
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,9 +43,9 @@ func TestSnapshotRecordsRoundTrip(t *testing.T) {
 	}
 }
 
-// TestRestoreReadsJSONSnapshots restores the same state from a snapshot
-// stream in msgpack and from one in the JSON earlier versions wrote: both
-// give the same store.
+// TestRestoreReadsJSONSnapshots restores the same state from a framed
+// snapshot stream, from the unframed msgpack stream and from the JSON
+// stream earlier versions wrote: all give the same store.
 func TestRestoreReadsJSONSnapshots(t *testing.T) {
 	s := mustStore(t)
 	job := testJob("web", 2)
@@ -58,7 +60,8 @@ func TestRestoreReadsJSONSnapshots(t *testing.T) {
 	for _, id := range []string{"a1", "a2"} {
 		allocs = append(allocs, &api.Allocation{ID: id, Namespace: "default", JobID: "web", TaskGroup: "web", NodeID: "n1",
 			DesiredStatus: "run", ClientStatus: "running", CreateTime: time.Now().UnixNano(),
-			TaskStates: map[string]*api.TaskState{"t": {State: "running", StartedAt: time.Now().Round(0)}}})
+			TaskStates: map[string]*api.TaskState{"t": {State: "running", StartedAt: time.Now().Round(0)}},
+			Metrics:    &api.AllocationMetric{NodesEvaluated: 3, NodesAvailable: map[string]int{"dc1": 3}}})
 	}
 	if err := s.ApplyPlanResults(11, &structs.ApplyPlanResultsRequest{Job: &planJob, Allocs: allocs, Time: 2}); err != nil {
 		t.Fatal(err)
@@ -70,14 +73,17 @@ func TestRestoreReadsJSONSnapshots(t *testing.T) {
 	if err := s.Snapshot().Persist(&image); err != nil {
 		t.Fatal(err)
 	}
-	// The JSON stream an earlier version wrote: the same records, each a
-	// JSON document.
+	// The streams earlier versions wrote: the same records, each a JSON
+	// document, or each in msgpack, unframed, with their metrics
+	// decoded.
 	dec, err := newRecordDecoder(bytes.NewReader(image.Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var jsonImage bytes.Buffer
-	enc := json.NewEncoder(&jsonImage)
+	var jsonImage, msgpackImage bytes.Buffer
+	jsonEnc := json.NewEncoder(&jsonImage)
+	msgpackImage.WriteByte(codec.Format)
+	msgpackEnc := codec.NewEncoder(&msgpackImage)
 	for {
 		var rec snapshotRecord
 		if err := dec.Decode(&rec); err == io.EOF {
@@ -85,7 +91,19 @@ func TestRestoreReadsJSONSnapshots(t *testing.T) {
 		} else if err != nil {
 			t.Fatal(err)
 		}
-		if err := enc.Encode(&rec); err != nil {
+		if rec.Metric != nil {
+			m, err := decodeMetric(rec.Metric)
+			if err != nil {
+				t.Fatal(err)
+			}
+			withMetric := *rec.Alloc
+			withMetric.Metrics = m
+			rec.Alloc, rec.Metric = &withMetric, nil
+		}
+		if err := jsonEnc.Encode(&rec); err != nil {
+			t.Fatal(err)
+		}
+		if err := msgpackEnc.Encode(&rec); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -93,7 +111,7 @@ func TestRestoreReadsJSONSnapshots(t *testing.T) {
 		name  string
 		image []byte
 		opens byte
-	}{{"msgpack", image.Bytes(), codec.Format}, {"json", jsonImage.Bytes(), '{'}}
+	}{{"framed", image.Bytes(), framedFormat}, {"msgpack", msgpackImage.Bytes(), codec.Format}, {"json", jsonImage.Bytes(), '{'}}
 	var shown []string
 	for _, tc := range streams {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,6 +131,9 @@ func TestRestoreReadsJSONSnapshots(t *testing.T) {
 			if a == nil || a.Job == nil || a.TaskStates["t"] == nil || a.TaskStates["t"].StartedAt.IsZero() {
 				t.Fatalf("allocation a1 restored as %+v", a)
 			}
+			if a.Metrics == nil || a.Metrics.NodesEvaluated != 3 || a.Metrics.NodesAvailable["dc1"] != 3 {
+				t.Fatalf("allocation a1's metric restored as %+v", a.Metrics)
+			}
 			if j, _ := snap.JobByID("default", "web"); j == nil || j.Meta["owner"] != "ops" || j.TaskGroups[0].Tasks[0].Config["command"] != "/bin/sleep" {
 				t.Fatalf("job restored as %+v", j)
 			}
@@ -123,8 +144,11 @@ func TestRestoreReadsJSONSnapshots(t *testing.T) {
 			shown = append(shown, showRecords(t, again.Bytes()))
 		})
 	}
-	if len(shown) == 2 && shown[0] != shown[1] {
-		t.Errorf("the store restored from JSON differs from the one restored from msgpack:\nmsgpack: %s\njson:    %s", shown[0], shown[1])
+	for i := 1; i < len(shown); i++ {
+		if shown[i] != shown[0] {
+			t.Errorf("the store restored from %s differs from the one restored from %s:\n%s: %s\n%s: %s",
+				streams[i].name, streams[0].name, streams[0].name, shown[0], streams[i].name, shown[i])
+		}
 	}
 }
 
@@ -150,4 +174,71 @@ func showRecords(t *testing.T, image []byte) string {
 		t.Fatal(err)
 	}
 	return string(out)
+}
+
+// TestRestoreFramedStream restores framed streams of more records than a
+// decoding batch holds, and damaged ones, which fail.
+func TestRestoreFramedStream(t *testing.T) {
+	s := mustStore(t)
+	if err := s.JobRegister(10, &structs.JobRegisterRequest{Job: testJob("web", 1), Time: 1}); err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := s.Snapshot().JobByID("default", "web")
+	const n = 3*restoreBatchSize + 7
+	var allocs []*api.Allocation
+	for i := 0; i < n; i++ {
+		allocs = append(allocs, &api.Allocation{ID: fmt.Sprintf("a%05d", i), Namespace: "default", JobID: "web", TaskGroup: "web",
+			NodeID: fmt.Sprintf("n%d", i%3), DesiredStatus: "run", ClientStatus: "running",
+			Metrics: &api.AllocationMetric{NodesEvaluated: i}})
+	}
+	if err := s.ApplyPlanResults(11, &structs.ApplyPlanResultsRequest{Job: stored, Allocs: allocs, Time: 2}); err != nil {
+		t.Fatal(err)
+	}
+	var image bytes.Buffer
+	if err := s.Snapshot().Persist(&image); err != nil {
+		t.Fatal(err)
+	}
+	full := image.Bytes()
+	damagedLength := append([]byte{framedFormat}, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01)
+	cases := []struct {
+		name    string
+		image   []byte
+		wantErr string
+	}{
+		{"whole stream", full, ""},
+		{"cut in a record", full[:len(full)/2], "unexpected EOF"},
+		{"cut after a length", append(append([]byte{}, full...), 0x10), "unexpected EOF"},
+		{"length past any record", damagedLength, "damaged stream"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			restored, err := Restore(bytes.NewReader(tc.image))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("Restore = %v, want an error with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap := restored.Snapshot()
+			byJob, _ := snap.AllocsByJob("default", "web")
+			if len(byJob) != n {
+				t.Fatalf("%d allocations of the job restored, want %d", len(byJob), n)
+			}
+			total := 0
+			for i := 0; i < 3; i++ {
+				byNode, _ := snap.AllocsByNode(fmt.Sprintf("n%d", i))
+				total += len(byNode)
+			}
+			if total != n {
+				t.Fatalf("%d allocations on the nodes restored, want %d", total, n)
+			}
+			last, _ := snap.AllocByID(fmt.Sprintf("a%05d", n-1))
+			if last == nil || last.Job == nil || last.Metrics == nil || last.Metrics.NodesEvaluated != n-1 {
+				t.Fatalf("last allocation restored as %+v", last)
+			}
+		})
+	}
 }
