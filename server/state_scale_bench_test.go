@@ -224,15 +224,16 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// gcCPUTime is the CPU time the garbage collector has used, as the
-// runtime estimates it.
+// gcCPUTime is the CPU time the garbage collector has taken from the
+// program, as the runtime estimates it: its total less what it marked on
+// otherwise idle processors.
 func gcCPUTime() time.Duration {
-	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/gc/mark/idle:cpu-seconds"}}
 	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindFloat64 {
+	if s[0].Value.Kind() != metrics.KindFloat64 || s[1].Value.Kind() != metrics.KindFloat64 {
 		return 0
 	}
-	return time.Duration(s[0].Value.Float64() * float64(time.Second))
+	return time.Duration((s[0].Value.Float64() - s[1].Value.Float64()) * float64(time.Second))
 }
 
 // rssBytes is the process's resident set size (Linux), or 0.

@@ -9,16 +9,52 @@ import (
 	"github.com/hashicorp/go-memdb"
 )
 
-// The allocations of a node and those of a job are looked up as groups,
-// not through go-memdb indexes of the allocations table: an index entry
-// costs a radix leaf, a node and their two watch channels, about 500
-// bytes an allocation each, where a group holds one pointer. A group is
-// replaced, like any stored object, when one of its allocations changes,
-// so that its watch fires as the index's did.
+// Allocations are stored in groups, rows that each hold many of them,
+// not one go-memdb row each: a row, or an index entry, costs a radix
+// leaf, a node and their two watch channels, about 500 bytes, where a
+// group holds one pointer. The allocations table holds buckets, by the
+// first allocBucketLen characters of their IDs; a node's allocations and
+// a job's are looked up as a group each. A group is replaced, like any
+// stored object, when one of its allocations changes, so that its watch
+// fires as an index's did (a bucket's for every allocation in it, where
+// a row's fired for that one alone: a blocking query on one allocation
+// may wake for another and wait again).
 const (
 	tableNodeAllocs = "node_allocs"
 	tableJobAllocs  = "job_allocs"
 )
+
+// allocBucketLen is the length of the ID prefix that names an
+// allocation's bucket: 4,096 buckets of random UUIDs, some 250
+// allocations each at a million.
+const allocBucketLen = 3
+
+// allocBucketKey is the bucket of the allocation id.
+func allocBucketKey(id string) string { return id[:min(len(id), allocBucketLen)] }
+
+// compareRowID orders rows by ID.
+func compareRowID(r *allocRow, id string) int { return cmp.Compare(r.ID, id) }
+
+// lookupAlloc returns the stored allocation id, or nil, adding the watch
+// of its bucket to ws when ws is not nil.
+func lookupAlloc(txn *memdb.Txn, ws memdb.WatchSet, id string) (*allocRow, error) {
+	rows, err := readGroup(txn, ws, tableAllocs, allocBucketKey(id))
+	if err != nil {
+		return nil, err
+	}
+	if i, ok := slices.BinarySearchFunc(rows, id, compareRowID); ok {
+		return rows[i], nil
+	}
+	return nil, nil
+}
+
+// allocByID returns the allocation id as this transaction has it, or nil.
+func (tx *writeTxn) allocByID(id string) (*allocRow, error) {
+	if row, ok := tx.groups[groupRef{tableAllocs, allocBucketKey(id)}][id]; ok {
+		return row, nil
+	}
+	return lookupAlloc(tx.Txn, nil, id)
+}
 
 // allocGroup is the allocations of one node or one job, sorted by ID.
 // Its Key is the node ID, or the namespace and job ID, each NUL-ended.
@@ -34,7 +70,8 @@ func groupTableSchema(name string) *memdb.TableSchema {
 	}}
 }
 
-// groupIndexer indexes allocGroup by its Key.
+// groupIndexer indexes allocGroup by its Key. (An allocation bucket's
+// Key has no terminator: its order among the others is its IDs'.)
 type groupIndexer struct{}
 
 func (groupIndexer) FromObject(obj any) (bool, []byte, error) {
@@ -61,8 +98,11 @@ func (groupIndexer) FromArgs(args ...any) ([]byte, error) {
 
 func (groupIndexer) PrefixFromArgs(args ...any) ([]byte, error) { return stringArgs(args, false) }
 
-// nodeGroupKey and jobGroupKey are the keys of an allocation's groups;
-// "" (an allocation without node or job) is in no group.
+// bucketGroupKey, nodeGroupKey and jobGroupKey are the keys of an
+// allocation's groups; "" (an allocation without node or job) is in no
+// group.
+func bucketGroupKey(r *allocRow) string { return allocBucketKey(r.ID) }
+
 func nodeGroupKey(r *allocRow) string {
 	if r.NodeID == "" {
 		return ""
@@ -91,7 +131,7 @@ func (tx *writeTxn) setAllocGroups(old, row *allocRow) {
 	for _, g := range []struct {
 		table string
 		key   func(*allocRow) string
-	}{{tableNodeAllocs, nodeGroupKey}, {tableJobAllocs, jobGroupKey}} {
+	}{{tableAllocs, bucketGroupKey}, {tableNodeAllocs, nodeGroupKey}, {tableJobAllocs, jobGroupKey}} {
 		newKey := ""
 		if row != nil {
 			newKey = g.key(row)
@@ -213,6 +253,10 @@ func readGroup(txn *memdb.Txn, ws memdb.WatchSet, table, key string) ([]*allocRo
 type groupsBuilder map[groupRef][]*allocRow
 
 func (b groupsBuilder) add(row *allocRow) {
+	if k := bucketGroupKey(row); k != "" {
+		ref := groupRef{tableAllocs, k}
+		b[ref] = append(b[ref], row)
+	}
 	if k := nodeGroupKey(row); k != "" {
 		ref := groupRef{tableNodeAllocs, k}
 		b[ref] = append(b[ref], row)

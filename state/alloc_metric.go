@@ -308,14 +308,11 @@ type AllocEvent struct{ row *allocRow }
 
 // AllocEvent returns the event form of an allocation, or nil.
 func (s *Snapshot) AllocEvent(id string) (*AllocEvent, error) {
-	raw, err := s.txn.First(tableAllocs, "id", id)
-	if err != nil {
-		return nil, fmt.Errorf("alloc lookup: %w", err)
+	row, err := lookupAlloc(s.txn, nil, id)
+	if err != nil || row == nil {
+		return nil, err
 	}
-	if raw == nil {
-		return nil, nil
-	}
-	return &AllocEvent{row: raw.(*allocRow)}, nil
+	return &AllocEvent{row: row}, nil
 }
 
 // Allocation is the stored allocation, without its metric: for the

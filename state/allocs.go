@@ -2,6 +2,8 @@ package state
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/hashicorp/nomad/api"
 )
@@ -9,30 +11,28 @@ import (
 // AllocByID returns an allocation in full (its placement metric
 // included), or nil.
 func (s *Snapshot) AllocByID(id string) (*api.Allocation, error) {
-	ch, raw, err := s.txn.FirstWatch(tableAllocs, "id", id)
+	raw, err := lookupAlloc(s.txn, s.ws, id)
 	if err != nil {
-		return nil, fmt.Errorf("alloc lookup: %w", err)
+		return nil, err
 	}
-	s.watch(ch)
 	if raw == nil {
 		return nil, nil
 	}
-	return raw.(*allocRow).full()
+	return raw.full()
 }
 
 // AllocByIDWithoutMetric returns an allocation as lists give it, without
 // its placement metric (which it does not decode), or nil: for readers
 // such as clients that never look at the metric.
 func (s *Snapshot) AllocByIDWithoutMetric(id string) (*api.Allocation, error) {
-	ch, raw, err := s.txn.FirstWatch(tableAllocs, "id", id)
+	raw, err := lookupAlloc(s.txn, s.ws, id)
 	if err != nil {
-		return nil, fmt.Errorf("alloc lookup: %w", err)
+		return nil, err
 	}
-	s.watch(ch)
 	if raw == nil {
 		return nil, nil
 	}
-	return raw.(*allocRow).Allocation, nil
+	return raw.Allocation, nil
 }
 
 // WithMetrics returns allocs, read from a list, in full: each with its
@@ -40,16 +40,16 @@ func (s *Snapshot) AllocByIDWithoutMetric(id string) (*api.Allocation, error) {
 func (s *Snapshot) WithMetrics(allocs []*api.Allocation) ([]*api.Allocation, error) {
 	out := make([]*api.Allocation, 0, len(allocs))
 	for _, a := range allocs {
-		raw, err := s.txn.First(tableAllocs, "id", a.ID)
+		raw, err := lookupAlloc(s.txn, nil, a.ID)
 		if err != nil {
-			return nil, fmt.Errorf("alloc lookup: %w", err)
+			return nil, err
 		}
-		if raw == nil || raw.(*allocRow).Allocation != a {
+		if raw == nil || raw.Allocation != a {
 			// Not (or no longer) the stored version: as it is.
 			out = append(out, a)
 			continue
 		}
-		full, err := raw.(*allocRow).full()
+		full, err := raw.full()
 		if err != nil {
 			return nil, err
 		}
@@ -64,7 +64,34 @@ func (s *Snapshot) WithMetrics(allocs []*api.Allocation) ([]*api.Allocation, err
 
 // Allocs lists allocations whose ID has prefix.
 func (s *Snapshot) Allocs(prefix string) ([]*api.Allocation, error) {
-	return s.allocList(tableAllocs, "id_prefix", prefix)
+	if len(prefix) >= allocBucketLen {
+		// In one bucket.
+		rows, err := readGroup(s.txn, s.ws, tableAllocs, prefix[:allocBucketLen])
+		if err != nil {
+			return nil, err
+		}
+		i, _ := slices.BinarySearchFunc(rows, prefix, compareRowID)
+		var out []*api.Allocation
+		for _, r := range rows[i:] {
+			if !strings.HasPrefix(r.ID, prefix) {
+				break
+			}
+			out = append(out, r.Allocation)
+		}
+		return out, nil
+	}
+	it, err := s.txn.Get(tableAllocs, "id_prefix", prefix)
+	if err != nil {
+		return nil, fmt.Errorf("alloc list: %w", err)
+	}
+	s.watch(it.WatchCh())
+	var out []*api.Allocation
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		for _, r := range raw.(*allocGroup).Allocs {
+			out = append(out, r.Allocation)
+		}
+	}
+	return out, nil
 }
 
 // AllocsByJob lists every allocation of a job, of any version and status.
@@ -112,26 +139,13 @@ func (s *Snapshot) AllocsByEval(evalID string) ([]*api.Allocation, error) {
 	return out, nil
 }
 
-func (s *Snapshot) allocList(table, index string, args ...any) ([]*api.Allocation, error) {
-	it, err := s.txn.Get(table, index, args...)
-	if err != nil {
-		return nil, fmt.Errorf("alloc list: %w", err)
-	}
-	s.watch(it.WatchCh())
-	var out []*api.Allocation
-	for raw := it.Next(); raw != nil; raw = it.Next() {
-		out = append(out, raw.(*allocRow).Allocation)
-	}
-	return out, nil
-}
-
 // upsertPlanAllocs stores allocations a plan created, updated or stopped.
 // New ones get their create index; existing ones keep theirs and client
 // state, since the client owns that.
 func (tx *writeTxn) upsertPlanAllocs(allocs []*api.Allocation, now int64) error {
 	changes := summaryChanges{}
 	for _, a := range allocs {
-		raw, err := tx.First(tableAllocs, "id", a.ID)
+		raw, err := tx.allocByID(a.ID)
 		if err != nil {
 			return fmt.Errorf("alloc lookup: %w", err)
 		}
@@ -142,7 +156,7 @@ func (tx *writeTxn) upsertPlanAllocs(allocs []*api.Allocation, now int64) error 
 			a.AllocModifyIndex = tx.index
 			a.CreateTime = now
 		} else {
-			oldRow = raw.(*allocRow)
+			oldRow = raw
 			old = oldRow.Allocation
 			a.CreateIndex = old.CreateIndex
 			a.CreateTime = old.CreateTime
@@ -193,14 +207,14 @@ func (tx *writeTxn) linkReplacements(allocs []*api.Allocation) error {
 		if a.PreviousAllocation == "" || a.CreateIndex != tx.index {
 			continue
 		}
-		raw, err := tx.First(tableAllocs, "id", a.PreviousAllocation)
+		raw, err := tx.allocByID(a.PreviousAllocation)
 		if err != nil {
 			return fmt.Errorf("alloc lookup: %w", err)
 		}
-		if raw == nil || raw.(*allocRow).NextAllocation != "" {
+		if raw == nil || raw.NextAllocation != "" {
 			continue
 		}
-		oldRow := raw.(*allocRow)
+		oldRow := raw
 		prev := *oldRow.Allocation
 		prev.NextAllocation = a.ID
 		prev.ModifyIndex = tx.index
@@ -221,14 +235,14 @@ func (tx *writeTxn) linkReplacements(allocs []*api.Allocation) error {
 func (tx *writeTxn) updateAllocsFromClient(updates []*api.Allocation, now int64) error {
 	changes := summaryChanges{}
 	for _, u := range updates {
-		raw, err := tx.First(tableAllocs, "id", u.ID)
+		raw, err := tx.allocByID(u.ID)
 		if err != nil {
 			return fmt.Errorf("alloc lookup: %w", err)
 		}
 		if raw == nil {
 			continue
 		}
-		oldRow := raw.(*allocRow)
+		oldRow := raw
 		old := oldRow.Allocation
 		a := *old
 		a.ClientStatus = intern(u.ClientStatus)
@@ -261,14 +275,14 @@ func (tx *writeTxn) updateAllocsFromClient(updates []*api.Allocation, now int64)
 // updateAllocDesiredTransition records a migrate/reschedule request.
 func (tx *writeTxn) updateAllocDesiredTransition(ids []string, t api.DesiredTransition) error {
 	for _, id := range ids {
-		raw, err := tx.First(tableAllocs, "id", id)
+		raw, err := tx.allocByID(id)
 		if err != nil {
 			return fmt.Errorf("alloc lookup: %w", err)
 		}
 		if raw == nil {
 			continue
 		}
-		old := raw.(*allocRow)
+		old := raw
 		a := *old.Allocation
 		a.DesiredTransition = t
 		a.ModifyIndex = tx.index
@@ -296,7 +310,7 @@ func (tx *writeTxn) afterAllocChange(changes summaryChanges) error {
 // deleteAllocs removes allocations by ID.
 func (tx *writeTxn) deleteAllocs(ids []string) error {
 	for _, id := range ids {
-		raw, err := tx.First(tableAllocs, "id", id)
+		raw, err := tx.allocByID(id)
 		if err != nil {
 			return fmt.Errorf("alloc lookup: %w", err)
 		}

@@ -75,21 +75,36 @@ func (s *Snapshot) Persist(w io.Writer) error {
 	}
 	enc := &frameEncoder{w: bw}
 	jobRefs := map[*api.Job]int{}
+	write := func(table string, rec snapshotRecord) error {
+		rec.Table = table
+		var err error
+		if rec.Alloc != nil && rec.Alloc.Job != nil {
+			if rec, err = refAllocJob(enc, jobRefs, rec); err != nil {
+				return fmt.Errorf("snapshot %s: %w", table, err)
+			}
+		}
+		if err := enc.Encode(&rec); err != nil {
+			return fmt.Errorf("snapshot %s: %w", table, err)
+		}
+		return nil
+	}
 	emit := func(table string, fill func(raw any) snapshotRecord) error {
 		it, err := s.txn.Get(table, "id")
 		if err != nil {
 			return fmt.Errorf("snapshot %s: %w", table, err)
 		}
 		for raw := it.Next(); raw != nil; raw = it.Next() {
-			rec := fill(raw)
-			rec.Table = table
-			if rec.Alloc != nil && rec.Alloc.Job != nil {
-				if rec, err = refAllocJob(enc, jobRefs, rec); err != nil {
-					return fmt.Errorf("snapshot %s: %w", table, err)
+			if table == tableAllocs {
+				// A bucket of allocations, a record each.
+				for _, row := range raw.(*allocGroup).Allocs {
+					if err := write(table, snapshotRecord{Alloc: row.Allocation, Metric: row.metric}); err != nil {
+						return err
+					}
 				}
+				continue
 			}
-			if err := enc.Encode(&rec); err != nil {
-				return fmt.Errorf("snapshot %s: %w", table, err)
+			if err := write(table, fill(raw)); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -106,10 +121,7 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		}},
 		{tableJobSummary, func(r any) snapshotRecord { return snapshotRecord{Summary: r.(*summaryRow).Summary} }},
 		{tableEvals, func(r any) snapshotRecord { return snapshotRecord{Eval: r.(*api.Evaluation)} }},
-		{tableAllocs, func(r any) snapshotRecord {
-			row := r.(*allocRow)
-			return snapshotRecord{Alloc: row.Allocation, Metric: row.metric}
-		}},
+		{tableAllocs, nil},
 		{tableNodes, func(r any) snapshotRecord { return snapshotRecord{Node: r.(*api.Node)} }},
 		{tableServices, func(r any) snapshotRecord { return snapshotRecord{Service: r.(*api.ServiceRegistration)} }},
 		{tableVars, func(r any) snapshotRecord { return snapshotRecord{Var: r.(*structs.Var)} }},
@@ -521,6 +533,10 @@ func (rs *restorer) store(rec *restoredRecord) error {
 			// The row's own copy, not yet stored.
 			a.Job = job
 		}
+		if a.ID == "" {
+			return fmt.Errorf("read snapshot: allocation without an ID")
+		}
+		// Stored in its groups at the end.
 		rs.groups.add(rec.row)
 		if countsForUsage(a) {
 			if rs.usage[a.NodeID] == nil {
@@ -528,7 +544,7 @@ func (rs *restorer) store(rec *restoredRecord) error {
 			}
 			rs.usage[a.NodeID].Add(a, 1)
 		}
-		obj = rec.row
+		return nil
 	case rec.Node != nil:
 		obj = rec.Node
 	case rec.Service != nil:

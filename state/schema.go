@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/go-memdb"
-	"github.com/hashicorp/nomad/api"
 )
 
 // Table names.
@@ -46,9 +45,7 @@ func schema() *memdb.DBSchema {
 			"id":  {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
 			"job": {Name: "job", Indexer: nsJob},
 		}},
-		tableAllocs: {Name: tableAllocs, Indexes: map[string]*memdb.IndexSchema{
-			"id": {Name: "id", Unique: true, Indexer: allocIndexer(func(a *api.Allocation) []string { return []string{a.ID} })},
-		}},
+		tableAllocs:     groupTableSchema(tableAllocs),
 		tableNodeAllocs: groupTableSchema(tableNodeAllocs),
 		tableJobAllocs:  groupTableSchema(tableJobAllocs),
 		tableNodes: {Name: tableNodes, Indexes: map[string]*memdb.IndexSchema{
@@ -114,31 +111,6 @@ func (jobVersionIndexer) FromArgs(args ...any) ([]byte, error) {
 func (jobVersionIndexer) PrefixFromArgs(args ...any) ([]byte, error) {
 	return stringArgs(args, false)
 }
-
-// allocIndexer indexes stored allocations (allocRow) by the strings
-// fields returns, without the reflection of memdb's field indexers: an
-// allocation write updates every index, and there are many. An empty
-// string is a missing value, as for memdb.StringFieldIndex.
-type allocIndexer func(a *api.Allocation) []string
-
-func (f allocIndexer) FromObject(obj any) (bool, []byte, error) {
-	row, ok := obj.(*allocRow)
-	if !ok {
-		return false, nil, fmt.Errorf("alloc index: unexpected %T", obj)
-	}
-	var out []byte
-	for _, v := range f(row.Allocation) {
-		if v == "" {
-			return false, nil, nil
-		}
-		out = append(append(out, v...), 0)
-	}
-	return true, out, nil
-}
-
-func (allocIndexer) FromArgs(args ...any) ([]byte, error) { return stringArgs(args, true) }
-
-func (allocIndexer) PrefixFromArgs(args ...any) ([]byte, error) { return stringArgs(args, false) }
 
 // stringArgs joins string arguments NUL-terminated; a prefix query leaves
 // the last one open.

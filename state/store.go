@@ -181,33 +181,37 @@ func (s *Store) write(index uint64, fn func(tx *writeTxn) error) error {
 func (s *Store) NodeWrites() uint64 { return s.nodeWrites.Load() }
 
 // insert stores obj in table and marks the table changed at this index.
+// An allocation goes into its groups (see allocGroup).
 func (tx *writeTxn) insert(table string, obj any) error {
 	tx.touched[table] = true
-	if row, ok := obj.(*allocRow); ok && row.AllocModifyIndex == tx.index {
+	row, ok := obj.(*allocRow)
+	if !ok {
+		if err := tx.Insert(table, obj); err != nil {
+			return fmt.Errorf("insert into %s: %w", table, err)
+		}
+		return nil
+	}
+	if row.ID == "" {
+		return fmt.Errorf("insert into %s: allocation without an ID", table)
+	}
+	if row.AllocModifyIndex == tx.index {
 		if tx.allocNodes == nil {
 			tx.allocNodes = map[string]bool{}
 		}
 		tx.allocNodes[row.NodeID] = true
 	}
-	if row, ok := obj.(*allocRow); ok {
-		raw, err := tx.First(tableAllocs, "id", row.ID)
-		if err != nil {
-			return fmt.Errorf("alloc lookup: %w", err)
-		}
-		var old *api.Allocation
-		var oldRow *allocRow
-		if raw != nil {
-			oldRow = raw.(*allocRow)
-			old = oldRow.Allocation
-		}
-		if err := tx.noteUsage(old, row.Allocation); err != nil {
-			return err
-		}
-		tx.setAllocGroups(oldRow, row)
+	oldRow, err := tx.allocByID(row.ID)
+	if err != nil {
+		return err
 	}
-	if err := tx.Insert(table, obj); err != nil {
-		return fmt.Errorf("insert into %s: %w", table, err)
+	var old *api.Allocation
+	if oldRow != nil {
+		old = oldRow.Allocation
 	}
+	if err := tx.noteUsage(old, row.Allocation); err != nil {
+		return err
+	}
+	tx.setAllocGroups(oldRow, row)
 	return nil
 }
 
@@ -219,6 +223,7 @@ func (tx *writeTxn) delete(table string, obj any) error {
 			return err
 		}
 		tx.setAllocGroups(row, nil)
+		return nil
 	}
 	if err := tx.Delete(table, obj); err != nil {
 		return fmt.Errorf("delete from %s: %w", table, err)
