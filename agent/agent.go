@@ -103,9 +103,9 @@ func New(cfg *Config, logger *slog.Logger) (*Agent, error) {
 		if err := a.startServer(); err != nil {
 			return nil, err
 		}
-		// A server's state is most of its heap: keep the collector's
-		// headroom over it bounded (unless GOGC is set).
-		go gctune.Run(ctx, gctune.MaxHeadroom, 10*time.Second)
+		// A server's state is most of its heap: bound the process by a
+		// memory limit (unless GOGC or GOMEMLIMIT is set).
+		go gctune.Run(ctx, gctune.Budget(), 10*time.Second)
 	}
 	if a.server != nil && cfg.Server.BootstrapExpect <= 1 {
 		// A single server elects itself within a second or two; waiting

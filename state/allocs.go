@@ -248,6 +248,7 @@ func (tx *writeTxn) updateAllocsFromClient(updates []*api.Allocation, now int64)
 		a.ClientStatus = intern(u.ClientStatus)
 		a.ClientDescription = intern(u.ClientDescription)
 		a.TaskStates = u.TaskStates
+		compactTaskStates(a.TaskStates)
 		if u.DeploymentStatus != nil {
 			// The canary mark is the scheduler's, not the client's.
 			status := *u.DeploymentStatus

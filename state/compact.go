@@ -54,6 +54,26 @@ func (c *compactor) compact(a, old *api.Allocation) {
 	}
 }
 
+// compactTaskStates interns the strings task states repeat from one
+// allocation to the next (states, event types and messages). The states
+// must be a write's own, as compact's allocation.
+func compactTaskStates(states map[string]*api.TaskState) {
+	for _, ts := range states {
+		if ts == nil {
+			continue
+		}
+		ts.State = intern(ts.State)
+		for _, e := range ts.Events {
+			if e == nil {
+				continue
+			}
+			for _, s := range []*string{&e.Type, &e.DisplayMessage, &e.Message} {
+				*s = intern(*s)
+			}
+		}
+	}
+}
+
 // intern returns the canonical copy of s: every stored string equal to it
 // shares one backing array, freed once none refers to it.
 func intern(s string) string {
