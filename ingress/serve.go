@@ -53,7 +53,7 @@ func NewServer(p *Proxy, fallback *http.Server) *Server {
 }
 
 // Serve accepts connections on ln until Shutdown; it then returns
-// http.ErrServerClosed.
+// http.ErrServerClosed. A Server serves one listener.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	s.ln = ln
@@ -98,6 +98,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.ln.Close()
 	}
 	s.mu.Unlock()
+	s.handoff.Close() // net/http's Shutdown closes it too, unless its Serve has not begun
 	fallbackDone := make(chan error, 1)
 	go func() { fallbackDone <- s.fallback.Shutdown(ctx) }()
 	tick := time.NewTicker(10 * time.Millisecond)

@@ -16,9 +16,15 @@ import (
 	"github.com/hashicorp/nomad/api"
 )
 
+// bigBody is the body of loopInstance's /big and /bigchunked: more than
+// the buffers on the way hold.
+var bigBody = strings.Repeat("0123456789abcdef", 64<<10)
+
 // loopInstance is an instance for the serving loop's tests: / answers
 // "hello" with a length, /chunked "ab" in two chunks and a trailer,
-// /echo the method and body, /eof a body ended by closing the connection.
+// /big and /bigchunked a megabyte with a length or in chunks (and the
+// same trailer), /echo the
+// method and body, /eof a body ended by closing the connection.
 func loopInstance(t *testing.T) string {
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -27,6 +33,16 @@ func loopInstance(t *testing.T) string {
 			io.WriteString(w, "a")
 			w.(http.Flusher).Flush()
 			io.WriteString(w, "b")
+			w.Header().Set("X-Sum", "42")
+		case "/big":
+			w.Header().Set("Content-Length", itoa(len(bigBody)))
+			io.WriteString(w, bigBody)
+		case "/bigchunked":
+			w.Header().Set("Trailer", "X-Sum")
+			for i := 0; i < len(bigBody); i += 100 << 10 {
+				io.WriteString(w, bigBody[i:min(i+100<<10, len(bigBody))])
+				w.(http.Flusher).Flush()
+			}
 			w.Header().Set("X-Sum", "42")
 		case "/echo":
 			b, _ := io.ReadAll(r.Body)
@@ -82,6 +98,8 @@ func TestServeLoop(t *testing.T) {
 		{"HEAD has no body", "HEAD / HTTP/1.1\r\nHost: web.test\r\n\r\n", []string{"HEAD"}, []reply{{200, "", "Content-Length: 5"}}, true},
 		{"unknown host", "GET /x HTTP/1.1\r\nHost: nope.test\r\n\r\n", nil, []reply{{404, "ingress: no route for nope.test/x\n", ""}}, true},
 		{"escaped path", "GET /%7Ex HTTP/1.1\r\nHost: nope.test\r\n\r\n", nil, []reply{{404, "ingress: no route for nope.test/~x\n", ""}}, true},
+		{"a large body with a length", "GET /big HTTP/1.1\r\nHost: web.test\r\n\r\n", nil, []reply{{200, bigBody, ""}}, true},
+		{"a large chunked body", "GET /bigchunked HTTP/1.1\r\nHost: web.test\r\n\r\n", nil, []reply{{200, bigBody, "Transfer-Encoding: chunked"}}, true},
 		{"a body read to the instance's close", "GET /eof HTTP/1.1\r\nHost: web.test\r\n\r\n", nil, []reply{{200, "until close", "Connection: close"}}, false},
 		{"bad request line: net/http's 400", "GET / HTTP/1.1 x\r\nHost: web.test\r\n\r\n", nil, []reply{{400, "", ""}}, false},
 		{"HTTP/1.1 without Host: net/http's 400", "GET / HTTP/1.1\r\n\r\n", nil, []reply{{400, "", ""}}, false},
@@ -140,8 +158,8 @@ func checkReply(t *testing.T, br *bufio.Reader, method string, want reply) {
 	if err != nil {
 		t.Fatalf("reading the body: %v", err)
 	}
-	if resp.StatusCode != want.status || (want.status == 200 && string(body) != want.body) || (want.status == 404 && string(body) != want.body) {
-		t.Fatalf("status %d body %q, want %d %q", resp.StatusCode, body, want.status, want.body)
+	if resp.StatusCode != want.status || (want.status == 200 || want.status == 404) && string(body) != want.body {
+		t.Fatalf("status %d body %.100q (%d bytes), want %d %.100q (%d bytes)", resp.StatusCode, body, len(body), want.status, want.body, len(want.body))
 	}
 	if name, value, ok := strings.Cut(want.header, ":"); ok {
 		got := strings.Join(resp.Header.Values(name), ",")
@@ -162,7 +180,7 @@ func checkReply(t *testing.T, br *bufio.Reader, method string, want reply) {
 			t.Fatalf("%s: %q, want %q", name, got, strings.TrimSpace(value))
 		}
 	}
-	if resp.TransferEncoding != nil && resp.Trailer.Get("X-Sum") != "42" {
+	if resp.TransferEncoding != nil && resp.Trailer.Get("X-Sum") != "42" { // the instance's chunked answers all have it
 		t.Fatalf("trailers %v, want X-Sum: 42", resp.Trailer)
 	}
 }
