@@ -41,8 +41,8 @@ var (
 // -scale.jobs jobs, and -scale.allocs allocations placed by plans of 100
 // and reported running by their clients in updates of 100. It reports the
 // apply time per allocation, the live heap they add (heap-bytes/alloc),
-// the process's RSS under the server's collector settings
-// (internal/gctune), and then the time to write a Raft snapshot of the
+// the process's RSS and the collector's share of the CPU under the
+// server's memory limit (internal/gctune), and then the time to write a Raft snapshot of the
 // state and to restore a fresh FSM from it, as a restarted server does.
 // Run it with -benchtime 1x; -scale.allocs 100000 for a quick look.
 func BenchmarkStateScale(b *testing.B) {
@@ -54,7 +54,7 @@ func BenchmarkStateScale(b *testing.B) {
 func stateScale(b *testing.B, nodes, jobs, allocs int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go gctune.Run(ctx, gctune.MaxHeadroom, time.Second)
+	go gctune.Run(ctx, gctune.Budget(), time.Second)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f, err := newFSM(logger, noHooks{}, nil)
 	if err != nil {
@@ -114,7 +114,7 @@ func stateScale(b *testing.B, nodes, jobs, allocs int) {
 		}
 	}
 	load, loadCPU, loadGC := time.Since(start), cpuTime()-cpu, gcCPUTime()-gc
-	rss := rssBytes()
+	rss, peak := rssBytes("VmRSS:"), rssBytes("VmHWM:")
 	after := liveHeap()
 	if *scaleHeapOut != "" {
 		writeHeapProfile(b, *scaleHeapOut)
@@ -130,6 +130,7 @@ func stateScale(b *testing.B, nodes, jobs, allocs int) {
 	b.ReportMetric(float64(after-before)/float64(allocs), "heap-bytes/alloc")
 	b.ReportMetric(float64(after)/(1<<30), "heap-GiB")
 	b.ReportMetric(float64(rss)/(1<<30), "rss-GiB")
+	b.ReportMetric(float64(peak)/(1<<30), "rss-peak-GiB")
 
 	path := filepath.Join(b.TempDir(), "state.snap")
 	start = time.Now()
@@ -159,7 +160,7 @@ func stateScale(b *testing.B, nodes, jobs, allocs int) {
 	}
 	b.ReportMetric(time.Since(start).Seconds(), "restore-s")
 	b.ReportMetric((cpuTime() - cpu).Seconds(), "restore-cpu-s")
-	b.ReportMetric(float64(rssBytes())/(1<<30), "restore-rss-GiB")
+	b.ReportMetric(float64(rssBytes("VmRSS:"))/(1<<30), "restore-rss-GiB")
 	b.ReportMetric(float64(liveHeap())/(1<<30), "restore-heap-GiB")
 	if got, err := restored.State().Snapshot().Allocs(""); err != nil || len(got) != allocs {
 		b.Fatalf("restored %d allocations (%v), want %d", len(got), err, allocs)
@@ -236,14 +237,15 @@ func gcCPUTime() time.Duration {
 	return time.Duration((s[0].Value.Float64() - s[1].Value.Float64()) * float64(time.Second))
 }
 
-// rssBytes is the process's resident set size (Linux), or 0.
-func rssBytes() uint64 {
+// rssBytes is the process's resident set size (field "VmRSS:") or its
+// peak ("VmHWM:"), from /proc (Linux), or 0.
+func rssBytes(field string) uint64 {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
 			return kb << 10
 		}
