@@ -2,7 +2,6 @@ package state
 
 import (
 	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -59,21 +58,14 @@ type snapshotRecord struct {
 // restore into) one job, not a million copies.
 const allocJobsTable = "alloc_jobs"
 
-// framedFormat opens the snapshot streams Persist writes: after it, each
-// record is its length (uvarint) and its msgpack, so that a restore can
-// decode records in parallel. Streams that open with codec.Format (one
-// msgpack record after the other) or with '{' (JSON) are those of earlier
-// versions, which Restore reads too.
-const framedFormat byte = 0x02
-
 // Persist writes every object of the snapshot to w, one record after the
-// other: the byte framedFormat, then each record framed.
+// other: the byte codec.Format, then a stream of msgpack records.
 func (s *Snapshot) Persist(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := bw.WriteByte(framedFormat); err != nil {
+	if err := bw.WriteByte(codec.Format); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	enc := &frameEncoder{w: bw}
+	enc := codec.NewEncoder(bw)
 	jobRefs := map[*api.Job]int{}
 	write := func(table string, rec snapshotRecord) error {
 		rec.Table = table
@@ -151,92 +143,12 @@ func (s *Snapshot) Persist(w io.Writer) error {
 	return nil
 }
 
-// frameEncoder writes framed records.
-type frameEncoder struct {
-	w   *bufio.Writer
-	buf []byte
-}
-
-// Encode writes rec, its length first.
-func (e *frameEncoder) Encode(rec *snapshotRecord) error {
-	var err error
-	if e.buf, err = codec.AppendMarshal(e.buf[:0], rec); err != nil {
-		return err
-	}
-	var n [binary.MaxVarintLen64]byte
-	if _, err := e.w.Write(n[:binary.PutUvarint(n[:], uint64(len(e.buf)))]); err != nil {
-		return err
-	}
-	_, err = e.w.Write(e.buf)
-	return err
-}
-
-// maxFrame bounds a record's length, so that a damaged stream fails
-// instead of allocating what its length field says.
-const maxFrame = 1 << 30
-
-// readFrame reads one record's bytes into dst's spare capacity (a new
-// array when it has too little), and returns them; io.EOF at the end of
-// the stream.
-func readFrame(br *bufio.Reader, dst []byte) ([]byte, error) {
-	n, err := binary.ReadUvarint(br)
-	if err == io.EOF {
-		return nil, io.EOF
-	} else if err != nil {
-		return nil, fmt.Errorf("record length: %w", err)
-	}
-	if n > maxFrame {
-		return nil, fmt.Errorf("record of %d bytes: damaged stream", n)
-	}
-	if uint64(cap(dst)-len(dst)) < n {
-		dst = make([]byte, 0, int(n))
-	}
-	f := dst[len(dst) : len(dst)+int(n) : len(dst)+int(n)]
-	if _, err := io.ReadFull(br, f); err != nil {
-		return nil, fmt.Errorf("record of %d bytes: %w", n, io.ErrUnexpectedEOF)
-	}
-	return f, nil
-}
-
-// readFrames reads up to n records' bytes, most of them into one array.
-// Its error is io.EOF when the stream ended after them.
-func readFrames(br *bufio.Reader, n int) ([][]byte, error) {
-	var frames [][]byte
-	slab := make([]byte, 0, 512<<10)
-	for len(frames) < n {
-		f, err := readFrame(br, slab)
-		if err != nil {
-			return frames, err
-		}
-		if cap(slab)-len(slab) >= len(f) {
-			slab = slab[:len(slab)+len(f)]
-		}
-		frames = append(frames, f)
-	}
-	return frames, nil
-}
-
 // recordDecoder reads the records of a snapshot stream.
 type recordDecoder interface{ Decode(v any) error }
 
-// framedDecoder reads framed records one after the other.
-type framedDecoder struct {
-	br  *bufio.Reader
-	buf []byte
-}
-
-func (d *framedDecoder) Decode(v any) error {
-	f, err := readFrame(d.br, d.buf[:0])
-	if err != nil {
-		return err
-	}
-	d.buf = f
-	return codec.Unmarshal(f, v)
-}
-
 // openSnapshotStream reads the byte a stream written by Persist opens
-// with: framedFormat, codec.Format (the unframed msgpack stream of
-// earlier versions) or '{' (their JSON stream, whose byte it leaves).
+// with: codec.Format, or '{' for the JSON stream of earlier versions
+// (whose byte it leaves).
 func openSnapshotStream(r io.Reader) (*bufio.Reader, byte, error) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	first, err := br.Peek(1)
@@ -245,9 +157,9 @@ func openSnapshotStream(r io.Reader) (*bufio.Reader, byte, error) {
 		return br, '{', nil
 	case err != nil:
 		return nil, 0, fmt.Errorf("read snapshot: %w", err)
-	case first[0] == framedFormat || first[0] == codec.Format:
+	case first[0] == codec.Format:
 		_, _ = br.Discard(1)
-		return br, first[0], nil
+		return br, codec.Format, nil
 	}
 	return br, '{', nil
 }
@@ -259,10 +171,7 @@ func newRecordDecoder(r io.Reader) (recordDecoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch format {
-	case framedFormat:
-		return &framedDecoder{br: br}, nil
-	case codec.Format:
+	if format == codec.Format {
 		return codec.NewDecoder(br), nil
 	}
 	return json.NewDecoder(br), nil
@@ -270,7 +179,7 @@ func newRecordDecoder(r io.Reader) (recordDecoder, error) {
 
 // refAllocJob replaces the job of rec's allocation by a reference,
 // writing the job first if it is the first allocation of it.
-func refAllocJob(enc *frameEncoder, refs map[*api.Job]int, rec snapshotRecord) (snapshotRecord, error) {
+func refAllocJob(enc *codec.Encoder, refs map[*api.Job]int, rec snapshotRecord) (snapshotRecord, error) {
 	job := rec.Alloc.Job
 	ref, ok := refs[job]
 	if !ok {
@@ -287,8 +196,9 @@ func refAllocJob(enc *frameEncoder, refs map[*api.Job]int, rec snapshotRecord) (
 }
 
 // Restore builds a new store from a stream written by Persist. Records
-// of a framed stream are decoded in parallel, in batches, and stored in
-// their order in one transaction.
+// in msgpack are decoded in parallel, in batches (one goroutine only
+// splits the stream into records), and stored in their order in one
+// transaction.
 func Restore(r io.Reader) (*Store, error) {
 	s, err := New()
 	if err != nil {
@@ -301,12 +211,9 @@ func Restore(r io.Reader) (*Store, error) {
 	var batches <-chan restoredBatch
 	done := make(chan struct{})
 	defer close(done)
-	switch format {
-	case framedFormat:
-		batches = decodeParallel(br, done, max(1, runtime.GOMAXPROCS(0)))
-	case codec.Format:
-		batches = decodeSequential(codec.NewDecoder(br), done)
-	default:
+	if format == codec.Format {
+		batches = decodeParallel(codec.NewDecoder(br), done, max(1, runtime.GOMAXPROCS(0)))
+	} else {
 		batches = decodeSequential(json.NewDecoder(br), done)
 	}
 	tx := s.db.Txn(true)
@@ -349,8 +256,8 @@ type restoredBatch struct {
 // restoreBatchSize is how many records a batch holds.
 const restoreBatchSize = 512
 
-// decodeSequential decodes the records of an unframed stream one after
-// the other, in batches, until the stream ends or done closes.
+// decodeSequential decodes the records of a JSON stream one after the
+// other, in batches, until the stream ends or done closes.
 func decodeSequential(dec recordDecoder, done <-chan struct{}) <-chan restoredBatch {
 	out := make(chan restoredBatch, 2)
 	go func() {
@@ -387,9 +294,9 @@ func decodeSequential(dec recordDecoder, done <-chan struct{}) <-chan restoredBa
 	return out
 }
 
-// decodeParallel reads the frames of a framed stream in batches, which
+// decodeParallel splits a msgpack stream into records, in batches, which
 // workers decode; the batches come out in the stream's order.
-func decodeParallel(br *bufio.Reader, done <-chan struct{}, workers int) <-chan restoredBatch {
+func decodeParallel(dec *codec.Decoder, done <-chan struct{}, workers int) <-chan restoredBatch {
 	type job struct {
 		frames [][]byte
 		result chan restoredBatch
@@ -400,7 +307,7 @@ func decodeParallel(br *bufio.Reader, done <-chan struct{}, workers int) <-chan 
 		defer close(jobs)
 		defer close(pending)
 		for {
-			frames, err := readFrames(br, restoreBatchSize)
+			frames, err := readRaw(dec, restoreBatchSize)
 			if len(frames) > 0 {
 				result := make(chan restoredBatch, 1)
 				select {
@@ -469,6 +376,20 @@ func decodeParallel(br *bufio.Reader, done <-chan struct{}, workers int) <-chan 
 		}
 	}()
 	return out
+}
+
+// readRaw reads up to n records undecoded. Its error is io.EOF when the
+// stream ended after them.
+func readRaw(dec *codec.Decoder, n int) ([][]byte, error) {
+	var raws [][]byte
+	for len(raws) < n {
+		raw, err := dec.DecodeRaw()
+		if err != nil {
+			return raws, err
+		}
+		raws = append(raws, raw)
+	}
+	return raws, nil
 }
 
 // prepareRecord builds the stored row of an allocation record, sharing

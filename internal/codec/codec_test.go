@@ -83,6 +83,50 @@ func TestStreamEndsWithEOF(t *testing.T) {
 	}
 }
 
+// TestDecodeRaw reads a stream's values undecoded and decodes each: to
+// the end of the stream (io.EOF), or to where a cut stream ends inside a
+// value (io.ErrUnexpectedEOF).
+func TestDecodeRaw(t *testing.T) {
+	var buf bytes.Buffer
+	enc := NewEncoder(&buf)
+	for i := 0; i < 3; i++ {
+		if err := enc.Encode(map[string]any{"i": i, "s": []string{"a", "b"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	whole := buf.Bytes()
+	cases := []struct {
+		name   string
+		stream []byte
+		values int
+		end    error
+	}{
+		{"whole stream", whole, 3, io.EOF},
+		{"cut inside the last value", whole[:len(whole)-2], 2, io.ErrUnexpectedEOF},
+		{"empty stream", nil, 0, io.EOF},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dec := NewDecoder(bufio.NewReader(bytes.NewReader(tc.stream)))
+			for i := 0; ; i++ {
+				raw, err := dec.DecodeRaw()
+				if err != nil {
+					if i != tc.values || err != tc.end {
+						t.Fatalf("after %d values: %v, want %v after %d", i, err, tc.end, tc.values)
+					}
+					return
+				}
+				var got struct {
+					I int `json:"i"`
+				}
+				if err := Unmarshal(raw, &got); err != nil || got.I != i {
+					t.Fatalf("value %d decodes as %+v, %v", i, got, err)
+				}
+			}
+		})
+	}
+}
+
 // TestIsJSON tells the JSON bodies of earlier versions from others.
 func TestIsJSON(t *testing.T) {
 	cases := []struct {
