@@ -32,6 +32,7 @@ var (
 	scaleAllocs  = flag.Int("scale.allocs", 1_000_000, "BenchmarkStateScale: allocations to load")
 	scaleJobs    = flag.Int("scale.jobs", 1000, "BenchmarkStateScale: jobs the allocations belong to")
 	scaleNodes   = flag.Int("scale.nodes", 5000, "BenchmarkStateScale: nodes the allocations are placed on")
+	scaleEvents  = flag.Bool("scale.taskevents", true, "BenchmarkStateScale: clients report their tasks' events (as real clients do), not only their states (as internal/nodesim does)")
 	scaleHeapOut = flag.String("scale.heapprofile", "", "BenchmarkStateScale: write a heap profile of the loaded state to this file")
 )
 
@@ -39,7 +40,8 @@ var (
 // store through the FSM apply path (each Raft entry encoded as the leader
 // does and applied as every server does): -scale.nodes nodes registered,
 // -scale.jobs jobs, and -scale.allocs allocations placed by plans of 100
-// and reported running by their clients in updates of 100. It reports the
+// and reported running by their clients in updates of 100 (with their
+// tasks' events unless -scale.taskevents=false). It reports the
 // apply time per allocation, the live heap they add (heap-bytes/alloc),
 // the process's RSS and the collector's share of the CPU under the
 // server's memory limit (internal/gctune), and then the time to write a Raft snapshot of the
@@ -110,7 +112,15 @@ func stateScale(b *testing.B, nodes, jobs, allocs int) {
 			}
 			placed += len(batch)
 			apply(structs.ApplyPlanResultsRequestType, &structs.ApplyPlanResultsRequest{Job: stored, EvalID: eval.ID, Allocs: batch, Time: 3})
-			apply(structs.AllocClientUpdateRequestType, &structs.AllocClientUpdateRequest{Allocs: codectest.SampleClientUpdates(batch), Time: 4})
+			updates := codectest.SampleClientUpdates(batch)
+			if !*scaleEvents {
+				for _, u := range updates {
+					for _, ts := range u.TaskStates {
+						ts.Events = nil
+					}
+				}
+			}
+			apply(structs.AllocClientUpdateRequestType, &structs.AllocClientUpdateRequest{Allocs: updates, Time: 4})
 		}
 	}
 	load, loadCPU, loadGC := time.Since(start), cpuTime()-cpu, gcCPUTime()-gc
