@@ -193,31 +193,24 @@ func (tx *writeTxn) applyGroupEdits(ref groupRef) error {
 	if raw != nil {
 		stored = raw.(*allocGroup).Allocs
 	}
+	// Stored runs between the edits are copied whole: each edit costs a
+	// binary search, not a comparison with every allocation.
 	ids := slices.Sorted(maps.Keys(edits))
 	merged := make([]*allocRow, 0, len(stored)+len(ids))
-	for len(stored) > 0 || len(ids) > 0 {
-		var c int
-		switch {
-		case len(ids) == 0:
-			c = -1
-		case len(stored) == 0:
-			c = 1
-		default:
-			c = cmp.Compare(stored[0].ID, ids[0])
+	next := 0
+	for _, id := range ids {
+		i, found := slices.BinarySearchFunc(stored[next:], id, compareRowID)
+		i += next
+		merged = append(merged, stored[next:i]...)
+		if found {
+			i++ // replaced, or removed
 		}
-		switch {
-		case c < 0:
-			merged = append(merged, stored[0])
-			stored = stored[1:]
-			continue
-		case c == 0:
-			stored = stored[1:]
-		}
-		if row := edits[ids[0]]; row != nil {
+		if row := edits[id]; row != nil {
 			merged = append(merged, row)
 		}
-		ids = ids[1:]
+		next = i
 	}
+	merged = append(merged, stored[next:]...)
 	if len(merged) == 0 {
 		if raw != nil {
 			if err := tx.Delete(ref.table, raw); err != nil {

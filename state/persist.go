@@ -212,7 +212,7 @@ func Restore(r io.Reader) (*Store, error) {
 	done := make(chan struct{})
 	defer close(done)
 	if format == codec.Format {
-		batches = decodeParallel(codec.NewDecoder(br), done, max(1, runtime.GOMAXPROCS(0)))
+		batches = decodeParallel(br, done, max(1, runtime.GOMAXPROCS(0)))
 	} else {
 		batches = decodeSequential(json.NewDecoder(br), done)
 	}
@@ -296,7 +296,7 @@ func decodeSequential(dec recordDecoder, done <-chan struct{}) <-chan restoredBa
 
 // decodeParallel splits a msgpack stream into records, in batches, which
 // workers decode; the batches come out in the stream's order.
-func decodeParallel(dec *codec.Decoder, done <-chan struct{}, workers int) <-chan restoredBatch {
+func decodeParallel(br *bufio.Reader, done <-chan struct{}, workers int) <-chan restoredBatch {
 	type job struct {
 		frames [][]byte
 		result chan restoredBatch
@@ -307,7 +307,7 @@ func decodeParallel(dec *codec.Decoder, done <-chan struct{}, workers int) <-cha
 		defer close(jobs)
 		defer close(pending)
 		for {
-			frames, err := readRaw(dec, restoreBatchSize)
+			frames, err := readRaw(br, restoreBatchSize)
 			if len(frames) > 0 {
 				result := make(chan restoredBatch, 1)
 				select {
@@ -378,16 +378,26 @@ func decodeParallel(dec *codec.Decoder, done <-chan struct{}, workers int) <-cha
 	return out
 }
 
-// readRaw reads up to n records undecoded. Its error is io.EOF when the
-// stream ended after them.
-func readRaw(dec *codec.Decoder, n int) ([][]byte, error) {
+// readRaw reads up to n records undecoded, most of them into one array.
+// Its error is io.EOF when the stream ended after them.
+func readRaw(br *bufio.Reader, n int) ([][]byte, error) {
 	var raws [][]byte
+	slab := make([]byte, 0, 1<<20)
 	for len(raws) < n {
-		raw, err := dec.DecodeRaw()
+		start := len(slab)
+		next, err := codec.ReadRaw(br, slab)
 		if err != nil {
 			return raws, err
 		}
-		raws = append(raws, raw)
+		if &next[0] != &slab[:1][0] {
+			// The slab was full: the record has an array of its own,
+			// and the next ones a new slab.
+			raws = append(raws, next[start:])
+			slab = make([]byte, 0, 1<<20)
+			continue
+		}
+		slab = next
+		raws = append(raws, slab[start:len(slab):len(slab)])
 	}
 	return raws, nil
 }

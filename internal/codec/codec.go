@@ -94,20 +94,6 @@ func NewDecoder(r io.Reader) *Decoder { return &Decoder{dec: codec.NewDecoder(r,
 // end of the stream.
 func (d *Decoder) Decode(v any) error { return d.dec.Decode(v) }
 
-// DecodeRaw reads the next value undecoded: its bytes, a copy, which
-// Unmarshal decodes. It returns io.EOF at the end of the stream, and
-// io.ErrUnexpectedEOF when the stream ends inside the value.
-func (d *Decoder) DecodeRaw() ([]byte, error) {
-	var raw codec.Raw
-	start := d.dec.NumBytesRead()
-	if err := d.dec.Decode(&raw); err == io.EOF && d.dec.NumBytesRead() > start {
-		return nil, io.ErrUnexpectedEOF
-	} else if err != nil {
-		return nil, err
-	}
-	return raw, nil
-}
-
 // IsJSON reports whether body, a stored body, was written as JSON (by a
 // Roam that predates this encoding): it opens with '{' after any space.
 func IsJSON(body []byte) bool {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -83,14 +84,19 @@ func TestStreamEndsWithEOF(t *testing.T) {
 	}
 }
 
-// TestDecodeRaw reads a stream's values undecoded and decodes each: to
-// the end of the stream (io.EOF), or to where a cut stream ends inside a
-// value (io.ErrUnexpectedEOF).
-func TestDecodeRaw(t *testing.T) {
+// TestReadRaw reads a stream's values undecoded and decodes each: to the
+// end of the stream (io.EOF), or to where a cut stream ends inside a value
+// (io.ErrUnexpectedEOF). The values hold every kind msgpack has.
+func TestReadRaw(t *testing.T) {
 	var buf bytes.Buffer
 	enc := NewEncoder(&buf)
+	long := strings.Repeat("x", 70000)
 	for i := 0; i < 3; i++ {
-		if err := enc.Encode(map[string]any{"i": i, "s": []string{"a", "b"}}); err != nil {
+		v := map[string]any{"i": i, "s": []string{"a", "b", long[:40], long[:300]}, "neg": -5, "big": int64(-1) << 40,
+			"u": uint64(1) << 63, "f": 1.5, "f32": float32(2.5), "nil": nil, "t": true, "bin": []byte("raw"),
+			"long": long, "time": time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), "many": make([]int, 40),
+			"bigmap": map[string]int{"a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7, "h": 8, "i": 9, "j": 10, "k": 11, "l": 12, "m": 13, "n": 14, "o": 15, "p": 16, "q": 17}}
+		if err := enc.Encode(v); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -107,9 +113,9 @@ func TestDecodeRaw(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dec := NewDecoder(bufio.NewReader(bytes.NewReader(tc.stream)))
+			r := bufio.NewReader(bytes.NewReader(tc.stream))
 			for i := 0; ; i++ {
-				raw, err := dec.DecodeRaw()
+				raw, err := ReadRaw(r, nil)
 				if err != nil {
 					if i != tc.values || err != tc.end {
 						t.Fatalf("after %d values: %v, want %v after %d", i, err, tc.end, tc.values)
@@ -117,10 +123,12 @@ func TestDecodeRaw(t *testing.T) {
 					return
 				}
 				var got struct {
-					I int `json:"i"`
+					I    int     `json:"i"`
+					Long string  `json:"long"`
+					F32  float32 `json:"f32"`
 				}
-				if err := Unmarshal(raw, &got); err != nil || got.I != i {
-					t.Fatalf("value %d decodes as %+v, %v", i, got, err)
+				if err := Unmarshal(raw, &got); err != nil || got.I != i || got.Long != long || got.F32 != 2.5 {
+					t.Fatalf("value %d decodes as %d, %d bytes, %v, %v", i, got.I, len(got.Long), got.F32, err)
 				}
 			}
 		})
@@ -197,6 +205,28 @@ func TestHostileInputIsAnError(t *testing.T) {
 				if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
 					t.Errorf("%s: allocated %d MiB for %d bytes of input", r.name, grew>>20, len(tc.data))
 				}
+			}
+		})
+	}
+}
+
+// TestReadRawRejects fails on what no msgpack encoder writes, without
+// allocating or recursing as a damaged length or nesting says.
+func TestReadRawRejects(t *testing.T) {
+	cases := []struct {
+		name   string
+		stream []byte
+		want   string
+	}{
+		{"type byte msgpack never uses", []byte{0xc1}, "invalid type byte"},
+		{"string longer than any", []byte{0xdb, 0xff, 0xff, 0xff, 0xff}, "damaged stream"},
+		{"nesting past the bound", bytes.Repeat([]byte{0x91}, maxRawNesting+2), "nested"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ReadRaw(bufio.NewReader(bytes.NewReader(tc.stream)), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("ReadRaw = %v, want an error with %q", err, tc.want)
 			}
 		})
 	}
