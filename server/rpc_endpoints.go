@@ -186,9 +186,12 @@ func (e *nodeEndpoint) GetClientAllocs(args *structs.NodeAllocsArgs, reply *stru
 	if err := e.s.checkNodeSecret(&args.NodeAuth, args.NodeID, false); err != nil {
 		return err
 	}
-	allocs, index, err := e.s.NodeClientAllocs(context.Background(), args.NodeID, args.MinIndex, args.Wait)
-	*reply = structs.NodeClientAllocsReply{Allocs: allocs, Index: index}
-	return err
+	got, err := e.s.NodeClientAllocs(context.Background(), args.NodeID, args.MinIndex, args.Wait, args.Changes)
+	if err != nil {
+		return err
+	}
+	*reply = *got
+	return nil
 }
 
 func (e *nodeEndpoint) UpdateAllocs(args *structs.AllocUpdateArgs, reply *structs.IndexReply) error {

@@ -33,9 +33,11 @@ type Set struct {
 	// next is the index of the server to try first.
 	next int
 
-	// allocs are the node's allocations as last fetched, by ID.
-	cacheMu sync.Mutex
-	allocs  map[string]*api.Allocation
+	// allocs are the node's allocations as last fetched, by ID, as of
+	// the answer at allocsIndex.
+	cacheMu     sync.Mutex
+	allocs      map[string]*api.Allocation
+	allocsIndex uint64
 }
 
 // New returns a Set that starts from the configured addresses
@@ -148,10 +150,16 @@ func (s *Set) Heartbeat(nodeID string) (time.Duration, error) {
 // the servers last changed each (AllocModifyIndex), and Alloc.GetAllocs
 // fetches only those not already known at that index, so that a change to
 // one allocation does not send them all, and the client's own status
-// updates send nothing back.
+// updates send nothing back. A poll from the index of the last answer
+// asks for changes only: once the server can tell them, the answer names
+// what changed after it (and what was removed) rather than every
+// allocation of the node.
 func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) ([]*api.Allocation, uint64, error) {
+	s.cacheMu.Lock()
+	changes := minIndex != 0 && minIndex == s.allocsIndex
+	s.cacheMu.Unlock()
 	var list structs.NodeClientAllocsReply
-	args := &structs.NodeAllocsArgs{NodeID: nodeID, MinIndex: minIndex, Wait: wait, NodeAuth: s.auth}
+	args := &structs.NodeAllocsArgs{NodeID: nodeID, MinIndex: minIndex, Wait: wait, Changes: changes, NodeAuth: s.auth}
 	if err := s.call(ctx, wait+callTimeout, "Node.GetClientAllocs", args, &list); err != nil {
 		return nil, 0, err
 	}
@@ -175,9 +183,15 @@ func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint6
 			s.allocs[a.ID] = a
 		}
 	}
-	out := make([]*api.Allocation, 0, len(list.Allocs))
+	if list.Changes {
+		for _, id := range list.Removed {
+			delete(s.allocs, id)
+		}
+	}
+	s.allocsIndex = list.Index
+	out := make([]*api.Allocation, 0, len(s.allocs))
 	for id, a := range s.allocs {
-		if _, listed := list.Allocs[id]; !listed {
+		if _, listed := list.Allocs[id]; !listed && !list.Changes {
 			delete(s.allocs, id)
 			continue
 		}
