@@ -292,7 +292,7 @@ func (s *Server) NodeClientAllocs(ctx context.Context, nodeID string, minIndex u
 			list, floor, ok = store.NodeAllocChanges(nodeID, minIndex)
 			if ok && len(list) > 0 {
 				release()
-				return changesReply(list), nil
+				return changesReply(store.Snapshot(), list)
 			}
 			if ok {
 				again := waitChange(ctx, changed, store, timeout)
@@ -344,19 +344,40 @@ func waitChange(ctx context.Context, changed <-chan struct{}, store *state.Store
 }
 
 // changesReply is the answer naming a node's allocation changes, oldest
-// first: an allocation's last change wins.
-func changesReply(list []state.NodeAllocChange) *structs.NodeClientAllocsReply {
+// first (an allocation's last change wins), with the changed allocations
+// as snap, taken after the changes were read, holds them.
+func changesReply(snap *state.Snapshot, list []state.NodeAllocChange) (*structs.NodeClientAllocsReply, error) {
 	reply := &structs.NodeClientAllocsReply{Allocs: make(map[string]uint64, len(list)), Changes: true}
+	removed := map[string]bool{}
 	for _, c := range list {
 		reply.Index = max(reply.Index, c.Index)
 		if c.Removed {
-			delete(reply.Allocs, c.ID)
+			removed[c.ID] = true
 			reply.Removed = append(reply.Removed, c.ID)
-			continue
 		}
 		reply.Allocs[c.ID] = c.Index
 	}
-	return reply
+	changed := make([]*api.Allocation, 0, len(reply.Allocs))
+	for id := range reply.Allocs {
+		if removed[id] {
+			delete(reply.Allocs, id)
+			continue
+		}
+		a, err := snap.AllocByIDWithoutMetric(id)
+		if err != nil {
+			return nil, err
+		}
+		if a == nil {
+			// Removed by a write the log has yet to see.
+			delete(reply.Allocs, id)
+			reply.Removed = append(reply.Removed, id)
+			continue
+		}
+		reply.Allocs[id] = a.AllocModifyIndex
+		changed = append(changed, a)
+	}
+	reply.Changed = allocsGetReply(changed)
+	return reply, nil
 }
 
 // AllocsByIDs returns the allocations among ids that exist, for the

@@ -180,6 +180,9 @@ func TestNodeClientAllocsAnswersChangesOnly(t *testing.T) {
 				t.Fatalf("answer from %d: changes %v, allocs %v, removed %v; want changes %v, %d listed, %d removed",
 					from, got.Changes, got.Allocs, got.Removed, tc.changes, len(tc.listed), tc.removed)
 			}
+			if tc.changes && len(got.Allocs) > 0 && (got.Changed == nil || len(got.Changed.Allocs) != len(got.Allocs)) {
+				t.Fatalf("answer from %d names %d allocations but carries %+v", from, len(got.Allocs), got.Changed)
+			}
 			snap := s.State().Snapshot()
 			for _, i := range tc.listed {
 				if i < 0 {

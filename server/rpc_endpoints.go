@@ -106,12 +106,20 @@ func (e *allocEndpoint) GetAllocs(args *structs.AllocsGetArgs, reply *structs.Al
 	if err != nil {
 		return err
 	}
-	reply.Allocs = make([]*api.Allocation, 0, len(allocs))
-	jobIndex := map[*api.Job]int{}
 	for _, a := range allocs {
 		if !args.CallerIsServer() && a.NodeID != args.AuthNodeID {
 			return fmt.Errorf("Permission denied: allocation %s is not on node %s", a.ID, args.AuthNodeID)
 		}
+	}
+	*reply = *allocsGetReply(allocs)
+	return nil
+}
+
+// allocsGetReply carries allocs to a client, each job version once.
+func allocsGetReply(allocs []*api.Allocation) *structs.AllocsGetReply {
+	reply := &structs.AllocsGetReply{Allocs: make([]*api.Allocation, 0, len(allocs)), AllocJob: make([]int, 0, len(allocs))}
+	jobIndex := map[*api.Job]int{}
+	for _, a := range allocs {
 		slim := *a
 		slim.Job = nil
 		reply.Allocs = append(reply.Allocs, &slim)
@@ -127,7 +135,7 @@ func (e *allocEndpoint) GetAllocs(args *structs.AllocsGetArgs, reply *structs.Al
 		}
 		reply.AllocJob = append(reply.AllocJob, i)
 	}
-	return nil
+	return reply
 }
 
 // nsAllows is the check that namespace ns grants one of caps.

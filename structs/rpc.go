@@ -135,11 +135,14 @@ type NodeAllocsReply struct {
 // Node.GetClientAllocs). NodeAllocsArgs asks for it.
 //
 // When the client asked for changes and Changes is set, Allocs lists only
-// the allocations the servers changed after the request's MinIndex and
-// Removed those they removed: the client keeps the others it knows.
-// Otherwise Allocs lists every allocation of the node.
+// the allocations the servers changed after the request's MinIndex,
+// Changed carries them in full (as Alloc.GetAllocs answers, so the client
+// need not ask) and Removed names those the servers removed: the client
+// keeps the others it knows. Otherwise Allocs lists every allocation of
+// the node.
 type NodeClientAllocsReply struct {
 	Allocs  map[string]uint64
+	Changed *AllocsGetReply
 	Removed []string
 	Changes bool
 	Index   uint64

@@ -151,9 +151,9 @@ func (s *Set) Heartbeat(nodeID string) (time.Duration, error) {
 // fetches only those not already known at that index, so that a change to
 // one allocation does not send them all, and the client's own status
 // updates send nothing back. A poll from the index of the last answer
-// asks for changes only: once the server can tell them, the answer names
-// what changed after it (and what was removed) rather than every
-// allocation of the node.
+// asks for changes only: once the server can tell them, the answer
+// carries what changed after it (and names what was removed) rather than
+// naming every allocation of the node, and no Alloc.GetAllocs follows.
 func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) ([]*api.Allocation, uint64, error) {
 	s.cacheMu.Lock()
 	changes := minIndex != 0 && minIndex == s.allocsIndex
@@ -165,6 +165,9 @@ func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint6
 	}
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
+	if list.Changes && list.Changed != nil {
+		s.cacheAllocs(list.Changed)
+	}
 	var stale []string
 	for id, index := range list.Allocs {
 		if a, ok := s.allocs[id]; !ok || a.AllocModifyIndex != index {
@@ -176,12 +179,7 @@ func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint6
 		if err := s.call(ctx, callTimeout, "Alloc.GetAllocs", &structs.AllocsGetArgs{AllocIDs: stale, NodeAuth: s.auth}, &got); err != nil {
 			return nil, 0, err
 		}
-		for i, a := range got.Allocs {
-			if i < len(got.AllocJob) && got.AllocJob[i] >= 0 && got.AllocJob[i] < len(got.Jobs) {
-				a.Job = got.Jobs[got.AllocJob[i]]
-			}
-			s.allocs[a.ID] = a
-		}
+		s.cacheAllocs(&got)
 	}
 	if list.Changes {
 		for _, id := range list.Removed {
@@ -199,6 +197,17 @@ func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint6
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, list.Index, nil
+}
+
+// cacheAllocs stores the allocations of got, each with its job, in the
+// cache; the caller holds cacheMu.
+func (s *Set) cacheAllocs(got *structs.AllocsGetReply) {
+	for i, a := range got.Allocs {
+		if i < len(got.AllocJob) && got.AllocJob[i] >= 0 && got.AllocJob[i] < len(got.Jobs) {
+			a.Job = got.Jobs[got.AllocJob[i]]
+		}
+		s.allocs[a.ID] = a
+	}
 }
 
 // UpdateAllocations implements client.Servers.
