@@ -294,7 +294,7 @@ func (tx *writeTxn) deleteAllocs(ids []string) error {
 			return fmt.Errorf("delete alloc %s: %w", id, err)
 		}
 		row := raw.(*allocRow)
-		tx.allocChanges = append(tx.allocChanges, allocChange{NodeAllocChange{ID: id, Index: tx.index, Removed: true}, row.NodeID})
+		tx.allocChanges = append(tx.allocChanges, allocChange{NodeAllocChange: NodeAllocChange{ID: id, Index: tx.index, Removed: true}, NodeID: row.NodeID})
 	}
 	tx.touched[tableAllocs] = true
 	return tx.deleteServicesOfAllocs(ids)

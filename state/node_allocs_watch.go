@@ -18,7 +18,8 @@ type nodeAllocsWatch struct {
 	mu sync.Mutex
 	// waits holds, per node, the channel the next change closes.
 	waits map[string]*nodeAllocsWait
-	// logs holds the change logs by node.
+	// logs holds the change logs by node; a node's log goes when the
+	// node is removed or the log outgrows maxNodeAllocsLog.
 	logs map[string]*nodeAllocsLog
 	// last is the index of the latest write notified with a change.
 	last uint64
@@ -52,10 +53,12 @@ type NodeAllocChange struct {
 	Removed bool
 }
 
-// allocChange is a change a write makes to an allocation of NodeID.
+// allocChange is a change a write makes to an allocation of NodeID, or
+// with nodeRemoved the removal of the node, which drops its log.
 type allocChange struct {
 	NodeAllocChange
-	NodeID string
+	NodeID      string
+	nodeRemoved bool
 }
 
 func (w *nodeAllocsWatch) watch(nodeID string) (<-chan struct{}, func()) {
@@ -94,6 +97,10 @@ func (w *nodeAllocsWatch) notify(index uint64, changes []allocChange) {
 	defer w.mu.Unlock()
 	w.last = index
 	for _, c := range changes {
+		if c.nodeRemoved {
+			delete(w.logs, c.NodeID)
+			continue
+		}
 		if log, ok := w.logs[c.NodeID]; ok {
 			if len(log.changes) >= maxNodeAllocsLog {
 				delete(w.logs, c.NodeID)

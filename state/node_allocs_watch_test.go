@@ -210,6 +210,13 @@ func TestNodeAllocChanges(t *testing.T) {
 			run: func(*testing.T, *Store) uint64 { return 10 }},
 		{name: "index 0 cannot be told",
 			run: func(*testing.T, *Store) uint64 { return 0 }},
+		{name: "a removed node's log is dropped",
+			run: func(t *testing.T, s *Store) uint64 {
+				if err := s.GC(12, &structs.GCRequest{NodeIDs: []string{"n1"}}); err != nil {
+					t.Fatal(err)
+				}
+				return 11
+			}},
 		{name: "a log past its bound is dropped",
 			run: func(t *testing.T, s *Store) uint64 {
 				ids := make([]string, maxNodeAllocsLog+1)

@@ -179,7 +179,7 @@ func (s *Store) NodeWrites() uint64 { return s.nodeWrites.Load() }
 func (tx *writeTxn) insert(table string, obj any) error {
 	tx.touched[table] = true
 	if row, ok := obj.(*allocRow); ok && row.AllocModifyIndex == tx.index {
-		tx.allocChanges = append(tx.allocChanges, allocChange{NodeAllocChange{ID: row.ID, Index: tx.index}, row.NodeID})
+		tx.allocChanges = append(tx.allocChanges, allocChange{NodeAllocChange: NodeAllocChange{ID: row.ID, Index: tx.index}, NodeID: row.NodeID})
 	}
 	if row, ok := obj.(*allocRow); ok {
 		raw, err := tx.First(tableAllocs, "id", row.ID)
