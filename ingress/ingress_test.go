@@ -112,7 +112,7 @@ func TestProxy(t *testing.T) {
 	var want uint64 // requests the route has answered
 	for _, f := range fronts(t, p) {
 		front := f.url
-		want += 31
+		want += 35
 		t.Run(f.name, func(t *testing.T) {
 			t.Run("round-robin over healthy instances, retrying past a dead one", func(t *testing.T) {
 				seen := map[string]int{}
@@ -125,6 +125,15 @@ func TestProxy(t *testing.T) {
 				}
 				if seen["a"] < 10 || seen["b"] < 10 {
 					t.Fatalf("spread = %v, want both instances used", seen)
+				}
+			})
+			t.Run("kept-alive connections the instances closed are replaced", func(t *testing.T) {
+				a.CloseClientConnections()
+				b.CloseClientConnections()
+				for range 4 {
+					if code, body := get(t, front, "web.test"); code != 200 {
+						t.Fatalf("status %d: %s", code, body)
+					}
 				}
 			})
 			t.Run("forwarding headers", func(t *testing.T) {

@@ -69,8 +69,8 @@ func (c *serverConn) serveRequest() bool {
 	return keep
 }
 
-// route looks the request's route up, allocating nothing for a short
-// lower-case host and path without escapes.
+// route looks the request's route up, allocating nothing for a
+// lower-case host and a path without escapes of up to 32 bytes each.
 func (c *serverConn) route() *Route {
 	t := c.srv.proxy.table.Load()
 	p := c.rawPath()
