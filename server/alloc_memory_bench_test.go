@@ -28,13 +28,14 @@ func BenchmarkAllocMemory(b *testing.B) {
 }
 
 // TestAllocMemoryBound keeps the heap per allocation (10,000 of 100 jobs
-// on 200 nodes) under a bound that leaves 1,000,000 allocations far under
-// the 4 GiB, garbage collector headroom included.
+// on 200 nodes, about 2,100 bytes with the fixed costs of so few) under a
+// bound that leaves 1,000,000 allocations under the 4 GiB, garbage
+// collector headroom included.
 func TestAllocMemoryBound(t *testing.T) {
 	if testing.Short() {
 		t.Skip("places 10,000 allocations")
 	}
-	const bound = 4500
+	const bound = 3000
 	if got := allocHeapBytes(t, 200, 100, 100); got > bound {
 		t.Fatalf("%.0f heap bytes per allocation, want at most %d", got, bound)
 	} else {
