@@ -245,10 +245,10 @@ func (tx *writeTxn) updateAllocsFromClient(updates []*api.Allocation, now int64)
 		oldRow := raw
 		old := oldRow.Allocation
 		a := *old
-		a.ClientStatus = intern(u.ClientStatus)
-		a.ClientDescription = intern(u.ClientDescription)
+		a.ClientStatus = tx.allocs.intern(u.ClientStatus)
+		a.ClientDescription = tx.allocs.intern(u.ClientDescription)
 		a.TaskStates = u.TaskStates
-		compactTaskStates(a.TaskStates)
+		tx.allocs.compactTaskStates(a.TaskStates)
 		if u.DeploymentStatus != nil {
 			// The canary mark is the scheduler's, not the client's.
 			status := *u.DeploymentStatus

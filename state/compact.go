@@ -20,6 +20,25 @@ type compactor struct {
 	// last is the previous compacted allocation of each task group, by
 	// namespace, job and group.
 	last map[[3]string]*api.Allocation
+	// strings holds the strings interned so far: a map lookup is cheaper
+	// than unique.Make, and most strings recur within a write.
+	strings map[string]string
+}
+
+// intern is the canonical copy of s.
+func (c *compactor) intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := c.strings[s]; ok {
+		return v
+	}
+	if c.strings == nil {
+		c.strings = map[string]string{}
+	}
+	v := intern(s)
+	c.strings[v] = v
+	return v
 }
 
 // compact makes a share with the allocations compacted before it, or
@@ -29,7 +48,7 @@ type compactor struct {
 func (c *compactor) compact(a, old *api.Allocation) {
 	for _, s := range []*string{&a.Namespace, &a.EvalID, &a.NodeID, &a.NodeName, &a.JobID, &a.TaskGroup,
 		&a.DesiredStatus, &a.DesiredDescription, &a.ClientStatus, &a.ClientDescription, &a.DeploymentID} {
-		*s = intern(*s)
+		*s = c.intern(*s)
 	}
 	if c.last == nil {
 		c.last = map[[3]string]*api.Allocation{}
@@ -57,18 +76,18 @@ func (c *compactor) compact(a, old *api.Allocation) {
 // compactTaskStates interns the strings task states repeat from one
 // allocation to the next (states, event types and messages). The states
 // must be a write's own, as compact's allocation.
-func compactTaskStates(states map[string]*api.TaskState) {
+func (c *compactor) compactTaskStates(states map[string]*api.TaskState) {
 	for _, ts := range states {
 		if ts == nil {
 			continue
 		}
-		ts.State = intern(ts.State)
+		ts.State = c.intern(ts.State)
 		for _, e := range ts.Events {
 			if e == nil {
 				continue
 			}
 			for _, s := range []*string{&e.Type, &e.DisplayMessage, &e.Message} {
-				*s = intern(*s)
+				*s = c.intern(*s)
 			}
 		}
 	}

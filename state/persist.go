@@ -411,7 +411,7 @@ func prepareRecord(rec *restoredRecord, allocs *compactor) error {
 		return nil
 	}
 	allocs.compact(a, nil)
-	compactTaskStates(a.TaskStates)
+	allocs.compactTaskStates(a.TaskStates)
 	if rec.Metric != nil && a.Metrics == nil {
 		rec.row = &allocRow{Allocation: a, metric: slices.Clone(rec.Metric)}
 		rec.Metric = nil
