@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -132,15 +131,15 @@ func New(cfg *Config, servers Servers) (*Client, error) {
 	}
 	node, err := c.buildNode(context.Background())
 	if err != nil {
-		if closer, ok := c.overlay.(io.Closer); ok {
-			_ = closer.Close()
-		}
 		db.Close()
 		return nil, fmt.Errorf("fingerprint node: %w", err)
 	}
 	c.node = node
 	if c.overlay != nil {
 		c.network.SetMTU(c.overlay.MTU())
+	}
+	if c.overlay == nil || c.overlay.Kind() != network.OverlayWireGuard {
+		c.leaveWireGuard()
 	}
 	mhz, _ := strconv.ParseFloat(node.Attributes["cpu.frequency"], 64)
 	c.host = hoststats.NewCollector(cfg.AllocDir, mhz)
@@ -210,9 +209,6 @@ func (c *Client) Shutdown() error {
 		c.stopLoops()
 		for _, ar := range c.runners() {
 			ar.Shutdown()
-		}
-		if closer, ok := c.overlay.(io.Closer); ok {
-			_ = closer.Close()
 		}
 		err = c.db.Close()
 	})

@@ -156,3 +156,28 @@ func (c *Client) watchClusterNetwork(ctx context.Context, cs clusterServers, ov 
 		c.logger.Info("cluster network routes synced", "peers", len(peers))
 	}
 }
+
+// leaveWireGuard stops the WireGuard device process an earlier client left
+// running in the state directory, if one runs: this node is off the
+// WireGuard overlay now (no cluster network, or another overlay).
+func (c *Client) leaveWireGuard() {
+	stopped, err := wireguard.StopDevice(c.cfg.StateDir)
+	switch {
+	case err != nil:
+		c.logger.Error("cluster network: stop the WireGuard device an earlier client left", "error", err)
+	case stopped:
+		c.logger.Info("cluster network: stopped the WireGuard device an earlier client left: this node is no longer on the WireGuard overlay",
+			"device", wireguard.Device)
+	}
+}
+
+// LeaveClusterNetwork takes the node off the cluster network for good: it
+// stops the WireGuard device process, which otherwise outlives the client
+// for the next one to adopt. A -dev agent, whose state goes with it, calls
+// it before Shutdown.
+func (c *Client) LeaveClusterNetwork() error {
+	if ov, ok := c.overlay.(*wireguard.Overlay); ok {
+		return ov.Stop()
+	}
+	return nil
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/roam-project/roam/network"
+	"github.com/roam-project/roam/network/wireguard"
 	"github.com/roam-project/roam/structs"
 )
 
@@ -148,10 +149,18 @@ func startAgentIn(t testing.TB, nsPath, name, body string) *nsAgent {
 	a.start(t)
 	t.Cleanup(func() {
 		a.stop()
+		// The WireGuard device process outlives its agent (as it should
+		// outlive a restart): the test's end is the node's leaving.
+		if _, err := wireguard.StopDevice(filepath.Join(dir, "data", "client")); err != nil {
+			t.Error(err)
+		}
 		a.log.Close()
 		if t.Failed() {
 			out, _ := os.ReadFile(a.log.Name())
 			t.Logf("%s log:\n%s", name, tail(string(out), 40))
+			if dev, err := os.ReadFile(filepath.Join(dir, "data", "client", wireguard.LogFile)); err == nil {
+				t.Logf("%s's WireGuard device log:\n%s", name, tail(string(dev), 40))
+			}
 		}
 	})
 	return a
@@ -223,8 +232,15 @@ func requireVXLAN(t testing.TB) {
 
 // startNodes starts the cluster with n clients on the overlay ("vxlan" or
 // "wireguard") and waits for the "pong" job's allocations, one a node, to
-// run with cluster addresses.
+// run with cluster addresses. The servers mark a node down a second after
+// a missed heartbeat.
 func startNodes(t testing.TB, n int, overlay string) *clusterNodes {
+	t.Helper()
+	return startNodesGrace(t, n, overlay, time.Second)
+}
+
+// startNodesGrace is startNodes with the servers' heartbeat grace.
+func startNodesGrace(t testing.TB, n int, overlay string, grace time.Duration) *clusterNodes {
 	t.Helper()
 	hosts := newUnderlay(t, n)
 	webapp := buildWebapp(t)
@@ -239,10 +255,10 @@ ports {
 server {
   enabled           = true
   bootstrap_expect  = 1
-  heartbeat_grace   = "1s"
+  heartbeat_grace   = %q
   min_heartbeat_ttl = "1s"
 }
-`, serverIP, ports[0], ports[1], ports[2]))
+`, serverIP, ports[0], ports[1], ports[2], grace.String()))
 	cli, err := api.NewClient(&api.Config{Address: fmt.Sprintf("http://%s:%d", serverIP, ports[0])})
 	mustNet(t, err)
 	var clients []*nsAgent

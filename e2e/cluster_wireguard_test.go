@@ -500,3 +500,91 @@ func spread(ds []time.Duration) string {
 	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
 	return fmt.Sprintf("min %s, median %s, max %s (%d trials)", r(s[0]), r(s[len(s)/2]), r(s[len(s)-1]), len(s))
 }
+
+// TestClusterNetworkWireGuardClientRestart restarts a client agent (killed
+// as a crash would, and stopped as for an upgrade) while an allocation on
+// another node sends a request to the restarted node's allocation every
+// 50 ms: the WireGuard device, in a process of its own, keeps carrying
+// them (no gap over maxGap), and the restarted client adopts the same
+// device process. The servers' heartbeat grace (10 s, Nomad's default) is
+// longer than the restart, so no node is marked down meanwhile.
+func TestClusterNetworkWireGuardClientRestart(t *testing.T) {
+	requireNetns(t)
+	requireTUN(t)
+	c := startNodesGrace(t, 2, "wireguard", 10*time.Second)
+	node, other := c.clients[1], c.clients[0]
+	var from, to *api.Allocation
+	for _, al := range c.allocs {
+		n, _, err := c.cli.Nodes().Info(al.NodeID, nil)
+		mustNet(t, err)
+		if n.Name == node.name {
+			to = al
+		} else {
+			from = al
+		}
+	}
+	if from == nil || to == nil {
+		t.Fatalf("no allocation on each node: %v", c.allocs)
+	}
+	addr := net.JoinHostPort(to.NetworkStatus.Address, "8080")
+	waitUntil(t, 20*time.Second, "reaching "+addr, func() bool {
+		return strings.Contains(getFrom(network.NamespacePath(from.ID), addr), "hello from webapp")
+	})
+	stateDir := filepath.Join(filepath.Dir(node.conf), "data", "client")
+	otherKey := wgPublicKey(t, other)
+	const maxGap = time.Second
+	cases := []struct {
+		name string
+		end  func()
+	}{
+		{"killed", node.kill},
+		{"stopped", node.stop},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pid, err := os.ReadFile(filepath.Join(stateDir, wireguard.PIDFile))
+			mustNet(t, err)
+			stop := make(chan struct{})
+			result := make(chan [2]time.Duration) // the longest gap, the time measured
+			go func() {
+				begin := time.Now()
+				last, worst := begin, time.Duration(0)
+				for {
+					select {
+					case <-stop:
+						result <- [2]time.Duration{max(worst, time.Since(last)), time.Since(begin)}
+						return
+					case <-time.After(50 * time.Millisecond):
+					}
+					if strings.Contains(getWithin(network.NamespacePath(from.ID), addr, 300*time.Millisecond), "hello from webapp") {
+						worst, last = max(worst, time.Since(last)), time.Now()
+					}
+				}
+			}()
+			time.Sleep(300 * time.Millisecond)
+			synced := func() int {
+				log, _ := os.ReadFile(node.log.Name())
+				return strings.Count(string(log), "cluster network routes synced")
+			}
+			before := synced()
+			start := time.Now()
+			tc.end()
+			node.start(t)
+			waitUntil(t, 20*time.Second, node.name+"'s client back on the cluster network", func() bool {
+				return synced() > before && lists(node, otherKey)
+			})
+			time.Sleep(500 * time.Millisecond)
+			close(stop)
+			r := <-result
+			if r[0] > maxGap {
+				t.Errorf("requests to %s stopped for %s during the restart, want at most %s", addr, r[0].Round(time.Millisecond), maxGap)
+			}
+			t.Logf("client %s and back in %s: longest gap between answers %s over %s",
+				tc.name, time.Since(start).Round(time.Millisecond), r[0].Round(time.Millisecond), r[1].Round(time.Millisecond))
+			after, err := os.ReadFile(filepath.Join(stateDir, wireguard.PIDFile))
+			if err != nil || string(after) != string(pid) {
+				t.Errorf("device process %q (%v) after the restart, want the same one, %q", after, err, pid)
+			}
+		})
+	}
+}

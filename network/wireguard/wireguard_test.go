@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/roam-project/roam/internal/capture"
+	"github.com/roam-project/roam/internal/reexec"
 	"github.com/roam-project/roam/network"
 )
 
@@ -55,8 +56,12 @@ const (
 	envNodeVerbose = "ROAM_WG_TEST_VERBOSE"
 )
 
-// TestMain runs a node's overlay when re-run by a test (see nodeProc).
+// TestMain runs a node's overlay when re-run by a test (see nodeProc),
+// and the device process when the overlay starts one (see Role).
 func TestMain(m *testing.M) {
+	if reexec.Init() {
+		return
+	}
 	if os.Getenv(envNodeIP) != "" {
 		if err := runNode(os.Stdin, os.Stdout); err != nil {
 			fmt.Println("error:", err)
@@ -84,7 +89,6 @@ func runNode(in io.Reader, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer ov.Close()
 	if err := ov.Ensure(subnet); err != nil {
 		return err
 	}
@@ -184,6 +188,13 @@ func newNodes(t testing.TB, n int) []*testNode {
 		must(t, h.LinkSetUp(lo))
 		h.Close()
 		ns.Close()
+		// After the node's process (cleanups run last first): the device
+		// process outlives it.
+		t.Cleanup(func() {
+			if _, err := StopDevice(nd.dir); err != nil {
+				t.Error(err)
+			}
+		})
 		nd.start(t)
 		nodes = append(nodes, nd)
 	}
@@ -624,4 +635,67 @@ func setupVXLAN(nodes []*testNode) error {
 		}
 	}
 	return nil
+}
+
+// TestDeviceOutlivesClient has the node's process (its client) go away and
+// come back while another node exchanges with it every 50 ms: the device
+// process keeps carrying the exchanges meanwhile (no gap of a second), and
+// the node's next process adopts the same device process.
+func TestDeviceOutlivesClient(t *testing.T) {
+	requireNetns(t)
+	nodes := newNodes(t, 2)
+	syncPeers(t, nodes)
+	from, nd := nodes[0], nodes[1]
+	addr := net.JoinHostPort(nd.subnet.IP.String(), "7000")
+	echoIn(t, nd.nsPath, addr)
+	if got, err := exchange(from.nsPath, addr, "hello", 3*time.Second); err != nil || got != "hello" {
+		t.Fatalf("exchange with %s before: %q, %v", addr, got, err)
+	}
+	const maxGap = time.Second
+	cases := []struct {
+		name string
+		end  func(p *nodeProc)
+	}{
+		{"the client stops", (*nodeProc).stop},
+		{"the client is killed", func(p *nodeProc) { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pid, err := readPID(nd.dir)
+			must(t, err)
+			stop := make(chan struct{})
+			gap := make(chan time.Duration)
+			go func() {
+				last, worst := time.Now(), time.Duration(0)
+				for {
+					select {
+					case <-stop:
+						gap <- max(worst, time.Since(last))
+						return
+					case <-time.After(50 * time.Millisecond):
+					}
+					if got, err := exchange(from.nsPath, addr, "ping", 300*time.Millisecond); err == nil && got == "ping" {
+						worst, last = max(worst, time.Since(last)), time.Now()
+					}
+				}
+			}()
+			tc.end(nd.proc)
+			time.Sleep(time.Second) // no client
+			if keys := uapiPeers(t, nd); len(keys) != 1 || keys[0] != from.local.PublicKey {
+				t.Errorf("while no client runs, the device peers with %v, want %s", keys, from.local.PublicKey)
+			}
+			nd.start(t)
+			syncPeers(t, nodes)
+			time.Sleep(500 * time.Millisecond)
+			close(stop)
+			if worst := <-gap; worst > maxGap {
+				t.Errorf("the exchanges stopped for %s, want at most %s", worst.Round(time.Millisecond), maxGap)
+			} else {
+				t.Logf("longest gap between exchanges: %s", worst.Round(time.Millisecond))
+			}
+			if after, err := readPID(nd.dir); err != nil || after != pid {
+				t.Errorf("device process %d, %v after the restart; want the same one, %d", after, err, pid)
+			}
+		})
+	}
 }
