@@ -26,11 +26,11 @@ const certFileCheck = 2 * time.Second
 // ingressServer is the agent's ingress: the proxy, its listeners, the
 // watcher that keeps its routes and the certificates of its HTTPS port.
 type ingressServer struct {
-	proxy   *ingress.Proxy
-	certs   *ingress.Certs // nil without https_port
-	cfg     IngressConfig
-	servers []*http.Server
-	cancel  context.CancelFunc
+	proxy  *ingress.Proxy
+	certs  *ingress.Certs // nil without https_port
+	cfg    IngressConfig
+	stops  []func(context.Context) error // the listeners' servers' Shutdown
+	cancel context.CancelFunc
 }
 
 // startIngress starts the ingress when `client { ingress { enabled } }`:
@@ -78,12 +78,17 @@ func (a *Agent) startIngress(ctx context.Context) error {
 			go s.certs.WatchFiles(ctx, cfg.CertFile, cfg.KeyFile, certFileCheck, logger)
 		}
 	}
-	for _, ln := range listeners {
+	for i, ln := range listeners {
 		srv := &http.Server{Handler: s.proxy, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 			ErrorLog: slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn)}
-		s.servers = append(s.servers, srv)
+		serve, stop := srv.Serve, srv.Shutdown
+		if i == 0 { // plain HTTP: the serving loop, net/http for what it does not take
+			loop := ingress.NewServer(s.proxy, srv)
+			serve, stop = loop.Serve, loop.Shutdown
+		}
+		s.stops = append(s.stops, stop)
 		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				a.logger.Error("ingress stopped", "error", err)
 			}
 		}()
@@ -119,7 +124,8 @@ func (s *ingressServer) reloadCerts() error {
 	return s.certs.LoadFiles(s.cfg.CertFile, s.cfg.KeyFile)
 }
 
-// ingressListeners opens the HTTP listener and, with certs, the HTTPS one.
+// ingressListeners opens the HTTP listener and, with certs, the HTTPS one
+// after it.
 func (a *Agent) ingressListeners(cfg IngressConfig, port int, certs *ingress.Certs) ([]net.Listener, error) {
 	addr := net.JoinHostPort(a.config.Addresses.HTTP, strconv.Itoa(port))
 	ln, err := net.Listen("tcp", addr)
@@ -155,8 +161,8 @@ func (s *ingressServer) stop() {
 	s.cancel()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, srv := range s.servers {
-		_ = srv.Shutdown(ctx)
+	for _, stop := range s.stops {
+		_ = stop(ctx)
 	}
 }
 

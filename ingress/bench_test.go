@@ -12,7 +12,9 @@ import (
 )
 
 // BenchmarkThroughput compares requests per second through the ingress
-// with the same requests sent straight to the instance, on loopback, from
+// (its serving loop, as on the plain-HTTP port, and net/http's server
+// alone, as on the HTTPS port) with the same requests sent straight to
+// the instance, on loopback, from
 // parallel clients (4 per CPU) on kept-alive connections; each case
 // reports req/s and the CPU time (user and system, of the whole process:
 // client, ingress and instance) per request, which the machine's other
@@ -70,8 +72,8 @@ func BenchmarkLatency(b *testing.B) {
 // benchCase is a URL the benchmarks send requests to.
 type benchCase struct{ name, url string }
 
-// benchSetup starts an instance and an ingress routing web.test to it; it
-// returns a client and the direct and proxied URLs.
+// benchSetup starts an instance and an ingress routing web.test to it,
+// served both ways; it returns a client and the direct and proxied URLs.
 func benchSetup(b *testing.B) (*http.Client, []benchCase) {
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello from the instance\n")
@@ -84,7 +86,7 @@ func benchSetup(b *testing.B) (*http.Client, []benchCase) {
 	front := httptest.NewServer(p)
 	b.Cleanup(front.Close)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}
-	return client, []benchCase{{"direct", backend.URL}, {"ingress", front.URL}}
+	return client, []benchCase{{"direct", backend.URL}, {"ingress", serveLoop(b, p, &http.Server{})}, {"ingress-net-http", front.URL}}
 }
 
 // cpuTime is the process's user and system CPU time so far.

@@ -2,7 +2,9 @@ package ingress
 
 import (
 	"bufio"
+	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,11 +14,13 @@ import (
 	"github.com/hashicorp/nomad/api"
 )
 
-// TestForward checks the fast path for requests without a body against
-// what a reverse proxy owes: hop-by-hop headers dropped both ways (those
-// named in Connection too), forwarding headers replaced, end-to-end ones
-// kept, HEAD answered without a body, a stream of unknown length passed
-// on as it comes, trailers passed on, 502 when no instance answers.
+// TestForward checks both fast paths for requests without a body (the
+// serving loop of the plain-HTTP port, and forward under net/http's
+// server, as on the HTTPS port) against what a reverse proxy owes:
+// hop-by-hop headers dropped both ways (those named in Connection too),
+// forwarding headers replaced, end-to-end ones kept, HEAD answered
+// without a body, a stream of unknown length passed on as it comes,
+// trailers passed on, 502 when no instance answers.
 func TestForward(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -47,10 +51,14 @@ func TestForward(t *testing.T) {
 		reg("default", "web", "a", up.Listener.Addr().String(), 1, "ingress.host=web.test"),
 		reg("default", "dead", "d", "127.0.0.1:1", 1, "ingress.host=dead.test"),
 	}, nil, nil)
-	front := httptest.NewServer(p)
-	t.Cleanup(front.Close)
+	for _, front := range fronts(t, p) {
+		t.Run(front.name, func(t *testing.T) { testForward(t, front.url) })
+	}
+}
+
+func testForward(t *testing.T, front string) {
 	do := func(method, host, path string, hdr map[string]string) *http.Response {
-		req, _ := http.NewRequest(method, front.URL+path, nil)
+		req, _ := http.NewRequest(method, front+path, nil)
 		req.Host = host
 		for k, v := range hdr {
 			req.Header.Set(k, v)
@@ -105,4 +113,36 @@ func TestForward(t *testing.T) {
 			t.Fatalf("status %d, want 502", resp.StatusCode)
 		}
 	})
+}
+
+// front is one way the ingress serves a proxy: its URL.
+type front struct{ name, url string }
+
+// fronts serves p both ways the agent does: the serving loop (the
+// plain-HTTP port) and net/http's server alone (the HTTPS port, here
+// without TLS).
+func fronts(t *testing.T, p *Proxy) []front {
+	handler := httptest.NewServer(p)
+	t.Cleanup(handler.Close)
+	return []front{{"loop", serveLoop(t, p, &http.Server{})}, {"net/http", handler.URL}}
+}
+
+// serveLoop serves p with a Server (fallback: srv) on a loopback port
+// until the test ends; it returns the base URL.
+func serveLoop(t testing.TB, p *Proxy, srv *http.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewServer(p, srv)
+	go s.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String()
 }

@@ -103,58 +103,72 @@ func TestProxy(t *testing.T) {
 	deadAddr := dead.Listener.Addr().String()
 	dead.Close()
 	p := NewProxy()
-	front := httptest.NewServer(p)
-	defer front.Close()
 	p.Update([]*api.ServiceRegistration{
 		reg("default", "web", "a", a.Listener.Addr().String(), 1, "ingress.host=web.test"),
 		reg("default", "web", "b", b.Listener.Addr().String(), 1, "ingress.host=web.test"),
 		reg("default", "web", "dead", deadAddr, 1, "ingress.host=web.test"),
 	}, nil, nil)
 
-	t.Run("round-robin over healthy instances, retrying past a dead one", func(t *testing.T) {
-		seen := map[string]int{}
-		for range 30 {
-			code, body := get(t, front.URL, "web.test")
-			if code != 200 {
-				t.Fatalf("status %d: %s", code, body)
-			}
-			seen[body[:1]]++
-		}
-		if seen["a"] < 10 || seen["b"] < 10 {
-			t.Fatalf("spread = %v, want both instances used", seen)
-		}
-	})
-	t.Run("forwarding headers", func(t *testing.T) {
-		_, body := get(t, front.URL+"/x", "web.test")
-		if !strings.Contains(body, "host=web.test") || !strings.Contains(body, "xff=127.0.0.1") || !strings.Contains(body, "xfh=web.test") {
-			t.Fatalf("upstream saw %q", body)
-		}
-	})
-	t.Run("unknown host is 404", func(t *testing.T) {
-		if code, _ := get(t, front.URL, "nope.test"); code != http.StatusNotFound {
-			t.Fatalf("status %d, want 404", code)
-		}
-	})
-	t.Run("websockets pass through", func(t *testing.T) {
-		hdr := http.Header{"Host": {"web.test"}}
-		d := websocket.Dialer{}
-		c, _, err := d.Dial(strings.Replace(front.URL, "http", "ws", 1)+"/ws", hdr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.WriteMessage(websocket.TextMessage, []byte("ping"))
-		_, msg, err := c.ReadMessage()
-		if err != nil || !strings.HasSuffix(string(msg), ":ping") {
-			t.Fatalf("message %q, %v", msg, err)
-		}
-	})
-	t.Run("per-route counters", func(t *testing.T) {
-		s := p.Table().lookup("web.test", "/").stats.snapshot()
-		if s.Requests < 31 || s.Failures != 0 {
-			t.Fatalf("stats = %+v", s)
-		}
-	})
+	var want uint64 // requests the route has answered
+	for _, f := range fronts(t, p) {
+		front := f.url
+		want += 35
+		t.Run(f.name, func(t *testing.T) {
+			t.Run("round-robin over healthy instances, retrying past a dead one", func(t *testing.T) {
+				seen := map[string]int{}
+				for range 30 {
+					code, body := get(t, front, "web.test")
+					if code != 200 {
+						t.Fatalf("status %d: %s", code, body)
+					}
+					seen[body[:1]]++
+				}
+				if seen["a"] < 10 || seen["b"] < 10 {
+					t.Fatalf("spread = %v, want both instances used", seen)
+				}
+			})
+			t.Run("kept-alive connections the instances closed are replaced", func(t *testing.T) {
+				a.CloseClientConnections()
+				b.CloseClientConnections()
+				for range 4 {
+					if code, body := get(t, front, "web.test"); code != 200 {
+						t.Fatalf("status %d: %s", code, body)
+					}
+				}
+			})
+			t.Run("forwarding headers", func(t *testing.T) {
+				_, body := get(t, front+"/x", "web.test")
+				if !strings.Contains(body, "host=web.test") || !strings.Contains(body, "xff=127.0.0.1") || !strings.Contains(body, "xfh=web.test") {
+					t.Fatalf("upstream saw %q", body)
+				}
+			})
+			t.Run("unknown host is 404", func(t *testing.T) {
+				if code, _ := get(t, front, "nope.test"); code != http.StatusNotFound {
+					t.Fatalf("status %d, want 404", code)
+				}
+			})
+			t.Run("websockets pass through", func(t *testing.T) {
+				hdr := http.Header{"Host": {"web.test"}}
+				d := websocket.Dialer{}
+				c, _, err := d.Dial(strings.Replace(front, "http", "ws", 1)+"/ws", hdr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				c.WriteMessage(websocket.TextMessage, []byte("ping"))
+				_, msg, err := c.ReadMessage()
+				if err != nil || !strings.HasSuffix(string(msg), ":ping") {
+					t.Fatalf("message %q, %v", msg, err)
+				}
+			})
+			t.Run("per-route counters", func(t *testing.T) {
+				s := p.Table().lookup("web.test", "/").stats.snapshot()
+				if s.Requests < want || s.Failures != 0 {
+					t.Fatalf("stats = %+v", s)
+				}
+			})
+		})
+	}
 }
 
 func TestConflictsByJobAge(t *testing.T) {
@@ -190,8 +204,7 @@ func TestConflictsByJobAge(t *testing.T) {
 func TestIdleRoutes(t *testing.T) {
 	a := upstream(t, "a")
 	p := NewProxy()
-	front := httptest.NewServer(p)
-	defer front.Close()
+	fs := fronts(t, p)
 	idle := []RouteKey{{Host: "idle.test", Path: "/", Namespace: "default", Service: "idle", JobID: "idle", Since: 5}}
 	p.Update(nil, nil, idle)
 	cases := []struct {
@@ -201,25 +214,27 @@ func TestIdleRoutes(t *testing.T) {
 		{"route without instances", "idle.test", http.StatusServiceUnavailable},
 		{"unknown host", "nope.test", http.StatusNotFound},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			req, _ := http.NewRequest("GET", front.URL, nil)
-			req.Host = tc.host
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if resp.StatusCode != tc.want {
-				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
-			}
-			if ra := resp.Header.Get("Retry-After"); (tc.want == http.StatusServiceUnavailable) != (ra != "") {
-				t.Fatalf("Retry-After %q", ra)
-			}
-		})
+	for _, f := range fs {
+		for _, tc := range cases {
+			t.Run(f.name+"/"+tc.name, func(t *testing.T) {
+				req, _ := http.NewRequest("GET", f.url, nil)
+				req.Host = tc.host
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != tc.want {
+					t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+				}
+				if ra := resp.Header.Get("Retry-After"); (tc.want == http.StatusServiceUnavailable) != (ra != "") {
+					t.Fatalf("Retry-After %q", ra)
+				}
+			})
+		}
 	}
-	if s := p.Table().lookup("idle.test", "/").stats.snapshot(); s.Failures != 1 {
-		t.Errorf("stats = %+v, want the 503 counted as a failure", s)
+	if s := p.Table().lookup("idle.test", "/").stats.snapshot(); s.Failures != uint64(len(fs)) {
+		t.Errorf("stats = %+v, want each 503 counted as a failure", s)
 	}
 	claims := []struct {
 		name        string
@@ -239,7 +254,9 @@ func TestIdleRoutes(t *testing.T) {
 		})
 	}
 	p.Update([]*api.ServiceRegistration{reg("default", "idle", "x", a.Listener.Addr().String(), 1, "ingress.host=idle.test")}, nil, idle)
-	if code, body := get(t, front.URL, "idle.test"); code != 200 || !strings.HasPrefix(body, "a") {
-		t.Fatalf("status %d %q, want the registered instance", code, body)
+	for _, f := range fs {
+		if code, body := get(t, f.url, "idle.test"); code != 200 || !strings.HasPrefix(body, "a") {
+			t.Fatalf("%s: status %d %q, want the registered instance", f.name, code, body)
+		}
 	}
 }

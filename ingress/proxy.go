@@ -6,7 +6,10 @@
 // reached, WebSockets included. A Watcher follows the service catalogue
 // with blocking queries and swaps in a rebuilt routing table whole, so
 // requests never see a half-made one; Certs follows the TLS certificates
-// kept in variables the same way and picks one per host by SNI.
+// kept in variables the same way and picks one per host by SNI. Server
+// serves the plain-HTTP port: a loop of its own for the bodiless
+// HTTP/1.x requests most clients send, net/http's server (with the Proxy
+// as its Handler) for the rest.
 package ingress
 
 import (

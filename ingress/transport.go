@@ -17,6 +17,9 @@ const (
 	maxIdlePerHost = 512
 	idleTimeout    = 60 * time.Second
 	dialTimeout    = 5 * time.Second
+	// upstreamReadBuffer bounds the response heads the serving loop
+	// takes; the fast path for requests net/http serves has no limit.
+	upstreamReadBuffer = 16 << 10
 )
 
 // upstreamTransport sends requests to the instances over kept-alive
@@ -126,7 +129,7 @@ func (t *upstreamTransport) get(ctx context.Context, addr string) (pc *upstreamC
 	if err != nil {
 		return nil, false, err
 	}
-	return &upstreamConn{conn: conn, addr: addr, br: bufio.NewReaderSize(conn, 16<<10), bw: bufio.NewWriterSize(conn, 4<<10)}, false, nil
+	return &upstreamConn{conn: conn, addr: addr, br: bufio.NewReaderSize(conn, upstreamReadBuffer), bw: bufio.NewWriterSize(conn, 4<<10)}, false, nil
 }
 
 // put returns a connection whose last response was read whole.

@@ -29,11 +29,13 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to serve on")
 	upstream := flag.String("upstream", "", "the instance's host:port (-role ingress)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile here until SIGTERM or SIGINT")
+	netHTTP := flag.Bool("nethttp", false, "-role ingress: serve every request through net/http's server (as the HTTPS port does)")
 	flag.Parse()
 	if *profile != "" {
 		stopProfileOnSignal(*profile)
 	}
 	var h http.Handler
+	var proxy *ingress.Proxy
 	switch *role {
 	case "instance":
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello from the instance\n") })
@@ -46,7 +48,7 @@ func main() {
 		if err != nil {
 			log.Fatalf("-upstream %q: bad port", *upstream)
 		}
-		proxy := ingress.NewProxy()
+		proxy = ingress.NewProxy()
 		proxy.Update([]*api.ServiceRegistration{{Namespace: "default", ServiceName: "web", AllocID: "a", Address: host, Port: p,
 			Tags: []string{ingress.HostTag + "web.test"}}}, nil, nil)
 		h = proxy
@@ -60,6 +62,9 @@ func main() {
 	}
 	fmt.Println(ln.Addr().String())
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	if proxy != nil && !*netHTTP {
+		log.Fatal(ingress.NewServer(proxy, srv).Serve(ln)) // as the agent serves its plain-HTTP port
+	}
 	log.Fatal(srv.Serve(ln))
 }
 
