@@ -502,11 +502,11 @@ func spread(ds []time.Duration) string {
 }
 
 // TestClusterNetworkWireGuardClientRestart restarts a client agent (killed
-// as a crash would, and stopped as for an upgrade) while an allocation on
-// another node sends a request to the restarted node's allocation every
-// 50 ms: the WireGuard device, in a process of its own, keeps carrying
-// them (no gap over maxGap), and the restarted client adopts the same
-// device process. The servers' heartbeat grace (10 s, Nomad's default) is
+// as a crash would, and stopped as for an upgrade), starting it again
+// after downFor, while an allocation on another node sends a request to
+// the restarted node's allocation every 50 ms: the WireGuard device, in a
+// process of its own, keeps carrying them (no gap over maxGap), and the
+// restarted client adopts the same device process. The servers' heartbeat grace (10 s, Nomad's default) is
 // longer than the restart, so no node is marked down meanwhile.
 func TestClusterNetworkWireGuardClientRestart(t *testing.T) {
 	requireNetns(t)
@@ -532,7 +532,7 @@ func TestClusterNetworkWireGuardClientRestart(t *testing.T) {
 	})
 	stateDir := filepath.Join(filepath.Dir(node.conf), "data", "client")
 	otherKey := wgPublicKey(t, other)
-	const maxGap = time.Second
+	const maxGap, downFor = time.Second, 2 * time.Second
 	cases := []struct {
 		name string
 		end  func()
@@ -569,6 +569,7 @@ func TestClusterNetworkWireGuardClientRestart(t *testing.T) {
 			before := synced()
 			start := time.Now()
 			tc.end()
+			time.Sleep(downFor) // as an upgrade's would, for longer than a packet's retries
 			node.start(t)
 			waitUntil(t, 20*time.Second, node.name+"'s client back on the cluster network", func() bool {
 				return synced() > before && lists(node, otherKey)
