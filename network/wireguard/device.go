@@ -216,6 +216,11 @@ func (d *deviceProc) handle(c net.Conn) {
 				conf.WriteString(line)
 			}
 			err = d.set(conf.String())
+		case rehandshakeOp:
+			if b, err := r.ReadByte(); err != nil || b != '\n' {
+				return
+			}
+			err = d.rehandshake()
 		default:
 			d.logger.Warn("wireguard: unknown UAPI operation", "op", strings.TrimSpace(op))
 			return
@@ -228,6 +233,41 @@ func (d *deviceProc) handle(c net.Conn) {
 			return
 		}
 	}
+}
+
+// rehandshakeOp is Roam's one operation beyond the UAPI's get and set,
+// sent by a client that adopted the device: a fresh handshake with every
+// peer.
+const rehandshakeOp = "rehandshake=1\n"
+
+// rehandshake prompts a fresh handshake with every peer, as for a peer
+// that changed: the client that adopted the device cannot tell which
+// peers dropped this node meanwhile (it was marked down: they forgot its
+// session, which it still sends with, and those with the higher key would
+// wait responderWait to initiate). A peer that kept the session answers at
+// once; this node's packets to it wait (staged) for that answer, and until
+// a peer that dropped it lists it again (the retries, every
+// initiatorRetry, reach it then).
+func (d *deviceProc) rehandshake() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st, err := d.state()
+	if err != nil {
+		return err
+	}
+	own, now := st.publicKey(), time.Now()
+	for k, p := range st.peers {
+		w := &handshakeWait{since: now, every: responderWait, next: now.Add(responderWait), keepalive: p.keepalive}
+		if own < k {
+			w.every, w.next = initiatorRetry, now
+		}
+		d.pending[k] = w
+	}
+	// At once, before the adopting client goes on: a packet sent with the
+	// old session meanwhile would be lost if the peer dropped it, and a
+	// lost SYN is resent only a second later.
+	d.kickPending(now)
+	return nil
 }
 
 // errnoOf is the UAPI errno of err (0 for nil).

@@ -147,6 +147,9 @@ func Start(cfg Config) (*Overlay, error) {
 // adopted.
 func (o *Overlay) device(verbose bool) (*deviceState, bool, error) {
 	if st, err := uapiGet(o.socket); err == nil {
+		if _, err := uapiRequest(o.socket, rehandshakeOp+"\n"); err != nil {
+			o.logger.Warn("wireguard: ask the adopted device for fresh handshakes", "error", err)
+		}
 		pid, _ := readPID(o.dir)
 		o.logger.Info("wireguard: adopted the running device, which kept carrying traffic while no client ran",
 			"pid", pid, "peers", len(st.peers))

@@ -652,6 +652,7 @@ func TestDeviceOutlivesClient(t *testing.T) {
 		t.Fatalf("exchange with %s before: %q, %v", addr, got, err)
 	}
 	const maxGap = time.Second
+	top := t // the nodes' processes last as long as the test, not a subtest
 	cases := []struct {
 		name string
 		end  func(p *nodeProc)
@@ -684,7 +685,7 @@ func TestDeviceOutlivesClient(t *testing.T) {
 			if keys := uapiPeers(t, nd); len(keys) != 1 || keys[0] != from.local.PublicKey {
 				t.Errorf("while no client runs, the device peers with %v, want %s", keys, from.local.PublicKey)
 			}
-			nd.start(t)
+			nd.start(top)
 			syncPeers(t, nodes)
 			time.Sleep(500 * time.Millisecond)
 			close(stop)
@@ -698,4 +699,39 @@ func TestDeviceOutlivesClient(t *testing.T) {
 			}
 		})
 	}
+
+	// The node with the lower key initiates; its peer, which dropped it
+	// while it was away, would only initiate after responderWait.
+	t.Run("a node its peer dropped meanwhile reaches it at once", func(t *testing.T) {
+		back, peer := nodes[0], nodes[1]
+		if hexKey(t, peer) < hexKey(t, back) {
+			back, peer = peer, back
+		}
+		peerAddr := net.JoinHostPort(peer.subnet.IP.String(), "7001")
+		echoIn(t, peer.nsPath, peerAddr)
+		back.proc.stop()
+		peer.sync(t, peersOf(peer)) // the node is marked down: its peer drops it
+		back.start(top)
+		start := time.Now()
+		syncAtOnce(t, nodes, [][]network.Peer{peersOf(nodes...), peersOf(nodes...)})
+		const within = time.Second
+		if got, err := exchange(back.nsPath, peerAddr, "hello", within); err != nil || got != "hello" {
+			for _, n := range nodes {
+				log, _ := os.ReadFile(filepath.Join(n.dir, LogFile))
+				lines := strings.Split(string(log), "\n")
+				t.Logf("%s's device:\n%s\nits log's end:\n%s", n.name, uapiState(t, n),
+					strings.Join(lines[max(0, len(lines)-40):], "\n"))
+			}
+			t.Fatalf("%s to %s within %s of its return: %q, %v", back.name, peerAddr, within, got, err)
+		}
+		t.Logf("%s reached %s %s after they listed each other again", back.name, peerAddr, time.Since(start).Round(time.Millisecond))
+	})
+}
+
+// hexKey is the node's public key, hex, as the devices compare them.
+func hexKey(t testing.TB, nd *testNode) string {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(nd.local.PublicKey)
+	must(t, err)
+	return hex.EncodeToString(raw)
 }
