@@ -506,7 +506,8 @@ func spread(ds []time.Duration) string {
 // after downFor, while an allocation on another node sends a request to
 // the restarted node's allocation every 50 ms: the WireGuard device, in a
 // process of its own, keeps carrying them (no gap over maxGap), and the
-// restarted client adopts the same device process. The servers' heartbeat grace (10 s, Nomad's default) is
+// restarted client adopts the same device process; a client started
+// without a cluster network at last stops it. The servers' heartbeat grace (10 s, Nomad's default) is
 // longer than the restart, so no node is marked down meanwhile.
 func TestClusterNetworkWireGuardClientRestart(t *testing.T) {
 	requireNetns(t)
@@ -588,4 +589,25 @@ func TestClusterNetworkWireGuardClientRestart(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("a client started off the cluster network stops the device", func(t *testing.T) {
+		conf, err := os.ReadFile(node.conf)
+		mustNet(t, err)
+		i, j := strings.Index(string(conf), "  cluster_network {"), strings.Index(string(conf), "\n  }\n}")
+		if i < 0 || j < i {
+			t.Fatalf("no cluster_network block in %s:\n%s", node.conf, conf)
+		}
+		node.stop()
+		mustNet(t, os.WriteFile(node.conf, append(conf[:i:i], conf[j+len("\n  }\n"):]...), 0o644))
+		node.start(t)
+		waitUntil(t, 20*time.Second, "the device process and its device gone", func() bool {
+			_, pidErr := os.Stat(filepath.Join(stateDir, wireguard.PIDFile))
+			var linkErr error
+			mustNet(t, network.InNamespace(node.nsPath, func() error {
+				_, linkErr = netlink.LinkByName(wireguard.Device)
+				return nil
+			}))
+			return os.IsNotExist(pidErr) && linkErr != nil
+		})
+	})
 }
