@@ -49,7 +49,11 @@ type Client struct {
 	// not start (both nil without a cluster network).
 	overlay    network.Overlay
 	overlayErr error
-	devices    *devices.Manager
+	// vxlanToo is the VXLAN overlay a WireGuard node with
+	// `fallback = "vxlan"` also runs toward VXLAN-only nodes (nil
+	// otherwise): that traffic is unencrypted.
+	vxlanToo network.Overlay
+	devices  *devices.Manager
 	// unknown holds the allocations the servers list as "unknown"; owned
 	// by watchAllocations.
 	unknown map[string]bool
@@ -136,7 +140,11 @@ func New(cfg *Config, servers Servers) (*Client, error) {
 	}
 	c.node = node
 	if c.overlay != nil {
-		c.network.SetMTU(c.overlay.MTU())
+		mtu := c.overlay.MTU()
+		if c.vxlanToo != nil {
+			mtu = min(mtu, c.vxlanToo.MTU())
+		}
+		c.network.SetMTU(mtu)
 	}
 	if c.overlay == nil || c.overlay.Kind() != network.OverlayWireGuard {
 		c.leaveWireGuard()

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -242,6 +243,21 @@ func startNodes(t testing.TB, n int, overlay string) *clusterNodes {
 // startNodesGrace is startNodes with the servers' heartbeat grace.
 func startNodesGrace(t testing.TB, n int, overlay string, grace time.Duration) *clusterNodes {
 	t.Helper()
+	nets := make([]nodeNet, n)
+	for i := range nets {
+		nets[i].overlay = overlay
+	}
+	return startClusterNetwork(t, grace, nets)
+}
+
+// nodeNet is one client's `cluster_network { overlay, fallback }`.
+type nodeNet struct{ overlay, fallback string }
+
+// startClusterNetwork is startNodes with a client for each of nets and the
+// servers' heartbeat grace.
+func startClusterNetwork(t testing.TB, grace time.Duration, nets []nodeNet) *clusterNodes {
+	t.Helper()
+	n := len(nets)
 	hosts := newUnderlay(t, n)
 	webapp := buildWebapp(t)
 	ports := freePorts(t, 3)
@@ -262,7 +278,13 @@ server {
 	cli, err := api.NewClient(&api.Config{Address: fmt.Sprintf("http://%s:%d", serverIP, ports[0])})
 	mustNet(t, err)
 	var clients []*nsAgent
-	for _, h := range hosts {
+	want := map[string]int{} // overlay → nodes
+	for i, h := range hosts {
+		fallback := ""
+		if nets[i].fallback != "" {
+			fallback = fmt.Sprintf("\n    fallback = %q", nets[i].fallback)
+		}
+		want[nets[i].overlay]++
 		clients = append(clients, startAgentIn(t, h.nsPath, h.name, fmt.Sprintf(`bind_addr = %q
 client {
   enabled           = true
@@ -270,24 +292,24 @@ client {
   network_interface = "eth0"
   cluster_network {
     cidr    = "10.42.0.0/16"
-    overlay = %q
+    overlay = %q%s
   }
 }
 plugin "raw_exec" {
   config { enabled = true }
 }
-`, h.ip, serverIP, ports[1], overlay)))
+`, h.ip, serverIP, ports[1], nets[i].overlay, fallback)))
 	}
 	waitUntil(t, 30*time.Second, fmt.Sprintf("%d ready nodes", n), func() bool {
 		nodes, _, err := cli.Nodes().List(nil)
-		ready := 0
+		ready := map[string]int{}
 		for _, stub := range nodes {
 			nd, _, err := cli.Nodes().Info(stub.ID, nil)
-			if err == nil && nd.Status == "ready" && nd.Attributes[structs.NodeAttrNetworkCluster] == overlay {
-				ready++
+			if err == nil && nd.Status == "ready" {
+				ready[nd.Attributes[structs.NodeAttrNetworkCluster]]++
 			}
 		}
-		return err == nil && ready == n
+		return err == nil && maps.Equal(ready, want)
 	})
 
 	var allocs []*api.Allocation

@@ -611,3 +611,56 @@ func TestClusterNetworkWireGuardClientRestart(t *testing.T) {
 		})
 	})
 }
+
+// TestClusterNetworkMixedOverlays runs a WireGuard node with
+// `fallback = "vxlan"`, a VXLAN node and a WireGuard-only node: the first
+// reaches both (the VXLAN one over VXLAN, saying in its log that this
+// traffic is unencrypted), and the other two cannot reach each other.
+func TestClusterNetworkMixedOverlays(t *testing.T) {
+	requireNetns(t)
+	requireTUN(t)
+	requireVXLAN(t)
+	c := startClusterNetwork(t, time.Second, []nodeNet{
+		{overlay: "wireguard", fallback: "vxlan"}, {overlay: "vxlan"}, {overlay: "wireguard"}})
+	allocOf := map[string]*api.Allocation{} // host name → its allocation
+	for _, al := range c.allocs {
+		n, _, err := c.cli.Nodes().Info(al.NodeID, nil)
+		mustNet(t, err)
+		allocOf[n.Name] = al
+	}
+	both, vx, wg := c.hosts[0].name, c.hosts[1].name, c.hosts[2].name
+	cases := []struct {
+		name     string
+		from, to string
+		reach    bool
+	}{
+		{"WireGuard with VXLAN too reaches VXLAN", both, vx, true},
+		{"VXLAN reaches WireGuard with VXLAN too", vx, both, true},
+		{"WireGuard with VXLAN too reaches WireGuard", both, wg, true},
+		{"WireGuard reaches WireGuard with VXLAN too", wg, both, true},
+		{"VXLAN does not reach WireGuard only", vx, wg, false},
+		{"WireGuard only does not reach VXLAN", wg, vx, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			from, to := allocOf[tc.from], allocOf[tc.to]
+			addr := net.JoinHostPort(to.NetworkStatus.Address, "8080")
+			if tc.reach {
+				waitUntil(t, 10*time.Second, "reaching "+addr, func() bool {
+					return strings.Contains(getFrom(network.NamespacePath(from.ID), addr), "hello from webapp")
+				})
+				return
+			}
+			if got := getWithin(network.NamespacePath(from.ID), addr, time.Second); strings.Contains(got, "hello from webapp") {
+				t.Errorf("%s reached %s", tc.from, addr)
+			}
+		})
+	}
+	t.Run("the node says its VXLAN traffic is unencrypted", func(t *testing.T) {
+		log, err := os.ReadFile(c.clients[0].log.Name())
+		mustNet(t, err)
+		if !strings.Contains(string(log), "traffic with nodes that run VXLAN only is UNENCRYPTED") {
+			t.Errorf("%s's log does not say that its VXLAN traffic is unencrypted", both)
+		}
+	})
+}
