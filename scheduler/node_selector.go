@@ -117,7 +117,7 @@ func (s *nodeSelector) usageOf(node *api.Node) (*nodeUsage, error) {
 		case s.run.stopped[a.ID]:
 			u.add(a, -1, false)
 		case s.run.ownJob(a):
-			u.groupAllocs[a.TaskGroup]++
+			addCount(&u.groupAllocs, a.TaskGroup, 1)
 		}
 	}
 	s.usage[node.ID] = u

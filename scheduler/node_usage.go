@@ -22,7 +22,9 @@ type nodeUsage struct {
 	base          *structs.NodeUsage
 	reservedPorts map[int]bool
 	// ports, cores and devices count the plan's changes to the holders
-	// of each port, core and device instance (DeviceKey) over base.
+	// of each port, core and device instance (DeviceKey) over base. Like
+	// groupAllocs and reservedPorts they stay nil until they count
+	// something: most nodes a placement looks at never need them.
 	ports   map[int]int
 	cores   map[uint16]int
 	devices map[string]int
@@ -46,21 +48,19 @@ func newNodeUsage(node *api.Node, base *structs.NodeUsage) (*nodeUsage, error) {
 		base = &structs.NodeUsage{}
 	}
 	u := &nodeUsage{
-		node:          node,
-		capacity:      capacity,
-		cpu:           base.CPUShares,
-		memoryMB:      base.MemoryMB,
-		diskMB:        base.DiskMB,
-		base:          base,
-		reservedPorts: make(map[int]bool, len(capacity.Ports)),
-		ports:         make(map[int]int),
-		cores:         make(map[uint16]int),
-		devices:       make(map[string]int),
-		groupAllocs:   make(map[string]int),
-		ip:            nodeIP(node),
+		node:     node,
+		capacity: capacity,
+		cpu:      base.CPUShares,
+		memoryMB: base.MemoryMB,
+		diskMB:   base.DiskMB,
+		base:     base,
+		ip:       nodeIP(node),
 	}
-	for _, p := range capacity.Ports {
-		u.reservedPorts[p] = true
+	if len(capacity.Ports) > 0 {
+		u.reservedPorts = make(map[int]bool, len(capacity.Ports))
+		for _, p := range capacity.Ports {
+			u.reservedPorts[p] = true
+		}
 	}
 	u.minPort, u.maxPort = structs.DynamicPortRange(node)
 	if nr := node.NodeResources; nr != nil && nr.Cpu.TotalCpuCores > 0 {
@@ -99,17 +99,25 @@ func (u *nodeUsage) add(a *api.Allocation, delta int, ownJob bool) {
 	u.memoryMB += d * r.MemoryMB
 	u.diskMB += d * r.DiskMB
 	for _, p := range r.Ports {
-		u.ports[p] += delta
+		addCount(&u.ports, p, delta)
 	}
 	for _, c := range r.ReservedCores {
-		u.cores[c] += delta
+		addCount(&u.cores, c, delta)
 	}
 	for _, d := range r.Devices {
-		u.devices[d] += delta
+		addCount(&u.devices, d, delta)
 	}
 	if ownJob {
-		u.groupAllocs[a.TaskGroup] += delta
+		addCount(&u.groupAllocs, a.TaskGroup, delta)
 	}
+}
+
+// addCount adds delta to the count of k in *m, making the map on first use.
+func addCount[K comparable](m *map[K]int, k K, delta int) {
+	if *m == nil {
+		*m = make(map[K]int)
+	}
+	(*m)[k] += delta
 }
 
 // offer is a node's answer to a group's ask: the cores and ports it would

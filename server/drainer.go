@@ -17,8 +17,14 @@ const drainerIdleWait = time.Second
 // runNodeDrainer, on the leader, ends the drain of every node that has no
 // allocation left to migrate, or whose deadline has passed: the node keeps
 // its ineligibility and its LastDrain says the drain is complete.
+//
+// It wakes for every change to the nodes or allocations, but lists the
+// nodes only when the nodes table changed: a change to allocations alone
+// looks at the nodes that were draining, so that placing allocations on
+// a large cluster does not walk every node for each write.
 func (s *Server) runNodeDrainer(ctx context.Context) {
-	var index uint64
+	var index, nodesIndex uint64
+	var draining []string
 	for ctx.Err() == nil {
 		store := s.State()
 		seen, err := store.BlockingQuery(ctx, index, drainerIdleWait, func(snap *state.Snapshot) (uint64, error) {
@@ -28,19 +34,43 @@ func (s *Server) runNodeDrainer(ctx context.Context) {
 			return
 		}
 		index = max(seen, 1)
-		s.completeDrains(store.Snapshot(), time.Now())
+		snap := store.Snapshot()
+		if n := snap.Index("nodes"); n != nodesIndex || nodesIndex == 0 {
+			if draining, err = drainingNodes(snap); err != nil {
+				s.logger.Error("node drainer: list nodes", "error", err)
+				continue
+			}
+			nodesIndex = n
+		}
+		s.completeDrains(snap, draining, time.Now())
 	}
 }
 
-// completeDrains ends the drains that are done at now.
-func (s *Server) completeDrains(snap *state.Snapshot, now time.Time) {
+// drainingNodes lists the IDs of the nodes with a drain in progress.
+func drainingNodes(snap *state.Snapshot) ([]string, error) {
 	nodes, err := snap.Nodes()
 	if err != nil {
-		s.logger.Error("node drainer: list nodes", "error", err)
-		return
+		return nil, err
 	}
+	ids := []string{}
 	for _, n := range nodes {
-		if n.DrainStrategy == nil || !drainDone(snap, n, now) {
+		if n.DrainStrategy != nil {
+			ids = append(ids, n.ID)
+		}
+	}
+	return ids, nil
+}
+
+// completeDrains ends the drains of the nodes among ids that are done at
+// now.
+func (s *Server) completeDrains(snap *state.Snapshot, ids []string, now time.Time) {
+	for _, id := range ids {
+		n, err := snap.NodeByID(id)
+		if err != nil {
+			s.logger.Error("node drainer: read node", "node_id", id, "error", err)
+			continue
+		}
+		if n == nil || n.DrainStrategy == nil || !drainDone(snap, n, now) {
 			continue
 		}
 		req := &structs.NodeDrainRequest{NodeID: n.ID, Complete: true, Time: now.UnixNano()}

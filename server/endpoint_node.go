@@ -269,7 +269,12 @@ func (s *Server) NodeAllocations(ctx context.Context, nodeID string, minIndex ui
 // allocations (state.Store.NodeAllocsChanged), not on a watch of the
 // allocations themselves: that would run the query again for every status
 // the node's client reports.
-func (s *Server) NodeClientAllocs(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) (map[string]uint64, uint64, error) {
+//
+// With changes set, the answer names only what changed after minIndex
+// (state.Store.NodeAllocChanges) once the store can tell it, so that an
+// answer costs what changed rather than every allocation the node runs;
+// the first answer, and one after the store lost track, lists them all.
+func (s *Server) NodeClientAllocs(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration, changes bool) (*structs.NodeClientAllocsReply, error) {
 	if wait <= 0 {
 		wait = 5 * time.Minute
 	}
@@ -278,24 +283,40 @@ func (s *Server) NodeClientAllocs(ctx context.Context, nodeID string, minIndex u
 	for {
 		store := s.State()
 		changed, release := store.NodeAllocsChanged(nodeID)
+		var floor uint64
+		if changes {
+			var (
+				list []state.NodeAllocChange
+				ok   bool
+			)
+			list, floor, ok = store.NodeAllocChanges(nodeID, minIndex)
+			if ok && len(list) > 0 {
+				release()
+				return changesReply(store.Snapshot(), list)
+			}
+			if ok {
+				again := waitChange(ctx, changed, store, timeout)
+				release()
+				if again {
+					continue
+				}
+				return &structs.NodeClientAllocsReply{Changes: true, Index: minIndex}, nil
+			}
+		}
 		list, err := store.Snapshot().AllocsByNode(nodeID)
 		if err != nil {
 			release()
-			return nil, 0, err
+			return nil, err
 		}
-		index := uint64(1)
+		// Everything up to floor is in the listing: a client that asks
+		// from there on gets the changes only.
+		index := max(1, floor)
 		for _, a := range list {
 			index = max(index, a.AllocModifyIndex)
 		}
 		again := false
 		if minIndex != 0 && index <= minIndex {
-			select {
-			case <-changed:
-				again = true
-			case <-store.AbandonCh():
-			case <-timeout.C:
-			case <-ctx.Done():
-			}
+			again = waitChange(ctx, changed, store, timeout)
 		}
 		release()
 		if again {
@@ -305,8 +326,58 @@ func (s *Server) NodeClientAllocs(ctx context.Context, nodeID string, minIndex u
 		for _, a := range list {
 			allocs[a.ID] = a.AllocModifyIndex
 		}
-		return allocs, index, nil
+		return &structs.NodeClientAllocsReply{Allocs: allocs, Index: index}, nil
 	}
+}
+
+// waitChange waits for changed, reporting true when it closed, or for the
+// store's abandonment, the timeout or the end of ctx.
+func waitChange(ctx context.Context, changed <-chan struct{}, store *state.Store, timeout *time.Timer) bool {
+	select {
+	case <-changed:
+		return true
+	case <-store.AbandonCh():
+	case <-timeout.C:
+	case <-ctx.Done():
+	}
+	return false
+}
+
+// changesReply is the answer naming a node's allocation changes, oldest
+// first (an allocation's last change wins), with the changed allocations
+// as snap, taken after the changes were read, holds them.
+func changesReply(snap *state.Snapshot, list []state.NodeAllocChange) (*structs.NodeClientAllocsReply, error) {
+	reply := &structs.NodeClientAllocsReply{Allocs: make(map[string]uint64, len(list)), Changes: true}
+	removed := map[string]bool{}
+	for _, c := range list {
+		reply.Index = max(reply.Index, c.Index)
+		if c.Removed {
+			removed[c.ID] = true
+			reply.Removed = append(reply.Removed, c.ID)
+		}
+		reply.Allocs[c.ID] = c.Index
+	}
+	changed := make([]*api.Allocation, 0, len(reply.Allocs))
+	for id := range reply.Allocs {
+		if removed[id] {
+			delete(reply.Allocs, id)
+			continue
+		}
+		a, err := snap.AllocByIDWithoutMetric(id)
+		if err != nil {
+			return nil, err
+		}
+		if a == nil {
+			// Removed by a write the log has yet to see.
+			delete(reply.Allocs, id)
+			reply.Removed = append(reply.Removed, id)
+			continue
+		}
+		reply.Allocs[id] = a.AllocModifyIndex
+		changed = append(changed, a)
+	}
+	reply.Changed = allocsGetReply(changed)
+	return reply, nil
 }
 
 // AllocsByIDs returns the allocations among ids that exist, for the

@@ -106,12 +106,20 @@ func (e *allocEndpoint) GetAllocs(args *structs.AllocsGetArgs, reply *structs.Al
 	if err != nil {
 		return err
 	}
-	reply.Allocs = make([]*api.Allocation, 0, len(allocs))
-	jobIndex := map[*api.Job]int{}
 	for _, a := range allocs {
 		if !args.CallerIsServer() && a.NodeID != args.AuthNodeID {
 			return fmt.Errorf("Permission denied: allocation %s is not on node %s", a.ID, args.AuthNodeID)
 		}
+	}
+	*reply = *allocsGetReply(allocs)
+	return nil
+}
+
+// allocsGetReply carries allocs to a client, each job version once.
+func allocsGetReply(allocs []*api.Allocation) *structs.AllocsGetReply {
+	reply := &structs.AllocsGetReply{Allocs: make([]*api.Allocation, 0, len(allocs)), AllocJob: make([]int, 0, len(allocs))}
+	jobIndex := map[*api.Job]int{}
+	for _, a := range allocs {
 		slim := *a
 		slim.Job = nil
 		reply.Allocs = append(reply.Allocs, &slim)
@@ -127,7 +135,7 @@ func (e *allocEndpoint) GetAllocs(args *structs.AllocsGetArgs, reply *structs.Al
 		}
 		reply.AllocJob = append(reply.AllocJob, i)
 	}
-	return nil
+	return reply
 }
 
 // nsAllows is the check that namespace ns grants one of caps.
@@ -186,9 +194,12 @@ func (e *nodeEndpoint) GetClientAllocs(args *structs.NodeAllocsArgs, reply *stru
 	if err := e.s.checkNodeSecret(&args.NodeAuth, args.NodeID, false); err != nil {
 		return err
 	}
-	allocs, index, err := e.s.NodeClientAllocs(context.Background(), args.NodeID, args.MinIndex, args.Wait)
-	*reply = structs.NodeClientAllocsReply{Allocs: allocs, Index: index}
-	return err
+	got, err := e.s.NodeClientAllocs(context.Background(), args.NodeID, args.MinIndex, args.Wait, args.Changes)
+	if err != nil {
+		return err
+	}
+	*reply = *got
+	return nil
 }
 
 func (e *nodeEndpoint) UpdateAllocs(args *structs.AllocUpdateArgs, reply *structs.IndexReply) error {

@@ -293,6 +293,8 @@ func (tx *writeTxn) deleteAllocs(ids []string) error {
 		if err := tx.delete(tableAllocs, raw); err != nil {
 			return fmt.Errorf("delete alloc %s: %w", id, err)
 		}
+		row := raw.(*allocRow)
+		tx.allocChanges = append(tx.allocChanges, allocChange{NodeAllocChange: NodeAllocChange{ID: id, Index: tx.index, Removed: true}, NodeID: row.NodeID})
 	}
 	tx.touched[tableAllocs] = true
 	return tx.deleteServicesOfAllocs(ids)

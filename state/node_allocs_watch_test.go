@@ -1,6 +1,8 @@
 package state
 
 import (
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/hashicorp/nomad/api"
@@ -155,6 +157,94 @@ func TestNodeAllocsWatchKeepsNoIdleEntries(t *testing.T) {
 				if s.nodeAllocs.waits[n] == nil {
 					t.Errorf("no entry for node %s, which is waited on", n)
 				}
+			}
+		})
+	}
+}
+
+// TestNodeAllocChanges checks the log of a node's allocation changes that
+// answers the polls of a client asking for changes only.
+func TestNodeAllocChanges(t *testing.T) {
+	place := func(s *Store, index uint64, ids ...string) error {
+		var allocs []*api.Allocation
+		for _, id := range ids {
+			allocs = append(allocs, &api.Allocation{ID: id, Namespace: "default", JobID: "web", TaskGroup: "web", NodeID: "n1", DesiredStatus: "run", ClientStatus: "pending"})
+		}
+		return s.ApplyPlanResults(index, &structs.ApplyPlanResultsRequest{Job: testJob("web", 3), Allocs: allocs, Time: 3})
+	}
+	cases := []struct {
+		name string
+		// run changes s after the first call for n1 (at index 11, where
+		// the store's last allocation change was) and returns the index
+		// the second call asks from.
+		run func(t *testing.T, s *Store) uint64
+		// want are the changes the second call returns; ok is false
+		// when it cannot tell them.
+		want []NodeAllocChange
+		ok   bool
+	}{
+		{name: "nothing changed", ok: true,
+			run: func(*testing.T, *Store) uint64 { return 11 }},
+		{name: "a placement and a removal in order", ok: true,
+			want: []NodeAllocChange{{ID: "a2", Index: 12}, {ID: "a1", Index: 13, Removed: true}},
+			run: func(t *testing.T, s *Store) uint64 {
+				if err := place(s, 12, "a2"); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.GC(13, &structs.GCRequest{AllocIDs: []string{"a1"}}); err != nil {
+					t.Fatal(err)
+				}
+				return 11
+			}},
+		{name: "changes the client saw are left out", ok: true,
+			want: []NodeAllocChange{{ID: "a3", Index: 13}},
+			run: func(t *testing.T, s *Store) uint64 {
+				for i, id := range []string{"a2", "a3"} {
+					if err := place(s, uint64(12+i), id); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return 12
+			}},
+		{name: "an index before the log's start cannot be told",
+			run: func(*testing.T, *Store) uint64 { return 10 }},
+		{name: "index 0 cannot be told",
+			run: func(*testing.T, *Store) uint64 { return 0 }},
+		{name: "a removed node's log is dropped",
+			run: func(t *testing.T, s *Store) uint64 {
+				if err := s.GC(12, &structs.GCRequest{NodeIDs: []string{"n1"}}); err != nil {
+					t.Fatal(err)
+				}
+				return 11
+			}},
+		{name: "a log past its bound is dropped",
+			run: func(t *testing.T, s *Store) uint64 {
+				ids := make([]string, maxNodeAllocsLog+1)
+				for i := range ids {
+					ids[i] = "b" + strconv.Itoa(i)
+				}
+				if err := place(s, 12, ids...); err != nil {
+					t.Fatal(err)
+				}
+				return 11
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := mustStore(t)
+			if err := s.JobRegister(10, &structs.JobRegisterRequest{Job: testJob("web", 3), Time: 1}); err != nil {
+				t.Fatal(err)
+			}
+			if err := place(s, 11, "a1"); err != nil {
+				t.Fatal(err)
+			}
+			if _, floor, ok := s.NodeAllocChanges("n1", 11); ok || floor != 11 {
+				t.Fatalf("first call: ok %v, floor %d; want false and 11", ok, floor)
+			}
+			from := tc.run(t, s)
+			got, _, ok := s.NodeAllocChanges("n1", from)
+			if ok != tc.ok || !slices.Equal(got, tc.want) {
+				t.Fatalf("changes after %d: %v (ok %v), want %v (ok %v)", from, got, ok, tc.want, tc.ok)
 			}
 		})
 	}

@@ -83,6 +83,7 @@ func (tx *writeTxn) deleteNodes(ids []string) error {
 		if _, err := tx.DeleteAll(tableNodes, "id", id); err != nil {
 			return fmt.Errorf("delete node %s: %w", id, err)
 		}
+		tx.allocChanges = append(tx.allocChanges, allocChange{NodeID: id, nodeRemoved: true})
 	}
 	tx.touched[tableNodes] = true
 	return nil

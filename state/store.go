@@ -136,9 +136,9 @@ type writeTxn struct {
 	*memdb.Txn
 	index   uint64
 	touched map[string]bool
-	// allocNodes are the nodes of the allocations this write changes on
-	// the servers' side (AllocModifyIndex at this index).
-	allocNodes map[string]bool
+	// allocChanges are the changes this write makes to allocations on
+	// the servers' side (AllocModifyIndex at this index, or removal).
+	allocChanges []allocChange
 	// allocs shares what the allocations this write stores have in common.
 	allocs compactor
 	// usage holds the node usages this write changes, stored at commit.
@@ -165,7 +165,7 @@ func (s *Store) write(index uint64, fn func(tx *writeTxn) error) error {
 	if tx.touched[tableNodes] {
 		s.nodeWrites.Add(1)
 	}
-	s.nodeAllocs.notify(tx.allocNodes)
+	s.nodeAllocs.notify(index, tx.allocChanges)
 	return nil
 }
 
@@ -179,10 +179,7 @@ func (s *Store) NodeWrites() uint64 { return s.nodeWrites.Load() }
 func (tx *writeTxn) insert(table string, obj any) error {
 	tx.touched[table] = true
 	if row, ok := obj.(*allocRow); ok && row.AllocModifyIndex == tx.index {
-		if tx.allocNodes == nil {
-			tx.allocNodes = map[string]bool{}
-		}
-		tx.allocNodes[row.NodeID] = true
+		tx.allocChanges = append(tx.allocChanges, allocChange{NodeAllocChange: NodeAllocChange{ID: row.ID, Index: tx.index}, NodeID: row.NodeID})
 	}
 	if row, ok := obj.(*allocRow); ok {
 		raw, err := tx.First(tableAllocs, "id", row.ID)

@@ -113,11 +113,13 @@ type HeartbeatReply struct {
 }
 
 // NodeAllocsArgs asks for a node's allocations past MinIndex, waiting up
-// to Wait for a change.
+// to Wait for a change. With Changes set, Node.GetClientAllocs may answer
+// with what changed after MinIndex only (NodeClientAllocsReply.Changes).
 type NodeAllocsArgs struct {
 	NodeID   string
 	MinIndex uint64
 	Wait     time.Duration
+	Changes  bool
 	NodeAuth
 }
 
@@ -131,9 +133,19 @@ type NodeAllocsReply struct {
 // its AllocModifyIndex (the last index at which the servers changed it),
 // so that a client fetches only those the servers changed (Nomad's
 // Node.GetClientAllocs). NodeAllocsArgs asks for it.
+//
+// When the client asked for changes and Changes is set, Allocs lists only
+// the allocations the servers changed after the request's MinIndex,
+// Changed carries them in full (as Alloc.GetAllocs answers, so the client
+// need not ask) and Removed names those the servers removed: the client
+// keeps the others it knows. Otherwise Allocs lists every allocation of
+// the node.
 type NodeClientAllocsReply struct {
-	Allocs map[string]uint64
-	Index  uint64
+	Allocs  map[string]uint64
+	Changed *AllocsGetReply
+	Removed []string
+	Changes bool
+	Index   uint64
 }
 
 // AllocsGetArgs asks for allocations by ID (Nomad's Alloc.GetAllocs); a

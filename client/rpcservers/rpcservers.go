@@ -33,9 +33,11 @@ type Set struct {
 	// next is the index of the server to try first.
 	next int
 
-	// allocs are the node's allocations as last fetched, by ID.
-	cacheMu sync.Mutex
-	allocs  map[string]*api.Allocation
+	// allocs are the node's allocations as last fetched, by ID, as of
+	// the answer at allocsIndex.
+	cacheMu     sync.Mutex
+	allocs      map[string]*api.Allocation
+	allocsIndex uint64
 }
 
 // New returns a Set that starts from the configured addresses
@@ -148,15 +150,24 @@ func (s *Set) Heartbeat(nodeID string) (time.Duration, error) {
 // the servers last changed each (AllocModifyIndex), and Alloc.GetAllocs
 // fetches only those not already known at that index, so that a change to
 // one allocation does not send them all, and the client's own status
-// updates send nothing back.
+// updates send nothing back. A poll from the index of the last answer
+// asks for changes only: once the server can tell them, the answer
+// carries what changed after it (and names what was removed) rather than
+// naming every allocation of the node, and no Alloc.GetAllocs follows.
 func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint64, wait time.Duration) ([]*api.Allocation, uint64, error) {
+	s.cacheMu.Lock()
+	changes := minIndex != 0 && minIndex == s.allocsIndex
+	s.cacheMu.Unlock()
 	var list structs.NodeClientAllocsReply
-	args := &structs.NodeAllocsArgs{NodeID: nodeID, MinIndex: minIndex, Wait: wait, NodeAuth: s.auth}
+	args := &structs.NodeAllocsArgs{NodeID: nodeID, MinIndex: minIndex, Wait: wait, Changes: changes, NodeAuth: s.auth}
 	if err := s.call(ctx, wait+callTimeout, "Node.GetClientAllocs", args, &list); err != nil {
 		return nil, 0, err
 	}
 	s.cacheMu.Lock()
 	defer s.cacheMu.Unlock()
+	if list.Changes && list.Changed != nil {
+		s.cacheAllocs(list.Changed)
+	}
 	var stale []string
 	for id, index := range list.Allocs {
 		if a, ok := s.allocs[id]; !ok || a.AllocModifyIndex != index {
@@ -168,16 +179,17 @@ func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint6
 		if err := s.call(ctx, callTimeout, "Alloc.GetAllocs", &structs.AllocsGetArgs{AllocIDs: stale, NodeAuth: s.auth}, &got); err != nil {
 			return nil, 0, err
 		}
-		for i, a := range got.Allocs {
-			if i < len(got.AllocJob) && got.AllocJob[i] >= 0 && got.AllocJob[i] < len(got.Jobs) {
-				a.Job = got.Jobs[got.AllocJob[i]]
-			}
-			s.allocs[a.ID] = a
+		s.cacheAllocs(&got)
+	}
+	if list.Changes {
+		for _, id := range list.Removed {
+			delete(s.allocs, id)
 		}
 	}
-	out := make([]*api.Allocation, 0, len(list.Allocs))
+	s.allocsIndex = list.Index
+	out := make([]*api.Allocation, 0, len(s.allocs))
 	for id, a := range s.allocs {
-		if _, listed := list.Allocs[id]; !listed {
+		if _, listed := list.Allocs[id]; !listed && !list.Changes {
 			delete(s.allocs, id)
 			continue
 		}
@@ -185,6 +197,17 @@ func (s *Set) NodeAllocations(ctx context.Context, nodeID string, minIndex uint6
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, list.Index, nil
+}
+
+// cacheAllocs stores the allocations of got, each with its job, in the
+// cache; the caller holds cacheMu.
+func (s *Set) cacheAllocs(got *structs.AllocsGetReply) {
+	for i, a := range got.Allocs {
+		if i < len(got.AllocJob) && got.AllocJob[i] >= 0 && got.AllocJob[i] < len(got.Jobs) {
+			a.Job = got.Jobs[got.AllocJob[i]]
+		}
+		s.allocs[a.ID] = a
+	}
 }
 
 // UpdateAllocations implements client.Servers.
