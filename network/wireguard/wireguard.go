@@ -139,6 +139,13 @@ func Start(cfg Config) (*Overlay, error) {
 		}
 		return nil, err
 	}
+	if adopted {
+		// Peers that dropped the node while no client ran (it was marked
+		// down) forgot the sessions it still sends with: see rehandshake.
+		if _, err := uapiRequest(o.socket, rehandshakeOp+"\n"); err != nil {
+			o.logger.Warn("wireguard: ask the adopted device for fresh handshakes", "error", err)
+		}
+	}
 	return o, nil
 }
 
@@ -147,9 +154,6 @@ func Start(cfg Config) (*Overlay, error) {
 // adopted.
 func (o *Overlay) device(verbose bool) (*deviceState, bool, error) {
 	if st, err := uapiGet(o.socket); err == nil {
-		if _, err := uapiRequest(o.socket, rehandshakeOp+"\n"); err != nil {
-			o.logger.Warn("wireguard: ask the adopted device for fresh handshakes", "error", err)
-		}
 		pid, _ := readPID(o.dir)
 		o.logger.Info("wireguard: adopted the running device, which kept carrying traffic while no client ran",
 			"pid", pid, "peers", len(st.peers))
