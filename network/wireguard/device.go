@@ -237,17 +237,18 @@ func (d *deviceProc) handle(c net.Conn) {
 
 // rehandshakeOp is Roam's one operation beyond the UAPI's get and set,
 // sent by a client that adopted the device: a fresh handshake with every
-// peer.
+// peer this node initiates with.
 const rehandshakeOp = "rehandshake=1\n"
 
-// rehandshake prompts a fresh handshake with every peer, as for a peer
-// that changed: the client that adopted the device cannot tell which
-// peers dropped this node meanwhile (it was marked down: they forgot its
-// session, which it still sends with, and those with the higher key would
-// wait responderWait to initiate). A peer that kept the session answers at
-// once; this node's packets to it wait (staged) for that answer, and until
-// a peer that dropped it lists it again (the retries, every
-// initiatorRetry, reach it then).
+// rehandshake prompts a fresh handshake with every peer of a higher key
+// (this node initiates with those), as for a peer that changed: the
+// client that adopted the device cannot tell which peers dropped this node
+// meanwhile (it was marked down), forgetting the session it still sends
+// with; those would only initiate after responderWait. A peer with a lower
+// key that dropped the node initiates itself, at once, when it lists it
+// again. A peer that kept the session answers at once; this node's packets
+// to it wait (staged) for that answer, and until a peer that dropped it
+// lists it again (the retries, every initiatorRetry, reach it then).
 func (d *deviceProc) rehandshake() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -257,11 +258,9 @@ func (d *deviceProc) rehandshake() error {
 	}
 	own, now := st.publicKey(), time.Now()
 	for k, p := range st.peers {
-		w := &handshakeWait{since: now, every: responderWait, next: now.Add(responderWait), keepalive: p.keepalive}
 		if own < k {
-			w.every, w.next = initiatorRetry, now
+			d.pending[k] = &handshakeWait{since: now, every: initiatorRetry, next: now, keepalive: p.keepalive}
 		}
-		d.pending[k] = w
 	}
 	// At once, before the adopting client goes on: a packet sent with the
 	// old session meanwhile would be lost if the peer dropped it, and a
