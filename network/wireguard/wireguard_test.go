@@ -700,32 +700,48 @@ func TestDeviceOutlivesClient(t *testing.T) {
 		})
 	}
 
-	// The node with the lower key initiates; its peer, which dropped it
-	// while it was away, would only initiate after responderWait.
-	t.Run("a node its peer dropped meanwhile reaches it at once", func(t *testing.T) {
-		back, peer := nodes[0], nodes[1]
-		if hexKey(t, peer) < hexKey(t, back) {
-			back, peer = peer, back
-		}
-		peerAddr := net.JoinHostPort(peer.subnet.IP.String(), "7001")
-		echoIn(t, peer.nsPath, peerAddr)
-		back.proc.stop()
-		peer.sync(t, peersOf(peer)) // the node is marked down: its peer drops it
-		back.start(top)
-		start := time.Now()
-		syncAtOnce(t, nodes, [][]network.Peer{peersOf(nodes...), peersOf(nodes...)})
-		const within = time.Second
-		if got, err := exchange(back.nsPath, peerAddr, "hello", within); err != nil || got != "hello" {
-			for _, n := range nodes {
-				log, _ := os.ReadFile(filepath.Join(n.dir, LogFile))
-				lines := strings.Split(string(log), "\n")
-				t.Logf("%s's device:\n%s\nits log's end:\n%s", n.name, uapiState(t, n),
-					strings.Join(lines[max(0, len(lines)-40):], "\n"))
+	// A node its peer dropped while it was away (it was marked down) still
+	// holds the session the peer forgot. With the lower key, it initiates
+	// afresh at once (its peer would only initiate after responderWait);
+	// with the higher key, its peer initiates as soon as it lists it again,
+	// but what the node sent with the old session before that is lost (a
+	// SYN is resent a second later): it cannot tell whether its peer kept
+	// the session, and a fresh initiation of its own could cross its
+	// peer's.
+	returns := []struct {
+		name   string
+		lower  bool // the returning node has the lower key
+		within time.Duration
+	}{
+		{"a node its peer dropped meanwhile initiates at once", true, time.Second},
+		{"a node its peer dropped meanwhile is prompted by it", false, 3 * time.Second},
+	}
+	for _, tc := range returns {
+		t.Run(tc.name, func(t *testing.T) {
+			back, peer := nodes[0], nodes[1]
+			if (hexKey(t, back) < hexKey(t, peer)) != tc.lower {
+				back, peer = peer, back
 			}
-			t.Fatalf("%s to %s within %s of its return: %q, %v", back.name, peerAddr, within, got, err)
-		}
-		t.Logf("%s reached %s %s after they listed each other again", back.name, peerAddr, time.Since(start).Round(time.Millisecond))
-	})
+			peerAddr := net.JoinHostPort(peer.subnet.IP.String(), "7001")
+			echoIn(t, peer.nsPath, peerAddr)
+			back.proc.stop()
+			peer.sync(t, peersOf(peer)) // the node is marked down: its peer drops it
+			back.start(top)
+			start := time.Now()
+			syncAtOnce(t, nodes, [][]network.Peer{peersOf(nodes...), peersOf(nodes...)})
+			within := tc.within
+			if got, err := exchange(back.nsPath, peerAddr, "hello", within); err != nil || got != "hello" {
+				for _, n := range nodes {
+					log, _ := os.ReadFile(filepath.Join(n.dir, LogFile))
+					lines := strings.Split(string(log), "\n")
+					t.Logf("%s's device:\n%s\nits log's end:\n%s", n.name, uapiState(t, n),
+						strings.Join(lines[max(0, len(lines)-40):], "\n"))
+				}
+				t.Fatalf("%s to %s within %s of its return: %q, %v", back.name, peerAddr, within, got, err)
+			}
+			t.Logf("%s reached %s %s after they listed each other again", back.name, peerAddr, time.Since(start).Round(time.Millisecond))
+		})
+	}
 }
 
 // hexKey is the node's public key, hex, as the devices compare them.
