@@ -582,6 +582,9 @@ func (a *Agent) Shutdown() {
 				a.logger.Warn("stop dev allocations", "error", err)
 			}
 			cancel()
+			if err := a.client.LeaveClusterNetwork(); err != nil {
+				a.logger.Warn("stop the dev client's cluster network device", "error", err)
+			}
 		}
 		if err := a.client.Shutdown(); err != nil {
 			a.logger.Warn("client shutdown", "error", err)

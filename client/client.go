@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -50,7 +49,11 @@ type Client struct {
 	// not start (both nil without a cluster network).
 	overlay    network.Overlay
 	overlayErr error
-	devices    *devices.Manager
+	// vxlanToo is the VXLAN overlay a WireGuard node with
+	// `fallback = "vxlan"` also runs toward VXLAN-only nodes (nil
+	// otherwise): that traffic is unencrypted.
+	vxlanToo network.Overlay
+	devices  *devices.Manager
 	// unknown holds the allocations the servers list as "unknown"; owned
 	// by watchAllocations.
 	unknown map[string]bool
@@ -132,15 +135,19 @@ func New(cfg *Config, servers Servers) (*Client, error) {
 	}
 	node, err := c.buildNode(context.Background())
 	if err != nil {
-		if closer, ok := c.overlay.(io.Closer); ok {
-			_ = closer.Close()
-		}
 		db.Close()
 		return nil, fmt.Errorf("fingerprint node: %w", err)
 	}
 	c.node = node
 	if c.overlay != nil {
-		c.network.SetMTU(c.overlay.MTU())
+		mtu := c.overlay.MTU()
+		if c.vxlanToo != nil {
+			mtu = min(mtu, c.vxlanToo.MTU())
+		}
+		c.network.SetMTU(mtu)
+	}
+	if c.overlay == nil || c.overlay.Kind() != network.OverlayWireGuard {
+		c.leaveWireGuard()
 	}
 	mhz, _ := strconv.ParseFloat(node.Attributes["cpu.frequency"], 64)
 	c.host = hoststats.NewCollector(cfg.AllocDir, mhz)
@@ -210,9 +217,6 @@ func (c *Client) Shutdown() error {
 		c.stopLoops()
 		for _, ar := range c.runners() {
 			ar.Shutdown()
-		}
-		if closer, ok := c.overlay.(io.Closer); ok {
-			_ = closer.Close()
 		}
 		err = c.db.Close()
 	})

@@ -48,6 +48,23 @@ func (c *Client) startOverlay(vtep string) (network.Overlay, error) {
 	return ov, nil
 }
 
+// startVXLANToo starts the VXLAN overlay beside WireGuard when the
+// configuration names VXLAN as the fallback: the node then also reaches
+// (unencrypted) the nodes that run VXLAN only. It returns nil otherwise, or
+// when VXLAN cannot start (the node then reaches WireGuard nodes only).
+func (c *Client) startVXLANToo(vtep string) network.Overlay {
+	if c.overlay == nil || c.overlay.Kind() != network.OverlayWireGuard || c.cfg.ClusterOverlayFallback != network.OverlayVXLAN {
+		return nil
+	}
+	vx, err := network.NewVXLAN(vtep)
+	if err != nil {
+		c.logger.Warn("cluster network: VXLAN, the fallback, cannot start beside WireGuard: nodes that run VXLAN only cannot be reached",
+			"error", err)
+		return nil
+	}
+	return vx
+}
+
 func (c *Client) startOverlayKind(kind, vtep string) (network.Overlay, error) {
 	switch kind {
 	case network.OverlayWireGuard:
@@ -71,6 +88,11 @@ func (c *Client) joinClusterNetwork(ctx context.Context, loops func(func())) err
 		return fmt.Errorf("cluster network: the servers offer no subnet leases")
 	}
 	ov, local := c.overlay, c.overlay.Local()
+	if c.vxlanToo != nil {
+		// A WireGuard lease with a VTEP MAC says that the node also runs
+		// VXLAN, for the nodes that run only that.
+		local.MAC = c.vxlanToo.Local().MAC
+	}
 	backoff := minRetry
 	var lease *structs.SubnetLease
 	for {
@@ -97,6 +119,15 @@ func (c *Client) joinClusterNetwork(ctx context.Context, loops func(func())) err
 	if err := ov.Ensure(c.network.Subnet()); err != nil {
 		return fmt.Errorf("cluster network: %w", err)
 	}
+	if c.vxlanToo != nil {
+		if err := c.vxlanToo.Ensure(c.network.Subnet()); err != nil {
+			c.logger.Error("cluster network: set up VXLAN beside WireGuard: nodes that run VXLAN only cannot be reached", "error", err)
+			c.vxlanToo = nil
+		} else {
+			c.logger.Warn("cluster network: VXLAN runs beside WireGuard (cluster_network { fallback = \"vxlan\" }): traffic with nodes that run VXLAN only is UNENCRYPTED",
+				"device", network.OverlayDevice)
+		}
+	}
 	switch ov.Kind() {
 	case network.OverlayVXLAN:
 		c.logger.Warn("cluster network joined: traffic between nodes crosses an UNENCRYPTED VXLAN overlay; run it on a network you trust",
@@ -106,15 +137,18 @@ func (c *Client) joinClusterNetwork(ctx context.Context, loops func(func())) err
 			"cidr", c.cfg.ClusterNetworkCIDR, "subnet", lease.Subnet, "device", wireguard.Device,
 			"endpoint", fmt.Sprintf("%s:%d", local.VTEP, local.Port), "public_key", local.PublicKey)
 	}
-	loops(func() { c.watchClusterNetwork(ctx, cs, ov) })
+	vx := c.vxlanToo
+	loops(func() { c.watchClusterNetwork(ctx, cs, ov, vx) })
 	return nil
 }
 
 // watchClusterNetwork follows the live nodes' leases with a blocking query
 // and syncs the overlay's routes to them: a node that joins gains a route
-// within one round trip, one that goes down loses it.
-func (c *Client) watchClusterNetwork(ctx context.Context, cs clusterServers, ov network.Overlay) {
+// within one round trip, one that goes down loses it. vx, when not nil, is
+// the VXLAN overlay a WireGuard node also runs toward VXLAN-only nodes.
+func (c *Client) watchClusterNetwork(ctx context.Context, cs clusterServers, ov, vx network.Overlay) {
 	var index uint64
+	unencrypted := -1
 	for ctx.Err() == nil {
 		leases, next, err := cs.LiveSubnetLeases(ctx, index, leaseWait)
 		if err != nil {
@@ -128,23 +162,7 @@ func (c *Client) watchClusterNetwork(ctx context.Context, cs clusterServers, ov 
 			continue
 		}
 		index = next
-		var peers []network.Peer
-		other := 0
-		for _, l := range leases {
-			if l.NodeID == c.nodeID {
-				continue
-			}
-			kind := l.Overlay
-			if kind == "" {
-				kind = network.OverlayVXLAN // leases from before the choice
-			}
-			if kind != ov.Kind() {
-				other++
-				continue
-			}
-			peers = append(peers, network.Peer{Kind: kind, Subnet: l.Subnet, VTEP: l.VTEP, MAC: l.VTEPMAC,
-				PublicKey: l.WireGuardKey, Port: l.WireGuardPort})
-		}
+		peers, vxPeers, other := splitPeers(leases, c.nodeID, ov.Kind(), vx != nil)
 		if other > 0 {
 			c.logger.Warn("cluster network: nodes on another overlay cannot be reached from this one",
 				"overlay", ov.Kind(), "unreachable_nodes", other)
@@ -153,6 +171,73 @@ func (c *Client) watchClusterNetwork(ctx context.Context, cs clusterServers, ov 
 			c.logger.Error("sync cluster network routes", "error", err)
 			continue
 		}
-		c.logger.Info("cluster network routes synced", "peers", len(peers))
+		if vx != nil {
+			if err := vx.Sync(vxPeers); err != nil {
+				c.logger.Error("sync cluster network routes over VXLAN", "error", err)
+				continue
+			}
+			if len(vxPeers) != unencrypted && len(vxPeers) > 0 {
+				c.logger.Warn("cluster network: traffic with nodes that run VXLAN only is UNENCRYPTED",
+					"vxlan_only_nodes", len(vxPeers))
+				unencrypted = len(vxPeers)
+			}
+		}
+		c.logger.Info("cluster network routes synced", "peers", len(peers)+len(vxPeers))
 	}
+}
+
+// splitPeers sorts the other nodes' leases into the peers of this node's
+// overlay kind and, for a WireGuard node that runs VXLAN too (vxlanToo),
+// the VXLAN-only nodes it reaches over VXLAN; other counts the nodes it
+// cannot reach. A WireGuard lease with a VTEP MAC is a node that runs
+// VXLAN too: a VXLAN node reaches it over VXLAN.
+func splitPeers(leases []*structs.SubnetLease, self, kind string, vxlanToo bool) (peers, vxPeers []network.Peer, other int) {
+	for _, l := range leases {
+		if l.NodeID == self {
+			continue
+		}
+		lk := l.Overlay
+		if lk == "" {
+			lk = network.OverlayVXLAN // leases from before the choice
+		}
+		p := network.Peer{Kind: lk, Subnet: l.Subnet, VTEP: l.VTEP, MAC: l.VTEPMAC,
+			PublicKey: l.WireGuardKey, Port: l.WireGuardPort}
+		switch {
+		case lk == kind:
+			peers = append(peers, p)
+		case vxlanToo && lk == network.OverlayVXLAN:
+			vxPeers = append(vxPeers, p)
+		case kind == network.OverlayVXLAN && lk == network.OverlayWireGuard && l.VTEPMAC != "":
+			p.Kind = network.OverlayVXLAN
+			peers = append(peers, p)
+		default:
+			other++
+		}
+	}
+	return peers, vxPeers, other
+}
+
+// leaveWireGuard stops the WireGuard device process an earlier client left
+// running in the state directory, if one runs: this node is off the
+// WireGuard overlay now (no cluster network, or another overlay).
+func (c *Client) leaveWireGuard() {
+	stopped, err := wireguard.StopDevice(c.cfg.StateDir)
+	switch {
+	case err != nil:
+		c.logger.Error("cluster network: stop the WireGuard device an earlier client left", "error", err)
+	case stopped:
+		c.logger.Info("cluster network: stopped the WireGuard device an earlier client left: this node is no longer on the WireGuard overlay",
+			"device", wireguard.Device)
+	}
+}
+
+// LeaveClusterNetwork takes the node off the cluster network for good: it
+// stops the WireGuard device process, which otherwise outlives the client
+// for the next one to adopt. A -dev agent, whose state goes with it, calls
+// it before Shutdown.
+func (c *Client) LeaveClusterNetwork() error {
+	if ov, ok := c.overlay.(*wireguard.Overlay); ok {
+		return ov.Stop()
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/roam-project/roam/network"
 	"github.com/roam-project/roam/network/wireguard"
+	"github.com/roam-project/roam/structs"
 )
 
 // TestStartOverlay asks for overlays on a node where WireGuard cannot start
@@ -59,6 +60,52 @@ func TestStartOverlay(t *testing.T) {
 			}
 			if !strings.Contains(logs.String(), tc.wantLog) {
 				t.Errorf("log %q; want it to say %q", logs.String(), tc.wantLog)
+			}
+		})
+	}
+}
+
+// TestSplitPeers sorts the other nodes' leases by how this node reaches
+// them: over its own overlay, over the VXLAN a WireGuard node runs too
+// (fallback = "vxlan"), or not at all.
+func TestSplitPeers(t *testing.T) {
+	leases := []*structs.SubnetLease{
+		{NodeID: "self", Subnet: "10.42.0.0/24", Overlay: network.OverlayWireGuard},
+		{NodeID: "wg", Subnet: "10.42.1.0/24", Overlay: network.OverlayWireGuard, WireGuardKey: "k1"},
+		{NodeID: "wg+vx", Subnet: "10.42.2.0/24", Overlay: network.OverlayWireGuard, WireGuardKey: "k2", VTEPMAC: "02:52:0a:00:00:03"},
+		{NodeID: "vx", Subnet: "10.42.3.0/24", Overlay: network.OverlayVXLAN, VTEPMAC: "02:52:0a:00:00:04"},
+		{NodeID: "old", Subnet: "10.42.4.0/24", VTEPMAC: "02:52:0a:00:00:05"}, // before the choice: VXLAN
+	}
+	cases := []struct {
+		name          string
+		kind          string
+		vxlanToo      bool
+		peers, vxlans []string // subnets
+		other         int
+	}{
+		{"WireGuard only", network.OverlayWireGuard, false, []string{"10.42.1.0/24", "10.42.2.0/24"}, nil, 2},
+		{"WireGuard with VXLAN too", network.OverlayWireGuard, true,
+			[]string{"10.42.1.0/24", "10.42.2.0/24"}, []string{"10.42.3.0/24", "10.42.4.0/24"}, 0},
+		{"VXLAN", network.OverlayVXLAN, false, []string{"10.42.2.0/24", "10.42.3.0/24", "10.42.4.0/24"}, nil, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			peers, vxlans, other := splitPeers(leases, "self", tc.kind, tc.vxlanToo)
+			check := func(what string, got []network.Peer, want []string, kind string) {
+				t.Helper()
+				if len(got) != len(want) {
+					t.Fatalf("%s: %d peers %v, want %v", what, len(got), got, want)
+				}
+				for i, p := range got {
+					if p.Subnet != want[i] || p.Kind != kind {
+						t.Errorf("%s %d: %s over %s, want %s over %s", what, i, p.Subnet, p.Kind, want[i], kind)
+					}
+				}
+			}
+			check("peers", peers, tc.peers, tc.kind)
+			check("VXLAN peers", vxlans, tc.vxlans, network.OverlayVXLAN)
+			if other != tc.other {
+				t.Errorf("%d unreachable nodes, want %d", other, tc.other)
 			}
 		})
 	}

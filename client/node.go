@@ -82,6 +82,7 @@ func (c *Client) buildNode(ctx context.Context) (*api.Node, error) {
 	}
 	if cfg.ClusterNetworkCIDR != "" && c.overlay == nil && c.overlayErr == nil {
 		c.overlay, c.overlayErr = c.startOverlay(a["unique.network.ip-address"])
+		c.vxlanToo = c.startVXLANToo(a["unique.network.ip-address"])
 	}
 	caps := network.Fingerprint(c.overlay, c.overlayErr)
 	for k, v := range caps.Attributes {

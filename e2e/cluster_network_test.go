@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/roam-project/roam/network"
+	"github.com/roam-project/roam/network/wireguard"
 	"github.com/roam-project/roam/structs"
 )
 
@@ -148,10 +150,18 @@ func startAgentIn(t testing.TB, nsPath, name, body string) *nsAgent {
 	a.start(t)
 	t.Cleanup(func() {
 		a.stop()
+		// The WireGuard device process outlives its agent (as it should
+		// outlive a restart): the test's end is the node's leaving.
+		if _, err := wireguard.StopDevice(filepath.Join(dir, "data", "client")); err != nil {
+			t.Error(err)
+		}
 		a.log.Close()
 		if t.Failed() {
 			out, _ := os.ReadFile(a.log.Name())
 			t.Logf("%s log:\n%s", name, tail(string(out), 40))
+			if dev, err := os.ReadFile(filepath.Join(dir, "data", "client", wireguard.LogFile)); err == nil {
+				t.Logf("%s's WireGuard device log:\n%s", name, tail(string(dev), 40))
+			}
 		}
 	})
 	return a
@@ -223,9 +233,31 @@ func requireVXLAN(t testing.TB) {
 
 // startNodes starts the cluster with n clients on the overlay ("vxlan" or
 // "wireguard") and waits for the "pong" job's allocations, one a node, to
-// run with cluster addresses.
+// run with cluster addresses. The servers mark a node down a second after
+// a missed heartbeat.
 func startNodes(t testing.TB, n int, overlay string) *clusterNodes {
 	t.Helper()
+	return startNodesGrace(t, n, overlay, time.Second)
+}
+
+// startNodesGrace is startNodes with the servers' heartbeat grace.
+func startNodesGrace(t testing.TB, n int, overlay string, grace time.Duration) *clusterNodes {
+	t.Helper()
+	nets := make([]nodeNet, n)
+	for i := range nets {
+		nets[i].overlay = overlay
+	}
+	return startClusterNetwork(t, grace, nets)
+}
+
+// nodeNet is one client's `cluster_network { overlay, fallback }`.
+type nodeNet struct{ overlay, fallback string }
+
+// startClusterNetwork is startNodes with a client for each of nets and the
+// servers' heartbeat grace.
+func startClusterNetwork(t testing.TB, grace time.Duration, nets []nodeNet) *clusterNodes {
+	t.Helper()
+	n := len(nets)
 	hosts := newUnderlay(t, n)
 	webapp := buildWebapp(t)
 	ports := freePorts(t, 3)
@@ -239,14 +271,20 @@ ports {
 server {
   enabled           = true
   bootstrap_expect  = 1
-  heartbeat_grace   = "1s"
+  heartbeat_grace   = %q
   min_heartbeat_ttl = "1s"
 }
-`, serverIP, ports[0], ports[1], ports[2]))
+`, serverIP, ports[0], ports[1], ports[2], grace.String()))
 	cli, err := api.NewClient(&api.Config{Address: fmt.Sprintf("http://%s:%d", serverIP, ports[0])})
 	mustNet(t, err)
 	var clients []*nsAgent
-	for _, h := range hosts {
+	want := map[string]int{} // overlay → nodes
+	for i, h := range hosts {
+		fallback := ""
+		if nets[i].fallback != "" {
+			fallback = fmt.Sprintf("\n    fallback = %q", nets[i].fallback)
+		}
+		want[nets[i].overlay]++
 		clients = append(clients, startAgentIn(t, h.nsPath, h.name, fmt.Sprintf(`bind_addr = %q
 client {
   enabled           = true
@@ -254,24 +292,24 @@ client {
   network_interface = "eth0"
   cluster_network {
     cidr    = "10.42.0.0/16"
-    overlay = %q
+    overlay = %q%s
   }
 }
 plugin "raw_exec" {
   config { enabled = true }
 }
-`, h.ip, serverIP, ports[1], overlay)))
+`, h.ip, serverIP, ports[1], nets[i].overlay, fallback)))
 	}
 	waitUntil(t, 30*time.Second, fmt.Sprintf("%d ready nodes", n), func() bool {
 		nodes, _, err := cli.Nodes().List(nil)
-		ready := 0
+		ready := map[string]int{}
 		for _, stub := range nodes {
 			nd, _, err := cli.Nodes().Info(stub.ID, nil)
-			if err == nil && nd.Status == "ready" && nd.Attributes[structs.NodeAttrNetworkCluster] == overlay {
-				ready++
+			if err == nil && nd.Status == "ready" {
+				ready[nd.Attributes[structs.NodeAttrNetworkCluster]]++
 			}
 		}
-		return err == nil && ready == n
+		return err == nil && maps.Equal(ready, want)
 	})
 
 	var allocs []*api.Allocation

@@ -1,6 +1,7 @@
 package network
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -11,14 +12,15 @@ import (
 )
 
 // ensureBridge creates (or finds) the node's bridge, gives it the gateway
-// address gw of subnet and brings it up. It also turns on IP forwarding and
-// lets host-mapped ports reach 127.0.0.1 (route_localnet).
+// address gw of subnet and a fixed hardware address (see pinBridgeMAC) and
+// brings it up. It also turns on IP forwarding and lets host-mapped ports
+// reach 127.0.0.1 (route_localnet).
 func ensureBridge(name string, gw net.IP, subnet *net.IPNet) (netlink.Link, error) {
 	link, err := netlink.LinkByName(name)
 	var notFound netlink.LinkNotFoundError
 	if errors.As(err, &notFound) {
 		attrs := netlink.NewLinkAttrs()
-		attrs.Name = name
+		attrs.Name, attrs.HardwareAddr = name, bridgeMAC(gw)
 		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: attrs}); err != nil && !errors.Is(err, os.ErrExist) {
 			return nil, fmt.Errorf("create bridge %s: %w", name, err)
 		}
@@ -29,6 +31,9 @@ func ensureBridge(name string, gw net.IP, subnet *net.IPNet) (netlink.Link, erro
 	}
 	if _, ok := link.(*netlink.Bridge); !ok {
 		return nil, fmt.Errorf("%s exists and is a %s, not a bridge", name, link.Type())
+	}
+	if err := pinBridgeMAC(link, gw); err != nil {
+		return nil, err
 	}
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: gw, Mask: subnet.Mask}}
 	if err := netlink.AddrReplace(link, addr); err != nil {
@@ -46,6 +51,35 @@ func ensureBridge(name string, gw net.IP, subnet *net.IPNet) (netlink.Link, erro
 		}
 	}
 	return link, nil
+}
+
+// bridgeMAC is the hardware address a new bridge gets, derived from its
+// gateway address (locally administered), so that a bridge made again
+// keeps the one its allocations resolved.
+func bridgeMAC(gw net.IP) net.HardwareAddr {
+	ip := gw.To4()
+	return net.HardwareAddr{0x02, 0x62, ip[0], ip[1], ip[2], ip[3]}
+}
+
+// pinBridgeMAC makes the bridge keep its hardware address. A bridge whose
+// address was never set takes the lowest of its ports' (the host ends of
+// the allocations' veth pairs) and changes it whenever a port with a
+// lower one joins or the port holding it leaves; the allocations keep the
+// old one for their gateway in their neighbour caches for up to ~30 s more
+// (until the entry goes stale and a probe fails), and their frames to it
+// go nowhere. Setting the address, even to the one it has, fixes it. A
+// bridge made by an earlier version keeps the address it has now (set
+// again at every start: whether it was set is not in netlink's answer),
+// so that no allocation's entry goes stale.
+func pinBridgeMAC(link netlink.Link, gw net.IP) error {
+	mac := link.Attrs().HardwareAddr
+	if bytes.Equal(mac, bridgeMAC(gw)) {
+		return nil // set when it was made
+	}
+	if err := netlink.LinkSetHardwareAddr(link, mac); err != nil {
+		return fmt.Errorf("bridge %s: fix its hardware address %s: %w", link.Attrs().Name, mac, err)
+	}
+	return nil
 }
 
 // vethNames are the host-side name of an allocation's veth pair and the

@@ -240,3 +240,67 @@ func TestAddressReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestBridgeKeepsItsAddress changes the bridge's ports as allocations come
+// and go, which would change the hardware address of a bridge that takes
+// its lowest port's: the bridge keeps the one it had, and an allocation
+// that resolved its gateway before still reaches the node through it at
+// once (not after its neighbour entry expired, up to ~30 s later).
+func TestBridgeKeepsItsAddress(t *testing.T) {
+	requireRoot(t)
+	store := &mapStore{m: map[string]*Status{}}
+	m := newTestManager(t, store, "roamtest3", "10.199.5.0/24")
+	t.Cleanup(func() {
+		_, _ = m.Reconcile(func(string) bool { return false })
+		if l, err := netlink.LinkByName("roamtest3"); err == nil {
+			netlink.LinkDel(l)
+		}
+	})
+	a, err := m.Setup(Request{AllocID: "keepmac0-watcher", Mode: ModeBridge})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := serveIn(t, "", a.Gateway+":0", "node")
+	gwAddr := ln.Addr().String()
+	if line, err := dialFrom(a.Namespace, gwAddr); err != nil || line != "node\n" {
+		t.Fatalf("dial the node at %s: %q, %v", gwAddr, line, err)
+	}
+	bridgeAddr := func() string {
+		l, err := netlink.LinkByName("roamtest3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Attrs().HardwareAddr.String()
+	}
+	want := bridgeAddr()
+	cases := []struct {
+		name   string
+		change func() error
+	}{
+		{"a port with a lower address joins", func() error {
+			if _, err := m.Setup(Request{AllocID: "keepmac1-lowest", Mode: ModeBridge}); err != nil {
+				return err
+			}
+			host, _ := vethNames("keepmac1-lowest")
+			l, err := netlink.LinkByName(host)
+			if err != nil {
+				return err
+			}
+			return netlink.LinkSetHardwareAddr(l, net.HardwareAddr{0, 0, 0, 0, 0, 1})
+		}},
+		{"the port with the lowest address leaves", func() error { return m.Teardown("keepmac1-lowest") }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.change(); err != nil {
+				t.Fatal(err)
+			}
+			if got := bridgeAddr(); got != want {
+				t.Errorf("bridge address %s, want %s as before", got, want)
+			}
+			if line, err := dialFrom(a.Namespace, gwAddr); err != nil || line != "node\n" {
+				t.Errorf("dial the node at %s: %q, %v", gwAddr, line, err)
+			}
+		})
+	}
+}

@@ -120,8 +120,10 @@ func (w *nodeAllocsWatch) notify(index uint64, changes []allocChange) {
 // client has seen. Otherwise it starts the node's log if it has none and
 // returns the index after which the log holds every change: a complete
 // listing of the node's allocations taken from a snapshot after this
-// call holds everything up to it.
-func (w *nodeAllocsWatch) changesSince(nodeID string, minIndex uint64) (changes []NodeAllocChange, floor uint64, ok bool) {
+// call holds everything up to it. A new log starts at the store's latest
+// index (latest), or at the last write notified if that is newer: a
+// restored store holds changes no write notified.
+func (w *nodeAllocsWatch) changesSince(nodeID string, minIndex uint64, latest func() uint64) (changes []NodeAllocChange, floor uint64, ok bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	log, found := w.logs[nodeID]
@@ -129,7 +131,7 @@ func (w *nodeAllocsWatch) changesSince(nodeID string, minIndex uint64) (changes 
 		if w.logs == nil {
 			w.logs = map[string]*nodeAllocsLog{}
 		}
-		log = &nodeAllocsLog{floor: w.last}
+		log = &nodeAllocsLog{floor: max(w.last, latest())}
 		w.logs[nodeID] = log
 	}
 	if !found || minIndex == 0 || minIndex < log.floor {
@@ -164,5 +166,5 @@ func (s *Store) NodeAllocsChanged(nodeID string) (changed <-chan struct{}, relea
 // with an index at or past floor answers. Calling it drops the changes up
 // to minIndex, so one client asks for a node.
 func (s *Store) NodeAllocChanges(nodeID string, minIndex uint64) (changes []NodeAllocChange, floor uint64, ok bool) {
-	return s.nodeAllocs.changesSince(nodeID, minIndex)
+	return s.nodeAllocs.changesSince(nodeID, minIndex, func() uint64 { return s.Snapshot().LatestIndex() })
 }

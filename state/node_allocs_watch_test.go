@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"slices"
 	"strconv"
 	"testing"
@@ -247,5 +248,35 @@ func TestNodeAllocChanges(t *testing.T) {
 				t.Fatalf("changes after %d: %v (ok %v), want %v (ok %v)", from, got, ok, tc.want, tc.ok)
 			}
 		})
+	}
+}
+
+// TestNodeAllocChangesAfterRestore checks that a restored store, whose
+// allocations no write notified, starts a node's log at its latest index:
+// a client that saw an older index gets a complete listing, not the
+// changes since the restore only.
+func TestNodeAllocChangesAfterRestore(t *testing.T) {
+	s := mustStore(t)
+	if err := s.JobRegister(10, &structs.JobRegisterRequest{Job: testJob("web", 1), Time: 1}); err != nil {
+		t.Fatal(err)
+	}
+	a := &api.Allocation{ID: "a1", Namespace: "default", JobID: "web", TaskGroup: "web", NodeID: "n1", DesiredStatus: "run", ClientStatus: "pending"}
+	if err := s.ApplyPlanResults(11, &structs.ApplyPlanResultsRequest{Job: testJob("web", 1), Allocs: []*api.Allocation{a}, Time: 2}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := s.Snapshot().Persist(&buf); err != nil {
+		t.Fatal(err)
+	}
+	restored, err := Restore(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first call starts the node's log; the second, from the same
+	// index, must find it before the log's start too.
+	for call := 1; call <= 2; call++ {
+		if changes, floor, ok := restored.NodeAllocChanges("n1", 10); ok || floor < 11 {
+			t.Fatalf("call %d for changes after 10 on the restored store: %v (ok %v, floor %d), want a listing from 11 on", call, changes, ok, floor)
+		}
 	}
 }

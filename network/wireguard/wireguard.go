@@ -3,33 +3,36 @@
 // module is needed) that peers with every other node, each peer's allowed
 // IPs being its subnet, with a route to each peer's subnet through it.
 //
-// The device lives as long as the client process: while a client is down,
-// its node's allocations cannot reach the other nodes' (nor they its).
+// The device runs in a process of its own (device.go), which the client
+// starts and configures through the device's UAPI socket, and which
+// outlives the client: while a client restarts, its node's allocations
+// keep reaching the other nodes' (and they its), and the restarted client
+// adopts the running device.
 package wireguard
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/crypto/curve25519"
 	"golang.org/x/sys/unix"
-	"golang.zx2c4.com/wireguard/conn"
-	"golang.zx2c4.com/wireguard/device"
-	"golang.zx2c4.com/wireguard/tun"
 
+	"github.com/roam-project/roam/internal/reexec"
 	"github.com/roam-project/roam/network"
 )
 
@@ -50,7 +53,7 @@ const (
 	keepalive = 25
 )
 
-// Handshake prompting: see watchHandshakes.
+// Handshake prompting: see the device process's watchHandshakes.
 const (
 	// handshakeTick is how often the pending handshakes are checked.
 	handshakeTick = 50 * time.Millisecond
@@ -73,41 +76,32 @@ type Config struct {
 	Local string
 	// Port is the UDP listen port; 0 is DefaultPort.
 	Port int
-	// Dir holds the private key and the UAPI socket (the client's state
-	// directory).
+	// Dir holds the private key, the device process's UAPI socket, PID
+	// file and log (the client's state directory).
 	Dir    string
 	Logger *slog.Logger
 }
 
-// Overlay is this node's WireGuard device and its routes.
+// Overlay is the client's side of this node's WireGuard device (run by
+// the device process) and its routes.
 type Overlay struct {
 	local   net.IP
 	port    int
 	mtu     int
 	public  string // base64, as published
-	dev     *device.Device
-	uapi    net.Listener
+	hexKey  string // the node's public key, hex
+	dir     string
+	socket  string
 	logger  *slog.Logger
 	mu      sync.Mutex
 	subnet  *net.IPNet
 	applied map[string]string // peer public key (hex) → its UAPI section
-	pending map[string]*handshakeWait
-	hexKey  string // the node's public key, hex
-	done    chan struct{}
 }
 
-// handshakeWait is a peer added or changed at since that has not
-// completed a handshake since; next is when to send it a fresh initiation,
-// every every; keepalive is whether its persistent keepalive is on.
-type handshakeWait struct {
-	since, next time.Time
-	every       time.Duration
-	keepalive   bool
-}
-
-// Start loads (or makes) the node's key pair and starts the device; it
-// fails when the node cannot run userspace WireGuard (no /dev/net/tun, not
-// root, the port taken).
+// Start loads (or makes) the node's key pair and adopts the device
+// process an earlier client left running, or starts one; it fails when the
+// node cannot run userspace WireGuard (no /dev/net/tun, not root, the port
+// taken).
 func Start(cfg Config) (*Overlay, error) {
 	ip := net.ParseIP(cfg.Local).To4()
 	if ip == nil {
@@ -131,68 +125,126 @@ func Start(cfg Config) (*Overlay, error) {
 	if err != nil {
 		return nil, err
 	}
-	mtu := under.Attrs().MTU - overhead
-	t, err := createTUN(mtu)
+	o := &Overlay{local: ip, port: cfg.Port, mtu: under.Attrs().MTU - overhead,
+		public: base64.StdEncoding.EncodeToString(public), hexKey: hex.EncodeToString(public),
+		dir: cfg.Dir, socket: filepath.Join(cfg.Dir, SocketFile), logger: cfg.Logger.With("device", Device),
+		applied: map[string]string{}}
+	st, adopted, err := o.device(cfg.Logger.Enabled(context.Background(), slog.LevelDebug))
 	if err != nil {
 		return nil, err
 	}
-	logger := cfg.Logger.With("device", Device)
-	dev := device.NewDevice(t, conn.NewDefaultBind(), &device.Logger{
-		Verbosef: func(f string, args ...any) { logger.Debug("wireguard: " + fmt.Sprintf(f, args...)) },
-		Errorf:   func(f string, args ...any) { logger.Warn("wireguard: " + fmt.Sprintf(f, args...)) },
-	})
-	o := &Overlay{local: ip, port: cfg.Port, mtu: mtu, public: base64.StdEncoding.EncodeToString(public), dev: dev,
-		logger: logger, applied: map[string]string{}, pending: map[string]*handshakeWait{},
-		hexKey: hex.EncodeToString(public), done: make(chan struct{})}
-	setup := fmt.Sprintf("private_key=%s\nlisten_port=%d\n", hex.EncodeToString(private), cfg.Port)
-	if err := dev.IpcSet(setup); err != nil {
-		dev.Close()
-		return nil, fmt.Errorf("wireguard: configure %s (UDP port %d): %w", Device, cfg.Port, err)
+	if err := o.configure(st, hex.EncodeToString(private)); err != nil {
+		if !adopted {
+			_, _ = StopDevice(cfg.Dir)
+		}
+		return nil, err
 	}
-	// wireguard-go follows the link's state (it closes its UDP socket while
-	// the link is down): the link goes up now, so that the node answers
-	// handshakes as soon as its peers list it.
-	link, err := netlink.LinkByName(Device)
-	if err == nil {
-		err = netlink.LinkSetUp(link)
+	if adopted {
+		// Peers that dropped the node while no client ran (it was marked
+		// down) forgot the sessions it still sends with: see rehandshake.
+		if _, err := uapiRequest(o.socket, rehandshakeOp+"\n"); err != nil {
+			o.logger.Warn("wireguard: ask the adopted device for fresh handshakes", "error", err)
+		}
 	}
-	if err == nil {
-		err = dev.Up()
-	}
-	if err != nil {
-		dev.Close()
-		return nil, fmt.Errorf("wireguard: bring up %s: %w", Device, err)
-	}
-	// The socket is for inspection only: the overlay runs without it.
-	if o.uapi, err = serveUAPI(dev, filepath.Join(cfg.Dir, SocketFile)); err != nil {
-		logger.Warn("wireguard: no UAPI socket (wg show will not see the device)", "error", err)
-	}
-	go o.watchHandshakes()
 	return o, nil
 }
 
-// staleWait is how long Start waits for the device of a client that just
-// exited to go: the kernel removes a TUN device after its last user.
-const staleWait = 3 * time.Second
-
-// createTUN makes the TUN device, waiting a little for one left by a
-// client that just exited (it is busy until the kernel has removed it).
-func createTUN(mtu int) (tun.Device, error) {
-	deadline := time.Now().Add(staleWait)
-	for {
-		if _, err := netlink.LinkByName(Device); err != nil { // none: make it
-			t, err := tun.CreateTUN(Device, mtu)
-			if err == nil {
-				return t, nil
-			}
-			if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
-				return nil, fmt.Errorf("wireguard: create TUN device %s (/dev/net/tun): %w", Device, err)
-			}
-		} else if time.Now().After(deadline) {
-			return nil, fmt.Errorf("wireguard: a device %s exists already (another client on this host?)", Device)
-		}
-		time.Sleep(50 * time.Millisecond)
+// device adopts the running device process, if its socket answers, or
+// starts one; it returns the device's configuration and whether it was
+// adopted.
+func (o *Overlay) device(verbose bool) (*deviceState, bool, error) {
+	if st, err := uapiGet(o.socket); err == nil {
+		pid, _ := readPID(o.dir)
+		o.logger.Info("wireguard: adopted the running device, which kept carrying traffic while no client ran",
+			"pid", pid, "peers", len(st.peers))
+		return st, true, nil
 	}
+	// A device process that does not answer is of no use: it goes, and
+	// its device with it.
+	if _, err := StopDevice(o.dir); err != nil {
+		return nil, false, err
+	}
+	if err := startDevice(o.dir, o.mtu, verbose); err != nil {
+		return nil, false, err
+	}
+	st, err := uapiGet(o.socket)
+	if err != nil {
+		_, _ = StopDevice(o.dir)
+		return nil, false, err
+	}
+	pid, _ := readPID(o.dir)
+	o.logger.Info("wireguard: started the device process", "pid", pid, "log", filepath.Join(o.dir, LogFile))
+	return st, false, nil
+}
+
+// startDevice starts the device process for dir in a session of its own,
+// logging to LogFile, and waits until its device is up.
+func startDevice(dir string, mtu int, verbose bool) error {
+	args := []string{"-dir", dir, "-mtu", fmt.Sprint(mtu)}
+	if verbose {
+		args = append(args, "-verbose")
+	}
+	cmd, err := reexec.Command(Role, args...)
+	if err != nil {
+		return fmt.Errorf("wireguard: %w", err)
+	}
+	logOut, err := os.OpenFile(filepath.Join(dir, LogFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("wireguard: open the device log: %w", err)
+	}
+	defer logOut.Close()
+	reportR, reportW, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("wireguard: report pipe: %w", err)
+	}
+	defer reportR.Close()
+	cmd.Stdout, cmd.Stderr = logOut, logOut
+	cmd.ExtraFiles = []*os.File{reportW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	reportW.Close()
+	if err != nil {
+		return fmt.Errorf("wireguard: start the device process: %w", err)
+	}
+	go func() { _ = cmd.Wait() }() // reaped while this client runs
+	report, err := io.ReadAll(reportR)
+	line := strings.TrimSpace(string(report))
+	switch {
+	case err != nil:
+		return fmt.Errorf("wireguard: read the device process's report: %w", err)
+	case line == "ok":
+		return nil
+	case strings.HasPrefix(line, "error "):
+		return errors.New(strings.TrimPrefix(line, "error "))
+	}
+	return fmt.Errorf("wireguard: the device process exited before its device was up (see %s)", filepath.Join(dir, LogFile))
+}
+
+// configure gives the device the node's private key and listen port,
+// unless it has them, and takes its peers as applied, so that Sync leaves
+// alone the sessions of an adopted device's peers that did not change.
+func (o *Overlay) configure(st *deviceState, private string) error {
+	var conf strings.Builder
+	if st.privateKey != private {
+		fmt.Fprintf(&conf, "private_key=%s\n", private)
+	}
+	if st.listenPort != o.port {
+		fmt.Fprintf(&conf, "listen_port=%d\n", o.port)
+	}
+	if conf.Len() > 0 {
+		if err := uapiSet(o.socket, conf.String()); err != nil {
+			return fmt.Errorf("wireguard: configure %s (UDP port %d): %w", Device, o.port, err)
+		}
+	}
+	if link, err := netlink.LinkByName(Device); err == nil && link.Attrs().MTU != o.mtu {
+		if err := netlink.LinkSetMTU(link, o.mtu); err != nil {
+			return fmt.Errorf("wireguard: MTU %d on %s: %w", o.mtu, Device, err)
+		}
+	}
+	for k, p := range st.peers {
+		o.applied[k] = p.section(k)
+	}
+	return nil
 }
 
 // loadKey reads the private key at path, making one (0600) if there is none.
@@ -218,29 +270,6 @@ func loadKey(path string) ([]byte, error) {
 		return nil, fmt.Errorf("wireguard: write private key: %w", err)
 	}
 	return key, nil
-}
-
-// serveUAPI answers the WireGuard UAPI (what `wg` speaks) on a Unix socket.
-func serveUAPI(dev *device.Device, path string) (net.Listener, error) {
-	_ = os.Remove(path) // left by an earlier client
-	ln, err := net.Listen("unix", path)
-	if err != nil {
-		return nil, fmt.Errorf("wireguard: UAPI socket: %w", err)
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("wireguard: UAPI socket: %w", err)
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go dev.IpcHandle(c)
-		}
-	}()
-	return ln, nil
 }
 
 // Kind is network.OverlayWireGuard.
@@ -295,15 +324,13 @@ func (o *Overlay) Sync(peers []network.Peer) error {
 			continue
 		}
 		k := hex.EncodeToString(key)
-		want[k] = fmt.Sprintf("public_key=%s\nendpoint=%s\nreplace_allowed_ips=true\nallowed_ip=%s\n",
-			k, net.JoinHostPort(vtep.String(), fmt.Sprint(p.Port)), subnet)
+		want[k] = peerSection(k, net.JoinHostPort(vtep.String(), fmt.Sprint(p.Port)), subnet.String())
 		routes[subnet.String()] = subnet
 	}
 	var conf strings.Builder
 	for k := range o.applied {
 		if _, ok := want[k]; !ok {
 			fmt.Fprintf(&conf, "public_key=%s\nremove=true\n", k)
-			delete(o.pending, k)
 		}
 	}
 	keys := make([]string, 0, len(want))
@@ -311,30 +338,19 @@ func (o *Overlay) Sync(peers []network.Peer) error {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	now := time.Now()
 	for _, k := range keys {
 		if o.applied[k] == want[k] {
 			continue
 		}
 		conf.WriteString(want[k])
-		w := &handshakeWait{since: now, every: responderWait, next: now.Add(responderWait)}
 		if o.initiates(k) {
-			// Turning the keepalive on sends the first initiation.
+			// Turning the keepalive on sends the first initiation; the
+			// device process prompts the rest (see its watchHandshakes).
 			fmt.Fprintf(&conf, "persistent_keepalive_interval=%d\n", keepalive)
-			w.every, w.next, w.keepalive = initiatorRetry, now.Add(initiatorRetry), true
 		}
-		if _, ok := o.applied[k]; ok {
-			// An existing peer keeps its keepalive, so the initiator
-			// initiates at the next check.
-			w.keepalive = true
-			if o.initiates(k) {
-				w.next = now
-			}
-		}
-		o.pending[k] = w
 	}
 	if conf.Len() > 0 {
-		if err := o.dev.IpcSet(conf.String()); err != nil {
+		if err := uapiSet(o.socket, conf.String()); err != nil {
 			return fmt.Errorf("wireguard: set peers: %w", err)
 		}
 	}
@@ -345,110 +361,6 @@ func (o *Overlay) Sync(peers []network.Peer) error {
 // initiates reports whether this node starts the handshakes with the peer
 // of hex key k: the node of the pair with the lower key does.
 func (o *Overlay) initiates(k string) bool { return o.hexKey < k }
-
-// watchHandshakes prompts each peer added or changed (a new key or
-// endpoint) until it completes a handshake. When both nodes of a pair
-// initiate at once, as nodes that see a lease through the same blocking
-// query do, their initiations cross: each answers the other's, which voids
-// its own, so that neither session completes (and wireguard-go retries
-// only after 5 s, REKEY_TIMEOUT), or each ends up sending with a key the
-// other dropped, until a handshake 15 s later. So only the node of the
-// pair with the lower key initiates at once, and again every
-// initiatorRetry until a handshake completes (its first initiation is lost
-// when the other does not list it yet); the other waits responderWait for
-// it before it initiates itself (the other may not list it, or may have
-// kept a session it has no keys for since it restarted).
-func (o *Overlay) watchHandshakes() {
-	tick := time.NewTicker(handshakeTick)
-	defer tick.Stop()
-	for {
-		select {
-		case <-o.done:
-			return
-		case <-tick.C:
-		}
-		o.mu.Lock()
-		if len(o.pending) > 0 {
-			o.kickPending(time.Now())
-		}
-		o.mu.Unlock()
-	}
-}
-
-// kickPending drops the pending peers that completed a handshake and sends
-// a fresh initiation to those due one; o.mu is held.
-func (o *Overlay) kickPending(now time.Time) {
-	last, err := o.lastHandshakes()
-	if err != nil {
-		o.logger.Warn("wireguard: read handshake times", "error", err)
-		return
-	}
-	for k, w := range o.pending {
-		switch {
-		case last[k].After(w.since):
-			if !w.keepalive {
-				o.setKeepalive(k)
-			}
-			delete(o.pending, k)
-		case now.Sub(w.since) > kickFor:
-			o.logger.Warn("wireguard: no handshake with a peer yet; leaving it to WireGuard's retries",
-				"peer", k, "waited", kickFor)
-			delete(o.pending, k)
-		case !now.Before(w.next):
-			var pk device.NoisePublicKey
-			if err := pk.FromHex(k); err != nil {
-				delete(o.pending, k)
-				continue
-			}
-			if peer := o.dev.LookupPeer(pk); peer != nil {
-				// Expiring the keypairs lifts wireguard-go's one
-				// initiation per REKEY_TIMEOUT; there is no session
-				// since the change, so none is lost.
-				peer.ExpireCurrentKeypairs()
-				_ = peer.SendHandshakeInitiation(false) // a failed send is logged by wireguard-go
-			}
-			if !w.keepalive {
-				o.setKeepalive(k)
-				w.keepalive = true
-			}
-			w.next = now.Add(w.every)
-		}
-	}
-}
-
-// setKeepalive turns the persistent keepalive of the peer of hex key k on.
-func (o *Overlay) setKeepalive(k string) {
-	conf := fmt.Sprintf("public_key=%s\nupdate_only=true\npersistent_keepalive_interval=%d\n", k, keepalive)
-	if err := o.dev.IpcSet(conf); err != nil {
-		o.logger.Warn("wireguard: turn a peer's keepalive on", "peer", k, "error", err)
-	}
-}
-
-// lastHandshakes is each peer's (hex key) last completed handshake.
-func (o *Overlay) lastHandshakes() (map[string]time.Time, error) {
-	get, err := o.dev.IpcGet()
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]time.Time{}
-	var key string
-	var sec, nsec int64
-	for _, line := range strings.Split(get, "\n") {
-		k, v, _ := strings.Cut(line, "=")
-		switch k {
-		case "public_key":
-			key, sec, nsec = v, 0, 0
-		case "last_handshake_time_sec":
-			sec, _ = strconv.ParseInt(v, 10, 64)
-		case "last_handshake_time_nsec":
-			nsec, _ = strconv.ParseInt(v, 10, 64)
-		}
-		if key != "" && sec != 0 {
-			out[key] = time.Unix(sec, nsec)
-		}
-	}
-	return out, nil
-}
 
 // syncRoutes routes exactly the subnets of want through the device.
 func (o *Overlay) syncRoutes(want map[string]*net.IPNet) error {
@@ -477,12 +389,10 @@ func (o *Overlay) syncRoutes(want map[string]*net.IPNet) error {
 	return errors.Join(errs...)
 }
 
-// Close stops the device, which removes it and its routes.
-func (o *Overlay) Close() error {
-	if o.uapi != nil {
-		o.uapi.Close()
-	}
-	close(o.done)
-	o.dev.Close()
-	return nil
+// Stop stops the device process, which removes the device and its routes:
+// for a node that leaves the cluster network for good (a -dev agent's).
+// Without it the device outlives the client, for the next one to adopt.
+func (o *Overlay) Stop() error {
+	_, err := StopDevice(o.dir)
+	return err
 }

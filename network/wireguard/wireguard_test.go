@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/roam-project/roam/internal/capture"
+	"github.com/roam-project/roam/internal/reexec"
 	"github.com/roam-project/roam/network"
 )
 
@@ -55,8 +56,12 @@ const (
 	envNodeVerbose = "ROAM_WG_TEST_VERBOSE"
 )
 
-// TestMain runs a node's overlay when re-run by a test (see nodeProc).
+// TestMain runs a node's overlay when re-run by a test (see nodeProc),
+// and the device process when the overlay starts one (see Role).
 func TestMain(m *testing.M) {
+	if reexec.Init() {
+		return
+	}
 	if os.Getenv(envNodeIP) != "" {
 		if err := runNode(os.Stdin, os.Stdout); err != nil {
 			fmt.Println("error:", err)
@@ -84,7 +89,6 @@ func runNode(in io.Reader, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer ov.Close()
 	if err := ov.Ensure(subnet); err != nil {
 		return err
 	}
@@ -184,6 +188,13 @@ func newNodes(t testing.TB, n int) []*testNode {
 		must(t, h.LinkSetUp(lo))
 		h.Close()
 		ns.Close()
+		// After the node's process (cleanups run last first): the device
+		// process outlives it.
+		t.Cleanup(func() {
+			if _, err := StopDevice(nd.dir); err != nil {
+				t.Error(err)
+			}
+		})
 		nd.start(t)
 		nodes = append(nodes, nd)
 	}
@@ -624,4 +635,119 @@ func setupVXLAN(nodes []*testNode) error {
 		}
 	}
 	return nil
+}
+
+// TestDeviceOutlivesClient has the node's process (its client) go away and
+// come back while another node exchanges with it every 50 ms: the device
+// process keeps carrying the exchanges meanwhile (no gap of a second), and
+// the node's next process adopts the same device process.
+func TestDeviceOutlivesClient(t *testing.T) {
+	requireNetns(t)
+	nodes := newNodes(t, 2)
+	syncPeers(t, nodes)
+	from, nd := nodes[0], nodes[1]
+	addr := net.JoinHostPort(nd.subnet.IP.String(), "7000")
+	echoIn(t, nd.nsPath, addr)
+	if got, err := exchange(from.nsPath, addr, "hello", 3*time.Second); err != nil || got != "hello" {
+		t.Fatalf("exchange with %s before: %q, %v", addr, got, err)
+	}
+	const maxGap = time.Second
+	top := t // the nodes' processes last as long as the test, not a subtest
+	cases := []struct {
+		name string
+		end  func(p *nodeProc)
+	}{
+		{"the client stops", (*nodeProc).stop},
+		{"the client is killed", func(p *nodeProc) { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pid, err := readPID(nd.dir)
+			must(t, err)
+			stop := make(chan struct{})
+			gap := make(chan time.Duration)
+			go func() {
+				last, worst := time.Now(), time.Duration(0)
+				for {
+					select {
+					case <-stop:
+						gap <- max(worst, time.Since(last))
+						return
+					case <-time.After(50 * time.Millisecond):
+					}
+					if got, err := exchange(from.nsPath, addr, "ping", 300*time.Millisecond); err == nil && got == "ping" {
+						worst, last = max(worst, time.Since(last)), time.Now()
+					}
+				}
+			}()
+			tc.end(nd.proc)
+			time.Sleep(time.Second) // no client
+			if keys := uapiPeers(t, nd); len(keys) != 1 || keys[0] != from.local.PublicKey {
+				t.Errorf("while no client runs, the device peers with %v, want %s", keys, from.local.PublicKey)
+			}
+			nd.start(top)
+			syncPeers(t, nodes)
+			time.Sleep(500 * time.Millisecond)
+			close(stop)
+			if worst := <-gap; worst > maxGap {
+				t.Errorf("the exchanges stopped for %s, want at most %s", worst.Round(time.Millisecond), maxGap)
+			} else {
+				t.Logf("longest gap between exchanges: %s", worst.Round(time.Millisecond))
+			}
+			if after, err := readPID(nd.dir); err != nil || after != pid {
+				t.Errorf("device process %d, %v after the restart; want the same one, %d", after, err, pid)
+			}
+		})
+	}
+
+	// A node its peer dropped while it was away (it was marked down) still
+	// holds the session the peer forgot. With the lower key, it initiates
+	// afresh at once (its peer would only initiate after responderWait);
+	// with the higher key, its peer initiates as soon as it lists it again,
+	// but what the node sent with the old session before that is lost (a
+	// SYN is resent a second later): it cannot tell whether its peer kept
+	// the session, and a fresh initiation of its own could cross its
+	// peer's.
+	returns := []struct {
+		name   string
+		lower  bool // the returning node has the lower key
+		within time.Duration
+	}{
+		{"a node its peer dropped meanwhile initiates at once", true, time.Second},
+		{"a node its peer dropped meanwhile is prompted by it", false, 3 * time.Second},
+	}
+	for _, tc := range returns {
+		t.Run(tc.name, func(t *testing.T) {
+			back, peer := nodes[0], nodes[1]
+			if (hexKey(t, back) < hexKey(t, peer)) != tc.lower {
+				back, peer = peer, back
+			}
+			peerAddr := net.JoinHostPort(peer.subnet.IP.String(), "7001")
+			echoIn(t, peer.nsPath, peerAddr)
+			back.proc.stop()
+			peer.sync(t, peersOf(peer)) // the node is marked down: its peer drops it
+			back.start(top)
+			start := time.Now()
+			syncAtOnce(t, nodes, [][]network.Peer{peersOf(nodes...), peersOf(nodes...)})
+			within := tc.within
+			if got, err := exchange(back.nsPath, peerAddr, "hello", within); err != nil || got != "hello" {
+				for _, n := range nodes {
+					log, _ := os.ReadFile(filepath.Join(n.dir, LogFile))
+					lines := strings.Split(string(log), "\n")
+					t.Logf("%s's device:\n%s\nits log's end:\n%s", n.name, uapiState(t, n),
+						strings.Join(lines[max(0, len(lines)-40):], "\n"))
+				}
+				t.Fatalf("%s to %s within %s of its return: %q, %v", back.name, peerAddr, within, got, err)
+			}
+			t.Logf("%s reached %s %s after they listed each other again", back.name, peerAddr, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// hexKey is the node's public key, hex, as the devices compare them.
+func hexKey(t testing.TB, nd *testNode) string {
+	t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(nd.local.PublicKey)
+	must(t, err)
+	return hex.EncodeToString(raw)
 }
