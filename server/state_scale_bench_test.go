@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -133,6 +134,11 @@ func stateScale(b *testing.B, nodes, jobs, allocs int) {
 	if err != nil || len(got) != allocs {
 		b.Fatalf("stored %d allocations (%v), want %d", len(got), err, allocs)
 	}
+	// A sample, in full, to compare with the restored store.
+	sample := map[string]string{}
+	for i := 0; i < len(got); i += max(1, len(got)/100) {
+		sample[got[i].ID] = allocJSON(b, f, got[i].ID)
+	}
 	got = nil
 	b.ReportMetric(float64(load.Microseconds())/float64(allocs), "apply-µs/alloc")
 	b.ReportMetric(float64(loadCPU.Microseconds())/float64(allocs), "apply-cpu-µs/alloc")
@@ -175,6 +181,30 @@ func stateScale(b *testing.B, nodes, jobs, allocs int) {
 	if got, err := restored.State().Snapshot().Allocs(""); err != nil || len(got) != allocs {
 		b.Fatalf("restored %d allocations (%v), want %d", len(got), err, allocs)
 	}
+	for id, want := range sample {
+		if got := allocJSON(b, restored, id); got != want {
+			b.Fatalf("allocation %s restored as\n%s\nwant\n%s", id, got, want)
+		}
+	}
+}
+
+// allocJSON is the JSON of an allocation of f's store, in full, with its
+// job's ID and version only: a restored allocation runs the stored job
+// when it is that version, whose status may have moved on since.
+func allocJSON(b *testing.B, f *fsm, id string) string {
+	a, err := f.State().Snapshot().AllocByID(id)
+	if err != nil || a == nil {
+		b.Fatalf("allocation %s: %v", id, err)
+	}
+	c := *a
+	if a.Job != nil {
+		c.Job = &api.Job{ID: a.Job.ID, Version: a.Job.Version, JobModifyIndex: a.Job.JobModifyIndex}
+	}
+	data, err := json.Marshal(&c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return string(data)
 }
 
 // scaleUUID is a random (version 4) UUID, as the scheduler makes them.
