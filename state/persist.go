@@ -298,7 +298,7 @@ func decodeSequential(dec recordDecoder, done <-chan struct{}) <-chan restoredBa
 // workers decode; the batches come out in the stream's order.
 func decodeParallel(br *bufio.Reader, done <-chan struct{}, workers int) <-chan restoredBatch {
 	type job struct {
-		frames [][]byte
+		raws [][]byte
 		result chan restoredBatch
 	}
 	jobs := make(chan job, workers)
@@ -307,8 +307,8 @@ func decodeParallel(br *bufio.Reader, done <-chan struct{}, workers int) <-chan 
 		defer close(jobs)
 		defer close(pending)
 		for {
-			frames, err := readRaw(br, restoreBatchSize)
-			if len(frames) > 0 {
+			raws, err := readRaw(br, restoreBatchSize)
+			if len(raws) > 0 {
 				result := make(chan restoredBatch, 1)
 				select {
 				case pending <- result:
@@ -316,7 +316,7 @@ func decodeParallel(br *bufio.Reader, done <-chan struct{}, workers int) <-chan 
 					return
 				}
 				select {
-				case jobs <- job{frames: frames, result: result}:
+				case jobs <- job{raws: raws, result: result}:
 				case <-done:
 					return
 				}
@@ -324,7 +324,7 @@ func decodeParallel(br *bufio.Reader, done <-chan struct{}, workers int) <-chan 
 			if err == io.EOF {
 				return
 			} else if err != nil {
-				// In order: after the frames read before it.
+				// In order: after the records read before it.
 				result := make(chan restoredBatch, 1)
 				result <- restoredBatch{err: err}
 				select {
@@ -339,8 +339,8 @@ func decodeParallel(br *bufio.Reader, done <-chan struct{}, workers int) <-chan 
 		go func() {
 			for j := range jobs {
 				var allocs compactor
-				batch := restoredBatch{recs: make([]restoredRecord, len(j.frames))}
-				for i, f := range j.frames {
+				batch := restoredBatch{recs: make([]restoredRecord, len(j.raws))}
+				for i, f := range j.raws {
 					rec := &batch.recs[i]
 					if err := codec.Unmarshal(f, &rec.snapshotRecord); err != nil {
 						batch = restoredBatch{err: err}

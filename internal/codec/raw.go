@@ -90,7 +90,7 @@ func readValue(r *bufio.Reader, dst []byte, depth int) ([]byte, error) {
 		}
 	}
 	if payload > 0 {
-		if payload > maxFrame {
+		if payload > maxRawLen {
 			return dst, fmt.Errorf("msgpack value of %d bytes: damaged stream", payload)
 		}
 		n := len(dst)
@@ -110,9 +110,9 @@ func readValue(r *bufio.Reader, dst []byte, depth int) ([]byte, error) {
 	return dst, nil
 }
 
-// maxFrame bounds one string or binary value, so that a damaged length
+// maxRawLen bounds one string or binary value, so that a damaged length
 // fails instead of allocating what it says.
-const maxFrame = 1 << 30
+const maxRawLen = 1 << 30
 
 // readLength appends and returns a big-endian length of size bytes.
 func readLength(r *bufio.Reader, dst []byte, size int) ([]byte, uint64, error) {
