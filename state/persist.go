@@ -298,7 +298,7 @@ func decodeSequential(dec recordDecoder, done <-chan struct{}) <-chan restoredBa
 // workers decode; the batches come out in the stream's order.
 func decodeParallel(br *bufio.Reader, done <-chan struct{}, workers int) <-chan restoredBatch {
 	type job struct {
-		raws [][]byte
+		raws   [][]byte
 		result chan restoredBatch
 	}
 	jobs := make(chan job, workers)
