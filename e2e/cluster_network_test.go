@@ -132,6 +132,7 @@ func mustAddr(t testing.TB, cidr string) *netlink.Addr {
 // nsAgent is an agent process started inside a network namespace.
 type nsAgent struct {
 	name, nsPath, conf string
+	dev                bool // started with -dev
 	cmd                *exec.Cmd
 	log                *os.File
 }
@@ -140,9 +141,15 @@ type nsAgent struct {
 // nsPath ("" is the host's); it is stopped when the test ends.
 func startAgentIn(t testing.TB, nsPath, name, body string) *nsAgent {
 	t.Helper()
+	return launchAgentIn(t, nsPath, name, body, false)
+}
+
+// launchAgentIn is startAgentIn for a -dev agent too.
+func launchAgentIn(t testing.TB, nsPath, name, body string, dev bool) *nsAgent {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
 	mustNet(t, os.MkdirAll(dir, 0o755))
-	a := &nsAgent{name: name, nsPath: nsPath, conf: filepath.Join(dir, "agent.hcl")}
+	a := &nsAgent{name: name, nsPath: nsPath, conf: filepath.Join(dir, "agent.hcl"), dev: dev}
 	mustNet(t, os.WriteFile(a.conf, []byte(fmt.Sprintf("name = %q\ndata_dir = %q\n%s", name, filepath.Join(dir, "data"), body)), 0o644))
 	var err error
 	a.log, err = os.Create(filepath.Join(dir, "agent.log"))
@@ -169,7 +176,11 @@ func startAgentIn(t testing.TB, nsPath, name, body string) *nsAgent {
 
 func (a *nsAgent) start(t testing.TB) {
 	t.Helper()
-	a.cmd = exec.Command(roamBin, "agent", "-config", a.conf)
+	args := []string{"agent", "-config", a.conf}
+	if a.dev {
+		args = append(args, "-dev")
+	}
+	a.cmd = exec.Command(roamBin, args...)
 	a.cmd.Stdout, a.cmd.Stderr = a.log, a.log
 	mustNet(t, network.InNamespace(a.nsPath, a.cmd.Start))
 }

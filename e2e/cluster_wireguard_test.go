@@ -664,3 +664,43 @@ func TestClusterNetworkMixedOverlays(t *testing.T) {
 		}
 	})
 }
+
+// TestClusterNetworkWireGuardDevStop runs a -dev agent on the WireGuard
+// cluster network: its device process, which outlives a client's restart,
+// stops with the dev agent, whose state goes with it.
+func TestClusterNetworkWireGuardDevStop(t *testing.T) {
+	requireNetns(t)
+	requireTUN(t)
+	h := newUnderlay(t, 1)[0]
+	a := launchAgentIn(t, h.nsPath, h.name, fmt.Sprintf(`bind_addr = %q
+client {
+  network_interface = "eth0"
+  cluster_network {
+    cidr = "10.42.0.0/16"
+  }
+}
+`, h.ip), true)
+	stateDir := filepath.Join(filepath.Dir(a.conf), "data", "client")
+	cli, err := api.NewClient(&api.Config{Address: "http://" + net.JoinHostPort(h.ip, "4646")})
+	mustNet(t, err)
+	// Ready, so that the agent handles the interrupt (it dies of one
+	// while it starts).
+	waitUntil(t, 30*time.Second, "a ready node on the cluster network", func() bool {
+		nodes, _, err := cli.Nodes().List(nil)
+		if err != nil || len(nodes) != 1 || nodes[0].Status != "ready" {
+			return false
+		}
+		_, err = wgQuery(a)
+		return err == nil
+	})
+	a.stop()
+	if _, err := os.Stat(filepath.Join(stateDir, wireguard.PIDFile)); !os.IsNotExist(err) {
+		t.Errorf("the device's PID file after the dev agent stopped: %v", err)
+	}
+	mustNet(t, network.InNamespace(h.nsPath, func() error {
+		if _, err := netlink.LinkByName(wireguard.Device); err == nil {
+			t.Errorf("%s still exists after the dev agent stopped", wireguard.Device)
+		}
+		return nil
+	}))
+}
