@@ -26,14 +26,23 @@ func (h *httpAPI) allocsList(w http.ResponseWriter, r *http.Request) (any, error
 	err = h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 		allocs, err := snap.Allocs(opts.prefix)
 		out = out[:0]
+		var shown []*api.Allocation
 		for _, a := range allocs {
 			if opts.inNamespace(a.Namespace) && allowed.AllowNamespaceOperation(a.Namespace, acl.NamespaceCapabilityReadJob) {
-				stub := structs.AllocStub(a)
-				if !resources {
-					stub.AllocatedResources = nil
-				}
-				out = append(out, stub)
+				shown = append(shown, a)
 			}
+		}
+		if err != nil {
+			return 0, err
+		}
+		// The stubs show the tasks' events.
+		shown, err = snap.WithTaskEvents(shown)
+		for _, a := range shown {
+			stub := structs.AllocStub(a)
+			if !resources {
+				stub.AllocatedResources = nil
+			}
+			out = append(out, stub)
 		}
 		return snap.Index("allocs"), err
 	})
@@ -182,6 +191,11 @@ func (h *httpAPI) evalRequest(w http.ResponseWriter, r *http.Request) (any, erro
 		out := []*api.AllocationListStub{}
 		err := h.blockingRead(w, r, func(snap *state.Snapshot) (uint64, error) {
 			allocs, err := snap.AllocsByEval(id)
+			if err != nil {
+				return 0, err
+			}
+			// The stubs show the tasks' events.
+			allocs, err = snap.WithTaskEvents(allocs)
 			out = out[:0]
 			for _, a := range allocs {
 				out = append(out, structs.AllocStub(a))

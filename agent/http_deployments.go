@@ -110,10 +110,19 @@ func (h *httpAPI) deploymentAllocs(w http.ResponseWriter, r *http.Request, id st
 			return snap.Index("deployments", "allocs"), err
 		}
 		allocs, err := snap.AllocsByJob(d.Namespace, d.JobID)
+		var shown []*api.Allocation
 		for _, a := range allocs {
 			if a.DeploymentID == id {
-				out = append(out, structs.AllocStub(a))
+				shown = append(shown, a)
 			}
+		}
+		if err != nil {
+			return 0, err
+		}
+		// The stubs show the tasks' events.
+		shown, err = snap.WithTaskEvents(shown)
+		for _, a := range shown {
+			out = append(out, structs.AllocStub(a))
 		}
 		return snap.Index("deployments", "allocs"), err
 	})

@@ -290,11 +290,20 @@ func (h *httpAPI) jobSubRequest(w http.ResponseWriter, r *http.Request, ns, id, 
 				return 0, err
 			}
 			job, err := snap.JobByID(ns, id)
-			out = out[:0]
+			if err != nil {
+				return 0, err
+			}
+			var shown []*api.Allocation
 			for _, a := range allocs {
 				if all || structs.AllocOfJob(a, job) {
-					out = append(out, structs.AllocStub(a))
+					shown = append(shown, a)
 				}
+			}
+			// The stubs show the tasks' events.
+			shown, err = snap.WithTaskEvents(shown)
+			out = out[:0]
+			for _, a := range shown {
+				out = append(out, structs.AllocStub(a))
 			}
 			return snap.Index("allocs", "jobs"), err
 		})

@@ -93,10 +93,18 @@ func (h *httpAPI) volumeInfo(w http.ResponseWriter, r *http.Request, id string) 
 		}
 		c := *v
 		allocs, err := snap.AllocsByNode(v.NodeID)
+		var shown []*api.Allocation
 		for _, a := range allocs {
 			if !structs.AllocTerminal(a) && a.Namespace == v.Namespace && structs.MountsHostVolume(a, v.Name) {
-				c.Allocations = append(c.Allocations, structs.AllocStub(a))
+				shown = append(shown, a)
 			}
+		}
+		if err == nil {
+			// The stubs show the tasks' events.
+			shown, err = snap.WithTaskEvents(shown)
+		}
+		for _, a := range shown {
+			c.Allocations = append(c.Allocations, structs.AllocStub(a))
 		}
 		out = &c
 		return max(v.ModifyIndex, snap.HostVolumesIndex()), err

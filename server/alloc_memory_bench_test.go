@@ -22,7 +22,18 @@ import (
 func BenchmarkAllocMemory(b *testing.B) {
 	const nodes, jobs, perJob = 1000, 1000, 100
 	for i := 0; i < b.N; i++ {
-		perAlloc := allocHeapBytes(b, nodes, jobs, perJob)
+		perAlloc := allocHeapBytes(b, nodes, jobs, perJob, false)
+		b.ReportMetric(perAlloc, "heap-bytes/alloc")
+	}
+}
+
+// BenchmarkAllocMemoryTaskEvents is BenchmarkAllocMemory with each task's
+// events reported as well, as the real client reports them once the task
+// runs (received, task setup, started).
+func BenchmarkAllocMemoryTaskEvents(b *testing.B) {
+	const nodes, jobs, perJob = 1000, 1000, 100
+	for i := 0; i < b.N; i++ {
+		perAlloc := allocHeapBytes(b, nodes, jobs, perJob, true)
 		b.ReportMetric(perAlloc, "heap-bytes/alloc")
 	}
 }
@@ -36,7 +47,7 @@ func TestAllocMemoryBound(t *testing.T) {
 		t.Skip("places 10,000 allocations")
 	}
 	const bound = 3000
-	if got := allocHeapBytes(t, 200, 100, 100); got > bound {
+	if got := allocHeapBytes(t, 200, 100, 100, true); got > bound {
 		t.Fatalf("%.0f heap bytes per allocation, want at most %d", got, bound)
 	} else {
 		t.Logf("%.0f heap bytes per allocation", got)
@@ -44,8 +55,9 @@ func TestAllocMemoryBound(t *testing.T) {
 }
 
 // allocHeapBytes places jobs×perJob allocations over nodes on a fresh
-// server with its Raft log on disk, and returns the heap they add.
-func allocHeapBytes(t testing.TB, nodes, jobs, perJob int) float64 {
+// server with its Raft log on disk, and returns the heap they add; with
+// events, their clients report their tasks' events.
+func allocHeapBytes(t testing.TB, nodes, jobs, perJob int, events bool) float64 {
 	t.Helper()
 	s, err := New(Config{
 		NodeName: "mem.global", Region: "global", Datacenter: "dc1", DataDir: t.TempDir(),
@@ -95,14 +107,15 @@ func allocHeapBytes(t testing.TB, nodes, jobs, perJob int) float64 {
 	if len(allocs) != jobs*perJob {
 		t.Fatalf("placed %d allocations, want %d", len(allocs), jobs*perJob)
 	}
-	reportAllRunning(t, s, allocs)
+	reportAllRunning(t, s, allocs, events)
 	after := liveHeap()
 	return float64(after-before) / float64(len(allocs))
 }
 
 // reportAllRunning reports every allocation running, as a client would: the
-// task's state, in batches of one node's worth.
-func reportAllRunning(t testing.TB, s *Server, allocs []*api.Allocation) {
+// task's state (with its events when events is set; the node simulator
+// leaves them out), in batches of one node's worth.
+func reportAllRunning(t testing.TB, s *Server, allocs []*api.Allocation, events bool) {
 	t.Helper()
 	now := time.Now()
 	const batch = 100
@@ -110,6 +123,9 @@ func reportAllRunning(t testing.TB, s *Server, allocs []*api.Allocation) {
 		req := &structs.AllocClientUpdateRequest{Time: now.UnixNano()}
 		for _, a := range allocs[i:min(i+batch, len(allocs))] {
 			states := map[string]*api.TaskState{"server": {State: structs.TaskStateRunning, StartedAt: now}}
+			if events {
+				states["server"].Events = runningTaskEvents(now)
+			}
 			req.Allocs = append(req.Allocs, &api.Allocation{ID: a.ID, NodeID: a.NodeID, ClientStatus: structs.AllocClientStatusRunning, TaskStates: states})
 		}
 		if _, err := s.raftApply(structs.AllocClientUpdateRequestType, req); err != nil {
@@ -125,4 +141,15 @@ func liveHeap() uint64 {
 	runtime.GC()
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// runningTaskEvents are the events the client reports for a task that
+// started at now (client/taskrunner/events.go).
+func runningTaskEvents(now time.Time) []*api.TaskEvent {
+	at := now.UnixNano()
+	return []*api.TaskEvent{
+		{Type: api.TaskReceived, Time: at, DisplayMessage: "Task received by client", Details: map[string]string{}},
+		{Type: api.TaskSetup, Time: at + 1e6, DisplayMessage: "Building Task Directory", Message: "Building Task Directory", Details: map[string]string{}},
+		{Type: api.TaskStarted, Time: at + 250e6, DisplayMessage: "Task started by client", Details: map[string]string{}},
+	}
 }

@@ -255,7 +255,9 @@ func (s *Server) NodeAllocations(ctx context.Context, nodeID string, minIndex ui
 		for _, a := range allocs {
 			index = max(index, a.ModifyIndex)
 		}
-		return max(index, 1), nil
+		// As the client keeps them: with their tasks' events.
+		allocs, err = snap.WithTaskEvents(allocs)
+		return max(index, 1), err
 	})
 	return allocs, index, err
 }

@@ -426,7 +426,7 @@ func nodeFits(view *planView, plan *structs.Plan, nodeID string, placed []*api.A
 	change := &structs.NodeUsage{}
 	over := view.allocs[nodeID]
 	for id, a := range over {
-		stored, err := view.snap.AllocByIDWithoutMetric(id)
+		stored, err := view.snap.AllocByIDAsListed(id)
 		if err != nil {
 			return false, err
 		}
@@ -445,7 +445,7 @@ func nodeFits(view *planView, plan *structs.Plan, nodeID string, placed []*api.A
 	for id, isPlaced := range replaced {
 		current, ok := over[id]
 		if !ok {
-			if current, err = view.snap.AllocByIDWithoutMetric(id); err != nil {
+			if current, err = view.snap.AllocByIDAsListed(id); err != nil {
 				return false, err
 			}
 		}

@@ -249,7 +249,7 @@ func (s *Server) checkAllocsOfNode(auth *structs.NodeAuth, updates []*api.Alloca
 	}
 	snap := s.State().Snapshot()
 	for _, u := range updates {
-		stored, err := snap.AllocByIDWithoutMetric(u.ID)
+		stored, err := snap.AllocByIDAsListed(u.ID)
 		if err != nil {
 			return err
 		}

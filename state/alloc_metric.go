@@ -254,50 +254,91 @@ func (d *metricDecoder) scores() map[string]float64 {
 }
 
 // allocRow is a stored allocation: the allocation without its placement
-// metric (Metrics nil), and the metric encoded. memdb's field indexes
+// metric (Metrics nil) and without its tasks' events (each TaskState's
+// Events nil), the metric encoded, and the events encoded (see
+// splitTaskEvents; nil when no task has events). memdb's field indexes
 // reach the allocation's fields through the embedded pointer.
 type allocRow struct {
 	*api.Allocation
 	metric []byte
+	events []byte
 }
 
 // newAllocRow stores a, keeping old's metric (old may be nil) when a has
 // none: a plan's updates and stops of allocations read from a list (which
-// leaves metrics out) carry none.
+// leaves metrics out) carry none. Likewise it keeps old's task events
+// when a's task states are old's (as read from the store, without their
+// events).
 func newAllocRow(a *api.Allocation, old *allocRow) (*allocRow, error) {
+	row := &allocRow{Allocation: a}
 	if a.Metrics == nil {
-		row := &allocRow{Allocation: a}
 		if old != nil {
 			row.metric = old.metric
 		}
+	} else {
+		metric, err := encodeMetric(a.Metrics)
+		if err != nil {
+			return nil, fmt.Errorf("allocation %s: %w", a.ID, err)
+		}
+		c := *a
+		c.Metrics = nil
+		row.Allocation, row.metric = &c, metric
+	}
+	if old != nil && sameMap(a.TaskStates, old.TaskStates) {
+		row.events = old.events
 		return row, nil
 	}
-	metric, err := encodeMetric(a.Metrics)
+	states, events, err := splitTaskEvents(a.TaskStates)
 	if err != nil {
 		return nil, fmt.Errorf("allocation %s: %w", a.ID, err)
 	}
-	c := *a
-	c.Metrics = nil
-	return &allocRow{Allocation: &c, metric: metric}, nil
+	if events != nil {
+		if row.Allocation == a {
+			c := *a
+			row.Allocation = &c
+		}
+		row.TaskStates, row.events = states, events
+	}
+	return row, nil
 }
 
-// full is the allocation with its metric.
+// full is the allocation with its metric and its tasks' events.
 func (r *allocRow) full() (*api.Allocation, error) {
-	if r.metric == nil {
-		return r.Allocation, nil
+	a, err := r.withTaskEvents()
+	if err != nil || r.metric == nil {
+		return a, err
 	}
 	m, err := decodeMetric(r.metric)
 	if err != nil {
 		return nil, fmt.Errorf("allocation %s: %w", r.ID, err)
 	}
+	if a == r.Allocation {
+		c := *a
+		a = &c
+	}
+	a.Metrics = m
+	return a, nil
+}
+
+// withTaskEvents is the allocation with its tasks' events, without its
+// metric.
+func (r *allocRow) withTaskEvents() (*api.Allocation, error) {
+	if r.events == nil {
+		return r.Allocation, nil
+	}
+	states, err := joinTaskEvents(r.TaskStates, r.events)
+	if err != nil {
+		return nil, fmt.Errorf("allocation %s: %w", r.ID, err)
+	}
 	c := *r.Allocation
-	c.Metrics = m
+	c.TaskStates = states
 	return &c, nil
 }
 
-// with returns a copy of r holding a instead (a has no metric of its own).
+// with returns a copy of r holding a instead (a has no metric of its own,
+// and r's task states, without their events).
 func (r *allocRow) with(a *api.Allocation) *allocRow {
-	return &allocRow{Allocation: a, metric: r.metric}
+	return &allocRow{Allocation: a, metric: r.metric, events: r.events}
 }
 
 // AllocEvent is an allocation as an event carries it: in full, without

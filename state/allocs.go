@@ -21,9 +21,9 @@ func (s *Snapshot) AllocByID(id string) (*api.Allocation, error) {
 	return raw.full()
 }
 
-// AllocByIDWithoutMetric returns an allocation as lists give it, without
-// its placement metric (which it does not decode), or nil: for readers
-// such as clients that never look at the metric.
+// AllocByIDWithoutMetric returns an allocation without its placement
+// metric (which it does not decode), its tasks' events included, or nil:
+// for readers such as clients that never look at the metric.
 func (s *Snapshot) AllocByIDWithoutMetric(id string) (*api.Allocation, error) {
 	raw, err := lookupAlloc(s.txn, s.ws, id)
 	if err != nil {
@@ -32,12 +32,36 @@ func (s *Snapshot) AllocByIDWithoutMetric(id string) (*api.Allocation, error) {
 	if raw == nil {
 		return nil, nil
 	}
+	return raw.withTaskEvents()
+}
+
+// AllocByIDAsListed returns an allocation as lists give it, without its
+// placement metric and its tasks' events (which it does not decode), or
+// nil: for the server's own readers, which look at neither.
+func (s *Snapshot) AllocByIDAsListed(id string) (*api.Allocation, error) {
+	raw, err := lookupAlloc(s.txn, s.ws, id)
+	if err != nil || raw == nil {
+		return nil, err
+	}
 	return raw.Allocation, nil
 }
 
 // WithMetrics returns allocs, read from a list, in full: each with its
-// placement metric, which lists leave out.
+// placement metric and its tasks' events, which lists leave out.
 func (s *Snapshot) WithMetrics(allocs []*api.Allocation) ([]*api.Allocation, error) {
+	return s.completeListed(allocs, (*allocRow).full)
+}
+
+// WithTaskEvents returns allocs, read from a list, with their tasks'
+// events (which lists leave out) but without their placement metric: as
+// API lists and clients show them.
+func (s *Snapshot) WithTaskEvents(allocs []*api.Allocation) ([]*api.Allocation, error) {
+	return s.completeListed(allocs, (*allocRow).withTaskEvents)
+}
+
+// completeListed returns allocs, read from a list, as form gives each
+// stored one.
+func (s *Snapshot) completeListed(allocs []*api.Allocation, form func(*allocRow) (*api.Allocation, error)) ([]*api.Allocation, error) {
 	out := make([]*api.Allocation, 0, len(allocs))
 	for _, a := range allocs {
 		raw, err := lookupAlloc(s.txn, nil, a.ID)
@@ -49,18 +73,19 @@ func (s *Snapshot) WithMetrics(allocs []*api.Allocation) ([]*api.Allocation, err
 			out = append(out, a)
 			continue
 		}
-		full, err := raw.full()
+		complete, err := form(raw)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, full)
+		out = append(out, complete)
 	}
 	return out, nil
 }
 
 // The list reads below return allocations without their placement metric
-// (Metrics nil), as Nomad's allocation lists do; AllocByID and WithMetrics
-// give it.
+// (Metrics nil), as Nomad's allocation lists do, and without their tasks'
+// events (each TaskState's Events nil), which Nomad's lists show:
+// WithTaskEvents adds those, AllocByID and WithMetrics give both.
 
 // Allocs lists allocations whose ID has prefix.
 func (s *Snapshot) Allocs(prefix string) ([]*api.Allocation, error) {
@@ -260,7 +285,11 @@ func (tx *writeTxn) updateAllocsFromClient(updates []*api.Allocation, now int64)
 		}
 		a.ModifyIndex = tx.index
 		a.ModifyTime = now
-		if err := tx.insert(tableAllocs, oldRow.with(&a)); err != nil {
+		row, err := newAllocRow(&a, oldRow)
+		if err != nil {
+			return err
+		}
+		if err := tx.insert(tableAllocs, row); err != nil {
 			return err
 		}
 		if err := tx.noteAllocChange(changes, old, &a); err != nil {

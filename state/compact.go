@@ -13,8 +13,8 @@ import (
 // have in common before they are stored: the strings many allocations
 // repeat (namespace, node, job, group, evaluation, deployment, statuses)
 // are interned, and the resources of an allocation are those of the
-// previous one of the same group when equal. (The placement metric is
-// stored encoded: see allocRow.) Stored objects are never mutated (see
+// previous one of the same group when equal. (The placement metric and
+// the tasks' events are stored encoded: see allocRow.) Stored objects are never mutated (see
 // Store), so sharing is safe.
 type compactor struct {
 	// last is the previous compacted allocation of each task group, by
@@ -73,22 +73,14 @@ func (c *compactor) compact(a, old *api.Allocation) {
 	}
 }
 
-// compactTaskStates interns the strings task states repeat from one
-// allocation to the next (states, event types and messages). The states
-// must be a write's own, as compact's allocation.
+// compactTaskStates interns the states of task states, which repeat from
+// one allocation to the next (their events are stored encoded: see
+// splitTaskEvents). The states must be a write's own, as compact's
+// allocation.
 func (c *compactor) compactTaskStates(states map[string]*api.TaskState) {
 	for _, ts := range states {
-		if ts == nil {
-			continue
-		}
-		ts.State = c.intern(ts.State)
-		for _, e := range ts.Events {
-			if e == nil {
-				continue
-			}
-			for _, s := range []*string{&e.Type, &e.DisplayMessage, &e.Message} {
-				*s = c.intern(*s)
-			}
+		if ts != nil {
+			ts.State = c.intern(ts.State)
 		}
 	}
 }

@@ -88,8 +88,14 @@ func (s *Snapshot) Persist(w io.Writer) error {
 		for raw := it.Next(); raw != nil; raw = it.Next() {
 			if table == tableAllocs {
 				// A bucket of allocations, a record each.
+				// Each with its tasks' events, decoded: their encoding
+				// is the process's own (see splitTaskEvents).
 				for _, row := range raw.(*allocGroup).Allocs {
-					if err := write(table, snapshotRecord{Alloc: row.Allocation, Metric: row.metric}); err != nil {
+					a, err := row.withTaskEvents()
+					if err != nil {
+						return fmt.Errorf("snapshot %s: %w", table, err)
+					}
+					if err := write(table, snapshotRecord{Alloc: a, Metric: row.metric}); err != nil {
 						return err
 					}
 				}
@@ -412,14 +418,13 @@ func prepareRecord(rec *restoredRecord, allocs *compactor) error {
 	}
 	allocs.compact(a, nil)
 	allocs.compactTaskStates(a.TaskStates)
-	if rec.Metric != nil && a.Metrics == nil {
-		rec.row = &allocRow{Allocation: a, metric: slices.Clone(rec.Metric)}
-		rec.Metric = nil
-		return nil
-	}
 	row, err := newAllocRow(a, nil)
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", rec.Table, err)
+	}
+	if rec.Metric != nil && a.Metrics == nil {
+		row.metric = slices.Clone(rec.Metric)
+		rec.Metric = nil
 	}
 	rec.row = row
 	return nil
