@@ -14,8 +14,8 @@ import (
 // repeat (namespace, node, job, group, evaluation, deployment, statuses)
 // are interned, and the resources of an allocation are those of the
 // previous one of the same group when equal. (The placement metric and
-// the tasks' events are stored encoded: see allocRow.) Stored objects are never mutated (see
-// Store), so sharing is safe.
+// the tasks' events are stored encoded: see allocRow.) Stored objects are
+// never mutated (see Store), so sharing is safe.
 type compactor struct {
 	// last is the previous compacted allocation of each task group, by
 	// namespace, job and group.
