@@ -183,10 +183,16 @@ func encodeTaskEvent(e *metricEncoder, ev *api.TaskEvent, prev int64) {
 	}
 	if ev.Details != nil {
 		e.buf = binary.AppendUvarint(e.buf, uint64(len(ev.Details)))
-		keys := slices.Sorted(maps.Keys(ev.Details))
-		for _, k := range keys {
-			taskEventString(e, k)
-			taskEventString(e, ev.Details[k])
+		if len(ev.Details) == 1 {
+			for k, v := range ev.Details {
+				taskEventString(e, k)
+				taskEventString(e, v)
+			}
+		} else if len(ev.Details) > 1 {
+			for _, k := range slices.Sorted(maps.Keys(ev.Details)) {
+				taskEventString(e, k)
+				taskEventString(e, ev.Details[k])
+			}
 		}
 	}
 	for i, f := range taskEventFields {
