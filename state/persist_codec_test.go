@@ -61,7 +61,8 @@ func TestRestoreReadsJSONSnapshots(t *testing.T) {
 	for _, id := range []string{"a1", "a2"} {
 		allocs = append(allocs, &api.Allocation{ID: id, Namespace: "default", JobID: "web", TaskGroup: "web", NodeID: "n1",
 			DesiredStatus: "run", ClientStatus: "running", CreateTime: time.Now().UnixNano(),
-			TaskStates: map[string]*api.TaskState{"t": {State: "running", StartedAt: time.Now().Round(0)}},
+			TaskStates: map[string]*api.TaskState{"t": {State: "running", StartedAt: time.Now().Round(0),
+				Events: []*api.TaskEvent{{Type: api.TaskStarted, Time: 5, DisplayMessage: "Task started by client", Details: map[string]string{"pid": "1"}}}}},
 			Metrics:    &api.AllocationMetric{NodesEvaluated: 3, NodesAvailable: map[string]int{"dc1": 3}}})
 	}
 	if err := s.ApplyPlanResults(11, &structs.ApplyPlanResultsRequest{Job: &planJob, Allocs: allocs, Time: 2}); err != nil {
@@ -133,6 +134,9 @@ func TestRestoreReadsJSONSnapshots(t *testing.T) {
 			}
 			if a.Metrics == nil || a.Metrics.NodesEvaluated != 3 || a.Metrics.NodesAvailable["dc1"] != 3 {
 				t.Fatalf("allocation a1's metric restored as %+v", a.Metrics)
+			}
+			if ev := a.TaskStates["t"].Events; len(ev) != 1 || ev[0].Type != api.TaskStarted || ev[0].Time != 5 || ev[0].Details["pid"] != "1" {
+				t.Fatalf("allocation a1's task events restored as %+v", ev)
 			}
 			if j, _ := snap.JobByID("default", "web"); j == nil || j.Meta["owner"] != "ops" || j.TaskGroups[0].Tasks[0].Config["command"] != "/bin/sleep" {
 				t.Fatalf("job restored as %+v", j)
