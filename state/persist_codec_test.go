@@ -63,7 +63,7 @@ func TestRestoreReadsJSONSnapshots(t *testing.T) {
 			DesiredStatus: "run", ClientStatus: "running", CreateTime: time.Now().UnixNano(),
 			TaskStates: map[string]*api.TaskState{"t": {State: "running", StartedAt: time.Now().Round(0),
 				Events: []*api.TaskEvent{{Type: api.TaskStarted, Time: 5, DisplayMessage: "Task started by client", Details: map[string]string{"pid": "1"}}}}},
-			Metrics:    &api.AllocationMetric{NodesEvaluated: 3, NodesAvailable: map[string]int{"dc1": 3}}})
+			Metrics: &api.AllocationMetric{NodesEvaluated: 3, NodesAvailable: map[string]int{"dc1": 3}}})
 	}
 	if err := s.ApplyPlanResults(11, &structs.ApplyPlanResultsRequest{Job: &planJob, Allocs: allocs, Time: 2}); err != nil {
 		t.Fatal(err)
