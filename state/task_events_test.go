@@ -101,6 +101,9 @@ func TestTaskEventEncodingCoversEveryField(t *testing.T) {
 	if n := reflect.TypeOf(api.TaskEvent{}).NumField(); n != known || len(taskEventFields)+2 != known {
 		t.Errorf("api.TaskEvent has %d fields, the encoding knows %d", n, len(taskEventFields)+2)
 	}
+	if len(taskEventStringIndex) != len(taskEventStrings) {
+		t.Errorf("taskEventStrings holds %d strings, %d of them different", len(taskEventStrings), len(taskEventStringIndex))
+	}
 	full := reflect.ValueOf(fullTaskEvent()).Elem()
 	for i := 0; i < full.NumField(); i++ {
 		if full.Field(i).IsZero() {
