@@ -91,16 +91,7 @@ func parseRequest(buf []byte, h *requestHead) parseResult {
 		case asciiEqualFold(name, "transfer-encoding"), asciiEqualFold(name, "upgrade"), asciiEqualFold(name, "expect"):
 			return parseOther
 		case asciiEqualFold(name, "connection"):
-			forEachToken(value, func(tok []byte) {
-				switch {
-				case asciiEqualFold(tok, "close"):
-					closeTok = true
-				case asciiEqualFold(tok, "keep-alive"):
-					keepTok = true
-				default:
-					h.dropped = append(h.dropped, tok)
-				}
-			})
+			h.dropped = connectionOptions(value, &closeTok, &keepTok, h.dropped)
 		case asciiEqualFold(name, "te"):
 			forEachToken(value, func(tok []byte) { h.teTrailers = h.teTrailers || asciiEqualFold(tok, "trailers") })
 		}
@@ -180,16 +171,7 @@ func parseResponse(buf []byte, h *responseHead) parseResult {
 				closeTok = true
 			}
 		case asciiEqualFold(name, "connection"):
-			forEachToken(value, func(tok []byte) {
-				switch {
-				case asciiEqualFold(tok, "close"):
-					closeTok = true
-				case asciiEqualFold(tok, "keep-alive"):
-					keepTok = true
-				default:
-					h.dropped = append(h.dropped, tok)
-				}
-			})
+			h.dropped = connectionOptions(value, &closeTok, &keepTok, h.dropped)
 		case asciiEqualFold(name, "date"):
 			h.hasDate = true
 		}
@@ -236,6 +218,23 @@ func splitField(line []byte) (name, value []byte, ok bool) {
 		}
 	}
 	return line[:colon], value, true
+}
+
+// connectionOptions reads a Connection header's value: close and
+// keep-alive set their flags, every other token is a header name to drop,
+// appended to dropped.
+func connectionOptions(value []byte, closeTok, keepTok *bool, dropped [][]byte) [][]byte {
+	forEachToken(value, func(tok []byte) {
+		switch {
+		case asciiEqualFold(tok, "close"):
+			*closeTok = true
+		case asciiEqualFold(tok, "keep-alive"):
+			*keepTok = true
+		default:
+			dropped = append(dropped, tok)
+		}
+	})
+	return dropped
 }
 
 // forEachToken calls f with each comma-separated element of a list

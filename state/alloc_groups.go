@@ -95,7 +95,6 @@ func (groupIndexer) FromArgs(args ...any) ([]byte, error) {
 }
 
 // PrefixFromArgs joins its strings NUL-ended, the last one open.
-
 func (groupIndexer) PrefixFromArgs(args ...any) ([]byte, error) { return stringArgs(args, false) }
 
 // bucketGroupKey, nodeGroupKey and jobGroupKey are the keys of an
@@ -117,6 +116,13 @@ func jobGroupKey(r *allocRow) string {
 	return r.Namespace + "\x00" + r.JobID + "\x00"
 }
 
+// allocGroupTables are the group tables an allocation is stored in, each
+// with the key of the allocation's group there.
+var allocGroupTables = []struct {
+	table string
+	key   func(*allocRow) string
+}{{tableAllocs, bucketGroupKey}, {tableNodeAllocs, nodeGroupKey}, {tableJobAllocs, jobGroupKey}}
+
 // groupRef names a group.
 type groupRef struct{ table, key string }
 
@@ -128,10 +134,7 @@ type groupEdits map[groupRef]map[string]*allocRow
 // setAllocGroups records in the groups that row (nil when deleted)
 // replaces old (nil when new).
 func (tx *writeTxn) setAllocGroups(old, row *allocRow) {
-	for _, g := range []struct {
-		table string
-		key   func(*allocRow) string
-	}{{tableAllocs, bucketGroupKey}, {tableNodeAllocs, nodeGroupKey}, {tableJobAllocs, jobGroupKey}} {
+	for _, g := range allocGroupTables {
 		newKey := ""
 		if row != nil {
 			newKey = g.key(row)
@@ -246,17 +249,11 @@ func readGroup(txn *memdb.Txn, ws memdb.WatchSet, table, key string) ([]*allocRo
 type groupsBuilder map[groupRef][]*allocRow
 
 func (b groupsBuilder) add(row *allocRow) {
-	if k := bucketGroupKey(row); k != "" {
-		ref := groupRef{tableAllocs, k}
-		b[ref] = append(b[ref], row)
-	}
-	if k := nodeGroupKey(row); k != "" {
-		ref := groupRef{tableNodeAllocs, k}
-		b[ref] = append(b[ref], row)
-	}
-	if k := jobGroupKey(row); k != "" {
-		ref := groupRef{tableJobAllocs, k}
-		b[ref] = append(b[ref], row)
+	for _, g := range allocGroupTables {
+		if k := g.key(row); k != "" {
+			ref := groupRef{g.table, k}
+			b[ref] = append(b[ref], row)
+		}
 	}
 }
 

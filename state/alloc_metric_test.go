@@ -166,20 +166,6 @@ func TestAllocMetricReads(t *testing.T) {
 			return full[0], nil
 		}
 	}
-	event := func(snap *Snapshot) func() (*api.Allocation, error) {
-		return func() (*api.Allocation, error) {
-			ev, err := snap.AllocEvent("a1")
-			if err != nil || ev == nil {
-				return nil, err
-			}
-			raw, err := json.Marshal(ev)
-			if err != nil {
-				return nil, err
-			}
-			var a api.Allocation
-			return &a, json.Unmarshal(raw, &a)
-		}
-	}
 	cases := []struct {
 		name       string
 		read       func() (*api.Allocation, error)
@@ -189,7 +175,7 @@ func TestAllocMetricReads(t *testing.T) {
 		{"by ID without metric", byIDWithout(s.Snapshot()), false},
 		{"in a list", inList(s.Snapshot()), false},
 		{"a list made full", listInFull(s.Snapshot()), true},
-		{"in an event", event(s.Snapshot()), true},
+		{"in an event", allocInEvent(s.Snapshot(), "a1"), true},
 		{"by ID after restore", byID(restored.Snapshot()), true},
 		{"in a list after restore", inList(restored.Snapshot()), false},
 		{"by ID without metric after restore", byIDWithout(restored.Snapshot()), false},
@@ -305,5 +291,21 @@ func TestAllocsByEvalFollowsTheJob(t *testing.T) {
 				t.Errorf("allocations %v, want %v", ids, tc.want)
 			}
 		})
+	}
+}
+
+// allocInEvent reads allocation id as the event stream carries it.
+func allocInEvent(snap *Snapshot, id string) func() (*api.Allocation, error) {
+	return func() (*api.Allocation, error) {
+		ev, err := snap.AllocEvent(id)
+		if err != nil || ev == nil {
+			return nil, err
+		}
+		raw, err := json.Marshal(ev)
+		if err != nil {
+			return nil, err
+		}
+		var a api.Allocation
+		return &a, json.Unmarshal(raw, &a)
 	}
 }

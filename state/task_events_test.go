@@ -217,20 +217,6 @@ func TestAllocTaskEventsReads(t *testing.T) {
 			return list[0], nil
 		}
 	}
-	event := func(snap *Snapshot) func() (*api.Allocation, error) {
-		return func() (*api.Allocation, error) {
-			ev, err := snap.AllocEvent("a1")
-			if err != nil || ev == nil {
-				return nil, err
-			}
-			raw, err := json.Marshal(ev)
-			if err != nil {
-				return nil, err
-			}
-			var a api.Allocation
-			return &a, json.Unmarshal(raw, &a)
-		}
-	}
 	snap, after := s.Snapshot(), restored.Snapshot()
 	cases := []struct {
 		name       string
@@ -243,7 +229,7 @@ func TestAllocTaskEventsReads(t *testing.T) {
 		{"in a list", inList(snap, nil), false},
 		{"a list with task events", inList(snap, snap.WithTaskEvents), true},
 		{"a list made full", inList(snap, snap.WithMetrics), true},
-		{"in an event", event(snap), true},
+		{"in an event", allocInEvent(snap, "a1"), true},
 		{"by ID after restore", byID(after), true},
 		{"in a list after restore", inList(after, nil), false},
 		{"a list with task events after restore", inList(after, after.WithTaskEvents), true},
